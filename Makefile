@@ -1,0 +1,98 @@
+# outpost: `make` builds build/$(BOARD)/outpost; `make run` starts it; `make test` runs the suite.
+BOARD ?= linux-x86_64
+include board/$(BOARD)/board.mk
+
+B       := build/$(BOARD)
+DEPS    := $(B)/deps
+HOSTCC  ?= cc
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+
+CORE    := $(wildcard core/*.c)
+PROBES  := $(wildcard probes/*.c)
+PLAT    := platform/posix/plat_posix.c platform/posix/poll_$(POLLER).c \
+           platform/posix/alloc_count.c
+WEB     := web/web.c
+MAIN    := platform/posix/main.c
+GEN     := $(B)/gen/default_config.c
+
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter -Wno-format-truncation
+CFLAGS  := -std=c11 $(OPT) $(WARN) $(SANITIZE) $(BOARD_DEFS) -ffunction-sections \
+           -fdata-sections -I$(DEPS)/include -DOP_VERSION='"$(VERSION)"' -MMD -MP
+WRAP    := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
+LDFLAGS := $(LDSTATIC) $(SANITIZE) -Wl,--gc-sections $(WRAP)
+LIBS    := -L$(DEPS)/lib -lcivetweb -lmbedtls -lpthread
+
+obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
+ENGINE_OBJS := $(call obj,$(CORE) $(PROBES) $(PLAT)) $(B)/obj/gen/default_config.o
+APP_OBJS    := $(ENGINE_OBJS) $(call obj,$(WEB) $(MAIN))
+
+.PHONY: all run test bench clean check-size deps fuzz
+all: $(B)/outpost
+
+# Third-party code comes from Debian sources, built for this board's toolchain.
+$(DEPS)/.stamp: board/mbedtls_config.h tools/deps.sh
+	tools/deps.sh build $(DEPS) "$(CC)" "$(SANITIZE) -ffunction-sections -fdata-sections"
+deps: $(DEPS)/.stamp
+
+$(B)/obj/%.o: %.c | $(DEPS)/.stamp
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(B)/obj/gen/%.o: $(B)/gen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+build/tools/embed: tools/embed.c | $(DEPS)/.stamp
+	@mkdir -p $(dir $@)
+	$(HOSTCC) -O2 -o $@ $<
+
+$(GEN): $(DEFAULT_CONFIG) build/tools/embed | $(DEPS)/.stamp
+	@mkdir -p $(dir $@)
+	build/tools/embed cfg_default_json $< > $@
+
+$(B)/outpost: $(APP_OBJS) $(DEPS)/.stamp
+	$(CC) $(LDFLAGS) -o $@.full $(APP_OBJS) $(LIBS)
+	$(STRIP) -o $@ $@.full
+
+check-size: $(B)/outpost
+	@size $(B)/outpost.full | tail -1 | awk '{printf "text %d  data %d  bss %d\n", $$1, $$2, $$3}'
+	@echo "$(B)/outpost: $$(stat -c %s $(B)/outpost) bytes ($$(file -b $(B)/outpost | cut -d, -f1-5))"
+
+run: $(B)/outpost
+	$(B)/outpost run
+
+# ---- tests ----
+TEST_BOARD := host-asan
+UNIT := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
+FUZZ := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+MOCKS := build/tools/mockdns build/tools/mocktcp
+
+ifeq ($(BOARD),$(TEST_BOARD))
+$(B)/tests/%: tests/unit/%.c $(ENGINE_OBJS) tests/unit/t.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(ENGINE_OBJS) $(LDFLAGS) -lpthread
+$(B)/fuzz/%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(ENGINE_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< tests/fuzz/replay.c $(ENGINE_OBJS) $(LDFLAGS) -lpthread
+unit-bins: $(addprefix $(B)/tests/,$(UNIT)) $(addprefix $(B)/fuzz/,$(FUZZ))
+endif
+
+build/tools/%: tools/%.c
+	@mkdir -p $(dir $@)
+	$(HOSTCC) -O2 -Wall -o $@ $<
+
+test-deps:
+	tools/deps.sh test-tools
+
+test: test-deps
+	$(MAKE) BOARD=$(TEST_BOARD) unit-bins
+	$(MAKE) BOARD=linux-x86_64 all $(MOCKS)
+	tests/run.sh
+
+bench: $(B)/outpost $(MOCKS)
+	tests/bench/soak.sh
+
+clean:
+	rm -rf build/linux-x86_64 build/host-asan build/tools
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,779 @@
+/* cfg.c: loading the JSON configuration through key tables, with errors that say where and
+ * how to fix. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cfg.h"
+#include "json.h"
+#include "net.h"
+#include "probe.h"
+
+struct cfg_ctx {
+	const char *file, *text;
+	size_t len;
+	jsmntok_t *t;
+	int ntok;
+	char *err;
+	size_t errcap;
+	struct cfg *cfg;
+};
+
+/* ---- errors ---- */
+
+static void line_col(const char *text, size_t off, int *line, int *col)
+{
+	*line = 1;
+	*col = 1;
+	for (size_t i = 0; i < off && text[i]; i++) {
+		if (text[i] == '\n') {
+			(*line)++;
+			*col = 1;
+		} else {
+			(*col)++;
+		}
+	}
+}
+
+static int error_at(struct cfg_ctx *c, size_t off, const char *fmt, va_list ap)
+{
+	int line, col;
+	line_col(c->text, off, &line, &col);
+	int n = snprintf(c->err, c->errcap, "%s:%d:%d: ", c->file, line, col);
+	if (n >= 0 && (size_t)n < c->errcap)
+		vsnprintf(c->err + n, c->errcap - (size_t)n, fmt, ap);
+	return OP_EINVAL;
+}
+
+int cfg_error(struct cfg_ctx *c, int tok, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	/* point at a string's opening quote, where an editor's cursor would be */
+	size_t off = tok < 0 ? 0 : (size_t)c->t[tok].start;
+	if (tok >= 0 && c->t[tok].type == JSMN_STRING && off > 0)
+		off--;
+	int rc = error_at(c, off, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+static int edit_distance(const char *a, const char *b)
+{
+	int la = (int)strlen(a), lb = (int)strlen(b);
+	if (la > 40 || lb > 40)
+		return 99;
+	int d[41], prev;
+	for (int j = 0; j <= lb; j++)
+		d[j] = j;
+	for (int i = 1; i <= la; i++) {
+		prev = d[0];
+		d[0] = i;
+		for (int j = 1; j <= lb; j++) {
+			int cur = d[j];
+			int sub = prev + (a[i - 1] != b[j - 1]);
+			int del = d[j] + 1, ins = d[j - 1] + 1;
+			d[j] = OP_MIN(sub, OP_MIN(del, ins));
+			prev = cur;
+		}
+	}
+	return d[lb];
+}
+
+/* The closest of names[] to s, or NULL when none is close. */
+static const char *nearest(const char *s, const char *const *names, size_t n)
+{
+	const char *best = NULL;
+	int bestd = 99;
+	for (size_t i = 0; i < n; i++) {
+		int d = edit_distance(s, names[i]);
+		if (d < bestd) {
+			bestd = d;
+			best = names[i];
+		}
+	}
+	int len = (int)strlen(s);
+	return bestd <= OP_MAX(2, len / 3) ? best : NULL;
+}
+
+/* ---- strings ---- */
+
+static int hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* Append a code point as UTF-8. */
+static size_t put_utf8(char *o, unsigned cp)
+{
+	if (cp < 0x80) {
+		o[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		o[0] = (char)(0xC0 | cp >> 6);
+		o[1] = (char)(0x80 | (cp & 0x3F));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		o[0] = (char)(0xE0 | cp >> 12);
+		o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		o[2] = (char)(0x80 | (cp & 0x3F));
+		return 3;
+	}
+	o[0] = (char)(0xF0 | cp >> 18);
+	o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+	o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+	o[3] = (char)(0x80 | (cp & 0x3F));
+	return 4;
+}
+
+/* JSON-unescape the string token into out (cap bytes); returns the length or -1 if too long. */
+static int unescape(const char *s, size_t n, char *out, size_t cap)
+{
+	size_t w = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (w + 4 >= cap)
+			return -1;
+		char ch = s[i];
+		if (ch != '\\') {
+			out[w++] = ch;
+			continue;
+		}
+		ch = s[++i]; /* jsmn strict mode validated every escape */
+		switch (ch) {
+		case 'b': out[w++] = '\b'; break;
+		case 'f': out[w++] = '\f'; break;
+		case 'n': out[w++] = '\n'; break;
+		case 'r': out[w++] = '\r'; break;
+		case 't': out[w++] = '\t'; break;
+		case 'u': {
+			unsigned cp = 0;
+			for (int k = 1; k <= 4; k++)
+				cp = cp << 4 | (unsigned)hexval(s[i + k]);
+			i += 4;
+			if (cp >= 0xD800 && cp < 0xDC00 && i + 6 < n + 1 && s[i + 1] == '\\' &&
+				s[i + 2] == 'u') {
+				unsigned lo = 0;
+				for (int k = 3; k <= 6; k++)
+					lo = lo << 4 | (unsigned)hexval(s[i + k]);
+				if (lo >= 0xDC00 && lo < 0xE000) {
+					cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+					i += 6;
+				}
+			}
+			w += put_utf8(out + w, cp);
+			break;
+		}
+		default: out[w++] = ch; break;
+		}
+	}
+	out[w] = 0;
+	return (int)w;
+}
+
+int cfg_string(struct cfg_ctx *c, int tok, const char **out)
+{
+	const jsmntok_t *t = &c->t[tok];
+	if (t->type != JSMN_STRING)
+		return cfg_error(c, tok, "expected a string");
+	/* unescape into the free end of the arena, then expand ${...} after it */
+	struct cfg *cfg = c->cfg;
+	char *raw = cfg->arena + cfg->arena_len;
+	size_t room = cfg->arena_cap - cfg->arena_len;
+	int n = unescape(c->text + t->start, (size_t)(t->end - t->start), raw, room / 2);
+	if (n < 0)
+		return cfg_error(c, tok, "configuration strings exceed %zu bytes", cfg->arena_cap);
+	char *o = raw + n + 1, *start = o, *end = cfg->arena + cfg->arena_cap - 1;
+	for (const char *p = raw; *p;) {
+		if (p[0] == '$' && p[1] == '$') {
+			if (o >= end)
+				goto full;
+			*o++ = '$';
+			p += 2;
+			continue;
+		}
+		if (p[0] != '$' || p[1] != '{') {
+			if (o >= end)
+				goto full;
+			*o++ = *p++;
+			continue;
+		}
+		const char *close = strchr(p, '}');
+		if (!close)
+			return cfg_error(c, tok, "unterminated \"${\" (write \"$${\" for a literal)");
+		char name[128];
+		const char *dflt = NULL;
+		size_t dlen = 0, nlen = (size_t)(close - p - 2);
+		const char *sep = memchr(p + 2, ':', nlen);
+		if (sep && sep[1] == '-') {
+			dflt = sep + 2;
+			dlen = (size_t)(close - dflt);
+			nlen = (size_t)(sep - p - 2);
+		}
+		if (nlen == 0 || nlen >= sizeof name)
+			return cfg_error(c, tok, "bad variable name in \"${...}\"");
+		memcpy(name, p + 2, nlen);
+		name[nlen] = 0;
+		for (size_t k = 0; k < nlen; k++) {
+			char ch = name[k];
+			if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || ch == '_' ||
+				    (k > 0 && ch >= '0' && ch <= '9')))
+				return cfg_error(c, tok, "bad variable name \"%s\" in \"${...}\"", name);
+		}
+		const char *val = plat_getenv(name);
+		size_t vlen;
+		if (val && *val) {
+			vlen = strlen(val);
+		} else if (dflt) {
+			val = dflt;
+			vlen = dlen;
+		} else {
+			return cfg_error(c, tok,
+				"environment variable %s is not set; set it or give a default: "
+				"\"${%s:-value}\"", name, name);
+		}
+		if ((size_t)(end - o) < vlen)
+			goto full;
+		memcpy(o, val, vlen);
+		o += vlen;
+		p = close + 1;
+	}
+	*o = 0;
+	/* move the expanded text down over the raw copy and keep it */
+	size_t len = (size_t)(o - start);
+	memmove(raw, start, len + 1);
+	cfg->arena_len += len + 1;
+	*out = raw;
+	return 0;
+full:
+	return cfg_error(c, tok, "configuration strings exceed %zu bytes", cfg->arena_cap);
+}
+
+/* ---- scalars ---- */
+
+int cfg_parse_duration(const char *s, uint64_t *us)
+{
+	uint64_t total = 0;
+	OP_CHECK(*s, OP_EINVAL);
+	while (*s) {
+		double v = 0, scale = 1;
+		int digits = 0, dot = 0;
+		for (; (*s >= '0' && *s <= '9') || (*s == '.' && !dot); s++) {
+			if (*s == '.') {
+				dot = 1;
+				continue;
+			}
+			digits++;
+			if (dot)
+				v += (*s - '0') * (scale /= 10);
+			else
+				v = v * 10 + (*s - '0');
+		}
+		OP_CHECK(digits, OP_EINVAL);
+		double unit;
+		if (!strncmp(s, "ms", 2))
+			unit = 1e3, s += 2;
+		else if (!strncmp(s, "us", 2))
+			unit = 1, s += 2;
+		else if (*s == 's')
+			unit = 1e6, s++;
+		else if (*s == 'm')
+			unit = 60e6, s++;
+		else if (*s == 'h')
+			unit = 3600e6, s++;
+		else
+			return OP_EINVAL;
+		OP_CHECK(v * unit < 1e15, OP_EINVAL);
+		total += (uint64_t)(v * unit + 0.5);
+	}
+	*us = total;
+	return 0;
+}
+
+static int cfg_error_off(struct cfg_ctx *c, size_t off, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = error_at(c, off, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+static void fmt_duration(uint64_t us, char *buf, size_t cap)
+{
+	if (us % 3600000000u == 0 && us)
+		snprintf(buf, cap, "%lluh", (unsigned long long)(us / 3600000000u));
+	else if (us % 60000000u == 0 && us)
+		snprintf(buf, cap, "%llum", (unsigned long long)(us / 60000000u));
+	else if (us % 1000000u == 0)
+		snprintf(buf, cap, "%llus", (unsigned long long)(us / 1000000u));
+	else
+		snprintf(buf, cap, "%llums", (unsigned long long)(us / 1000u));
+}
+
+/* A scalar token's text after expansion (primitives are taken as written). */
+static int scalar_text(struct cfg_ctx *c, int tok, const char **out, char *tmp, size_t cap)
+{
+	const jsmntok_t *t = &c->t[tok];
+	if (t->type == JSMN_STRING)
+		return cfg_string(c, tok, out);
+	if (t->type != JSMN_PRIMITIVE)
+		return cfg_error(c, tok, "expected a value, not an %s",
+			t->type == JSMN_OBJECT ? "object" : "array");
+	size_t n = (size_t)(t->end - t->start);
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(tmp, c->text + t->start, n);
+	tmp[n] = 0;
+	*out = tmp;
+	return 0;
+}
+
+static int read_value(struct cfg_ctx *c, int tok, const struct cfg_key *k, void *field)
+{
+	char tmp[64];
+	const char *s;
+	int rc;
+	switch (k->type) {
+	case CFG_STR:
+		if (c->t[tok].type != JSMN_STRING)
+			return cfg_error(c, tok, "\"%s\" takes a string", k->key);
+		if ((rc = cfg_string(c, tok, &s)) != 0)
+			return rc;
+		if (k->max && (int64_t)strlen(s) > k->max)
+			return cfg_error(c, tok, "\"%s\" is longer than %lld characters", k->key,
+				(long long)k->max);
+		if (k->required && !*s)
+			return cfg_error(c, tok, "\"%s\" must not be empty", k->key);
+		*(const char **)field = s;
+		return 0;
+	case CFG_DUR: {
+		uint64_t us;
+		if ((rc = scalar_text(c, tok, &s, tmp, sizeof tmp)) != 0)
+			return rc;
+		if (cfg_parse_duration(s, &us) != 0)
+			return cfg_error(c, tok,
+				"\"%s\": \"%s\" is not a duration; write e.g. \"500ms\", \"30s\", "
+				"\"5m\" or \"1h\"", k->key, s);
+		char lo[24], hi[24];
+		fmt_duration((uint64_t)k->min, lo, sizeof lo);
+		fmt_duration((uint64_t)k->max, hi, sizeof hi);
+		if ((k->min && us < (uint64_t)k->min) || (k->max && us > (uint64_t)k->max))
+			return cfg_error(c, tok, "\"%s\" must be between %s and %s", k->key, lo, hi);
+		*(uint64_t *)field = us;
+		return 0;
+	}
+	case CFG_UINT: {
+		if ((rc = scalar_text(c, tok, &s, tmp, sizeof tmp)) != 0)
+			return rc;
+		char *e;
+		unsigned long long v = strtoull(s, &e, 10);
+		if (!*s || *e || *s == '-')
+			return cfg_error(c, tok, "\"%s\" takes a whole number, not \"%s\"", k->key, s);
+		if ((int64_t)v < k->min || (int64_t)v > k->max)
+			return cfg_error(c, tok, "\"%s\" must be between %lld and %lld (got %llu)",
+				k->key, (long long)k->min, (long long)k->max, v);
+		*(uint32_t *)field = (uint32_t)v;
+		return 0;
+	}
+	case CFG_BOOL:
+		if ((rc = scalar_text(c, tok, &s, tmp, sizeof tmp)) != 0)
+			return rc;
+		if (strcmp(s, "true") && strcmp(s, "false"))
+			return cfg_error(c, tok, "\"%s\" takes true or false", k->key);
+		*(uint8_t *)field = s[0] == 't';
+		return 0;
+	case CFG_FN:
+		return k->fn(c, tok, field);
+	}
+	return OP_EINVAL;
+}
+
+int cfg_object(struct cfg_ctx *c, int tok, const char *what, const struct cfg_key *keys,
+	size_t nkeys, void *base, const struct cfg_key *keys2, size_t nkeys2, void *base2)
+{
+	if (c->t[tok].type != JSMN_OBJECT)
+		return cfg_error(c, tok, "%s must be an object ({...})", what);
+	uint64_t seen = 0; /* bit per key, tables up to 64 keys together */
+	OP_ASSERT(nkeys + nkeys2 <= 64);
+	int i = tok + 1;
+	for (int n = 0; n < c->t[tok].size; n++) {
+		int kt = i, vt = i + 1;
+		const struct cfg_key *k = NULL;
+		void *b = NULL;
+		size_t idx = 0;
+		for (size_t j = 0; j < nkeys + nkeys2 && !k; j++) {
+			const struct cfg_key *cand = j < nkeys ? &keys[j] : &keys2[j - nkeys];
+			if (json_eq(c->text, &c->t[kt], cand->key)) {
+				k = cand;
+				b = j < nkeys ? base : base2;
+				idx = j;
+			}
+		}
+		if (!k) {
+			const char *names[64];
+			size_t nn = 0;
+			for (size_t j = 0; j < nkeys; j++)
+				names[nn++] = keys[j].key;
+			for (size_t j = 0; j < nkeys2; j++)
+				names[nn++] = keys2[j].key;
+			char key[64];
+			int kl = c->t[kt].end - c->t[kt].start;
+			snprintf(key, sizeof key, "%.*s", kl, c->text + c->t[kt].start);
+			const char *near = nearest(key, names, nn);
+			if (near)
+				return cfg_error(c, kt, "unknown key \"%s\" in %s; did you mean \"%s\"?",
+					key, what, near);
+			char list[512];
+			size_t w = 0;
+			for (size_t j = 0; j < nn && w + 40 < sizeof list; j++)
+				w += (size_t)snprintf(list + w, sizeof list - w, "%s\"%s\"", j ? ", " : "",
+					names[j]);
+			return cfg_error(c, kt, "unknown key \"%s\" in %s; known keys: %s", key, what,
+				list);
+		}
+		if (seen & (1ull << idx))
+			return cfg_error(c, kt, "\"%s\" is given twice in %s", k->key, what);
+		seen |= 1ull << idx;
+		int rc = read_value(c, vt, k, (char *)b + k->off);
+		if (rc)
+			return rc;
+		i = json_skip(c->t, c->ntok, vt);
+	}
+	for (size_t j = 0; j < nkeys + nkeys2; j++) {
+		const struct cfg_key *k = j < nkeys ? &keys[j] : &keys2[j - nkeys];
+		if (k->required && !(seen & (1ull << j)))
+			return cfg_error(c, tok, "%s is missing \"%s\"", what, k->key);
+	}
+	return 0;
+}
+
+/* ---- the schema ---- */
+
+static int read_labels(struct cfg_ctx *c, int tok, void *field)
+{
+	(void)field;
+	struct cfg *cfg = c->cfg;
+	if (c->t[tok].type != JSMN_OBJECT)
+		return cfg_error(c, tok, "\"labels\" must be an object of name: value strings");
+	int i = tok + 1;
+	for (int n = 0; n < c->t[tok].size; n++) {
+		if (cfg->nlabels >= OP_MAX_LABELS)
+			return cfg_error(c, i, "at most %d labels", OP_MAX_LABELS);
+		const char *k, *v;
+		int rc = cfg_string(c, i, &k);
+		if (rc)
+			return rc;
+		static const char *const reserved[] = {"probe", "kind", "target", "appliance",
+			"region", "le", "quantile", "result", "phase", "pool", "reason", "job",
+			"instance"};
+		int ok = strlen(k) < OP_NAME_MAX && ((*k >= 'a' && *k <= 'z') || (*k >= 'A' &&
+			*k <= 'Z') || *k == '_');
+		for (const char *p = k; ok && *p; p++)
+			ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_' ||
+				(*p >= '0' && *p <= '9');
+		if (!ok)
+			return cfg_error(c, i, "label name \"%s\" must match [a-zA-Z_][a-zA-Z0-9_]*", k);
+		for (size_t r = 0; r < OP_ARRAY_LEN(reserved); r++)
+			if (!strcmp(k, reserved[r]))
+				return cfg_error(c, i, "label name \"%s\" is used by outpost itself", k);
+		if (c->t[i + 1].type != JSMN_STRING)
+			return cfg_error(c, i + 1, "label \"%s\" takes a string value", k);
+		if ((rc = cfg_string(c, i + 1, &v)) != 0)
+			return rc;
+		if (strlen(v) >= OP_NAME_MAX)
+			return cfg_error(c, i + 1, "label values are at most %d characters",
+				OP_NAME_MAX - 1);
+		cfg->labels[cfg->nlabels].key = k;
+		cfg->labels[cfg->nlabels].value = v;
+		cfg->nlabels++;
+		i = json_skip(c->t, c->ntok, i + 1);
+	}
+	return 0;
+}
+
+static const struct cfg_key appliance_keys[] = {
+	{"name", CFG_STR, 0, offsetof(struct cfg, name), 0, OP_NAME_MAX - 1, NULL},
+	{"region", CFG_STR, 0, offsetof(struct cfg, region), 0, OP_NAME_MAX - 1, NULL},
+	{"labels", CFG_FN, 0, 0, 0, 0, read_labels},
+};
+
+static int read_listen(struct cfg_ctx *c, int tok, void *field)
+{
+	const char *s;
+	char host[64];
+	uint16_t port;
+	int rc = cfg_string(c, tok, &s);
+	if (rc)
+		return rc;
+	if (*s && net_split_hostport(s, host, sizeof host, 0, &port) != 0)
+		return cfg_error(c, tok, "\"listen\" must be \"ip:port\" (e.g. \"127.0.0.1:8080\", "
+			"\"[::1]:8080\", \"0.0.0.0:8080\"), or \"\" for no web server");
+	*(const char **)field = s;
+	return 0;
+}
+
+static const struct cfg_key web_keys[] = {
+	{"listen", CFG_FN, 0, offsetof(struct cfg, listen), 0, 0, read_listen},
+};
+
+static const struct cfg_key limits_keys[] = {
+	{"max_probes", CFG_UINT, 0, offsetof(struct cfg, max_probes), 1, OP_MAX_PROBES, NULL},
+	{"max_inflight", CFG_UINT, 0, offsetof(struct cfg, max_inflight), 1, OP_MAX_INFLIGHT, NULL},
+	{"history", CFG_UINT, 0, offsetof(struct cfg, history), 1, OP_MAX_HISTORY, NULL},
+};
+
+static const struct cfg_key probe_keys[] = {
+	{"name", CFG_STR, 1, offsetof(struct cfg_probe, name), 0, OP_NAME_MAX - 1, NULL},
+	{"kind", CFG_STR, 1, offsetof(struct cfg_probe, kind), 0, 15, NULL},
+	{"target", CFG_STR, 1, offsetof(struct cfg_probe, target), 0, OP_TARGET_MAX - 1, NULL},
+	{"interval", CFG_DUR, 0, offsetof(struct cfg_probe, interval_us), 100000, 86400000000ll,
+		NULL},
+	{"timeout", CFG_DUR, 0, offsetof(struct cfg_probe, timeout_us), 1000, 3600000000ll, NULL},
+};
+
+static int read_probe(struct cfg_ctx *c, int tok, struct cfg_probe *p, int index)
+{
+	char what[96];
+	snprintf(what, sizeof what, "probe #%d", index + 1);
+	if (c->t[tok].type != JSMN_OBJECT)
+		return cfg_error(c, tok, "%s must be an object ({...})", what);
+	int line, col;
+	line_col(c->text, (size_t)c->t[tok].start, &line, &col);
+	p->line = line;
+	/* the kind decides which other keys are allowed, so find it first */
+	int i = tok + 1, kind_tok = -1;
+	for (int n = 0; n < c->t[tok].size; n++) {
+		if (json_eq(c->text, &c->t[i], "kind"))
+			kind_tok = i + 1;
+		if (json_eq(c->text, &c->t[i], "name") && c->t[i + 1].type == JSMN_STRING) {
+			const char *name;
+			if (cfg_string(c, i + 1, &name) == 0)
+				snprintf(what, sizeof what, "probe \"%s\"", name);
+		}
+		i = json_skip(c->t, c->ntok, i + 1);
+	}
+	if (kind_tok < 0)
+		return cfg_error(c, tok, "%s is missing \"kind\"", what);
+	const char *kind;
+	int rc = cfg_string(c, kind_tok, &kind);
+	if (rc)
+		return rc;
+	p->ops = probe_kind_find(kind);
+	if (!p->ops) {
+		const char *names[32];
+		size_t nn = 0;
+		char list[256];
+		size_t w = 0;
+		for (const struct probe_ops *const *k = probe_registry; *k && nn < 32; k++) {
+			names[nn++] = (*k)->kind;
+			w += (size_t)snprintf(list + w, sizeof list - w, "%s\"%s\"", w ? ", " : "",
+				(*k)->kind);
+		}
+		const char *near = nearest(kind, names, nn);
+		if (near)
+			return cfg_error(c, kind_tok, "unknown probe kind \"%s\"; did you mean \"%s\"?",
+				kind, near);
+		return cfg_error(c, kind_tok, "unknown probe kind \"%s\"; known kinds: %s", kind,
+			list);
+	}
+	rc = cfg_object(c, tok, what, probe_keys, OP_ARRAY_LEN(probe_keys), p, p->ops->keys,
+		p->ops->nkeys, p->conf);
+	if (rc)
+		return rc;
+	for (const char *s = p->name; *s; s++) {
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+			    *s == '_' || *s == '-' || *s == '.'))
+			return cfg_error(c, tok, "%s: names use letters, digits, '_', '-' and '.'", what);
+	}
+	if (!p->interval_us)
+		p->interval_us = 30000000;
+	if (!p->timeout_us)
+		p->timeout_us = OP_MIN(5000000, p->interval_us);
+	if (p->timeout_us > p->interval_us) {
+		char t[24], iv[24];
+		fmt_duration(p->timeout_us, t, sizeof t);
+		fmt_duration(p->interval_us, iv, sizeof iv);
+		return cfg_error(c, tok,
+			"%s: timeout %s is longer than its interval %s; lower \"timeout\" or raise "
+			"\"interval\"", what, t, iv);
+	}
+	if (p->ops->configure)
+		return p->ops->configure(c, tok, p);
+	return 0;
+}
+
+static int read_probes(struct cfg_ctx *c, int tok, void *field)
+{
+	(void)field;
+	struct cfg *cfg = c->cfg;
+	if (c->t[tok].type != JSMN_ARRAY)
+		return cfg_error(c, tok, "\"probes\" must be an array ([...])");
+	uint32_t n = (uint32_t)c->t[tok].size;
+	if (n > cfg->max_probes)
+		return cfg_error(c, tok,
+			"%u probes configured but limits.max_probes is %u; raise \"max_probes\" in "
+			"\"limits\" (this board allows up to %d)", n, cfg->max_probes, OP_MAX_PROBES);
+	cfg->probes = calloc(n ? n : 1, sizeof *cfg->probes);
+	if (!cfg->probes)
+		return cfg_error(c, tok, "out of memory for %u probes", n);
+	int i = tok + 1;
+	for (uint32_t k = 0; k < n; k++) {
+		int rc = read_probe(c, i, &cfg->probes[k], (int)k);
+		if (rc)
+			return rc;
+		for (uint32_t j = 0; j < k; j++)
+			if (!strcmp(cfg->probes[j].name, cfg->probes[k].name))
+				return cfg_error(c, i, "probe name \"%s\" is already used on line %d",
+					cfg->probes[k].name, cfg->probes[j].line);
+		cfg->nprobes++;
+		i = json_skip(c->t, c->ntok, i);
+	}
+	return 0;
+}
+
+static int read_section(struct cfg_ctx *c, int tok, const char *what, const struct cfg_key *k,
+	size_t n)
+{
+	return cfg_object(c, tok, what, k, n, c->cfg, NULL, 0, NULL);
+}
+
+static int read_appliance(struct cfg_ctx *c, int tok, void *f)
+{
+	(void)f;
+	return read_section(c, tok, "\"appliance\"", appliance_keys, OP_ARRAY_LEN(appliance_keys));
+}
+
+static int read_web(struct cfg_ctx *c, int tok, void *f)
+{
+	(void)f;
+	return read_section(c, tok, "\"web\"", web_keys, OP_ARRAY_LEN(web_keys));
+}
+
+static int read_limits(struct cfg_ctx *c, int tok, void *f)
+{
+	(void)f;
+	int rc = read_section(c, tok, "\"limits\"", limits_keys, OP_ARRAY_LEN(limits_keys));
+	if (rc == 0 && c->cfg->max_inflight > c->cfg->max_probes)
+		c->cfg->max_inflight = c->cfg->max_probes;
+	return rc;
+}
+
+static const struct cfg_key top_keys[] = {
+	{"appliance", CFG_FN, 0, 0, 0, 0, read_appliance},
+	{"web", CFG_FN, 0, 0, 0, 0, read_web},
+	{"limits", CFG_FN, 0, 0, 0, 0, read_limits},
+	{"probes", CFG_FN, 0, 0, 0, 0, read_probes},
+};
+
+static const char *jsmn_error(int rc)
+{
+	switch (rc) {
+	case JSMN_ERROR_NOMEM: return "too many JSON values";
+	case JSMN_ERROR_PART: return "the JSON ends too early (a missing '}' or ']'?)";
+	default: return "invalid JSON";
+	}
+}
+
+/* Where jsmn stopped: re-run it token by token to find the failing offset. */
+static size_t jsmn_error_offset(const char *text, size_t len)
+{
+	jsmn_parser p;
+	jsmn_init(&p);
+	int rc = jsmn_parse(&p, text, len, NULL, 0);
+	(void)rc;
+	return p.pos;
+}
+
+int cfg_load_text(struct cfg *out, const char *file, const char *text, size_t len, char *err,
+	size_t errcap)
+{
+	memset(out, 0, sizeof *out);
+	struct cfg_ctx c = {.file = file, .text = text, .len = len, .err = err, .errcap = errcap,
+		.cfg = out};
+	err[0] = 0;
+	out->file = file;
+	out->name = "outpost";
+	out->region = "";
+	out->listen = "127.0.0.1:8080";
+	out->max_probes = OP_MIN(256, OP_MAX_PROBES);
+	out->max_inflight = OP_MIN(64, OP_MAX_INFLIGHT);
+	out->history = OP_MIN(120, OP_MAX_HISTORY);
+
+	jsmn_parser p;
+	jsmn_init(&p);
+	int n = jsmn_parse(&p, text, len, NULL, 0);
+	if (n < 0)
+		return cfg_error_off(&c, jsmn_error_offset(text, len), "%s", jsmn_error(n));
+	if (n == 0)
+		return cfg_error(&c, -1, "the file is empty; it must hold one JSON object {...}");
+	if (n > OP_CFG_MAX_TOKENS)
+		return cfg_error(&c, -1, "%d JSON values, more than the %d allowed", n,
+			OP_CFG_MAX_TOKENS);
+	c.t = malloc(sizeof *c.t * (size_t)n);
+	out->arena_cap = len * 2 + 65536;
+	out->arena = malloc(out->arena_cap);
+	int rc = OP_ENOMEM;
+	if (!c.t || !out->arena) {
+		snprintf(err, errcap, "%s: out of memory", file);
+		goto fail;
+	}
+	jsmn_init(&p);
+	c.ntok = jsmn_parse(&p, text, len, c.t, (unsigned)n);
+	if (c.ntok < 0) {
+		/* counting mode misses an unclosed object; the filling pass does not */
+		rc = cfg_error_off(&c, p.pos, "%s", jsmn_error(c.ntok));
+		goto fail;
+	}
+	int bad;
+	if (json_check(text, c.t, c.ntok, &bad) != 0) {
+		rc = cfg_error_off(&c, (size_t)bad, "invalid JSON: a ',' or ':' is missing or extra "
+			"here");
+		goto fail;
+	}
+	rc = cfg_object(&c, 0, "the top level", top_keys, OP_ARRAY_LEN(top_keys), out, NULL, 0,
+		NULL);
+	if (rc == 0 && json_skip(c.t, c.ntok, 0) != c.ntok)
+		rc = cfg_error(&c, json_skip(c.t, c.ntok, 0), "text after the top-level object");
+fail:
+	free(c.t);
+	if (rc)
+		cfg_free(out);
+	return rc;
+}
+
+int cfg_load_file(struct cfg *out, const char *path, char *err, size_t errcap)
+{
+	char *text = malloc(OP_CFG_FILE_MAX);
+	if (!text) {
+		snprintf(err, errcap, "%s: out of memory", path);
+		return OP_ENOMEM;
+	}
+	int n = plat_file_read(path, text, OP_CFG_FILE_MAX);
+	if (n < 0) {
+		snprintf(err, errcap, "%s: %s", path, n == OP_ETOOBIG ?
+			"larger than the 1 MiB a config may be" : n == OP_ENOENT ?
+			"no such file" : "cannot read the file");
+		free(text);
+		return n;
+	}
+	int rc = cfg_load_text(out, path, text, (size_t)n, err, errcap);
+	free(text);
+	return rc;
+}
+
+void cfg_free(struct cfg *c)
+{
+	free(c->probes);
+	free(c->arena);
+	c->probes = NULL;
+	c->arena = NULL;
+	c->nprobes = 0;
+}

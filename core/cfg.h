@@ -1,0 +1,83 @@
+/* cfg.h: the JSON configuration (jsmn, strict). Every object is read through a key table;
+ * errors name file:line:col, the key and a fix. Strings expand ${VAR} and ${VAR:-default}. */
+#ifndef CFG_H
+#define CFG_H
+
+#include "op.h"
+#include "opts.h"
+
+struct cfg_ctx;
+
+enum cfg_type {
+	CFG_STR,  /* const char * into the config's string arena */
+	CFG_DUR,  /* uint64_t µs, from "250ms", "30s", "5m", "1h", "1m30s" */
+	CFG_UINT, /* uint32_t; a number or a string that expands to one */
+	CFG_BOOL, /* uint8_t */
+	CFG_FN,   /* custom reader */
+};
+
+/* A custom reader for the value at token tok, storing into field. Returns 0 or OP_EINVAL
+ * after cfg_error. */
+typedef int cfg_fn(struct cfg_ctx *c, int tok, void *field);
+
+struct cfg_key {
+	const char *key;
+	uint8_t type;     /* enum cfg_type */
+	uint8_t required;
+	size_t off;       /* offset of the field in the struct being filled */
+	int64_t min, max; /* CFG_UINT bounds; CFG_DUR bounds in µs; CFG_STR max length */
+	cfg_fn *fn;       /* CFG_FN */
+};
+
+#define OP_PROBE_CONF_MAX 512
+
+struct probe_ops;
+
+struct cfg_probe {
+	const char *name, *kind, *target;
+	uint64_t interval_us, timeout_us;
+	const struct probe_ops *ops;
+	int line;
+	_Alignas(max_align_t) uint8_t conf[OP_PROBE_CONF_MAX]; /* the kind's own settings */
+};
+
+struct cfg_label {
+	const char *key, *value;
+};
+
+struct cfg {
+	const char *file;
+	const char *name, *region;
+	struct cfg_label labels[OP_MAX_LABELS];
+	uint32_t nlabels;
+	const char *listen; /* "" disables the web server */
+	uint32_t max_probes, max_inflight, history;
+	struct cfg_probe *probes;
+	uint32_t nprobes;
+	char *arena; /* owned: strings, expanded values */
+	size_t arena_len, arena_cap;
+};
+
+/* Load and validate. file names the source in messages. On error, err holds
+ * "file:line:col: message" and the return is OP_EINVAL (OP_ENOENT / OP_ETOOBIG for the file).
+ * Allocates (start-up and reload only); release with cfg_free. */
+int cfg_load_text(struct cfg *out, const char *file, const char *text, size_t len, char *err,
+	size_t errcap);
+int cfg_load_file(struct cfg *out, const char *path, char *err, size_t errcap);
+void cfg_free(struct cfg *c);
+
+/* For probe kinds' custom readers. */
+int cfg_error(struct cfg_ctx *c, int tok, const char *fmt, ...);
+/* Read the string at tok (expanded) into *out; 0 or OP_EINVAL. */
+int cfg_string(struct cfg_ctx *c, int tok, const char **out);
+/* Fill base from the object at tok through keys (and a second table into base2, may be NULL).
+ * what names the object in messages ("probe \"db\""). */
+int cfg_object(struct cfg_ctx *c, int tok, const char *what, const struct cfg_key *keys,
+	size_t nkeys, void *base, const struct cfg_key *keys2, size_t nkeys2, void *base2);
+/* Parse a duration ("1m30s") into µs; 0 or OP_EINVAL. */
+int cfg_parse_duration(const char *s, uint64_t *us);
+
+/* The embedded default configuration used when no file is given. */
+extern const char cfg_default_json[];
+
+#endif

@@ -1,0 +1,258 @@
+/* cli.c: the outpost command line. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+#include "engine.h"
+#include "json.h"
+#include "rand.h"
+
+static const char usage[] =
+	"usage: outpost COMMAND [ARGS]\n"
+	"\n"
+	"  run [-c FILE]              run the appliance (FILE, or $OUTPOST_CONFIG, or the\n"
+	"                             embedded default config)\n"
+	"  check-config FILE          validate a config file and exit (0 valid, 2 invalid)\n"
+	"  probe KIND TARGET [OPTS]   run one probe once, print its result as JSON, exit 0 on\n"
+	"                             success and 1 on failure. OPTS: --timeout 5s, and any key\n"
+	"                             of that kind as --key value (e.g. --send, --expect,\n"
+	"                             --record AAAA, --server 127.0.0.1:53)\n"
+	"  --version                  print the version\n"
+	"  --help                     print this help\n"
+	"\n"
+	"Signals: SIGTERM/SIGINT stop cleanly; SIGHUP reloads the config file.\n";
+
+static int load(struct cfg *c, const char *path, char *err, size_t cap)
+{
+	if (path)
+		return cfg_load_file(c, path, err, cap);
+	return cfg_load_text(c, "<embedded default config>", cfg_default_json,
+		strlen(cfg_default_json), err, cap);
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	if (argc < 1) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	struct cfg c;
+	char err[1024];
+	if (load(&c, argv[0], err, sizeof err) != 0) {
+		fprintf(stderr, "%s\n", err);
+		return 2;
+	}
+	printf("%s: ok (%u probes; limits: max_probes %u, max_inflight %u, history %u)\n", argv[0],
+		c.nprobes, c.max_probes, c.max_inflight, c.history);
+	cfg_free(&c);
+	return 0;
+}
+
+static int cmd_run(int argc, char **argv, const struct cli_hooks *hooks)
+{
+	const char *path = getenv("OUTPOST_CONFIG");
+	for (int i = 0; i < argc; i++) {
+		if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc)
+			path = argv[++i];
+		else {
+			fprintf(stderr, "outpost run: unexpected argument \"%s\"\n%s", argv[i], usage);
+			return 2;
+		}
+	}
+	if (path && !*path)
+		path = NULL;
+	struct cfg cur;
+	char err[1024];
+	if (load(&cur, path, err, sizeof err) != 0) {
+		fprintf(stderr, "%s\n", err);
+		return 2;
+	}
+	/* signals first: a SIGTERM that arrives while the web server or the engine start up is
+	 * kept and acted on by the loop's first pass */
+	int sfd = plat_signal_init();
+	if (sfd < 0) {
+		fprintf(stderr, "outpost: cannot set up signals: %s\n", op_strerror(sfd));
+		cfg_free(&cur);
+		return 1;
+	}
+	int web_on = 0;
+	if (*cur.listen && hooks && hooks->web_start) {
+		if (hooks->web_start(cur.listen, err, sizeof err) != 0) {
+			fprintf(stderr, "outpost: %s\n", err);
+			cfg_free(&cur);
+			return 1;
+		}
+		web_on = 1;
+	}
+	int rc = engine_init(&cur, NULL);
+	if (rc) {
+		fprintf(stderr, "outpost: cannot reserve memory for %u probes: %s\n", cur.max_probes,
+			op_strerror(rc));
+		goto out;
+	}
+	fprintf(stderr, "outpost %s: %u probes from %s\n", op_version, cur.nprobes, cur.file);
+	if (web_on)
+		fprintf(stderr, "outpost: dashboard at http://%s/ (metrics at /metrics)\n", cur.listen);
+	for (;;) {
+		int why = engine_run();
+		if (why != ENGINE_RELOAD)
+			break;
+		struct cfg next;
+		if (load(&next, path, err, sizeof err) != 0) {
+			fprintf(stderr, "outpost: reload refused, keeping the running config: %s\n", err);
+			engine_note_reload(0);
+			continue;
+		}
+		engine_deinit();
+		if (web_on && strcmp(next.listen, cur.listen)) {
+			hooks->web_stop();
+			web_on = 0;
+			if (*next.listen && hooks->web_start(next.listen, err, sizeof err) == 0)
+				web_on = 1;
+			else if (*next.listen)
+				fprintf(stderr, "outpost: %s\n", err);
+		}
+		cfg_free(&cur);
+		cur = next;
+		rc = engine_init(&cur, NULL);
+		if (rc) {
+			fprintf(stderr, "outpost: reload failed: %s\n", op_strerror(rc));
+			goto out;
+		}
+		engine_note_reload(1);
+		fprintf(stderr, "outpost: reloaded %s: %u probes\n", cur.file, cur.nprobes);
+	}
+	fprintf(stderr, "outpost: stopping\n");
+	engine_deinit();
+out:
+	if (web_on)
+		hooks->web_stop();
+	cfg_free(&cur);
+	return rc ? 1 : 0;
+}
+
+static struct result probe_result;
+static int probe_got;
+
+static void probe_on_result(const struct probe *p, const struct result *r)
+{
+	(void)p;
+	probe_result = *r;
+	probe_got = 1;
+}
+
+/* Print a result as one JSON object. */
+static void print_result(const struct cfg_probe *p, const struct result *r)
+{
+	char name[OP_NAME_MAX * 2], target[OP_TARGET_MAX * 2], detail[OP_DETAIL_MAX * 6];
+	char ts[40];
+	op_fmt_time(ts, sizeof ts, r->wall_us);
+	json_quote(name, sizeof name, p->name);
+	json_quote(target, sizeof target, p->target);
+	json_quote(detail, sizeof detail, r->detail);
+	printf("{\"timestamp\":\"%s\",\"probe\":%s,\"kind\":\"%s\",\"target\":%s,"
+		"\"success\":%s,\"duration_ms\":%.3f,\"phases\":{", ts, name, p->kind, target, r->ok ? "true" : "false", r->duration_us / 1e3);
+	for (int i = 0; i < PHASE_COUNT; i++)
+		printf("%s\"%s_ms\":%.3f", i ? "," : "", phase_name(i), r->phase_us[i] / 1e3);
+	printf("},\"reason\":\"%s\",\"detail\":%s}\n", r->ok ? "" : reason_label(r->reason), detail);
+}
+
+static int cmd_probe(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	/* build a one-probe config and load it through the normal path, so every check and
+	 * message is the same as for a config file */
+	static char text[8192];
+	char q[1024];
+	const char *timeout = "5s";
+	size_t w = 0;
+	w += (size_t)snprintf(text + w, sizeof text - w,
+		"{\"web\":{\"listen\":\"\"},\"limits\":{\"max_probes\":1,\"max_inflight\":1,"
+		"\"history\":1},\"probes\":[{\"name\":\"cli\",\"kind\":");
+	json_quote(q, sizeof q, argv[0]);
+	w += (size_t)snprintf(text + w, sizeof text - w, "%s,\"target\":", q);
+	json_quote(q, sizeof q, argv[1]);
+	w += (size_t)snprintf(text + w, sizeof text - w, "%s", q);
+	for (int i = 2; i < argc; i++) {
+		if (strncmp(argv[i], "--", 2) || i + 1 >= argc) {
+			fprintf(stderr, "outpost probe: expected --key value, got \"%s\"\n", argv[i]);
+			return 2;
+		}
+		const char *key = argv[i] + 2, *val = argv[++i];
+		if (!strcmp(key, "timeout")) {
+			timeout = val;
+			continue;
+		}
+		char k[64];
+		op_strlcpy(k, key, sizeof k);
+		for (char *p = k; *p; p++)
+			if (*p == '-')
+				*p = '_';
+		json_quote(q, sizeof q, k);
+		w += (size_t)snprintf(text + w, sizeof text - w, ",%s:", q);
+		/* objects and arrays go in as JSON; everything else as a string */
+		if (val[0] == '{' || val[0] == '[')
+			w += (size_t)snprintf(text + w, sizeof text - w, "%s", val);
+		else {
+			json_quote(q, sizeof q, val);
+			w += (size_t)snprintf(text + w, sizeof text - w, "%s", q);
+		}
+		if (w >= sizeof text) {
+			fprintf(stderr, "outpost probe: arguments too long\n");
+			return 2;
+		}
+	}
+	json_quote(q, sizeof q, timeout);
+	w += (size_t)snprintf(text + w, sizeof text - w, ",\"timeout\":%s,\"interval\":%s}]}", q, q);
+	if (w >= sizeof text) {
+		fprintf(stderr, "outpost probe: arguments too long\n");
+		return 2;
+	}
+	struct cfg c;
+	char err[1024];
+	if (cfg_load_text(&c, "command line", text, w, err, sizeof err) != 0) {
+		/* the position inside the generated JSON means nothing to the user */
+		const char *msg = strstr(err, ": ");
+		msg = msg ? strstr(msg + 2, ": ") : NULL;
+		fprintf(stderr, "outpost probe: %s\n", msg ? msg + 2 : err);
+		return 2;
+	}
+	struct engine_opts o = {.once = 1, .on_result = probe_on_result};
+	int rc = engine_init(&c, &o);
+	if (rc == 0) {
+		engine_run();
+		engine_deinit();
+	}
+	if (probe_got)
+		print_result(&c.probes[0], &probe_result);
+	else
+		fprintf(stderr, "outpost probe: %s\n", op_strerror(rc));
+	cfg_free(&c);
+	return probe_got && probe_result.ok ? 0 : 1;
+}
+
+int cli_main(int argc, char **argv, const struct cli_hooks *hooks)
+{
+	op_rand_seed(0);
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+		!strcmp(argv[1], "help")) {
+		fputs(usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+		printf("outpost %s\n", op_version);
+		return 0;
+	}
+	dns_init(getenv("OUTPOST_RESOLV_CONF"), getenv("OUTPOST_HOSTS"));
+	if (!strcmp(argv[1], "run"))
+		return cmd_run(argc - 2, argv + 2, hooks);
+	if (!strcmp(argv[1], "check-config"))
+		return cmd_check(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "probe"))
+		return cmd_probe(argc - 2, argv + 2);
+	fprintf(stderr, "outpost: unknown command \"%s\"\n%s", argv[1], usage);
+	return 2;
+}

@@ -1,0 +1,357 @@
+/* dns.c: the stub resolver. One query is a small state machine:
+ *
+ *   UDP_WAIT --reply--------------------------------------------> DONE
+ *      |  \--timeout: next server/attempt, re-send--> UDP_WAIT
+ *      \--truncated--> TCP_CONNECT --> TCP_WAIT --reply---------> DONE
+ *   any state --deadline or error------------------------------> DONE
+ *
+ * Replies whose id, name or type do not match the question are ignored (stray or spoofed). */
+#include <string.h>
+#include "dns.h"
+#include "net.h"
+#include "pool.h"
+#include "rand.h"
+
+enum dq_state { DQ_UDP_WAIT, DQ_TCP_CONNECT, DQ_TCP_WAIT };
+
+struct dns_query {
+	struct net_conn conn;
+	struct ev_timer timer;
+	dns_cb *cb;
+	void *udata;
+	enum dq_state state;
+	uint64_t deadline_us;
+	struct plat_addr server; /* explicit server, or the current resolv.conf one */
+	int explicit_server;
+	int try; /* attempt * nservers + server index */
+	uint16_t id, qtype, qlen;
+	size_t got;
+	char name[DNS_NAME_MAX];
+	uint8_t q[DNS_NAME_MAX + 18];  /* 2-byte TCP length prefix + the query */
+	uint8_t r[OP_DNS_MSG_MAX + 2]; /* reply; over TCP with its length prefix */
+};
+
+static struct {
+	struct plat_addr servers[OP_DNS_MAX_SERVERS];
+	int nservers;
+	uint64_t attempt_us;
+	int attempts;
+	struct {
+		struct plat_addr addr;
+		char name[64];
+	} hosts[OP_DNS_MAX_HOSTS];
+	int nhosts;
+} rs;
+
+size_t dns_query_size(void)
+{
+	return sizeof(struct dns_query);
+}
+
+int dns_server_count(void)
+{
+	return rs.nservers;
+}
+
+/* Split text into lines and whitespace-separated words; calls fn for each line's words. */
+static void each_line(char *text, void (*fn)(char **w, int n))
+{
+	char *save = text;
+	while (*save) {
+		char *line = save, *nl = strchr(line, '\n');
+		if (nl) {
+			*nl = 0;
+			save = nl + 1;
+		} else {
+			save = line + strlen(line);
+		}
+		char *hash = strchr(line, '#');
+		if (hash)
+			*hash = 0;
+		char *w[16];
+		int n = 0;
+		for (char *p = line; *p && n < 16;) {
+			while (*p == ' ' || *p == '\t' || *p == '\r')
+				*p++ = 0;
+			if (!*p)
+				break;
+			w[n++] = p;
+			while (*p && *p != ' ' && *p != '\t' && *p != '\r')
+				p++;
+		}
+		if (n)
+			fn(w, n);
+	}
+}
+
+static int to_uint(const char *s)
+{
+	int v = 0;
+	for (; *s >= '0' && *s <= '9' && v < 1000; s++)
+		v = v * 10 + (*s - '0');
+	return v;
+}
+
+static void resolv_line(char **w, int n)
+{
+	if (!strcmp(w[0], "nameserver") && n > 1 && rs.nservers < OP_DNS_MAX_SERVERS) {
+		/* "ip", or (an outpost extension, for local test resolvers) "ip:port" / "[ip6]:port" */
+		struct plat_addr a;
+		char host[64];
+		uint16_t port;
+		if (net_split_hostport(w[1], host, sizeof host, 53, &port) == 0 &&
+			plat_addr_parse(host, &a) == 0) {
+			a.port = port;
+			rs.servers[rs.nservers++] = a;
+		}
+	} else if (!strcmp(w[0], "options")) {
+		for (int i = 1; i < n; i++) {
+			if (!strncmp(w[i], "timeout:", 8)) {
+				int t = to_uint(w[i] + 8);
+				rs.attempt_us = (uint64_t)(t < 1 ? 1 : t > 30 ? 30 : t) * 1000000u;
+			} else if (!strncmp(w[i], "attempts:", 9)) {
+				int a = to_uint(w[i] + 9);
+				rs.attempts = a < 1 ? 1 : a > 5 ? 5 : a;
+			}
+		}
+	}
+}
+
+static void hosts_line(char **w, int n)
+{
+	struct plat_addr a;
+	if (plat_addr_parse(w[0], &a) != 0)
+		return;
+	for (int i = 1; i < n && rs.nhosts < OP_DNS_MAX_HOSTS; i++) {
+		if (strlen(w[i]) >= sizeof rs.hosts[0].name)
+			continue;
+		rs.hosts[rs.nhosts].addr = a;
+		op_strlcpy(rs.hosts[rs.nhosts].name, w[i], sizeof rs.hosts[0].name);
+		rs.nhosts++;
+	}
+}
+
+int dns_init(const char *resolv_conf, const char *hosts)
+{
+	static char text[16384];
+	memset(&rs, 0, sizeof rs);
+	rs.attempt_us = 5000000;
+	rs.attempts = 2;
+	if (plat_file_read(resolv_conf ? resolv_conf : "/etc/resolv.conf", text, sizeof text) >= 0)
+		each_line(text, resolv_line);
+	if (rs.nservers == 0) {
+		/* the same fallback as the C library: a resolver on this host */
+		plat_addr_parse("127.0.0.1", &rs.servers[0]);
+		rs.servers[0].port = 53;
+		rs.nservers = 1;
+	}
+	if (plat_file_read(hosts ? hosts : "/etc/hosts", text, sizeof text) >= 0)
+		each_line(text, hosts_line);
+	return 0;
+}
+
+int dns_hosts_lookup(const char *name, int family, struct plat_addr *out)
+{
+	for (int i = 0; i < rs.nhosts; i++) {
+		if ((family == 0 || rs.hosts[i].addr.family == family) &&
+			dns_name_eq(rs.hosts[i].name, name)) {
+			*out = rs.hosts[i].addr;
+			return 0;
+		}
+	}
+	return OP_ENOTFOUND;
+}
+
+static void dq_finish(struct dns_query *q, int err, const struct dns_reply *reply)
+{
+	dns_cb *cb = q->cb;
+	void *udata = q->udata;
+	dns_query_cancel(q);
+	cb(udata, err, reply);
+}
+
+static void dq_io(struct ev_io *io, unsigned events);
+
+/* Send the query over UDP to the server for q->try. */
+static int dq_send_udp(struct dns_query *q)
+{
+	net_close(&q->conn);
+	if (!q->explicit_server)
+		q->server = rs.servers[q->try % rs.nservers];
+	q->state = DQ_UDP_WAIT;
+	int rc = net_connect(&q->conn, PLAT_UDP, &q->server, dq_io);
+	if (rc < 0 && rc != OP_EAGAIN)
+		return rc;
+	rc = net_send(&q->conn, q->q + 2, q->qlen);
+	if (rc < 0)
+		return rc;
+	uint64_t t = op_loop.now_us + rs.attempt_us;
+	ev_timer_at(&op_loop, &q->timer, t < q->deadline_us ? t : q->deadline_us);
+	return net_want(&q->conn, PLAT_READ);
+}
+
+static int dq_start_tcp(struct dns_query *q)
+{
+	net_close(&q->conn);
+	q->state = DQ_TCP_CONNECT;
+	q->got = 0;
+	ev_timer_at(&op_loop, &q->timer, q->deadline_us);
+	int rc = net_connect(&q->conn, PLAT_TCP, &q->server, dq_io);
+	if (rc == OP_EAGAIN)
+		return 0;
+	if (rc < 0)
+		return rc;
+	dq_io(&q->conn.io, PLAT_WRITE);
+	return 0;
+}
+
+/* Decode and check a reply in buf; returns 1 when the query is finished. */
+static int dq_reply(struct dns_query *q, const uint8_t *buf, size_t len)
+{
+	struct dns_reply reply;
+	if (dns_decode_reply(buf, len, &reply) != 0 || reply.id != q->id ||
+		reply.qtype != q->qtype || !dns_name_eq(reply.qname, q->name)) {
+		if (q->state == DQ_TCP_WAIT) {
+			dq_finish(q, OP_EPROTO, NULL); /* TCP has no strays: the server is broken */
+			return 1;
+		}
+		return 0;
+	}
+	if (reply.truncated && q->state == DQ_UDP_WAIT) {
+		int rc = dq_start_tcp(q);
+		if (rc < 0)
+			dq_finish(q, rc, NULL);
+		return rc < 0;
+	}
+	/* A failing server is not the answer when another server may have it. */
+	if (!q->explicit_server && (reply.rcode == 2 || reply.rcode == 5) && rs.nservers > 1 &&
+		q->try + 1 < rs.nservers * rs.attempts) {
+		q->try++;
+		int rc = dq_send_udp(q);
+		if (rc < 0)
+			dq_finish(q, rc, NULL);
+		return 1;
+	}
+	dq_finish(q, 0, &reply);
+	return 1;
+}
+
+static void dq_io(struct ev_io *io, unsigned events)
+{
+	struct dns_query *q = OP_CONTAINER_OF(io, struct dns_query, conn.io);
+	int rc;
+	switch (q->state) {
+	case DQ_UDP_WAIT:
+		/* drain every datagram: strays are skipped, the first match wins */
+		for (int i = 0; i < 8; i++) {
+			rc = net_recv(&q->conn, q->r, sizeof q->r);
+			if (rc == OP_EAGAIN)
+				return;
+			if (rc < 0) {
+				/* ICMP refused from this server: count it as this attempt's timeout */
+				if (q->explicit_server) {
+					dq_finish(q, rc, NULL);
+					return;
+				}
+				ev_timer_at(&op_loop, &q->timer, op_loop.now_us);
+				net_want(&q->conn, 0);
+				return;
+			}
+			if (dq_reply(q, q->r, (size_t)rc))
+				return;
+		}
+		return;
+	case DQ_TCP_CONNECT:
+		rc = net_finish_connect(&q->conn);
+		if (rc == 0) {
+			q->q[0] = (uint8_t)(q->qlen >> 8);
+			q->q[1] = (uint8_t)q->qlen;
+			rc = net_send(&q->conn, q->q, q->qlen + 2u);
+			/* a 300-byte write on a fresh socket does not come out short */
+			if (rc == q->qlen + 2) {
+				q->state = DQ_TCP_WAIT;
+				rc = net_want(&q->conn, PLAT_READ);
+			} else if (rc >= 0) {
+				rc = OP_EIO;
+			}
+		}
+		if (rc < 0)
+			dq_finish(q, rc, NULL);
+		return;
+	case DQ_TCP_WAIT:
+		for (;;) {
+			size_t need = q->got < 2 ? 2 : 2 + ((size_t)q->r[0] << 8 | q->r[1]);
+			if (need > sizeof q->r) {
+				dq_finish(q, OP_ETOOBIG, NULL);
+				return;
+			}
+			if (q->got >= 2 && q->got == need) {
+				dq_reply(q, q->r + 2, need - 2);
+				return;
+			}
+			rc = net_recv(&q->conn, q->r + q->got, need - q->got);
+			if (rc == OP_EAGAIN)
+				return;
+			if (rc <= 0) {
+				dq_finish(q, rc == 0 ? OP_ECLOSED : rc, NULL);
+				return;
+			}
+			q->got += (size_t)rc;
+		}
+	}
+}
+
+static void dq_timer(struct ev_timer *t)
+{
+	struct dns_query *q = OP_CONTAINER_OF(t, struct dns_query, timer);
+	if (op_loop.now_us >= q->deadline_us || q->state != DQ_UDP_WAIT ||
+		q->try + 1 >= rs.nservers * rs.attempts) {
+		dq_finish(q, OP_ETIMEDOUT, NULL);
+		return;
+	}
+	q->try++;
+	int rc = dq_send_udp(q);
+	if (rc < 0)
+		dq_finish(q, rc, NULL);
+}
+
+int dns_query_start(const char *name, uint16_t qtype, const struct plat_addr *server,
+	uint64_t timeout_us, dns_cb *cb, void *udata, struct dns_query **out)
+{
+	OP_CHECK(name && cb && timeout_us > 0, OP_EINVAL);
+	OP_CHECK(strlen(name) < DNS_NAME_MAX, OP_EINVAL);
+	OP_CHECK(server || rs.nservers > 0, OP_ENOENT);
+	struct dns_query *q = pool_get(&op_pools[POOL_DNSQ]);
+	if (!q)
+		return OP_ENOMEM;
+	net_conn_init(&q->conn);
+	q->timer.cb = dq_timer;
+	q->cb = cb;
+	q->udata = udata;
+	q->deadline_us = op_loop.now_us + timeout_us;
+	q->qtype = qtype;
+	q->id = (uint16_t)op_rand32();
+	op_strlcpy(q->name, name, sizeof q->name);
+	if (server) {
+		q->server = *server;
+		q->explicit_server = 1;
+	}
+	int rc = dns_encode_query(q->q + 2, sizeof q->q - 2, q->id, name, qtype);
+	if (rc >= 0) {
+		q->qlen = (uint16_t)rc;
+		rc = dq_send_udp(q);
+	}
+	if (rc < 0) {
+		dns_query_cancel(q);
+		return rc;
+	}
+	*out = q;
+	return 0;
+}
+
+void dns_query_cancel(struct dns_query *q)
+{
+	net_close(&q->conn);
+	ev_timer_cancel(&op_loop, &q->timer);
+	pool_put(&op_pools[POOL_DNSQ], q);
+}

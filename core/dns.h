@@ -1,0 +1,83 @@
+/* dns.h: DNS messages (RFC 1035) and the non-blocking stub resolver (UDP, TCP on truncation,
+ * /etc/hosts, /etc/resolv.conf). Nothing here blocks after dns_init. */
+#ifndef DNS_H
+#define DNS_H
+
+#include "op.h"
+#include "opts.h"
+#include "../platform/plat.h"
+
+enum dns_type {
+	DNS_A = 1, DNS_NS = 2, DNS_CNAME = 5, DNS_SOA = 6, DNS_PTR = 12, DNS_MX = 15,
+	DNS_TXT = 16, DNS_AAAA = 28, DNS_SRV = 33, DNS_CAA = 257
+};
+
+#define DNS_TEXT_MAX 160 /* one answer rendered as text (longer ones are cut) */
+#define DNS_NAME_MAX 256 /* presentation form of a name, with NUL */
+
+struct dns_answer {
+	uint16_t type;
+	uint32_t ttl;
+	uint8_t addr[16]; /* A: 4 bytes, AAAA: 16 */
+	char text[DNS_TEXT_MAX];
+};
+
+struct dns_reply {
+	uint16_t id;
+	uint8_t rcode;
+	uint8_t truncated;
+	uint16_t qtype;
+	uint16_t ancount; /* answers in the message */
+	uint16_t n;       /* answers decoded into an[] (at most OP_DNS_MAX_ANSWERS) */
+	char qname[DNS_NAME_MAX];
+	struct dns_answer an[OP_DNS_MAX_ANSWERS];
+};
+
+/* Names of types ("A", "AAAA", ...) and rcodes ("NOERROR", "NXDOMAIN", ...). The parsers
+ * return the value or OP_EINVAL; the namers return "TYPE<n>"-style text for unknown values
+ * in a static buffer only for the fixed set, "?" otherwise. */
+int dns_type_parse(const char *s);
+const char *dns_type_name(int type);
+int dns_rcode_parse(const char *s);
+const char *dns_rcode_name(int rcode);
+
+/* Encode a recursive query for name/qtype into buf. Returns its length, OP_EINVAL for a bad
+ * name (empty label, label > 63, name > 253), or OP_ETOOBIG. */
+int dns_encode_query(uint8_t *buf, size_t cap, uint16_t id, const char *name, uint16_t qtype);
+
+/* Decode a response. Answers of every type are rendered as text; A/AAAA also as addresses.
+ * Returns 0, or OP_EPROTO for a malformed message (out of bounds, bad pointers, not a
+ * response). Reads only msg[0..len). */
+int dns_decode_reply(const uint8_t *msg, size_t len, struct dns_reply *out);
+
+/* Case-insensitive name comparison, ignoring one trailing dot. */
+int dns_name_eq(const char *a, const char *b);
+
+/* ---- resolver ---- */
+struct dns_query;
+/* Called exactly once per started query, unless it was cancelled. err is 0 (reply holds the
+ * answer, any rcode), OP_ETIMEDOUT, OP_ETOOBIG, OP_EPROTO or a socket error. reply is only
+ * valid during the call. */
+typedef void dns_cb(void *udata, int err, const struct dns_reply *reply);
+
+/* Read resolv.conf and hosts (paths may be NULL for the system defaults). Blocks: start-up
+ * and reload only. Returns 0 or a negative code. */
+int dns_init(const char *resolv_conf, const char *hosts);
+/* Nameservers in use, for messages. */
+int dns_server_count(void);
+
+/* Start a query. server NULL: the resolv.conf servers in order, each tried with its retries.
+ * The whole query ends by timeout_us. On success *out is the handle for dns_query_cancel.
+ * Returns 0, OP_ENOMEM (no query slot), OP_EINVAL, or OP_ENOENT (no nameserver). */
+int dns_query_start(const char *name, uint16_t qtype, const struct plat_addr *server,
+	uint64_t timeout_us, dns_cb *cb, void *udata, struct dns_query **out);
+/* Stop a query; its callback is not called. */
+void dns_query_cancel(struct dns_query *q);
+
+/* /etc/hosts lookup: fills out and returns 0, or OP_ENOTFOUND. family 0 takes either. */
+int dns_hosts_lookup(const char *name, int family, struct plat_addr *out);
+
+/* Bytes a query slot needs (for sizing the DNSQ pool). */
+size_t dns_query_size(void);
+
+#endif

@@ -1,0 +1,449 @@
+/* engine.c: start-up reservation, the scheduler, the run lifecycle and the snapshot.
+ *
+ * Scheduling: each probe has a tick timer at its due time. Probes sharing an interval are
+ * spread evenly over it (one slot each, a random point inside the slot), and every later run
+ * is due exactly one interval after the previous due time, so there is no drift. A probe still
+ * running when it is due again is skipped and counted, never run twice at once. When every run
+ * slot is busy, due probes wait in a FIFO and the delay shows up as scheduling lag. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include "engine.h"
+#include "rand.h"
+#include "snap.h"
+
+#ifndef OP_VERSION
+#define OP_VERSION "0.1.0-dev"
+#endif
+const char op_version[] = OP_VERSION;
+
+static struct {
+	const struct cfg *cfg;
+	struct engine_opts opts;
+	uint8_t *arena;
+	size_t arena_bytes;
+	struct probe **probes; /* by id */
+	uint32_t nprobes;
+	struct probe *wait_head, *wait_tail;
+	uint32_t inflight, waiting, once_left;
+	struct ev_timer drain, tick;
+	struct ev_io sig;
+	struct loghist lag;
+	uint64_t runs_started, skipped;
+	/* heap allocations while the loop ran: earlier runs' sum, and the count at this entry */
+	uint64_t allocs_before, allocs_at_entry;
+	int exit_code; /* -1 while running */
+	int running;
+} E;
+
+/* The published snapshot lives outside the arena so it stays readable across a reload. */
+static struct {
+	struct snap_app app;
+	struct snap_probe *probes;
+	uint32_t cap;
+	uint64_t reloads, reload_failures;
+} S;
+
+/* ---- snapshot ---- */
+
+uint32_t snap_read(struct snap *dst, uint32_t cap)
+{
+	plat_lock();
+	dst->app = S.app;
+	uint32_t n = S.app.nprobes;
+	if (dst->probes && S.probes)
+		memcpy(dst->probes, S.probes, sizeof *S.probes * OP_MIN(n, cap));
+	plat_unlock();
+	return n;
+}
+
+static void publish_probe(const struct probe *p)
+{
+	plat_lock();
+	S.probes[p->id].stats = p->stats;
+	plat_unlock();
+}
+
+static void publish_app(void)
+{
+	struct snap_app a = S.app;
+	a.heartbeat_us = plat_now_us();
+	for (int i = 0; i < POOL_COUNT; i++) {
+		const struct pool *p = &op_pools[i];
+		a.pools[i] = (struct snap_pool){p->name, p->help, p->used, p->max_used, p->cap, p->fails};
+	}
+	a.nprobes = E.nprobes;
+	a.inflight = E.inflight;
+	a.waiting = E.waiting;
+	a.lag_p50_us = loghist_quantile(&E.lag, 0.5);
+	a.lag_p99_us = loghist_quantile(&E.lag, 0.99);
+	a.lag_max_us = E.lag.max_us;
+	a.lag_sum_us = E.lag.sum_us;
+	a.lag_count = E.lag.count;
+	a.runs_started = E.runs_started;
+	a.skipped = E.skipped;
+	a.engine_allocs = E.allocs_before +
+		(E.running ? plat_engine_allocs() - E.allocs_at_entry : 0);
+	a.arena_bytes = E.arena_bytes;
+	a.rss_bytes = plat_rss_bytes();
+	a.reloads = S.reloads;
+	a.reload_failures = S.reload_failures;
+	plat_lock();
+	S.app = a;
+	plat_unlock();
+}
+
+void engine_note_reload(int ok)
+{
+	plat_lock();
+	if (ok)
+		S.reloads++;
+	else
+		S.reload_failures++;
+	S.app.reloads = S.reloads;
+	S.app.reload_failures = S.reload_failures;
+	plat_unlock();
+}
+
+/* Size the published snapshot for cfg (start-up and reload only) and fill its fixed parts. */
+static int snap_prepare(const struct cfg *cfg)
+{
+	uint32_t cap = cfg->max_probes;
+	struct snap_probe *fresh = NULL, *old = NULL;
+	if (cap > S.cap) {
+		fresh = plat_alloc(sizeof *fresh * cap);
+		if (!fresh)
+			return OP_ENOMEM;
+	}
+	plat_lock();
+	if (fresh) {
+		old = S.probes;
+		S.probes = fresh;
+		S.cap = cap;
+	}
+	memset(S.probes, 0, sizeof *S.probes * S.cap);
+	for (uint32_t i = 0; i < cfg->nprobes; i++) {
+		const struct cfg_probe *cp = &cfg->probes[i];
+		struct snap_probe *sp = &S.probes[i];
+		op_strlcpy(sp->name, cp->name, sizeof sp->name);
+		op_strlcpy(sp->kind, cp->kind, sizeof sp->kind);
+		op_strlcpy(sp->target, cp->target, sizeof sp->target);
+		sp->interval_us = cp->interval_us;
+		sp->timeout_us = cp->timeout_us;
+	}
+	struct snap_app *a = &S.app;
+	memset(a, 0, sizeof *a);
+	a->version = op_version;
+	a->poller = plat_poll_name();
+	op_strlcpy(a->name, cfg->name, sizeof a->name);
+	op_strlcpy(a->region, cfg->region, sizeof a->region);
+	for (uint32_t i = 0; i < cfg->nlabels; i++) {
+		op_strlcpy(a->labels[i][0], cfg->labels[i].key, OP_NAME_MAX);
+		op_strlcpy(a->labels[i][1], cfg->labels[i].value, OP_NAME_MAX);
+	}
+	a->nlabels = cfg->nlabels;
+	a->start_wall_us = plat_wall_us();
+	a->start_us = a->heartbeat_us = plat_now_us();
+	a->nprobes = cfg->nprobes;
+	a->reloads = S.reloads;
+	a->reload_failures = S.reload_failures;
+	plat_unlock();
+	plat_free(old);
+	return 0;
+}
+
+/* ---- the run lifecycle ---- */
+
+static void drain_waiting(struct ev_timer *t);
+
+static void run_timeout(struct ev_timer *t)
+{
+	struct probe_run *r = OP_CONTAINER_OF(t, struct probe_run, deadline);
+	int phase = r->phase;
+	probe_run_done(r, 0, REASON_TIMEOUT, "no result within %llums%s%s",
+		(unsigned long long)(r->p->cfg->timeout_us / 1000), phase >= 0 ? " during " : "",
+		phase >= 0 ? phase_name(phase) : "");
+}
+
+static void record(struct probe *p, const struct result *res)
+{
+	p->hist[p->hist_head] = *res;
+	p->hist_head = (p->hist_head + 1) % E.cfg->history;
+	if (p->hist_len < E.cfg->history)
+		p->hist_len++;
+	stats_add(&p->stats, res);
+	publish_probe(p);
+}
+
+int probe_run_done(struct probe_run *r, int ok, int reason, const char *fmt, ...)
+{
+	struct probe *p = r->p;
+	struct result res = {.wall_us = r->wall_us, .ok = (uint8_t)(ok != 0),
+		.reason = (uint8_t)(ok ? REASON_NONE : reason)};
+	probe_run_phase(r, -1);
+	memcpy(res.phase_us, r->phase_us, sizeof res.phase_us);
+	res.duration_us = (uint32_t)(plat_now_us() - r->t0_us);
+	if (fmt) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(res.detail, sizeof res.detail, fmt, ap);
+		va_end(ap);
+	}
+	if (r->ops->cancel)
+		r->ops->cancel(r);
+	if (r->dq)
+		dns_query_cancel(r->dq);
+	net_close(&r->conn);
+	ev_timer_cancel(&op_loop, &r->deadline);
+	p->run = NULL;
+	pool_put(&op_pools[POOL_RUN], r);
+	E.inflight--;
+	record(p, &res);
+	if (E.opts.on_result)
+		E.opts.on_result(p, &res);
+	if (E.wait_head && !ev_timer_armed(&E.drain))
+		ev_timer_at(&op_loop, &E.drain, op_loop.now_us);
+	if (E.opts.once && --E.once_left == 0)
+		E.exit_code = ENGINE_ONCE_DONE;
+	return 0;
+}
+
+/* Start a run of p that was due at due_us; queue p when every run slot is busy. */
+static void run_start(struct probe *p, uint64_t due_us)
+{
+	struct probe_run *r = E.inflight < E.cfg->max_inflight ? pool_get(&op_pools[POOL_RUN]) : NULL;
+	if (!r) {
+		p->due_us = due_us;
+		p->waiting = 1;
+		p->wait_next = NULL;
+		if (E.wait_tail)
+			E.wait_tail->wait_next = p;
+		else
+			E.wait_head = p;
+		E.wait_tail = p;
+		E.waiting++;
+		return;
+	}
+	r->p = p;
+	r->ops = p->cfg->ops;
+	net_conn_init(&r->conn);
+	r->phase = -1;
+	r->deadline.cb = run_timeout;
+	r->t0_us = r->mark_us = plat_now_us();
+	r->wall_us = plat_wall_us();
+	loghist_add(&E.lag, r->t0_us > due_us ? r->t0_us - due_us : 0);
+	E.runs_started++;
+	E.inflight++;
+	p->run = r;
+	ev_timer_at(&op_loop, &r->deadline, r->t0_us + p->cfg->timeout_us);
+	r->ops->start(r);
+}
+
+static void drain_waiting(struct ev_timer *t)
+{
+	(void)t;
+	while (E.wait_head && E.inflight < E.cfg->max_inflight) {
+		struct probe *p = E.wait_head;
+		E.wait_head = p->wait_next;
+		if (!E.wait_head)
+			E.wait_tail = NULL;
+		p->waiting = 0;
+		E.waiting--;
+		run_start(p, p->due_us);
+	}
+}
+
+static void probe_tick(struct ev_timer *t)
+{
+	struct probe *p = OP_CONTAINER_OF(t, struct probe, tick);
+	uint64_t due = t->when_us;
+	if (p->run || p->waiting) {
+		p->stats.skipped++;
+		E.skipped++;
+	} else {
+		run_start(p, due);
+	}
+	if (E.opts.once)
+		return;
+	/* next due time on the fixed cadence; whole intervals missed (a stalled host) are
+	 * skipped rather than run in a burst */
+	uint64_t next = due + p->cfg->interval_us;
+	if (next <= op_loop.now_us) {
+		uint64_t missed = (op_loop.now_us - next) / p->cfg->interval_us + 1;
+		next += missed * p->cfg->interval_us;
+		p->stats.skipped += missed;
+		E.skipped += missed;
+	}
+	ev_timer_at(&op_loop, &p->tick, next);
+}
+
+/* ---- the loop ---- */
+
+static void second_tick(struct ev_timer *t)
+{
+	publish_app();
+	ev_timer_at(&op_loop, t, op_loop.now_us + 1000000);
+}
+
+static void on_signal(struct ev_io *io, unsigned events)
+{
+	(void)io, (void)events;
+	unsigned sig = plat_signal_take();
+	if (sig & PLAT_SIG_STOP)
+		E.exit_code = ENGINE_STOP;
+	else if (sig & PLAT_SIG_RELOAD)
+		E.exit_code = ENGINE_RELOAD;
+}
+
+void engine_request_stop(void)
+{
+	E.exit_code = ENGINE_STOP;
+}
+
+uint64_t sched_first_offset(uint64_t interval_us, uint32_t index, uint32_t n)
+{
+	/* slots of at most a second: a handful of probes all report within seconds of start-up,
+	 * while a thousand still spread over the whole interval */
+	uint64_t slot = OP_MIN(interval_us / (n ? n : 1), 1000000u);
+	return (uint64_t)index * slot + (slot ? op_rand_below(slot) : 0);
+}
+
+/* Carve the next aligned block of n bytes from the arena (or just count it when base is NULL). */
+static void *carve(uint8_t *base, size_t *off, size_t n)
+{
+	size_t a = sizeof(max_align_t);
+	size_t at = (*off + a - 1) / a * a;
+	*off = at + n;
+	return base ? base + at : NULL;
+}
+
+/* Lay out (or, with base NULL, measure) the arena. */
+static size_t layout(uint8_t *base, const struct cfg *cfg, uint32_t timers)
+{
+	size_t off = 0;
+	uint32_t nq = cfg->max_inflight + 4;
+	size_t hist_item = sizeof(struct result) * cfg->history;
+	void *m;
+	m = carve(base, &off, pool_bytes(sizeof(struct probe), cfg->max_probes));
+	if (base)
+		pool_init(&op_pools[POOL_PROBE], "probes", "configured probe slots", m,
+			sizeof(struct probe), cfg->max_probes);
+	m = carve(base, &off, pool_bytes(probe_run_size(), cfg->max_inflight));
+	if (base)
+		pool_init(&op_pools[POOL_RUN], "runs", "probe runs in flight", m, probe_run_size(),
+			cfg->max_inflight);
+	m = carve(base, &off, pool_bytes(hist_item, cfg->max_probes));
+	if (base)
+		pool_init(&op_pools[POOL_HISTORY], "history", "per-probe result rings", m, hist_item,
+			cfg->max_probes);
+	m = carve(base, &off, pool_bytes(dns_query_size(), nq));
+	if (base)
+		pool_init(&op_pools[POOL_DNSQ], "dns_queries", "DNS queries in flight", m,
+			dns_query_size(), nq);
+	m = carve(base, &off, sizeof(struct ev_timer *) * (timers + 1));
+	if (base)
+		ev_init(&op_loop, m, timers);
+	m = carve(base, &off, sizeof(struct probe *) * cfg->max_probes);
+	if (base)
+		E.probes = m;
+	return off;
+}
+
+int engine_init(const struct cfg *cfg, const struct engine_opts *opts)
+{
+	memset(&E, 0, sizeof E);
+	E.cfg = cfg;
+	if (opts)
+		E.opts = *opts;
+	E.exit_code = -1;
+	uint32_t nq = cfg->max_inflight + 4;
+	/* every probe's tick, every run's deadline, every query's timer, and the engine's own */
+	uint32_t timers = cfg->max_probes + cfg->max_inflight + nq + 4;
+	int rc = snap_prepare(cfg);
+	if (rc)
+		return rc;
+	E.arena_bytes = layout(NULL, cfg, timers);
+	E.arena = plat_alloc(E.arena_bytes);
+	if (!E.arena)
+		return OP_ENOMEM;
+	memset(E.arena, 0, E.arena_bytes);
+	layout(E.arena, cfg, timers);
+	/* descriptors: a run holds one socket, a query one, plus the signal pipe */
+	rc = plat_poll_init((int)(cfg->max_inflight + nq + 8));
+	if (rc)
+		goto fail;
+	int sfd = plat_signal_init();
+	if (sfd < 0) {
+		rc = sfd;
+		goto fail;
+	}
+	E.sig = (struct ev_io){.fd = sfd, .cb = on_signal};
+	if ((rc = ev_io_set(&E.sig, PLAT_READ)) != 0)
+		goto fail;
+
+	uint64_t now = plat_now_us();
+	for (uint32_t i = 0; i < cfg->nprobes; i++) {
+		const struct cfg_probe *cp = &cfg->probes[i];
+		struct probe *p = pool_get(&op_pools[POOL_PROBE]);
+		OP_ASSERT(p); /* sized from the same config */
+		p->cfg = cp;
+		p->id = i;
+		p->hist = pool_get(&op_pools[POOL_HISTORY]);
+		OP_ASSERT(p->hist);
+		p->tick.cb = probe_tick;
+		uint32_t index = 0, n = 0;
+		for (uint32_t j = 0; j < cfg->nprobes; j++) {
+			if (cfg->probes[j].interval_us == cp->interval_us) {
+				index += j < i;
+				n++;
+			}
+		}
+		p->due_us = now + (E.opts.once ? 0 : sched_first_offset(cp->interval_us, index, n));
+		ev_timer_at(&op_loop, &p->tick, p->due_us);
+		E.probes[i] = p;
+	}
+	E.nprobes = cfg->nprobes;
+	E.once_left = cfg->nprobes;
+	E.drain.cb = drain_waiting;
+	E.tick.cb = second_tick;
+	ev_timer_at(&op_loop, &E.tick, now + 1000000);
+	publish_app();
+	return 0;
+fail:
+	engine_deinit();
+	return rc;
+}
+
+int engine_run(void)
+{
+	plat_engine_thread();
+	E.allocs_at_entry = plat_engine_allocs();
+	E.running = 1;
+	E.exit_code = -1;
+	if (E.opts.once && E.nprobes == 0)
+		E.exit_code = ENGINE_ONCE_DONE;
+	while (E.exit_code < 0) {
+		ev_run_once(&op_loop, 1000000);
+		/* heartbeat for /healthz: a loop that spins on work but never idles is still alive */
+		if (op_loop.now_us - S.app.heartbeat_us > 500000)
+			publish_app();
+	}
+	publish_app();
+	E.allocs_before += plat_engine_allocs() - E.allocs_at_entry;
+	E.running = 0;
+	return E.exit_code;
+}
+
+void engine_deinit(void)
+{
+	for (uint32_t i = 0; i < E.nprobes; i++)
+		if (E.probes[i] && E.probes[i]->run)
+			probe_run_done(E.probes[i]->run, 0, REASON_CANCELED, "engine stopped");
+	if (E.sig.mask)
+		ev_io_set(&E.sig, 0);
+	plat_poll_deinit();
+	plat_free(E.arena);
+	E.arena = NULL;
+	memset(op_pools, 0, sizeof op_pools);
+	E.nprobes = 0;
+}

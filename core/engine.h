@@ -1,0 +1,41 @@
+/* engine.h: the probe engine: reserves every pool from the config's limits, schedules probes
+ * on the loop, records results and publishes the snapshot. */
+#ifndef ENGINE_H
+#define ENGINE_H
+
+#include "cfg.h"
+#include "probe.h"
+
+enum engine_exit { ENGINE_STOP, ENGINE_RELOAD, ENGINE_ONCE_DONE };
+
+/* Called for every finished result (the CLI's one-shot mode prints it). */
+typedef void engine_result_fn(const struct probe *p, const struct result *r);
+
+struct engine_opts {
+	int once;                   /* run every probe once, at once, then return */
+	engine_result_fn *on_result; /* may be NULL */
+};
+
+/* Reserve the arena and pools for cfg (which must outlive the engine) and schedule its probes.
+ * The only allocation the engine makes. Returns 0, OP_ENOMEM, or another negative code. */
+int engine_init(const struct cfg *cfg, const struct engine_opts *opts);
+/* Run until a stop or reload signal (or, in once mode, until every probe ran).
+ * Returns enum engine_exit. */
+int engine_run(void);
+/* Cancel every run (recorded as canceled), release the arena. Keeps the published snapshot
+ * readable (it is re-published by the next engine_init). */
+void engine_deinit(void);
+/* Count a reload outcome (shown on /metrics). */
+void engine_note_reload(int ok);
+/* Ask engine_run to return (from a signal handler's loop or the web thread: use plat_wake). */
+void engine_request_stop(void);
+
+/* Scheduling helpers, exposed for tests. Offset of the first run of the index-th of n probes
+ * sharing one interval: evenly spaced slots of min(interval / n, 1 s), a random point inside
+ * each. */
+uint64_t sched_first_offset(uint64_t interval_us, uint32_t index, uint32_t n);
+
+/* The version string. */
+extern const char op_version[];
+
+#endif

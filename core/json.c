@@ -1,0 +1,119 @@
+/* json.c: jsmn's implementation, compiled once with our options. */
+#define JSMN_STRICT
+#define JSMN_PARENT_LINKS
+#include <jsmn.h>
+#include <string.h>
+
+int json_skip(const jsmntok_t *t, int ntok, int tok);
+int json_eq(const char *text, const jsmntok_t *t, const char *s);
+size_t json_quote(char *out, size_t cap, const char *s);
+int json_check(const char *text, const jsmntok_t *t, int ntok, int *bad);
+
+int json_skip(const jsmntok_t *t, int ntok, int tok)
+{
+	int end = t[tok].end, i = tok + 1;
+	while (i < ntok && t[i].start < end)
+		i++;
+	return i;
+}
+
+int json_eq(const char *text, const jsmntok_t *t, const char *s)
+{
+	size_t n = strlen(s);
+	return t->type == JSMN_STRING && (size_t)(t->end - t->start) == n &&
+		!memcmp(text + t->start, s, n);
+}
+
+size_t json_quote(char *out, size_t cap, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t w = 0;
+	if (cap < 3)
+		return 0;
+	out[w++] = '"';
+	for (; *s && w + 8 < cap; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\') {
+			out[w++] = '\\';
+			out[w++] = (char)ch;
+		} else if (ch == '\n') {
+			out[w++] = '\\', out[w++] = 'n';
+		} else if (ch == '\r') {
+			out[w++] = '\\', out[w++] = 'r';
+		} else if (ch == '\t') {
+			out[w++] = '\\', out[w++] = 't';
+		} else if (ch < 0x20) {
+			memcpy(out + w, "\\u00", 4);
+			w += 4;
+			out[w++] = hex[ch >> 4];
+			out[w++] = hex[ch & 15];
+		} else {
+			out[w++] = (char)ch;
+		}
+	}
+	out[w++] = '"';
+	out[w] = 0;
+	return w;
+}
+
+/* The text between two tokens must be white space around exactly one expected separator.
+ * jsmn does not check separators (it takes {"a" 1,} and [1 2]), so this pass does. */
+static int gap_ok(const char *text, int from, int to, char sep, int *bad)
+{
+	int seen = 0;
+	for (int i = from; i < to; i++) {
+		char ch = text[i];
+		if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r')
+			continue;
+		if (ch == sep && !seen) {
+			seen = 1;
+			continue;
+		}
+		*bad = i;
+		return 0;
+	}
+	if (sep && !seen) {
+		*bad = to;
+		return 0;
+	}
+	return 1;
+}
+
+/* Outer bounds of a token, including a string's quotes. */
+static int tok_start(const jsmntok_t *t)
+{
+	return t->type == JSMN_STRING ? t->start - 1 : t->start;
+}
+
+static int tok_end(const jsmntok_t *t)
+{
+	return t->type == JSMN_STRING ? t->end + 1 : t->end;
+}
+
+int json_check(const char *text, const jsmntok_t *t, int ntok, int *bad)
+{
+	for (int c = 0; c < ntok; c++) {
+		if (t[c].type != JSMN_OBJECT && t[c].type != JSMN_ARRAY)
+			continue;
+		int pos = t[c].start + 1, child = c + 1;
+		int members = t[c].size * (t[c].type == JSMN_OBJECT ? 2 : 1);
+		for (int k = 0; k < members; k++) {
+			char sep = k == 0 ? 0 : (t[c].type == JSMN_OBJECT && k % 2) ? ':' : ',';
+			if (child >= ntok || t[child].start > t[c].end) {
+				*bad = t[c].end > 0 ? t[c].end - 1 : 0;
+				return -1; /* a key without a value */
+			}
+			if (t[c].type == JSMN_OBJECT && k % 2 == 0 && t[child].type != JSMN_STRING) {
+				*bad = tok_start(&t[child]);
+				return -1; /* keys are strings */
+			}
+			if (!gap_ok(text, pos, tok_start(&t[child]), sep, bad))
+				return -1;
+			pos = tok_end(&t[child]);
+			child = json_skip(t, ntok, child);
+		}
+		if (!gap_ok(text, pos, t[c].end - 1, 0, bad))
+			return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,23 @@
+/* json.h: the one place jsmn is compiled (strict mode, parent links), and small helpers for
+ * walking its tokens. */
+#ifndef JSON_H
+#define JSON_H
+
+#define JSMN_STRICT
+#define JSMN_PARENT_LINKS
+#define JSMN_HEADER
+#include <jsmn.h>
+#include <stddef.h>
+
+/* Index of the token after tok and its whole subtree. */
+int json_skip(const jsmntok_t *t, int ntok, int tok);
+/* Compare a string token with s. */
+int json_eq(const char *text, const jsmntok_t *t, const char *s);
+
+#endif
+
+/* Write s as a JSON string literal (with quotes) into out; returns the length, cut at cap. */
+size_t json_quote(char *out, size_t cap, const char *s);
+/* Check the separators jsmn does not: one ':' between key and value, one ',' between members,
+ * none before '}' or ']'. Returns 0, or -1 with *bad the offending offset. */
+int json_check(const char *text, const jsmntok_t *t, int ntok, int *bad);

@@ -1,0 +1,92 @@
+/* net.c: connection helpers over the platform socket layer. */
+#include <string.h>
+#include "net.h"
+
+int net_split_hostport(const char *s, char *host, size_t cap, uint16_t default_port,
+	uint16_t *port)
+{
+	const char *h = s, *colon = NULL;
+	size_t hl;
+	if (*s == '[') {
+		const char *close = strchr(s, ']');
+		OP_CHECK(close, OP_EINVAL);
+		h = s + 1;
+		hl = (size_t)(close - h);
+		if (close[1] == ':')
+			colon = close + 1;
+		else
+			OP_CHECK(close[1] == 0, OP_EINVAL);
+	} else {
+		colon = strrchr(s, ':');
+		if (colon && strchr(s, ':') != colon)
+			colon = NULL; /* a bare IPv6 address: no port */
+		hl = colon ? (size_t)(colon - s) : strlen(s);
+	}
+	OP_CHECK(hl > 0 && hl < cap, OP_EINVAL);
+	memcpy(host, h, hl);
+	host[hl] = 0;
+	if (!colon) {
+		OP_CHECK(default_port, OP_EINVAL);
+		*port = default_port;
+		return 0;
+	}
+	unsigned v = 0;
+	const char *p = colon + 1;
+	OP_CHECK(*p, OP_EINVAL);
+	for (; *p; p++) {
+		OP_CHECK(*p >= '0' && *p <= '9', OP_EINVAL);
+		v = v * 10 + (unsigned)(*p - '0');
+		OP_CHECK(v <= 65535, OP_EINVAL);
+	}
+	OP_CHECK(v > 0, OP_EINVAL);
+	*port = (uint16_t)v;
+	return 0;
+}
+
+int net_connect(struct net_conn *c, int type, const struct plat_addr *to, ev_io_fn *cb)
+{
+	int fd = plat_sock_open(to->family, type);
+	if (fd < 0)
+		return fd;
+	c->io = (struct ev_io){.fd = fd, .mask = 0, .cb = cb};
+	c->type = type;
+	int rc = plat_sock_connect(fd, to);
+	if (rc == OP_EAGAIN) {
+		int w = ev_io_set(&c->io, PLAT_WRITE);
+		if (w == 0)
+			return OP_EAGAIN;
+		rc = w;
+	}
+	if (rc < 0)
+		net_close(c);
+	return rc;
+}
+
+int net_finish_connect(struct net_conn *c)
+{
+	return plat_sock_error(c->io.fd);
+}
+
+int net_want(struct net_conn *c, unsigned mask)
+{
+	return ev_io_set(&c->io, mask);
+}
+
+int net_send(struct net_conn *c, const void *buf, size_t len)
+{
+	return plat_sock_send(c->io.fd, buf, len);
+}
+
+int net_recv(struct net_conn *c, void *buf, size_t cap)
+{
+	return plat_sock_recv(c->io.fd, buf, cap);
+}
+
+void net_close(struct net_conn *c)
+{
+	if (c->io.fd < 0)
+		return;
+	ev_io_set(&c->io, 0);
+	plat_sock_close(c->io.fd);
+	c->io.fd = -1;
+}

@@ -1,0 +1,39 @@
+/* net.h: a non-blocking stream or datagram connection on the loop. Probes and the resolver use
+ * this, never platform/ sockets directly; TLS later plugs in as a layer over it. */
+#ifndef NET_H
+#define NET_H
+
+#include "ev.h"
+#include "../platform/plat.h"
+
+struct net_conn {
+	struct ev_io io; /* io.fd < 0 when closed */
+	int type;        /* PLAT_TCP or PLAT_UDP */
+};
+
+/* Parse "host:port", "[v6]:port" or "host" (port = default_port) into host (NUL-terminated)
+ * and port. Returns 0 or OP_EINVAL. */
+int net_split_hostport(const char *s, char *host, size_t cap, uint16_t default_port,
+	uint16_t *port);
+
+static inline void net_conn_init(struct net_conn *c)
+{
+	c->io.fd = -1;
+	c->io.mask = 0;
+}
+
+/* Open and start connecting; cb gets PLAT_* readiness. Returns 0 when already connected,
+ * OP_EAGAIN when in progress (cb is called on PLAT_WRITE: then call net_finish_connect), or a
+ * negative code (the connection is closed again). Never blocks. */
+int net_connect(struct net_conn *c, int type, const struct plat_addr *to, ev_io_fn *cb);
+/* After writability on a pending connect: 0 when connected, or a negative code. */
+int net_finish_connect(struct net_conn *c);
+/* Choose which readiness to wait for (PLAT_READ|PLAT_WRITE, 0 for none). */
+int net_want(struct net_conn *c, unsigned mask);
+/* Move bytes. Return the count, 0 at end of stream (recv), OP_EAGAIN, or a negative code. */
+int net_send(struct net_conn *c, const void *buf, size_t len);
+int net_recv(struct net_conn *c, void *buf, size_t cap);
+/* Close (idempotent). */
+void net_close(struct net_conn *c);
+
+#endif

@@ -1,0 +1,60 @@
+/* op.c: error texts and small helpers. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "op.h"
+
+static const char *const op_errtext[] = {
+	"ok",
+#define OP_X(name, text) text,
+	OP_ERRORS(OP_X)
+#undef OP_X
+};
+
+const char *op_strerror(int err)
+{
+	if (err > 0)
+		return "ok";
+	if (-err < (int)OP_ARRAY_LEN(op_errtext))
+		return op_errtext[-err];
+	return "unknown error";
+}
+
+void op_panic(const char *file, int line, const char *what)
+{
+	fprintf(stderr, "outpost: assertion failed at %s:%d: %s\n", file, line, what);
+	abort();
+}
+
+size_t op_strlcpy(char *dst, const char *src, size_t cap)
+{
+	size_t n = strlen(src);
+	if (n >= cap)
+		n = cap ? cap - 1 : 0;
+	if (cap) {
+		memcpy(dst, src, n);
+		dst[n] = 0;
+	}
+	return n;
+}
+
+size_t op_fmt_time(char *buf, size_t cap, int64_t wall_us)
+{
+	/* civil date from days since the epoch (H. Hinnant's algorithm); no libc time zone code */
+	int64_t sec = wall_us / 1000000, us = wall_us % 1000000;
+	if (us < 0)
+		us += 1000000, sec--;
+	int64_t days = sec / 86400, rem = sec % 86400;
+	if (rem < 0)
+		rem += 86400, days--;
+	int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+	int64_t doe = z - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t y = yoe + era * 400, doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	int64_t mp = (5 * doy + 2) / 153, d = doy - (153 * mp + 2) / 5 + 1;
+	int64_t m = mp < 10 ? mp + 3 : mp - 9;
+	y += m <= 2;
+	int n = snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", (int)y, (int)m, (int)d,
+		(int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), (int)us);
+	return n < 0 ? 0 : (size_t)n;
+}

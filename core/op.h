@@ -1,0 +1,67 @@
+/* op.h: error codes, assertions and small helpers shared by every outpost module. */
+#ifndef OP_H
+#define OP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+/* One list of error codes. 0 is success, a non-negative value is a length or count, a
+ * negative value is one of these. OP_EAGAIN and OP_EPARTIAL mean "not yet", not failure. */
+#define OP_ERRORS(X)                                            \
+	X(EAGAIN, "would block")                                \
+	X(EPARTIAL, "need more input")                          \
+	X(EINVAL, "invalid argument")                           \
+	X(ENOMEM, "pool exhausted")                             \
+	X(ETOOBIG, "too large")                                 \
+	X(ETIMEDOUT, "timed out")                               \
+	X(ECONNREFUSED, "connection refused")                   \
+	X(ECONNRESET, "connection reset")                       \
+	X(EHOSTUNREACH, "host unreachable")                     \
+	X(ENETUNREACH, "network unreachable")                   \
+	X(ECLOSED, "connection closed")                         \
+	X(EPROTO, "protocol error")                             \
+	X(ENOTFOUND, "not found")                               \
+	X(ENOENT, "no such file")                               \
+	X(ECANCELED, "canceled")                                \
+	X(EIO, "i/o error")
+
+/* OP_X_<name> numbers the codes 1..N; OP_<name> is the negative code callers see. */
+enum op_errno {
+	OP_OK = 0,
+#define OP_X_ENUM(name, text) OP_X_##name,
+	OP_ERRORS(OP_X_ENUM)
+#undef OP_X_ENUM
+	OP_ERR_COUNT_
+};
+#define OP_X_DEF(name, text) enum { OP_##name = -(int)OP_X_##name };
+OP_ERRORS(OP_X_DEF)
+#undef OP_X_DEF
+
+/* op_strerror: the text of an OP_E* code (or "ok" for 0, "unknown error" otherwise). */
+const char *op_strerror(int err);
+
+/* Fatal invariant violation: prints where and aborts. Kept in release builds, since a broken
+ * invariant in a long-running appliance must stop it loudly rather than corrupt results. */
+void op_panic(const char *file, int line, const char *what);
+#define OP_ASSERT(c) ((c) ? (void)0 : op_panic(__FILE__, __LINE__, #c))
+/* Argument check that returns an error instead of aborting. */
+#define OP_CHECK(c, err)                                        \
+	do {                                                    \
+		if (!(c))                                       \
+			return (err);                           \
+	} while (0)
+
+#define OP_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define OP_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define OP_MAX(a, b) ((a) > (b) ? (a) : (b))
+#define OP_CONTAINER_OF(ptr, type, member) \
+	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
+/* Bounded string copy that always terminates; returns the length copied. */
+size_t op_strlcpy(char *dst, const char *src, size_t cap);
+
+/* Format a Unix µs time as RFC 3339 UTC with microseconds ("2026-11-22T21:00:00.123456Z"). */
+size_t op_fmt_time(char *buf, size_t cap, int64_t wall_us);
+
+#endif

@@ -1,0 +1,128 @@
+/* probe.c: the helpers every probe kind uses: phase timing, resolving, connecting. Each helper
+ * may end the run before it returns (on failure), so a kind never touches r after calling one. */
+#include <string.h>
+#include "probe.h"
+
+const struct probe_ops *probe_kind_find(const char *kind)
+{
+	for (const struct probe_ops *const *k = probe_registry; *k; k++)
+		if (!strcmp((*k)->kind, kind))
+			return *k;
+	return NULL;
+}
+
+void probe_run_phase(struct probe_run *r, int phase)
+{
+	uint64_t now = plat_now_us();
+	if (r->phase >= 0)
+		r->phase_us[r->phase] += (uint32_t)(now - r->mark_us);
+	r->phase = phase;
+	r->mark_us = now;
+}
+
+static void run_resolved(struct probe_run *r)
+{
+	r->addr.port = r->port;
+	probe_run_phase(r, -1);
+	r->ops->on_event(r, PROBE_EV_RESOLVED, 0);
+}
+
+static void resolve_cb(void *udata, int err, const struct dns_reply *reply)
+{
+	struct probe_run *r = udata;
+	uint16_t asked = r->addr.family == PLAT_AF_INET6 ? DNS_AAAA : DNS_A;
+	r->dq = NULL;
+	if (err) {
+		probe_run_done(r, 0, REASON_RESOLVE, "%s: %s", r->host, op_strerror(err));
+		return;
+	}
+	if (reply->rcode != 0) {
+		probe_run_done(r, 0, REASON_RESOLVE, "%s: %s", r->host, dns_rcode_name(reply->rcode));
+		return;
+	}
+	for (int i = 0; i < reply->n; i++) {
+		if (reply->an[i].type == asked) {
+			r->addr.family = asked == DNS_A ? PLAT_AF_INET : PLAT_AF_INET6;
+			memcpy(r->addr.ip, reply->an[i].addr, 16);
+			run_resolved(r);
+			return;
+		}
+	}
+	if (asked == DNS_A) {
+		/* no IPv4 address: try IPv6, within what is left of the run's time */
+		uint64_t left = r->deadline.when_us > op_loop.now_us ?
+			r->deadline.when_us - op_loop.now_us : 1;
+		r->addr.family = PLAT_AF_INET6;
+		int rc = dns_query_start(r->host, DNS_AAAA, NULL, left, resolve_cb, r, &r->dq);
+		if (rc == 0)
+			return;
+		probe_run_done(r, 0, REASON_RESOLVE, "%s: %s", r->host, op_strerror(rc));
+		return;
+	}
+	probe_run_done(r, 0, REASON_RESOLVE, "%s: no address", r->host);
+}
+
+void probe_run_resolve(struct probe_run *r, const char *host, uint16_t port)
+{
+	op_strlcpy(r->host, host, sizeof r->host);
+	r->port = port;
+	probe_run_phase(r, PHASE_RESOLVE);
+	if (plat_addr_parse(host, &r->addr) == 0 || dns_hosts_lookup(host, PLAT_AF_INET, &r->addr) ==
+		0 || dns_hosts_lookup(host, PLAT_AF_INET6, &r->addr) == 0) {
+		run_resolved(r);
+		return;
+	}
+	r->addr.family = PLAT_AF_INET;
+	uint64_t left = r->deadline.when_us > op_loop.now_us ? r->deadline.when_us - op_loop.now_us : 1;
+	int rc = dns_query_start(host, DNS_A, NULL, left, resolve_cb, r, &r->dq);
+	if (rc != 0)
+		probe_run_done(r, 0, REASON_RESOLVE, "%s: %s", host, op_strerror(rc));
+}
+
+static int connect_failed(struct probe_run *r, int rc)
+{
+	char ip[64];
+	plat_addr_format(&r->addr, ip, sizeof ip);
+	return probe_run_done(r, 0, rc == OP_ECONNREFUSED ? REASON_REFUSED : REASON_CONNECT,
+		"%s port %u: %s", ip, r->addr.port, op_strerror(rc));
+}
+
+static void run_io(struct ev_io *io, unsigned events)
+{
+	struct probe_run *r = OP_CONTAINER_OF(io, struct probe_run, conn.io);
+	if (r->phase == PHASE_CONNECT) {
+		int rc = net_finish_connect(&r->conn);
+		if (rc != 0) {
+			connect_failed(r, rc);
+			return;
+		}
+		net_want(&r->conn, 0);
+		probe_run_phase(r, -1);
+		r->ops->on_event(r, PROBE_EV_CONNECTED, 0);
+		return;
+	}
+	r->ops->on_event(r, PROBE_EV_IO, events);
+}
+
+void probe_run_connect(struct probe_run *r)
+{
+	probe_run_phase(r, PHASE_CONNECT);
+	int rc = net_connect(&r->conn, PLAT_TCP, &r->addr, run_io);
+	if (rc == OP_EAGAIN)
+		return;
+	if (rc < 0) {
+		connect_failed(r, rc);
+		return;
+	}
+	probe_run_phase(r, -1);
+	r->ops->on_event(r, PROBE_EV_CONNECTED, 0);
+}
+
+size_t probe_run_size(void)
+{
+	size_t max = 0;
+	for (const struct probe_ops *const *k = probe_registry; *k; k++)
+		if ((*k)->state_size > max)
+			max = (*k)->state_size;
+	return sizeof(struct probe_run) + max;
+}

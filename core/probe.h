@@ -1,0 +1,105 @@
+/* probe.h: the probe kind interface, the run (one execution of a probe) and the helpers probe
+ * kinds use for resolving, connecting and reporting. Each kind is one file in probes/ with one
+ * ops table listed in probes/registry.c. */
+#ifndef PROBE_H
+#define PROBE_H
+
+#include "cfg.h"
+#include "dns.h"
+#include "ev.h"
+#include "net.h"
+#include "result.h"
+
+struct probe;
+struct probe_run;
+
+/* Events a run's kind receives through on_event. */
+enum probe_ev {
+	PROBE_EV_RESOLVED,  /* r->addr holds the target's address */
+	PROBE_EV_CONNECTED, /* r->conn is connected */
+	PROBE_EV_IO,        /* r->conn readiness; the PLAT_* bits are in events */
+};
+
+struct probe_ops {
+	const char *kind;
+	/* Bytes of per-run state (r->state). */
+	size_t state_size;
+	/* Kind-specific config keys, filled into cfg_probe.conf. */
+	const struct cfg_key *keys;
+	size_t nkeys;
+	/* Check and derive after the keys are read; 0 or OP_EINVAL after cfg_error. May be NULL. */
+	int (*configure)(struct cfg_ctx *c, int tok, struct cfg_probe *p);
+	/* Begin a run. Return 0, or call probe_run_done first and return its code. */
+	int (*start)(struct probe_run *r);
+	/* Resolution, connection and I/O events of the run. */
+	void (*on_event)(struct probe_run *r, int ev, unsigned events);
+	/* Release what the run holds beyond r->conn and r->dq (which the engine closes).
+	 * Called from probe_run_done, exactly once per run. May be NULL. */
+	void (*cancel)(struct probe_run *r);
+};
+
+/* NULL-terminated list of every kind (probes/registry.c). */
+extern const struct probe_ops *const probe_registry[];
+const struct probe_ops *probe_kind_find(const char *kind);
+
+/* A configured probe: one slot from the PROBE pool. */
+struct probe {
+	const struct cfg_probe *cfg;
+	uint32_t id;
+	struct ev_timer tick;  /* next scheduled run */
+	uint64_t due_us;       /* when the next run is due */
+	struct probe_run *run; /* non-NULL while running */
+	struct probe *wait_next; /* FIFO of probes due while every run slot is busy */
+	uint8_t waiting;
+	uint8_t once_done;
+	struct result *hist;   /* ring of cfg.history results (HISTORY pool item) */
+	uint32_t hist_len, hist_head;
+	struct probe_stats stats;
+};
+
+/* One execution: one slot from the RUN pool, holding its connection and buffer. */
+struct probe_run {
+	struct probe *p;
+	const struct probe_ops *ops;
+	struct net_conn conn;
+	struct ev_timer deadline;
+	struct dns_query *dq;
+	uint64_t t0_us, mark_us;
+	int64_t wall_us;
+	int phase;                 /* the phase running since mark_us, or -1 */
+	uint32_t phase_us[PHASE_COUNT];
+	struct plat_addr addr;
+	uint16_t port;
+	char host[DNS_NAME_MAX];
+	size_t buf_len;
+	uint8_t buf[OP_RUN_BUF];
+	_Alignas(max_align_t) uint8_t state[]; /* ops->state_size */
+};
+
+/* The kind's config of a run. */
+static inline const void *probe_conf(const struct probe_run *r)
+{
+	return r->p->cfg->conf;
+}
+
+/* Close the running phase (if any) and start phase (or -1 for none). Phases are timed on the
+ * monotonic clock; time spent in a phase twice is added. */
+void probe_run_phase(struct probe_run *r, int phase);
+
+/* Resolve host for this run (IP literal, /etc/hosts, then DNS; family 0: IPv4, else IPv6).
+ * Delivers PROBE_EV_RESOLVED, or ends the run with REASON_RESOLVE. */
+void probe_run_resolve(struct probe_run *r, const char *host, uint16_t port);
+/* Connect r->conn to r->addr over TCP. Delivers PROBE_EV_CONNECTED, then PROBE_EV_IO for the
+ * readiness asked with net_want; or ends the run with REASON_CONNECT / REASON_REFUSED. */
+void probe_run_connect(struct probe_run *r);
+
+/* End the run: records the result, releases the connection, the DNS query and the slot.
+ * ok: success; reason: enum reason; detail: printf-style, may be NULL. Returns 0. Must be
+ * called exactly once; r is invalid afterwards. */
+int probe_run_done(struct probe_run *r, int ok, int reason, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Bytes a run slot needs for the largest kind. */
+size_t probe_run_size(void);
+
+#endif

@@ -1,0 +1,105 @@
+/* result.c: reason and phase names, per-probe counters and histograms. */
+#include "result.h"
+
+static const char *const reason_texts[] = {
+#define OP_X(id, text) text,
+	OP_REASONS(OP_X)
+#undef OP_X
+};
+
+static const char *const reason_labels[] = {
+#define OP_X(id, text) #id,
+	OP_REASONS(OP_X)
+#undef OP_X
+};
+
+const char *reason_text(int reason)
+{
+	return reason >= 0 && reason < REASON_COUNT ? reason_texts[reason] : "?";
+}
+
+const char *reason_label(int reason)
+{
+	/* lowercase copies, made once: the label set is fixed */
+	static char lower[REASON_COUNT][24];
+	if (reason < 0 || reason >= REASON_COUNT)
+		return "unknown";
+	if (!lower[reason][0]) {
+		const char *s = reason_labels[reason];
+		size_t i = 0;
+		for (; s[i] && i + 1 < sizeof lower[0]; i++)
+			lower[reason][i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 : s[i]);
+		lower[reason][i] = 0;
+	}
+	return lower[reason];
+}
+
+const char *phase_name(int phase)
+{
+	static const char *const names[PHASE_COUNT] = {"resolve", "connect", "tls", "processing",
+		"transfer"};
+	return phase >= 0 && phase < PHASE_COUNT ? names[phase] : "?";
+}
+
+void stats_add(struct probe_stats *s, const struct result *r)
+{
+	static const double bounds[OP_HIST_N] = OP_HIST_BOUNDS;
+	double sec = r->duration_us / 1e6;
+	if (r->ok)
+		s->runs_ok++;
+	else
+		s->runs_fail++;
+	s->by_reason[r->reason < REASON_COUNT ? r->reason : 0]++;
+	int i = 0;
+	while (i < OP_HIST_N && sec > bounds[i])
+		i++;
+	s->hist[i]++;
+	s->sum_s += sec;
+	s->last = *r;
+	s->has_last = 1;
+}
+
+static int loghist_bucket(uint64_t us)
+{
+	if (us < 8)
+		return (int)us;
+	int e = 63 - __builtin_clzll(us); /* 2^e <= us < 2^(e+1), e >= 3 */
+	int m = (int)((us >> (e - 3)) & 7);
+	int b = (e - 2) * 8 + m;
+	return b < LOGHIST_N ? b : LOGHIST_N - 1;
+}
+
+static uint64_t loghist_upper(int b)
+{
+	if (b < 8)
+		return (uint64_t)b;
+	int e = b / 8 + 2, m = b % 8;
+	return ((uint64_t)(8 + m + 1) << (e - 3)) - 1;
+}
+
+void loghist_add(struct loghist *h, uint64_t us)
+{
+	h->b[loghist_bucket(us)]++;
+	h->count++;
+	h->sum_us += us;
+	if (us > h->max_us)
+		h->max_us = us;
+}
+
+uint64_t loghist_quantile(const struct loghist *h, double q)
+{
+	if (!h->count)
+		return 0;
+	uint64_t rank = (uint64_t)(q * (double)h->count + 0.5);
+	if (rank < 1)
+		rank = 1;
+	uint64_t seen = 0;
+	for (int b = 0; b < LOGHIST_N; b++) {
+		seen += h->b[b];
+		if (seen >= rank) {
+			uint64_t u = loghist_upper(b);
+			return u < h->max_us ? u : h->max_us;
+		}
+	}
+	return h->max_us;
+}

@@ -1,0 +1,79 @@
+/* result.h: what one probe run produced, the fixed set of failure reasons, and the counters
+ * and histograms kept per probe. */
+#ifndef RESULT_H
+#define RESULT_H
+
+#include "op.h"
+#include "opts.h"
+
+/* Failure reasons: a fixed set, so they can label metrics; the detail string says more. */
+#define OP_REASONS(X)                                  \
+	X(NONE, "")                                    \
+	X(TIMEOUT, "timeout")                          \
+	X(RESOLVE, "resolve failed")                   \
+	X(CONNECT, "connect failed")                   \
+	X(REFUSED, "connection refused")               \
+	X(SEND, "send failed")                         \
+	X(RECV, "receive failed")                      \
+	X(CLOSED, "connection closed")                 \
+	X(EXPECT, "expectation failed")                \
+	X(DNS_RCODE, "unexpected rcode")               \
+	X(DNS_ANSWER, "answer mismatch")               \
+	X(PROTOCOL, "protocol error")                  \
+	X(TOO_LARGE, "response too large")             \
+	X(NO_SLOT, "no free run slot")                 \
+	X(CANCELED, "canceled")
+
+enum reason {
+#define OP_X(id, text) REASON_##id,
+	OP_REASONS(OP_X)
+#undef OP_X
+	REASON_COUNT
+};
+const char *reason_text(int reason);
+/* Metric-label form: lowercase id ("timeout", "dns_rcode"). */
+const char *reason_label(int reason);
+
+enum phase { PHASE_RESOLVE, PHASE_CONNECT, PHASE_TLS, PHASE_PROCESSING, PHASE_TRANSFER,
+	PHASE_COUNT };
+const char *phase_name(int phase);
+
+struct result {
+	int64_t wall_us;      /* when the run started (Unix µs) */
+	uint32_t duration_us; /* start to done */
+	uint32_t phase_us[PHASE_COUNT];
+	uint8_t ok;
+	uint8_t reason; /* enum reason */
+	char detail[OP_DETAIL_MAX];
+};
+
+/* Latency buckets (seconds) shared by every duration histogram on /metrics. */
+#define OP_HIST_BOUNDS {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
+#define OP_HIST_N 13
+
+struct probe_stats {
+	uint64_t runs_ok, runs_fail, skipped;
+	uint64_t by_reason[REASON_COUNT];
+	uint64_t hist[OP_HIST_N + 1]; /* last bucket: above the largest bound */
+	double sum_s;
+	struct result last;
+	uint8_t has_last;
+};
+
+/* Count a result into stats (counters, histogram, last). */
+void stats_add(struct probe_stats *s, const struct result *r);
+
+/* A log-scale histogram of microsecond values for quantiles (scheduling lag, loop passes):
+ * 8 buckets per power of two from 1 µs to ~1 hour, relative error under 9 %. */
+#define LOGHIST_N 256
+struct loghist {
+	uint64_t count;
+	uint64_t sum_us;
+	uint64_t max_us;
+	uint32_t b[LOGHIST_N];
+};
+void loghist_add(struct loghist *h, uint64_t us);
+/* The q-quantile (0..1) in µs, from the upper edge of its bucket; 0 when empty. */
+uint64_t loghist_quantile(const struct loghist *h, double q);
+
+#endif

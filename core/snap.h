@@ -1,0 +1,47 @@
+/* snap.h: what the engine publishes for readers on other threads (web/). The engine updates
+ * it under plat_lock after every result and once a second; readers copy it out under the lock
+ * and never touch engine state. */
+#ifndef SNAP_H
+#define SNAP_H
+
+#include "pool.h"
+#include "result.h"
+
+struct snap_probe {
+	char name[OP_NAME_MAX];
+	char kind[16];
+	char target[OP_TARGET_MAX];
+	uint64_t interval_us, timeout_us;
+	struct probe_stats stats;
+};
+
+struct snap_pool {
+	const char *name, *help;
+	uint32_t used, max_used, cap, fails;
+};
+
+struct snap_app {
+	const char *version;
+	char name[OP_NAME_MAX], region[OP_NAME_MAX];
+	char labels[OP_MAX_LABELS][2][OP_NAME_MAX];
+	uint32_t nlabels;
+	int64_t start_wall_us;
+	uint64_t start_us, heartbeat_us; /* monotonic */
+	struct snap_pool pools[POOL_COUNT];
+	uint32_t nprobes, inflight, waiting;
+	uint64_t lag_p50_us, lag_p99_us, lag_max_us, lag_sum_us, lag_count, runs_started, skipped;
+	uint64_t engine_allocs, arena_bytes, rss_bytes;
+	uint64_t reloads, reload_failures;
+	const char *poller;
+};
+
+struct snap {
+	struct snap_app app;
+	struct snap_probe *probes; /* app.nprobes entries */
+};
+
+/* Copy the published snapshot into dst (dst->probes must hold cap entries). Returns the number
+ * of probes published (may exceed cap: then only cap were copied). Takes plat_lock briefly. */
+uint32_t snap_read(struct snap *dst, uint32_t cap);
+
+#endif

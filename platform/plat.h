@@ -1,0 +1,98 @@
+/* plat.h: everything core/ needs from the operating system. Each port (platform/posix,
+ * platform/lwip) implements all of it; core/ includes no OS header but this one. */
+#ifndef PLAT_H
+#define PLAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- clocks ---- */
+/* Monotonic microseconds since an arbitrary start; never goes back. */
+uint64_t plat_now_us(void);
+/* Wall clock, microseconds since the Unix epoch (may jump). */
+int64_t plat_wall_us(void);
+
+/* ---- entropy ---- */
+/* Fill buf with n unpredictable bytes. Returns 0 or OP_EIO. */
+int plat_entropy(void *buf, size_t n);
+
+/* ---- sockets (non-blocking, close-on-exec) ---- */
+enum { PLAT_AF_INET = 4, PLAT_AF_INET6 = 6 };
+enum { PLAT_TCP = 1, PLAT_UDP = 2 };
+
+struct plat_addr {
+	uint8_t family; /* PLAT_AF_INET or PLAT_AF_INET6 */
+	uint16_t port;  /* host order */
+	uint8_t ip[16]; /* network order; first 4 bytes for IPv4 */
+};
+
+/* Open a socket; TCP sockets get TCP_NODELAY (a probe's request must not wait for Nagle).
+ * Returns the descriptor (>= 0) or a negative OP_E* code. */
+int plat_sock_open(int family, int type);
+/* Start connecting. Returns 0 when connected, OP_EAGAIN while in progress (wait for
+ * writability, then plat_sock_error), or a negative code. Never blocks. */
+int plat_sock_connect(int fd, const struct plat_addr *to);
+/* The pending error of a socket after a non-blocking connect: 0 or a negative code. */
+int plat_sock_error(int fd);
+/* Send/receive. Return bytes moved, 0 on orderly close (recv), OP_EAGAIN, or a negative code. */
+int plat_sock_send(int fd, const void *buf, size_t len);
+int plat_sock_recv(int fd, void *buf, size_t cap);
+void plat_sock_close(int fd);
+/* Parse a numeric IPv4/IPv6 address (no port). Returns 0 or OP_EINVAL. */
+int plat_addr_parse(const char *ip, struct plat_addr *out);
+/* Format an address without port into buf. Returns the length. */
+int plat_addr_format(const struct plat_addr *a, char *buf, size_t cap);
+
+/* ---- poller ---- */
+enum { PLAT_READ = 1, PLAT_WRITE = 2, PLAT_ERROR = 4 };
+
+struct plat_event {
+	void *udata;
+	unsigned events;
+};
+
+/* One poller per process. Returns 0 or a negative code. Storage for max_fds is reserved here. */
+int plat_poll_init(int max_fds);
+void plat_poll_deinit(void);
+/* Watch fd for mask (PLAT_READ|PLAT_WRITE), replacing any earlier mask; udata comes back with
+ * its events. mask 0 removes the watch. */
+int plat_poll_set(int fd, unsigned mask, void *udata);
+/* Wait up to timeout_us (0: poll, < 0: forever) and fill at most cap events.
+ * Returns the count (0 on timeout or signal). */
+int plat_poll_wait(struct plat_event *ev, int cap, int64_t timeout_us);
+/* Name of the backend ("epoll", "poll"). */
+const char *plat_poll_name(void);
+
+/* ---- wake-up and signals ---- */
+enum { PLAT_SIG_STOP = 1, PLAT_SIG_RELOAD = 2, PLAT_SIG_WAKE = 4 };
+/* Install handlers for stop (TERM, INT) and reload (HUP); returns a descriptor that becomes
+ * readable when a signal or plat_wake() arrives. */
+int plat_signal_init(void);
+/* Read and clear the pending PLAT_SIG_* bits. */
+unsigned plat_signal_take(void);
+/* Wake the loop from another thread (sets PLAT_SIG_WAKE). Async-signal-safe. */
+void plat_wake(void);
+
+/* ---- files ---- */
+/* Read a whole file into buf (at most cap-1 bytes, NUL-terminated). Returns the length,
+ * OP_ENOENT, OP_ETOOBIG when it does not fit, or OP_EIO. Blocks: start-up and reload only. */
+int plat_file_read(const char *path, char *buf, size_t cap);
+/* Environment lookup (NULL when unset). */
+const char *plat_getenv(const char *name);
+
+/* ---- threads (web/ only) and the snapshot lock ---- */
+void plat_lock(void);
+void plat_unlock(void);
+
+/* ---- memory ---- */
+/* Start-up allocation of the engine arena. Returns NULL on failure. */
+void *plat_alloc(size_t size);
+void plat_free(void *p);
+/* Heap allocations made by the engine thread since start (counted by the allocator hooks). */
+uint64_t plat_engine_allocs(void);
+/* Mark the calling thread as the engine thread, whose allocations are counted. */
+void plat_engine_thread(void);
+/* Resident set size in bytes, or 0 if unknown. */
+uint64_t plat_rss_bytes(void);
+
+#endif

@@ -1,0 +1,297 @@
+/* plat_posix.c: the POSIX (Linux) port: clocks, entropy, sockets, signals, files, memory. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include "../../core/op.h"
+#include "../plat.h"
+
+uint64_t plat_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+int64_t plat_wall_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int plat_entropy(void *buf, size_t n)
+{
+	uint8_t *p = buf;
+	while (n) {
+		ssize_t r = getrandom(p, n, 0);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return OP_EIO;
+		}
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+static int map_errno(int e)
+{
+	switch (e) {
+	case EAGAIN:
+	case EINPROGRESS:
+		return OP_EAGAIN;
+	case ECONNREFUSED:
+		return OP_ECONNREFUSED;
+	case ECONNRESET:
+	case EPIPE:
+		return OP_ECONNRESET;
+	case ETIMEDOUT:
+		return OP_ETIMEDOUT;
+	case EHOSTUNREACH:
+		return OP_EHOSTUNREACH;
+	case ENETUNREACH:
+		return OP_ENETUNREACH;
+	case EMFILE:
+	case ENFILE:
+	case ENOBUFS:
+	case ENOMEM:
+		return OP_ENOMEM;
+	case EINVAL:
+	case EAFNOSUPPORT:
+		return OP_EINVAL;
+	default:
+		return OP_EIO;
+	}
+}
+
+int plat_sock_open(int family, int type)
+{
+	int fd = socket(family == PLAT_AF_INET6 ? AF_INET6 : AF_INET,
+		(type == PLAT_TCP ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return map_errno(errno);
+	if (type == PLAT_TCP) {
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	}
+	return fd;
+}
+
+static socklen_t to_sockaddr(const struct plat_addr *a, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof *ss);
+	if (a->family == PLAT_AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(a->port);
+		memcpy(&s6->sin6_addr, a->ip, 16);
+		return sizeof *s6;
+	}
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	s4->sin_family = AF_INET;
+	s4->sin_port = htons(a->port);
+	memcpy(&s4->sin_addr, a->ip, 4);
+	return sizeof *s4;
+}
+
+int plat_sock_connect(int fd, const struct plat_addr *to)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = to_sockaddr(to, &ss);
+	for (;;) {
+		if (connect(fd, (struct sockaddr *)&ss, len) == 0)
+			return 0;
+		if (errno != EINTR)
+			return map_errno(errno);
+	}
+}
+
+int plat_sock_error(int fd)
+{
+	int err = 0;
+	socklen_t len = sizeof err;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+		return map_errno(errno);
+	return err ? map_errno(err) : 0;
+}
+
+int plat_sock_send(int fd, const void *buf, size_t len)
+{
+	for (;;) {
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+		if (n >= 0)
+			return (int)n;
+		if (errno != EINTR)
+			return map_errno(errno);
+	}
+}
+
+int plat_sock_recv(int fd, void *buf, size_t cap)
+{
+	for (;;) {
+		ssize_t n = recv(fd, buf, cap, 0);
+		if (n >= 0)
+			return (int)n;
+		if (errno != EINTR)
+			return map_errno(errno);
+	}
+}
+
+void plat_sock_close(int fd)
+{
+	close(fd);
+}
+
+int plat_addr_parse(const char *ip, struct plat_addr *out)
+{
+	memset(out, 0, sizeof *out);
+	if (inet_pton(AF_INET, ip, out->ip) == 1) {
+		out->family = PLAT_AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, ip, out->ip) == 1) {
+		out->family = PLAT_AF_INET6;
+		return 0;
+	}
+	return OP_EINVAL;
+}
+
+int plat_addr_format(const struct plat_addr *a, char *buf, size_t cap)
+{
+	if (!inet_ntop(a->family == PLAT_AF_INET6 ? AF_INET6 : AF_INET, a->ip, buf, (socklen_t)cap))
+		op_strlcpy(buf, "?", cap);
+	return (int)strlen(buf);
+}
+
+/* ---- signals: a self-pipe, so the loop wakes on them like on any descriptor ---- */
+
+static int sig_pipe[2] = {-1, -1};
+static atomic_uint sig_pending;
+
+static void sig_handler(int sig)
+{
+	int saved = errno;
+	atomic_fetch_or(&sig_pending, sig == SIGHUP ? PLAT_SIG_RELOAD : PLAT_SIG_STOP);
+	ssize_t r = write(sig_pipe[1], "s", 1);
+	(void)r;
+	errno = saved;
+}
+
+int plat_signal_init(void)
+{
+	if (sig_pipe[0] >= 0)
+		return sig_pipe[0];
+	if (pipe2(sig_pipe, O_NONBLOCK | O_CLOEXEC) != 0)
+		return map_errno(errno);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = sig_handler;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return sig_pipe[0];
+}
+
+unsigned plat_signal_take(void)
+{
+	char buf[64];
+	while (read(sig_pipe[0], buf, sizeof buf) > 0)
+		;
+	return atomic_exchange(&sig_pending, 0);
+}
+
+void plat_wake(void)
+{
+	atomic_fetch_or(&sig_pending, PLAT_SIG_WAKE);
+	if (sig_pipe[1] >= 0) {
+		ssize_t r = write(sig_pipe[1], "w", 1);
+		(void)r;
+	}
+}
+
+/* ---- files and environment ---- */
+
+int plat_file_read(const char *path, char *buf, size_t cap)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? OP_ENOENT : OP_EIO;
+	size_t len = 0;
+	for (;;) {
+		if (len + 1 >= cap) {
+			char c;
+			ssize_t more = read(fd, &c, 1);
+			close(fd);
+			return more > 0 ? OP_ETOOBIG : (buf[len] = 0, (int)len);
+		}
+		ssize_t n = read(fd, buf + len, cap - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			close(fd);
+			return OP_EIO;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = 0;
+	return (int)len;
+}
+
+const char *plat_getenv(const char *name)
+{
+	return getenv(name);
+}
+
+/* ---- the snapshot lock ---- */
+
+static pthread_mutex_t snap_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+void plat_lock(void)
+{
+	pthread_mutex_lock(&snap_mutex);
+}
+
+void plat_unlock(void)
+{
+	pthread_mutex_unlock(&snap_mutex);
+}
+
+/* ---- memory ---- */
+
+void *plat_alloc(size_t size)
+{
+	return malloc(size);
+}
+
+void plat_free(void *p)
+{
+	free(p);
+}
+
+uint64_t plat_rss_bytes(void)
+{
+	char buf[128];
+	if (plat_file_read("/proc/self/statm", buf, sizeof buf) < 0)
+		return 0;
+	const char *p = strchr(buf, ' ');
+	return p ? strtoull(p + 1, NULL, 10) * (uint64_t)sysconf(_SC_PAGESIZE) : 0;
+}

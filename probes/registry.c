@@ -1,0 +1,10 @@
+/* registry.c: every probe kind, by name. Add a kind here and in the Makefile's PROBES list. */
+#include "../core/probe.h"
+
+extern const struct probe_ops probe_tcp, probe_dns;
+
+const struct probe_ops *const probe_registry[] = {
+	&probe_tcp,
+	&probe_dns,
+	NULL,
+};

@@ -1,0 +1,45 @@
+"""outpost check-config and run: a broken config names file:line:col and the fix."""
+from lib import *
+
+
+def test_check_config_ok():
+    path = write({"probes": [{"name": "a", "kind": "tcp", "target": "127.0.0.1:1"}]})
+    r = outpost("check-config", path)
+    eq(r.returncode, 0, r.stderr)
+    assert "ok (1 probes" in r.stdout, r.stdout
+
+
+def test_unknown_key_names_place_and_fix():
+    path = write('{\n  "probes": [\n    {"name": "db", "kind": "tcp", "target": "h:1",\n'
+                 '     "timeuot": "5s"}\n  ]\n}\n')
+    r = outpost("check-config", path)
+    eq(r.returncode, 2, "exit")
+    eq(r.stderr.strip(), f'{path}:4:6: unknown key "timeuot" in probe "db"; '
+       'did you mean "timeout"?', "message")
+
+
+def test_run_refuses_bad_config():
+    path = write('{"limits": {"max_probes": "lots"}}')
+    r = outpost("run", "-c", path, timeout=10)
+    eq(r.returncode, 2, "exit")
+    assert f"{path}:1:27: " in r.stderr and "whole number" in r.stderr, r.stderr
+
+
+def test_missing_file():
+    r = outpost("check-config", "/nonexistent/outpost.json")
+    eq(r.returncode, 2, "exit")
+    assert "no such file" in r.stderr, r.stderr
+
+
+def test_env_expansion_and_unset_variable():
+    path = write('{"appliance": {"name": "${EDGE_NAME}"}}')
+    env = outpost_env()
+    env.pop("EDGE_NAME", None)
+    r = outpost("check-config", path, env=env)
+    eq(r.returncode, 2, "exit")
+    assert "EDGE_NAME is not set" in r.stderr and "${EDGE_NAME:-value}" in r.stderr, r.stderr
+    env["EDGE_NAME"] = "edge-07"
+    eq(outpost("check-config", path, env=env).returncode, 0, "with the variable set")
+
+
+run(globals())

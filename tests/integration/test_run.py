@@ -1,0 +1,150 @@
+"""outpost run: the appliance with its web server: /healthz, /metrics (checked by promtool),
+reload on SIGHUP (good and bad configs), clean stop, and the embedded default config."""
+import shutil
+import signal
+import subprocess
+import time
+from lib import *
+
+
+def config(tcp_port, dns_port, closed_port):
+    return {
+        "appliance": {"name": "edge-01", "region": "ap-south-1", "labels": {"site": "lab"}},
+        "limits": {"max_probes": 8, "max_inflight": 4, "history": 10},
+        "probes": [
+            {"name": "up", "kind": "tcp", "target": f"127.0.0.1:{tcp_port}",
+             "interval": "500ms", "timeout": "400ms"},
+            {"name": "down", "kind": "tcp", "target": f"127.0.0.1:{closed_port}",
+             "interval": "500ms", "timeout": "400ms"},
+            {"name": "dns", "kind": "dns", "target": "svc.test", "server": f"127.0.0.1:{dns_port}",
+             "expect": {"answer_contains": "10.9.8.7"}, "interval": "500ms", "timeout": "400ms"},
+        ],
+    }
+
+
+def ran(app, probe, n=1):
+    def ok():
+        m = app.metrics()
+        total = sum(v for lab, v in m.get("outpost_probe_runs_total", []) if lab["probe"] == probe)
+        return total >= n
+    return ok
+
+
+def test_metrics_and_healthz():
+    _, tport = start_tool("mocktcp")
+    _, dport = start_tool("mockdns", "svc.test:A:10.9.8.7")
+    app = Appliance(config(tport, dport, free_port()))
+    for p in ("up", "down", "dns"):
+        wait_for(ran(app, p, 2), 10, f"two runs of {p}")
+    status, body = app.get("/healthz")
+    eq(status, 200, "healthz")
+    m = app.metrics()
+    eq(metric(m, "probe_success", probe="up", kind="tcp", appliance="edge-01",
+              region="ap-south-1", site="lab"), 1, "up")
+    eq(metric(m, "probe_success", probe="down"), 0, "down")
+    eq(metric(m, "probe_success", probe="dns", kind="dns"), 1, "dns")
+    assert metric(m, "probe_dns_lookup_time_seconds", probe="dns") > 0
+    assert metric(m, "outpost_probe_runs_total", probe="down", result="refused") >= 2
+    eq(metric(m, "outpost_probe_runs_total", probe="up", result="success"),
+       metric(m, "outpost_probe_duration_seconds_count", probe="up"), "histogram count")
+    eq(metric(m, "outpost_pool_max", pool="probes"), 8, "probe pool size")
+    eq(metric(m, "outpost_pool_max", pool="runs"), 4, "run pool size")
+    eq(metric(m, "outpost_engine_allocs_total"), 0, "engine allocations")
+    assert metric(m, "outpost_build_info") == 1
+    # the page shows every probe and the failure reason
+    status, page = app.get("/")
+    eq(status, 200, "index")
+    assert "connection refused" in page and ">up<" in page and ">down<" in page, page[:500]
+    # Prometheus' own linter accepts the exposition
+    text = app.get("/metrics")[1]
+    r = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
+                       text=True, timeout=30)
+    eq(r.returncode, 0, f"promtool: {r.stdout}{r.stderr}")
+    rc, err = app.stop()
+    eq(rc, 0, f"exit status, stderr: {err}")
+    assert "stopping" in err
+
+
+def test_reload_good_and_bad():
+    _, tport = start_tool("mocktcp")
+    _, dport = start_tool("mockdns", "svc.test:A:10.9.8.7")
+    cfg = config(tport, dport, free_port())
+    app = Appliance(cfg)
+    wait_for(ran(app, "up"), 10, "first run")
+    # a good new config: a probe added
+    cfg["probes"].append({"name": "added", "kind": "tcp", "target": f"127.0.0.1:{tport}",
+                          "interval": "500ms", "timeout": "400ms"})
+    write_to(app.path, cfg)
+    app.signal(signal.SIGHUP)
+    wait_for(ran(app, "added"), 10, "the added probe's first run")
+    eq(metric(app.metrics(), "outpost_config_reloads_total", result="success"), 1, "reloads")
+    # a broken config is refused; the running one goes on
+    with open(app.path, "w") as f:
+        f.write('{"probes": [{"name": "x", "kind": "tcp", "target": "h:1", "intervall": "1s"}]}')
+    app.signal(signal.SIGHUP)
+    wait_for(lambda: metric(app.metrics(), "outpost_config_reloads_total", result="failure") == 1,
+             10, "failed reload counted")
+    before = metric(app.metrics(), "outpost_probe_runs_total", probe="added", result="success")
+    wait_for(lambda: metric(app.metrics(), "outpost_probe_runs_total", probe="added",
+                            result="success") > before, 10, "old config still running")
+    rc, err = app.stop()
+    eq(rc, 0, "exit")
+    assert "reload refused" in err and "did you mean \"interval\"" in err, err
+
+
+def write_to(path, cfg):
+    import json
+    with open(path, "w") as f:
+        json.dump(cfg, f)
+
+
+def test_embedded_default_config():
+    port = free_port()
+    env = outpost_env()
+    env["OUTPOST_LISTEN"] = f"127.0.0.1:{port}"
+    env.pop("OUTPOST_CONFIG", None)
+    p = subprocess.Popen([OUTPOST, "run"], env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    app = Appliance.__new__(Appliance)
+    app.port, app.p = port, p
+    try:
+        wait_for(lambda: app.get("/healthz")[0] == 200, 10, "healthz")
+        # the default probes check the appliance's own web port and resolve localhost
+        wait_for(lambda: metric(app.metrics(), "probe_success", probe="self-web") == 1, 15,
+                 "self-web up")
+        wait_for(lambda: metric(app.metrics(), "probe_success", probe="resolve-localhost") == 1,
+                 15, "resolve-localhost up")
+    finally:
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=10)
+    eq(p.returncode, 0, "exit")
+    assert f"dashboard at http://127.0.0.1:{port}/" in err, err
+
+
+def test_port_in_use_is_a_clear_error():
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(1)
+    port = s.getsockname()[1]
+    path = write({"web": {"listen": f"127.0.0.1:{port}"}})
+    r = outpost("run", "-c", path, timeout=10)
+    s.close()
+    eq(r.returncode, 1, "exit")
+    assert f"cannot listen on 127.0.0.1:{port}" in r.stderr, r.stderr
+
+
+def test_healthz_recovers_after_freeze():
+    # SIGSTOP freezes every thread; after SIGCONT the loop's heartbeat must resume and
+    # /healthz answer 200 again (a stall longer than 5 s answers 503 meanwhile)
+    _, tport = start_tool("mocktcp")
+    app = Appliance({"probes": [{"name": "up", "kind": "tcp", "target": f"127.0.0.1:{tport}"}]})
+    app.signal(signal.SIGSTOP)
+    time.sleep(1)
+    app.signal(signal.SIGCONT)
+    wait_for(lambda: app.get("/healthz")[0] == 200, 5, "recovery")
+    rc, err = app.stop()
+    eq(rc, 0, f"exit; stderr: {err}")
+
+
+run(globals())

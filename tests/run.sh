@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# run.sh: the whole suite: unit tests (ASan/UBSan build), fuzz-corpus replays, integration
+# tests against the static release binary and local servers. Every case prints PASS or FAIL;
+# the last line is "N passed, N failed".
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+log=build/test-logs
+mkdir -p "$log"
+passed=0
+failed=0
+failed_names=()
+
+# count NAME LOGFILE RC: add the PASS/FAIL lines of one program; a crash or a non-zero exit
+# with no FAIL line counts as one failure of its own.
+count() {
+	local name=$1 file=$2 rc=$3 p f
+	p=$(grep -c '^PASS ' "$file")
+	f=$(grep -c '^FAIL ' "$file")
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1
+		echo "FAIL $name (exit status $rc)" >>"$file"
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+	grep -E '^(PASS|FAIL|# )' "$file" | sed "s|^|$name: |"
+	if [ "$f" -ne 0 ]; then
+		failed_names+=("$name")
+		echo "---- $name output ----"
+		grep -vE '^(PASS|# )' "$file" | tail -40
+	fi
+}
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+for t in build/host-asan/tests/test_*; do
+	case "$t" in *.d) continue ;; esac
+	name=unit/$(basename "$t")
+	timeout 120 "$t" >"$log/$(basename "$t").log" 2>&1
+	count "$name" "$log/$(basename "$t").log" $?
+done
+
+timeout 120 build/host-asan/fuzz/dns dns 200000 tests/fuzz/corpus/dns >"$log/fuzz_dns.log" 2>&1
+count fuzz/dns "$log/fuzz_dns.log" $?
+timeout 120 build/host-asan/fuzz/cfg cfg 20000 tests/fuzz/corpus/cfg >"$log/fuzz_cfg.log" 2>&1
+count fuzz/cfg "$log/fuzz_cfg.log" $?
+
+for t in tests/integration/test_*.py; do
+	name=integration/$(basename "$t" .py)
+	(cd tests/integration && timeout 600 python3 "$(basename "$t")") >"$log/$(basename "$t").log" 2>&1
+	count "$name" "$log/$(basename "$t").log" $?
+done
+
+if [ ${#failed_names[@]} -ne 0 ]; then
+	echo "failed in: ${failed_names[*]} (logs in $log/)"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,184 @@
+/* web.c: civetweb glue. Handlers copy the snapshot under the lock into their own buffer, then
+ * render without holding it, so a slow client can never hold up the engine. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <civetweb.h>
+#include "web.h"
+#include "../core/metrics.h"
+#include "../core/snap.h"
+#include "../platform/plat.h"
+
+static struct mg_context *ctx;
+
+/* A private copy of the snapshot; the caller frees s->probes. */
+static int snap_copy(struct snap *s)
+{
+	s->probes = NULL;
+	uint32_t n = snap_read(s, 0);
+	for (int tries = 0; tries < 3; tries++) {
+		free(s->probes);
+		s->probes = malloc(sizeof *s->probes * (n ? n : 1));
+		if (!s->probes)
+			return -1;
+		uint32_t now = snap_read(s, n);
+		if (now <= n)
+			return 0;
+		n = now; /* a reload grew the probe set between the two reads */
+	}
+	return -1;
+}
+
+static void send_text(struct mg_connection *c, int status, const char *type, const char *body)
+{
+	size_t n = strlen(body);
+	mg_printf(c, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+		"Cache-Control: no-store\r\n\r\n", status, status == 200 ? "OK" : "Service Unavailable",
+		type, n);
+	mg_write(c, body, n);
+}
+
+static int h_healthz(struct mg_connection *c, void *cb)
+{
+	(void)cb;
+	struct snap s = {0};
+	snap_read(&s, 0);
+	uint64_t age = plat_now_us() - s.app.heartbeat_us;
+	char body[128];
+	int stalled = age > OP_STALL_US;
+	snprintf(body, sizeof body, "%s: event loop %s (last heartbeat %.1fs ago)\n",
+		stalled ? "stalled" : "ok", stalled ? "stalled" : "alive", age / 1e6);
+	send_text(c, stalled ? 503 : 200, "text/plain; charset=utf-8", body);
+	return stalled ? 503 : 200;
+}
+
+static void chunk_out(void *conn, const char *s, size_t n)
+{
+	mg_send_chunk(conn, s, (unsigned)n);
+}
+
+static int h_metrics(struct mg_connection *c, void *cb)
+{
+	(void)cb;
+	struct snap s;
+	if (snap_copy(&s) != 0) {
+		mg_send_http_error(c, 503, "%s", "out of memory");
+		return 503;
+	}
+	mg_send_http_ok(c, "text/plain; version=0.0.4; charset=utf-8", -1);
+	metrics_render(&s, plat_now_us(), chunk_out, c);
+	mg_send_chunk(c, "", 0);
+	free(s.probes);
+	return 200;
+}
+
+static void html_escape(const char *in, char *out, size_t cap)
+{
+	size_t w = 0;
+	for (; *in && w + 7 < cap; in++) {
+		const char *e = *in == '<' ? "&lt;" : *in == '>' ? "&gt;" : *in == '&' ? "&amp;" :
+			*in == '"' ? "&quot;" : NULL;
+		if (e) {
+			size_t l = strlen(e);
+			memcpy(out + w, e, l);
+			w += l;
+		} else {
+			out[w++] = *in;
+		}
+	}
+	out[w] = 0;
+}
+
+/* A plain status table; the full dashboard replaces it. Works without JavaScript. */
+static int h_index(struct mg_connection *c, void *cb)
+{
+	(void)cb;
+	struct snap s;
+	if (snap_copy(&s) != 0) {
+		mg_send_http_error(c, 503, "%s", "out of memory");
+		return 503;
+	}
+	char name[OP_NAME_MAX * 6], target[OP_TARGET_MAX * 6], detail[OP_DETAIL_MAX * 6];
+	mg_send_http_ok(c, "text/html; charset=utf-8", -1);
+	html_escape(s.app.name, name, sizeof name);
+	char buf[2048];
+	int n = snprintf(buf, sizeof buf,
+		"<!doctype html><html><head><meta charset=utf-8><meta name=viewport "
+		"content=\"width=device-width\"><meta http-equiv=refresh content=5><title>outpost %s"
+		"</title><style>body{font:14px system-ui,sans-serif;margin:1em}table{border-collapse:"
+		"collapse}td,th{padding:.3em .6em;border-bottom:1px solid #ddd;text-align:left}"
+		".up{color:#070}.down{color:#b00}</style></head><body><h1>outpost %s</h1><p>version "
+		"%s &middot; %u probes &middot; up %.0fs &middot; <a href=/metrics>metrics</a></p>"
+		"<table><tr><th>probe<th>kind<th>target<th>state<th>latency<th>runs<th>last failure"
+		"</tr>", name, name, s.app.version, s.app.nprobes,
+		(plat_now_us() - s.app.start_us) / 1e6);
+	mg_send_chunk(c, buf, (unsigned)n);
+	for (uint32_t i = 0; i < s.app.nprobes; i++) {
+		const struct snap_probe *p = &s.probes[i];
+		const struct probe_stats *st = &p->stats;
+		html_escape(p->name, name, sizeof name);
+		html_escape(p->target, target, sizeof target);
+		html_escape(st->has_last && !st->last.ok ? st->last.detail : "", detail, sizeof detail);
+		const char *state = !st->has_last ? "unknown" : st->last.ok ? "up" : "down";
+		n = snprintf(buf, sizeof buf,
+			"<tr><td>%s<td>%s<td>%s<td class=%s>%s<td>%.1f ms<td>%llu<td>%s%s%s</tr>", name,
+			p->kind, target, state, state, st->has_last ? st->last.duration_us / 1e3 : 0.0,
+			(unsigned long long)(st->runs_ok + st->runs_fail),
+			st->has_last && !st->last.ok ? reason_text(st->last.reason) : "",
+			detail[0] ? ": " : "", detail);
+		mg_send_chunk(c, buf, (unsigned)(n < (int)sizeof buf ? n : (int)sizeof buf - 1));
+	}
+	mg_send_chunk(c, "</table></body></html>\n", 23);
+	mg_send_chunk(c, "", 0);
+	free(s.probes);
+	return 200;
+}
+
+static int log_message(const struct mg_connection *c, const char *msg)
+{
+	(void)c;
+	fprintf(stderr, "outpost: web: %s\n", msg);
+	return 1;
+}
+
+int web_start(const char *listen, char *err, size_t errcap)
+{
+	static int lib;
+	if (!lib) {
+		mg_init_library(0);
+		lib = 1;
+	}
+	/* civetweb writes IPv6 as [addr]:port, the same as our config */
+	const char *opts[] = {
+		"listening_ports", listen,
+		"num_threads", "4",
+		"request_timeout_ms", "10000",
+		"max_request_size", "16384",
+		"enable_keep_alive", "yes",
+		"keep_alive_timeout_ms", "5000",
+		NULL,
+	};
+	struct mg_callbacks cbs;
+	memset(&cbs, 0, sizeof cbs);
+	cbs.log_message = log_message;
+	struct mg_init_data init = {.callbacks = &cbs, .configuration_options = opts};
+	char text[256] = "";
+	struct mg_error_data e = {.text = text, .text_buffer_size = sizeof text};
+	ctx = mg_start2(&init, &e);
+	if (!ctx) {
+		snprintf(err, errcap, "web: cannot listen on %s: %s", listen,
+			text[0] ? text : "unknown error");
+		return -1;
+	}
+	mg_set_request_handler(ctx, "/healthz$", h_healthz, NULL);
+	mg_set_request_handler(ctx, "/metrics$", h_metrics, NULL);
+	mg_set_request_handler(ctx, "/$", h_index, NULL);
+	return 0;
+}
+
+void web_stop(void)
+{
+	if (ctx)
+		mg_stop(ctx);
+	ctx = NULL;
+}
