@@ -45,6 +45,8 @@ timeout 120 build/host-asan/fuzz/dns dns 200000 tests/fuzz/corpus/dns >"$log/fuz
 count fuzz/dns "$log/fuzz_dns.log" $?
 timeout 120 build/host-asan/fuzz/cfg cfg 20000 tests/fuzz/corpus/cfg >"$log/fuzz_cfg.log" 2>&1
 count fuzz/cfg "$log/fuzz_cfg.log" $?
+timeout 120 build/host-asan/fuzz/http http 200000 tests/fuzz/corpus/http >"$log/fuzz_http.log" 2>&1
+count fuzz/http "$log/fuzz_http.log" $?
 
 for t in tests/integration/test_*.py; do
 	name=integration/$(basename "$t" .py)

@@ -1,0 +1,245 @@
+/* http_parse.c: HTTP/1.x response head and chunked body, bounds-checked. */
+#include <string.h>
+#include "http_parse.h"
+
+static int lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+
+static int is_tchar(unsigned char c)
+{
+	/* RFC 9110 token characters */
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		(c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+/* Find the end of the line starting at p: returns the length before CRLF (or bare LF) and sets
+ * *next past it; OP_EPARTIAL if the line is not complete. */
+static int line_end(const char *p, const char *end, const char **next)
+{
+	const char *q = memchr(p, '\n', (size_t)(end - p));
+	if (!q)
+		return OP_EPARTIAL;
+	*next = q + 1;
+	if (q > p && q[-1] == '\r')
+		q--;
+	return (int)(q - p);
+}
+
+int http_parse_response(const char *buf, size_t len, struct http_response *out)
+{
+	const char *p = buf, *end = buf + len, *next;
+	size_t cap = out->nheaders;
+	out->nheaders = 0;
+	/* status line: HTTP/1.x SP 3DIGIT SP reason */
+	int n = line_end(p, end, &next);
+	if (n == OP_EPARTIAL) {
+		/* fail early on garbage instead of waiting for a newline that may never come */
+		size_t have = len < 9 ? len : 9;
+		if (memcmp(p, "HTTP/1.", have > 7 ? 7 : have))
+			return OP_EPROTO;
+		return OP_EPARTIAL;
+	}
+	if (n < 12 || memcmp(p, "HTTP/1.", 7) || (p[7] != '0' && p[7] != '1') || p[8] != ' ')
+		return OP_EPROTO;
+	out->minor_version = p[7] - '0';
+	for (int i = 9; i < 12; i++)
+		if (p[i] < '0' || p[i] > '9')
+			return OP_EPROTO;
+	out->status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
+	if (out->status < 100)
+		return OP_EPROTO;
+	if (n > 12 && p[12] != ' ')
+		return OP_EPROTO;
+	out->reason = n > 12 ? p + 13 : p + 12;
+	out->reason_len = n > 12 ? (size_t)n - 13 : 0;
+	p = next;
+	for (;;) {
+		n = line_end(p, end, &next);
+		if (n == OP_EPARTIAL)
+			return OP_EPARTIAL;
+		if (n == 0)
+			return (int)(next - buf);
+		if (*p == ' ' || *p == '\t')
+			return OP_EPROTO; /* obsolete line folding */
+		const char *colon = memchr(p, ':', (size_t)n);
+		if (!colon || colon == p)
+			return OP_EPROTO;
+		for (const char *c = p; c < colon; c++)
+			if (!is_tchar((unsigned char)*c))
+				return OP_EPROTO;
+		if (out->nheaders >= cap)
+			return OP_ETOOBIG;
+		const char *v = colon + 1, *ve = p + n;
+		while (v < ve && (*v == ' ' || *v == '\t'))
+			v++;
+		while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+			ve--;
+		for (const char *c = v; c < ve; c++)
+			if ((unsigned char)*c < 0x20 && *c != '\t')
+				return OP_EPROTO;
+		struct http_header *h = &out->headers[out->nheaders++];
+		h->name = p;
+		h->name_len = (size_t)(colon - p);
+		h->value = v;
+		h->value_len = (size_t)(ve - v);
+		p = next;
+	}
+}
+
+const struct http_header *http_find_header(const struct http_response *r, const char *name)
+{
+	size_t nl = strlen(name);
+	for (size_t i = 0; i < r->nheaders; i++) {
+		const struct http_header *h = &r->headers[i];
+		if (h->name_len != nl)
+			continue;
+		size_t k = 0;
+		while (k < nl && lower((unsigned char)h->name[k]) == lower((unsigned char)name[k]))
+			k++;
+		if (k == nl)
+			return h;
+	}
+	return NULL;
+}
+
+int http_header_has_token(const struct http_header *h, const char *token)
+{
+	size_t tl = strlen(token);
+	const char *p = h->value, *end = h->value + h->value_len;
+	while (p < end) {
+		while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
+			p++;
+		const char *s = p;
+		while (p < end && *p != ',')
+			p++;
+		const char *e = p;
+		while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		if ((size_t)(e - s) == tl) {
+			size_t k = 0;
+			while (k < tl && lower((unsigned char)s[k]) == lower((unsigned char)token[k]))
+				k++;
+			if (k == tl)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+enum { CH_SIZE, CH_EXT, CH_SIZE_LF, CH_DATA, CH_DATA_CR, CH_DATA_LF, CH_TRAILER_START,
+	CH_TRAILER, CH_TRAILER_LF, CH_END_LF, CH_DONE };
+
+int http_chunked_decode(struct http_chunked *d, char *buf, size_t *len)
+{
+	size_t in = 0, out = 0, n = *len;
+	while (in < n) {
+		char c = buf[in];
+		switch (d->state) {
+		case CH_SIZE: {
+			int v = (c >= '0' && c <= '9') ? c - '0' : (lower(c) >= 'a' && lower(c) <= 'f') ?
+				lower(c) - 'a' + 10 : -1;
+			if (v >= 0) {
+				if (d->left >> 59)
+					return OP_EPROTO; /* more than 2^63 bytes */
+				d->left = d->left * 16 + (uint64_t)v;
+				d->digits = 1;
+				in++;
+				continue;
+			}
+			if (!d->digits)
+				return OP_EPROTO;
+			if (c == ';' || c == ' ' || c == '\t') {
+				d->state = CH_EXT;
+				in++;
+			} else if (c == '\r') {
+				d->state = CH_SIZE_LF;
+				in++;
+			} else if (c == '\n') {
+				d->state = CH_SIZE_LF; /* a bare LF: let CH_SIZE_LF take it */
+			} else {
+				return OP_EPROTO;
+			}
+			continue;
+		}
+		case CH_EXT:
+			in++;
+			if (c == '\n')
+				d->state = d->left ? CH_DATA : CH_TRAILER_START;
+			else if (c == '\r')
+				d->state = CH_SIZE_LF;
+			continue;
+		case CH_SIZE_LF:
+			if (c != '\n')
+				return OP_EPROTO;
+			in++;
+			d->state = d->left ? CH_DATA : CH_TRAILER_START;
+			continue;
+		case CH_DATA: {
+			size_t take = n - in;
+			if (take > d->left)
+				take = (size_t)d->left;
+			memmove(buf + out, buf + in, take);
+			out += take;
+			in += take;
+			d->left -= take;
+			if (!d->left)
+				d->state = CH_DATA_CR;
+			continue;
+		}
+		case CH_DATA_CR:
+			in++;
+			if (c == '\r')
+				d->state = CH_DATA_LF;
+			else if (c == '\n')
+				d->state = CH_SIZE, d->digits = 0;
+			else
+				return OP_EPROTO;
+			continue;
+		case CH_DATA_LF:
+			if (c != '\n')
+				return OP_EPROTO;
+			in++;
+			d->state = CH_SIZE;
+			d->digits = 0;
+			continue;
+		case CH_TRAILER_START:
+			in++;
+			if (c == '\r')
+				d->state = CH_END_LF;
+			else if (c == '\n')
+				d->state = CH_DONE;
+			else
+				d->state = CH_TRAILER;
+			break;
+		case CH_TRAILER:
+			in++;
+			if (c == '\n')
+				d->state = CH_TRAILER_START;
+			else if (c == '\r')
+				d->state = CH_TRAILER_LF;
+			continue;
+		case CH_TRAILER_LF:
+			if (c != '\n')
+				return OP_EPROTO;
+			in++;
+			d->state = CH_TRAILER_START;
+			continue;
+		case CH_END_LF:
+			if (c != '\n')
+				return OP_EPROTO;
+			in++;
+			d->state = CH_DONE;
+			break;
+		default:
+			break;
+		}
+		if (d->state == CH_DONE) {
+			*len = out;
+			return (int)(n - in);
+		}
+	}
+	*len = out;
+	return d->state == CH_DONE ? 0 : OP_EPARTIAL;
+}

@@ -1,0 +1,46 @@
+/* http_parse.h: a stateless, zero-copy HTTP/1.x response-head parser and an in-place chunked
+ * decoder (in the manner of picohttpparser). Results point into the caller's buffer. */
+#ifndef HTTP_PARSE_H
+#define HTTP_PARSE_H
+
+#include "op.h"
+
+struct http_header {
+	const char *name, *value;
+	size_t name_len, value_len;
+};
+
+struct http_response {
+	int minor_version; /* 0 or 1 */
+	int status;
+	const char *reason;
+	size_t reason_len;
+	struct http_header *headers; /* caller's array */
+	size_t nheaders;             /* in: capacity; out: count */
+};
+
+/* Parse a response head from buf[0..len). Returns the head's length (up to and including the
+ * blank line), OP_EPARTIAL when more bytes are needed, OP_EPROTO for a malformed head, or
+ * OP_ETOOBIG for more headers than out->nheaders. Reads nothing past buf + len. */
+int http_parse_response(const char *buf, size_t len, struct http_response *out);
+
+/* Case-insensitive lookup of a header; NULL when absent. */
+const struct http_header *http_find_header(const struct http_response *r, const char *name);
+
+/* Does a comma-separated header value contain token (case-insensitive)? */
+int http_header_has_token(const struct http_header *h, const char *token);
+
+/* Zero-initialise before the first call. */
+struct http_chunked {
+	int state;
+	uint8_t digits; /* size digits seen on the current size line */
+	uint64_t left;  /* bytes left in the current chunk */
+};
+
+/* Decode chunked data in place. buf[0..*len) holds newly received bytes; on return
+ * buf[0..*len) holds the decoded data among them. Returns OP_EPARTIAL while the body goes on,
+ * a non-negative count of bytes after the end of the body (trailers consumed) when it ended,
+ * or OP_EPROTO for a bad chunk size or framing. */
+int http_chunked_decode(struct http_chunked *d, char *buf, size_t *len);
+
+#endif

@@ -1,0 +1,162 @@
+/* test_http_parse.c: response heads and chunked bodies: a table of cases, every truncated
+ * prefix, byte-by-byte feeding, and a guard page behind the input. */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include "../../core/http_parse.h"
+#include "t.h"
+
+static const char ok_head[] =
+	"HTTP/1.1 200 OK\r\n"
+	"Content-Type: text/plain\r\n"
+	"Content-Length:  12 \r\n"
+	"X-Empty:\r\n"
+	"Transfer-Encoding: gzip, Chunked\r\n"
+	"\r\n"
+	"hello world!";
+
+static void test_head_fields(void)
+{
+	struct http_header h[8];
+	struct http_response r = {.headers = h, .nheaders = 8};
+	int n = http_parse_response(ok_head, sizeof ok_head - 1, &r);
+	ASSERT_EQ(n, sizeof ok_head - 1 - 12);
+	ASSERT_EQ(r.minor_version, 1);
+	ASSERT_EQ(r.status, 200);
+	ASSERT_EQ(r.reason_len, 2);
+	ASSERT_EQ(r.nheaders, 4);
+	const struct http_header *cl = http_find_header(&r, "content-length");
+	ASSERT(cl != NULL);
+	ASSERT_EQ(cl->value_len, 2);
+	ASSERT(!memcmp(cl->value, "12", 2));
+	ASSERT_EQ(http_find_header(&r, "x-empty")->value_len, 0);
+	ASSERT(http_header_has_token(http_find_header(&r, "Transfer-Encoding"), "chunked"));
+	ASSERT(!http_header_has_token(http_find_header(&r, "Transfer-Encoding"), "chunk"));
+	ASSERT(http_find_header(&r, "Server") == NULL);
+}
+
+static const struct {
+	const char *in;
+	int want; /* > 0: the head's length is the whole input */
+} cases[] = {
+	{"HTTP/1.0 404 Not Found\n\n", 1},
+	{"HTTP/1.1 204\r\n\r\n", 1},        /* no reason phrase */
+	{"HTTP/1.1 301 Moved\r\nLocation: /x\r\n\r\n", 1},
+	{"HTTP/2 200 OK\r\n\r\n", OP_EPROTO},
+	{"HTTP/1.1 20 OK\r\n\r\n", OP_EPROTO},
+	{"HTTP/1.1 2000 OK\r\n\r\n", OP_EPROTO},
+	{"HTTP/1.1 200 OK\r\nBad Header: x\r\n\r\n", OP_EPROTO},
+	{"HTTP/1.1 200 OK\r\n: novalue\r\n\r\n", OP_EPROTO},
+	{"HTTP/1.1 200 OK\r\nA: b\r\n folded\r\n\r\n", OP_EPROTO},
+	{"HTTP/1.1 200 OK\r\nA: b\x01\r\n\r\n", OP_EPROTO},
+	{"SSH-2.0-OpenSSH\r\n", OP_EPROTO},
+	{"garbage", OP_EPROTO},
+	{"HTTP/1.1 200 OK\r\nA: b\r\n", OP_EPARTIAL},
+	{"HTTP/1.1 200", OP_EPARTIAL},
+	{"", OP_EPARTIAL},
+};
+
+static void test_table(void)
+{
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct http_header h[4];
+		struct http_response r = {.headers = h, .nheaders = 4};
+		int n = http_parse_response(cases[i].in, strlen(cases[i].in), &r);
+		int want = cases[i].want > 0 ? (int)strlen(cases[i].in) : cases[i].want;
+		if (n != want)
+			T_FAIL_AT("case %zu (%s): got %d, want %d", i, cases[i].in, n, want);
+	}
+}
+
+static void test_too_many_headers(void)
+{
+	struct http_header h[2];
+	struct http_response r = {.headers = h, .nheaders = 2};
+	const char *in = "HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n";
+	ASSERT_EQ(http_parse_response(in, strlen(in), &r), OP_ETOOBIG);
+}
+
+/* Every prefix of a valid head is "need more", and a guard page catches over-reads. */
+static void test_prefixes_and_guard_page(void)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	char *area = mmap(NULL, (size_t)pg * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		-1, 0);
+	ASSERT(area != MAP_FAILED);
+	ASSERT_EQ(mprotect(area + pg, (size_t)pg, PROT_NONE), 0);
+	size_t head = sizeof ok_head - 1 - 12;
+	for (size_t len = 0; len <= head; len++) {
+		char *at = area + pg - len;
+		memcpy(at, ok_head, len);
+		struct http_header h[8];
+		struct http_response r = {.headers = h, .nheaders = 8};
+		int n = http_parse_response(at, len, &r);
+		if (len < head && n != OP_EPARTIAL)
+			T_FAIL_AT("prefix %zu: %d", len, n);
+		if (len == head)
+			ASSERT_EQ(n, (int)head);
+	}
+	munmap(area, (size_t)pg * 2);
+}
+
+static const char chunked[] = "5\r\nhello\r\n7;ext=1\r\n, world\r\n1\r\n!\r\n0\r\nTrailer: x\r\n\r\nNEXT";
+
+static void test_chunked_whole_and_bytewise(void)
+{
+	char buf[128];
+	struct http_chunked d = {0};
+	size_t len = sizeof chunked - 1;
+	memcpy(buf, chunked, len);
+	int rest = http_chunked_decode(&d, buf, &len);
+	ASSERT_EQ(rest, 4); /* "NEXT" */
+	ASSERT_EQ(len, 13);
+	ASSERT(!memcmp(buf, "hello, world!", 13));
+	/* byte by byte: the same data, in order */
+	struct http_chunked e = {0};
+	char out[64];
+	size_t got = 0;
+	int rc = OP_EPARTIAL;
+	for (size_t i = 0; i < sizeof chunked - 1 - 4 && rc == OP_EPARTIAL; i++) {
+		char one = chunked[i];
+		size_t n = 1;
+		rc = http_chunked_decode(&e, &one, &n);
+		if (n)
+			out[got++] = one;
+	}
+	ASSERT_EQ(rc, 0);
+	ASSERT_EQ(got, 13);
+	ASSERT(!memcmp(out, "hello, world!", 13));
+}
+
+static void test_chunked_errors(void)
+{
+	const char *bad[] = {"zz\r\n", "\r\n", "5\r\nhelloX\r\n", "ffffffffffffffffff\r\n",
+		"5\r\nhello\r\n0\r\nX\n\rY"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char buf[64];
+		struct http_chunked d = {0};
+		size_t len = strlen(bad[i]);
+		memcpy(buf, bad[i], len);
+		int rc = http_chunked_decode(&d, buf, &len);
+		if (rc != OP_EPROTO)
+			T_FAIL_AT("case %zu: got %d", i, rc);
+	}
+	/* an unfinished body is partial, not an error */
+	char buf[16] = "5\r\nhel";
+	struct http_chunked d = {0};
+	size_t len = 6;
+	ASSERT_EQ(http_chunked_decode(&d, buf, &len), OP_EPARTIAL);
+	ASSERT_EQ(len, 3);
+}
+
+int main(void)
+{
+	RUN(test_head_fields);
+	RUN(test_table);
+	RUN(test_too_many_headers);
+	RUN(test_prefixes_and_guard_page);
+	RUN(test_chunked_whole_and_bytewise);
+	RUN(test_chunked_errors);
+	return T_DONE();
+}
