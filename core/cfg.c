@@ -256,6 +256,20 @@ full:
 	return cfg_error(c, tok, "configuration strings exceed %zu bytes", cfg->arena_cap);
 }
 
+const char *cfg_store(struct cfg_ctx *c, const char *s, size_t n)
+{
+	struct cfg *cfg = c->cfg;
+	if (cfg->arena_len + n + 1 > cfg->arena_cap)
+		return NULL;
+	char *p = cfg->arena + cfg->arena_len;
+	memcpy(p, s, n);
+	p[n] = 0;
+	cfg->arena_len += n + 1;
+	return p;
+}
+
+int cfg_scalar(struct cfg_ctx *c, int tok, const char **out, char *tmp, size_t cap);
+
 /* ---- scalars ---- */
 
 int cfg_parse_duration(const char *s, uint64_t *us)
@@ -319,7 +333,7 @@ static void fmt_duration(uint64_t us, char *buf, size_t cap)
 }
 
 /* A scalar token's text after expansion (primitives are taken as written). */
-static int scalar_text(struct cfg_ctx *c, int tok, const char **out, char *tmp, size_t cap)
+int cfg_scalar(struct cfg_ctx *c, int tok, const char **out, char *tmp, size_t cap)
 {
 	const jsmntok_t *t = &c->t[tok];
 	if (t->type == JSMN_STRING)
@@ -356,7 +370,7 @@ static int read_value(struct cfg_ctx *c, int tok, const struct cfg_key *k, void 
 		return 0;
 	case CFG_DUR: {
 		uint64_t us;
-		if ((rc = scalar_text(c, tok, &s, tmp, sizeof tmp)) != 0)
+		if ((rc = cfg_scalar(c, tok, &s, tmp, sizeof tmp)) != 0)
 			return rc;
 		if (cfg_parse_duration(s, &us) != 0)
 			return cfg_error(c, tok,
@@ -371,7 +385,7 @@ static int read_value(struct cfg_ctx *c, int tok, const struct cfg_key *k, void 
 		return 0;
 	}
 	case CFG_UINT: {
-		if ((rc = scalar_text(c, tok, &s, tmp, sizeof tmp)) != 0)
+		if ((rc = cfg_scalar(c, tok, &s, tmp, sizeof tmp)) != 0)
 			return rc;
 		char *e;
 		unsigned long long v = strtoull(s, &e, 10);
@@ -384,7 +398,7 @@ static int read_value(struct cfg_ctx *c, int tok, const struct cfg_key *k, void 
 		return 0;
 	}
 	case CFG_BOOL:
-		if ((rc = scalar_text(c, tok, &s, tmp, sizeof tmp)) != 0)
+		if ((rc = cfg_scalar(c, tok, &s, tmp, sizeof tmp)) != 0)
 			return rc;
 		if (strcmp(s, "true") && strcmp(s, "false"))
 			return cfg_error(c, tok, "\"%s\" takes true or false", k->key);
@@ -453,6 +467,21 @@ int cfg_object(struct cfg_ctx *c, int tok, const char *what, const struct cfg_ke
 			return cfg_error(c, tok, "%s is missing \"%s\"", what, k->key);
 	}
 	return 0;
+}
+
+int cfg_tok_type(struct cfg_ctx *c, int tok)
+{
+	return c->t[tok].type;
+}
+
+int cfg_tok_size(struct cfg_ctx *c, int tok)
+{
+	return c->t[tok].size;
+}
+
+int cfg_tok_next(struct cfg_ctx *c, int tok)
+{
+	return json_skip(c->t, c->ntok, tok);
 }
 
 /* ---- the schema ---- */

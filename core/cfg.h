@@ -74,6 +74,14 @@ int cfg_string(struct cfg_ctx *c, int tok, const char **out);
  * what names the object in messages ("probe \"db\""). */
 int cfg_object(struct cfg_ctx *c, int tok, const char *what, const struct cfg_key *keys,
 	size_t nkeys, void *base, const struct cfg_key *keys2, size_t nkeys2, void *base2);
+/* Keep a copy of s[0..n) for the config's lifetime (NUL-terminated); NULL when full. */
+const char *cfg_store(struct cfg_ctx *c, const char *s, size_t n);
+/* The text of the scalar at tok: a string (expanded) or a primitive copied into tmp. */
+int cfg_scalar(struct cfg_ctx *c, int tok, const char **out, char *tmp, size_t cap);
+/* Token access for custom readers: type (jsmn), child count, and the index after tok. */
+int cfg_tok_type(struct cfg_ctx *c, int tok);
+int cfg_tok_size(struct cfg_ctx *c, int tok);
+int cfg_tok_next(struct cfg_ctx *c, int tok);
 /* Parse a duration ("1m30s") into µs; 0 or OP_EINVAL. */
 int cfg_parse_duration(const char *s, uint64_t *us);
 

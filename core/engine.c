@@ -178,8 +178,11 @@ static void record(struct probe *p, const struct result *res)
 int probe_run_done(struct probe_run *r, int ok, int reason, const char *fmt, ...)
 {
 	struct probe *p = r->p;
-	struct result res = {.wall_us = r->wall_us, .ok = (uint8_t)(ok != 0),
-		.reason = (uint8_t)(ok ? REASON_NONE : reason)};
+	struct result res = r->facts;
+	res.wall_us = r->wall_us;
+	res.ok = (uint8_t)(ok != 0);
+	res.reason = (uint8_t)(ok ? REASON_NONE : reason);
+	res.detail[0] = 0;
 	probe_run_phase(r, -1);
 	memcpy(res.phase_us, r->phase_us, sizeof res.phase_us);
 	res.duration_us = (uint32_t)(plat_now_us() - r->t0_us);

@@ -58,3 +58,14 @@ size_t op_fmt_time(char *buf, size_t cap, int64_t wall_us)
 		(int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), (int)us);
 	return n < 0 ? 0 : (size_t)n;
 }
+
+const void *op_memmem(const void *hay, size_t hn, const void *needle, size_t nn)
+{
+	const uint8_t *h = hay, *n = needle;
+	if (nn == 0)
+		return hay;
+	for (size_t i = 0; i + nn <= hn; i++)
+		if (h[i] == n[0] && !memcmp(h + i, n, nn))
+			return h + i;
+	return NULL;
+}

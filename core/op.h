@@ -63,5 +63,7 @@ size_t op_strlcpy(char *dst, const char *src, size_t cap);
 
 /* Format a Unix µs time as RFC 3339 UTC with microseconds ("2026-11-22T21:00:00.123456Z"). */
 size_t op_fmt_time(char *buf, size_t cap, int64_t wall_us);
+/* Find needle in hay (C11 has no memmem). NULL when absent. */
+const void *op_memmem(const void *hay, size_t hn, const void *needle, size_t nn);
 
 #endif

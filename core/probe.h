@@ -69,6 +69,7 @@ struct probe_run {
 	int phase;                 /* the phase running since mark_us, or -1 */
 	uint32_t phase_us[PHASE_COUNT];
 	struct plat_addr addr;
+	struct result facts; /* kind-reported facts (HTTP status, lengths...) copied into the result */
 	uint16_t port;
 	char host[DNS_NAME_MAX];
 	size_t buf_len;

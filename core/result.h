@@ -44,6 +44,13 @@ struct result {
 	uint32_t phase_us[PHASE_COUNT];
 	uint8_t ok;
 	uint8_t reason; /* enum reason */
+	/* HTTP facts (http probes; zero otherwise) */
+	uint8_t http_version; /* 10 or 11 */
+	uint8_t redirects;
+	uint8_t ssl;
+	int16_t http_status;
+	int64_t content_length; /* -1 when the response had none */
+	uint64_t body_bytes;
 	char detail[OP_DETAIL_MAX];
 };
 
