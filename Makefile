@@ -65,7 +65,7 @@ run: $(B)/outpost
 TEST_BOARD := host-asan
 UNIT := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 FUZZ := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
-MOCKS := build/tools/mockdns build/tools/mocktcp
+MOCKS := build/tools/mockdns build/tools/mocktcp build/tools/mockhttp
 
 ifeq ($(BOARD),$(TEST_BOARD))
 $(B)/tests/%: tests/unit/%.c $(ENGINE_OBJS) tests/unit/t.h

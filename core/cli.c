@@ -154,7 +154,13 @@ static void print_result(const struct cfg_probe *p, const struct result *r)
 		"\"success\":%s,\"duration_ms\":%.3f,\"phases\":{", ts, name, p->kind, target, r->ok ? "true" : "false", r->duration_us / 1e3);
 	for (int i = 0; i < PHASE_COUNT; i++)
 		printf("%s\"%s_ms\":%.3f", i ? "," : "", phase_name(i), r->phase_us[i] / 1e3);
-	printf("},\"reason\":\"%s\",\"detail\":%s}\n", r->ok ? "" : reason_label(r->reason), detail);
+	printf("}");
+	if (!strcmp(p->kind, "http"))
+		printf(",\"http\":{\"status_code\":%d,\"version\":\"%.1f\",\"content_length\":%lld,"
+			"\"body_bytes\":%llu,\"redirects\":%u,\"ssl\":%s}", r->http_status,
+			r->http_version / 10.0, (long long)r->content_length,
+			(unsigned long long)r->body_bytes, r->redirects, r->ssl ? "true" : "false");
+	printf(",\"reason\":\"%s\",\"detail\":%s}\n", r->ok ? "" : reason_label(r->reason), detail);
 }
 
 static int cmd_probe(int argc, char **argv)
@@ -186,6 +192,12 @@ static int cmd_probe(int argc, char **argv)
 			timeout = val;
 			continue;
 		}
+		if (!strcmp(key, "expect-status")) {
+			/* curl-like shorthand for {"expect": {"status": ...}} */
+			json_quote(q, sizeof q, val);
+			w += (size_t)snprintf(text + w, sizeof text - w, ",\"expect\":{\"status\":%s}", q);
+			continue;
+		}
 		char k[64];
 		op_strlcpy(k, key, sizeof k);
 		for (char *p = k; *p; p++)
@@ -215,9 +227,13 @@ static int cmd_probe(int argc, char **argv)
 	char err[1024];
 	if (cfg_load_text(&c, "command line", text, w, err, sizeof err) != 0) {
 		/* the position inside the generated JSON means nothing to the user */
-		const char *msg = strstr(err, ": ");
-		msg = msg ? strstr(msg + 2, ": ") : NULL;
-		fprintf(stderr, "outpost probe: %s\n", msg ? msg + 2 : err);
+		const char *msg = err;
+		if (!strncmp(err, "command line:", 13)) {
+			msg = strchr(err + 13, ':');  /* after the line, before the column */
+			msg = msg ? strchr(msg + 1, ':') : NULL;
+			msg = msg ? msg + 2 : err;
+		}
+		fprintf(stderr, "outpost probe: %s\n", msg);
 		return 2;
 	}
 	struct engine_opts o = {.once = 1, .on_result = probe_on_result};

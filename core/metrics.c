@@ -145,6 +145,47 @@ void metrics_render(const struct snap *s, uint64_t now_us, metrics_out_fn *out, 
 			put(w, "outpost_probe_phase_seconds{%s,phase=\"%s\"} %.6f\n", l, phase_name(ph),
 				ps[i].stats.last.phase_us[ph] / 1e6);
 	}
+	/* blackbox_exporter's http series, for http probes */
+	static const struct {
+		const char *name, *help;
+	} hm[] = {
+		{"probe_http_status_code", "Response HTTP status code."},
+		{"probe_http_content_length", "Length of the response body as sent (Content-Length)."},
+		{"probe_http_uncompressed_body_length", "Length of the response body received."},
+		{"probe_http_redirects", "The number of redirects followed."},
+		{"probe_http_ssl", "Whether the final request used TLS."},
+		{"probe_http_version", "The HTTP version of the response."},
+		{"probe_failed_due_to_regex", "Whether a body or header assertion failed."},
+	};
+	for (size_t k = 0; k < OP_ARRAY_LEN(hm); k++) {
+		int any = 0;
+		for (uint32_t i = 0; i < n; i++) {
+			const struct result *r = &ps[i].stats.last;
+			if (!ps[i].stats.has_last || strcmp(ps[i].kind, "http"))
+				continue;
+			if (!any++)
+				head(w, hm[k].name, "gauge", hm[k].help);
+			probe_labels(w, &ps[i], l, sizeof l);
+			double v = k == 0 ? r->http_status : k == 1 ? (double)r->content_length :
+				k == 2 ? (double)r->body_bytes : k == 3 ? r->redirects : k == 4 ? r->ssl :
+				k == 5 ? r->http_version / 10.0 : r->content_failed;
+			put(w, "%s{%s} %g\n", hm[k].name, l, v);
+		}
+	}
+	{
+		int any = 0;
+		for (uint32_t i = 0; i < n; i++) {
+			if (!ps[i].stats.has_last || strcmp(ps[i].kind, "http"))
+				continue;
+			if (!any++)
+				head(w, "probe_http_duration_seconds", "gauge",
+					"Duration of each phase of the last HTTP request.");
+			probe_labels(w, &ps[i], l, sizeof l);
+			for (int ph = 0; ph < PHASE_COUNT; ph++)
+				put(w, "probe_http_duration_seconds{%s,phase=\"%s\"} %.6f\n", l,
+					phase_name(ph), ps[i].stats.last.phase_us[ph] / 1e6);
+		}
+	}
 	head(w, "outpost_probe_last_run_timestamp_seconds", "gauge",
 		"When the last run started, Unix seconds.");
 	for (uint32_t i = 0; i < n; i++) {

@@ -48,6 +48,7 @@ struct result {
 	uint8_t http_version; /* 10 or 11 */
 	uint8_t redirects;
 	uint8_t ssl;
+	uint8_t content_failed; /* a body or header assertion failed */
 	int16_t http_status;
 	int64_t content_length; /* -1 when the response had none */
 	uint64_t body_bytes;

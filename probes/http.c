@@ -277,6 +277,7 @@ static void http_check(struct probe_run *r, struct http_state *s, const struct h
 	if (!status_ok(k, status))
 		return (void)probe_run_done(r, 0, REASON_EXPECT, "status %d, expected %s", status,
 			e->status_text ? e->status_text : "2xx");
+	r->facts.content_failed = 1; /* until the content assertions below pass */
 	if (e->body_contains && !op_memmem(s->body, s->kept, e->body_contains,
 		strlen(e->body_contains)))
 		return (void)probe_run_done(r, 0, REASON_EXPECT,
@@ -299,6 +300,7 @@ static void http_check(struct probe_run *r, struct http_state *s, const struct h
 				e->header_name, (int)OP_MIN(found->value_len, 40), found->value,
 				e->header_contains);
 	}
+	r->facts.content_failed = 0;
 	uint64_t took = plat_now_us() - r->t0_us;
 	if (e->max_latency_us && took > e->max_latency_us)
 		return (void)probe_run_done(r, 0, REASON_EXPECT, "max_latency: took %.1f ms, limit %.1f ms",

@@ -1,0 +1,145 @@
+"""The http probe against tools/mockhttp: phases, framing, redirects, assertions, and hostile
+servers that must fail only the probe, with a reason, within its timeout."""
+import time
+from lib import *
+
+
+def http(port, path, *opts, timeout="2s"):
+    return probe("http", f"http://127.0.0.1:{port}{path}", "--timeout", timeout, *opts)
+
+
+def test_phases_and_facts():
+    _, port = start_tool("mockhttp")
+    rc, res = http(port, "/bytes/1000")
+    eq(rc, 0, f"{res}")
+    ph = res["phases"]
+    assert ph["connect_ms"] > 0 and ph["processing_ms"] > 0, res
+    total = sum(ph.values())
+    assert abs(total - res["duration_ms"]) < 0.5, res
+    eq(res["http"]["status_code"], 200, "status")
+    eq(res["http"]["content_length"], 1000, "content length")
+    eq(res["http"]["body_bytes"], 1000, "body")
+    eq(res["http"]["version"], "1.1", "version")
+
+
+def test_injected_delay_is_measured():
+    _, port = start_tool("mockhttp")
+    rc, res = http(port, "/delay/150")
+    eq(rc, 0, f"{res}")
+    assert 149 <= res["phases"]["processing_ms"] < 200, res
+
+
+def test_framings():
+    _, port = start_tool("mockhttp")
+    for path, n in (("/chunked/70000", 70000), ("/close/5000", 5000), ("/bytes/0", 0)):
+        rc, res = http(port, path)
+        eq(rc, 0, f"{path}: {res}")
+        eq(res["http"]["body_bytes"], n, path)
+
+
+def test_status_expectations():
+    _, port = start_tool("mockhttp")
+    rc, res = http(port, "/status/503")
+    eq(rc, 1, "503 fails by default")
+    eq(res["detail"], "status 503, expected 2xx", "detail")
+    rc, res = http(port, "/status/503", "--expect-status", "200,5xx")
+    eq(rc, 0, f"{res}")
+    rc, res = http(port, "/status/302", "--expect-status", "300-399")
+    eq(rc, 0, f"{res}")
+
+
+def test_redirects():
+    _, port = start_tool("mockhttp")
+    rc, res = http(port, "/redirect/3")
+    eq(rc, 1, "3xx reported without max_redirects")
+    eq(res["http"]["status_code"], 302, "status")
+    rc, res = http(port, "/redirect/3", "--max_redirects", "3")
+    eq(rc, 0, f"{res}")
+    eq(res["http"]["redirects"], 3, "redirects")
+    rc, res = http(port, "/absredirect", "--max_redirects", "1",
+                   "--expect", '{"header": {"X-Test": "hello"}}')
+    eq(rc, 0, f"{res}")
+
+
+def test_body_and_header_assertions_name_the_failure():
+    _, port = start_tool("mockhttp")
+    rc, res = http(port, "/headers", "--expect", '{"body_contains": "ok"}')
+    eq(rc, 0, f"{res}")
+    rc, res = http(port, "/headers", "--expect", '{"body_contains": "nope"}')
+    eq(res["reason"], "expect", "reason")
+    assert 'body_contains: "nope"' in res["detail"], res
+    rc, res = http(port, "/headers", "--expect", '{"body_not_contains": "ok"}')
+    assert "body_not_contains" in res["detail"], res
+    rc, res = http(port, "/headers", "--expect", '{"header": {"X-Test": "bye"}}')
+    assert 'header X-Test: "hello world" lacks "bye"' in res["detail"], res
+    rc, res = http(port, "/delay/30", "--expect", '{"max_latency": "5ms"}')
+    assert "max_latency: took" in res["detail"], res
+
+
+def test_request_method_headers_body():
+    _, port = start_tool("mocktcp", "-m", "echo")
+    # an echo server answers with our own request: it is not HTTP, which the probe says
+    rc, res = probe("http", f"http://127.0.0.1:{port}/x", "--method", "POST",
+                    "--body", "hello", "--headers", '{"X-Probe": "1"}', "--timeout", "1s")
+    eq(res["reason"], "protocol", f"{res}")
+    assert "POST /x HTTP/1.1" in res["detail"], res
+
+
+def test_hostile_servers_fail_with_reasons():
+    _, port = start_tool("mockhttp")
+    cases = {
+        "/garbage": ("protocol", "not an HTTP response"),
+        "/truncated": ("closed", "Content-Length not reached"),
+        "/badchunk": ("protocol", "bad chunked encoding"),
+        "/bigheader": ("too_large", "response head over"),
+        "/head-nolf": ("closed", "inside the response head"),
+        "/silent": ("timeout", "during processing"),
+    }
+    for path, (reason, words) in cases.items():
+        t0 = time.monotonic()
+        rc, res = http(port, path, timeout="1s")
+        eq(rc, 1, path)
+        eq(res["reason"], reason, f"{path}: {res}")
+        assert words in res["detail"], (path, res)
+        assert time.monotonic() - t0 < 4, path
+    rc, res = http(port, "/endless", "--max_body_kib", "512", timeout="3s")
+    eq(res["reason"], "too_large", f"{res}")
+    rc, res = http(port, "/endless", "--max_body_kib", "1048576", timeout="500ms")
+    eq(res["reason"], "timeout", f"{res}")
+
+
+def test_nothing_listening():
+    rc, res = http(free_port(), "/")
+    eq(res["reason"], "refused", f"{res}")
+
+
+def test_appliance_exports_blackbox_series_and_stays_healthy():
+    _, port = start_tool("mockhttp")
+    base = f"http://127.0.0.1:{port}"
+    probes = [{"name": n, "kind": "http", "target": base + p, "interval": "500ms",
+               "timeout": "400ms"} for n, p in (("ok", "/bytes/10"), ("bad", "/garbage"),
+                                                ("big", "/bigheader"), ("slow", "/silent"),
+                                                ("flood", "/endless"))]
+    probes[0]["max_redirects"] = 2
+    app = Appliance({"probes": probes})
+    wait_for(lambda: all(metric(app.metrics(), "outpost_probe_runs_total", probe=p["name"],
+                                result="success") is not None and
+                         sum(v for lab, v in app.metrics()["outpost_probe_runs_total"]
+                             if lab["probe"] == p["name"]) >= 2 for p in probes), 15,
+             "two runs of every probe")
+    m = app.metrics()
+    eq(metric(m, "probe_success", probe="ok"), 1, "ok")
+    eq(metric(m, "probe_http_status_code", probe="ok"), 200, "status")
+    eq(metric(m, "probe_http_content_length", probe="ok"), 10, "length")
+    eq(metric(m, "probe_http_version", probe="ok"), 1.1, "version")
+    eq(metric(m, "probe_http_ssl", probe="ok"), 0, "ssl")
+    assert metric(m, "probe_http_duration_seconds", probe="ok", phase="processing") > 0
+    for p in ("bad", "big", "slow", "flood"):
+        eq(metric(m, "probe_success", probe=p), 0, p)
+    eq(metric(m, "outpost_engine_allocs_total"), 0, "allocations")
+    eq(app.get("/healthz")[0], 200, "healthz")
+    rc, _ = app.stop()
+    eq(rc, 0, "exit")
+
+
+run(globals())

@@ -1,0 +1,231 @@
+/* mockhttp.c: an HTTP/1.1 test target on 127.0.0.1 with well-behaved and hostile endpoints.
+ *
+ *   mockhttp [-p PORT] [-l SECONDS]            prints "port N" once listening
+ *
+ *   /status/CODE     that status, short body       /delay/MS       200 after MS milliseconds
+ *   /bytes/N         N bytes with Content-Length   /chunked/N      N bytes, chunked
+ *   /close/N         N bytes, ended by close       /redirect/N     302 chain of N hops to 200
+ *   /absredirect     302 to an absolute URL        /headers        200 with X-Test: hello
+ *   /garbage         not HTTP at all               /truncated      Content-Length 100, 10 sent
+ *   /badchunk        a bad chunk size              /endless        chunked data, never ends
+ *   /bigheader       a 1 MiB header                /silent         reads the request, never answers
+ *   /head-nolf       a head that never ends        anything else   404
+ * Every request gets "Connection: close". The server exits after -l seconds (default 300). */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAXC 1024
+
+struct conn {
+	int fd;
+	char req[8192];
+	size_t req_len;
+	char *out;
+	size_t out_len, out_off;
+	double due; /* send when now >= due */
+	int endless, silent, answered;
+};
+
+static struct conn conns[MAXC];
+static int nconns, port;
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void out_printf(struct conn *c, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = NULL;
+	int n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	c->out = realloc(c->out, c->out_len + (size_t)n);
+	memcpy(c->out + c->out_len, s, (size_t)n);
+	c->out_len += (size_t)n;
+	free(s);
+}
+
+static void out_fill(struct conn *c, char ch, size_t n)
+{
+	c->out = realloc(c->out, c->out_len + n);
+	memset(c->out + c->out_len, ch, n);
+	c->out_len += n;
+}
+
+static void respond(struct conn *c)
+{
+	char path[1024] = "/";
+	sscanf(c->req, "%*s %1023s", path);
+	long n = 0;
+	const char *ok = "HTTP/1.1 200 OK\r\nConnection: close\r\n";
+	c->answered = 1;
+	if (sscanf(path, "/status/%ld", &n) == 1) {
+		out_printf(c, "HTTP/1.1 %ld Mock\r\nConnection: close\r\nContent-Length: %d\r\n\r\n"
+			"status %03ld\n", n, 11, n);
+	} else if (sscanf(path, "/delay/%ld", &n) == 1) {
+		c->due = now() + n / 1000.0;
+		out_printf(c, "%sContent-Length: 3\r\n\r\nok\n", ok);
+	} else if (sscanf(path, "/bytes/%ld", &n) == 1) {
+		out_printf(c, "%sContent-Length: %ld\r\n\r\n", ok, n);
+		out_fill(c, 'x', (size_t)n);
+	} else if (sscanf(path, "/chunked/%ld", &n) == 1) {
+		out_printf(c, "%sTransfer-Encoding: chunked\r\n\r\n", ok);
+		for (long left = n; left > 0; left -= 1000) {
+			long k = left < 1000 ? left : 1000;
+			out_printf(c, "%lx\r\n", k);
+			out_fill(c, 'y', (size_t)k);
+			out_printf(c, "\r\n");
+		}
+		out_printf(c, "0\r\n\r\n");
+	} else if (sscanf(path, "/close/%ld", &n) == 1) {
+		out_printf(c, "%s\r\n", ok);
+		out_fill(c, 'z', (size_t)n);
+	} else if (sscanf(path, "/redirect/%ld", &n) == 1) {
+		if (n > 0)
+			out_printf(c, "HTTP/1.1 302 Found\r\nConnection: close\r\nLocation: /redirect/%ld"
+				"\r\nContent-Length: 0\r\n\r\n", n - 1);
+		else
+			out_printf(c, "%sContent-Length: 5\r\n\r\ndone\n", ok);
+	} else if (!strcmp(path, "/absredirect")) {
+		out_printf(c, "HTTP/1.1 301 Moved\r\nConnection: close\r\nLocation: "
+			"http://127.0.0.1:%d/headers\r\nContent-Length: 0\r\n\r\n", port);
+	} else if (!strcmp(path, "/headers")) {
+		out_printf(c, "%sX-Test: hello world\r\nContent-Type: text/plain\r\n"
+			"Content-Length: 3\r\n\r\nok\n", ok);
+	} else if (!strcmp(path, "/garbage")) {
+		out_printf(c, "SSH-2.0-NotHTTP\r\n\x01\x02\x03 garbage garbage\r\n\r\n");
+	} else if (!strcmp(path, "/truncated")) {
+		out_printf(c, "%sContent-Length: 100\r\n\r\n0123456789", ok);
+	} else if (!strcmp(path, "/badchunk")) {
+		out_printf(c, "%sTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n", ok);
+	} else if (!strcmp(path, "/endless")) {
+		out_printf(c, "%sTransfer-Encoding: chunked\r\n\r\n", ok);
+		c->endless = 1;
+	} else if (!strcmp(path, "/bigheader")) {
+		out_printf(c, "%sX-Big: ", ok);
+		out_fill(c, 'h', 1 << 20);
+		out_printf(c, "\r\nContent-Length: 0\r\n\r\n");
+	} else if (!strcmp(path, "/head-nolf")) {
+		out_printf(c, "HTTP/1.1 200 OK\r\nX-Slow: ");
+		out_fill(c, 's', 100);
+	} else if (!strcmp(path, "/silent")) {
+		c->silent = 1;
+	} else {
+		out_printf(c, "HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 10\r\n\r\n"
+			"not found\n");
+	}
+}
+
+static void drop(int i)
+{
+	close(conns[i].fd);
+	free(conns[i].out);
+	conns[i] = conns[--nconns];
+}
+
+int main(int argc, char **argv)
+{
+	int life = 300, opt;
+	while ((opt = getopt(argc, argv, "p:l:")) != -1) {
+		if (opt == 'p')
+			port = atoi(optarg);
+		else if (opt == 'l')
+			life = atoi(optarg);
+		else
+			return 2;
+	}
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), one = 1;
+	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+		.sin_addr.s_addr = htonl(0x7f000001)};
+	if (bind(s, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(s, 1024) != 0)
+		return perror("bind"), 1;
+	socklen_t sl = sizeof sa;
+	getsockname(s, (struct sockaddr *)&sa, &sl);
+	port = ntohs(sa.sin_port);
+	printf("port %d\n", port);
+	fflush(stdout);
+	double end = now() + life;
+	static struct pollfd p[MAXC + 1];
+	static char chunk[4096 + 16];
+	int clen = snprintf(chunk, sizeof chunk, "1000\r\n");
+	memset(chunk + clen, 'e', 4096);
+	memcpy(chunk + clen + 4096, "\r\n", 2);
+	clen += 4096 + 2;
+	while (now() < end) {
+		p[0] = (struct pollfd){s, POLLIN, 0};
+		double t = now();
+		int timeout = 200;
+		for (int i = 0; i < nconns; i++) {
+			struct conn *c = &conns[i];
+			short ev = POLLIN;
+			int pending = c->out_off < c->out_len || c->endless;
+			if (c->answered && pending && t >= c->due)
+				ev |= POLLOUT;
+			if (c->answered && pending && t < c->due)
+				timeout = 5;
+			p[i + 1] = (struct pollfd){c->fd, ev, 0};
+		}
+		int polled = nconns;
+		if (poll(p, (nfds_t)nconns + 1, timeout) < 0)
+			continue;
+		if (p[0].revents) {
+			for (int fd; nconns < MAXC && (fd = accept4(s, NULL, NULL, SOCK_NONBLOCK)) >= 0;)
+				conns[nconns++] = (struct conn){.fd = fd};
+		}
+		/* only the connections that were polled; drop() moves the last one down, which was
+		 * already visited (the walk goes backwards) */
+		for (int i = polled - 1; i >= 0; i--) {
+			struct conn *c = &conns[i];
+			short re = p[i + 1].revents;
+			if (re & POLLIN) {
+				ssize_t r = recv(c->fd, c->req + c->req_len, sizeof c->req - 1 - c->req_len, 0);
+				if (r < 0 && errno == EAGAIN)
+					continue;
+				if (r <= 0) {
+					drop(i);
+					continue;
+				}
+				c->req_len += (size_t)r;
+				c->req[c->req_len] = 0;
+				if (!c->answered && strstr(c->req, "\r\n\r\n"))
+					respond(c);
+			}
+			if ((re & POLLOUT) && c->out_off < c->out_len) {
+				ssize_t w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+					MSG_NOSIGNAL);
+				if (w < 0) {
+					drop(i);
+					continue;
+				}
+				c->out_off += (size_t)w;
+			} else if ((re & POLLOUT) && c->endless) {
+				if (send(c->fd, chunk, (size_t)clen, MSG_NOSIGNAL) < 0) {
+					drop(i);
+					continue;
+				}
+			}
+			if (c->answered && !c->endless && !c->silent && c->out_off == c->out_len &&
+				now() >= c->due) {
+				shutdown(c->fd, SHUT_WR);
+				c->silent = 1; /* wait for the peer to close */
+			}
+		}
+	}
+	return 0;
+}
