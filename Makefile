@@ -17,7 +17,8 @@ GEN     := $(B)/gen/default_config.c
 
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter -Wno-format-truncation
 CFLAGS  := -std=c11 $(OPT) $(WARN) $(SANITIZE) $(BOARD_DEFS) -ffunction-sections \
-           -fdata-sections -I$(DEPS)/include -DOP_VERSION='"$(VERSION)"' -MMD -MP
+           -fdata-sections -I$(DEPS)/include -DOP_VERSION='"$(VERSION)"' -MMD -MP \
+           -DMBEDTLS_CONFIG_FILE='"mbedtls/outpost_config.h"'
 WRAP    := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
 LDFLAGS := $(LDSTATIC) $(SANITIZE) -Wl,--gc-sections $(WRAP)
 LIBS    := -L$(DEPS)/lib -lcivetweb -lmbedtls -lpthread

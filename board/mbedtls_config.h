@@ -37,6 +37,14 @@
 #define MBEDTLS_X509_CHECK_KEY_USAGE
 #define MBEDTLS_X509_CHECK_EXTENDED_KEY_USAGE
 #define MBEDTLS_ERROR_STRERROR_DUMMY
+#define MBEDTLS_SSL_KEEP_PEER_CERTIFICATE /* the chain's expiry is reported after the handshake */
+
+/* Memory: the probe engine's TLS lives in one fixed arena (no heap use per handshake); its
+ * peak is measured (MEMORY_DEBUG). A probe's requests are small: 4 KiB outgoing records. */
+#define MBEDTLS_PLATFORM_MEMORY
+#define MBEDTLS_MEMORY_BUFFER_ALLOC_C
+#define MBEDTLS_MEMORY_DEBUG
+#define MBEDTLS_SSL_OUT_CONTENT_LEN 4096
 
 /* Modules */
 #define MBEDTLS_AES_C

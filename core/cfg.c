@@ -469,6 +469,24 @@ int cfg_object(struct cfg_ctx *c, int tok, const char *what, const struct cfg_ke
 	return 0;
 }
 
+int cfg_tls_ca(struct cfg_ctx *c, int tok, const char *path)
+{
+	struct cfg *cfg = c->cfg;
+	for (uint32_t i = 0; i < cfg->ntls_ca; i++)
+		if (!strcmp(cfg->tls_ca[i], path))
+			return (int)i;
+	if (cfg->ntls_ca == OP_ARRAY_LEN(cfg->tls_ca))
+		return cfg_error(c, tok, "at most %zu different CA files",
+			OP_ARRAY_LEN(cfg->tls_ca));
+	int64_t size = *path ? plat_file_size(path) : 0;
+	if (size < 0)
+		return cfg_error(c, tok, "CA file \"%s\" cannot be read; install ca-certificates, set "
+			"\"ca_file\" in \"tls\", or set \"insecure_skip_verify\": true", path);
+	cfg->tls_ca[cfg->ntls_ca] = path;
+	cfg->tls_ca_bytes[cfg->ntls_ca] = (uint32_t)OP_MIN(size, 64 * 1024 * 1024);
+	return (int)cfg->ntls_ca++;
+}
+
 int cfg_tok_type(struct cfg_ctx *c, int tok)
 {
 	return c->t[tok].type;

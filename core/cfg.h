@@ -54,6 +54,10 @@ struct cfg {
 	uint32_t max_probes, max_inflight, history;
 	struct cfg_probe *probes;
 	uint32_t nprobes;
+	/* CA files the probes use (TLS is set up only when ntls_ca > 0) */
+	const char *tls_ca[4];
+	uint32_t tls_ca_bytes[4];
+	uint32_t ntls_ca;
 	char *arena; /* owned: strings, expanded values */
 	size_t arena_len, arena_cap;
 };
@@ -74,6 +78,9 @@ int cfg_string(struct cfg_ctx *c, int tok, const char **out);
  * what names the object in messages ("probe \"db\""). */
 int cfg_object(struct cfg_ctx *c, int tok, const char *what, const struct cfg_key *keys,
 	size_t nkeys, void *base, const struct cfg_key *keys2, size_t nkeys2, void *base2);
+/* Register a CA bundle a probe uses; returns its index, or OP_EINVAL after cfg_error (file
+ * unreadable, or more than 4 different files). */
+int cfg_tls_ca(struct cfg_ctx *c, int tok, const char *path);
 /* Keep a copy of s[0..n) for the config's lifetime (NUL-terminated); NULL when full. */
 const char *cfg_store(struct cfg_ctx *c, const char *s, size_t n);
 /* The text of the scalar at tok: a string (expanded) or a primitive copied into tmp. */

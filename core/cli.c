@@ -6,6 +6,7 @@
 #include "engine.h"
 #include "json.h"
 #include "rand.h"
+#include "tls.h"
 
 static const char usage[] =
 	"usage: outpost COMMAND [ARGS]\n"
@@ -160,6 +161,14 @@ static void print_result(const struct cfg_probe *p, const struct result *r)
 			"\"body_bytes\":%llu,\"redirects\":%u,\"ssl\":%s}", r->http_status,
 			r->http_version / 10.0, (long long)r->content_length,
 			(unsigned long long)r->body_bytes, r->redirects, r->ssl ? "true" : "false");
+	if (r->tls_version) {
+		char cipher[64], exp[40];
+		tls_cipher_name(r->tls_cipher, cipher, sizeof cipher);
+		op_fmt_time(exp, sizeof exp, r->cert_expiry * 1000000);
+		printf(",\"tls\":{\"version\":\"TLS %d.%d\",\"cipher\":\"%s\",\"cert_expiry\":\"%s\","
+			"\"cert_expiry_unix\":%lld,\"verified\":%s}", r->tls_version / 10, r->tls_version % 10,
+			cipher, exp, (long long)r->cert_expiry, r->cert_verified ? "true" : "false");
+	}
 	printf(",\"reason\":\"%s\",\"detail\":%s}\n", r->ok ? "" : reason_label(r->reason), detail);
 }
 

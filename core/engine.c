@@ -11,6 +11,7 @@
 #include "engine.h"
 #include "rand.h"
 #include "snap.h"
+#include "tls.h"
 
 #ifndef OP_VERSION
 #define OP_VERSION "0.1.0-dev"
@@ -85,6 +86,7 @@ static void publish_app(void)
 	a.engine_allocs = E.allocs_before +
 		(E.running ? plat_engine_allocs() - E.allocs_at_entry : 0);
 	a.arena_bytes = E.arena_bytes;
+	tls_arena_stats(&a.tls_arena_bytes, &a.tls_arena_peak);
 	a.rss_bytes = plat_rss_bytes();
 	a.reloads = S.reloads;
 	a.reload_failures = S.reload_failures;
@@ -381,6 +383,12 @@ int engine_init(const struct cfg *cfg, const struct engine_opts *opts)
 		goto fail;
 	}
 	E.sig = (struct ev_io){.fd = sfd, .cb = on_signal};
+	if (cfg->ntls_ca) {
+		char err[256];
+		rc = tls_init(cfg, cfg->max_inflight, err, sizeof err);
+		if (rc)
+			goto fail;
+	}
 	if ((rc = ev_io_set(&E.sig, PLAT_READ)) != 0)
 		goto fail;
 
@@ -445,6 +453,7 @@ void engine_deinit(void)
 	if (E.sig.mask)
 		ev_io_set(&E.sig, 0);
 	plat_poll_deinit();
+	tls_deinit();
 	plat_free(E.arena);
 	E.arena = NULL;
 	memset(op_pools, 0, sizeof op_pools);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "metrics.h"
+#include "tls.h"
 
 struct mw {
 	metrics_out_fn *out;
@@ -186,6 +187,56 @@ void metrics_render(const struct snap *s, uint64_t now_us, metrics_out_fn *out, 
 					phase_name(ph), ps[i].stats.last.phase_us[ph] / 1e6);
 		}
 	}
+	/* TLS facts of https probes */
+	{
+		int any = 0;
+		for (uint32_t i = 0; i < n; i++) {
+			const struct result *r = &ps[i].stats.last;
+			if (!ps[i].stats.has_last || !r->cert_expiry)
+				continue;
+			if (!any++)
+				head(w, "probe_ssl_earliest_cert_expiry", "gauge",
+					"Earliest NotAfter of the presented chain, Unix seconds (also when "
+					"verification failed).");
+			probe_labels(w, &ps[i], l, sizeof l);
+			put(w, "probe_ssl_earliest_cert_expiry{%s} %lld\n", l, (long long)r->cert_expiry);
+		}
+		any = 0;
+		for (uint32_t i = 0; i < n; i++) {
+			const struct result *r = &ps[i].stats.last;
+			if (!ps[i].stats.has_last || !r->cert_expiry || !r->cert_verified)
+				continue;
+			if (!any++)
+				head(w, "probe_ssl_last_chain_expiry_timestamp_seconds", "gauge",
+					"Earliest NotAfter of the verified chain, Unix seconds.");
+			probe_labels(w, &ps[i], l, sizeof l);
+			put(w, "probe_ssl_last_chain_expiry_timestamp_seconds{%s} %lld\n", l,
+				(long long)r->cert_expiry);
+		}
+		any = 0;
+		for (uint32_t i = 0; i < n; i++) {
+			const struct result *r = &ps[i].stats.last;
+			if (!ps[i].stats.has_last || !r->tls_version)
+				continue;
+			if (!any++)
+				head(w, "probe_tls_version_info", "gauge", "The TLS version used; always 1.");
+			probe_labels(w, &ps[i], l, sizeof l);
+			put(w, "probe_tls_version_info{%s,version=\"TLS %d.%d\"} 1\n", l,
+				r->tls_version / 10, r->tls_version % 10);
+		}
+		any = 0;
+		for (uint32_t i = 0; i < n; i++) {
+			const struct result *r = &ps[i].stats.last;
+			if (!ps[i].stats.has_last || !r->tls_cipher)
+				continue;
+			if (!any++)
+				head(w, "probe_tls_cipher_info", "gauge", "The cipher suite used; always 1.");
+			char cipher[64];
+			tls_cipher_name(r->tls_cipher, cipher, sizeof cipher);
+			probe_labels(w, &ps[i], l, sizeof l);
+			put(w, "probe_tls_cipher_info{%s,cipher=\"%s\"} 1\n", l, cipher);
+		}
+	}
 	head(w, "outpost_probe_last_run_timestamp_seconds", "gauge",
 		"When the last run started, Unix seconds.");
 	for (uint32_t i = 0; i < n; i++) {
@@ -270,6 +321,10 @@ void metrics_render(const struct snap *s, uint64_t now_us, metrics_out_fn *out, 
 	put(w, "outpost_engine_allocs_total{%s} %llu\n", app, (unsigned long long)a->engine_allocs);
 	head(w, "outpost_arena_bytes", "gauge", "Bytes the engine reserved at start-up.");
 	put(w, "outpost_arena_bytes{%s} %llu\n", app, (unsigned long long)a->arena_bytes);
+	head(w, "outpost_tls_arena_bytes", "gauge", "Bytes reserved for mbedTLS (0 without https probes).");
+	put(w, "outpost_tls_arena_bytes{%s} %llu\n", app, (unsigned long long)a->tls_arena_bytes);
+	head(w, "outpost_tls_arena_peak_bytes", "gauge", "Most bytes of the TLS arena in use at once.");
+	put(w, "outpost_tls_arena_peak_bytes{%s} %llu\n", app, (unsigned long long)a->tls_arena_peak);
 	head(w, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
 	put(w, "process_resident_memory_bytes{%s} %llu\n", app, (unsigned long long)a->rss_bytes);
 	head(w, "outpost_config_reloads_total", "counter", "Configuration reloads by result.");

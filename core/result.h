@@ -20,6 +20,10 @@
 	X(DNS_RCODE, "unexpected rcode")               \
 	X(DNS_ANSWER, "answer mismatch")               \
 	X(PROTOCOL, "protocol error")                  \
+	X(TLS, "TLS handshake failed")                 \
+	X(CERT_EXPIRED, "certificate expired")         \
+	X(CERT_HOSTNAME, "certificate host mismatch")  \
+	X(CERT_UNTRUSTED, "certificate not trusted")   \
 	X(TOO_LARGE, "response too large")             \
 	X(NO_SLOT, "no free run slot")                 \
 	X(CANCELED, "canceled")
@@ -52,6 +56,11 @@ struct result {
 	int16_t http_status;
 	int64_t content_length; /* -1 when the response had none */
 	uint64_t body_bytes;
+	/* TLS facts */
+	int64_t cert_expiry;   /* earliest NotAfter of the presented chain, Unix s; 0: none */
+	uint16_t tls_cipher;   /* IANA cipher suite id */
+	uint8_t tls_version;   /* 12 for TLS 1.2 */
+	uint8_t cert_verified; /* the chain verified */
 	char detail[OP_DETAIL_MAX];
 };
 

@@ -30,7 +30,7 @@ struct snap_app {
 	struct snap_pool pools[POOL_COUNT];
 	uint32_t nprobes, inflight, waiting;
 	uint64_t lag_p50_us, lag_p99_us, lag_max_us, lag_sum_us, lag_count, runs_started, skipped;
-	uint64_t engine_allocs, arena_bytes, rss_bytes;
+	uint64_t engine_allocs, arena_bytes, rss_bytes, tls_arena_bytes, tls_arena_peak;
 	uint64_t reloads, reload_failures;
 	const char *poller;
 };

@@ -77,6 +77,8 @@ void plat_wake(void);
 /* Read a whole file into buf (at most cap-1 bytes, NUL-terminated). Returns the length,
  * OP_ENOENT, OP_ETOOBIG when it does not fit, or OP_EIO. Blocks: start-up and reload only. */
 int plat_file_read(const char *path, char *buf, size_t cap);
+/* Size of a file in bytes, or a negative code. */
+int64_t plat_file_size(const char *path);
 /* Environment lookup (NULL when unset). */
 const char *plat_getenv(const char *name);
 

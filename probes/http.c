@@ -12,6 +12,7 @@
 #include "../core/http_parse.h"
 #include "../core/engine.h"
 #include "../core/probe.h"
+#include "../core/tls.h"
 
 #ifndef OP_HTTP_HEAD_MAX
 #define OP_HTTP_HEAD_MAX 8192 /* response head bytes; more fails with "response too large" */
@@ -32,6 +33,12 @@ struct http_expect {
 	const char *body_contains, *body_not_contains;
 	const char *header_name, *header_contains;
 	uint64_t max_latency_us;
+	uint32_t cert_min_days;
+};
+
+struct http_tls {
+	const char *ca_file, *server_name;
+	uint8_t insecure;
 };
 
 struct http_conf {
@@ -39,7 +46,9 @@ struct http_conf {
 	uint32_t max_redirects;
 	uint32_t max_body_kib;
 	struct http_expect expect;
+	struct http_tls tls_opts;
 	/* derived */
+	int ca;
 	const char *host, *path;
 	uint16_t port;
 	uint8_t tls;
@@ -47,10 +56,11 @@ struct http_conf {
 	uint16_t ranges[MAX_STATUS_RANGES][2];
 };
 
-enum http_stage { ST_SEND, ST_HEAD, ST_BODY };
+enum http_stage { ST_TLS, ST_SEND, ST_HEAD, ST_BODY };
 enum framing { FR_NONE, FR_LENGTH, FR_CHUNKED, FR_CLOSE };
 
 struct http_state {
+	struct tls_conn *tls;
 	uint8_t stage, framing, got_first;
 	size_t req_len, sent, head_len, kept;
 	uint64_t body_left;
@@ -110,7 +120,19 @@ static const struct cfg_key expect_keys[] = {
 	{"header", CFG_FN, 0, offsetof(struct http_expect, header_name), 0, 0, read_header_expect},
 	{"max_latency", CFG_DUR, 0, offsetof(struct http_expect, max_latency_us), 1000,
 		3600000000ll, NULL},
+	{"cert_min_days", CFG_UINT, 0, offsetof(struct http_expect, cert_min_days), 0, 3650, NULL},
 };
+
+static const struct cfg_key tls_keys[] = {
+	{"ca_file", CFG_STR, 0, offsetof(struct http_tls, ca_file), 0, 255, NULL},
+	{"server_name", CFG_STR, 0, offsetof(struct http_tls, server_name), 0, 253, NULL},
+	{"insecure_skip_verify", CFG_BOOL, 0, offsetof(struct http_tls, insecure), 0, 1, NULL},
+};
+
+static int read_tls(struct cfg_ctx *c, int tok, void *field)
+{
+	return cfg_object(c, tok, "\"tls\"", tls_keys, OP_ARRAY_LEN(tls_keys), field, NULL, 0, NULL);
+}
 
 /* "status": 200, "2xx", "200-299", "200,301", or an array of those: kept as text here and
  * turned into ranges by http_configure. */
@@ -150,6 +172,7 @@ static const struct cfg_key http_keys[] = {
 	{"max_redirects", CFG_UINT, 0, offsetof(struct http_conf, max_redirects), 0, 10, NULL},
 	{"max_body_kib", CFG_UINT, 0, offsetof(struct http_conf, max_body_kib), 1, 1048576, NULL},
 	{"expect", CFG_FN, 0, offsetof(struct http_conf, expect), 0, 0, read_expect},
+	{"tls", CFG_FN, 0, offsetof(struct http_conf, tls_opts), 0, 0, read_tls},
 };
 
 /* Split "http[s]://host[:port][/path]". Returns 0 or OP_EINVAL. */
@@ -218,10 +241,15 @@ static int http_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 	if (split_url(p->target, &tls, host, sizeof host, &k->port, &path) != 0)
 		return cfg_error(c, tok, "probe \"%s\": target \"%s\" must be a URL like "
 			"\"http://host[:port]/path\" or \"https://...\"", p->name, p->target);
-	if (tls)
-		return cfg_error(c, tok, "probe \"%s\": https is not available in this build yet; "
-			"use an http:// target", p->name);
 	k->tls = (uint8_t)tls;
+	if (tls) {
+		/* skipping verification needs no trust store; verifying needs the system's or one */
+		const char *ca = k->tls_opts.ca_file ? k->tls_opts.ca_file : k->tls_opts.insecure ? "" :
+			"/etc/ssl/certs/ca-certificates.crt";
+		k->ca = cfg_tls_ca(c, tok, ca);
+		if (k->ca < 0)
+			return k->ca;
+	}
 	k->host = cfg_store(c, host, strlen(host));
 	k->path = path;
 	if (!k->method)
@@ -236,6 +264,22 @@ static int http_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 }
 
 /* ---- the run ---- */
+
+static int io_send(struct probe_run *r, struct http_state *s, const void *b, size_t n)
+{
+	return s->tls ? tls_send(s->tls, b, n) : net_send(&r->conn, b, n);
+}
+
+static int io_recv(struct probe_run *r, struct http_state *s, void *b, size_t n)
+{
+	return s->tls ? tls_recv(s->tls, b, n) : net_recv(&r->conn, b, n);
+}
+
+/* Wait for what the transport needs: TLS may have to write to read, or read to write. */
+static void io_want(struct probe_run *r, struct http_state *s, unsigned plain)
+{
+	net_want(&r->conn, s->tls && s->stage != ST_SEND ? tls_want(s->tls) : plain);
+}
 
 static int build_request(struct probe_run *r, struct http_state *s, const struct http_conf *k)
 {
@@ -301,6 +345,13 @@ static void http_check(struct probe_run *r, struct http_state *s, const struct h
 				e->header_contains);
 	}
 	r->facts.content_failed = 0;
+	if (e->cert_min_days && r->facts.cert_expiry) {
+		int64_t left = r->facts.cert_expiry - plat_wall_us() / 1000000;
+		if (left < (int64_t)e->cert_min_days * 86400)
+			return (void)probe_run_done(r, 0, REASON_EXPECT,
+				"cert_min_days: the chain expires in %.1f days, fewer than %u",
+				left / 86400.0, e->cert_min_days);
+	}
 	uint64_t took = plat_now_us() - r->t0_us;
 	if (e->max_latency_us && took > e->max_latency_us)
 		return (void)probe_run_done(r, 0, REASON_EXPECT, "max_latency: took %.1f ms, limit %.1f ms",
@@ -336,6 +387,8 @@ static int follow(struct probe_run *r, struct http_state *s, const struct http_c
 		op_strlcpy(s->path, path, sizeof s->path);
 	}
 	r->facts.redirects++;
+	tls_close(s->tls);
+	s->tls = NULL;
 	net_close(&r->conn);
 	s->stage = ST_SEND;
 	s->head_len = s->kept = 0;
@@ -484,9 +537,11 @@ static void http_read(struct probe_run *r, struct http_state *s, const struct ht
 		char scratch[4096];
 		char *dst = s->stage == ST_HEAD ? s->head + s->head_len : scratch;
 		size_t cap = s->stage == ST_HEAD ? sizeof s->head - s->head_len : sizeof scratch;
-		int n = net_recv(&r->conn, dst, cap);
-		if (n == OP_EAGAIN)
+		int n = io_recv(r, s, dst, cap);
+		if (n == OP_EAGAIN) {
+			io_want(r, s, PLAT_READ);
 			return;
+		}
 		if (n < 0) {
 			probe_run_done(r, 0, REASON_RECV, "%s", op_strerror(n));
 			return;
@@ -527,12 +582,14 @@ static void http_read(struct probe_run *r, struct http_state *s, const struct ht
 	/* a fast sender: yield to the loop, the socket stays readable */
 }
 
+static void http_read(struct probe_run *r, struct http_state *s, const struct http_conf *k);
+
 static void http_send(struct probe_run *r, struct http_state *s)
 {
 	while (s->sent < s->req_len) {
-		int n = net_send(&r->conn, s->req + s->sent, s->req_len - s->sent);
+		int n = io_send(r, s, s->req + s->sent, s->req_len - s->sent);
 		if (n == OP_EAGAIN) {
-			net_want(&r->conn, PLAT_WRITE);
+			net_want(&r->conn, s->tls ? tls_want(s->tls) : PLAT_WRITE);
 			return;
 		}
 		if (n < 0) {
@@ -544,6 +601,38 @@ static void http_send(struct probe_run *r, struct http_state *s)
 	s->stage = ST_HEAD;
 	probe_run_phase(r, PHASE_PROCESSING);
 	net_want(&r->conn, PLAT_READ);
+	if (s->tls)
+		http_read(r, s, probe_conf(r)); /* decrypted bytes may already wait in the context */
+}
+
+static void http_tls_step(struct probe_run *r, struct http_state *s, const struct http_conf *k)
+{
+	int rc = tls_handshake(s->tls);
+	if (rc == OP_EAGAIN) {
+		net_want(&r->conn, tls_want(s->tls));
+		return;
+	}
+	if (rc != 0) {
+		char e[64];
+		tls_error(rc, e, sizeof e);
+		probe_run_done(r, 0, REASON_TLS, "%s", e);
+		return;
+	}
+	r->facts.tls_version = (uint8_t)tls_version_code(s->tls);
+	r->facts.tls_cipher = (uint16_t)tls_cipher_id(s->tls);
+	r->facts.cert_expiry = tls_earliest_expiry(s->tls);
+	char why[80];
+	enum tls_verdict v = tls_verify(s->tls, why, sizeof why);
+	r->facts.cert_verified = v == TLS_OK;
+	if (v != TLS_OK && !k->tls_opts.insecure) {
+		static const uint8_t reasons[] = {REASON_NONE, REASON_CERT_EXPIRED, REASON_CERT_HOSTNAME,
+			REASON_CERT_UNTRUSTED, REASON_TLS};
+		probe_run_done(r, 0, reasons[v], "%s", why);
+		return;
+	}
+	probe_run_phase(r, -1);
+	s->stage = ST_SEND;
+	http_send(r, s);
 }
 
 static int http_start(struct probe_run *r)
@@ -570,16 +659,39 @@ static void http_on_event(struct probe_run *r, int ev, unsigned events)
 		probe_run_connect(r);
 		return;
 	case PROBE_EV_CONNECTED:
+		if (k->tls) {
+			int ip = strchr(s->host, ':') || strspn(s->host, "0123456789.") == strlen(s->host);
+			const char *sni = k->tls_opts.server_name ? k->tls_opts.server_name :
+				ip ? NULL : s->host;
+			s->tls = tls_start(&r->conn, k->ca, sni);
+			if (!s->tls) {
+				probe_run_done(r, 0, REASON_NO_SLOT, "no free TLS context");
+				return;
+			}
+			s->stage = ST_TLS;
+			probe_run_phase(r, PHASE_TLS);
+			http_tls_step(r, s, k);
+			return;
+		}
 		s->stage = ST_SEND;
 		http_send(r, s);
 		return;
 	case PROBE_EV_IO:
-		if (s->stage == ST_SEND)
+		if (s->stage == ST_TLS)
+			http_tls_step(r, s, k);
+		else if (s->stage == ST_SEND)
 			http_send(r, s);
 		else
 			http_read(r, s, k);
 		return;
 	}
+}
+
+static void http_cancel(struct probe_run *r)
+{
+	struct http_state *s = (struct http_state *)r->state;
+	tls_close(s->tls);
+	s->tls = NULL;
 }
 
 const struct probe_ops probe_http = {
@@ -590,4 +702,5 @@ const struct probe_ops probe_http = {
 	.configure = http_configure,
 	.start = http_start,
 	.on_event = http_on_event,
+	.cancel = http_cancel,
 };

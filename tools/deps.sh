@@ -80,12 +80,12 @@ fetch() {
 }
 
 cmd_tools() {
-	need build-essential musl-tools dpkg-dev xz-utils libjsmn-dev file python3
+	need build-essential musl-tools dpkg-dev xz-utils libjsmn-dev file python3 ca-certificates
 }
 
 cmd_test_tools() {
 	cmd_tools
-	need prometheus
+	need prometheus openssl
 }
 
 # build OUT CC CFLAGS: compile mbedTLS (our config) and civetweb (no CGI/files/Lua, mbedTLS)

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include "../../core/op.h"
@@ -254,6 +255,14 @@ int plat_file_read(const char *path, char *buf, size_t cap)
 	close(fd);
 	buf[len] = 0;
 	return (int)len;
+}
+
+int64_t plat_file_size(const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return errno == ENOENT ? OP_ENOENT : OP_EIO;
+	return (int64_t)st.st_size;
 }
 
 const char *plat_getenv(const char *name)

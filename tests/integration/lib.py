@@ -192,3 +192,11 @@ def run(ns, time_limit=300):
                     p.wait()
             _procs.clear()
     sys.exit(1 if failed else 0)
+
+
+def promtool_check(text):
+    """Prometheus' own linter on an exposition; raises with its complaints."""
+    r = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
+                       text=True, timeout=30)
+    if r.returncode != 0:
+        raise AssertionError(f"promtool: {r.stdout}{r.stderr}")

@@ -137,6 +137,7 @@ def test_appliance_exports_blackbox_series_and_stays_healthy():
     for p in ("bad", "big", "slow", "flood"):
         eq(metric(m, "probe_success", probe=p), 0, p)
     eq(metric(m, "outpost_engine_allocs_total"), 0, "allocations")
+    promtool_check(app.get("/metrics")[1])
     eq(app.get("/healthz")[0], 200, "healthz")
     rc, _ = app.stop()
     eq(rc, 0, "exit")

@@ -1,0 +1,324 @@
+/* tls.c: mbedTLS client glue. Verification runs in OPTIONAL mode so that a failed check still
+ * completes the handshake: the probe then reports why (expired, wrong host, untrusted) and the
+ * chain's expiry, which a REQUIRED handshake would have thrown away. */
+#include <stdio.h>
+#include <string.h>
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/memory_buffer_alloc.h>
+#include <mbedtls/net_sockets.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/x509_crt.h>
+#include "pool.h"
+#include "tls.h"
+
+#define OP_TLS_MAX_CA 4
+/* Arena: a fixed part, each CA file's parsed size (about 2.5x the PEM text), and per
+ * connection its record buffers (16 KiB in, 4 KiB out), handshake state and the peer chain. */
+#ifndef OP_TLS_ARENA_BASE
+#define OP_TLS_ARENA_BASE (64 * 1024)
+#endif
+#ifndef OP_TLS_ARENA_PER_CONN
+#define OP_TLS_ARENA_PER_CONN (56 * 1024)
+#endif
+
+struct tls_conn {
+	mbedtls_ssl_context ssl;
+	struct net_conn *c;
+	unsigned want;
+	int ca;
+	uint8_t in_use, ready;
+};
+
+static struct {
+	uint8_t *arena;
+	size_t arena_size;
+	mbedtls_ctr_drbg_context drbg;
+	mbedtls_x509_crt ca[OP_TLS_MAX_CA];
+	mbedtls_ssl_config conf[OP_TLS_MAX_CA];
+	int nca;
+	struct tls_conn *conns;
+	uint32_t nconn;
+	int up;
+} T;
+
+static const mbedtls_ecp_group_id curves[] = {MBEDTLS_ECP_DP_CURVE25519, MBEDTLS_ECP_DP_SECP256R1,
+	MBEDTLS_ECP_DP_SECP384R1, MBEDTLS_ECP_DP_NONE};
+
+static int entropy(void *ctx, unsigned char *out, size_t len)
+{
+	(void)ctx;
+	return plat_entropy(out, len) ? MBEDTLS_ERR_CTR_DRBG_ENTROPY_SOURCE_FAILED : 0;
+}
+
+static int bio_send(void *ctx, const unsigned char *buf, size_t len)
+{
+	struct tls_conn *t = ctx;
+	int n = net_send(t->c, buf, len);
+	if (n == OP_EAGAIN)
+		return MBEDTLS_ERR_SSL_WANT_WRITE;
+	return n < 0 ? MBEDTLS_ERR_NET_SEND_FAILED : n;
+}
+
+static int bio_recv(void *ctx, unsigned char *buf, size_t len)
+{
+	struct tls_conn *t = ctx;
+	int n = net_recv(t->c, buf, len);
+	if (n == OP_EAGAIN)
+		return MBEDTLS_ERR_SSL_WANT_READ;
+	if (n == OP_ECONNRESET)
+		return MBEDTLS_ERR_NET_CONN_RESET;
+	return n < 0 ? MBEDTLS_ERR_NET_RECV_FAILED : n;
+}
+
+int tls_init(const struct cfg *cfg, uint32_t nconn, char *err, size_t errcap)
+{
+	OP_CHECK(!T.up, OP_EINVAL);
+	memset(&T, 0, sizeof T);
+	size_t size = OP_TLS_ARENA_BASE + (size_t)nconn * OP_TLS_ARENA_PER_CONN;
+	for (uint32_t i = 0; i < cfg->ntls_ca; i++)
+		size += (size_t)cfg->tls_ca_bytes[i] * 3;
+	T.arena = plat_alloc(size);
+	T.conns = plat_alloc(sizeof *T.conns * (nconn ? nconn : 1));
+	if (!T.arena || !T.conns) {
+		snprintf(err, errcap, "tls: cannot reserve %zu bytes", size);
+		goto fail;
+	}
+	T.arena_size = size;
+	mbedtls_memory_buffer_alloc_init(T.arena, size);
+	T.up = 1;
+	mbedtls_ctr_drbg_init(&T.drbg);
+	if (mbedtls_ctr_drbg_seed(&T.drbg, entropy, NULL, (const unsigned char *)"outpost", 7)) {
+		snprintf(err, errcap, "tls: no entropy");
+		goto fail;
+	}
+	for (uint32_t i = 0; i < cfg->ntls_ca; i++) {
+		mbedtls_x509_crt_init(&T.ca[i]);
+		mbedtls_ssl_config_init(&T.conf[i]);
+		T.nca++;
+		/* "" is the empty trust store of probes that skip verification */
+		int rc = cfg->tls_ca[i][0] ? mbedtls_x509_crt_parse_file(&T.ca[i], cfg->tls_ca[i]) : 0;
+		if (rc < 0) {
+			snprintf(err, errcap, "tls: cannot load CA file %s (-0x%04x)", cfg->tls_ca[i],
+				(unsigned)-rc);
+			goto fail;
+		}
+		mbedtls_ssl_config *c = &T.conf[i];
+		mbedtls_ssl_config_defaults(c, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
+			MBEDTLS_SSL_PRESET_DEFAULT);
+		mbedtls_ssl_conf_authmode(c, MBEDTLS_SSL_VERIFY_OPTIONAL);
+		if (cfg->tls_ca[i][0])
+			mbedtls_ssl_conf_ca_chain(c, &T.ca[i], NULL);
+		mbedtls_ssl_conf_rng(c, mbedtls_ctr_drbg_random, &T.drbg);
+		/* X25519 first: the default list lets servers pick slow large NIST curves */
+		mbedtls_ssl_conf_curves(c, curves);
+	}
+	for (uint32_t i = 0; i < nconn; i++) {
+		struct tls_conn *t = &T.conns[i];
+		memset(t, 0, sizeof *t);
+		mbedtls_ssl_init(&t->ssl);
+		T.nconn++;
+		/* contexts are bound to the first config; tls_start rebinds with session reset */
+		if (mbedtls_ssl_setup(&t->ssl, &T.conf[0]) != 0) {
+			snprintf(err, errcap, "tls: arena too small for %u connections", nconn);
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	tls_deinit();
+	return OP_ENOMEM;
+}
+
+void tls_deinit(void)
+{
+	if (!T.up) {
+		plat_free(T.arena);
+		plat_free(T.conns);
+		memset(&T, 0, sizeof T);
+		return;
+	}
+	for (uint32_t i = 0; i < T.nconn; i++)
+		mbedtls_ssl_free(&T.conns[i].ssl);
+	for (int i = 0; i < T.nca; i++) {
+		mbedtls_ssl_config_free(&T.conf[i]);
+		mbedtls_x509_crt_free(&T.ca[i]);
+	}
+	mbedtls_ctr_drbg_free(&T.drbg);
+	mbedtls_memory_buffer_alloc_free();
+	plat_free(T.arena);
+	plat_free(T.conns);
+	memset(&T, 0, sizeof T);
+}
+
+struct tls_conn *tls_start(struct net_conn *c, int ca, const char *sni)
+{
+	for (uint32_t i = 0; i < T.nconn; i++) {
+		struct tls_conn *t = &T.conns[i];
+		if (t->in_use)
+			continue;
+		t->in_use = 1;
+		t->c = c;
+		t->ca = ca;
+		t->want = PLAT_WRITE;
+		t->ready = 0;
+		/* rebinding the config keeps the record buffers: no allocation here */
+		t->ssl.conf = &T.conf[ca];
+		mbedtls_ssl_set_hostname(&t->ssl, sni);
+		mbedtls_ssl_set_bio(&t->ssl, t, bio_send, bio_recv, NULL);
+		return t;
+	}
+	return NULL;
+}
+
+static int map(struct tls_conn *t, int rc)
+{
+	if (rc == MBEDTLS_ERR_SSL_WANT_READ) {
+		t->want = PLAT_READ;
+		return OP_EAGAIN;
+	}
+	if (rc == MBEDTLS_ERR_SSL_WANT_WRITE) {
+		t->want = PLAT_WRITE;
+		return OP_EAGAIN;
+	}
+	return rc;
+}
+
+int tls_handshake(struct tls_conn *t)
+{
+	int rc = mbedtls_ssl_handshake(&t->ssl);
+	if (rc == 0)
+		t->ready = 1;
+	return map(t, rc);
+}
+
+unsigned tls_want(const struct tls_conn *t)
+{
+	return t->want;
+}
+
+int tls_send(struct tls_conn *t, const void *buf, size_t len)
+{
+	int rc = mbedtls_ssl_write(&t->ssl, buf, len);
+	return rc >= 0 ? rc : map(t, rc) == OP_EAGAIN ? OP_EAGAIN : OP_EIO;
+}
+
+int tls_recv(struct tls_conn *t, void *buf, size_t cap)
+{
+	int rc = mbedtls_ssl_read(&t->ssl, buf, cap);
+	if (rc >= 0)
+		return rc;
+	if (rc == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY)
+		return 0;
+	if (rc == MBEDTLS_ERR_NET_CONN_RESET)
+		return OP_ECONNRESET;
+	return map(t, rc) == OP_EAGAIN ? OP_EAGAIN : OP_EIO;
+}
+
+void tls_close(struct tls_conn *t)
+{
+	if (!t || !t->in_use)
+		return;
+	mbedtls_ssl_session_reset(&t->ssl);
+	t->in_use = 0;
+	t->c = NULL;
+}
+
+enum tls_verdict tls_verify(struct tls_conn *t, char *detail, size_t cap)
+{
+	uint32_t f = mbedtls_ssl_get_verify_result(&t->ssl);
+	if (f == 0) {
+		snprintf(detail, cap, "ok");
+		return TLS_OK;
+	}
+	if (f & (MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE)) {
+		snprintf(detail, cap, "certificate %s", f & MBEDTLS_X509_BADCERT_EXPIRED ?
+			"has expired" : "is not valid yet");
+		return TLS_EXPIRED;
+	}
+	if (f & MBEDTLS_X509_BADCERT_CN_MISMATCH) {
+		snprintf(detail, cap, "certificate is not for this host name");
+		return TLS_HOSTNAME;
+	}
+	if (f & (MBEDTLS_X509_BADCERT_NOT_TRUSTED | MBEDTLS_X509_BADCERT_MISSING)) {
+		snprintf(detail, cap, "certificate is not signed by a trusted CA");
+		return TLS_UNTRUSTED;
+	}
+	snprintf(detail, cap, "certificate rejected (flags 0x%x)", (unsigned)f);
+	return TLS_OTHER;
+}
+
+static int64_t x509_unix(const mbedtls_x509_time *tm)
+{
+	/* days from civil (H. Hinnant) */
+	int y = tm->year, m = tm->mon, d = tm->day;
+	y -= m <= 2;
+	int era = (y >= 0 ? y : y - 399) / 400;
+	int yoe = y - era * 400;
+	int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	int64_t days = (int64_t)era * 146097 + doe - 719468;
+	return days * 86400 + tm->hour * 3600 + tm->min * 60 + tm->sec;
+}
+
+int64_t tls_earliest_expiry(struct tls_conn *t)
+{
+	const mbedtls_x509_crt *c = mbedtls_ssl_get_peer_cert(&t->ssl);
+	int64_t min = 0;
+	for (; c && c->raw.len; c = c->next) {
+		int64_t e = x509_unix(&c->valid_to);
+		if (!min || e < min)
+			min = e;
+	}
+	return min;
+}
+
+int tls_version_code(struct tls_conn *t)
+{
+	const char *v = mbedtls_ssl_get_version(&t->ssl);
+	return !strcmp(v, "TLSv1.2") ? 12 : !strcmp(v, "TLSv1.3") ? 13 : !strcmp(v, "TLSv1.1") ? 11 :
+		10;
+}
+
+int tls_cipher_id(struct tls_conn *t)
+{
+	const char *s = mbedtls_ssl_get_ciphersuite(&t->ssl);
+	return s ? mbedtls_ssl_get_ciphersuite_id(s) : 0;
+}
+
+void tls_cipher_name(int id, char *buf, size_t cap)
+{
+	const char *s = mbedtls_ssl_get_ciphersuite_name(id);
+	op_strlcpy(buf, s ? s : "unknown", cap);
+	for (char *p = buf; *p; p++)
+		if (*p == '-')
+			*p = '_';
+}
+
+void tls_error(int rc, char *buf, size_t cap)
+{
+	const char *s;
+	switch (rc) {
+	case MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE: s = "the server sent a fatal alert"; break;
+	case MBEDTLS_ERR_SSL_NO_USABLE_CIPHERSUITE: s = "no cipher suite in common"; break;
+	case MBEDTLS_ERR_SSL_BAD_HS_SERVER_HELLO: s = "bad ServerHello"; break;
+	case MBEDTLS_ERR_SSL_INVALID_RECORD: s = "not a TLS record (is the port TLS?)"; break;
+	case MBEDTLS_ERR_SSL_BAD_HS_PROTOCOL_VERSION: s = "protocol version refused"; break;
+	case MBEDTLS_ERR_NET_CONN_RESET: s = "connection reset"; break;
+	case MBEDTLS_ERR_SSL_CONN_EOF: s = "connection closed during the handshake"; break;
+	case MBEDTLS_ERR_SSL_ALLOC_FAILED: s = "TLS arena exhausted"; break;
+	default: s = NULL; break;
+	}
+	if (s)
+		snprintf(buf, cap, "%s", s);
+	else
+		snprintf(buf, cap, "mbedTLS error -0x%04x", (unsigned)-rc);
+}
+
+void tls_arena_stats(uint64_t *size, uint64_t *peak)
+{
+	size_t max_used = 0, max_blocks = 0;
+	if (T.up)
+		mbedtls_memory_buffer_alloc_max_get(&max_used, &max_blocks);
+	*size = T.arena_size;
+	*peak = max_used;
+}

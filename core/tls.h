@@ -1,0 +1,50 @@
+/* tls.h: TLS client connections over net_conn, on mbedTLS with non-blocking I/O. Contexts come
+ * from a pool set up once at engine start and are reused with a session reset; all mbedTLS
+ * memory is one fixed arena. */
+#ifndef TLS_H
+#define TLS_H
+
+#include "cfg.h"
+#include "net.h"
+
+struct tls_conn;
+
+/* Verification outcome, in the order they are checked. */
+enum tls_verdict { TLS_OK, TLS_EXPIRED, TLS_HOSTNAME, TLS_UNTRUSTED, TLS_OTHER };
+
+/* Set up for cfg: the arena, the RNG, one client config per CA file of cfg->tls_ca, and
+ * nconn contexts. Blocks (reads CA files): start-up and reload only. 0 or a negative code
+ * with err filled. */
+int tls_init(const struct cfg *cfg, uint32_t nconn, char *err, size_t errcap);
+void tls_deinit(void);
+
+/* Start a client handshake on a connected c. ca: index into cfg->tls_ca; sni: host name
+ * (NULL for an IP literal). NULL when no context is free. */
+struct tls_conn *tls_start(struct net_conn *c, int ca, const char *sni);
+/* Drive the handshake. 0 when done, OP_EAGAIN while it goes on (wait for tls_want()), or a
+ * negative code (detail in tls_error). */
+int tls_handshake(struct tls_conn *t);
+/* Readiness the last OP_EAGAIN waits for (PLAT_READ or PLAT_WRITE). */
+unsigned tls_want(const struct tls_conn *t);
+/* Like net_send/net_recv: bytes, 0 at the peer's close, OP_EAGAIN, or a negative code. */
+int tls_send(struct tls_conn *t, const void *buf, size_t len);
+int tls_recv(struct tls_conn *t, void *buf, size_t cap);
+/* Reset the context and return it to the pool (idempotent with NULL). */
+void tls_close(struct tls_conn *t);
+
+/* After the handshake: the verdict on the presented chain, with detail text. */
+enum tls_verdict tls_verify(struct tls_conn *t, char *detail, size_t cap);
+/* Earliest NotAfter of the presented chain (Unix seconds), or 0 if none. */
+int64_t tls_earliest_expiry(struct tls_conn *t);
+/* The negotiated version (12 for TLS 1.2) and cipher suite id. */
+int tls_version_code(struct tls_conn *t);
+int tls_cipher_id(struct tls_conn *t);
+/* The IANA name of a cipher suite id ("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"). */
+void tls_cipher_name(int id, char *buf, size_t cap);
+/* The last mbedTLS error as text (for failure details). */
+void tls_error(int rc, char *buf, size_t cap);
+
+/* Arena bytes reserved and the peak in use (for /metrics). */
+void tls_arena_stats(uint64_t *size, uint64_t *peak);
+
+#endif

@@ -1,0 +1,131 @@
+"""The http probe over TLS against openssl s_server with certificates made at test time:
+phases, verification verdicts with distinct reasons, expiry reported even when verification
+fails, insecure_skip_verify, cert_min_days, and the TLS series on /metrics."""
+import calendar
+import os
+import subprocess
+import time
+from lib import *
+import certs
+
+D = certs.make()
+
+
+def s_server(name):
+    port = free_port()
+    p = subprocess.Popen(["openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-www",
+                          "-quiet", "-cert", f"{D}/{name}.pem", "-key", f"{D}/{name}.key"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import lib
+    lib._procs.append(p)
+    import socket
+    wait_for(lambda: socket.socket().connect_ex(("127.0.0.1", port)) == 0, 10, "s_server")
+    return port
+
+
+def https(port, *opts, host="localhost"):
+    return probe("http", f"https://{host}:{port}/", "--tls", f'{{"ca_file": "{D}/ca.pem"}}',
+                 *opts)
+
+
+def test_good_certificate_and_phases():
+    port = s_server("good")
+    rc, res = https(port)
+    eq(rc, 0, f"{res}")
+    ph = res["phases"]
+    assert ph["tls_ms"] > 0 and ph["connect_ms"] > 0 and ph["processing_ms"] > 0, res
+    eq(res["tls"]["version"], "TLS 1.2", "version")
+    assert res["tls"]["cipher"].startswith("TLS_ECDHE_ECDSA_WITH_"), res
+    eq(res["tls"]["verified"], True, "verified")
+    eq(res["http"]["ssl"], True, "ssl")
+    # the expiry is the CA's or the leaf's, whichever is earlier: the leaf's 30 days
+    left = res["tls"]["cert_expiry_unix"] - time.time()
+    assert 29 * 86400 < left < 31 * 86400, left
+    rc, res = https(port, host="127.0.0.1")  # IP SAN, no SNI
+    eq(rc, 0, f"{res}")
+
+
+def test_distinct_reasons_and_expiry_on_failure():
+    cases = {"expired": "cert_expired", "wronghost": "cert_hostname"}
+    for name, reason in cases.items():
+        port = s_server(name)
+        rc, res = https(port)
+        eq(rc, 1, name)
+        eq(res["reason"], reason, f"{name}: {res}")
+        assert res["tls"]["cert_expiry_unix"] > 0, res
+        if name == "expired":
+            eq(res["tls"]["cert_expiry_unix"], calendar.timegm((2020, 2, 1, 0, 0, 0)),
+               "expiry of the expired certificate")
+    port = s_server("self")
+    rc, res = https(port)
+    eq(res["reason"], "cert_untrusted", f"{res}")
+    # the system bundle does not trust our CA either
+    rc, res = probe("http", f"https://localhost:{s_server('good')}/")
+    eq(res["reason"], "cert_untrusted", f"{res}")
+
+
+def test_insecure_skip_verify_still_reports():
+    port = s_server("expired")
+    rc, res = probe("http", f"https://localhost:{port}/", "--tls",
+                    '{"insecure_skip_verify": true}')
+    eq(rc, 0, f"{res}")
+    eq(res["tls"]["verified"], False, "verified")
+    eq(res["tls"]["cert_expiry_unix"], calendar.timegm((2020, 2, 1, 0, 0, 0)), "expiry")
+
+
+def test_cert_min_days():
+    port = s_server("good")
+    rc, res = https(port, "--expect", '{"cert_min_days": 60}')
+    eq(res["reason"], "expect", f"{res}")
+    assert "cert_min_days" in res["detail"], res
+    rc, res = https(port, "--expect", '{"cert_min_days": 7}')
+    eq(rc, 0, f"{res}")
+
+
+def test_tls_to_a_plain_port_fails_cleanly():
+    _, port = start_tool("mockhttp")
+    rc, res = probe("http", f"https://127.0.0.1:{port}/", "--tls", '{"insecure_skip_verify": true}',
+                    "--timeout", "2s")
+    eq(rc, 1, "exit")
+    assert res["reason"] in ("tls", "timeout"), res
+    _, port = start_tool("mocktcp", "-m", "close")
+    rc, res = probe("http", f"https://127.0.0.1:{port}/", "--tls", '{"insecure_skip_verify": true}',
+                    "--timeout", "2s")
+    eq(res["reason"], "tls", f"{res}")
+
+
+def test_missing_ca_file_is_a_config_error():
+    r = outpost("probe", "http", "https://localhost:1/", "--tls", '{"ca_file": "/nonexistent.pem"}')
+    eq(r.returncode, 2, "exit")
+    assert "CA file \"/nonexistent.pem\" cannot be read" in r.stderr, r.stderr
+
+
+def test_metrics_tls_series():
+    good, expired = s_server("good"), s_server("expired")
+    tls = {"ca_file": f"{D}/ca.pem"}
+    app = Appliance({"probes": [
+        {"name": "good", "kind": "http", "target": f"https://localhost:{good}/", "tls": tls,
+         "interval": "1s", "timeout": "900ms"},
+        {"name": "expired", "kind": "http", "target": f"https://localhost:{expired}/",
+         "tls": tls, "interval": "1s", "timeout": "900ms"}]})
+    wait_for(lambda: metric(app.metrics(), "probe_success", probe="expired") is not None and
+             metric(app.metrics(), "probe_success", probe="good") is not None, 10, "results")
+    m = app.metrics()
+    eq(metric(m, "probe_success", probe="good"), 1, "good")
+    eq(metric(m, "probe_success", probe="expired"), 0, "expired")
+    eq(metric(m, "probe_ssl_earliest_cert_expiry", probe="expired"),
+       calendar.timegm((2020, 2, 1, 0, 0, 0)), "expiry reported although verification failed")
+    assert metric(m, "probe_ssl_last_chain_expiry_timestamp_seconds", probe="good") > time.time()
+    eq(metric(m, "probe_ssl_last_chain_expiry_timestamp_seconds", probe="expired"), None,
+       "no verified chain")
+    eq(metric(m, "probe_tls_version_info", probe="good", version="TLS 1.2"), 1, "version")
+    eq(metric(m, "probe_http_ssl", probe="good"), 1, "ssl")
+    assert metric(m, "probe_http_duration_seconds", probe="good", phase="tls") > 0
+    assert 0 < metric(m, "outpost_tls_arena_peak_bytes") <= metric(m, "outpost_tls_arena_bytes")
+    eq(metric(m, "outpost_engine_allocs_total"), 0, "engine allocations with TLS")
+    promtool_check(app.get("/metrics")[1])
+    rc, _ = app.stop()
+    eq(rc, 0, "exit")
+
+
+run(globals())
