@@ -86,6 +86,213 @@ static void app_labels(struct mw *w, const struct snap_app *a)
 	}
 }
 
+/* One series line: name{labels,extra} value, leaving out what is empty. */
+static void line(struct mw *w, const char *name, const char *lab, const char *extra,
+	const char *value)
+{
+	int both = lab[0] && extra[0];
+	if (!lab[0] && !extra[0])
+		put(w, "%s %s\n", name, value);
+	else
+		put(w, "%s{%s%s%s} %s\n", name, lab, both ? "," : "", extra, value);
+}
+
+static void linef(struct mw *w, const char *name, const char *lab, const char *extra, double v)
+{
+	char val[40];
+	snprintf(val, sizeof val, "%.9g", v);
+	line(w, name, lab, extra, val);
+}
+
+/* ---- per-probe families of the last result: the blackbox_exporter series and ours ---- */
+
+struct family {
+	const char *name, *type, *help;
+	int (*has)(const struct snap_probe *p);
+	void (*emit)(struct mw *w, const char *name, const char *lab, const struct snap_probe *p);
+};
+
+static int has_last(const struct snap_probe *p)
+{
+	return p->stats.has_last;
+}
+
+static int has_http(const struct snap_probe *p)
+{
+	return p->stats.has_last && !strcmp(p->kind, "http");
+}
+
+static int has_expiry(const struct snap_probe *p)
+{
+	return p->stats.has_last && p->stats.last.cert_expiry;
+}
+
+static int has_verified_expiry(const struct snap_probe *p)
+{
+	return has_expiry(p) && p->stats.last.cert_verified;
+}
+
+static int has_tls(const struct snap_probe *p)
+{
+	return p->stats.has_last && p->stats.last.tls_version;
+}
+
+#define LAST(p) (&(p)->stats.last)
+
+static void e_success(struct mw *w, const char *n, const char *l, const struct snap_probe *p)
+{
+	linef(w, n, l, "", LAST(p)->ok);
+}
+
+static void e_duration(struct mw *w, const char *n, const char *l, const struct snap_probe *p)
+{
+	linef(w, n, l, "", LAST(p)->duration_us / 1e6);
+}
+
+static void e_dns(struct mw *w, const char *n, const char *l, const struct snap_probe *p)
+{
+	linef(w, n, l, "", LAST(p)->phase_us[PHASE_RESOLVE] / 1e6);
+}
+
+static void e_phases(struct mw *w, const char *n, const char *l, const struct snap_probe *p)
+{
+	for (int ph = 0; ph < PHASE_COUNT; ph++) {
+		char extra[32];
+		snprintf(extra, sizeof extra, "phase=\"%s\"", phase_name(ph));
+		linef(w, n, l, extra, LAST(p)->phase_us[ph] / 1e6);
+	}
+}
+
+static void e_status(struct mw *w, const char *n, const char *l, const struct snap_probe *p)
+{
+	linef(w, n, l, "", LAST(p)->http_status);
+}
+
+static void e_clen(struct mw *w, const char *n, const char *l, const struct snap_probe *p)
+{
+	linef(w, n, l, "", (double)LAST(p)->content_length);
+}
+
+static void e_body(struct mw *w, const char *n, const char *l, const struct snap_probe *p)
+{
+	linef(w, n, l, "", (double)LAST(p)->body_bytes);
+}
+
+static void e_redirects(struct mw *w, const char *n, const char *l, const struct snap_probe *p)
+{
+	linef(w, n, l, "", LAST(p)->redirects);
+}
+
+static void e_ssl(struct mw *w, const char *n, const char *l, const struct snap_probe *p)
+{
+	linef(w, n, l, "", LAST(p)->ssl);
+}
+
+static void e_version(struct mw *w, const char *n, const char *l, const struct snap_probe *p)
+{
+	linef(w, n, l, "", LAST(p)->http_version / 10.0);
+}
+
+static void e_regex(struct mw *w, const char *n, const char *l, const struct snap_probe *p)
+{
+	linef(w, n, l, "", LAST(p)->content_failed);
+}
+
+static void e_expiry(struct mw *w, const char *n, const char *l, const struct snap_probe *p)
+{
+	linef(w, n, l, "", (double)LAST(p)->cert_expiry);
+}
+
+static void e_tls_version(struct mw *w, const char *n, const char *l, const struct snap_probe *p)
+{
+	char extra[32];
+	snprintf(extra, sizeof extra, "version=\"TLS %d.%d\"", LAST(p)->tls_version / 10,
+		LAST(p)->tls_version % 10);
+	line(w, n, l, extra, "1");
+}
+
+static void e_cipher(struct mw *w, const char *n, const char *l, const struct snap_probe *p)
+{
+	char cipher[64], extra[80];
+	tls_cipher_name(LAST(p)->tls_cipher, cipher, sizeof cipher);
+	snprintf(extra, sizeof extra, "cipher=\"%s\"", cipher);
+	line(w, n, l, extra, "1");
+}
+
+static void e_ip(struct mw *w, const char *n, const char *l, const struct snap_probe *p)
+{
+	linef(w, n, l, "", LAST(p)->ip_protocol);
+}
+
+static void e_last_run(struct mw *w, const char *n, const char *l, const struct snap_probe *p)
+{
+	char val[32];
+	snprintf(val, sizeof val, "%.3f", LAST(p)->wall_us / 1e6);
+	line(w, n, l, "", val);
+}
+
+static const struct family families[] = {
+	{"probe_success", "gauge", "Whether the last run succeeded.", has_last, e_success},
+	{"probe_duration_seconds", "gauge", "Duration of the last run.", has_last, e_duration},
+	{"probe_dns_lookup_time_seconds", "gauge", "Name resolution time of the last run.",
+		has_last, e_dns},
+	{"probe_ip_protocol", "gauge", "IP version of the last connection (4 or 6; 0 for none).",
+		has_last, e_ip},
+	{"probe_http_duration_seconds", "gauge", "Duration of each phase of the last HTTP request.",
+		has_http, e_phases},
+	{"probe_http_status_code", "gauge", "Response HTTP status code.", has_http, e_status},
+	{"probe_http_content_length", "gauge", "Length of the body as announced (-1: none).",
+		has_http, e_clen},
+	{"probe_http_uncompressed_body_length", "gauge", "Length of the body received.", has_http,
+		e_body},
+	{"probe_http_redirects", "gauge", "The number of redirects followed.", has_http,
+		e_redirects},
+	{"probe_http_ssl", "gauge", "Whether the final request used TLS.", has_http, e_ssl},
+	{"probe_http_version", "gauge", "The HTTP version of the response.", has_http, e_version},
+	{"probe_failed_due_to_regex", "gauge", "Whether a body or header assertion failed.",
+		has_http, e_regex},
+	{"probe_ssl_earliest_cert_expiry", "gauge",
+		"Earliest NotAfter of the presented chain, Unix seconds (also when verification "
+		"failed).", has_expiry, e_expiry},
+	{"probe_ssl_last_chain_expiry_timestamp_seconds", "gauge",
+		"Earliest NotAfter of the verified chain, Unix seconds.", has_verified_expiry,
+		e_expiry},
+	{"probe_tls_version_info", "gauge", "The TLS version used; always 1.", has_tls,
+		e_tls_version},
+	{"probe_tls_cipher_info", "gauge", "The cipher suite used; always 1.", has_tls, e_cipher},
+	{"outpost_probe_phase_seconds", "gauge", "Time of each phase of the last run.", has_last,
+		e_phases},
+	{"outpost_probe_last_run_timestamp_seconds", "gauge",
+		"When the last run started, Unix seconds.", has_last, e_last_run},
+};
+
+/* The last-result families for n probes; bare: no labels (the /probe answer). */
+static void probe_families(struct mw *w, const struct snap_probe *ps, uint32_t n, int bare)
+{
+	char l[OP_NAME_MAX * 2 + OP_TARGET_MAX * 2 + 600];
+	for (size_t f = 0; f < OP_ARRAY_LEN(families); f++) {
+		int any = 0;
+		for (uint32_t i = 0; i < n; i++) {
+			if (!families[f].has(&ps[i]))
+				continue;
+			if (!any++)
+				head(w, families[f].name, families[f].type, families[f].help);
+			if (bare)
+				l[0] = 0;
+			else
+				probe_labels(w, &ps[i], l, sizeof l);
+			families[f].emit(w, families[f].name, l, &ps[i]);
+		}
+	}
+}
+
+void metrics_render_probe(const struct snap_probe *p, metrics_out_fn *out, void *ctx)
+{
+	struct mw mw = {.out = out, .ctx = ctx};
+	probe_families(&mw, p, 1, 1);
+	flush(&mw);
+}
+
 static void fmt_le(double b, char *out, size_t cap)
 {
 	snprintf(out, cap, "%g", b);
@@ -115,137 +322,7 @@ void metrics_render(const struct snap *s, uint64_t now_us, metrics_out_fn *out, 
 	const struct snap_probe *ps = s->probes;
 	uint32_t n = a->nprobes;
 
-	head(w, "probe_success", "gauge", "Whether the last run succeeded (blackbox_exporter style).");
-	for (uint32_t i = 0; i < n; i++) {
-		if (!ps[i].stats.has_last)
-			continue;
-		probe_labels(w, &ps[i], l, sizeof l);
-		put(w, "probe_success{%s} %d\n", l, ps[i].stats.last.ok);
-	}
-	head(w, "probe_duration_seconds", "gauge", "Duration of the last run.");
-	for (uint32_t i = 0; i < n; i++) {
-		if (!ps[i].stats.has_last)
-			continue;
-		probe_labels(w, &ps[i], l, sizeof l);
-		put(w, "probe_duration_seconds{%s} %.6f\n", l, ps[i].stats.last.duration_us / 1e6);
-	}
-	head(w, "probe_dns_lookup_time_seconds", "gauge", "Name resolution time of the last run.");
-	for (uint32_t i = 0; i < n; i++) {
-		if (!ps[i].stats.has_last)
-			continue;
-		probe_labels(w, &ps[i], l, sizeof l);
-		put(w, "probe_dns_lookup_time_seconds{%s} %.6f\n", l,
-			ps[i].stats.last.phase_us[PHASE_RESOLVE] / 1e6);
-	}
-	head(w, "outpost_probe_phase_seconds", "gauge", "Time of each phase of the last run.");
-	for (uint32_t i = 0; i < n; i++) {
-		if (!ps[i].stats.has_last)
-			continue;
-		probe_labels(w, &ps[i], l, sizeof l);
-		for (int ph = 0; ph < PHASE_COUNT; ph++)
-			put(w, "outpost_probe_phase_seconds{%s,phase=\"%s\"} %.6f\n", l, phase_name(ph),
-				ps[i].stats.last.phase_us[ph] / 1e6);
-	}
-	/* blackbox_exporter's http series, for http probes */
-	static const struct {
-		const char *name, *help;
-	} hm[] = {
-		{"probe_http_status_code", "Response HTTP status code."},
-		{"probe_http_content_length", "Length of the response body as sent (Content-Length)."},
-		{"probe_http_uncompressed_body_length", "Length of the response body received."},
-		{"probe_http_redirects", "The number of redirects followed."},
-		{"probe_http_ssl", "Whether the final request used TLS."},
-		{"probe_http_version", "The HTTP version of the response."},
-		{"probe_failed_due_to_regex", "Whether a body or header assertion failed."},
-	};
-	for (size_t k = 0; k < OP_ARRAY_LEN(hm); k++) {
-		int any = 0;
-		for (uint32_t i = 0; i < n; i++) {
-			const struct result *r = &ps[i].stats.last;
-			if (!ps[i].stats.has_last || strcmp(ps[i].kind, "http"))
-				continue;
-			if (!any++)
-				head(w, hm[k].name, "gauge", hm[k].help);
-			probe_labels(w, &ps[i], l, sizeof l);
-			double v = k == 0 ? r->http_status : k == 1 ? (double)r->content_length :
-				k == 2 ? (double)r->body_bytes : k == 3 ? r->redirects : k == 4 ? r->ssl :
-				k == 5 ? r->http_version / 10.0 : r->content_failed;
-			put(w, "%s{%s} %g\n", hm[k].name, l, v);
-		}
-	}
-	{
-		int any = 0;
-		for (uint32_t i = 0; i < n; i++) {
-			if (!ps[i].stats.has_last || strcmp(ps[i].kind, "http"))
-				continue;
-			if (!any++)
-				head(w, "probe_http_duration_seconds", "gauge",
-					"Duration of each phase of the last HTTP request.");
-			probe_labels(w, &ps[i], l, sizeof l);
-			for (int ph = 0; ph < PHASE_COUNT; ph++)
-				put(w, "probe_http_duration_seconds{%s,phase=\"%s\"} %.6f\n", l,
-					phase_name(ph), ps[i].stats.last.phase_us[ph] / 1e6);
-		}
-	}
-	/* TLS facts of https probes */
-	{
-		int any = 0;
-		for (uint32_t i = 0; i < n; i++) {
-			const struct result *r = &ps[i].stats.last;
-			if (!ps[i].stats.has_last || !r->cert_expiry)
-				continue;
-			if (!any++)
-				head(w, "probe_ssl_earliest_cert_expiry", "gauge",
-					"Earliest NotAfter of the presented chain, Unix seconds (also when "
-					"verification failed).");
-			probe_labels(w, &ps[i], l, sizeof l);
-			put(w, "probe_ssl_earliest_cert_expiry{%s} %lld\n", l, (long long)r->cert_expiry);
-		}
-		any = 0;
-		for (uint32_t i = 0; i < n; i++) {
-			const struct result *r = &ps[i].stats.last;
-			if (!ps[i].stats.has_last || !r->cert_expiry || !r->cert_verified)
-				continue;
-			if (!any++)
-				head(w, "probe_ssl_last_chain_expiry_timestamp_seconds", "gauge",
-					"Earliest NotAfter of the verified chain, Unix seconds.");
-			probe_labels(w, &ps[i], l, sizeof l);
-			put(w, "probe_ssl_last_chain_expiry_timestamp_seconds{%s} %lld\n", l,
-				(long long)r->cert_expiry);
-		}
-		any = 0;
-		for (uint32_t i = 0; i < n; i++) {
-			const struct result *r = &ps[i].stats.last;
-			if (!ps[i].stats.has_last || !r->tls_version)
-				continue;
-			if (!any++)
-				head(w, "probe_tls_version_info", "gauge", "The TLS version used; always 1.");
-			probe_labels(w, &ps[i], l, sizeof l);
-			put(w, "probe_tls_version_info{%s,version=\"TLS %d.%d\"} 1\n", l,
-				r->tls_version / 10, r->tls_version % 10);
-		}
-		any = 0;
-		for (uint32_t i = 0; i < n; i++) {
-			const struct result *r = &ps[i].stats.last;
-			if (!ps[i].stats.has_last || !r->tls_cipher)
-				continue;
-			if (!any++)
-				head(w, "probe_tls_cipher_info", "gauge", "The cipher suite used; always 1.");
-			char cipher[64];
-			tls_cipher_name(r->tls_cipher, cipher, sizeof cipher);
-			probe_labels(w, &ps[i], l, sizeof l);
-			put(w, "probe_tls_cipher_info{%s,cipher=\"%s\"} 1\n", l, cipher);
-		}
-	}
-	head(w, "outpost_probe_last_run_timestamp_seconds", "gauge",
-		"When the last run started, Unix seconds.");
-	for (uint32_t i = 0; i < n; i++) {
-		if (!ps[i].stats.has_last)
-			continue;
-		probe_labels(w, &ps[i], l, sizeof l);
-		put(w, "outpost_probe_last_run_timestamp_seconds{%s} %.3f\n", l,
-			ps[i].stats.last.wall_us / 1e6);
-	}
+	probe_families(w, ps, n, 0);
 	head(w, "outpost_probe_runs_total", "counter",
 		"Finished runs by result: success, or the failure reason.");
 	for (uint32_t i = 0; i < n; i++) {

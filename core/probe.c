@@ -23,6 +23,7 @@ void probe_run_phase(struct probe_run *r, int phase)
 static void run_resolved(struct probe_run *r)
 {
 	r->addr.port = r->port;
+	r->facts.ip_protocol = r->addr.family == PLAT_AF_INET6 ? 6 : 4;
 	probe_run_phase(r, -1);
 	r->ops->on_event(r, PROBE_EV_RESOLVED, 0);
 }

@@ -61,6 +61,7 @@ struct result {
 	uint16_t tls_cipher;   /* IANA cipher suite id */
 	uint8_t tls_version;   /* 12 for TLS 1.2 */
 	uint8_t cert_verified; /* the chain verified */
+	uint8_t ip_protocol;   /* 4 or 6: the address family connected to; 0 for none */
 	char detail[OP_DETAIL_MAX];
 };
 
