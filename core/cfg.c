@@ -58,6 +58,25 @@ int cfg_error(struct cfg_ctx *c, int tok, const char *fmt, ...)
 	return rc;
 }
 
+const char *cfg_error_text(const char *err)
+{
+	/* the file name may hold ':' itself: find ":<digits>:<digits>: " */
+	for (const char *p = strchr(err, ':'); p; p = strchr(p + 1, ':')) {
+		const char *q = p + 1;
+		if (*q < '0' || *q > '9')
+			continue;
+		while (*q >= '0' && *q <= '9')
+			q++;
+		if (*q++ != ':' || *q < '0' || *q > '9')
+			continue;
+		while (*q >= '0' && *q <= '9')
+			q++;
+		if (q[0] == ':' && q[1] == ' ')
+			return q + 2;
+	}
+	return err;
+}
+
 static int edit_distance(const char *a, const char *b)
 {
 	int la = (int)strlen(a), lb = (int)strlen(b);
@@ -713,11 +732,108 @@ static int read_limits(struct cfg_ctx *c, int tok, void *f)
 	return rc;
 }
 
+/* "modules": {"NAME": {probe keys but name and target}, ...}. Each template is checked by
+ * loading it as a probe with an example target, and kept as text for on-demand runs. */
+static int read_modules(struct cfg_ctx *c, int tok, void *f)
+{
+	(void)f;
+	struct cfg *cfg = c->cfg;
+	if (c->t[tok].type != JSMN_OBJECT)
+		return cfg_error(c, tok, "\"modules\" must be an object of name: {probe settings}");
+	int i = tok + 1;
+	for (int n = 0; n < c->t[tok].size; n++, i = json_skip(c->t, c->ntok, i + 1)) {
+		if (cfg->nmodules == OP_MAX_MODULES)
+			return cfg_error(c, i, "at most %d modules", OP_MAX_MODULES);
+		struct cfg_module *m = &cfg->modules[cfg->nmodules];
+		int rc = cfg_string(c, i, &m->name);
+		if (rc)
+			return rc;
+		int obj = i + 1;
+		if (c->t[obj].type != JSMN_OBJECT)
+			return cfg_error(c, obj, "module \"%s\" must be an object", m->name);
+		/* copy the members except "timeout", which each request sets */
+		char *text = malloc((size_t)(c->t[obj].end - c->t[obj].start) + 1);
+		size_t w = 0;
+		if (!text)
+			return cfg_error(c, obj, "out of memory");
+		int k = obj + 1;
+		for (int j = 0; j < c->t[obj].size; j++, k = json_skip(c->t, c->ntok, k + 1)) {
+			const jsmntok_t *kt = &c->t[k], *vt = &c->t[k + 1];
+			if (json_eq(c->text, kt, "name") || json_eq(c->text, kt, "target")) {
+				free(text);
+				return cfg_error(c, k, "module \"%s\": \"name\" and \"target\" come "
+					"from each request; remove them", m->name);
+			}
+			if (json_eq(c->text, kt, "timeout")) {
+				const char *d;
+				rc = cfg_string(c, k + 1, &d);
+				if (rc || cfg_parse_duration(d, &m->timeout_us)) {
+					free(text);
+					return rc ? rc : cfg_error(c, k + 1, "module \"%s\": bad timeout",
+						m->name);
+				}
+				continue;
+			}
+			int from = kt->start - 1, to = vt->end + (vt->type == JSMN_STRING);
+			w += (size_t)snprintf(text + w, (size_t)(c->t[obj].end - c->t[obj].start) + 1 - w,
+				"%s%.*s", w ? "," : "", to - from, c->text + from);
+		}
+		m->members = cfg_store(c, text, w);
+		free(text);
+		if (!m->members)
+			return cfg_error(c, obj, "configuration too large");
+		/* check it as a probe */
+		struct cfg probe;
+		char err[512];
+		rc = cfg_module_load(&probe, m, NULL, 5000000, err, sizeof err);
+		if (rc)
+			return cfg_error(c, obj, "module \"%s\": %s", m->name, cfg_error_text(err));
+		m->kind = probe.probes[0].ops->kind;
+		for (uint32_t ca = 0; ca < probe.ntls_ca && rc >= 0; ca++)
+			rc = cfg_tls_ca(c, obj, cfg_store(c, probe.tls_ca[ca], strlen(probe.tls_ca[ca])));
+		cfg_free(&probe);
+		if (rc < 0)
+			return rc;
+		cfg->nmodules++;
+	}
+	return 0;
+}
+
+int cfg_module_load(struct cfg *out, const struct cfg_module *m, const char *target,
+	uint64_t timeout_us, char *err, size_t errcap)
+{
+	/* the kind comes from the members; the example target of that kind stands in */
+	char *text = NULL;
+	const char *kind_at = strstr(m->members, "\"kind\"");
+	char kind[16] = "";
+	if (kind_at && sscanf(kind_at, "\"kind\" : \"%15[a-z]\"", kind) != 1)
+		kind[0] = 0; /* a space in a scanf format matches any white space, or none */
+	const struct probe_ops *ops = probe_kind_find(kind);
+	if (!target)
+		target = ops && ops->example_target ? ops->example_target : "module.invalid";
+	size_t cap = strlen(m->members) + strlen(target) * 2 + 256;
+	text = malloc(cap);
+	if (!text) {
+		snprintf(err, errcap, "out of memory");
+		return OP_ENOMEM;
+	}
+	char t[OP_TARGET_MAX * 2 + 8];
+	json_quote(t, sizeof t, target);
+	unsigned ms = (unsigned)((timeout_us + 999) / 1000);
+	int n = snprintf(text, cap, "{\"web\":{\"listen\":\"\"},\"limits\":{\"max_probes\":1,"
+		"\"max_inflight\":1,\"history\":1},\"probes\":[{\"name\":\"probe\",\"target\":%s,"
+		"\"timeout\":\"%ums\",\"interval\":\"%ums\",%s}]}", t, ms, ms, m->members);
+	int rc = cfg_load_text(out, m->name, text, (size_t)n, err, errcap);
+	free(text);
+	return rc;
+}
+
 static const struct cfg_key top_keys[] = {
 	{"appliance", CFG_FN, 0, 0, 0, 0, read_appliance},
 	{"web", CFG_FN, 0, 0, 0, 0, read_web},
 	{"limits", CFG_FN, 0, 0, 0, 0, read_limits},
 	{"probes", CFG_FN, 0, 0, 0, 0, read_probes},
+	{"modules", CFG_FN, 0, 0, 0, 0, read_modules},
 };
 
 static const char *jsmn_error(int rc)

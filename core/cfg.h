@@ -41,6 +41,14 @@ struct cfg_probe {
 	_Alignas(max_align_t) uint8_t conf[OP_PROBE_CONF_MAX]; /* the kind's own settings */
 };
 
+/* A probe template for on-demand runs (/probe?module=NAME): the module's keys as JSON members
+ * without braces, and its timeout apart (the request sets the timeout). */
+#define OP_MAX_MODULES 16
+struct cfg_module {
+	const char *name, *kind, *members;
+	uint64_t timeout_us; /* 0: not set */
+};
+
 struct cfg_label {
 	const char *key, *value;
 };
@@ -54,6 +62,8 @@ struct cfg {
 	uint32_t max_probes, max_inflight, history;
 	struct cfg_probe *probes;
 	uint32_t nprobes;
+	struct cfg_module modules[OP_MAX_MODULES];
+	uint32_t nmodules;
 	/* CA files the probes use (TLS is set up only when ntls_ca > 0) */
 	const char *tls_ca[4];
 	uint32_t tls_ca_bytes[4];
@@ -69,6 +79,14 @@ int cfg_load_text(struct cfg *out, const char *file, const char *text, size_t le
 	size_t errcap);
 int cfg_load_file(struct cfg *out, const char *path, char *err, size_t errcap);
 void cfg_free(struct cfg *c);
+
+/* Load module m as a one-probe config for target with a timeout (NULL target: the kind's
+ * example, to check the template). Allocates; release with cfg_free. */
+int cfg_module_load(struct cfg *out, const struct cfg_module *m, const char *target,
+	uint64_t timeout_us, char *err, size_t errcap);
+
+/* The message of an error without its "file:line:col: " prefix. */
+const char *cfg_error_text(const char *err);
 
 /* For probe kinds' custom readers. */
 int cfg_error(struct cfg_ctx *c, int tok, const char *fmt, ...);

@@ -236,13 +236,7 @@ static int cmd_probe(int argc, char **argv)
 	char err[1024];
 	if (cfg_load_text(&c, "command line", text, w, err, sizeof err) != 0) {
 		/* the position inside the generated JSON means nothing to the user */
-		const char *msg = err;
-		if (!strncmp(err, "command line:", 13)) {
-			msg = strchr(err + 13, ':');  /* after the line, before the column */
-			msg = msg ? strchr(msg + 1, ':') : NULL;
-			msg = msg ? msg + 2 : err;
-		}
-		fprintf(stderr, "outpost probe: %s\n", msg);
+		fprintf(stderr, "outpost probe: %s\n", cfg_error_text(err));
 		return 2;
 	}
 	struct engine_opts o = {.once = 1, .on_result = probe_on_result};

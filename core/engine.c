@@ -37,13 +37,87 @@ static struct {
 	int running;
 } E;
 
+/* Ad-hoc runs asked for by other threads; guarded by plat_lock, outside the arena so a reload
+ * can finish them. */
+#ifndef OP_ADHOC_MAX
+#define OP_ADHOC_MAX 8
+#endif
+enum { ADHOC_FREE, ADHOC_QUEUED, ADHOC_RUNNING, ADHOC_DONE };
+static struct {
+	const struct cfg_probe *cp;
+	struct result res;
+	int state;
+} adhoc[OP_ADHOC_MAX];
+static int adhoc_open; /* the engine takes requests */
+static struct probe adhoc_probe[OP_ADHOC_MAX];
+static struct result adhoc_hist[OP_ADHOC_MAX];
+
 /* The published snapshot lives outside the arena so it stays readable across a reload. */
 static struct {
 	struct snap_app app;
 	struct snap_probe *probes;
 	uint32_t cap;
 	uint64_t reloads, reload_failures;
+	struct cfg_module modules[OP_MAX_MODULES]; /* strings in module_text */
+	char *module_text;
+	uint32_t nmodules;
 } S;
+
+int snap_module(const char *name, struct cfg_module *m, char *buf, size_t cap)
+{
+	int rc = OP_ENOENT;
+	plat_lock();
+	for (uint32_t i = 0; i < S.nmodules; i++) {
+		const struct cfg_module *s = &S.modules[i];
+		if (strcmp(s->name, name))
+			continue;
+		size_t nl = strlen(s->name) + 1, kl = strlen(s->kind) + 1, ml = strlen(s->members) + 1;
+		rc = OP_ETOOBIG;
+		if (nl + kl + ml > cap)
+			break;
+		memcpy(buf, s->name, nl);
+		memcpy(buf + nl, s->kind, kl);
+		memcpy(buf + nl + kl, s->members, ml);
+		*m = (struct cfg_module){buf, buf + nl, buf + nl + kl, s->timeout_us};
+		rc = 0;
+		break;
+	}
+	plat_unlock();
+	return rc;
+}
+
+/* Copy cfg's module templates into the snapshot (start-up and reload only). */
+static int snap_modules(const struct cfg *cfg)
+{
+	size_t need = 1;
+	for (uint32_t i = 0; i < cfg->nmodules; i++)
+		need += strlen(cfg->modules[i].name) + strlen(cfg->modules[i].kind) +
+			strlen(cfg->modules[i].members) + 3;
+	char *text = plat_alloc(need), *w = text;
+	if (!text)
+		return OP_ENOMEM;
+	struct cfg_module mods[OP_MAX_MODULES];
+	for (uint32_t i = 0; i < cfg->nmodules; i++) {
+		const struct cfg_module *m = &cfg->modules[i];
+		mods[i].timeout_us = m->timeout_us;
+		const char *src[3] = {m->name, m->kind, m->members};
+		const char **dst[3] = {&mods[i].name, &mods[i].kind, &mods[i].members};
+		for (int k = 0; k < 3; k++) {
+			size_t l = strlen(src[k]) + 1;
+			memcpy(w, src[k], l);
+			*dst[k] = w;
+			w += l;
+		}
+	}
+	plat_lock();
+	char *old = S.module_text;
+	S.module_text = text;
+	memcpy(S.modules, mods, sizeof mods[0] * cfg->nmodules);
+	S.nmodules = cfg->nmodules;
+	plat_unlock();
+	plat_free(old);
+	return 0;
+}
 
 /* ---- snapshot ---- */
 
@@ -167,8 +241,21 @@ static void run_timeout(struct ev_timer *t)
 		phase >= 0 ? phase_name(phase) : "");
 }
 
+static void adhoc_finish(uint32_t i, const struct result *res)
+{
+	plat_lock();
+	adhoc[i].res = *res;
+	adhoc[i].state = ADHOC_DONE;
+	plat_cond_broadcast();
+	plat_unlock();
+}
+
 static void record(struct probe *p, const struct result *res)
 {
+	if (p->adhoc) {
+		adhoc_finish(p->id, res);
+		return;
+	}
 	p->hist[p->hist_head] = *res;
 	p->hist_head = (p->hist_head + 1) % E.cfg->history;
 	if (p->hist_len < E.cfg->history)
@@ -208,7 +295,7 @@ int probe_run_done(struct probe_run *r, int ok, int reason, const char *fmt, ...
 		E.opts.on_result(p, &res);
 	if (E.wait_head && !ev_timer_armed(&E.drain))
 		ev_timer_at(&op_loop, &E.drain, op_loop.now_us);
-	if (E.opts.once && --E.once_left == 0)
+	if (E.opts.once && !p->adhoc && --E.once_left == 0)
 		E.exit_code = ENGINE_ONCE_DONE;
 	return 0;
 }
@@ -290,10 +377,66 @@ static void second_tick(struct ev_timer *t)
 	ev_timer_at(&op_loop, t, op_loop.now_us + 1000000);
 }
 
+/* Start the ad-hoc runs other threads queued. */
+static void adhoc_start(void)
+{
+	const struct cfg_probe *todo[OP_ADHOC_MAX] = {0};
+	plat_lock();
+	for (int i = 0; i < OP_ADHOC_MAX; i++) {
+		if (adhoc[i].state == ADHOC_QUEUED) {
+			adhoc[i].state = ADHOC_RUNNING;
+			todo[i] = adhoc[i].cp;
+		}
+	}
+	plat_unlock();
+	for (uint32_t i = 0; i < OP_ADHOC_MAX; i++) {
+		if (!todo[i])
+			continue;
+		struct probe *p = &adhoc_probe[i];
+		memset(p, 0, sizeof *p);
+		p->cfg = todo[i];
+		p->id = i;
+		p->adhoc = 1;
+		p->hist = &adhoc_hist[i];
+		run_start(p, op_loop.now_us);
+	}
+}
+
+int engine_run_adhoc(const struct cfg_probe *cp, struct result *out)
+{
+	int slot = -1;
+	plat_lock();
+	if (!adhoc_open) {
+		plat_unlock();
+		return OP_ECANCELED;
+	}
+	for (int i = 0; i < OP_ADHOC_MAX && slot < 0; i++)
+		if (adhoc[i].state == ADHOC_FREE)
+			slot = i;
+	if (slot < 0) {
+		plat_unlock();
+		return OP_ENOMEM;
+	}
+	adhoc[slot].cp = cp;
+	adhoc[slot].state = ADHOC_QUEUED;
+	plat_unlock();
+	plat_wake();
+	plat_lock();
+	/* the probe's timeout ends every run, and engine_deinit finishes the rest */
+	while (adhoc[slot].state != ADHOC_DONE)
+		plat_cond_wait(1000000);
+	*out = adhoc[slot].res;
+	adhoc[slot].state = ADHOC_FREE;
+	plat_unlock();
+	return out->reason == REASON_CANCELED ? OP_ECANCELED : 0;
+}
+
 static void on_signal(struct ev_io *io, unsigned events)
 {
 	(void)io, (void)events;
 	unsigned sig = plat_signal_take();
+	if (sig & PLAT_SIG_WAKE)
+		adhoc_start();
 	if (sig & PLAT_SIG_STOP)
 		E.exit_code = ENGINE_STOP;
 	else if (sig & PLAT_SIG_RELOAD)
@@ -365,6 +508,8 @@ int engine_init(const struct cfg *cfg, const struct engine_opts *opts)
 	/* every probe's tick, every run's deadline, every query's timer, and the engine's own */
 	uint32_t timers = cfg->max_probes + cfg->max_inflight + nq + 4;
 	int rc = snap_prepare(cfg);
+	if (rc == 0)
+		rc = snap_modules(cfg);
 	if (rc)
 		return rc;
 	E.arena_bytes = layout(NULL, cfg, timers);
@@ -419,6 +564,10 @@ int engine_init(const struct cfg *cfg, const struct engine_opts *opts)
 	E.tick.cb = second_tick;
 	ev_timer_at(&op_loop, &E.tick, now + 1000000);
 	publish_app();
+	plat_lock();
+	adhoc_open = 1;
+	plat_unlock();
+	adhoc_start(); /* requests that came while the engine was reloading */
 	return 0;
 fail:
 	engine_deinit();
@@ -450,6 +599,23 @@ void engine_deinit(void)
 	for (uint32_t i = 0; i < E.nprobes; i++)
 		if (E.probes[i] && E.probes[i]->run)
 			probe_run_done(E.probes[i]->run, 0, REASON_CANCELED, "engine stopped");
+	for (uint32_t i = 0; i < OP_ADHOC_MAX; i++)
+		if (adhoc_probe[i].run)
+			probe_run_done(adhoc_probe[i].run, 0, REASON_CANCELED, "engine stopped");
+	/* queued or waiting ad-hoc runs that never started: finish them as canceled */
+	plat_lock();
+	adhoc_open = 0;
+	for (uint32_t i = 0; i < OP_ADHOC_MAX; i++) {
+		if (adhoc[i].state == ADHOC_QUEUED || adhoc[i].state == ADHOC_RUNNING) {
+			struct result r = {.wall_us = plat_wall_us(), .reason = REASON_CANCELED};
+			op_strlcpy(r.detail, "engine stopped", sizeof r.detail);
+			adhoc[i].res = r;
+			adhoc[i].state = ADHOC_DONE;
+		}
+	}
+	plat_cond_broadcast();
+	plat_unlock();
+	E.wait_head = E.wait_tail = NULL;
 	if (E.sig.mask)
 		ev_io_set(&E.sig, 0);
 	plat_poll_deinit();

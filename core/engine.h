@@ -30,6 +30,12 @@ void engine_note_reload(int ok);
 /* Ask engine_run to return (from a signal handler's loop or the web thread: use plat_wake). */
 void engine_request_stop(void);
 
+/* Run one probe now, out of schedule, on the engine (from another thread: web/). Blocks until
+ * the result, which the probe's own timeout bounds. cp must stay valid until the call returns.
+ * Returns 0 with *out filled, OP_ENOMEM when every ad-hoc slot is busy, OP_ECANCELED when the
+ * engine stopped first (then *out says "canceled"). The result is not added to any history. */
+int engine_run_adhoc(const struct cfg_probe *cp, struct result *out);
+
 /* Scheduling helpers, exposed for tests. Offset of the first run of the index-th of n probes
  * sharing one interval: evenly spaced slots of min(interval / n, 1 s), a random point inside
  * each. */

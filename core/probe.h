@@ -22,6 +22,8 @@ enum probe_ev {
 
 struct probe_ops {
 	const char *kind;
+	/* A target of the right form, to check module templates at load. */
+	const char *example_target;
 	/* Bytes of per-run state (r->state). */
 	size_t state_size;
 	/* Kind-specific config keys, filled into cfg_probe.conf. */
@@ -51,7 +53,7 @@ struct probe {
 	struct probe_run *run; /* non-NULL while running */
 	struct probe *wait_next; /* FIFO of probes due while every run slot is busy */
 	uint8_t waiting;
-	uint8_t once_done;
+	uint8_t adhoc; /* an out-of-schedule run for another thread; no tick, no history */
 	struct result *hist;   /* ring of cfg.history results (HISTORY pool item) */
 	uint32_t hist_len, hist_head;
 	struct probe_stats stats;

@@ -40,6 +40,11 @@ struct snap {
 	struct snap_probe *probes; /* app.nprobes entries */
 };
 
+/* Copy the template of module name into m, its strings into buf (cap bytes). Returns 0,
+ * OP_ENOENT when there is no such module, or OP_ETOOBIG. Takes plat_lock briefly. */
+struct cfg_module;
+int snap_module(const char *name, struct cfg_module *m, char *buf, size_t cap);
+
 /* Copy the published snapshot into dst (dst->probes must hold cap entries). Returns the number
  * of probes published (may exceed cap: then only cap were copied). Takes plat_lock briefly. */
 uint32_t snap_read(struct snap *dst, uint32_t cap);

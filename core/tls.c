@@ -35,6 +35,7 @@ static struct {
 	mbedtls_ctr_drbg_context drbg;
 	mbedtls_x509_crt ca[OP_TLS_MAX_CA];
 	mbedtls_ssl_config conf[OP_TLS_MAX_CA];
+	const char *ca_path[OP_TLS_MAX_CA];
 	int nca;
 	struct tls_conn *conns;
 	uint32_t nconn;
@@ -94,6 +95,7 @@ int tls_init(const struct cfg *cfg, uint32_t nconn, char *err, size_t errcap)
 	for (uint32_t i = 0; i < cfg->ntls_ca; i++) {
 		mbedtls_x509_crt_init(&T.ca[i]);
 		mbedtls_ssl_config_init(&T.conf[i]);
+		T.ca_path[i] = cfg->tls_ca[i];
 		T.nca++;
 		/* "" is the empty trust store of probes that skip verification */
 		int rc = cfg->tls_ca[i][0] ? mbedtls_x509_crt_parse_file(&T.ca[i], cfg->tls_ca[i]) : 0;
@@ -150,8 +152,14 @@ void tls_deinit(void)
 	memset(&T, 0, sizeof T);
 }
 
-struct tls_conn *tls_start(struct net_conn *c, int ca, const char *sni)
+struct tls_conn *tls_start(struct net_conn *c, const char *ca_path, const char *sni)
 {
+	int ca = -1;
+	for (int i = 0; i < T.nca; i++)
+		if (!strcmp(T.ca_path[i], ca_path))
+			ca = i;
+	if (ca < 0)
+		return NULL;
 	for (uint32_t i = 0; i < T.nconn; i++) {
 		struct tls_conn *t = &T.conns[i];
 		if (t->in_use)

@@ -18,9 +18,10 @@ enum tls_verdict { TLS_OK, TLS_EXPIRED, TLS_HOSTNAME, TLS_UNTRUSTED, TLS_OTHER }
 int tls_init(const struct cfg *cfg, uint32_t nconn, char *err, size_t errcap);
 void tls_deinit(void);
 
-/* Start a client handshake on a connected c. ca: index into cfg->tls_ca; sni: host name
- * (NULL for an IP literal). NULL when no context is free. */
-struct tls_conn *tls_start(struct net_conn *c, int ca, const char *sni);
+/* Start a client handshake on a connected c. ca: the CA file (one of those tls_init loaded;
+ * "" for none); sni: host name (NULL for an IP literal). NULL when no context is free or the
+ * CA file was not loaded. */
+struct tls_conn *tls_start(struct net_conn *c, const char *ca, const char *sni);
 /* Drive the handshake. 0 when done, OP_EAGAIN while it goes on (wait for tls_want()), or a
  * negative code (detail in tls_error). */
 int tls_handshake(struct tls_conn *t);

@@ -85,6 +85,9 @@ const char *plat_getenv(const char *name);
 /* ---- threads (web/ only) and the snapshot lock ---- */
 void plat_lock(void);
 void plat_unlock(void);
+/* With plat_lock held: wait (releasing it meanwhile) until plat_cond_broadcast or timeout_us. */
+void plat_cond_wait(uint64_t timeout_us);
+void plat_cond_broadcast(void);
 
 /* ---- memory ---- */
 /* Start-up allocation of the engine arena. Returns NULL on failure. */

@@ -141,6 +141,7 @@ static int dns_start(struct probe_run *r)
 
 const struct probe_ops probe_dns = {
 	.kind = "dns",
+	.example_target = "module.invalid",
 	.state_size = 0,
 	.keys = dns_keys,
 	.nkeys = OP_ARRAY_LEN(dns_keys),

@@ -48,7 +48,7 @@ struct http_conf {
 	struct http_expect expect;
 	struct http_tls tls_opts;
 	/* derived */
-	int ca;
+	const char *ca; /* CA file ("" for none) */
 	const char *host, *path;
 	uint16_t port;
 	uint8_t tls;
@@ -246,9 +246,10 @@ static int http_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 		/* skipping verification needs no trust store; verifying needs the system's or one */
 		const char *ca = k->tls_opts.ca_file ? k->tls_opts.ca_file : k->tls_opts.insecure ? "" :
 			"/etc/ssl/certs/ca-certificates.crt";
-		k->ca = cfg_tls_ca(c, tok, ca);
-		if (k->ca < 0)
-			return k->ca;
+		int rc = cfg_tls_ca(c, tok, ca);
+		if (rc < 0)
+			return rc;
+		k->ca = ca;
 	}
 	k->host = cfg_store(c, host, strlen(host));
 	k->path = path;
@@ -665,7 +666,8 @@ static void http_on_event(struct probe_run *r, int ev, unsigned events)
 				ip ? NULL : s->host;
 			s->tls = tls_start(&r->conn, k->ca, sni);
 			if (!s->tls) {
-				probe_run_done(r, 0, REASON_NO_SLOT, "no free TLS context");
+				probe_run_done(r, 0, REASON_NO_SLOT, "no free TLS context (or CA file %s "
+					"not loaded at start)", k->ca);
 				return;
 			}
 			s->stage = ST_TLS;
@@ -696,6 +698,7 @@ static void http_cancel(struct probe_run *r)
 
 const struct probe_ops probe_http = {
 	.kind = "http",
+	.example_target = "https://module.invalid/",
 	.state_size = sizeof(struct http_state),
 	.keys = http_keys,
 	.nkeys = OP_ARRAY_LEN(http_keys),

@@ -143,6 +143,7 @@ static void tcp_on_event(struct probe_run *r, int ev, unsigned events)
 
 const struct probe_ops probe_tcp = {
 	.kind = "tcp",
+	.example_target = "module.invalid:1",
 	.state_size = sizeof(struct tcp_state),
 	.keys = tcp_keys,
 	.nkeys = OP_ARRAY_LEN(tcp_keys),

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <civetweb.h>
 #include "web.h"
+#include "../core/engine.h"
 #include "../core/metrics.h"
 #include "../core/snap.h"
 #include "../platform/plat.h"
@@ -134,6 +135,106 @@ static int h_index(struct mg_connection *c, void *cb)
 	return 200;
 }
 
+struct membuf {
+	char *p;
+	size_t len, cap;
+};
+
+static void mem_out(void *to, const char *s, size_t n)
+{
+	struct membuf *b = to;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = (b->len + n + 1) * 2;
+		char *p = realloc(b->p, cap);
+		if (!p)
+			return;
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = 0;
+}
+
+static int reply(struct mg_connection *c, int status, const char *type, const char *body,
+	size_t n)
+{
+	static const char *const texts[] = {[200] = "OK", [400] = "Bad Request",
+		[503] = "Service Unavailable"};
+	mg_printf(c, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+		"Cache-Control: no-store\r\n\r\n", status,
+		status < (int)(sizeof texts / sizeof texts[0]) && texts[status] ? texts[status] : "",
+		type, n);
+	mg_write(c, body, n);
+	return status;
+}
+
+/* /probe?target=URL&module=NAME[&debug=true]: blackbox_exporter's multi-target endpoint. The
+ * probe runs once, now, on the engine, within the scrape's timeout, and the answer is its
+ * series alone. */
+static int h_probe(struct mg_connection *c, void *cb)
+{
+	(void)cb;
+	const struct mg_request_info *ri = mg_get_request_info(c);
+	const char *q = ri->query_string ? ri->query_string : "";
+	size_t ql = strlen(q);
+	char target[OP_TARGET_MAX], module[OP_NAME_MAX] = "http_2xx", debug[8] = "";
+	char msg[600];
+	if (mg_get_var(q, ql, "target", target, sizeof target) <= 0)
+		return reply(c, 400, "text/plain", "Target parameter is missing\n", 28);
+	mg_get_var(q, ql, "module", module, sizeof module);
+	mg_get_var(q, ql, "debug", debug, sizeof debug);
+	static __thread char text[16384];
+	struct cfg_module m;
+	if (snap_module(module, &m, text, sizeof text) != 0) {
+		int n = snprintf(msg, sizeof msg, "Unknown module \"%s\"\n", module);
+		return reply(c, 400, "text/plain", msg, (size_t)n);
+	}
+	/* the scrape's own timeout less half a second, capped by the module's */
+	uint64_t timeout = 10000000;
+	const char *h = mg_get_header(c, "X-Prometheus-Scrape-Timeout-Seconds");
+	if (h) {
+		double sec = strtod(h, NULL) - 0.5;
+		if (sec > 0.05)
+			timeout = (uint64_t)(sec * 1e6);
+	}
+	if (m.timeout_us && m.timeout_us < timeout)
+		timeout = m.timeout_us;
+	struct cfg one;
+	char err[512];
+	if (cfg_module_load(&one, &m, target, timeout, err, sizeof err) != 0) {
+		int n = snprintf(msg, sizeof msg, "Bad target or module: %s\n", cfg_error_text(err));
+		return reply(c, 400, "text/plain", msg, (size_t)n);
+	}
+	struct snap_probe p;
+	memset(&p, 0, sizeof p);
+	int rc = engine_run_adhoc(&one.probes[0], &p.stats.last);
+	if (rc == OP_ENOMEM) {
+		cfg_free(&one);
+		return reply(c, 503, "text/plain", "too many /probe requests at once\n", 33);
+	}
+	p.stats.has_last = 1;
+	op_strlcpy(p.name, "probe", sizeof p.name);
+	op_strlcpy(p.kind, one.probes[0].kind, sizeof p.kind);
+	op_strlcpy(p.target, target, sizeof p.target);
+	cfg_free(&one);
+	struct membuf b = {0};
+	if (!strcmp(debug, "true")) {
+		const struct result *r = &p.stats.last;
+		int n = snprintf(msg, sizeof msg, "Logs for the probe:\nmodule=%s target=%s timeout=%.3fs"
+			"\nresult: %s%s%s%s\ndetail: %s\nduration_seconds=%.6f\n\nMetrics that would have "
+			"been returned:\n", module, target, timeout / 1e6, r->ok ? "success" : "failure",
+			r->ok ? "" : " (", r->ok ? "" : reason_text(r->reason), r->ok ? "" : ")",
+			r->detail, r->duration_us / 1e6);
+		mem_out(&b, msg, (size_t)n);
+	}
+	metrics_render_probe(&p, mem_out, &b);
+	reply(c, 200, debug[0] ? "text/plain; charset=utf-8" :
+		"text/plain; version=0.0.4; charset=utf-8", b.p ? b.p : "", b.len);
+	free(b.p);
+	return 200;
+}
+
 static int log_message(const struct mg_connection *c, const char *msg)
 {
 	(void)c;
@@ -172,6 +273,7 @@ int web_start(const char *listen, char *err, size_t errcap)
 	}
 	mg_set_request_handler(ctx, "/healthz$", h_healthz, NULL);
 	mg_set_request_handler(ctx, "/metrics$", h_metrics, NULL);
+	mg_set_request_handler(ctx, "/probe$", h_probe, NULL);
 	mg_set_request_handler(ctx, "/$", h_index, NULL);
 	return 0;
 }

@@ -284,6 +284,35 @@ void plat_unlock(void)
 	pthread_mutex_unlock(&snap_mutex);
 }
 
+static pthread_cond_t snap_cond;
+static pthread_once_t cond_once = PTHREAD_ONCE_INIT;
+
+static void cond_setup(void)
+{
+	pthread_condattr_t a;
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	pthread_cond_init(&snap_cond, &a);
+	pthread_condattr_destroy(&a);
+}
+
+void plat_cond_wait(uint64_t timeout_us)
+{
+	pthread_once(&cond_once, cond_setup);
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t ns = (uint64_t)ts.tv_nsec + timeout_us % 1000000 * 1000;
+	ts.tv_sec += (time_t)(timeout_us / 1000000 + ns / 1000000000);
+	ts.tv_nsec = (long)(ns % 1000000000);
+	pthread_cond_timedwait(&snap_cond, &snap_mutex, &ts);
+}
+
+void plat_cond_broadcast(void)
+{
+	pthread_once(&cond_once, cond_setup);
+	pthread_cond_broadcast(&snap_cond);
+}
+
 /* ---- memory ---- */
 
 void *plat_alloc(size_t size)

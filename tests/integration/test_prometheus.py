@@ -1,0 +1,106 @@
+"""A real Prometheus (Debian's) scrapes /probe with a blackbox-style relabel config and
+ingests probe_success and the phase series; /probe's answers in detail."""
+import json
+import os
+import subprocess
+import tempfile
+import urllib.parse
+import urllib.request
+from lib import *
+
+
+def query(port, q):
+    url = f"http://127.0.0.1:{port}/api/v1/query?" + urllib.parse.urlencode({"query": q})
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return json.load(r)["data"]["result"]
+    except OSError:
+        return []
+
+
+def test_prometheus_scrapes_probe_endpoint():
+    _, mport = start_tool("mockhttp")
+    app = Appliance({"modules": {"http_2xx": {"kind": "http", "max_redirects": 2}},
+                     "probes": []})
+    up = f"http://127.0.0.1:{mport}/redirect/1"
+    down = f"http://127.0.0.1:{mport}/status/500"
+    pport = free_port()
+    d = tempfile.mkdtemp(prefix="outpost-prom-")
+    with open(os.path.join(d, "prometheus.yml"), "w") as f:
+        f.write(f"""global: {{scrape_interval: 1s, scrape_timeout: 1s}}
+scrape_configs:
+  - job_name: blackbox
+    metrics_path: /probe
+    params: {{module: [http_2xx]}}
+    static_configs: [{{targets: ["{up}", "{down}"]}}]
+    relabel_configs:
+      - source_labels: [__address__]
+        target_label: __param_target
+      - source_labels: [__param_target]
+        target_label: instance
+      - target_label: __address__
+        replacement: 127.0.0.1:{app.port}
+""")
+    prom = subprocess.Popen(["prometheus", f"--config.file={d}/prometheus.yml",
+                             f"--storage.tsdb.path={d}/data",
+                             f"--web.listen-address=127.0.0.1:{pport}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import lib
+    lib._procs.append(prom)
+
+    def both_scraped():
+        return len(query(pport, "probe_success")) == 2
+    wait_for(both_scraped, 60, "Prometheus to scrape both targets")
+    res = {r["metric"]["instance"]: float(r["value"][1]) for r in query(pport, "probe_success")}
+    eq(res, {up: 1.0, down: 0.0}, "probe_success by instance")
+    for r in query(pport, "probe_success"):
+        eq(r["metric"]["job"], "blackbox", "job label")
+    phases = {r["metric"]["phase"] for r in
+              query(pport, f'probe_http_duration_seconds{{instance="{up}"}}')}
+    eq(phases, {"resolve", "connect", "tls", "processing", "transfer"}, "phases")
+    eq(float(query(pport, f'probe_http_redirects{{instance="{up}"}}')[0]["value"][1]), 1.0,
+       "redirects")
+    eq(float(query(pport, f'probe_http_status_code{{instance="{down}"}}')[0]["value"][1]),
+       500.0, "status")
+    # the appliance's own history is untouched by on-demand runs
+    eq(metric(app.metrics(), "outpost_probes_configured"), 0, "configured probes")
+    eq(metric(app.metrics(), "outpost_engine_allocs_total"), 0, "engine allocations")
+    app.stop()
+
+
+def test_probe_endpoint_answers():
+    _, mport = start_tool("mockhttp")
+    _, tport = start_tool("mocktcp")
+    app = Appliance({"modules": {"http_2xx": {"kind": "http", "timeout": "300ms"},
+                                 "tcp": {"kind": "tcp"}}, "probes": []})
+    s, body = app.get(f"/probe?module=tcp&target=127.0.0.1:{tport}")
+    eq(s, 200, body)
+    m = parse_metrics(body)
+    eq(m["probe_success"], [({}, 1.0)], "bare probe_success")
+    promtool_check(body)
+    # the module's timeout caps the scrape's
+    s, body = app.get(f"/probe?module=http_2xx&target=http://127.0.0.1:{mport}/silent&debug=true")
+    eq(s, 200, body)
+    assert "timeout=0.300s" in body and "result: failure (timeout)" in body, body
+    eq(app.get("/probe?module=http_2xx")[0], 400, "no target")
+    s, body = app.get("/probe?module=nope&target=x")
+    eq(s, 400, "unknown module")
+    assert 'Unknown module "nope"' in body
+    s, body = app.get("/probe?module=http_2xx&target=ftp://x/")
+    eq(s, 400, "bad target")
+    assert "must be a URL" in body, body
+    app.stop()
+
+
+def test_module_errors_at_load():
+    path = write({"modules": {"m": {"kind": "http", "max_redirect": 1}}})
+    r = outpost("check-config", path)
+    eq(r.returncode, 2, "exit")
+    assert 'module "m": unknown key "max_redirect"' in r.stderr and "max_redirects" in r.stderr, \
+        r.stderr
+    path = write({"modules": {"m": {"kind": "http", "target": "http://x/"}}})
+    r = outpost("check-config", path)
+    assert '"name" and "target" come from each request' in r.stderr, r.stderr
+
+
+run(globals())
