@@ -406,10 +406,6 @@ int engine_run_adhoc(const struct cfg_probe *cp, struct result *out)
 {
 	int slot = -1;
 	plat_lock();
-	if (!adhoc_open) {
-		plat_unlock();
-		return OP_ECANCELED;
-	}
 	for (int i = 0; i < OP_ADHOC_MAX && slot < 0; i++)
 		if (adhoc[i].state == ADHOC_FREE)
 			slot = i;
@@ -417,15 +413,29 @@ int engine_run_adhoc(const struct cfg_probe *cp, struct result *out)
 		plat_unlock();
 		return OP_ENOMEM;
 	}
+	/* queued even while the engine restarts (a reload): its next start takes it */
 	adhoc[slot].cp = cp;
 	adhoc[slot].state = ADHOC_QUEUED;
+	int open = adhoc_open;
 	plat_unlock();
-	plat_wake();
+	if (open)
+		plat_wake();
+	uint64_t give_up = plat_now_us() + cp->timeout_us + 5000000;
 	plat_lock();
-	/* the probe's timeout ends every run, and engine_deinit finishes the rest */
-	while (adhoc[slot].state != ADHOC_DONE)
-		plat_cond_wait(1000000);
-	*out = adhoc[slot].res;
+	for (;;) {
+		if (adhoc[slot].state == ADHOC_DONE) {
+			*out = adhoc[slot].res;
+			break;
+		}
+		/* never started (the engine stopped for good): nothing refers to cp, leave */
+		if (adhoc[slot].state == ADHOC_QUEUED && plat_now_us() > give_up) {
+			memset(out, 0, sizeof *out);
+			out->reason = REASON_CANCELED;
+			break;
+		}
+		/* a started run ends by its timeout, or engine_deinit ends it */
+		plat_cond_wait(100000);
+	}
 	adhoc[slot].state = ADHOC_FREE;
 	plat_unlock();
 	return out->reason == REASON_CANCELED ? OP_ECANCELED : 0;
@@ -602,11 +612,12 @@ void engine_deinit(void)
 	for (uint32_t i = 0; i < OP_ADHOC_MAX; i++)
 		if (adhoc_probe[i].run)
 			probe_run_done(adhoc_probe[i].run, 0, REASON_CANCELED, "engine stopped");
-	/* queued or waiting ad-hoc runs that never started: finish them as canceled */
+	/* runs that were started but wait for a slot: finish them as canceled (queued ones wait
+	 * for the next engine, or give up by themselves) */
 	plat_lock();
 	adhoc_open = 0;
 	for (uint32_t i = 0; i < OP_ADHOC_MAX; i++) {
-		if (adhoc[i].state == ADHOC_QUEUED || adhoc[i].state == ADHOC_RUNNING) {
+		if (adhoc[i].state == ADHOC_RUNNING) {
 			struct result r = {.wall_us = plat_wall_us(), .reason = REASON_CANCELED};
 			op_strlcpy(r.detail, "engine stopped", sizeof r.detail);
 			adhoc[i].res = r;

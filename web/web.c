@@ -209,9 +209,11 @@ static int h_probe(struct mg_connection *c, void *cb)
 	struct snap_probe p;
 	memset(&p, 0, sizeof p);
 	int rc = engine_run_adhoc(&one.probes[0], &p.stats.last);
-	if (rc == OP_ENOMEM) {
+	if (rc == OP_ENOMEM || rc == OP_ECANCELED) {
 		cfg_free(&one);
-		return reply(c, 503, "text/plain", "too many /probe requests at once\n", 33);
+		const char *why = rc == OP_ENOMEM ? "too many /probe requests at once\n" :
+			"the probe engine is not running\n";
+		return reply(c, 503, "text/plain", why, strlen(why));
 	}
 	p.stats.has_last = 1;
 	op_strlcpy(p.name, "probe", sizeof p.name);

@@ -76,7 +76,7 @@ def test_probe_endpoint_answers():
     s, body = app.get(f"/probe?module=tcp&target=127.0.0.1:{tport}")
     eq(s, 200, body)
     m = parse_metrics(body)
-    eq(m["probe_success"], [({}, 1.0)], "bare probe_success")
+    eq(m["probe_success"], [({}, 1.0)], f"bare probe_success: {body}")
     promtool_check(body)
     # the module's timeout caps the scrape's
     s, body = app.get(f"/probe?module=http_2xx&target=http://127.0.0.1:{mport}/silent&debug=true")
