@@ -27,7 +27,7 @@ obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 ENGINE_OBJS := $(call obj,$(CORE) $(PROBES) $(PLAT)) $(B)/obj/gen/default_config.o
 APP_OBJS    := $(ENGINE_OBJS) $(call obj,$(WEB) $(MAIN))
 
-.PHONY: all run test bench clean check-size deps fuzz
+.PHONY: all run test bench bench-deps test-deps unit-bins clean check-size deps
 all: $(B)/outpost
 
 # Third-party code comes from Debian sources, built for this board's toolchain.
@@ -90,8 +90,16 @@ test: test-deps
 	$(MAKE) BOARD=linux-x86_64 all $(MOCKS)
 	tests/run.sh
 
-bench: $(B)/outpost $(MOCKS)
-	tests/bench/soak.sh
+build/tools/bareloop: tests/bench/bareloop.c $(DEPS)/.stamp
+	@mkdir -p $(dir $@)
+	$(CC) -O2 $(LDSTATIC) -DMBEDTLS_CONFIG_FILE='"mbedtls/outpost_config.h"' -I$(DEPS)/include \
+		-o $@ $< -L$(DEPS)/lib -lmbedtls
+
+bench-deps:
+	tools/deps.sh bench-tools
+
+bench: bench-deps $(B)/outpost $(MOCKS) build/tools/bareloop
+	cd tests/bench && python3 bench.py
 
 clean:
 	rm -rf build/linux-x86_64 build/host-asan build/tools

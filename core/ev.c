@@ -22,6 +22,13 @@ int ev_io_set(struct ev_io *io, unsigned mask)
 	return rc;
 }
 
+void ev_io_close(struct ev_io *io)
+{
+	if (io->mask)
+		plat_poll_forget(io->fd);
+	io->mask = 0;
+}
+
 static int timer_less(const struct ev_timer *a, const struct ev_timer *b)
 {
 	if (a->when_us != b->when_us)

@@ -39,6 +39,9 @@ int ev_init(struct ev_loop *l, struct ev_timer **storage, uint32_t cap);
 /* Watch io->fd for mask (PLAT_READ|PLAT_WRITE); 0 removes it. Returns 0 or a negative code. */
 int ev_io_set(struct ev_io *io, unsigned mask);
 
+/* The descriptor is about to be closed: drop its watch (cheaper than ev_io_set(io, 0)). */
+void ev_io_close(struct ev_io *io);
+
 /* Arm t to fire at when_us (monotonic). Re-arming an armed timer moves it.
  * Returns 0, or OP_ENOMEM when the heap is full (a sizing bug: counted, never silent). */
 int ev_timer_at(struct ev_loop *l, struct ev_timer *t, uint64_t when_us);

@@ -86,7 +86,7 @@ void net_close(struct net_conn *c)
 {
 	if (c->io.fd < 0)
 		return;
-	ev_io_set(&c->io, 0);
+	ev_io_close(&c->io);
 	plat_sock_close(c->io.fd);
 	c->io.fd = -1;
 }

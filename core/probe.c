@@ -92,12 +92,17 @@ static void run_io(struct ev_io *io, unsigned events)
 {
 	struct probe_run *r = OP_CONTAINER_OF(io, struct probe_run, conn.io);
 	if (r->phase == PHASE_CONNECT) {
-		int rc = net_finish_connect(&r->conn);
+		/* writable without an error condition is a completed connect; only a failure needs
+		 * the socket's error read out */
+		int rc = events & PLAT_ERROR ? net_finish_connect(&r->conn) : 0;
+		if (rc == 0 && (events & PLAT_ERROR))
+			rc = OP_ECONNRESET;
 		if (rc != 0) {
 			connect_failed(r, rc);
 			return;
 		}
-		net_want(&r->conn, 0);
+		/* the kind sets the next interest at once; leaving PLAT_WRITE until then saves a
+		 * system call per run */
 		probe_run_phase(r, -1);
 		r->ops->on_event(r, PROBE_EV_CONNECTED, 0);
 		return;

@@ -57,6 +57,8 @@ void plat_poll_deinit(void);
 /* Watch fd for mask (PLAT_READ|PLAT_WRITE), replacing any earlier mask; udata comes back with
  * its events. mask 0 removes the watch. */
 int plat_poll_set(int fd, unsigned mask, void *udata);
+/* fd is about to be closed: drop its watch, without a system call where closing does it. */
+void plat_poll_forget(int fd);
 /* Wait up to timeout_us (0: poll, < 0: forever) and fill at most cap events.
  * Returns the count (0 on timeout or signal). */
 int plat_poll_wait(struct plat_event *ev, int cap, int64_t timeout_us);

@@ -4,6 +4,7 @@
 #
 #   tools/deps.sh tools                     install the Debian packages the build needs
 #   tools/deps.sh test-tools                also those the test suite needs
+#   tools/deps.sh bench-tools               also those `make bench` compares with
 #   tools/deps.sh build OUT CC "CFLAGS"     build mbedTLS and civetweb into OUT (lib/, include/)
 set -euo pipefail
 
@@ -88,6 +89,11 @@ cmd_test_tools() {
 	need prometheus openssl
 }
 
+cmd_bench_tools() {
+	cmd_test_tools
+	need nginx-light prometheus-blackbox-exporter
+}
+
 # build OUT CC CFLAGS: compile mbedTLS (our config) and civetweb (no CGI/files/Lua, mbedTLS)
 # into OUT/lib, headers into OUT/include. The stamp records the inputs.
 cmd_build() {
@@ -102,15 +108,19 @@ cmd_build() {
 	rm -rf "$out"
 	mkdir -p "$out/lib" "$out/include" "$out/obj/mbedtls" "$out/obj/civetweb"
 	cp -r "$src/mbedtls/include/mbedtls" "$src/mbedtls/include/psa" "$out/include/"
+	cp -r "$src/mbedtls/3rdparty/everest/include/everest" "$out/include/"
 	cp "$conf" "$out/include/mbedtls/outpost_config.h"
 	cp /usr/include/jsmn.h "$out/include/"
 	cp "$src/civetweb/include/civetweb.h" "$out/include/"
 
 	local mdef="-DMBEDTLS_CONFIG_FILE=\"mbedtls/outpost_config.h\""
 	say "building mbedTLS $(cat "$src/mbedtls/.stamp") with $cc"
-	# The crypto is hot on weak CPUs: -O2 for it even when the rest of the binary is -Os.
-	ls "$src"/mbedtls/library/*.c | xargs -P "$(nproc)" -I{} sh -c \
-		"$cc $cflags -O2 -I'$out/include' '$mdef' -c {} -o '$out/obj/mbedtls/'\$(basename {} .c).o"
+	# The crypto is hot on weak CPUs: -O3 for it even when the rest of the binary is -Os.
+	local ev="$src/mbedtls/3rdparty/everest"
+	local inc="-I'$out/include' -I'$ev/include' -I'$ev/include/everest' -I'$ev/include/everest/kremlib' -I'$src/mbedtls/library'"
+	ls "$src"/mbedtls/library/*.c "$ev/library/everest.c" "$ev/library/x25519.c" \
+		"$ev/library/Hacl_Curve25519_joined.c" | xargs -P "$(nproc)" -I{} sh -c \
+		"$cc $cflags -O3 $inc '$mdef' -c {} -o '$out/obj/mbedtls/'\$(basename {} .c).o"
 	ar rcs "$out/lib/libmbedtls.a" "$out"/obj/mbedtls/*.o
 
 	say "building civetweb $(cat "$src/civetweb/.stamp") with $cc"
@@ -125,6 +135,7 @@ cmd_build() {
 case "${1:-}" in
 tools) cmd_tools ;;
 test-tools) cmd_test_tools ;;
+bench-tools) cmd_bench_tools ;;
 build) shift; cmd_build "$@" ;;
 *) echo "usage: $0 tools|test-tools|build OUT CC CFLAGS" >&2; exit 2 ;;
 esac

@@ -170,19 +170,21 @@ int main(int argc, char **argv)
 	while (now() < end) {
 		p[0] = (struct pollfd){s, POLLIN, 0};
 		double t = now();
-		int timeout = 200;
+		double wait = 0.2; /* seconds; a delayed answer shortens it to its due time */
 		for (int i = 0; i < nconns; i++) {
 			struct conn *c = &conns[i];
 			short ev = POLLIN;
 			int pending = c->out_off < c->out_len || c->endless;
 			if (c->answered && pending && t >= c->due)
 				ev |= POLLOUT;
-			if (c->answered && pending && t < c->due)
-				timeout = 5;
+			if (c->answered && pending && t < c->due && c->due - t < wait)
+				wait = c->due - t;
 			p[i + 1] = (struct pollfd){c->fd, ev, 0};
 		}
 		int polled = nconns;
-		if (poll(p, (nfds_t)nconns + 1, timeout) < 0)
+		/* ppoll: microsecond timeouts, so /delay/N overshoots by tens of µs, not a tick */
+		struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
+		if (ppoll(p, (nfds_t)nconns + 1, &ts, NULL) < 0)
 			continue;
 		if (p[0].revents) {
 			for (int fd; nconns < MAXC && (fd = accept4(s, NULL, NULL, SOCK_NONBLOCK)) >= 0;)
@@ -190,9 +192,13 @@ int main(int argc, char **argv)
 		}
 		/* only the connections that were polled; drop() moves the last one down, which was
 		 * already visited (the walk goes backwards) */
+		t = now();
 		for (int i = polled - 1; i >= 0; i--) {
 			struct conn *c = &conns[i];
 			short re = p[i + 1].revents;
+			/* a delayed answer that fell due during the wait goes out now */
+			if (c->answered && c->out_off < c->out_len && c->due > 0 && t >= c->due)
+				re |= POLLOUT;
 			if (re & POLLIN) {
 				ssize_t r = recv(c->fd, c->req + c->req_len, sizeof c->req - 1 - c->req_len, 0);
 				if (r < 0 && errno == EAGAIN)
@@ -209,6 +215,8 @@ int main(int argc, char **argv)
 			if ((re & POLLOUT) && c->out_off < c->out_len) {
 				ssize_t w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
 					MSG_NOSIGNAL);
+				if (w < 0 && errno == EAGAIN)
+					w = 0;
 				if (w < 0) {
 					drop(i);
 					continue;

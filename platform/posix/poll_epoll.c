@@ -8,6 +8,25 @@
 #include "../plat.h"
 
 static int epfd = -1;
+/* Which descriptors are in the interest list, so a change is one epoll_ctl, not a failed MOD
+ * and an ADD. Descriptors past the map take the two-call path. */
+#define REG_FDS 65536
+static uint8_t reg[REG_FDS / 8];
+
+static int registered(int fd)
+{
+	return fd < REG_FDS ? (reg[fd / 8] >> (fd % 8)) & 1 : -1;
+}
+
+static void mark(int fd, int on)
+{
+	if (fd >= REG_FDS)
+		return;
+	if (on)
+		reg[fd / 8] |= (uint8_t)(1u << (fd % 8));
+	else
+		reg[fd / 8] &= (uint8_t)~(1u << (fd % 8));
+}
 
 const char *plat_poll_name(void)
 {
@@ -27,19 +46,34 @@ void plat_poll_deinit(void)
 	if (epfd >= 0)
 		close(epfd);
 	epfd = -1;
+	for (size_t i = 0; i < sizeof reg; i++)
+		reg[i] = 0;
 }
 
 int plat_poll_set(int fd, unsigned mask, void *udata)
 {
-	if (mask == 0)
+	int on = registered(fd);
+	if (mask == 0) {
+		mark(fd, 0);
+		if (on == 0)
+			return 0;
 		return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL) == 0 || errno == ENOENT ? 0 : OP_EIO;
+	}
 	struct epoll_event ev = {.events = ((mask & PLAT_READ) ? EPOLLIN : 0) |
 		((mask & PLAT_WRITE) ? EPOLLOUT : 0), .data.ptr = udata};
-	if (epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev) == 0)
+	if (on != 0 && epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev) == 0)
 		return 0;
-	if (errno == ENOENT && epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == 0)
+	if ((on == 0 || errno == ENOENT) && epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == 0) {
+		mark(fd, 1);
 		return 0;
+	}
 	return errno == ENOMEM || errno == ENOSPC ? OP_ENOMEM : OP_EIO;
+}
+
+void plat_poll_forget(int fd)
+{
+	/* close() takes the descriptor out of the epoll set (it is never duplicated here) */
+	mark(fd, 0);
 }
 
 int plat_poll_wait(struct plat_event *out, int cap, int64_t timeout_us)

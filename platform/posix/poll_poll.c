@@ -61,6 +61,11 @@ int plat_poll_set(int fd, unsigned mask, void *udata)
 	return 0;
 }
 
+void plat_poll_forget(int fd)
+{
+	plat_poll_set(fd, 0, NULL);
+}
+
 int plat_poll_wait(struct plat_event *out, int cap, int64_t timeout_us)
 {
 	int ms = timeout_us < 0 ? -1 : (int)((timeout_us + 999) / 1000);

@@ -1,0 +1,187 @@
+"""make bench: CPU per 1,000 HTTP and HTTPS probes for outpost, a bare C loop and
+blackbox_exporter on the same local targets at the same pace, and the reported-latency error
+against injected server delays. Prints figures; asserts nothing."""
+import glob
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
+from lib import (OUTPOST, TOOLS, Appliance, free_port, metric, outpost_env, parse_metrics,
+                 start_tool, wait_for, _procs)
+import certs
+
+RATE = float(os.environ.get("BENCH_RATE", "100"))  # probes a second, for every contender
+N = int(os.environ.get("BENCH_N", "1000"))
+
+
+def cpu_ns(pid):
+    """On-CPU time of every thread of pid (ns), from the scheduler's accounting."""
+    total = 0
+    for f in glob.glob(f"/proc/{pid}/task/*/schedstat"):
+        try:
+            with open(f) as fh:
+                total += int(fh.read().split()[0])
+        except OSError:
+            pass
+    return total
+
+
+def spawn(*args, **kw):
+    p = subprocess.Popen(list(args), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
+    _procs.append(p)
+    return p
+
+
+def nginx(certdir):
+    d = tempfile.mkdtemp(prefix="outpost-nginx-")
+    port = free_port()
+    with open(f"{d}/nginx.conf", "w") as f:
+        f.write(f"""worker_processes 1; daemon off; pid {d}/nginx.pid; error_log stderr;
+events {{}}
+http {{ access_log off;
+  server {{ listen 127.0.0.1:{port} ssl; ssl_protocols TLSv1.2;
+    ssl_certificate {certdir}/good.pem; ssl_certificate_key {certdir}/good.key;
+    location / {{ return 200 "ok\\n"; }} }} }}
+""")
+    spawn("nginx", "-p", d, "-c", f"{d}/nginx.conf", "-e", "stderr")
+    import socket
+    wait_for(lambda: socket.socket().connect_ex(("127.0.0.1", port)) == 0, 10, "nginx")
+    return port
+
+
+def blackbox():
+    d = tempfile.mkdtemp(prefix="outpost-bbe-")
+    port = free_port()
+    with open(f"{d}/bb.yml", "w") as f:
+        f.write("modules:\n  http_2xx:\n    prober: http\n    timeout: 5s\n"
+                "    http:\n      tls_config: {insecure_skip_verify: true}\n")
+    p = spawn("prometheus-blackbox-exporter", f"--config.file={d}/bb.yml",
+              f"--web.listen-address=127.0.0.1:{port}")
+    wait_for(lambda: get(f"http://127.0.0.1:{port}/metrics") is not None, 15, "blackbox")
+    return p, port
+
+
+def get(url):
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return r.read().decode()
+    except OSError:
+        return None
+
+
+def paced(n, fn):
+    t0 = time.monotonic()
+    for i in range(n):
+        due = t0 + i / RATE
+        d = due - time.monotonic()
+        if d > 0:
+            time.sleep(d)
+        fn()
+
+
+def bench_outpost(url, tls):
+    # 20 probes at 20/RATE s each: RATE probes a second in all, spread evenly
+    interval_ms = int(20 * 1000 / RATE)
+    probes = [{"name": f"b{i}", "kind": "http", "target": url,
+               "interval": f"{interval_ms}ms", "timeout": f"{interval_ms - 1}ms"} for i in range(20)]
+    if tls:
+        for p in probes:
+            p["tls"] = {"insecure_skip_verify": True}
+    app = Appliance({"limits": {"max_probes": 20, "max_inflight": 20}, "probes": probes})
+    time.sleep(2)
+    m0 = parse_metrics(app.get("/metrics")[1])
+    c0 = cpu_ns(app.p.pid)
+    time.sleep(N / RATE)
+    c1 = cpu_ns(app.p.pid)
+    m1 = parse_metrics(app.get("/metrics")[1])
+    runs = metric(m1, "outpost_runs_started_total") - metric(m0, "outpost_runs_started_total")
+    fails = sum(v for lab, v in m1["outpost_probe_runs_total"] if lab["result"] != "success")
+    peak = metric(m1, "outpost_tls_arena_peak_bytes")
+    app.stop()
+    return (c1 - c0) / 1e9 / runs * 1000, runs, fails, peak
+
+
+def bench_bare(scheme, port, path):
+    p = subprocess.Popen([os.path.join(TOOLS, "bareloop"), scheme, "127.0.0.1", str(port), path,
+                          str(N), str(RATE)], stdout=subprocess.PIPE, text=True)
+    _, status, ru = os.wait4(p.pid, 0)
+    return (ru.ru_utime + ru.ru_stime) / N * 1000
+
+
+def bench_blackbox(bport, bpid, url):
+    q = f"http://127.0.0.1:{bport}/probe?module=http_2xx&target={url}"
+    get(q)
+    c0 = cpu_ns(bpid)
+    ok = [0]
+
+    def one():
+        body = get(q)
+        ok[0] += body is not None and "probe_success 1" in body
+    paced(N, one)
+    c1 = cpu_ns(bpid)
+    return (c1 - c0) / 1e9 / N * 1000, ok[0]
+
+
+def latency_error(mport):
+    delays = (0, 10, 50, 200)
+    probes = [{"name": f"d{d}", "kind": "http", "target": f"http://127.0.0.1:{mport}/delay/{d}",
+               "interval": "500ms", "timeout": "400ms"} for d in delays]
+    app = Appliance({"probes": probes})
+    seen = {d: {} for d in delays}
+    end = time.monotonic() + float(os.environ.get("BENCH_LATENCY_SECONDS", "40"))
+    while time.monotonic() < end:
+        m = parse_metrics(app.get("/metrics")[1])
+        for d in delays:
+            ts = metric(m, "outpost_probe_last_run_timestamp_seconds", probe=f"d{d}")
+            dur = metric(m, "probe_duration_seconds", probe=f"d{d}")
+            if ts:
+                seen[d][ts] = dur
+        time.sleep(0.1)
+    app.stop()
+    out = {}
+    for d in delays:
+        errs = sorted((v - d / 1000) * 1000 for v in seen[d].values())
+        out[d] = (statistics.median(errs), errs[min(len(errs) - 1, int(len(errs) * 0.99))],
+                  len(errs))
+    return out
+
+
+def main():
+    d = certs.make()
+    _, mport = start_tool("mockhttp", lifetime=3600)
+    nport = nginx(d)
+    bpid, bport = blackbox()
+    http_url = f"http://127.0.0.1:{mport}/bytes/100"
+    https_url = f"https://127.0.0.1:{nport}/"
+    print(f"# {N} probes per contender at {RATE:.0f}/s; CPU is user+sys of that process alone")
+    rows = []
+    for name, url, scheme, port, path in (("HTTP", http_url, "http", mport, "/bytes/100"),
+                                          ("HTTPS", https_url, "https", nport, "/")):
+        o, runs, fails, peak = bench_outpost(url, scheme == "https")
+        b = bench_bare(scheme, port, path)
+        x, ok = bench_blackbox(bport, bpid.pid, url)
+        rows.append((name, o, b, x))
+        print(f"{name:5}  outpost {o * 1000 / 1000:7.3f} ms CPU/probe ({int(runs)} runs, {int(fails)} "
+              f"failed{', TLS arena peak %d B' % peak if peak else ''})  bare loop {b:7.3f}  "
+              f"blackbox_exporter {x:7.3f} ({ok} ok)")
+    print()
+    print("CPU seconds per 1,000 probes   outpost   bare C   blackbox   outpost/bare   outpost/blackbox")
+    for name, o, b, x in rows:
+        print(f"{name:30} {o:8.3f} {b:8.3f} {x:10.3f} {o / b:14.2f} {o / x:18.3f}")
+    print()
+    print("reported latency - injected delay (ms), C target server, through the appliance")
+    for dly, (med, p99, n) in latency_error(mport).items():
+        print(f"  delay {dly:3d} ms: median {med:6.3f}  p99 {p99:6.3f}  ({n} runs)")
+    for p in _procs:
+        if p.poll() is None:
+            p.kill()
+
+
+if __name__ == "__main__":
+    main()
