@@ -71,10 +71,11 @@ MOCKS := build/tools/mockdns build/tools/mocktcp build/tools/mockhttp
 ifeq ($(BOARD),$(TEST_BOARD))
 $(B)/tests/%: tests/unit/%.c $(ENGINE_OBJS) tests/unit/t.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(ENGINE_OBJS) $(LDFLAGS) -lpthread
+	$(CC) $(CFLAGS) -o $@ $< $(ENGINE_OBJS) $(LDFLAGS) -L$(DEPS)/lib -lmbedtls -lpthread
 $(B)/fuzz/%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(ENGINE_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< tests/fuzz/replay.c $(ENGINE_OBJS) $(LDFLAGS) -lpthread
+	$(CC) $(CFLAGS) -o $@ $< tests/fuzz/replay.c $(ENGINE_OBJS) $(LDFLAGS) -L$(DEPS)/lib \
+		-lmbedtls -lpthread
 unit-bins: $(addprefix $(B)/tests/,$(UNIT)) $(addprefix $(B)/fuzz/,$(FUZZ))
 endif
 
