@@ -2,12 +2,14 @@
 #define JSMN_STRICT
 #define JSMN_PARENT_LINKS
 #include <jsmn.h>
+#include <stdlib.h>
 #include <string.h>
 
 int json_skip(const jsmntok_t *t, int ntok, int tok);
 int json_eq(const char *text, const jsmntok_t *t, const char *s);
 size_t json_quote(char *out, size_t cap, const char *s);
 int json_check(const char *text, const jsmntok_t *t, int ntok, int *bad);
+int json_path_find(const char *text, const jsmntok_t *t, int ntok, const char *path);
 
 int json_skip(const jsmntok_t *t, int ntok, int tok)
 {
@@ -116,4 +118,45 @@ int json_check(const char *text, const jsmntok_t *t, int ntok, int *bad)
 			return -1;
 	}
 	return 0;
+}
+
+int json_path_find(const char *text, const jsmntok_t *t, int ntok, const char *path)
+{
+	int cur = 0;
+	if (ntok <= 0)
+		return -1;
+	if (*path == '$')
+		path++;
+	while (*path) {
+		if (*path == '[') {
+			char *end;
+			long idx = strtol(path + 1, &end, 10);
+			if (end == path + 1 || *end != ']' || idx < 0 || t[cur].type != JSMN_ARRAY ||
+				idx >= t[cur].size)
+				return -1;
+			int child = cur + 1;
+			for (long k = 0; k < idx; k++)
+				child = json_skip(t, ntok, child);
+			cur = child;
+			path = end + 1;
+			continue;
+		}
+		if (*path == '.')
+			path++;
+		size_t n = strcspn(path, ".[");
+		if (n == 0 || t[cur].type != JSMN_OBJECT)
+			return -1;
+		int child = cur + 1, found = -1;
+		for (int k = 0; k < t[cur].size && found < 0; k++) {
+			if (t[child].type == JSMN_STRING && (size_t)(t[child].end - t[child].start) == n &&
+				!memcmp(text + t[child].start, path, n))
+				found = child + 1;
+			child = json_skip(t, ntok, child + 1);
+		}
+		if (found < 0)
+			return -1;
+		cur = found;
+		path += n;
+	}
+	return cur;
 }

@@ -21,3 +21,7 @@ size_t json_quote(char *out, size_t cap, const char *s);
 /* Check the separators jsmn does not: one ':' between key and value, one ',' between members,
  * none before '}' or ']'. Returns 0, or -1 with *bad the offending offset. */
 int json_check(const char *text, const jsmntok_t *t, int ntok, int *bad);
+
+/* Find the value at path in parsed JSON: "$.a.b[0].c", "a.b[0]", "[2].x" ("$" alone is the
+ * root). Returns the token index, or -1 when absent or the path is malformed. */
+int json_path_find(const char *text, const jsmntok_t *t, int ntok, const char *path);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include "../core/http_parse.h"
 #include "../core/engine.h"
+#include "../core/json.h"
 #include "../core/probe.h"
 #include "../core/tls.h"
 
@@ -27,6 +28,10 @@
 #define OP_HTTP_REQ_MAX 4096
 #endif
 #define MAX_STATUS_RANGES 8
+#define MAX_JSON 8
+#ifndef OP_HTTP_JSON_TOKENS
+#define OP_HTTP_JSON_TOKENS 2048 /* JSON values in a body checked with expect.json */
+#endif
 
 struct http_expect {
 	const char *status_text;
@@ -34,6 +39,10 @@ struct http_expect {
 	const char *header_name, *header_contains;
 	uint64_t max_latency_us;
 	uint32_t cert_min_days;
+	const char *http_version;
+	/* "json": {"$.path": expected value, ...} */
+	uint8_t njson;
+	const char *json_path[MAX_JSON], *json_value[MAX_JSON];
 };
 
 struct http_tls {
@@ -121,7 +130,34 @@ static const struct cfg_key expect_keys[] = {
 	{"max_latency", CFG_DUR, 0, offsetof(struct http_expect, max_latency_us), 1000,
 		3600000000ll, NULL},
 	{"cert_min_days", CFG_UINT, 0, offsetof(struct http_expect, cert_min_days), 0, 3650, NULL},
+	{"http_version", CFG_STR, 0, offsetof(struct http_expect, http_version), 0, 3, NULL},
+	{"json", CFG_FN, 0, offsetof(struct http_expect, njson), 0, 0, NULL},
 };
+
+/* "json": {"$.status": "ok", "items[0].id": 7}: each path's value, compared as text. */
+static int read_json_expect(struct cfg_ctx *c, int tok, void *field)
+{
+	struct http_expect *e = (struct http_expect *)((char *)field -
+		offsetof(struct http_expect, njson));
+	if (cfg_tok_type(c, tok) != 1 /* JSMN_OBJECT */)
+		return cfg_error(c, tok, "\"json\" takes {\"$.path\": expected value, ...}");
+	int i = tok + 1;
+	for (int n = 0; n < cfg_tok_size(c, tok); n++, i = cfg_tok_next(c, i + 1)) {
+		if (e->njson == MAX_JSON)
+			return cfg_error(c, i, "at most %d json checks", MAX_JSON);
+		const char *path, *v;
+		char tmp[64];
+		int rc = cfg_string(c, i, &path);
+		if (rc || (rc = cfg_scalar(c, i + 1, &v, tmp, sizeof tmp)) != 0)
+			return rc;
+		if (v == tmp)
+			v = cfg_store(c, tmp, strlen(tmp));
+		e->json_path[e->njson] = path;
+		e->json_value[e->njson] = v;
+		e->njson++;
+	}
+	return 0;
+}
 
 static const struct cfg_key tls_keys[] = {
 	{"ca_file", CFG_STR, 0, offsetof(struct http_tls, ca_file), 0, 255, NULL},
@@ -162,6 +198,9 @@ static int read_expect(struct cfg_ctx *c, int tok, void *field)
 	static struct cfg_key keys[OP_ARRAY_LEN(expect_keys)];
 	memcpy(keys, expect_keys, sizeof keys);
 	keys[0].fn = read_status;
+	for (size_t i = 0; i < OP_ARRAY_LEN(keys); i++)
+		if (!strcmp(keys[i].key, "json"))
+			keys[i].fn = read_json_expect;
 	return cfg_object(c, tok, "\"expect\"", keys, OP_ARRAY_LEN(keys), field, NULL, 0, NULL);
 }
 
@@ -319,6 +358,13 @@ static void http_check(struct probe_run *r, struct http_state *s, const struct h
 {
 	const struct http_expect *e = &k->expect;
 	int status = r->facts.http_status;
+	if (e->http_version) {
+		char v[8];
+		snprintf(v, sizeof v, "%d.%d", r->facts.http_version / 10, r->facts.http_version % 10);
+		if (strcmp(v, e->http_version))
+			return (void)probe_run_done(r, 0, REASON_EXPECT, "http_version %s, expected %s", v,
+				e->http_version);
+	}
 	if (!status_ok(k, status))
 		return (void)probe_run_done(r, 0, REASON_EXPECT, "status %d, expected %s", status,
 			e->status_text ? e->status_text : "2xx");
@@ -331,6 +377,28 @@ static void http_check(struct probe_run *r, struct http_state *s, const struct h
 		strlen(e->body_not_contains)))
 		return (void)probe_run_done(r, 0, REASON_EXPECT, "body_not_contains: \"%.40s\" found",
 			e->body_not_contains);
+	if (e->njson) {
+		static jsmntok_t toks[OP_HTTP_JSON_TOKENS]; /* the engine is one thread */
+		jsmn_parser jp;
+		jsmn_init(&jp);
+		int nt = jsmn_parse(&jp, s->body, s->kept, toks, OP_HTTP_JSON_TOKENS);
+		if (nt < 0)
+			return (void)probe_run_done(r, 0, REASON_EXPECT, "json: the body%s is not JSON",
+				s->kept == sizeof s->body ? " (first 16 KiB)" : "");
+		for (int i = 0; i < e->njson; i++) {
+			int at = json_path_find(s->body, toks, nt, e->json_path[i]);
+			if (at < 0)
+				return (void)probe_run_done(r, 0, REASON_EXPECT, "json %s: absent",
+					e->json_path[i]);
+			int len = toks[at].end - toks[at].start;
+			const char *got = s->body + toks[at].start;
+			if ((size_t)len != strlen(e->json_value[i]) ||
+				memcmp(got, e->json_value[i], (size_t)len))
+				return (void)probe_run_done(r, 0, REASON_EXPECT,
+					"json %s: \"%.*s\", expected \"%s\"", e->json_path[i],
+					OP_MIN(len, 32), got, e->json_value[i]);
+		}
+	}
 	if (e->header_name) {
 		struct http_header h[OP_HTTP_MAX_HEADERS];
 		struct http_response resp = {.headers = h, .nheaders = OP_HTTP_MAX_HEADERS};

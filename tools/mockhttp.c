@@ -9,7 +9,8 @@
  *   /garbage         not HTTP at all               /truncated      Content-Length 100, 10 sent
  *   /badchunk        a bad chunk size              /endless        chunked data, never ends
  *   /bigheader       a 1 MiB header                /silent         reads the request, never answers
- *   /head-nolf       a head that never ends        anything else   404
+ *   /head-nolf       a head that never ends        /json           a small JSON document
+ *   anything else    404
  * Every request gets "Connection: close". The server exits after -l seconds (default 300). */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -108,6 +109,11 @@ static void respond(struct conn *c)
 	} else if (!strcmp(path, "/headers")) {
 		out_printf(c, "%sX-Test: hello world\r\nContent-Type: text/plain\r\n"
 			"Content-Length: 3\r\n\r\nok\n", ok);
+	} else if (!strcmp(path, "/json")) {
+		const char *j = "{\"status\": \"ok\", \"items\": [{\"id\": 7}, {\"id\": 8}], "
+			"\"n\": 2, \"up\": true}";
+		out_printf(c, "%sContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s", ok,
+			strlen(j), j);
 	} else if (!strcmp(path, "/garbage")) {
 		out_printf(c, "SSH-2.0-NotHTTP\r\n\x01\x02\x03 garbage garbage\r\n\r\n");
 	} else if (!strcmp(path, "/truncated")) {

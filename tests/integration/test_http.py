@@ -76,6 +76,22 @@ def test_body_and_header_assertions_name_the_failure():
     assert "max_latency: took" in res["detail"], res
 
 
+def test_json_and_version_assertions():
+    _, port = start_tool("mockhttp")
+    rc, res = http(port, "/json", "--expect",
+                   '{"json": {"$.status": "ok", "items[1].id": 8, "$.up": true}, '
+                   '"http_version": "1.1"}')
+    eq(rc, 0, f"{res}")
+    rc, res = http(port, "/json", "--expect", '{"json": {"$.status": "degraded"}}')
+    eq(res["detail"], 'json $.status: "ok", expected "degraded"', "detail")
+    rc, res = http(port, "/json", "--expect", '{"json": {"items[9].id": 1}}')
+    eq(res["detail"], "json items[9].id: absent", "detail")
+    rc, res = http(port, "/headers", "--expect", '{"json": {"$.a": 1}}')
+    eq(res["detail"], "json: the body is not JSON", "detail")
+    rc, res = http(port, "/json", "--expect", '{"http_version": "1.0"}')
+    eq(res["detail"], "http_version 1.1, expected 1.0", "detail")
+
+
 def test_request_method_headers_body():
     _, port = start_tool("mocktcp", "-m", "echo")
     # an echo server answers with our own request: it is not HTTP, which the probe says
