@@ -275,6 +275,23 @@ full:
 	return cfg_error(c, tok, "configuration strings exceed %zu bytes", cfg->arena_cap);
 }
 
+struct cfg_block {
+	struct cfg_block *next;
+	max_align_t data[];
+};
+
+void *cfg_alloc(struct cfg_ctx *c, int tok, size_t size)
+{
+	struct cfg_block *b = calloc(1, sizeof *b + size);
+	if (!b) {
+		cfg_error(c, tok, "out of memory");
+		return NULL;
+	}
+	b->next = c->cfg->blocks;
+	c->cfg->blocks = b;
+	return b->data;
+}
+
 const char *cfg_store(struct cfg_ctx *c, const char *s, size_t n)
 {
 	struct cfg *cfg = c->cfg;
@@ -934,6 +951,11 @@ int cfg_load_file(struct cfg *out, const char *path, char *err, size_t errcap)
 
 void cfg_free(struct cfg *c)
 {
+	while (c->blocks) {
+		struct cfg_block *b = c->blocks;
+		c->blocks = b->next;
+		free(b);
+	}
 	free(c->probes);
 	free(c->arena);
 	c->probes = NULL;

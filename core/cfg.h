@@ -32,6 +32,7 @@ struct cfg_key {
 #define OP_PROBE_CONF_MAX 512
 
 struct probe_ops;
+struct cfg_block;
 
 struct cfg_probe {
 	const char *name, *kind, *target;
@@ -70,6 +71,7 @@ struct cfg {
 	uint32_t ntls_ca;
 	char *arena; /* owned: strings, expanded values */
 	size_t arena_len, arena_cap;
+	struct cfg_block *blocks; /* owned: compiled patterns and other aligned data */
 };
 
 /* Load and validate. file names the source in messages. On error, err holds
@@ -99,6 +101,9 @@ int cfg_object(struct cfg_ctx *c, int tok, const char *what, const struct cfg_ke
 /* Register a CA bundle a probe uses; returns its index, or OP_EINVAL after cfg_error (file
  * unreadable, or more than 4 different files). */
 int cfg_tls_ca(struct cfg_ctx *c, int tok, const char *path);
+/* Zeroed, aligned memory that lives as long as the config; NULL (after cfg_error) when out of
+ * memory. */
+void *cfg_alloc(struct cfg_ctx *c, int tok, size_t size);
 /* Keep a copy of s[0..n) for the config's lifetime (NUL-terminated); NULL when full. */
 const char *cfg_store(struct cfg_ctx *c, const char *s, size_t n);
 /* The text of the scalar at tok: a string (expanded) or a primitive copied into tmp. */

@@ -13,6 +13,7 @@
 #include "../core/engine.h"
 #include "../core/json.h"
 #include "../core/probe.h"
+#include "../core/regex.h"
 #include "../core/tls.h"
 
 #ifndef OP_HTTP_HEAD_MAX
@@ -36,7 +37,8 @@
 struct http_expect {
 	const char *status_text;
 	const char *body_contains, *body_not_contains;
-	const char *header_name, *header_contains;
+	const char *header_name, *header_pattern, *body_regex;
+	struct op_regex *header_re, *body_re;
 	uint64_t max_latency_us;
 	uint32_t cert_min_days;
 	const char *http_version;
@@ -109,16 +111,36 @@ static int read_headers(struct cfg_ctx *c, int tok, void *field)
 	return *(const char **)field ? 0 : cfg_error(c, tok, "configuration too large");
 }
 
+/* Compile the pattern at tok into *out. */
+static int read_regex(struct cfg_ctx *c, int tok, const char *pattern, struct op_regex **out)
+{
+	char err[64];
+	*out = cfg_alloc(c, tok, sizeof **out);
+	if (!*out)
+		return OP_EINVAL;
+	if (regex_compile(*out, pattern, err, sizeof err) != 0)
+		return cfg_error(c, tok, "pattern \"%s\": %s", pattern, err);
+	return 0;
+}
+
 static int read_header_expect(struct cfg_ctx *c, int tok, void *field)
 {
 	struct http_expect *e = (struct http_expect *)((char *)field -
 		offsetof(struct http_expect, header_name));
 	if (cfg_tok_type(c, tok) != 1 || cfg_tok_size(c, tok) != 1)
-		return cfg_error(c, tok, "\"header\" takes one {\"Name\": \"text it contains\"}");
+		return cfg_error(c, tok, "\"header\" takes one {\"Name\": \"regex its value matches\"}");
 	int rc = cfg_string(c, tok + 1, &e->header_name);
 	if (!rc)
-		rc = cfg_string(c, tok + 2, &e->header_contains);
-	return rc;
+		rc = cfg_string(c, tok + 2, &e->header_pattern);
+	return rc ? rc : read_regex(c, tok + 2, e->header_pattern, &e->header_re);
+}
+
+static int read_body_regex(struct cfg_ctx *c, int tok, void *field)
+{
+	struct http_expect *e = (struct http_expect *)((char *)field -
+		offsetof(struct http_expect, body_regex));
+	int rc = cfg_string(c, tok, &e->body_regex);
+	return rc ? rc : read_regex(c, tok, e->body_regex, &e->body_re);
 }
 
 static const struct cfg_key expect_keys[] = {
@@ -127,6 +149,7 @@ static const struct cfg_key expect_keys[] = {
 	{"body_not_contains", CFG_STR, 0, offsetof(struct http_expect, body_not_contains), 0, 1024,
 		NULL},
 	{"header", CFG_FN, 0, offsetof(struct http_expect, header_name), 0, 0, read_header_expect},
+	{"body_regex", CFG_FN, 0, offsetof(struct http_expect, body_regex), 0, 0, read_body_regex},
 	{"max_latency", CFG_DUR, 0, offsetof(struct http_expect, max_latency_us), 1000,
 		3600000000ll, NULL},
 	{"cert_min_days", CFG_UINT, 0, offsetof(struct http_expect, cert_min_days), 0, 3650, NULL},
@@ -377,6 +400,9 @@ static void http_check(struct probe_run *r, struct http_state *s, const struct h
 		strlen(e->body_not_contains)))
 		return (void)probe_run_done(r, 0, REASON_EXPECT, "body_not_contains: \"%.40s\" found",
 			e->body_not_contains);
+	if (e->body_re && !regex_search(e->body_re, s->body, s->kept))
+		return (void)probe_run_done(r, 0, REASON_EXPECT,
+			"body_regex: /%.40s/ matches nothing in the first %zu bytes", e->body_regex, s->kept);
 	if (e->njson) {
 		static jsmntok_t toks[OP_HTTP_JSON_TOKENS]; /* the engine is one thread */
 		jsmn_parser jp;
@@ -407,11 +433,10 @@ static void http_check(struct probe_run *r, struct http_state *s, const struct h
 		if (!found)
 			return (void)probe_run_done(r, 0, REASON_EXPECT, "header %s: absent",
 				e->header_name);
-		if (!op_memmem(found->value, found->value_len, e->header_contains,
-			strlen(e->header_contains)))
-			return (void)probe_run_done(r, 0, REASON_EXPECT, "header %s: \"%.*s\" lacks \"%s\"",
-				e->header_name, (int)OP_MIN(found->value_len, 40), found->value,
-				e->header_contains);
+		if (!regex_search(e->header_re, found->value, found->value_len))
+			return (void)probe_run_done(r, 0, REASON_EXPECT,
+				"header %s: \"%.*s\" does not match /%s/", e->header_name,
+				(int)OP_MIN(found->value_len, 40), found->value, e->header_pattern);
 	}
 	r->facts.content_failed = 0;
 	if (e->cert_min_days && r->facts.cert_expiry) {

@@ -47,6 +47,8 @@ timeout 120 build/host-asan/fuzz/cfg cfg 20000 tests/fuzz/corpus/cfg >"$log/fuzz
 count fuzz/cfg "$log/fuzz_cfg.log" $?
 timeout 120 build/host-asan/fuzz/http http 200000 tests/fuzz/corpus/http >"$log/fuzz_http.log" 2>&1
 count fuzz/http "$log/fuzz_http.log" $?
+timeout 120 build/host-asan/fuzz/regex regex 50000 tests/fuzz/corpus/regex >"$log/fuzz_regex.log" 2>&1
+count fuzz/regex "$log/fuzz_regex.log" $?
 
 for t in tests/integration/test_*.py; do
 	name=integration/$(basename "$t" .py)

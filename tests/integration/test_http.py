@@ -70,8 +70,16 @@ def test_body_and_header_assertions_name_the_failure():
     assert 'body_contains: "nope"' in res["detail"], res
     rc, res = http(port, "/headers", "--expect", '{"body_not_contains": "ok"}')
     assert "body_not_contains" in res["detail"], res
-    rc, res = http(port, "/headers", "--expect", '{"header": {"X-Test": "bye"}}')
-    assert 'header X-Test: "hello world" lacks "bye"' in res["detail"], res
+    rc, res = http(port, "/headers", "--expect", '{"header": {"X-Test": "^bye"}}')
+    eq(res["detail"], 'header X-Test: "hello world" does not match /^bye/', "detail")
+    rc, res = http(port, "/headers", "--expect", '{"header": {"x-test": "^hel+o w"}}')
+    eq(rc, 0, f"{res}")
+    rc, res = http(port, "/json", "--expect", '{"body_regex": "\\"id\\": *[0-9]+"}')
+    eq(rc, 0, f"{res}")
+    rc, res = http(port, "/json", "--expect", '{"body_regex": "\\"id\\": *[a-z]+"}')
+    assert res["detail"].startswith("body_regex: /"), res
+    r = outpost("probe", "http", "http://x/", "--expect", '{"body_regex": "a{2}"}')
+    assert "counted repeats" in r.stderr, r.stderr
     rc, res = http(port, "/delay/30", "--expect", '{"max_latency": "5ms"}')
     assert "max_latency: took" in res["detail"], res
 

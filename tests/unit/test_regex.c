@@ -1,0 +1,57 @@
+/* test_regex.c: the regex matcher against a table of patterns and subjects, and its errors. */
+#include "../../core/regex.h"
+#include "t.h"
+
+static const struct {
+	const char *re, *s;
+	int want;
+} cases[] = {
+	{"abc", "xxabcxx", 1}, {"abc", "ab", 0}, {"^abc", "xabc", 0}, {"^abc", "abcx", 1},
+	{"abc$", "xabc", 1}, {"abc$", "abcx", 0}, {"a.c", "a-c", 1}, {"a.c", "a\nc", 0},
+	{"ab*c", "ac", 1}, {"ab*c", "abbbc", 1}, {"ab+c", "ac", 0}, {"ab+c", "abbc", 1},
+	{"ab?c", "abc", 1}, {"ab?c", "abbc", 0}, {"(ab)+$", "ababab", 1}, {"^(ab)+$", "ababa", 0},
+	{"cat|dog", "hotdog", 1}, {"cat|dog", "bird", 0}, {"^(cat|dog)s?$", "dogs", 1},
+	{"[0-9]+ms", "took 123ms", 1}, {"[^a-z]", "abc", 0}, {"[^a-z]", "abC", 1},
+	{"\\d{", "1{", -1}, {"\\d\\d\\.\\d", "v12.5", 1}, {"\\w+@\\w+", "mail me@host", 1},
+	{"\\s", "nospace", 0}, {"[a\\-z]", "-", 1}, {"[]x]", "]", 1}, {"x*", "", 1},
+	{"\"status\": *\"ok\"", "{\"status\":  \"ok\"}", 1}, {"(a|b)*c", "ababab", 0},
+	{"(a*)*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaac", 0},
+	{"^$", "", 1}, {"^line2", "line1\nline2", 1}, {"(", "", -1}, {"a)", "", -1},
+	{"*a", "", -1}, {"[a", "", -1}, {"\\1", "", -1},
+};
+
+static void test_table(void)
+{
+	static struct op_regex re;
+	char err[64];
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int rc = regex_compile(&re, cases[i].re, err, sizeof err);
+		if (cases[i].want < 0) {
+			if (rc == 0)
+				T_FAIL_AT("case %zu /%s/ compiled, expected an error", i, cases[i].re);
+			continue;
+		}
+		if (rc)
+			T_FAIL_AT("case %zu /%s/: %s", i, cases[i].re, err);
+		int got = regex_search(&re, cases[i].s, strlen(cases[i].s));
+		if (got != cases[i].want)
+			T_FAIL_AT("case %zu /%s/ on \"%s\": %d, want %d", i, cases[i].re, cases[i].s, got,
+				cases[i].want);
+	}
+}
+
+static void test_too_long(void)
+{
+	static struct op_regex re;
+	char pat[1024], err[64];
+	memset(pat, 'a', sizeof pat - 1);
+	pat[sizeof pat - 1] = 0;
+	ASSERT_EQ(regex_compile(&re, pat, err, sizeof err), OP_ETOOBIG);
+}
+
+int main(void)
+{
+	RUN(test_table);
+	RUN(test_too_long);
+	return T_DONE();
+}
