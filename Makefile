@@ -69,6 +69,8 @@ FUZZ := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 MOCKS := build/tools/mockdns build/tools/mocktcp build/tools/mockhttp
 
 ifeq ($(BOARD),$(TEST_BOARD))
+# the fault-injection test wraps the socket layer at link time
+$(B)/tests/test_faults: LDFLAGS += -Wl,--wrap=plat_sock_send,--wrap=plat_sock_recv
 $(B)/tests/%: tests/unit/%.c $(ENGINE_OBJS) tests/unit/t.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(ENGINE_OBJS) $(LDFLAGS) -L$(DEPS)/lib -lmbedtls -lpthread

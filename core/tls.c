@@ -78,6 +78,7 @@ int tls_init(const struct cfg *cfg, uint32_t nconn, char *err, size_t errcap)
 	size_t size = OP_TLS_ARENA_BASE + (size_t)nconn * OP_TLS_ARENA_PER_CONN;
 	for (uint32_t i = 0; i < cfg->ntls_ca; i++)
 		size += (size_t)cfg->tls_ca_bytes[i] * 3;
+	size = (size + 63) / 64 * 64;
 	T.arena = plat_alloc(size);
 	T.conns = plat_alloc(sizeof *T.conns * (nconn ? nconn : 1));
 	if (!T.arena || !T.conns) {
