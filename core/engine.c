@@ -50,13 +50,13 @@ static struct {
 } adhoc[OP_ADHOC_MAX];
 static int adhoc_open; /* the engine takes requests */
 static struct probe adhoc_probe[OP_ADHOC_MAX];
-static struct result adhoc_hist[OP_ADHOC_MAX];
 
 /* The published snapshot lives outside the arena so it stays readable across a reload. */
 static struct {
 	struct snap_app app;
 	struct snap_probe *probes;
-	uint32_t cap;
+	struct result *hist; /* cap rings of hist_cap results; survives reloads */
+	uint32_t cap, hist_cap;
 	uint64_t reloads, reload_failures;
 	struct cfg_module modules[OP_MAX_MODULES]; /* strings in module_text */
 	char *module_text;
@@ -132,16 +132,11 @@ uint32_t snap_read(struct snap *dst, uint32_t cap)
 	return n;
 }
 
-static void publish_probe(const struct probe *p)
-{
-	plat_lock();
-	S.probes[p->id].stats = p->stats;
-	plat_unlock();
-}
-
 static void publish_app(void)
 {
+	plat_lock();
 	struct snap_app a = S.app;
+	plat_unlock();
 	a.heartbeat_us = plat_now_us();
 	for (int i = 0; i < POOL_COUNT; i++) {
 		const struct pool *p = &op_pools[i];
@@ -181,32 +176,79 @@ void engine_note_reload(int ok)
 	plat_unlock();
 }
 
-/* Size the published snapshot for cfg (start-up and reload only) and fill its fixed parts. */
+/* The ring of probe i in the history h of hist_cap results per probe. */
+static struct result *ring(struct result *h, uint32_t hist_cap, uint32_t i)
+{
+	return h + (size_t)i * hist_cap;
+}
+
+int snap_history(const char *name, int64_t since_wall_us, struct result *out, uint32_t cap)
+{
+	int n = OP_ENOENT;
+	plat_lock();
+	for (uint32_t i = 0; i < S.app.nprobes; i++) {
+		const struct snap_probe *p = &S.probes[i];
+		if (strcmp(p->name, name))
+			continue;
+		const struct result *h = ring(S.hist, S.hist_cap, i);
+		n = 0;
+		for (uint32_t k = 0; k < p->hist_len && (uint32_t)n < cap; k++) {
+			const struct result *r = &h[(p->hist_head + S.hist_cap - 1 - k) % S.hist_cap];
+			if (r->wall_us < since_wall_us)
+				break;
+			out[n++] = *r;
+		}
+		break;
+	}
+	plat_unlock();
+	return n;
+}
+
+/* Size the published snapshot for cfg and fill its fixed parts (start-up and reload only). A
+ * probe that keeps its name, kind and target across a reload keeps its counters and history. */
 static int snap_prepare(const struct cfg *cfg)
 {
-	uint32_t cap = cfg->max_probes;
-	struct snap_probe *fresh = NULL, *old = NULL;
-	if (cap > S.cap) {
-		fresh = plat_alloc(sizeof *fresh * cap);
-		if (!fresh)
-			return OP_ENOMEM;
+	uint32_t cap = cfg->max_probes, hcap = cfg->history;
+	struct snap_probe *fresh = plat_alloc(sizeof *fresh * cap);
+	struct result *hist = plat_alloc(sizeof *hist * cap * hcap);
+	if (!fresh || !hist) {
+		plat_free(fresh);
+		plat_free(hist);
+		return OP_ENOMEM;
 	}
+	memset(fresh, 0, sizeof *fresh * cap);
 	plat_lock();
-	if (fresh) {
-		old = S.probes;
-		S.probes = fresh;
-		S.cap = cap;
-	}
-	memset(S.probes, 0, sizeof *S.probes * S.cap);
 	for (uint32_t i = 0; i < cfg->nprobes; i++) {
 		const struct cfg_probe *cp = &cfg->probes[i];
-		struct snap_probe *sp = &S.probes[i];
+		struct snap_probe *sp = &fresh[i];
 		op_strlcpy(sp->name, cp->name, sizeof sp->name);
 		op_strlcpy(sp->kind, cp->kind, sizeof sp->kind);
 		op_strlcpy(sp->target, cp->target, sizeof sp->target);
 		sp->interval_us = cp->interval_us;
 		sp->timeout_us = cp->timeout_us;
+		for (uint32_t j = 0; S.probes && j < S.app.nprobes; j++) {
+			const struct snap_probe *old = &S.probes[j];
+			if (strcmp(old->name, sp->name) || strcmp(old->kind, sp->kind) ||
+				strcmp(old->target, sp->target))
+				continue;
+			sp->stats = old->stats;
+			/* the newest results, oldest first, into the new ring */
+			uint32_t keep = OP_MIN(old->hist_len, hcap);
+			const struct result *oh = ring(S.hist, S.hist_cap, j);
+			for (uint32_t k = 0; k < keep; k++)
+				ring(hist, hcap, i)[k] = oh[(old->hist_head + S.hist_cap - keep + k) %
+					S.hist_cap];
+			sp->hist_len = keep;
+			sp->hist_head = keep % hcap;
+			break;
+		}
 	}
+	struct snap_probe *old_probes = S.probes;
+	struct result *old_hist = S.hist;
+	S.probes = fresh;
+	S.hist = hist;
+	S.cap = cap;
+	S.hist_cap = hcap;
 	struct snap_app *a = &S.app;
 	memset(a, 0, sizeof *a);
 	a->version = op_version;
@@ -221,10 +263,15 @@ static int snap_prepare(const struct cfg *cfg)
 	a->start_wall_us = plat_wall_us();
 	a->start_us = a->heartbeat_us = plat_now_us();
 	a->nprobes = cfg->nprobes;
+	a->max_probes = cfg->max_probes;
+	a->max_inflight = cfg->max_inflight;
+	a->history = cfg->history;
+	a->history_bytes = sizeof *hist * cap * hcap;
 	a->reloads = S.reloads;
 	a->reload_failures = S.reload_failures;
 	plat_unlock();
-	plat_free(old);
+	plat_free(old_probes);
+	plat_free(old_hist);
 	return 0;
 }
 
@@ -256,12 +303,15 @@ static void record(struct probe *p, const struct result *res)
 		adhoc_finish(p->id, res);
 		return;
 	}
-	p->hist[p->hist_head] = *res;
-	p->hist_head = (p->hist_head + 1) % E.cfg->history;
-	if (p->hist_len < E.cfg->history)
-		p->hist_len++;
 	stats_add(&p->stats, res);
-	publish_probe(p);
+	plat_lock();
+	struct snap_probe *sp = &S.probes[p->id];
+	sp->stats = p->stats;
+	ring(S.hist, S.hist_cap, p->id)[sp->hist_head] = *res;
+	sp->hist_head = (sp->hist_head + 1) % S.hist_cap;
+	if (sp->hist_len < S.hist_cap)
+		sp->hist_len++;
+	plat_unlock();
 }
 
 int probe_run_done(struct probe_run *r, int ok, int reason, const char *fmt, ...)
@@ -397,7 +447,6 @@ static void adhoc_start(void)
 		p->cfg = todo[i];
 		p->id = i;
 		p->adhoc = 1;
-		p->hist = &adhoc_hist[i];
 		run_start(p, op_loop.now_us);
 	}
 }
@@ -480,7 +529,6 @@ static size_t layout(uint8_t *base, const struct cfg *cfg, uint32_t timers)
 {
 	size_t off = 0;
 	uint32_t nq = cfg->max_inflight + 4;
-	size_t hist_item = sizeof(struct result) * cfg->history;
 	void *m;
 	m = carve(base, &off, pool_bytes(sizeof(struct probe), cfg->max_probes));
 	if (base)
@@ -490,10 +538,6 @@ static size_t layout(uint8_t *base, const struct cfg *cfg, uint32_t timers)
 	if (base)
 		pool_init(&op_pools[POOL_RUN], "runs", "probe runs in flight", m, probe_run_size(),
 			cfg->max_inflight);
-	m = carve(base, &off, pool_bytes(hist_item, cfg->max_probes));
-	if (base)
-		pool_init(&op_pools[POOL_HISTORY], "history", "per-probe result rings", m, hist_item,
-			cfg->max_probes);
 	m = carve(base, &off, pool_bytes(dns_query_size(), nq));
 	if (base)
 		pool_init(&op_pools[POOL_DNSQ], "dns_queries", "DNS queries in flight", m,
@@ -554,8 +598,7 @@ int engine_init(const struct cfg *cfg, const struct engine_opts *opts)
 		OP_ASSERT(p); /* sized from the same config */
 		p->cfg = cp;
 		p->id = i;
-		p->hist = pool_get(&op_pools[POOL_HISTORY]);
-		OP_ASSERT(p->hist);
+		p->stats = S.probes[i].stats; /* kept across a reload */
 		p->tick.cb = probe_tick;
 		uint32_t index = 0, n = 0;
 		for (uint32_t j = 0; j < cfg->nprobes; j++) {

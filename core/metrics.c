@@ -398,6 +398,8 @@ void metrics_render(const struct snap *s, uint64_t now_us, metrics_out_fn *out, 
 	put(w, "outpost_engine_allocs_total{%s} %llu\n", app, (unsigned long long)a->engine_allocs);
 	head(w, "outpost_arena_bytes", "gauge", "Bytes the engine reserved at start-up.");
 	put(w, "outpost_arena_bytes{%s} %llu\n", app, (unsigned long long)a->arena_bytes);
+	head(w, "outpost_history_bytes", "gauge", "Bytes reserved for the results kept per probe.");
+	put(w, "outpost_history_bytes{%s} %llu\n", app, (unsigned long long)a->history_bytes);
 	head(w, "outpost_tls_arena_bytes", "gauge", "Bytes reserved for mbedTLS (0 without https probes).");
 	put(w, "outpost_tls_arena_bytes{%s} %llu\n", app, (unsigned long long)a->tls_arena_bytes);
 	head(w, "outpost_tls_arena_peak_bytes", "gauge", "Most bytes of the TLS arena in use at once.");

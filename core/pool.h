@@ -9,7 +9,6 @@
 #define OP_POOLS(X)                                               \
 	X(PROBE, "probes", "configured probe slots")              \
 	X(RUN, "runs", "probe runs in flight (one connection each)") \
-	X(HISTORY, "history", "per-probe result rings")           \
 	X(DNSQ, "dns_queries", "DNS queries in flight")
 
 enum pool_id {

@@ -54,8 +54,6 @@ struct probe {
 	struct probe *wait_next; /* FIFO of probes due while every run slot is busy */
 	uint8_t waiting;
 	uint8_t adhoc; /* an out-of-schedule run for another thread; no tick, no history */
-	struct result *hist;   /* ring of cfg.history results (HISTORY pool item) */
-	uint32_t hist_len, hist_head;
 	struct probe_stats stats;
 };
 

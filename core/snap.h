@@ -13,6 +13,7 @@ struct snap_probe {
 	char target[OP_TARGET_MAX];
 	uint64_t interval_us, timeout_us;
 	struct probe_stats stats;
+	uint32_t hist_head, hist_len; /* the probe's ring in the snapshot's history */
 };
 
 struct snap_pool {
@@ -31,6 +32,8 @@ struct snap_app {
 	uint32_t nprobes, inflight, waiting;
 	uint64_t lag_p50_us, lag_p99_us, lag_max_us, lag_sum_us, lag_count, runs_started, skipped;
 	uint64_t engine_allocs, arena_bytes, rss_bytes, tls_arena_bytes, tls_arena_peak;
+	uint64_t history_bytes;
+	uint32_t max_probes, max_inflight, history;
 	uint64_t reloads, reload_failures;
 	const char *poller;
 };
@@ -44,6 +47,10 @@ struct snap {
  * OP_ENOENT when there is no such module, or OP_ETOOBIG. Takes plat_lock briefly. */
 struct cfg_module;
 int snap_module(const char *name, struct cfg_module *m, char *buf, size_t cap);
+
+/* Copy the stored results of probe name, newest first, started at or after since_wall_us, at
+ * most cap. Returns the count, or OP_ENOENT for an unknown probe. Takes plat_lock briefly. */
+int snap_history(const char *name, int64_t since_wall_us, struct result *out, uint32_t cap);
 
 /* Copy the published snapshot into dst (dst->probes must hold cap entries). Returns the number
  * of probes published (may exceed cap: then only cap were copied). Takes plat_lock briefly. */

@@ -49,6 +49,7 @@ def test_metrics_and_healthz():
        metric(m, "outpost_probe_duration_seconds_count", probe="up"), "histogram count")
     eq(metric(m, "outpost_pool_max", pool="probes"), 8, "probe pool size")
     eq(metric(m, "outpost_pool_max", pool="runs"), 4, "run pool size")
+    assert metric(m, "outpost_history_bytes") > 8 * 10 * 100, "history reserved"
     eq(metric(m, "outpost_engine_allocs_total"), 0, "engine allocations")
     assert metric(m, "outpost_build_info") == 1
     # the page shows every probe and the failure reason
@@ -74,9 +75,13 @@ def test_reload_good_and_bad():
     # a good new config: a probe added
     cfg["probes"].append({"name": "added", "kind": "tcp", "target": f"127.0.0.1:{tport}",
                           "interval": "500ms", "timeout": "400ms"})
+    before = metric(app.metrics(), "outpost_probe_runs_total", probe="up", result="success")
     write_to(app.path, cfg)
     app.signal(signal.SIGHUP)
     wait_for(ran(app, "added"), 10, "the added probe's first run")
+    # an unchanged probe keeps its counters across the reload
+    assert metric(app.metrics(), "outpost_probe_runs_total", probe="up",
+                  result="success") >= before
     eq(metric(app.metrics(), "outpost_config_reloads_total", result="success"), 1, "reloads")
     # a broken config is refused; the running one goes on
     with open(app.path, "w") as f:
