@@ -11,7 +11,8 @@ CORE    := $(wildcard core/*.c)
 PROBES  := $(wildcard probes/*.c)
 PLAT    := platform/posix/plat_posix.c platform/posix/poll_$(POLLER).c \
            platform/posix/alloc_count.c
-WEB     := web/web.c
+WEB     := web/web.c web/api.c
+ASSETS  := $(wildcard web/assets/*)
 MAIN    := platform/posix/main.c
 GEN     := $(B)/gen/default_config.c
 
@@ -25,7 +26,7 @@ LIBS    := -L$(DEPS)/lib -lcivetweb -lmbedtls -lpthread
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 ENGINE_OBJS := $(call obj,$(CORE) $(PROBES) $(PLAT)) $(B)/obj/gen/default_config.o
-APP_OBJS    := $(ENGINE_OBJS) $(call obj,$(WEB) $(MAIN))
+APP_OBJS    := $(ENGINE_OBJS) $(call obj,$(WEB) $(MAIN)) $(B)/obj/gen/web_assets.o
 
 .PHONY: all run test bench bench-deps test-deps unit-bins clean check-size deps
 all: $(B)/outpost
@@ -50,6 +51,11 @@ build/tools/embed: tools/embed.c | $(DEPS)/.stamp
 $(GEN): $(DEFAULT_CONFIG) build/tools/embed | $(DEPS)/.stamp
 	@mkdir -p $(dir $@)
 	build/tools/embed cfg_default_json $< > $@
+
+# the dashboard and the OpenAPI document, compiled in: web_<file name with . as _>
+$(B)/gen/web_assets.c: $(ASSETS) build/tools/embed
+	@mkdir -p $(dir $@)
+	for f in $(ASSETS); do build/tools/embed web_$$(basename $$f | tr '.-' '__') $$f; done > $@
 
 $(B)/outpost: $(APP_OBJS) $(DEPS)/.stamp
 	$(CC) $(LDFLAGS) -o $@.full $(APP_OBJS) $(LIBS)

@@ -605,6 +605,7 @@ static int read_listen(struct cfg_ctx *c, int tok, void *field)
 
 static const struct cfg_key web_keys[] = {
 	{"listen", CFG_FN, 0, offsetof(struct cfg, listen), 0, 0, read_listen},
+	{"token", CFG_STR, 0, offsetof(struct cfg, token), 0, 128, NULL},
 };
 
 static const struct cfg_key limits_keys[] = {
@@ -883,6 +884,7 @@ int cfg_load_text(struct cfg *out, const char *file, const char *text, size_t le
 	out->name = "outpost";
 	out->region = "";
 	out->listen = "127.0.0.1:8080";
+	out->token = "";
 	out->max_probes = OP_MIN(256, OP_MAX_PROBES);
 	out->max_inflight = OP_MIN(64, OP_MAX_INFLIGHT);
 	out->history = OP_MIN(120, OP_MAX_HISTORY);

@@ -60,6 +60,7 @@ struct cfg {
 	struct cfg_label labels[OP_MAX_LABELS];
 	uint32_t nlabels;
 	const char *listen; /* "" disables the web server */
+	const char *token;  /* bearer token for the API's write endpoints; "" turns them off */
 	uint32_t max_probes, max_inflight, history;
 	struct cfg_probe *probes;
 	uint32_t nprobes;

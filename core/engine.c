@@ -44,9 +44,10 @@ static struct {
 #endif
 enum { ADHOC_FREE, ADHOC_QUEUED, ADHOC_RUNNING, ADHOC_DONE };
 static struct {
-	const struct cfg_probe *cp;
+	const struct cfg_probe *cp; /* a one-off probe, or NULL: */
+	char name[OP_NAME_MAX];     /* ... run this configured probe now */
 	struct result res;
-	int state;
+	int state, err;
 } adhoc[OP_ADHOC_MAX];
 static int adhoc_open; /* the engine takes requests */
 static struct probe adhoc_probe[OP_ADHOC_MAX];
@@ -267,6 +268,7 @@ static int snap_prepare(const struct cfg *cfg)
 	a->max_inflight = cfg->max_inflight;
 	a->history = cfg->history;
 	a->history_bytes = sizeof *hist * cap * hcap;
+	op_strlcpy(a->token, cfg->token, sizeof a->token);
 	a->reloads = S.reloads;
 	a->reload_failures = S.reload_failures;
 	plat_unlock();
@@ -302,6 +304,10 @@ static void record(struct probe *p, const struct result *res)
 	if (p->adhoc) {
 		adhoc_finish(p->id, res);
 		return;
+	}
+	if (p->now_slot) {
+		adhoc_finish(p->now_slot - 1u, res);
+		p->now_slot = 0;
 	}
 	stats_add(&p->stats, res);
 	plat_lock();
@@ -431,15 +437,37 @@ static void second_tick(struct ev_timer *t)
 static void adhoc_start(void)
 {
 	const struct cfg_probe *todo[OP_ADHOC_MAX] = {0};
+	char names[OP_ADHOC_MAX][OP_NAME_MAX];
 	plat_lock();
 	for (int i = 0; i < OP_ADHOC_MAX; i++) {
+		names[i][0] = 0;
 		if (adhoc[i].state == ADHOC_QUEUED) {
 			adhoc[i].state = ADHOC_RUNNING;
 			todo[i] = adhoc[i].cp;
+			memcpy(names[i], adhoc[i].name, OP_NAME_MAX);
 		}
 	}
 	plat_unlock();
 	for (uint32_t i = 0; i < OP_ADHOC_MAX; i++) {
+		if (names[i][0]) {
+			/* run a configured probe now, unless it is running already */
+			struct probe *p = NULL;
+			for (uint32_t k = 0; k < E.nprobes && !p; k++)
+				if (!strcmp(E.probes[k]->cfg->name, names[i]))
+					p = E.probes[k];
+			int err = !p ? OP_ENOENT : (p->run || p->waiting || p->now_slot) ? OP_EAGAIN : 0;
+			if (err) {
+				struct result r = {.wall_us = plat_wall_us(), .reason = REASON_CANCELED};
+				plat_lock();
+				adhoc[i].err = err;
+				plat_unlock();
+				adhoc_finish(i, &r);
+				continue;
+			}
+			p->now_slot = (uint8_t)(i + 1);
+			run_start(p, op_loop.now_us);
+			continue;
+		}
 		if (!todo[i])
 			continue;
 		struct probe *p = &adhoc_probe[i];
@@ -451,7 +479,26 @@ static void adhoc_start(void)
 	}
 }
 
+static int adhoc_request(const struct cfg_probe *cp, const char *name, uint64_t timeout_us,
+	struct result *out);
+
 int engine_run_adhoc(const struct cfg_probe *cp, struct result *out)
+{
+	return adhoc_request(cp, NULL, cp->timeout_us, out);
+}
+
+int engine_run_now(const char *name, struct result *out)
+{
+	return adhoc_request(NULL, name, 3600000000ull, out);
+}
+
+void engine_request_reload(void)
+{
+	plat_signal_raise(PLAT_SIG_RELOAD);
+}
+
+static int adhoc_request(const struct cfg_probe *cp, const char *name, uint64_t timeout_us,
+	struct result *out)
 {
 	int slot = -1;
 	plat_lock();
@@ -464,12 +511,14 @@ int engine_run_adhoc(const struct cfg_probe *cp, struct result *out)
 	}
 	/* queued even while the engine restarts (a reload): its next start takes it */
 	adhoc[slot].cp = cp;
+	op_strlcpy(adhoc[slot].name, name ? name : "", OP_NAME_MAX);
+	adhoc[slot].err = 0;
 	adhoc[slot].state = ADHOC_QUEUED;
 	int open = adhoc_open;
 	plat_unlock();
 	if (open)
 		plat_wake();
-	uint64_t give_up = plat_now_us() + cp->timeout_us + 5000000;
+	uint64_t give_up = plat_now_us() + OP_MIN(timeout_us, 60000000u) + 5000000;
 	plat_lock();
 	for (;;) {
 		if (adhoc[slot].state == ADHOC_DONE) {
@@ -485,8 +534,11 @@ int engine_run_adhoc(const struct cfg_probe *cp, struct result *out)
 		/* a started run ends by its timeout, or engine_deinit ends it */
 		plat_cond_wait(100000);
 	}
+	int err = adhoc[slot].err;
 	adhoc[slot].state = ADHOC_FREE;
 	plat_unlock();
+	if (err)
+		return err;
 	return out->reason == REASON_CANCELED ? OP_ECANCELED : 0;
 }
 

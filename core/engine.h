@@ -36,6 +36,14 @@ void engine_request_stop(void);
  * engine stopped first (then *out says "canceled"). The result is not added to any history. */
 int engine_run_adhoc(const struct cfg_probe *cp, struct result *out);
 
+/* Run the configured probe name now, out of schedule (from another thread). The result also
+ * goes into its history. Blocks until the result. Returns 0, OP_ENOENT (no such probe),
+ * OP_EAGAIN (it is running right now), OP_ENOMEM (every ad-hoc slot busy) or OP_ECANCELED. */
+int engine_run_now(const char *name, struct result *out);
+
+/* Ask the engine to reload its config, as SIGHUP does (from another thread). */
+void engine_request_reload(void);
+
 /* Scheduling helpers, exposed for tests. Offset of the first run of the index-th of n probes
  * sharing one interval: evenly spaced slots of min(interval / n, 1 s), a random point inside
  * each. */

@@ -54,6 +54,7 @@ struct probe {
 	struct probe *wait_next; /* FIFO of probes due while every run slot is busy */
 	uint8_t waiting;
 	uint8_t adhoc; /* an out-of-schedule run for another thread; no tick, no history */
+	uint8_t now_slot; /* 1 + the ad-hoc slot waiting for this run's result (run now) */
 	struct probe_stats stats;
 };
 

@@ -57,6 +57,10 @@ void stats_add(struct probe_stats *s, const struct result *r)
 	s->sum_s += sec;
 	s->last = *r;
 	s->has_last = 1;
+	if (!r->ok) {
+		s->last_failure = *r;
+		s->has_failure = 1;
+	}
 }
 
 static int loghist_bucket(uint64_t us)

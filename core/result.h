@@ -75,7 +75,8 @@ struct probe_stats {
 	uint64_t hist[OP_HIST_N + 1]; /* last bucket: above the largest bound */
 	double sum_s;
 	struct result last;
-	uint8_t has_last;
+	struct result last_failure;
+	uint8_t has_last, has_failure;
 };
 
 /* Count a result into stats (counters, histogram, last). */

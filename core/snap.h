@@ -34,6 +34,7 @@ struct snap_app {
 	uint64_t engine_allocs, arena_bytes, rss_bytes, tls_arena_bytes, tls_arena_peak;
 	uint64_t history_bytes;
 	uint32_t max_probes, max_inflight, history;
+	char token[129]; /* web.token */
 	uint64_t reloads, reload_failures;
 	const char *poller;
 };

@@ -74,6 +74,8 @@ int plat_signal_init(void);
 unsigned plat_signal_take(void);
 /* Wake the loop from another thread (sets PLAT_SIG_WAKE). Async-signal-safe. */
 void plat_wake(void);
+/* Raise PLAT_SIG_* bits as if the signal had come (a reload asked for over HTTP). */
+void plat_signal_raise(unsigned bits);
 
 /* ---- files ---- */
 /* Read a whole file into buf (at most cap-1 bytes, NUL-terminated). Returns the length,

@@ -86,7 +86,16 @@ cmd_tools() {
 
 cmd_test_tools() {
 	cmd_tools
-	need prometheus openssl
+	need prometheus openssl chromium
+	command -v node >/dev/null && command -v npm >/dev/null || need nodejs npm
+	# test-only npm packages (playwright-core drives Debian's chromium; no browser download)
+	local npm_dir="$top/build/npm" pkg="$top/tests/browser/package.json"
+	if ! cmp -s "$pkg" "$npm_dir/package.json" || [ ! -d "$npm_dir/node_modules" ]; then
+		mkdir -p "$npm_dir"
+		cp "$pkg" "$npm_dir/package.json"
+		say "npm install (tests/browser/package.json)"
+		(cd "$npm_dir" && npm install --no-audit --no-fund --loglevel=error >&2)
+	fi
 }
 
 cmd_bench_tools() {

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <civetweb.h>
 #include "web.h"
+#include "api.h"
 #include "../core/engine.h"
 #include "../core/metrics.h"
 #include "../core/snap.h"
@@ -90,7 +91,14 @@ static void html_escape(const char *in, char *out, size_t cap)
 	out[w] = 0;
 }
 
-/* A plain status table; the full dashboard replaces it. Works without JavaScript. */
+/* The dashboard: the page template with the probe table rendered here, so the page reads
+ * without JavaScript; app.js then keeps it current from the JSON API. */
+static void chunk_str(struct mg_connection *c, const char *s, size_t n)
+{
+	if (n)
+		mg_send_chunk(c, s, (unsigned)n);
+}
+
 static int h_index(struct mg_connection *c, void *cb)
 {
 	(void)cb;
@@ -100,38 +108,60 @@ static int h_index(struct mg_connection *c, void *cb)
 		return 503;
 	}
 	char name[OP_NAME_MAX * 6], target[OP_TARGET_MAX * 6], detail[OP_DETAIL_MAX * 6];
-	mg_send_http_ok(c, "text/html; charset=utf-8", -1);
-	html_escape(s.app.name, name, sizeof name);
 	char buf[2048];
-	int n = snprintf(buf, sizeof buf,
-		"<!doctype html><html><head><meta charset=utf-8><meta name=viewport "
-		"content=\"width=device-width\"><meta http-equiv=refresh content=5><title>outpost %s"
-		"</title><style>body{font:14px system-ui,sans-serif;margin:1em}table{border-collapse:"
-		"collapse}td,th{padding:.3em .6em;border-bottom:1px solid #ddd;text-align:left}"
-		".up{color:#070}.down{color:#b00}</style></head><body><h1>outpost %s</h1><p>version "
-		"%s &middot; %u probes &middot; up %.0fs &middot; <a href=/metrics>metrics</a></p>"
-		"<table><tr><th>probe<th>kind<th>target<th>state<th>latency<th>runs<th>last failure"
-		"</tr>", name, name, s.app.version, s.app.nprobes,
-		(plat_now_us() - s.app.start_us) / 1e6);
-	mg_send_chunk(c, buf, (unsigned)n);
-	for (uint32_t i = 0; i < s.app.nprobes; i++) {
-		const struct snap_probe *p = &s.probes[i];
-		const struct probe_stats *st = &p->stats;
-		html_escape(p->name, name, sizeof name);
-		html_escape(p->target, target, sizeof target);
-		html_escape(st->has_last && !st->last.ok ? st->last.detail : "", detail, sizeof detail);
-		const char *state = !st->has_last ? "unknown" : st->last.ok ? "up" : "down";
-		n = snprintf(buf, sizeof buf,
-			"<tr><td>%s<td>%s<td>%s<td class=%s>%s<td>%.1f ms<td>%llu<td>%s%s%s</tr>", name,
-			p->kind, target, state, state, st->has_last ? st->last.duration_us / 1e3 : 0.0,
-			(unsigned long long)(st->runs_ok + st->runs_fail),
-			st->has_last && !st->last.ok ? reason_text(st->last.reason) : "",
-			detail[0] ? ": " : "", detail);
-		mg_send_chunk(c, buf, (unsigned)(n < (int)sizeof buf ? n : (int)sizeof buf - 1));
+	mg_send_http_ok(c, "text/html; charset=utf-8", -1);
+	const char *t = web_index_html;
+	static const char *const marks[] = {"<!--NAME-->", "<!--FACTS-->", "<!--ROWS-->"};
+	for (int m = 0; m < 3; m++) {
+		const char *at = strstr(t, marks[m]);
+		if (!at)
+			break;
+		chunk_str(c, t, (size_t)(at - t));
+		t = at + strlen(marks[m]);
+		int n = 0;
+		if (m == 0) {
+			html_escape(s.app.name, name, sizeof name);
+			n = snprintf(buf, sizeof buf, "%s", name);
+		} else if (m == 1) {
+			n = snprintf(buf, sizeof buf, "outpost %s · up %.0fs · %u probes", s.app.version,
+				(plat_now_us() - s.app.start_us) / 1e6, s.app.nprobes);
+		} else {
+			for (uint32_t i = 0; i < s.app.nprobes; i++) {
+				const struct snap_probe *p = &s.probes[i];
+				const struct probe_stats *st = &p->stats;
+				html_escape(p->name, name, sizeof name);
+				html_escape(p->target, target, sizeof target);
+				html_escape(st->has_failure ? st->last_failure.detail : "", detail,
+					sizeof detail);
+				const char *state = !st->has_last ? "unknown" : st->last.ok ? "up" : "down";
+				n = snprintf(buf, sizeof buf,
+					"<tr data-probe=\"%s\"><td class=name>%s<small>%s · %s</small><td>"
+					"<span class=\"badge %s\">%s</span><td class=w>%.1f ms<td class=w>"
+					"<td class=m>%llu/%llu<td class=m><td class=reason>%s%s%s<td class=m></tr>",
+					name, name, p->kind, target, state, state,
+					st->has_last ? st->last.duration_us / 1e3 : 0.0,
+					(unsigned long long)st->runs_ok,
+					(unsigned long long)(st->runs_ok + st->runs_fail),
+					st->has_failure ? reason_text(st->last_failure.reason) : "",
+					detail[0] ? ": " : "", detail);
+				chunk_str(c, buf, (size_t)OP_MIN(n, (int)sizeof buf - 1));
+			}
+			n = 0;
+		}
+		chunk_str(c, buf, (size_t)OP_MIN(n, (int)sizeof buf - 1));
 	}
-	mg_send_chunk(c, "</table></body></html>\n", 23);
+	chunk_str(c, t, strlen(t));
 	mg_send_chunk(c, "", 0);
 	free(s.probes);
+	return 200;
+}
+
+static int h_asset(struct mg_connection *c, void *cb)
+{
+	const char *const *a = cb; /* {type, body, length as text} */
+	mg_printf(c, "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %s\r\n"
+		"Cache-Control: max-age=300\r\n\r\n", a[0], a[2]);
+	mg_write(c, a[1], strlen(a[1]));
 	return 200;
 }
 
@@ -275,7 +305,16 @@ int web_start(const char *listen, char *err, size_t errcap)
 	}
 	mg_set_request_handler(ctx, "/healthz$", h_healthz, NULL);
 	mg_set_request_handler(ctx, "/metrics$", h_metrics, NULL);
+	static char css_len[16], js_len[16];
+	snprintf(css_len, sizeof css_len, "%u", web_style_css_len);
+	snprintf(js_len, sizeof js_len, "%u", web_app_js_len);
+	static const char *css[3], *js[3];
+	css[0] = "text/css; charset=utf-8", css[1] = web_style_css, css[2] = css_len;
+	js[0] = "text/javascript; charset=utf-8", js[1] = web_app_js, js[2] = js_len;
 	mg_set_request_handler(ctx, "/probe$", h_probe, NULL);
+	mg_set_request_handler(ctx, "/api/v1/", api_handle, NULL);
+	mg_set_request_handler(ctx, "/assets/style.css$", h_asset, (void *)css);
+	mg_set_request_handler(ctx, "/assets/app.js$", h_asset, (void *)js);
 	mg_set_request_handler(ctx, "/$", h_index, NULL);
 	return 0;
 }

@@ -217,6 +217,15 @@ unsigned plat_signal_take(void)
 	return atomic_exchange(&sig_pending, 0);
 }
 
+void plat_signal_raise(unsigned bits)
+{
+	atomic_fetch_or(&sig_pending, bits);
+	if (sig_pipe[1] >= 0) {
+		ssize_t r = write(sig_pipe[1], "r", 1);
+		(void)r;
+	}
+}
+
 void plat_wake(void)
 {
 	atomic_fetch_or(&sig_pending, PLAT_SIG_WAKE);

@@ -1,0 +1,149 @@
+"""The JSON API under /api/v1/: shapes, status codes, auth, errors, the OpenAPI document
+(validated by an npm validator), and a page of 500 probes."""
+import json
+import os
+import subprocess
+import time
+import urllib.request
+from lib import *
+
+NODE_PATH = os.path.join(ROOT, "build/npm/node_modules")
+
+
+def call(app, method, path, token=None):
+    req = urllib.request.Request(f"http://127.0.0.1:{app.port}{path}", method=method)
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=15) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def appliance(mport, token="t0ken", extra=()):
+    probes = [{"name": "api", "kind": "http", "target": f"http://127.0.0.1:{mport}/json",
+               "interval": "1s", "timeout": "900ms"},
+              {"name": "broken", "kind": "http", "target": f"http://127.0.0.1:{mport}/status/503",
+               "interval": "1s", "timeout": "900ms"}, *extra]
+    web = {"token": token} if token else {}
+    return Appliance({"appliance": {"name": "edge-9", "region": "eu-1", "labels": {"site": "x"}},
+                      "web": web, "probes": probes})
+
+
+def test_read_endpoints():
+    _, mport = start_tool("mockhttp")
+    app = appliance(mport)
+    wait_for(lambda: call(app, "GET", "/api/v1/probes/api/results")[1]["results"], 10, "results")
+    wait_for(lambda: len(call(app, "GET", "/api/v1/probes/api/results")[1]["results"]) >= 2, 10,
+             "two results")
+    s, a = call(app, "GET", "/api/v1/appliance")
+    eq(s, 200, "appliance")
+    eq((a["name"], a["region"], a["labels"]), ("edge-9", "eu-1", {"site": "x"}), "identity")
+    eq(a["limits"]["history"], 120, "limits")
+    assert a["pools"]["runs"]["max"] == 64 and a["writes_enabled"] is True, a
+    s, p = call(app, "GET", "/api/v1/probes?history=5")
+    eq(s, 200, "probes")
+    by = {x["name"]: x for x in p["probes"]}
+    eq(by["api"]["state"], "up", "api up")
+    eq(by["broken"]["state"], "down", "broken down")
+    eq(by["broken"]["last_failure"]["detail"], "status 503, expected 2xx", "reason")
+    assert 1 <= len(by["api"]["history"]) <= 5 and by["api"]["success_ratio"] == 1.0, by["api"]
+    s, r = call(app, "GET", "/api/v1/probes/api/results?limit=1")
+    eq(len(r["results"]), 1, "limit")
+    row = r["results"][0]
+    eq(sorted(row), sorted(["timestamp", "probe", "kind", "target", "region", "success",
+                            "duration_ms", "phases", "reason", "detail", "http_status"]), "row")
+    eq((row["probe"], row["region"], row["success"]), ("api", "eu-1", True), "row values")
+    newest = row["timestamp"]
+    s, r = call(app, "GET", f"/api/v1/probes/api/results?since={newest}")
+    assert all(x["timestamp"] >= newest for x in r["results"]) and r["results"], r
+    s, r = call(app, "GET", "/api/v1/probes/api/results?since=2999-01-01T00:00:00Z")
+    eq(r["results"], [], "nothing in the future")
+    for path, code in (("/api/v1/probes/nope/results", 404), ("/api/v1/nope", 404),
+                       ("/api/v1/probes?history=x", 400),
+                       ("/api/v1/probes/api/results?limit=-1", 400),
+                       ("/api/v1/probes/api/results?since=yesterday", 400)):
+        s, e = call(app, "GET", path)
+        eq(s, code, path)
+        assert set(e) == {"error", "detail"}, e
+    eq(call(app, "GET", "/api/v1/probes/api/run")[0], 405, "GET on a POST endpoint")
+    app.stop()
+
+
+def test_writes_need_the_token():
+    _, mport = start_tool("mockhttp")
+    app = appliance(mport)
+    s, e = call(app, "POST", "/api/v1/probes/api/run")
+    eq(s, 401, "no token")
+    eq(call(app, "POST", "/api/v1/probes/api/run", "wrong")[0], 401, "wrong token")
+    t0 = time.time()
+    s, r = call(app, "POST", "/api/v1/probes/api/run", "t0ken")
+    eq(s, 200, f"{r}")
+    eq((r["probe"], r["success"], r["http_status"]), ("api", True, 200), "result")
+    assert abs(time.mktime(time.strptime(r["timestamp"][:19], "%Y-%m-%dT%H:%M:%S")) -
+               time.mktime(time.gmtime(t0))) < 5
+    eq(call(app, "POST", "/api/v1/probes/nope/run", "t0ken")[0], 404, "unknown probe")
+    # the run went into the probe's history
+    s, r2 = call(app, "GET", "/api/v1/probes/api/results?limit=5")
+    assert any(x["timestamp"] == r["timestamp"] for x in r2["results"]), r2
+    s, r = call(app, "POST", "/api/v1/reload", "t0ken")
+    eq(s, 202, "reload")
+    wait_for(lambda: metric(app.metrics(), "outpost_config_reloads_total", result="success") == 1,
+             10, "reload done")
+    app.stop()
+
+
+def test_writes_off_without_a_token():
+    _, mport = start_tool("mockhttp")
+    app = appliance(mport, token=None)
+    s, e = call(app, "POST", "/api/v1/reload", "anything")
+    eq(s, 403, "forbidden")
+    assert "web.token" in e["detail"], e
+    app.stop()
+
+
+def test_openapi_document_validates_and_matches():
+    _, mport = start_tool("mockhttp")
+    app = appliance(mport)
+    r = subprocess.run(["node", os.path.join(ROOT, "tests/browser/openapi.js"),
+                        f"http://127.0.0.1:{app.port}/api/v1/openapi.json"],
+                       capture_output=True, text=True, timeout=60,
+                       env={**os.environ, "NODE_PATH": NODE_PATH})
+    out = json.loads(r.stdout)
+    eq(out["valid"], True, f"{out}")
+    eq(out["paths"], {"/appliance": ["get"], "/probes": ["get"],
+                      "/probes/{name}/results": ["get"], "/probes/{name}/run": ["post"],
+                      "/reload": ["post"], "/openapi.json": ["get"]}, "paths")
+    app.stop()
+
+
+def test_500_probes_page_stays_usable():
+    _, mport = start_tool("mockhttp")
+    extra = [{"name": f"p{i:03d}", "kind": "http", "target": f"http://127.0.0.1:{mport}/bytes/10",
+              "interval": "10s", "timeout": "5s"} for i in range(498)]
+    app = Appliance({"limits": {"max_probes": 500}, "probes": [
+        {"name": "api", "kind": "http", "target": f"http://127.0.0.1:{mport}/json"},
+        {"name": "broken", "kind": "http", "target": f"http://127.0.0.1:{mport}/status/503"},
+        *extra]})
+    time.sleep(11)  # every probe has run
+    sizes, times = [], []
+    for _ in range(5):
+        t0 = time.monotonic()
+        s, body = app.get("/api/v1/probes?history=60")
+        times.append(time.monotonic() - t0)
+        sizes.append(len(body))
+        eq(s, 200, "probes")
+    n = len(json.loads(body)["probes"])
+    eq(n, 500, "probes listed")
+    times.sort()
+    print(f"# api: /api/v1/probes?history=60 with 500 probes: {sizes[-1]} bytes, "
+          f"median {times[2] * 1000:.1f} ms")
+    t0 = time.monotonic()
+    s, page = app.get("/")
+    print(f"# api: / with 500 probes: {len(page)} bytes in {(time.monotonic() - t0) * 1000:.1f} ms")
+    eq(metric(app.metrics(), "outpost_engine_allocs_total"), 0, "engine allocations")
+    app.stop()
+
+
+run(globals())

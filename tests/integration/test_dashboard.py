@@ -1,0 +1,61 @@
+"""The dashboard in Debian's headless chromium (playwright-core): every probe row shows its
+state, latency and sparkline, a failing probe shows its reason, "run now" works with the
+token, the page reads without JavaScript, and a screenshot is saved under build/."""
+import json
+import os
+import subprocess
+from lib import *
+
+
+def test_dashboard_in_chromium():
+    _, mport = start_tool("mockhttp")
+    app = Appliance({
+        "appliance": {"name": "edge-01", "region": "ap-south-1"},
+        "web": {"token": "t0ken"},
+        "probes": [
+            {"name": "api", "kind": "http", "target": f"http://127.0.0.1:{mport}/json",
+             "interval": "1s", "timeout": "900ms"},
+            {"name": "slow", "kind": "http", "target": f"http://127.0.0.1:{mport}/delay/40",
+             "interval": "1s", "timeout": "900ms"},
+            {"name": "broken", "kind": "http", "target": f"http://127.0.0.1:{mport}/status/503",
+             "interval": "1s", "timeout": "900ms"},
+            {"name": "db", "kind": "tcp", "target": f"127.0.0.1:{free_port()}",
+             "interval": "1s", "timeout": "900ms"},
+            {"name": "resolve", "kind": "dns", "target": "localhost", "interval": "1s",
+             "timeout": "900ms"}]})
+    wait_for(lambda: len([1 for lab, v in app.metrics().get("probe_success", [])]) == 5, 10,
+             "every probe ran")
+    def two_runs_each():
+        total = {}
+        for lab, v in app.metrics()["outpost_probe_runs_total"]:
+            total[lab["probe"]] = total.get(lab["probe"], 0) + v
+        return len(total) == 5 and min(total.values()) >= 2
+    wait_for(two_runs_each, 10, "two runs of every probe")
+    shot = os.path.join(ROOT, "build/dashboard.png")
+    r = subprocess.run(["node", os.path.join(ROOT, "tests/browser/dashboard.js"),
+                        f"http://127.0.0.1:{app.port}/", "t0ken", shot], capture_output=True,
+                       text=True, timeout=120,
+                       env={**os.environ, "NODE_PATH": os.path.join(ROOT, "build/npm/node_modules")})
+    assert r.returncode == 0, r.stderr[-2000:]
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    rows = out["rows"]
+    eq(sorted(rows), ["api", "broken", "db", "resolve", "slow"], "rows")
+    for name in ("api", "slow", "resolve"):
+        eq(rows[name]["state"], "up", name)
+    for name in ("broken", "db"):
+        eq(rows[name]["state"], "down", name)
+    assert "status 503, expected 2xx" in rows["broken"]["reason"], rows["broken"]
+    assert "connection refused" in rows["db"]["reason"], rows["db"]
+    assert rows["slow"]["latency"].endswith(" ms") and float(rows["slow"]["latency"][:-3]) >= 40
+    assert all(r["spark"] for r in rows.values()), rows
+    assert out["run"].startswith("ok "), out
+    assert out["detail_rows"] >= 2, out
+    eq(out["phone_overflow"], False, "fits a phone screen")
+    eq(sorted(out["noscript"]), sorted(rows), "rows without JavaScript")
+    eq(out["noscript"]["broken"], "down", "state without JavaScript")
+    assert os.path.getsize(shot) > 10000
+    print(f"# dashboard: screenshot {shot}")
+    app.stop()
+
+
+run(globals())

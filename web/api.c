@@ -1,0 +1,407 @@
+/* api.c: the JSON API under /api/v1/. Reads the published snapshot; writes (run now, reload)
+ * go to the engine through its mailbox and need "Authorization: Bearer <web.token>". */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <civetweb.h>
+#include "api.h"
+#include "../core/engine.h"
+#include "../core/json.h"
+#include "../core/snap.h"
+#include "../platform/plat.h"
+
+struct jbuf {
+	char *p;
+	size_t len, cap;
+	int oom;
+};
+
+static void jb_put(struct jbuf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = (b->len + n + 1) * 2 + 1024;
+		char *p = realloc(b->p, cap);
+		if (!p) {
+			b->oom = 1;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = 0;
+}
+
+__attribute__((format(printf, 2, 3))) static void jb(struct jbuf *b, const char *fmt, ...)
+{
+	char tmp[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		jb_put(b, tmp, (size_t)OP_MIN((size_t)n, sizeof tmp - 1));
+}
+
+static void jb_str(struct jbuf *b, const char *s)
+{
+	char q[OP_TARGET_MAX * 6 + 8];
+	json_quote(q, sizeof q, s);
+	jb_put(b, q, strlen(q));
+}
+
+static int send_json(struct mg_connection *c, int status, struct jbuf *b)
+{
+	static const struct {
+		int code;
+		const char *text;
+	} texts[] = {{200, "OK"}, {202, "Accepted"}, {400, "Bad Request"}, {401, "Unauthorized"},
+		{403, "Forbidden"}, {404, "Not Found"}, {405, "Method Not Allowed"},
+		{409, "Conflict"}, {503, "Service Unavailable"}};
+	const char *text = "";
+	for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+		if (texts[i].code == status)
+			text = texts[i].text;
+	if (b->oom) {
+		status = 503;
+		b->len = 0;
+		text = "Service Unavailable";
+	}
+	mg_printf(c, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+		"Cache-Control: no-store\r\n%s\r\n", status, text, b->len,
+		status == 401 ? "WWW-Authenticate: Bearer\r\n" : "");
+	mg_write(c, b->p ? b->p : "", b->len);
+	free(b->p);
+	return status;
+}
+
+static int error(struct mg_connection *c, int status, const char *err, const char *detail)
+{
+	struct jbuf b = {0};
+	jb(&b, "{\"error\":");
+	jb_str(&b, err);
+	jb(&b, ",\"detail\":");
+	jb_str(&b, detail);
+	jb(&b, "}\n");
+	return send_json(c, status, &b);
+}
+
+static void jb_time(struct jbuf *b, int64_t wall_us)
+{
+	char ts[40];
+	op_fmt_time(ts, sizeof ts, wall_us);
+	jb(b, "\"%s\"", ts);
+}
+
+/* One result as the row a collector wants. */
+static void jb_result(struct jbuf *b, const struct snap_probe *p, const char *region,
+	const struct result *r)
+{
+	jb(b, "{\"timestamp\":");
+	jb_time(b, r->wall_us);
+	jb(b, ",\"probe\":");
+	jb_str(b, p->name);
+	jb(b, ",\"kind\":\"%s\",\"target\":", p->kind);
+	jb_str(b, p->target);
+	jb(b, ",\"region\":");
+	jb_str(b, region);
+	jb(b, ",\"success\":%s,\"duration_ms\":%.3f,\"phases\":{", r->ok ? "true" : "false",
+		r->duration_us / 1e3);
+	for (int i = 0; i < PHASE_COUNT; i++)
+		jb(b, "%s\"%s\":%.3f", i ? "," : "", phase_name(i), r->phase_us[i] / 1e3);
+	jb(b, "},\"reason\":\"%s\",\"detail\":", r->ok ? "" : reason_label(r->reason));
+	jb_str(b, r->ok ? "" : r->detail);
+	if (r->http_status)
+		jb(b, ",\"http_status\":%d", r->http_status);
+	jb(b, "}");
+}
+
+static int authorized(struct mg_connection *c, const struct snap_app *a, int *status,
+	const char **why)
+{
+	if (!a->token[0]) {
+		*status = 403;
+		*why = "write endpoints are off: set web.token in the config";
+		return 0;
+	}
+	const char *h = mg_get_header(c, "Authorization");
+	char want[160];
+	snprintf(want, sizeof want, "Bearer %s", a->token);
+	size_t n = strlen(want);
+	/* compare in time independent of where the first difference is */
+	unsigned diff = !h || strlen(h) != n;
+	for (size_t i = 0; h && i < n && h[i]; i++)
+		diff |= (unsigned)(h[i] ^ want[i]);
+	if (diff) {
+		*status = 401;
+		*why = "missing or wrong bearer token";
+		return 0;
+	}
+	return 1;
+}
+
+static int get_appliance(struct mg_connection *c)
+{
+	struct snap s = {0};
+	snap_read(&s, 0);
+	const struct snap_app *a = &s.app;
+	struct jbuf b = {0};
+	jb(&b, "{\"name\":");
+	jb_str(&b, a->name);
+	jb(&b, ",\"region\":");
+	jb_str(&b, a->region);
+	jb(&b, ",\"labels\":{");
+	for (uint32_t i = 0; i < a->nlabels; i++) {
+		jb(&b, "%s", i ? "," : "");
+		jb_str(&b, a->labels[i][0]);
+		jb(&b, ":");
+		jb_str(&b, a->labels[i][1]);
+	}
+	jb(&b, "},\"version\":\"%s\",\"started\":", a->version ? a->version : "");
+	jb_time(&b, a->start_wall_us);
+	jb(&b, ",\"uptime_s\":%.1f,\"probes\":%u,\"inflight\":%u,\"writes_enabled\":%s,",
+		(plat_now_us() - a->start_us) / 1e6, a->nprobes, a->inflight,
+		a->token[0] ? "true" : "false");
+	jb(&b, "\"limits\":{\"max_probes\":%u,\"max_inflight\":%u,\"history\":%u},\"pools\":{",
+		a->max_probes, a->max_inflight, a->history);
+	for (int i = 0; i < POOL_COUNT; i++)
+		jb(&b, "%s\"%s\":{\"used\":%u,\"max\":%u,\"peak\":%u,\"failures\":%u}", i ? "," : "",
+			a->pools[i].name ? a->pools[i].name : "", a->pools[i].used, a->pools[i].cap,
+			a->pools[i].max_used, a->pools[i].fails);
+	jb(&b, "},\"memory\":{\"rss_bytes\":%llu,\"arena_bytes\":%llu,\"history_bytes\":%llu,"
+		"\"tls_arena_bytes\":%llu,\"engine_allocs\":%llu},\"sched_lag_ms\":{\"p50\":%.3f,"
+		"\"p99\":%.3f}}\n", (unsigned long long)a->rss_bytes,
+		(unsigned long long)a->arena_bytes, (unsigned long long)a->history_bytes,
+		(unsigned long long)a->tls_arena_bytes, (unsigned long long)a->engine_allocs,
+		a->lag_p50_us / 1e3, a->lag_p99_us / 1e3);
+	return send_json(c, 200, &b);
+}
+
+static int parse_uint(const char *q, const char *key, unsigned def, unsigned max, unsigned *out)
+{
+	char v[24];
+	if (mg_get_var(q, strlen(q), key, v, sizeof v) <= 0) {
+		*out = def;
+		return 0;
+	}
+	char *e;
+	unsigned long x = strtoul(v, &e, 10);
+	if (!v[0] || *e || x > max)
+		return -1;
+	*out = (unsigned)x;
+	return 0;
+}
+
+/* Parse an RFC 3339 UTC time ("2026-11-22T10:00:00Z", optional fraction) to Unix µs. */
+static int parse_time(const char *s, int64_t *us)
+{
+	int y, mo, d, h, mi;
+	double sec;
+	char z[8] = "";
+	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%lf%7s", &y, &mo, &d, &h, &mi, &sec, z) != 7 ||
+		strcmp(z, "Z") || mo < 1 || mo > 12 || d < 1 || d > 31)
+		return -1;
+	y -= mo <= 2;
+	int era = (y >= 0 ? y : y - 399) / 400, yoe = y - era * 400;
+	int doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t days = (int64_t)era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+	*us = (days * 86400 + h * 3600 + mi * 60) * 1000000 + (int64_t)(sec * 1e6);
+	return 0;
+}
+
+static int get_probes(struct mg_connection *c, const char *q)
+{
+	unsigned nhist;
+	if (parse_uint(q, "history", 0, 240, &nhist))
+		return error(c, 400, "bad_request", "history must be a whole number 0..240");
+	struct snap s = {0};
+	uint32_t n = snap_read(&s, 0);
+	s.probes = malloc(sizeof *s.probes * (n ? n : 1));
+	struct result *h = malloc(sizeof *h * (nhist ? nhist : 1) + sizeof *h * 240);
+	if (!s.probes || !h) {
+		free(s.probes);
+		free(h);
+		return error(c, 503, "unavailable", "out of memory");
+	}
+	n = OP_MIN(snap_read(&s, n), n);
+	struct jbuf b = {0};
+	jb(&b, "{\"probes\":[");
+	for (uint32_t i = 0; i < n; i++) {
+		const struct snap_probe *p = &s.probes[i];
+		const struct probe_stats *st = &p->stats;
+		jb(&b, "%s{\"name\":", i ? "," : "");
+		jb_str(&b, p->name);
+		jb(&b, ",\"kind\":\"%s\",\"target\":", p->kind);
+		jb_str(&b, p->target);
+		jb(&b, ",\"interval_ms\":%llu,\"timeout_ms\":%llu,\"state\":\"%s\",\"runs\":{"
+			"\"success\":%llu,\"failure\":%llu,\"skipped\":%llu},\"last\":",
+			(unsigned long long)(p->interval_us / 1000), (unsigned long long)(p->timeout_us / 1000),
+			!st->has_last ? "unknown" : st->last.ok ? "up" : "down",
+			(unsigned long long)st->runs_ok, (unsigned long long)st->runs_fail,
+			(unsigned long long)st->skipped);
+		if (st->has_last)
+			jb_result(&b, p, s.app.region, &st->last);
+		else
+			jb(&b, "null");
+		jb(&b, ",\"last_failure\":");
+		if (st->has_failure)
+			jb_result(&b, p, s.app.region, &st->last_failure);
+		else
+			jb(&b, "null");
+		/* success ratio over the stored history, and the newest runs for sparklines */
+		int k = snap_history(p->name, 0, h, 240);
+		int ok = 0;
+		for (int j = 0; j < k; j++)
+			ok += h[j].ok;
+		jb(&b, ",\"history_size\":%d,\"success_ratio\":", k);
+		if (k)
+			jb(&b, "%.4f", (double)ok / k);
+		else
+			jb(&b, "null");
+		if (nhist) {
+			jb(&b, ",\"history\":[");
+			int m = OP_MIN(k, (int)nhist);
+			for (int j = m - 1; j >= 0; j--)
+				jb(&b, "[%lld,%.3f,%d]%s", (long long)(h[j].wall_us / 1000),
+					h[j].duration_us / 1e3, h[j].ok, j ? "," : "");
+			jb(&b, "]");
+		}
+		jb(&b, "}");
+	}
+	jb(&b, "]}\n");
+	free(s.probes);
+	free(h);
+	return send_json(c, 200, &b);
+}
+
+/* The snapshot entry of probe name (copied), or -1. */
+static int find_probe(const char *name, struct snap_probe *out, char *region, size_t rcap)
+{
+	struct snap s = {0};
+	uint32_t n = snap_read(&s, 0);
+	s.probes = malloc(sizeof *s.probes * (n ? n : 1));
+	if (!s.probes)
+		return -1;
+	n = OP_MIN(snap_read(&s, n), n);
+	int found = -1;
+	for (uint32_t i = 0; i < n && found < 0; i++) {
+		if (!strcmp(s.probes[i].name, name)) {
+			*out = s.probes[i];
+			found = (int)i;
+		}
+	}
+	op_strlcpy(region, s.app.region, rcap);
+	free(s.probes);
+	return found;
+}
+
+static int get_results(struct mg_connection *c, const char *name, const char *q)
+{
+	unsigned limit;
+	if (parse_uint(q, "limit", 100, OP_MAX_HISTORY, &limit))
+		return error(c, 400, "bad_request", "limit must be a whole number 0..1440");
+	int64_t since = 0;
+	char v[64];
+	if (mg_get_var(q, strlen(q), "since", v, sizeof v) > 0 && parse_time(v, &since))
+		return error(c, 400, "bad_request",
+			"since must be an RFC 3339 UTC time, e.g. 2026-11-22T10:00:00Z");
+	struct snap_probe p;
+	char region[OP_NAME_MAX];
+	if (find_probe(name, &p, region, sizeof region) < 0)
+		return error(c, 404, "not_found", "no probe by that name");
+	struct result *h = malloc(sizeof *h * (limit ? limit : 1));
+	if (!h)
+		return error(c, 503, "unavailable", "out of memory");
+	int k = snap_history(name, since, h, limit);
+	struct jbuf b = {0};
+	jb(&b, "{\"results\":[");
+	for (int i = 0; i < k; i++) {
+		jb(&b, "%s", i ? "," : "");
+		jb_result(&b, &p, region, &h[i]);
+	}
+	jb(&b, "]}\n");
+	free(h);
+	return send_json(c, 200, &b);
+}
+
+static int post_run(struct mg_connection *c, const char *name)
+{
+	struct snap_probe p;
+	char region[OP_NAME_MAX];
+	if (find_probe(name, &p, region, sizeof region) < 0)
+		return error(c, 404, "not_found", "no probe by that name");
+	struct result r;
+	int rc = engine_run_now(name, &r);
+	if (rc == OP_EAGAIN)
+		return error(c, 409, "busy", "the probe is running right now; try again");
+	if (rc == OP_ENOMEM)
+		return error(c, 503, "busy", "too many on-demand runs at once");
+	if (rc)
+		return error(c, rc == OP_ENOENT ? 404 : 503, "unavailable", op_strerror(rc));
+	struct jbuf b = {0};
+	jb_result(&b, &p, region, &r);
+	jb(&b, "\n");
+	return send_json(c, 200, &b);
+}
+
+int api_handle(struct mg_connection *c, void *cbdata)
+{
+	(void)cbdata;
+	const struct mg_request_info *ri = mg_get_request_info(c);
+	const char *path = ri->local_uri ? ri->local_uri : "";
+	const char *q = ri->query_string ? ri->query_string : "";
+	int post = !strcmp(ri->request_method, "POST"), get = !strcmp(ri->request_method, "GET");
+	const char *rest = path + strlen("/api/v1/");
+	if (strncmp(path, "/api/v1/", 8))
+		return error(c, 404, "not_found", "no such endpoint");
+	if (!strcmp(rest, "appliance"))
+		return get ? get_appliance(c) : error(c, 405, "method_not_allowed", "use GET");
+	if (!strcmp(rest, "probes"))
+		return get ? get_probes(c, q) : error(c, 405, "method_not_allowed", "use GET");
+	if (!strcmp(rest, "openapi.json")) {
+		if (!get)
+			return error(c, 405, "method_not_allowed", "use GET");
+		struct jbuf b = {0};
+		jb_put(&b, web_openapi_json, web_openapi_json_len);
+		return send_json(c, 200, &b);
+	}
+	if (!strcmp(rest, "reload")) {
+		if (!post)
+			return error(c, 405, "method_not_allowed", "use POST");
+		struct snap s = {0};
+		snap_read(&s, 0);
+		int status;
+		const char *why;
+		if (!authorized(c, &s.app, &status, &why))
+			return error(c, status, status == 401 ? "unauthorized" : "forbidden", why);
+		engine_request_reload();
+		struct jbuf b = {0};
+		jb(&b, "{\"status\":\"reloading\",\"detail\":\"watch outpost_config_reloads_total\"}\n");
+		return send_json(c, 202, &b);
+	}
+	if (!strncmp(rest, "probes/", 7)) {
+		char name[OP_NAME_MAX];
+		const char *n = rest + 7, *slash = strchr(n, '/');
+		if (!slash || (size_t)(slash - n) >= sizeof name || slash == n)
+			return error(c, 404, "not_found", "no such endpoint");
+		memcpy(name, n, (size_t)(slash - n));
+		name[slash - n] = 0;
+		if (!strcmp(slash, "/results"))
+			return get ? get_results(c, name, q) :
+				error(c, 405, "method_not_allowed", "use GET");
+		if (!strcmp(slash, "/run")) {
+			if (!post)
+				return error(c, 405, "method_not_allowed", "use POST");
+			struct snap s = {0};
+			snap_read(&s, 0);
+			int status;
+			const char *why;
+			if (!authorized(c, &s.app, &status, &why))
+				return error(c, status, status == 401 ? "unauthorized" : "forbidden", why);
+			return post_run(c, name);
+		}
+	}
+	return error(c, 404, "not_found", "no such endpoint");
+}
