@@ -606,6 +606,8 @@ static int read_listen(struct cfg_ctx *c, int tok, void *field)
 static const struct cfg_key web_keys[] = {
 	{"listen", CFG_FN, 0, offsetof(struct cfg, listen), 0, 0, read_listen},
 	{"token", CFG_STR, 0, offsetof(struct cfg, token), 0, 128, NULL},
+	{"user", CFG_STR, 0, offsetof(struct cfg, page_user), 0, 64, NULL},
+	{"password", CFG_STR, 0, offsetof(struct cfg, page_password), 0, 128, NULL},
 };
 
 static const struct cfg_key limits_keys[] = {
@@ -738,7 +740,15 @@ static int read_appliance(struct cfg_ctx *c, int tok, void *f)
 static int read_web(struct cfg_ctx *c, int tok, void *f)
 {
 	(void)f;
-	return read_section(c, tok, "\"web\"", web_keys, OP_ARRAY_LEN(web_keys));
+	struct cfg *cfg = c->cfg;
+	int rc = read_section(c, tok, "\"web\"", web_keys, OP_ARRAY_LEN(web_keys));
+	if (rc)
+		return rc;
+	if (!cfg->page_user != !cfg->page_password)
+		return cfg_error(c, tok, "\"user\" and \"password\" go together: set both or neither");
+	if (cfg->page_user && strchr(cfg->page_user, ':'))
+		return cfg_error(c, tok, "\"user\" must not contain ':'");
+	return 0;
 }
 
 static int read_limits(struct cfg_ctx *c, int tok, void *f)

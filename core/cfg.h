@@ -61,6 +61,7 @@ struct cfg {
 	uint32_t nlabels;
 	const char *listen; /* "" disables the web server */
 	const char *token;  /* bearer token for the API's write endpoints; "" turns them off */
+	const char *page_user, *page_password; /* read-only basic auth for everything but /healthz */
 	uint32_t max_probes, max_inflight, history;
 	struct cfg_probe *probes;
 	uint32_t nprobes;

@@ -269,6 +269,12 @@ static int snap_prepare(const struct cfg *cfg)
 	a->history = cfg->history;
 	a->history_bytes = sizeof *hist * cap * hcap;
 	op_strlcpy(a->token, cfg->token, sizeof a->token);
+	a->basic[0] = 0;
+	if (cfg->page_user) {
+		char up[200];
+		snprintf(up, sizeof up, "%s:%s", cfg->page_user, cfg->page_password);
+		op_base64(a->basic, sizeof a->basic, up, strlen(up));
+	}
 	a->reloads = S.reloads;
 	a->reload_failures = S.reload_failures;
 	plat_unlock();

@@ -69,3 +69,31 @@ const void *op_memmem(const void *hay, size_t hn, const void *needle, size_t nn)
 			return h + i;
 	return NULL;
 }
+
+size_t op_base64(char *out, size_t cap, const void *in, size_t n)
+{
+	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const uint8_t *p = in;
+	size_t need = (n + 2) / 3 * 4, w = 0;
+	if (need + 1 > cap)
+		return 0;
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? p[i + 1] : 0) << 8 |
+			(i + 2 < n ? p[i + 2] : 0);
+		out[w++] = a[v >> 18 & 63];
+		out[w++] = a[v >> 12 & 63];
+		out[w++] = i + 1 < n ? a[v >> 6 & 63] : '=';
+		out[w++] = i + 2 < n ? a[v & 63] : '=';
+	}
+	out[w] = 0;
+	return w;
+}
+
+int op_same(const char *a, const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b);
+	unsigned diff = na != nb;
+	for (size_t i = 0; i < nb; i++)
+		diff |= (unsigned)((i < na ? a[i] : 0) ^ b[i]);
+	return !diff;
+}

@@ -63,6 +63,11 @@ size_t op_strlcpy(char *dst, const char *src, size_t cap);
 
 /* Format a Unix µs time as RFC 3339 UTC with microseconds ("2026-11-22T21:00:00.123456Z"). */
 size_t op_fmt_time(char *buf, size_t cap, int64_t wall_us);
+/* Standard base64 of in[0..n) into out (NUL-terminated). Returns the length, 0 if it does
+ * not fit. */
+size_t op_base64(char *out, size_t cap, const void *in, size_t n);
+/* Do strings a and b hold the same text? Takes the same time wherever they differ (for secrets). */
+int op_same(const char *a, const char *b);
 /* Find needle in hay (C11 has no memmem). NULL when absent. */
 const void *op_memmem(const void *hay, size_t hn, const void *needle, size_t nn);
 

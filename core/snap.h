@@ -35,6 +35,7 @@ struct snap_app {
 	uint64_t history_bytes;
 	uint32_t max_probes, max_inflight, history;
 	char token[129]; /* web.token */
+	char basic[200];  /* web.user:web.password, base64, or "" */
 	uint64_t reloads, reload_failures;
 	const char *poller;
 };

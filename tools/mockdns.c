@@ -165,16 +165,29 @@ int main(int argc, char **argv)
 		snprintf(r->value, sizeof r->value, "%s", c2 ? c2 + 1 : "");
 		free(a);
 	}
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-		.sin_addr.s_addr = htonl(0x7f000001)};
-	int u = socket(AF_INET, SOCK_DGRAM, 0);
-	if (bind(u, (struct sockaddr *)&sa, sizeof sa) != 0)
-		return perror("bind udp"), 1;
-	socklen_t sl = sizeof sa;
-	getsockname(u, (struct sockaddr *)&sa, &sl);
-	int t = socket(AF_INET, SOCK_STREAM, 0), one = 1;
-	setsockopt(t, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	if (bind(t, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(t, 16) != 0)
+	/* UDP and TCP on one port number: with an ephemeral port, the TCP port of that number
+	 * may be taken, so try again with another */
+	struct sockaddr_in sa;
+	int u = -1, t = -1, one = 1;
+	for (int tries = 0; tries < 50; tries++) {
+		sa = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+			.sin_addr.s_addr = htonl(0x7f000001)};
+		u = socket(AF_INET, SOCK_DGRAM, 0);
+		if (bind(u, (struct sockaddr *)&sa, sizeof sa) != 0)
+			return perror("bind udp"), 1;
+		socklen_t sl = sizeof sa;
+		getsockname(u, (struct sockaddr *)&sa, &sl);
+		t = socket(AF_INET, SOCK_STREAM, 0);
+		setsockopt(t, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+		if (bind(t, (struct sockaddr *)&sa, sizeof sa) == 0 && listen(t, 16) == 0)
+			break;
+		close(u);
+		close(t);
+		u = t = -1;
+		if (port)
+			break;
+	}
+	if (t < 0)
 		return perror("bind tcp"), 1;
 	printf("port %d\n", ntohs(sa.sin_port));
 	fflush(stdout);

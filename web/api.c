@@ -129,12 +129,7 @@ static int authorized(struct mg_connection *c, const struct snap_app *a, int *st
 	const char *h = mg_get_header(c, "Authorization");
 	char want[160];
 	snprintf(want, sizeof want, "Bearer %s", a->token);
-	size_t n = strlen(want);
-	/* compare in time independent of where the first difference is */
-	unsigned diff = !h || strlen(h) != n;
-	for (size_t i = 0; h && i < n && h[i]; i++)
-		diff |= (unsigned)(h[i] ^ want[i]);
-	if (diff) {
+	if (!h || !op_same(h, want)) {
 		*status = 401;
 		*why = "missing or wrong bearer token";
 		return 0;

@@ -267,6 +267,32 @@ static int h_probe(struct mg_connection *c, void *cb)
 	return 200;
 }
 
+/* Read-only basic auth for everything but /healthz, when web.user is set. A request with the
+ * API's bearer token passes too (the dashboard's "run now" sends only that). */
+static int begin_request(struct mg_connection *c)
+{
+	const struct mg_request_info *ri = mg_get_request_info(c);
+	if (ri->local_uri && !strcmp(ri->local_uri, "/healthz"))
+		return 0;
+	struct snap s = {0};
+	snap_read(&s, 0);
+	if (!s.app.basic[0])
+		return 0;
+	const char *h = mg_get_header(c, "Authorization");
+	char want[sizeof s.app.basic + 16];
+	snprintf(want, sizeof want, "Basic %s", s.app.basic);
+	if (h && op_same(h, want))
+		return 0;
+	snprintf(want, sizeof want, "Bearer %s", s.app.token);
+	if (h && s.app.token[0] && op_same(h, want))
+		return 0;
+	static const char body[] = "authentication required\n";
+	mg_printf(c, "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"outpost\", "
+		"charset=\"UTF-8\"\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n\r\n%s",
+		sizeof body - 1, body);
+	return 401;
+}
+
 static int log_message(const struct mg_connection *c, const char *msg)
 {
 	(void)c;
@@ -294,6 +320,7 @@ int web_start(const char *listen, char *err, size_t errcap)
 	struct mg_callbacks cbs;
 	memset(&cbs, 0, sizeof cbs);
 	cbs.log_message = log_message;
+	cbs.begin_request = begin_request;
 	struct mg_init_data init = {.callbacks = &cbs, .configuration_options = opts};
 	char text[256] = "";
 	struct mg_error_data e = {.text = text, .text_buffer_size = sizeof text};

@@ -103,6 +103,43 @@ def test_writes_off_without_a_token():
     app.stop()
 
 
+def test_page_basic_auth():
+    import base64
+    _, mport = start_tool("mockhttp")
+    port = free_port()
+    app_cfg = {"web": {"listen": f"127.0.0.1:{port}", "token": "t0ken", "user": "ops",
+                       "password": "pa55"},
+               "probes": [{"name": "api", "kind": "http",
+                           "target": f"http://127.0.0.1:{mport}/json"}]}
+    path = write(app_cfg)
+    p = subprocess.Popen([OUTPOST, "run", "-c", path], env=outpost_env(),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import lib
+    lib._procs.append(p)
+
+    def status(path, auth=None):
+        req = urllib.request.Request(f"http://127.0.0.1:{port}{path}")
+        if auth:
+            req.add_header("Authorization", auth)
+        try:
+            with urllib.request.urlopen(req, timeout=5) as r:
+                return r.status
+        except urllib.error.HTTPError as e:
+            return e.code
+        except OSError:
+            return 0
+    wait_for(lambda: status("/healthz") == 200, 10, "healthz without auth")
+    good = "Basic " + base64.b64encode(b"ops:pa55").decode()
+    bad = "Basic " + base64.b64encode(b"ops:nope").decode()
+    for path in ("/", "/metrics", "/api/v1/probes"):
+        eq(status(path), 401, f"{path} without credentials")
+        eq(status(path, bad), 401, f"{path} with a wrong password")
+        eq(status(path, good), 200, f"{path} with credentials")
+    eq(status("/api/v1/probes", "Bearer t0ken"), 200, "the API token passes too")
+    p.terminate()
+    p.wait(timeout=10)
+
+
 def test_openapi_document_validates_and_matches():
     _, mport = start_tool("mockhttp")
     app = appliance(mport)

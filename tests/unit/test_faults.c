@@ -4,7 +4,9 @@
  * (-Wl,--wrap=plat_sock_send,--wrap=plat_sock_recv); the servers are real ones on loopback:
  * tools/mockhttp and openssl s_server. */
 #define _GNU_SOURCE
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -125,7 +127,14 @@ static void test_https_through_faults(void)
 		"ec_paramgen_curve:P-256 -nodes -keyout k.pem -out c.pem -days 2 -subj /CN=localhost "
 		"-addext subjectAltName=DNS:localhost >/dev/null 2>&1", dir);
 	ASSERT_EQ(system(cmd), 0);
-	int port = 20000 + getpid() % 20000;
+	/* a free port: bind to 0, read it, let it go for s_server */
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
+	socklen_t alen = sizeof a;
+	bind(fd, (struct sockaddr *)&a, sizeof a);
+	getsockname(fd, (struct sockaddr *)&a, &alen);
+	close(fd);
+	int port = ntohs(a.sin_port);
 	snprintf(cmd, sizeof cmd, "cd %s && (openssl s_server -accept 127.0.0.1:%d -cert c.pem "
 		"-key k.pem -www -quiet >/dev/null 2>&1 &) && sleep 0.5 && echo port %d", dir, port, port);
 	pid_t srv = spawn(cmd, &port);
