@@ -119,6 +119,8 @@ def test_embedded_default_config():
                  "self-web up")
         wait_for(lambda: metric(app.metrics(), "probe_success", probe="resolve-localhost") == 1,
                  15, "resolve-localhost up")
+        wait_for(lambda: metric(app.metrics(), "probe_success", probe="self-http") == 1, 15,
+                 "self-http up")
     finally:
         p.send_signal(signal.SIGTERM)
         out, err = p.communicate(timeout=10)
