@@ -523,6 +523,11 @@ int cfg_tls_ca(struct cfg_ctx *c, int tok, const char *path)
 	return (int)cfg->ntls_ca++;
 }
 
+void cfg_tls_resume(struct cfg_ctx *c)
+{
+	c->cfg->tls_resume++;
+}
+
 int cfg_tok_type(struct cfg_ctx *c, int tok)
 {
 	return c->t[tok].type;

@@ -71,6 +71,7 @@ struct cfg {
 	const char *tls_ca[4];
 	uint32_t tls_ca_bytes[4];
 	uint32_t ntls_ca;
+	uint32_t tls_resume; /* probes that resume TLS sessions */
 	char *arena; /* owned: strings, expanded values */
 	size_t arena_len, arena_cap;
 	struct cfg_block *blocks; /* owned: compiled patterns and other aligned data */
@@ -106,6 +107,8 @@ int cfg_tls_ca(struct cfg_ctx *c, int tok, const char *path);
 /* Zeroed, aligned memory that lives as long as the config; NULL (after cfg_error) when out of
  * memory. */
 void *cfg_alloc(struct cfg_ctx *c, int tok, size_t size);
+/* Count a probe that resumes TLS sessions (the TLS arena keeps room for its session). */
+void cfg_tls_resume(struct cfg_ctx *c);
 /* Keep a copy of s[0..n) for the config's lifetime (NUL-terminated); NULL when full. */
 const char *cfg_store(struct cfg_ctx *c, const char *s, size_t n);
 /* The text of the scalar at tok: a string (expanded) or a primitive copied into tmp. */

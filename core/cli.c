@@ -166,8 +166,9 @@ static void print_result(const struct cfg_probe *p, const struct result *r)
 		tls_cipher_name(r->tls_cipher, cipher, sizeof cipher);
 		op_fmt_time(exp, sizeof exp, r->cert_expiry * 1000000);
 		printf(",\"tls\":{\"version\":\"TLS %d.%d\",\"cipher\":\"%s\",\"cert_expiry\":\"%s\","
-			"\"cert_expiry_unix\":%lld,\"verified\":%s}", r->tls_version / 10, r->tls_version % 10,
-			cipher, exp, (long long)r->cert_expiry, r->cert_verified ? "true" : "false");
+			"\"cert_expiry_unix\":%lld,\"verified\":%s,\"resumed\":%s}", r->tls_version / 10,
+			r->tls_version % 10, cipher, exp, (long long)r->cert_expiry,
+			r->cert_verified ? "true" : "false", r->tls_resumed ? "true" : "false");
 	}
 	printf(",\"reason\":\"%s\",\"detail\":%s}\n", r->ok ? "" : reason_label(r->reason), detail);
 }

@@ -335,6 +335,22 @@ void metrics_render(const struct snap *s, uint64_t now_us, metrics_out_fn *out, 
 				put(w, "outpost_probe_runs_total{%s,result=\"%s\"} %llu\n", l,
 					reason_label(r), (unsigned long long)st->by_reason[r]);
 	}
+	{
+		int any = 0;
+		for (uint32_t i = 0; i < n; i++) {
+			const struct probe_stats *st = &ps[i].stats;
+			if (!st->tls_full && !st->tls_resumed)
+				continue;
+			if (!any++)
+				head(w, "outpost_tls_handshakes_total", "counter",
+					"Completed TLS handshakes: full, or resumed (tls.resume).");
+			probe_labels(w, &ps[i], l, sizeof l);
+			put(w, "outpost_tls_handshakes_total{%s,type=\"full\"} %llu\n", l,
+				(unsigned long long)st->tls_full);
+			put(w, "outpost_tls_handshakes_total{%s,type=\"resumed\"} %llu\n", l,
+				(unsigned long long)st->tls_resumed);
+		}
+	}
 	head(w, "outpost_probe_skipped_total", "counter",
 		"Runs skipped because the previous one was still going or the loop fell behind.");
 	for (uint32_t i = 0; i < n; i++) {

@@ -54,6 +54,12 @@ void stats_add(struct probe_stats *s, const struct result *r)
 	while (i < OP_HIST_N && sec > bounds[i])
 		i++;
 	s->hist[i]++;
+	if (r->tls_version) {
+		if (r->tls_resumed)
+			s->tls_resumed++;
+		else
+			s->tls_full++;
+	}
 	s->sum_s += sec;
 	s->last = *r;
 	s->has_last = 1;

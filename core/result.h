@@ -62,6 +62,7 @@ struct result {
 	uint8_t tls_version;   /* 12 for TLS 1.2 */
 	uint8_t cert_verified; /* the chain verified */
 	uint8_t ip_protocol;   /* 4 or 6: the address family connected to; 0 for none */
+	uint8_t tls_resumed;   /* the handshake resumed a session */
 	char detail[OP_DETAIL_MAX];
 };
 
@@ -71,6 +72,7 @@ struct result {
 
 struct probe_stats {
 	uint64_t runs_ok, runs_fail, skipped;
+	uint64_t tls_full, tls_resumed; /* completed TLS handshakes by type */
 	uint64_t by_reason[REASON_COUNT];
 	uint64_t hist[OP_HIST_N + 1]; /* last bucket: above the largest bound */
 	double sum_s;

@@ -7,6 +7,7 @@
 #include <mbedtls/memory_buffer_alloc.h>
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/ssl.h>
+#include <mbedtls/ssl_internal.h>
 #include <mbedtls/x509_crt.h>
 #include "pool.h"
 #include "tls.h"
@@ -25,9 +26,14 @@ struct tls_conn {
 	mbedtls_ssl_context ssl;
 	struct net_conn *c;
 	unsigned want;
-	int ca;
-	uint8_t in_use, ready;
+	int ca, resume;
+	uint8_t in_use, ready, resumed;
 };
+
+/* Room in the arena for one saved session (the ticket and, kept with it, the peer's chain). */
+#ifndef OP_TLS_ARENA_PER_SESSION
+#define OP_TLS_ARENA_PER_SESSION (6 * 1024)
+#endif
 
 static struct {
 	uint8_t *arena;
@@ -39,6 +45,9 @@ static struct {
 	int nca;
 	struct tls_conn *conns;
 	uint32_t nconn;
+	mbedtls_ssl_session *sessions; /* by probe id, for tls.resume */
+	uint8_t *has_session;
+	uint32_t nsessions;
 	int up;
 } T;
 
@@ -75,17 +84,25 @@ int tls_init(const struct cfg *cfg, uint32_t nconn, char *err, size_t errcap)
 {
 	OP_CHECK(!T.up, OP_EINVAL);
 	memset(&T, 0, sizeof T);
-	size_t size = OP_TLS_ARENA_BASE + (size_t)nconn * OP_TLS_ARENA_PER_CONN;
+	size_t size = OP_TLS_ARENA_BASE + (size_t)nconn * OP_TLS_ARENA_PER_CONN +
+		(size_t)cfg->tls_resume * OP_TLS_ARENA_PER_SESSION;
 	for (uint32_t i = 0; i < cfg->ntls_ca; i++)
 		size += (size_t)cfg->tls_ca_bytes[i] * 3;
 	size = (size + 63) / 64 * 64;
 	T.arena = plat_alloc(size);
 	T.conns = plat_alloc(sizeof *T.conns * (nconn ? nconn : 1));
-	if (!T.arena || !T.conns) {
+	T.nsessions = cfg->tls_resume ? cfg->max_probes : 0;
+	T.sessions = plat_alloc(sizeof *T.sessions * (T.nsessions ? T.nsessions : 1));
+	T.has_session = plat_alloc(T.nsessions ? T.nsessions : 1);
+	if (!T.arena || !T.conns || !T.sessions || !T.has_session) {
 		snprintf(err, errcap, "tls: cannot reserve %zu bytes", size);
 		goto fail;
 	}
 	T.arena_size = size;
+	for (uint32_t i = 0; i < T.nsessions; i++) {
+		mbedtls_ssl_session_init(&T.sessions[i]);
+		T.has_session[i] = 0;
+	}
 	mbedtls_memory_buffer_alloc_init(T.arena, size);
 	T.up = 1;
 	mbedtls_ctr_drbg_init(&T.drbg);
@@ -137,9 +154,13 @@ void tls_deinit(void)
 	if (!T.up) {
 		plat_free(T.arena);
 		plat_free(T.conns);
+		plat_free(T.sessions);
+		plat_free(T.has_session);
 		memset(&T, 0, sizeof T);
 		return;
 	}
+	for (uint32_t i = 0; i < T.nsessions; i++)
+		mbedtls_ssl_session_free(&T.sessions[i]);
 	for (uint32_t i = 0; i < T.nconn; i++)
 		mbedtls_ssl_free(&T.conns[i].ssl);
 	for (int i = 0; i < T.nca; i++) {
@@ -150,10 +171,12 @@ void tls_deinit(void)
 	mbedtls_memory_buffer_alloc_free();
 	plat_free(T.arena);
 	plat_free(T.conns);
+	plat_free(T.sessions);
+	plat_free(T.has_session);
 	memset(&T, 0, sizeof T);
 }
 
-struct tls_conn *tls_start(struct net_conn *c, const char *ca_path, const char *sni)
+struct tls_conn *tls_start(struct net_conn *c, const char *ca_path, const char *sni, int resume)
 {
 	int ca = -1;
 	for (int i = 0; i < T.nca; i++)
@@ -174,6 +197,10 @@ struct tls_conn *tls_start(struct net_conn *c, const char *ca_path, const char *
 		t->ssl.conf = &T.conf[ca];
 		mbedtls_ssl_set_hostname(&t->ssl, sni);
 		mbedtls_ssl_set_bio(&t->ssl, t, bio_send, bio_recv, NULL);
+		t->resumed = 0;
+		t->resume = resume >= 0 && (uint32_t)resume < T.nsessions ? resume : -1;
+		if (t->resume >= 0 && T.has_session[t->resume])
+			mbedtls_ssl_set_session(&t->ssl, &T.sessions[t->resume]);
 		return t;
 	}
 	return NULL;
@@ -194,10 +221,28 @@ static int map(struct tls_conn *t, int rc)
 
 int tls_handshake(struct tls_conn *t)
 {
-	int rc = mbedtls_ssl_handshake(&t->ssl);
-	if (rc == 0)
-		t->ready = 1;
-	return map(t, rc);
+	/* step by step, to see whether the server took the offered session before the
+	 * handshake state (and its flag) is freed */
+	while (t->ssl.state != MBEDTLS_SSL_HANDSHAKE_OVER) {
+		if (t->ssl.handshake)
+			t->resumed = t->ssl.handshake->resume;
+		int rc = mbedtls_ssl_handshake_step(&t->ssl);
+		if (rc)
+			return map(t, rc);
+	}
+	t->ready = 1;
+	if (t->resume >= 0) {
+		mbedtls_ssl_session_free(&T.sessions[t->resume]);
+		mbedtls_ssl_session_init(&T.sessions[t->resume]);
+		T.has_session[t->resume] = mbedtls_ssl_get_session(&t->ssl,
+			&T.sessions[t->resume]) == 0;
+	}
+	return 0;
+}
+
+int tls_resumed(const struct tls_conn *t)
+{
+	return t->resumed;
 }
 
 unsigned tls_want(const struct tls_conn *t)

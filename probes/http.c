@@ -49,7 +49,7 @@ struct http_expect {
 
 struct http_tls {
 	const char *ca_file, *server_name;
-	uint8_t insecure;
+	uint8_t insecure, resume;
 };
 
 struct http_conf {
@@ -186,6 +186,7 @@ static const struct cfg_key tls_keys[] = {
 	{"ca_file", CFG_STR, 0, offsetof(struct http_tls, ca_file), 0, 255, NULL},
 	{"server_name", CFG_STR, 0, offsetof(struct http_tls, server_name), 0, 253, NULL},
 	{"insecure_skip_verify", CFG_BOOL, 0, offsetof(struct http_tls, insecure), 0, 1, NULL},
+	{"resume", CFG_BOOL, 0, offsetof(struct http_tls, resume), 0, 1, NULL},
 };
 
 static int read_tls(struct cfg_ctx *c, int tok, void *field)
@@ -312,6 +313,8 @@ static int http_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 		if (rc < 0)
 			return rc;
 		k->ca = ca;
+		if (k->tls_opts.resume)
+			cfg_tls_resume(c);
 	}
 	k->host = cfg_store(c, host, strlen(host));
 	k->path = path;
@@ -713,6 +716,7 @@ static void http_tls_step(struct probe_run *r, struct http_state *s, const struc
 		return;
 	}
 	r->facts.tls_version = (uint8_t)tls_version_code(s->tls);
+	r->facts.tls_resumed = (uint8_t)tls_resumed(s->tls);
 	r->facts.tls_cipher = (uint16_t)tls_cipher_id(s->tls);
 	r->facts.cert_expiry = tls_earliest_expiry(s->tls);
 	char why[80];
@@ -757,7 +761,8 @@ static void http_on_event(struct probe_run *r, int ev, unsigned events)
 			int ip = strchr(s->host, ':') || strspn(s->host, "0123456789.") == strlen(s->host);
 			const char *sni = k->tls_opts.server_name ? k->tls_opts.server_name :
 				ip ? NULL : s->host;
-			s->tls = tls_start(&r->conn, k->ca, sni);
+			s->tls = tls_start(&r->conn, k->ca, sni, k->tls_opts.resume && !r->p->adhoc ?
+				(int)r->p->id : -1);
 			if (!s->tls) {
 				probe_run_done(r, 0, REASON_NO_SLOT, "no free TLS context (or CA file %s "
 					"not loaded at start)", k->ca);

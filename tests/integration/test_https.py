@@ -94,6 +94,29 @@ def test_tls_to_a_plain_port_fails_cleanly():
     eq(res["reason"], "tls", f"{res}")
 
 
+def test_session_resumption():
+    port = s_server("good")
+    tls = {"ca_file": f"{D}/ca.pem"}
+    app = Appliance({"probes": [
+        {"name": "resume", "kind": "http", "target": f"https://localhost:{port}/",
+         "tls": {**tls, "resume": True}, "interval": "300ms", "timeout": "250ms"},
+        {"name": "full", "kind": "http", "target": f"https://localhost:{port}/", "tls": tls,
+         "interval": "300ms", "timeout": "250ms"}]})
+
+    def handshakes(probe, kind):
+        return metric(app.metrics(), "outpost_tls_handshakes_total", probe=probe, type=kind) or 0
+    wait_for(lambda: handshakes("resume", "resumed") >= 3 and handshakes("full", "full") >= 4,
+             10, "handshakes")
+    eq(handshakes("resume", "full"), 1, "one full handshake, then resumptions")
+    eq(handshakes("full", "resumed"), 0, "no resumption without tls.resume")
+    m = app.metrics()
+    eq(metric(m, "probe_success", probe="resume"), 1, "resumed probe succeeds")
+    assert metric(m, "probe_ssl_earliest_cert_expiry", probe="resume") > time.time(), \
+        "expiry known after a resumed handshake"
+    eq(metric(m, "outpost_engine_allocs_total"), 0, "engine allocations")
+    app.stop()
+
+
 def test_missing_ca_file_is_a_config_error():
     r = outpost("probe", "http", "https://localhost:1/", "--tls", '{"ca_file": "/nonexistent.pem"}')
     eq(r.returncode, 2, "exit")
