@@ -11,13 +11,7 @@
 #include "../core/snap.h"
 #include "../platform/plat.h"
 
-struct jbuf {
-	char *p;
-	size_t len, cap;
-	int oom;
-};
-
-static void jb_put(struct jbuf *b, const char *s, size_t n)
+void jb_put(struct jbuf *b, const char *s, size_t n)
 {
 	if (b->len + n + 1 > b->cap) {
 		size_t cap = (b->len + n + 1) * 2 + 1024;
@@ -118,23 +112,20 @@ static void jb_result(struct jbuf *b, const struct snap_probe *p, const char *re
 	jb(b, "}");
 }
 
-static int authorized(struct mg_connection *c, const struct snap_app *a, int *status,
-	const char **why)
+/* Writes need "Authorization: Bearer <web.token>". Returns 0 when allowed, else the status of
+ * the error it sent (401 wrong or missing token, 403 no token configured). */
+static int write_denied(struct mg_connection *c)
 {
-	if (!a->token[0]) {
-		*status = 403;
-		*why = "write endpoints are off: set web.token in the config";
-		return 0;
-	}
+	struct snap s = {0};
+	snap_read(&s, 0);
+	if (!s.app.token[0])
+		return error(c, 403, "forbidden", "write endpoints are off: set web.token in the config");
 	const char *h = mg_get_header(c, "Authorization");
 	char want[160];
-	snprintf(want, sizeof want, "Bearer %s", a->token);
-	if (!h || !op_same(h, want)) {
-		*status = 401;
-		*why = "missing or wrong bearer token";
-		return 0;
-	}
-	return 1;
+	snprintf(want, sizeof want, "Bearer %s", s.app.token);
+	if (!h || !op_same(h, want))
+		return error(c, 401, "unauthorized", "missing or wrong bearer token");
+	return 0;
 }
 
 static int get_appliance(struct mg_connection *c)
@@ -365,12 +356,9 @@ int api_handle(struct mg_connection *c, void *cbdata)
 	if (!strcmp(rest, "reload")) {
 		if (!post)
 			return error(c, 405, "method_not_allowed", "use POST");
-		struct snap s = {0};
-		snap_read(&s, 0);
-		int status;
-		const char *why;
-		if (!authorized(c, &s.app, &status, &why))
-			return error(c, status, status == 401 ? "unauthorized" : "forbidden", why);
+		int denied = write_denied(c);
+		if (denied)
+			return denied;
 		engine_request_reload();
 		struct jbuf b = {0};
 		jb(&b, "{\"status\":\"reloading\",\"detail\":\"watch outpost_config_reloads_total\"}\n");
@@ -389,13 +377,8 @@ int api_handle(struct mg_connection *c, void *cbdata)
 		if (!strcmp(slash, "/run")) {
 			if (!post)
 				return error(c, 405, "method_not_allowed", "use POST");
-			struct snap s = {0};
-			snap_read(&s, 0);
-			int status;
-			const char *why;
-			if (!authorized(c, &s.app, &status, &why))
-				return error(c, status, status == 401 ? "unauthorized" : "forbidden", why);
-			return post_run(c, name);
+			int denied = write_denied(c);
+			return denied ? denied : post_run(c, name);
 		}
 	}
 	return error(c, 404, "not_found", "no such endpoint");

@@ -2,7 +2,17 @@
 #ifndef API_H
 #define API_H
 
+#include <stddef.h>
+
 struct mg_connection;
+
+/* A growable text buffer for answers (web threads may allocate). */
+struct jbuf {
+	char *p;
+	size_t len, cap;
+	int oom;
+};
+void jb_put(struct jbuf *b, const char *s, size_t n);
 int api_handle(struct mg_connection *c, void *cbdata);
 
 /* Assets compiled in by tools/embed. */

@@ -165,25 +165,9 @@ static int h_asset(struct mg_connection *c, void *cb)
 	return 200;
 }
 
-struct membuf {
-	char *p;
-	size_t len, cap;
-};
-
-static void mem_out(void *to, const char *s, size_t n)
+static void buf_out(void *to, const char *s, size_t n)
 {
-	struct membuf *b = to;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = (b->len + n + 1) * 2;
-		char *p = realloc(b->p, cap);
-		if (!p)
-			return;
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = 0;
+	jb_put(to, s, n);
 }
 
 static int reply(struct mg_connection *c, int status, const char *type, const char *body,
@@ -250,7 +234,7 @@ static int h_probe(struct mg_connection *c, void *cb)
 	op_strlcpy(p.kind, one.probes[0].kind, sizeof p.kind);
 	op_strlcpy(p.target, target, sizeof p.target);
 	cfg_free(&one);
-	struct membuf b = {0};
+	struct jbuf b = {0};
 	if (!strcmp(debug, "true")) {
 		const struct result *r = &p.stats.last;
 		int n = snprintf(msg, sizeof msg, "Logs for the probe:\nmodule=%s target=%s timeout=%.3fs"
@@ -258,9 +242,9 @@ static int h_probe(struct mg_connection *c, void *cb)
 			"been returned:\n", module, target, timeout / 1e6, r->ok ? "success" : "failure",
 			r->ok ? "" : " (", r->ok ? "" : reason_text(r->reason), r->ok ? "" : ")",
 			r->detail, r->duration_us / 1e6);
-		mem_out(&b, msg, (size_t)n);
+		jb_put(&b, msg, (size_t)n);
 	}
-	metrics_render_probe(&p, mem_out, &b);
+	metrics_render_probe(&p, buf_out, &b);
 	reply(c, 200, debug[0] ? "text/plain; charset=utf-8" :
 		"text/plain; version=0.0.4; charset=utf-8", b.p ? b.p : "", b.len);
 	free(b.p);
