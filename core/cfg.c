@@ -621,6 +621,99 @@ static const struct cfg_key limits_keys[] = {
 	{"history", CFG_UINT, 0, offsetof(struct cfg, history), 1, OP_MAX_HISTORY, NULL},
 };
 
+/* "objective": {"availability": 0.99, "latency": {"p": 0.95, "max": "300ms"},
+ *               "windows": ["5m", "1h", "24h"]} */
+static int read_ratio(struct cfg_ctx *c, int tok, const char *what, double *out)
+{
+	char tmp[64];
+	const char *s;
+	int rc = cfg_scalar(c, tok, &s, tmp, sizeof tmp);
+	if (rc)
+		return rc;
+	char *e;
+	double v = strtod(s, &e);
+	if (!*s || *e || !(v > 0 && v < 1))
+		return cfg_error(c, tok, "\"%s\" is a share between 0 and 1, e.g. 0.99", what);
+	*out = v;
+	return 0;
+}
+
+static int read_objective(struct cfg_ctx *c, int tok, void *field)
+{
+	struct slo_target *t = field;
+	memset(t, 0, sizeof *t);
+	if (c->t[tok].type != JSMN_OBJECT)
+		return cfg_error(c, tok, "\"objective\" must be an object");
+	int i = tok + 1, have_windows = 0;
+	for (int n = 0; n < c->t[tok].size; n++, i = json_skip(c->t, c->ntok, i + 1)) {
+		int v = i + 1, rc = 0;
+		if (json_eq(c->text, &c->t[i], "availability")) {
+			rc = read_ratio(c, v, "availability", &t->availability);
+		} else if (json_eq(c->text, &c->t[i], "latency")) {
+			if (c->t[v].type != JSMN_OBJECT)
+				return cfg_error(c, v, "\"latency\" takes {\"p\": 0.95, \"max\": \"300ms\"}");
+			int k = v + 1;
+			for (int m = 0; m < c->t[v].size; m++, k = json_skip(c->t, c->ntok, k + 1)) {
+				if (json_eq(c->text, &c->t[k], "p")) {
+					rc = read_ratio(c, k + 1, "p", &t->latency_p);
+				} else if (json_eq(c->text, &c->t[k], "max")) {
+					const char *d;
+					rc = cfg_string(c, k + 1, &d);
+					if (!rc && (cfg_parse_duration(d, &t->latency_max_us) ||
+						    !t->latency_max_us))
+						rc = cfg_error(c, k + 1, "\"max\" is a duration, e.g. \"300ms\"");
+				} else {
+					return cfg_error(c, k, "unknown key in \"latency\"; it takes \"p\" and "
+						"\"max\"");
+				}
+				if (rc)
+					return rc;
+			}
+			if (!t->latency_p || !t->latency_max_us)
+				return cfg_error(c, v, "\"latency\" needs both \"p\" and \"max\"");
+		} else if (json_eq(c->text, &c->t[i], "windows")) {
+			if (c->t[v].type != JSMN_ARRAY || c->t[v].size < 1 ||
+				c->t[v].size > SLO_MAX_WINDOWS)
+				return cfg_error(c, v, "\"windows\" is a list of 1 to %d durations",
+					SLO_MAX_WINDOWS);
+			int k = v + 1;
+			for (int m = 0; m < c->t[v].size; m++, k = json_skip(c->t, c->ntok, k)) {
+				const char *d;
+				uint64_t us;
+				rc = cfg_string(c, k, &d);
+				if (rc)
+					return rc;
+				if (cfg_parse_duration(d, &us) || us % 60000000u || !us ||
+					us / 60000000u > OP_SLO_MAX_MINUTES)
+					return cfg_error(c, k, "window \"%s\" must be whole minutes up to %dh",
+						d, OP_SLO_MAX_MINUTES / 60);
+				uint32_t w = (uint32_t)(us / 60000000u);
+				if (m && w <= t->win_min[m - 1])
+					return cfg_error(c, k, "list the windows from shortest to longest");
+				t->win_min[t->nwin++] = w;
+			}
+			have_windows = 1;
+		} else {
+			char key[32];
+			snprintf(key, sizeof key, "%.*s", c->t[i].end - c->t[i].start,
+				c->text + c->t[i].start);
+			static const char *const names[] = {"availability", "latency", "windows"};
+			const char *near = nearest(key, names, 3);
+			return cfg_error(c, i, "unknown key \"%s\" in \"objective\"%s%s%s", key,
+				near ? "; did you mean \"" : "", near ? near : "", near ? "\"?" : "");
+		}
+		if (rc)
+			return rc;
+	}
+	if (!t->availability && !t->latency_p)
+		return cfg_error(c, tok, "\"objective\" needs \"availability\" or \"latency\"");
+	if (!have_windows) {
+		t->nwin = 3;
+		t->win_min[0] = 5, t->win_min[1] = 60, t->win_min[2] = 1440;
+	}
+	return 0;
+}
+
 static const struct cfg_key probe_keys[] = {
 	{"name", CFG_STR, 1, offsetof(struct cfg_probe, name), 0, OP_NAME_MAX - 1, NULL},
 	{"kind", CFG_STR, 1, offsetof(struct cfg_probe, kind), 0, 15, NULL},
@@ -628,6 +721,7 @@ static const struct cfg_key probe_keys[] = {
 	{"interval", CFG_DUR, 0, offsetof(struct cfg_probe, interval_us), 100000, 86400000000ll,
 		NULL},
 	{"timeout", CFG_DUR, 0, offsetof(struct cfg_probe, timeout_us), 1000, 3600000000ll, NULL},
+	{"objective", CFG_FN, 0, offsetof(struct cfg_probe, objective), 0, 0, read_objective},
 };
 
 static int read_probe(struct cfg_ctx *c, int tok, struct cfg_probe *p, int index)
@@ -867,6 +961,7 @@ static const struct cfg_key top_keys[] = {
 	{"limits", CFG_FN, 0, 0, 0, 0, read_limits},
 	{"probes", CFG_FN, 0, 0, 0, 0, read_probes},
 	{"modules", CFG_FN, 0, 0, 0, 0, read_modules},
+	{"objective", CFG_FN, 0, offsetof(struct cfg, objective), 0, 0, read_objective},
 };
 
 static const char *jsmn_error(int rc)
@@ -939,6 +1034,10 @@ int cfg_load_text(struct cfg *out, const char *file, const char *text, size_t le
 		NULL);
 	if (rc == 0 && json_skip(c.t, c.ntok, 0) != c.ntok)
 		rc = cfg_error(&c, json_skip(c.t, c.ntok, 0), "text after the top-level object");
+	/* the default objective goes to every probe that has none of its own */
+	for (uint32_t i = 0; rc == 0 && out->objective.nwin && i < out->nprobes; i++)
+		if (!out->probes[i].objective.nwin)
+			out->probes[i].objective = out->objective;
 fail:
 	free(c.t);
 	if (rc)

@@ -5,6 +5,7 @@
 
 #include "op.h"
 #include "opts.h"
+#include "slo.h"
 
 struct cfg_ctx;
 
@@ -38,6 +39,7 @@ struct cfg_probe {
 	const char *name, *kind, *target;
 	uint64_t interval_us, timeout_us;
 	const struct probe_ops *ops;
+	struct slo_target objective; /* nwin 0: none */
 	int line;
 	_Alignas(max_align_t) uint8_t conf[OP_PROBE_CONF_MAX]; /* the kind's own settings */
 };
@@ -65,6 +67,7 @@ struct cfg {
 	uint32_t max_probes, max_inflight, history;
 	struct cfg_probe *probes;
 	uint32_t nprobes;
+	struct slo_target objective; /* the default objective for every probe (nwin 0: none) */
 	struct cfg_module modules[OP_MAX_MODULES];
 	uint32_t nmodules;
 	/* CA files the probes use (TLS is set up only when ntls_ca > 0) */

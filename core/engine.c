@@ -24,6 +24,7 @@ static struct {
 	uint8_t *arena;
 	size_t arena_bytes;
 	struct probe **probes; /* by id */
+	uint8_t *slo_rings;    /* the objective rings, probe after probe */
 	uint32_t nprobes;
 	struct probe *wait_head, *wait_tail;
 	uint32_t inflight, waiting, once_left;
@@ -230,6 +231,10 @@ static int snap_prepare(const struct cfg *cfg)
 		op_strlcpy(sp->target, cp->target, sizeof sp->target);
 		sp->interval_us = cp->interval_us;
 		sp->timeout_us = cp->timeout_us;
+		sp->objective = cp->objective;
+		for (int w = 0; w < cp->objective.nwin; w++)
+			sp->slo[w] = (struct slo_view){.availability = 1, .fast_ratio = 1,
+				.budget_remaining = 1, .met = 1};
 		for (uint32_t j = 0; S.probes && j < S.app.nprobes; j++) {
 			const struct snap_probe *old = &S.probes[j];
 			if (strcmp(old->name, sp->name) || strcmp(old->kind, sp->kind) ||
@@ -319,9 +324,17 @@ static void record(struct probe *p, const struct result *res)
 		p->now_slot = 0;
 	}
 	stats_add(&p->stats, res);
+	struct slo_view views[SLO_MAX_WINDOWS];
+	if (p->slo.nring) {
+		slo_add(&p->slo, (uint32_t)(res->wall_us / 60000000), res->ok, res->duration_us);
+		for (int w = 0; w < p->slo.t->nwin; w++)
+			slo_view(&p->slo, w, &views[w]);
+	}
 	plat_lock();
 	struct snap_probe *sp = &S.probes[p->id];
 	sp->stats = p->stats;
+	if (p->slo.nring)
+		memcpy(sp->slo, views, sizeof views[0] * p->slo.t->nwin);
 	ring(S.hist, S.hist_cap, p->id)[sp->hist_head] = *res;
 	sp->hist_head = (sp->hist_head + 1) % S.hist_cap;
 	if (sp->hist_len < S.hist_cap)
@@ -436,9 +449,33 @@ static void probe_tick(struct ev_timer *t)
 
 /* ---- the loop ---- */
 
+/* Once a minute: slide every objective's windows, so old runs leave them even when a probe
+ * stops reporting. */
+static void slo_tick(void)
+{
+	static uint32_t last;
+	uint32_t minute = (uint32_t)(plat_wall_us() / 60000000);
+	if (minute == last)
+		return;
+	last = minute;
+	for (uint32_t i = 0; i < E.nprobes; i++) {
+		struct probe *p = E.probes[i];
+		if (!p->slo.nring)
+			continue;
+		struct slo_view views[SLO_MAX_WINDOWS];
+		slo_advance(&p->slo, minute);
+		for (int w = 0; w < p->slo.t->nwin; w++)
+			slo_view(&p->slo, w, &views[w]);
+		plat_lock();
+		memcpy(S.probes[i].slo, views, sizeof views[0] * p->slo.t->nwin);
+		plat_unlock();
+	}
+}
+
 static void second_tick(struct ev_timer *t)
 {
 	publish_app();
+	slo_tick();
 	ev_timer_at(&op_loop, t, op_loop.now_us + 1000000);
 }
 
@@ -609,6 +646,13 @@ static size_t layout(uint8_t *base, const struct cfg *cfg, uint32_t timers)
 	m = carve(base, &off, sizeof(struct probe *) * cfg->max_probes);
 	if (base)
 		E.probes = m;
+	/* objective windows: one ring of minute buckets per probe that has an objective */
+	size_t slo = 0;
+	for (uint32_t i = 0; i < cfg->nprobes; i++)
+		slo += slo_ring_bytes(&cfg->probes[i].objective);
+	m = carve(base, &off, slo);
+	if (base)
+		E.slo_rings = m;
 	return off;
 }
 
@@ -653,6 +697,7 @@ int engine_init(const struct cfg *cfg, const struct engine_opts *opts)
 		goto fail;
 
 	uint64_t now = plat_now_us();
+	size_t slo_off = 0;
 	for (uint32_t i = 0; i < cfg->nprobes; i++) {
 		const struct cfg_probe *cp = &cfg->probes[i];
 		struct probe *p = pool_get(&op_pools[POOL_PROBE]);
@@ -660,6 +705,11 @@ int engine_init(const struct cfg *cfg, const struct engine_opts *opts)
 		p->cfg = cp;
 		p->id = i;
 		p->stats = S.probes[i].stats; /* kept across a reload */
+		if (cp->objective.nwin) {
+			slo_init(&p->slo, &cp->objective, (struct slo_bucket *)(void *)(E.slo_rings +
+				slo_off));
+			slo_off += slo_ring_bytes(&cp->objective);
+		}
 		p->tick.cb = probe_tick;
 		uint32_t index = 0, n = 0;
 		for (uint32_t j = 0; j < cfg->nprobes; j++) {

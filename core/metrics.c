@@ -351,6 +351,37 @@ void metrics_render(const struct snap *s, uint64_t now_us, metrics_out_fn *out, 
 				(unsigned long long)st->tls_resumed);
 		}
 	}
+	/* objectives */
+	static const char *const slo_names[] = {"outpost_objective_availability",
+		"outpost_objective_latency_seconds", "outpost_objective_met",
+		"outpost_objective_error_budget_remaining"};
+	static const char *const slo_help[] = {
+		"Share of successful runs over the window.",
+		"The objective's latency quantile over the window (upper bucket bound).",
+		"Whether the window meets the availability and latency objectives.",
+		"Share of the window's error budget left (below 0: overspent)."};
+	for (int k = 0; k < 4; k++) {
+		int any = 0;
+		for (uint32_t i = 0; i < n; i++) {
+			const struct slo_target *t = &ps[i].objective;
+			if (!t->nwin || (k == 1 && !t->latency_p) || (k == 3 && !t->availability))
+				continue;
+			if (!any++) /* a quantile label is a summary's, for Prometheus */
+				head(w, slo_names[k], k == 1 ? "summary" : "gauge", slo_help[k]);
+			probe_labels(w, &ps[i], l, sizeof l);
+			for (int x = 0; x < t->nwin; x++) {
+				const struct slo_view *v = &ps[i].slo[x];
+				char win[16];
+				slo_window_name(t->win_min[x], win, sizeof win);
+				if (k == 1)
+					put(w, "%s{%s,window=\"%s\",quantile=\"%g\"} %g\n", slo_names[k], l, win,
+						t->latency_p, v->latency_q_s);
+				else
+					put(w, "%s{%s,window=\"%s\"} %.6g\n", slo_names[k], l, win,
+						k == 0 ? v->availability : k == 2 ? v->met : v->budget_remaining);
+			}
+		}
+	}
 	head(w, "outpost_probe_skipped_total", "counter",
 		"Runs skipped because the previous one was still going or the loop fell behind.");
 	for (uint32_t i = 0; i < n; i++) {

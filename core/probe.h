@@ -55,6 +55,7 @@ struct probe {
 	uint8_t waiting;
 	uint8_t adhoc; /* an out-of-schedule run for another thread; no tick, no history */
 	uint8_t now_slot; /* 1 + the ad-hoc slot waiting for this run's result (run now) */
+	struct slo slo;   /* objective windows (slo.nring 0: no objective) */
 	struct probe_stats stats;
 };
 

@@ -6,6 +6,7 @@
 
 #include "pool.h"
 #include "result.h"
+#include "slo.h"
 
 struct snap_probe {
 	char name[OP_NAME_MAX];
@@ -14,6 +15,8 @@ struct snap_probe {
 	uint64_t interval_us, timeout_us;
 	struct probe_stats stats;
 	uint32_t hist_head, hist_len; /* the probe's ring in the snapshot's history */
+	struct slo_target objective;  /* nwin 0: none */
+	struct slo_view slo[SLO_MAX_WINDOWS];
 };
 
 struct snap_pool {

@@ -8,6 +8,7 @@
 #include "api.h"
 #include "../core/engine.h"
 #include "../core/json.h"
+#include "../core/slo.h"
 #include "../core/snap.h"
 #include "../platform/plat.h"
 
@@ -241,6 +242,26 @@ static int get_probes(struct mg_connection *c, const char *q)
 		int ok = 0;
 		for (int j = 0; j < k; j++)
 			ok += h[j].ok;
+		const struct slo_target *t = &p->objective;
+		if (t->nwin) {
+			jb(&b, ",\"objective\":{\"availability\":%g,\"latency\":", t->availability);
+			if (t->latency_p)
+				jb(&b, "{\"p\":%g,\"max_ms\":%.3f}", t->latency_p, t->latency_max_us / 1e3);
+			else
+				jb(&b, "null");
+			jb(&b, ",\"windows\":[");
+			for (int x = 0; x < t->nwin; x++) {
+				const struct slo_view *v = &p->slo[x];
+				char win[16];
+				slo_window_name(t->win_min[x], win, sizeof win);
+				jb(&b, "%s{\"window\":\"%s\",\"runs\":%u,\"availability\":%.5f,"
+					"\"latency_ms\":%.3f,\"within_max\":%.5f,\"met\":%s,"
+					"\"budget_remaining\":%.4f}", x ? "," : "", win, v->total,
+					v->availability, v->latency_q_s * 1e3, v->fast_ratio,
+					v->met ? "true" : "false", v->budget_remaining);
+			}
+			jb(&b, "]}");
+		}
 		jb(&b, ",\"history_size\":%d,\"success_ratio\":", k);
 		if (k)
 			jb(&b, "%.4f", (double)ok / k);

@@ -50,6 +50,15 @@
     return '<div class="bar">' + out + '</div>';
   }
 
+  /* the objective's shortest window: availability against the target */
+  function slo(o) {
+    if (!o || !o.windows.length) return '';
+    var w = o.windows[0];
+    return '<span class="age slo ' + (w.met ? 'met' : 'missed') + '" title="objective ' +
+      (o.availability ? (100 * o.availability) + '% ' : '') + 'over ' + w.window + '">' +
+      w.window + ' ' + (100 * w.availability).toFixed(2) + '% ' + (w.met ? '✓' : '✗') + '</span>';
+  }
+
   function row(p) {
     var last = p.last, fail = p.last_failure;
     var ratio = p.success_ratio == null ? '' : (100 * p.success_ratio).toFixed(p.success_ratio === 1 ? 0 : 1) + '%';
@@ -58,7 +67,7 @@
       '<td><span class="badge ' + p.state + '">' + p.state + '</span><span class="age">' + age(last && last.timestamp) + '</span></td>' +
       '<td class="w latency">' + (last ? ms(last.duration_ms) : '') + '</td>' +
       '<td class="w">' + spark(p.history) + '</td>' +
-      '<td class="m">' + ratio + '</td>' +
+      '<td class="m">' + ratio + slo(p.objective) + '</td>' +
       '<td class="m">' + phaseBar(last) + '</td>' +
       '<td class="reason">' + (fail ? esc(fail.reason + (fail.detail ? ': ' + fail.detail : '')) + '<span class="age">' + age(fail.timestamp) + '</span>' : '') + '</td>' +
       '<td class="m"><button type="button" class="run" data-probe="' + esc(p.name) + '">run now</button></td></tr>';

@@ -1,0 +1,114 @@
+/* slo.c: sliding-window sums over a ring of minute buckets. A bucket at index m % nring holds
+ * minute m when its stamp says so; a window of W minutes covers minutes (now - W, now]. */
+#include <stdio.h>
+#include <string.h>
+#include "slo.h"
+
+size_t slo_ring_bytes(const struct slo_target *t)
+{
+	return sizeof(struct slo_bucket) * (t->nwin ? t->win_min[t->nwin - 1] : 0);
+}
+
+void slo_init(struct slo *s, const struct slo_target *t, struct slo_bucket *ring)
+{
+	memset(s, 0, sizeof *s);
+	s->t = t;
+	s->ring = ring;
+	s->nring = t->nwin ? t->win_min[t->nwin - 1] : 0;
+	memset(ring, 0, sizeof *ring * s->nring);
+}
+
+static void sums_add(struct slo_sums *a, const struct slo_bucket *b, int sign)
+{
+	a->total += (uint32_t)(sign * b->total);
+	a->ok += (uint32_t)(sign * b->ok);
+	a->fast += (uint32_t)(sign * b->fast);
+	for (int i = 0; i <= OP_HIST_N; i++)
+		a->lat[i] += (uint32_t)(sign * b->lat[i]);
+}
+
+void slo_advance(struct slo *s, uint32_t minute)
+{
+	if (!s->nring || minute <= s->now_min)
+		return;
+	uint32_t from = s->now_min, to = minute;
+	if (!from || to - from > s->nring)
+		from = to > s->nring ? to - s->nring : 0; /* everything older is gone anyway */
+	for (int w = 0; w < s->t->nwin; w++) {
+		uint32_t W = s->t->win_min[w];
+		/* minutes leaving window w: (from - W, to - W] */
+		for (uint32_t m = (from > W ? from - W : 0) + 1; m + W <= to; m++) {
+			const struct slo_bucket *b = &s->ring[m % s->nring];
+			if (b->minute == m)
+				sums_add(&s->sum[w], b, -1);
+		}
+	}
+	if (!s->now_min || minute - s->now_min > s->nring) {
+		/* a long gap: nothing in the ring is inside any window */
+		memset(s->ring, 0, sizeof *s->ring * s->nring);
+		memset(s->sum, 0, sizeof s->sum);
+	}
+	s->now_min = minute;
+}
+
+void slo_add(struct slo *s, uint32_t minute, int ok, uint64_t latency_us)
+{
+	static const double bounds[OP_HIST_N] = OP_HIST_BOUNDS;
+	if (!s->nring)
+		return;
+	slo_advance(s, minute);
+	if (minute + s->t->win_min[s->t->nwin - 1] <= s->now_min)
+		return; /* older than every window (the clock stepped back a lot) */
+	struct slo_bucket *b = &s->ring[minute % s->nring];
+	if (b->minute != minute) {
+		memset(b, 0, sizeof *b);
+		b->minute = minute;
+	}
+	if (b->total == UINT16_MAX)
+		return; /* 65,535 runs in a minute: the rest of it is not counted */
+	struct slo_bucket one = {.minute = minute, .total = 1, .ok = (uint16_t)!!ok,
+		.fast = (uint16_t)(latency_us <= s->t->latency_max_us)};
+	double sec = latency_us / 1e6;
+	int i = 0;
+	while (i < OP_HIST_N && sec > bounds[i])
+		i++;
+	one.lat[i] = 1;
+	b->total++, b->ok += one.ok, b->fast += one.fast, b->lat[i]++;
+	for (int w = 0; w < s->t->nwin; w++)
+		if (minute + s->t->win_min[w] > s->now_min)
+			sums_add(&s->sum[w], &one, 1);
+}
+
+void slo_view(const struct slo *s, int w, struct slo_view *v)
+{
+	static const double bounds[OP_HIST_N] = OP_HIST_BOUNDS;
+	const struct slo_sums *a = &s->sum[w];
+	const struct slo_target *t = s->t;
+	memset(v, 0, sizeof *v);
+	v->total = a->total;
+	v->availability = a->total ? (double)a->ok / a->total : 1.0;
+	v->fast_ratio = a->total ? (double)a->fast / a->total : 1.0;
+	if (a->total && t->latency_p > 0) {
+		uint64_t rank = (uint64_t)(t->latency_p * a->total + 0.999999), seen = 0;
+		int i = 0;
+		for (; i <= OP_HIST_N; i++) {
+			seen += a->lat[i];
+			if (seen >= rank)
+				break;
+		}
+		v->latency_q_s = i < OP_HIST_N ? bounds[i] : bounds[OP_HIST_N - 1] * 2;
+	}
+	double allowed = t->availability > 0 ? (1.0 - t->availability) * a->total : 0;
+	double failures = (double)a->total - a->ok;
+	v->budget_remaining = allowed > 0 ? 1.0 - failures / allowed : (failures > 0 ? 0.0 : 1.0);
+	v->met = (t->availability <= 0 || v->availability >= t->availability) &&
+		(t->latency_p <= 0 || v->fast_ratio >= t->latency_p);
+}
+
+void slo_window_name(uint32_t minutes, char *buf, size_t cap)
+{
+	if (minutes % 60 == 0)
+		snprintf(buf, cap, "%uh", minutes / 60);
+	else
+		snprintf(buf, cap, "%um", minutes);
+}

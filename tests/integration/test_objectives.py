@@ -1,0 +1,66 @@
+"""Objectives: availability and latency over sliding windows, on /metrics and in the API, with
+a default objective for every probe and per-probe overrides; config errors."""
+import json
+from lib import *
+
+
+def test_objectives_on_metrics_and_api():
+    _, mport = start_tool("mockhttp")
+    base = f"http://127.0.0.1:{mport}"
+    app = Appliance({
+        "objective": {"availability": 0.99, "windows": ["5m", "1h"]},
+        "probes": [
+            {"name": "up", "kind": "http", "target": base + "/bytes/10", "interval": "300ms",
+             "timeout": "250ms"},
+            {"name": "down", "kind": "http", "target": base + "/status/500", "interval": "300ms",
+             "timeout": "250ms"},
+            {"name": "slow", "kind": "http", "target": base + "/delay/60", "interval": "300ms",
+             "timeout": "250ms",
+             "objective": {"availability": 0.9, "latency": {"p": 0.9, "max": "20ms"},
+                           "windows": ["10m"]}}]})
+    wait_for(lambda: (metric(app.metrics(), "outpost_objective_availability", probe="slow",
+                             window="10m") or 0) > 0 and
+             sum(v for lab, v in app.metrics()["outpost_probe_runs_total"]
+                 if lab["probe"] == "down") >= 3, 10, "runs")
+    m = app.metrics()
+    eq(metric(m, "outpost_objective_availability", probe="up", window="5m"), 1, "up 5m")
+    eq(metric(m, "outpost_objective_availability", probe="up", window="1h"), 1, "up 1h")
+    eq(metric(m, "outpost_objective_met", probe="up", window="5m"), 1, "up met")
+    eq(metric(m, "outpost_objective_error_budget_remaining", probe="up", window="5m"), 1,
+       "untouched budget")
+    eq(metric(m, "outpost_objective_availability", probe="down", window="5m"), 0, "down")
+    eq(metric(m, "outpost_objective_met", probe="down", window="5m"), 0, "down missed")
+    assert metric(m, "outpost_objective_error_budget_remaining", probe="down", window="5m") < 0
+    # the latency objective: 60 ms runs against a 20 ms limit
+    eq(metric(m, "outpost_objective_met", probe="slow", window="10m"), 0, "slow missed")
+    assert metric(m, "outpost_objective_latency_seconds", probe="slow", window="10m",
+                  quantile="0.9") >= 0.05
+    eq(metric(m, "outpost_objective_availability", probe="slow", window="5m"), None,
+       "override replaces the default windows")
+    promtool_check(app.get("/metrics")[1])
+    s, body = app.get("/api/v1/probes")
+    slow = {p["name"]: p for p in json.loads(body)["probes"]}["slow"]["objective"]
+    eq((slow["availability"], slow["latency"]["p"], slow["latency"]["max_ms"]), (0.9, 0.9, 20.0),
+       "targets")
+    w = slow["windows"][0]
+    eq((w["window"], w["met"], w["availability"]), ("10m", False, 1.0), "window")
+    assert w["runs"] >= 2 and w["within_max"] == 0 and w["latency_ms"] >= 50, w
+    eq(metric(m, "outpost_engine_allocs_total"), 0, "engine allocations")
+    app.stop()
+
+
+def test_objective_config_errors():
+    cases = [
+        ({"objective": {"availability": 1.5}}, "between 0 and 1"),
+        ({"objective": {"availability": 0.9, "windows": ["1h", "5m"]}}, "shortest to longest"),
+        ({"objective": {"availability": 0.9, "windows": ["90s"]}}, "whole minutes"),
+        ({"objective": {"latency": {"p": 0.9}}}, "needs both"),
+        ({"objective": {"availabilty": 0.9}}, 'did you mean "availability"'),
+    ]
+    for cfg, words in cases:
+        r = outpost("check-config", write(cfg))
+        eq(r.returncode, 2, f"{cfg}")
+        assert words in r.stderr, (cfg, r.stderr)
+
+
+run(globals())

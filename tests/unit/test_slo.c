@@ -1,0 +1,103 @@
+/* test_slo.c: the sliding windows against brute-force recomputation over random result
+ * streams, with gaps, bursts and a clock that steps back. */
+#include <stdlib.h>
+#include "../../core/slo.h"
+#include "t.h"
+
+#define EVENTS 20000
+static struct {
+	uint32_t minute;
+	int ok;
+	uint64_t lat;
+} ev[EVENTS];
+
+static void test_windows_vs_brute_force(void)
+{
+	static struct slo_bucket ring[1440];
+	struct slo_target t = {.availability = 0.99, .latency_p = 0.9, .latency_max_us = 300000,
+		.nwin = 3, .win_min = {5, 60, 1440}};
+	struct slo s;
+	slo_init(&s, &t, ring);
+	srand(11);
+	uint32_t now = 29000000, newest = 0;
+	for (int i = 0; i < EVENTS; i++) {
+		int r = rand() % 100;
+		if (r < 60)
+			;                           /* same minute */
+		else if (r < 95)
+			now += 1 + rand() % 3;      /* the next few minutes */
+		else if (r < 99)
+			now += 30 + rand() % 2000;  /* a gap, sometimes longer than a day */
+		else
+			now -= rand() % 3;          /* the wall clock stepped back */
+		ev[i].minute = now;
+		ev[i].ok = rand() % 100 < 95;
+		ev[i].lat = (uint64_t)(rand() % 600000);
+		slo_add(&s, now, ev[i].ok, ev[i].lat);
+		if (now > newest)
+			newest = now;
+		if (i % 97)
+			continue;
+		/* brute force: every event within (newest - W, newest] that was not too old to
+		 * count when it arrived */
+		for (int w = 0; w < 3; w++) {
+			uint32_t W = t.win_min[w], total = 0, ok = 0, fast = 0;
+			uint32_t seen_newest = 0;
+			for (int k = 0; k <= i; k++) {
+				if (ev[k].minute > seen_newest)
+					seen_newest = ev[k].minute;
+				int counted = ev[k].minute + 1440 > seen_newest; /* not dropped at arrival */
+				if (counted && ev[k].minute + W > newest && ev[k].minute <= newest) {
+					total++;
+					ok += ev[k].ok;
+					fast += ev[k].lat <= t.latency_max_us;
+				}
+			}
+			struct slo_view v;
+			slo_view(&s, w, &v);
+			if (v.total != total)
+				T_FAIL_AT("event %d window %u: total %u, brute force %u", i, W, v.total, total);
+			double avail = total ? (double)ok / total : 1.0;
+			double fr = total ? (double)fast / total : 1.0;
+			if (v.availability != avail || v.fast_ratio != fr)
+				T_FAIL_AT("event %d window %u: %.6f/%.6f vs %.6f/%.6f", i, W, v.availability,
+					v.fast_ratio, avail, fr);
+		}
+	}
+}
+
+static void test_view_math(void)
+{
+	static struct slo_bucket ring[5];
+	struct slo_target t = {.availability = 0.9, .latency_p = 0.5, .latency_max_us = 100000,
+		.nwin = 1, .win_min = {5}};
+	struct slo s;
+	slo_init(&s, &t, ring);
+	for (int i = 0; i < 10; i++)
+		slo_add(&s, 100, i != 0, i < 6 ? 20000 : 400000); /* 1 failure, 6 fast */
+	struct slo_view v;
+	slo_view(&s, 0, &v);
+	ASSERT_EQ(v.total, 10);
+	ASSERT(v.availability > 0.899 && v.availability < 0.901);
+	ASSERT(v.budget_remaining > -0.001 && v.budget_remaining < 0.001); /* 1 of 1 allowed */
+	ASSERT_EQ(v.met, 1);
+	ASSERT(v.latency_q_s == 0.025); /* the median falls in the 10-25 ms bucket */
+	slo_add(&s, 101, 0, 20000);
+	slo_view(&s, 0, &v);
+	ASSERT_EQ(v.met, 0);
+	ASSERT(v.budget_remaining < 0);
+	slo_advance(&s, 105); /* minute 100 leaves the 5-minute window (100, 105] */
+	slo_view(&s, 0, &v);
+	ASSERT_EQ(v.total, 1);
+	slo_advance(&s, 106);
+	slo_view(&s, 0, &v);
+	ASSERT_EQ(v.total, 0);
+	ASSERT(v.availability == 1.0);
+}
+
+int main(void)
+{
+	RUN(test_windows_vs_brute_force);
+	RUN(test_view_math);
+	return T_DONE();
+}
