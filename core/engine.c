@@ -365,6 +365,7 @@ int probe_run_done(struct probe_run *r, int ok, int reason, const char *fmt, ...
 		dns_query_cancel(r->dq);
 	net_close(&r->conn);
 	ev_timer_cancel(&op_loop, &r->deadline);
+	ev_timer_cancel(&op_loop, &r->aux);
 	p->run = NULL;
 	pool_put(&op_pools[POOL_RUN], r);
 	E.inflight--;
@@ -476,6 +477,7 @@ static void second_tick(struct ev_timer *t)
 {
 	publish_app();
 	slo_tick();
+	plat_proc_tick(); /* stopped commands: SIGKILL after their grace, then reaped */
 	ev_timer_at(&op_loop, t, op_loop.now_us + 1000000);
 }
 
@@ -665,7 +667,7 @@ int engine_init(const struct cfg *cfg, const struct engine_opts *opts)
 	E.exit_code = -1;
 	uint32_t nq = cfg->max_inflight + 4;
 	/* every probe's tick, every run's deadline, every query's timer, and the engine's own */
-	uint32_t timers = cfg->max_probes + cfg->max_inflight + nq + 4;
+	uint32_t timers = cfg->max_probes + 2 * cfg->max_inflight + nq + 4;
 	int rc = snap_prepare(cfg);
 	if (rc == 0)
 		rc = snap_modules(cfg);
@@ -785,6 +787,7 @@ void engine_deinit(void)
 		ev_io_set(&E.sig, 0);
 	plat_poll_deinit();
 	tls_deinit();
+	plat_proc_finish(); /* commands still being stopped do not outlive the engine */
 	plat_free(E.arena);
 	E.arena = NULL;
 	memset(op_pools, 0, sizeof op_pools);

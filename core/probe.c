@@ -124,6 +124,47 @@ void probe_run_connect(struct probe_run *r)
 	r->ops->on_event(r, PROBE_EV_CONNECTED, 0);
 }
 
+static void run_aux(struct ev_timer *t)
+{
+	struct probe_run *r = OP_CONTAINER_OF(t, struct probe_run, aux);
+	r->ops->on_event(r, PROBE_EV_TIMER, 0);
+}
+
+void probe_run_timer(struct probe_run *r, uint64_t us)
+{
+	r->aux.cb = run_aux;
+	ev_timer_at(&op_loop, &r->aux, op_loop.now_us + us);
+}
+
+int probe_run_spawn(struct probe_run *r, char *const argv[], char *const env[], const char *cwd)
+{
+	int fd;
+	probe_run_phase(r, PHASE_PROCESSING);
+	int pid = plat_proc_spawn(argv, env, cwd, &fd);
+	if (pid < 0) {
+		probe_run_done(r, 0, REASON_EXEC, pid == OP_ENOENT ? "%s: no such program" :
+			"%s: cannot start (%s)", argv[0], op_strerror(pid));
+		return pid;
+	}
+	r->conn.io = (struct ev_io){.fd = fd, .cb = run_io};
+	if (net_want(&r->conn, PLAT_READ) != 0) {
+		probe_run_stop(pid);
+		probe_run_done(r, 0, REASON_EXEC, "cannot watch the output of %s", argv[0]);
+		return OP_EIO;
+	}
+	return pid;
+}
+
+int probe_run_reap(int pid, int *status)
+{
+	return plat_proc_reap(pid, status);
+}
+
+void probe_run_stop(int pid)
+{
+	plat_proc_stop(pid, 2000000);
+}
+
 size_t probe_run_size(void)
 {
 	size_t max = 0;

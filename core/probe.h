@@ -18,6 +18,7 @@ enum probe_ev {
 	PROBE_EV_RESOLVED,  /* r->addr holds the target's address */
 	PROBE_EV_CONNECTED, /* r->conn is connected */
 	PROBE_EV_IO,        /* r->conn readiness; the PLAT_* bits are in events */
+	PROBE_EV_TIMER,     /* r->aux fired (armed with probe_run_timer) */
 };
 
 struct probe_ops {
@@ -65,6 +66,7 @@ struct probe_run {
 	const struct probe_ops *ops;
 	struct net_conn conn;
 	struct ev_timer deadline;
+	struct ev_timer aux;  /* the kind's own timer (probe_run_timer) */
 	struct dns_query *dq;
 	uint64_t t0_us, mark_us;
 	int64_t wall_us;
@@ -95,6 +97,18 @@ void probe_run_resolve(struct probe_run *r, const char *host, uint16_t port);
 /* Connect r->conn to r->addr over TCP. Delivers PROBE_EV_CONNECTED, then PROBE_EV_IO for the
  * readiness asked with net_want; or ends the run with REASON_CONNECT / REASON_REFUSED. */
 void probe_run_connect(struct probe_run *r);
+
+/* Deliver PROBE_EV_TIMER after us microseconds. */
+void probe_run_timer(struct probe_run *r, uint64_t us);
+
+/* Start a command for this run (argv[0] searched in PATH; env "K=V" additions; cwd or NULL):
+ * its stdout and stderr arrive as PROBE_EV_IO on r->conn (read them with net_recv). Returns the
+ * pid (> 0), or ends the run with a reason and returns a negative code. */
+int probe_run_spawn(struct probe_run *r, char *const argv[], char *const env[], const char *cwd);
+/* Has the command exited? 1 with *status (exit code, or 128 + signal), 0 while it runs. */
+int probe_run_reap(int pid, int *status);
+/* Stop a command that is still running (its whole group; SIGKILL after a grace time). */
+void probe_run_stop(int pid);
 
 /* End the run: records the result, releases the connection, the DNS query and the slot.
  * ok: success; reason: enum reason; detail: printf-style, may be NULL. Returns 0. Must be

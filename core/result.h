@@ -25,6 +25,7 @@
 	X(CERT_HOSTNAME, "certificate host mismatch")  \
 	X(CERT_UNTRUSTED, "certificate not trusted")   \
 	X(TOO_LARGE, "response too large")             \
+	X(EXEC, "command failed")                      \
 	X(NO_SLOT, "no free run slot")                 \
 	X(CANCELED, "canceled")
 

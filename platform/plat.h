@@ -77,6 +77,23 @@ void plat_wake(void);
 /* Raise PLAT_SIG_* bits as if the signal had come (a reload asked for over HTTP). */
 void plat_signal_raise(unsigned bits);
 
+/* ---- processes (the exec probe) ---- */
+/* Start argv[0] (searched in PATH) with argv, in a new process group, with env ("K=V" strings,
+ * NULL-terminated) added to the environment and cwd (NULL: ours). Its stdout and stderr go to
+ * one non-blocking pipe; *out_fd is its read end. Returns the pid (> 0), OP_ENOENT when the
+ * program is not found, or another negative code. Never blocks (no allocation either). */
+int plat_proc_spawn(char *const argv[], char *const env[], const char *cwd, int *out_fd);
+/* Has pid exited? 1 with *status (the exit code, or 128 + the signal), 0 while it runs. */
+int plat_proc_reap(int pid, int *status);
+/* Stop pid's whole process group: SIGTERM now, SIGKILL after grace_us if it is still there,
+ * and reap it — in the background, from plat_proc_tick. */
+void plat_proc_stop(int pid, uint64_t grace_us);
+/* Carry on with stopping and reaping (call about once a second). Returns the processes still
+ * being stopped. */
+int plat_proc_tick(void);
+/* Before exit: SIGKILL whatever is still being stopped, and reap it. */
+void plat_proc_finish(void);
+
 /* ---- files ---- */
 /* Read a whole file into buf (at most cap-1 bytes, NUL-terminated). Returns the length,
  * OP_ENOENT, OP_ETOOBIG when it does not fit, or OP_EIO. Blocks: start-up and reload only. */

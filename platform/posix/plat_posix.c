@@ -143,7 +143,7 @@ int plat_sock_send(int fd, const void *buf, size_t len)
 int plat_sock_recv(int fd, void *buf, size_t cap)
 {
 	for (;;) {
-		ssize_t n = recv(fd, buf, cap, 0);
+		ssize_t n = read(fd, buf, cap); /* read, not recv: the exec probe's pipes come here too */
 		if (n >= 0)
 			return (int)n;
 		if (errno != EINTR)

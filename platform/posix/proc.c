@@ -1,0 +1,141 @@
+/* proc.c: child processes for the exec probe: posix_spawn into a new process group with one
+ * pipe for stdout and stderr, non-blocking reaping, and a fixed table of processes being
+ * stopped (SIGTERM, then SIGKILL after a grace time, then reaped), so no zombie outlives a run. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "../../core/op.h"
+#include "../plat.h"
+
+extern char **environ;
+
+#define ENV_MAX 512
+#define STOPPING_MAX 256
+
+static struct {
+	int pid;
+	uint64_t kill_at; /* 0 once SIGKILL was sent */
+} stopping[STOPPING_MAX];
+
+int plat_proc_spawn(char *const argv[], char *const env[], const char *cwd, int *out_fd)
+{
+	/* the environment: ours, with the additions replacing same-named variables */
+	static char *envp[ENV_MAX];
+	size_t n = 0;
+	for (char **e = environ; *e && n + 1 < ENV_MAX; e++) {
+		int replaced = 0;
+		for (char *const *a = env; a && *a && !replaced; a++) {
+			const char *eq = strchr(*a, '=');
+			size_t kl = eq ? (size_t)(eq - *a) : strlen(*a);
+			replaced = !strncmp(*e, *a, kl) && (*e)[kl] == '=';
+		}
+		if (!replaced)
+			envp[n++] = *e;
+	}
+	for (char *const *a = env; a && *a && n + 1 < ENV_MAX; a++)
+		envp[n++] = *a;
+	envp[n] = NULL;
+
+	int fds[2];
+	if (pipe2(fds, O_CLOEXEC) != 0)
+		return OP_ENOMEM;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&at);
+	posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	if (cwd)
+		posix_spawn_file_actions_addchdir_np(&fa, cwd);
+	sigset_t none, all;
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &all); /* SIGPIPE ignored here must not be in the child */
+	posix_spawnattr_setpgroup(&at, 0);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+		POSIX_SPAWN_SETSIGDEF);
+	pid_t pid;
+	int rc = posix_spawnp(&pid, argv[0], &fa, &at, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	close(fds[1]);
+	if (rc != 0) {
+		close(fds[0]);
+		return rc == ENOENT ? OP_ENOENT : rc == EACCES ? OP_EINVAL : OP_EIO;
+	}
+	fcntl(fds[0], F_SETFL, O_NONBLOCK);
+	*out_fd = fds[0];
+	return pid;
+}
+
+int plat_proc_reap(int pid, int *status)
+{
+	int st;
+	pid_t r = waitpid(pid, &st, WNOHANG);
+	if (r == 0)
+		return 0;
+	if (r < 0)
+		return OP_EIO;
+	*status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return 1;
+}
+
+void plat_proc_stop(int pid, uint64_t grace_us)
+{
+	kill(-pid, SIGTERM);
+	kill(pid, SIGTERM); /* in case it left its group */
+	for (int i = 0; i < STOPPING_MAX; i++) {
+		if (!stopping[i].pid) {
+			stopping[i].pid = pid;
+			stopping[i].kill_at = plat_now_us() + grace_us;
+			return;
+		}
+	}
+	/* the table is full: no grace for this one */
+	kill(-pid, SIGKILL);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0); /* SIGKILL cannot be caught: this returns at once */
+}
+
+int plat_proc_tick(void)
+{
+	int left = 0;
+	uint64_t now = plat_now_us();
+	for (int i = 0; i < STOPPING_MAX; i++) {
+		int pid = stopping[i].pid, st;
+		if (!pid)
+			continue;
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			kill(-pid, SIGKILL); /* what it left behind in its group */
+			stopping[i].pid = 0;
+			continue;
+		}
+		if (stopping[i].kill_at && now >= stopping[i].kill_at) {
+			kill(-pid, SIGKILL);
+			kill(pid, SIGKILL);
+			stopping[i].kill_at = 0;
+		}
+		left++;
+	}
+	return left;
+}
+
+void plat_proc_finish(void)
+{
+	for (int i = 0; i < STOPPING_MAX; i++) {
+		int pid = stopping[i].pid;
+		if (!pid)
+			continue;
+		kill(-pid, SIGKILL);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		stopping[i].pid = 0;
+	}
+}
