@@ -17,7 +17,8 @@ static const char usage[] =
 	"  probe KIND TARGET [OPTS]   run one probe once, print its result as JSON, exit 0 on\n"
 	"                             success and 1 on failure. OPTS: --timeout 5s, and any key\n"
 	"                             of that kind as --key value (e.g. --send, --expect,\n"
-	"                             --record AAAA, --server 127.0.0.1:53)\n"
+	"                             --record AAAA, --server 127.0.0.1:53, --expect-status 200)\n"
+	"  probe exec [OPTS] -- CMD [ARGS]  run a command as an exec probe\n"
 	"  --version                  print the version\n"
 	"  --help                     print this help\n"
 	"\n"
@@ -190,9 +191,34 @@ static int cmd_probe(int argc, char **argv)
 		"\"history\":1},\"probes\":[{\"name\":\"cli\",\"kind\":");
 	json_quote(q, sizeof q, argv[0]);
 	w += (size_t)snprintf(text + w, sizeof text - w, "%s,\"target\":", q);
-	json_quote(q, sizeof q, argv[1]);
-	w += (size_t)snprintf(text + w, sizeof text - w, "%s", q);
-	for (int i = 2; i < argc; i++) {
+	/* "outpost probe exec [OPTS] -- CMD ARGS...": the command is the rest of the line and
+	 * the target its program name */
+	int end = argc, first = 1;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--")) {
+			end = i;
+			break;
+		}
+	}
+	if (end < argc) {
+		if (end + 1 >= argc) {
+			fprintf(stderr, "outpost probe: nothing after \"--\"\n");
+			return 2;
+		}
+		json_quote(q, sizeof q, argv[end + 1]);
+		w += (size_t)snprintf(text + w, sizeof text - w, "%s,\"command\":[", q);
+		for (int i = end + 1; i < argc; i++) {
+			json_quote(q, sizeof q, argv[i]);
+			w += (size_t)snprintf(text + w, sizeof text - w, "%s%s", i > end + 1 ? "," : "", q);
+		}
+		w += (size_t)snprintf(text + w, sizeof text - w, "]");
+		first = 1;
+	} else {
+		json_quote(q, sizeof q, argv[1]);
+		w += (size_t)snprintf(text + w, sizeof text - w, "%s", q);
+		first = 2;
+	}
+	for (int i = first; i < end; i++) {
 		if (strncmp(argv[i], "--", 2) || i + 1 >= argc) {
 			fprintf(stderr, "outpost probe: expected --key value, got \"%s\"\n", argv[i]);
 			return 2;

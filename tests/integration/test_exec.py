@@ -1,6 +1,7 @@
 """The exec probe: exit codes, output checks, environment, timeouts that kill the whole
 process group (even one that ignores SIGTERM), missing programs, floods that cannot hold the
 loop, and no zombies or descriptor growth under many probes."""
+import json
 import os
 import time
 import uuid
@@ -26,6 +27,13 @@ def test_success_failure_and_output():
     eq(rc, 0, f"{res}")
     rc, res = run_exec("--command", '["sh", "-c", "echo nope"]', "--expect", '{"regex": "^yes"}')
     eq(res["reason"], "expect", f"{res}")
+
+
+def test_cli_dash_dash_form():
+    r = outpost("probe", "exec", "--timeout", "3s", "--", "sh", "-c", "echo via-cli; exit 4")
+    eq(r.returncode, 1, r.stderr)
+    res = json.loads(r.stdout)
+    eq((res["target"], res["detail"]), ("sh", 'exit 4; output ends "via-cli|"'), "result")
 
 
 def test_missing_program():
@@ -63,7 +71,8 @@ def test_flood_is_bounded_and_the_loop_stays_responsive():
          "command": ["sh", "-c", "yes outpost-flood"], "max_output": 1000},
         {"name": "web", "kind": "http", "target": f"http://127.0.0.1:{mport}/bytes/10",
          "interval": "200ms", "timeout": "150ms"}]})
-    time.sleep(2.5)
+    wait_for(lambda: metric(app.metrics(), "probe_success", probe="flood") is not None, 8,
+             "the flood's first run to end")
     m = app.metrics()
     eq(metric(m, "probe_success", probe="flood"), 0, "flood timed out")
     eq(metric(m, "outpost_probe_runs_total", probe="flood", result="timeout"), 1, "timeout")
