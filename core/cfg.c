@@ -722,6 +722,7 @@ static const struct cfg_key probe_keys[] = {
 		NULL},
 	{"timeout", CFG_DUR, 0, offsetof(struct cfg_probe, timeout_us), 1000, 3600000000ll, NULL},
 	{"objective", CFG_FN, 0, offsetof(struct cfg_probe, objective), 0, 0, read_objective},
+	{"disabled", CFG_BOOL, 0, offsetof(struct cfg_probe, disabled), 0, 1, NULL},
 };
 
 static int read_probe(struct cfg_ctx *c, int tok, struct cfg_probe *p, int index)
@@ -962,6 +963,8 @@ static const struct cfg_key top_keys[] = {
 	{"probes", CFG_FN, 0, 0, 0, 0, read_probes},
 	{"modules", CFG_FN, 0, 0, 0, 0, read_modules},
 	{"objective", CFG_FN, 0, offsetof(struct cfg, objective), 0, 0, read_objective},
+	{"shutdown_grace", CFG_DUR, 0, offsetof(struct cfg, shutdown_grace_us), 0, 3600000000ll,
+		NULL},
 };
 
 static const char *jsmn_error(int rc)
@@ -998,6 +1001,7 @@ int cfg_load_text(struct cfg *out, const char *file, const char *text, size_t le
 	out->max_probes = OP_MIN(256, OP_MAX_PROBES);
 	out->max_inflight = OP_MIN(64, OP_MAX_INFLIGHT);
 	out->history = OP_MIN(120, OP_MAX_HISTORY);
+	out->shutdown_grace_us = 30000000;
 
 	jsmn_parser p;
 	jsmn_init(&p);

@@ -40,6 +40,7 @@ struct cfg_probe {
 	uint64_t interval_us, timeout_us;
 	const struct probe_ops *ops;
 	struct slo_target objective; /* nwin 0: none */
+	uint8_t disabled;            /* configured but not scheduled */
 	int line;
 	_Alignas(max_align_t) uint8_t conf[OP_PROBE_CONF_MAX]; /* the kind's own settings */
 };
@@ -65,6 +66,7 @@ struct cfg {
 	const char *token;  /* bearer token for the API's write endpoints; "" turns them off */
 	const char *page_user, *page_password; /* read-only basic auth for everything but /healthz */
 	uint32_t max_probes, max_inflight, history;
+	uint64_t shutdown_grace_us; /* how long a stop waits for runs in progress */
 	struct cfg_probe *probes;
 	uint32_t nprobes;
 	struct slo_target objective; /* the default objective for every probe (nwin 0: none) */

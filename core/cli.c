@@ -13,6 +13,8 @@ static const char usage[] =
 	"\n"
 	"  run [-c FILE]              run the appliance (FILE, or $OUTPOST_CONFIG, or the\n"
 	"                             embedded default config)\n"
+	"  run --dry-run [-c FILE]    run every enabled probe once, print the results, serve\n"
+	"                             nothing; exit 0 if all succeeded, 1 otherwise\n"
 	"  check-config FILE          validate a config file and exit (0 valid, 2 invalid)\n"
 	"  probe KIND TARGET [OPTS]   run one probe once, print its result as JSON, exit 0 on\n"
 	"                             success and 1 on failure. OPTS: --timeout 5s, and any key\n"
@@ -50,12 +52,49 @@ static int cmd_check(int argc, char **argv)
 	return 0;
 }
 
+static int dry_failed;
+
+static void print_result(const struct cfg_probe *p, const struct result *r);
+
+static void dry_on_result(const struct probe *p, const struct result *r)
+{
+	print_result(p->cfg, r);
+	dry_failed |= !r->ok;
+}
+
+/* run --dry-run: every enabled probe once, now; results printed, nothing served or kept. */
+static int dry_run(const char *path)
+{
+	struct cfg c;
+	char err[1024];
+	if (load(&c, path, err, sizeof err) != 0) {
+		fprintf(stderr, "%s\n", err);
+		return 2;
+	}
+	struct engine_opts o = {.once = 1, .on_result = dry_on_result};
+	int rc = engine_init(&c, &o);
+	if (rc == 0) {
+		engine_run();
+		engine_deinit();
+	} else {
+		fprintf(stderr, "outpost: %s\n", op_strerror(rc));
+	}
+	for (uint32_t i = 0; i < c.nprobes; i++)
+		if (c.probes[i].disabled)
+			fprintf(stderr, "outpost: %s is disabled: not run\n", c.probes[i].name);
+	cfg_free(&c);
+	return rc ? 1 : dry_failed;
+}
+
 static int cmd_run(int argc, char **argv, const struct cli_hooks *hooks)
 {
 	const char *path = getenv("OUTPOST_CONFIG");
+	int dry = 0;
 	for (int i = 0; i < argc; i++) {
 		if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc)
 			path = argv[++i];
+		else if (!strcmp(argv[i], "--dry-run"))
+			dry = 1;
 		else {
 			fprintf(stderr, "outpost run: unexpected argument \"%s\"\n%s", argv[i], usage);
 			return 2;
@@ -63,6 +102,8 @@ static int cmd_run(int argc, char **argv, const struct cli_hooks *hooks)
 	}
 	if (path && !*path)
 		path = NULL;
+	if (dry)
+		return dry_run(path);
 	struct cfg cur;
 	char err[1024];
 	if (load(&cur, path, err, sizeof err) != 0) {

@@ -32,6 +32,9 @@ static struct {
 	struct ev_io sig;
 	struct loghist lag;
 	uint64_t runs_started, skipped;
+	struct ev_timer grace; /* a stop's deadline for the runs in progress */
+	int draining;          /* stopping: no new runs, waiting for those in progress */
+	uint32_t drained, interrupted; /* runs that ended in the grace period / were cut */
 	/* heap allocations while the loop ran: earlier runs' sum, and the count at this entry */
 	uint64_t allocs_before, allocs_at_entry;
 	int exit_code; /* -1 while running */
@@ -376,6 +379,14 @@ int probe_run_done(struct probe_run *r, int ok, int reason, const char *fmt, ...
 		ev_timer_at(&op_loop, &E.drain, op_loop.now_us);
 	if (E.opts.once && !p->adhoc && --E.once_left == 0)
 		E.exit_code = ENGINE_ONCE_DONE;
+	if (E.draining) {
+		if (reason == REASON_INTERRUPTED)
+			E.interrupted++;
+		else
+			E.drained++;
+		if (E.inflight == 0)
+			E.exit_code = ENGINE_STOP;
+	}
 	return 0;
 }
 
@@ -590,6 +601,31 @@ static int adhoc_request(const struct cfg_probe *cp, const char *name, uint64_t 
 	return out->reason == REASON_CANCELED ? OP_ECANCELED : 0;
 }
 
+static void grace_over(struct ev_timer *t)
+{
+	(void)t;
+	E.exit_code = ENGINE_STOP; /* engine_deinit records what still runs as interrupted */
+}
+
+/* A stop: no new runs; those in progress get the shutdown grace to finish and be recorded. A
+ * second stop signal does not wait. */
+static void drain(void)
+{
+	if (E.draining || !E.inflight || !E.cfg->shutdown_grace_us) {
+		E.exit_code = ENGINE_STOP;
+		return;
+	}
+	E.draining = 1;
+	for (uint32_t i = 0; i < E.nprobes; i++)
+		ev_timer_cancel(&op_loop, &E.probes[i]->tick);
+	E.wait_head = E.wait_tail = NULL; /* due but not started: nothing to wait for */
+	E.waiting = 0;
+	E.grace.cb = grace_over;
+	ev_timer_at(&op_loop, &E.grace, op_loop.now_us + E.cfg->shutdown_grace_us);
+	fprintf(stderr, "outpost: stopping: waiting up to %.1fs for %u runs in progress\n",
+		E.cfg->shutdown_grace_us / 1e6, E.inflight);
+}
+
 static void on_signal(struct ev_io *io, unsigned events)
 {
 	(void)io, (void)events;
@@ -597,7 +633,7 @@ static void on_signal(struct ev_io *io, unsigned events)
 	if (sig & PLAT_SIG_WAKE)
 		adhoc_start();
 	if (sig & PLAT_SIG_STOP)
-		E.exit_code = ENGINE_STOP;
+		drain();
 	else if (sig & PLAT_SIG_RELOAD)
 		E.exit_code = ENGINE_RELOAD;
 }
@@ -721,11 +757,14 @@ int engine_init(const struct cfg *cfg, const struct engine_opts *opts)
 			}
 		}
 		p->due_us = now + (E.opts.once ? 0 : sched_first_offset(cp->interval_us, index, n));
-		ev_timer_at(&op_loop, &p->tick, p->due_us);
+		if (!cp->disabled)
+			ev_timer_at(&op_loop, &p->tick, p->due_us);
 		E.probes[i] = p;
 	}
 	E.nprobes = cfg->nprobes;
-	E.once_left = cfg->nprobes;
+	E.once_left = 0;
+	for (uint32_t i = 0; i < cfg->nprobes; i++)
+		E.once_left += !cfg->probes[i].disabled;
 	E.drain.cb = drain_waiting;
 	E.tick.cb = second_tick;
 	ev_timer_at(&op_loop, &E.tick, now + 1000000);
@@ -746,7 +785,7 @@ int engine_run(void)
 	E.allocs_at_entry = plat_engine_allocs();
 	E.running = 1;
 	E.exit_code = -1;
-	if (E.opts.once && E.nprobes == 0)
+	if (E.opts.once && E.once_left == 0)
 		E.exit_code = ENGINE_ONCE_DONE;
 	while (E.exit_code < 0) {
 		ev_run_once(&op_loop, 1000000);
@@ -764,7 +803,11 @@ void engine_deinit(void)
 {
 	for (uint32_t i = 0; i < E.nprobes; i++)
 		if (E.probes[i] && E.probes[i]->run)
-			probe_run_done(E.probes[i]->run, 0, REASON_CANCELED, "engine stopped");
+			probe_run_done(E.probes[i]->run, 0, REASON_INTERRUPTED,
+				"stopped before it finished");
+	if (E.draining)
+		fprintf(stderr, "outpost: %u runs finished in the grace period, %u interrupted\n",
+			E.drained, E.interrupted);
 	for (uint32_t i = 0; i < OP_ADHOC_MAX; i++)
 		if (adhoc_probe[i].run)
 			probe_run_done(adhoc_probe[i].run, 0, REASON_CANCELED, "engine stopped");

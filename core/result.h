@@ -27,7 +27,8 @@
 	X(TOO_LARGE, "response too large")             \
 	X(EXEC, "command failed")                      \
 	X(NO_SLOT, "no free run slot")                 \
-	X(CANCELED, "canceled")
+	X(CANCELED, "canceled")                        \
+	X(INTERRUPTED, "interrupted")
 
 enum reason {
 #define OP_X(id, text) REASON_##id,

@@ -133,8 +133,9 @@ cmd_build() {
 	ar rcs "$out/lib/libmbedtls.a" "$out"/obj/mbedtls/*.o
 
 	say "building civetweb $(cat "$src/civetweb/.stamp") with $cc"
+	# a 200 ms socket wait quantum (not 2 s): a stop does not wait on idle keep-alive clients
 	$cc $cflags -Os -Wno-cpp -I"$out/include" -I"$src/civetweb/include" "$mdef" \
-		-DUSE_MBEDTLS -DNO_CGI -DNO_FILES -DNO_CACHING -DUSE_IPV6 \
+		-DUSE_MBEDTLS -DNO_CGI -DNO_FILES -DNO_CACHING -DUSE_IPV6 -DSOCKET_TIMEOUT_QUANTUM=200 \
 		-c "$src/civetweb/src/civetweb.c" -o "$out/obj/civetweb/civetweb.o"
 	ar rcs "$out/lib/libcivetweb.a" "$out/obj/civetweb/civetweb.o"
 	rm -rf "$out/obj"

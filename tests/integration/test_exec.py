@@ -36,6 +36,21 @@ def test_cli_dash_dash_form():
     eq((res["target"], res["detail"]), ("sh", 'exit 4; output ends "via-cli|"'), "result")
 
 
+def test_dry_run_and_disabled():
+    path = write({"probes": [
+        {"name": "ok", "kind": "exec", "target": "t", "command": ["sh", "-c", "echo fine"]},
+        {"name": "bad", "kind": "exec", "target": "t", "command": ["false"]},
+        {"name": "off", "kind": "exec", "target": "t", "command": ["false"], "disabled": True}]})
+    r = outpost("run", "--dry-run", "-c", path)
+    eq(r.returncode, 1, "one failed")
+    rows = {x["probe"]: x for x in map(json.loads, r.stdout.splitlines())}
+    eq(sorted(rows), ["bad", "ok"], "the enabled probes ran once")
+    eq((rows["ok"]["success"], rows["bad"]["success"]), (True, False), "results")
+    assert "off is disabled" in r.stderr, r.stderr
+    path = write({"probes": [{"name": "ok", "kind": "exec", "target": "t", "command": ["true"]}]})
+    eq(outpost("run", "--dry-run", "-c", path).returncode, 0, "all succeeded")
+
+
 def test_missing_program():
     rc, res = run_exec("--command", '["no-such-program-outpost"]')
     eq(res["detail"], "no-such-program-outpost: no such program", "detail")
@@ -82,6 +97,25 @@ def test_flood_is_bounded_and_the_loop_stays_responsive():
     eq(app.get("/healthz")[0], 200, "healthz")
     eq(metric(m, "outpost_engine_allocs_total"), 0, "engine allocations")
     app.stop()
+
+
+def test_graceful_stop_waits_for_running_commands():
+    import signal
+    for grace, finished, interrupted in (("10s", 1, 0), ("300ms", 0, 1)):
+        app = Appliance({"shutdown_grace": grace, "probes": [
+            {"name": "job", "kind": "exec", "target": "job", "interval": "10s", "timeout": "9s",
+             "command": ["sh", "-c", "sleep 1.5; echo done"]}]})
+        wait_for(lambda: metric(app.metrics(), "outpost_probes_inflight") == 1, 5, "running")
+        t0 = time.monotonic()
+        app.signal(signal.SIGTERM)
+        out, err = app.p.communicate(timeout=15)
+        took = time.monotonic() - t0
+        eq(app.p.returncode, 0, "exit")
+        assert f"{finished} runs finished in the grace period, {interrupted} interrupted" in err, err
+        if finished:
+            assert 0.3 < took < 5, took   # waited for the command
+        else:
+            assert took < 1.5, took       # cut at the grace
 
 
 def test_many_commands_no_zombies_no_fd_growth():
