@@ -714,6 +714,34 @@ static int read_objective(struct cfg_ctx *c, int tok, void *field)
 	return 0;
 }
 
+/* "groups": ["nightly", "storage"], kept as JSON text for the events that carry it */
+static int read_groups(struct cfg_ctx *c, int tok, void *field)
+{
+	int n = c->t[tok].size;
+	if (c->t[tok].type != JSMN_ARRAY || n > 16)
+		return cfg_error(c, tok, "\"groups\" is a list of up to 16 names");
+	char buf[1024];
+	size_t w = 0;
+	buf[w++] = '[';
+	int i = tok + 1;
+	for (int k = 0; k < n; k++, i = json_skip(c->t, c->ntok, i)) {
+		const char *g;
+		int rc = cfg_string(c, i, &g);
+		if (rc)
+			return rc;
+		char q[160];
+		if (strlen(g) > 64)
+			return cfg_error(c, i, "group names are at most 64 characters");
+		json_quote(q, sizeof q, g);
+		if (w + strlen(q) + 3 > sizeof buf)
+			return cfg_error(c, i, "too many groups");
+		w += (size_t)snprintf(buf + w, sizeof buf - w, "%s%s", k ? "," : "", q);
+	}
+	buf[w++] = ']';
+	*(const char **)field = cfg_store(c, buf, w);
+	return *(const char **)field ? 0 : cfg_error(c, tok, "configuration too large");
+}
+
 static const struct cfg_key probe_keys[] = {
 	{"name", CFG_STR, 1, offsetof(struct cfg_probe, name), 0, OP_NAME_MAX - 1, NULL},
 	{"kind", CFG_STR, 1, offsetof(struct cfg_probe, kind), 0, 15, NULL},
@@ -723,6 +751,8 @@ static const struct cfg_key probe_keys[] = {
 	{"timeout", CFG_DUR, 0, offsetof(struct cfg_probe, timeout_us), 1000, 3600000000ll, NULL},
 	{"objective", CFG_FN, 0, offsetof(struct cfg_probe, objective), 0, 0, read_objective},
 	{"disabled", CFG_BOOL, 0, offsetof(struct cfg_probe, disabled), 0, 1, NULL},
+	{"service", CFG_STR, 0, offsetof(struct cfg_probe, service), 0, OP_NAME_MAX - 1, NULL},
+	{"groups", CFG_FN, 0, offsetof(struct cfg_probe, groups), 0, 0, read_groups},
 };
 
 static int read_probe(struct cfg_ctx *c, int tok, struct cfg_probe *p, int index)
@@ -779,6 +809,10 @@ static int read_probe(struct cfg_ctx *c, int tok, struct cfg_probe *p, int index
 			    *s == '_' || *s == '-' || *s == '.'))
 			return cfg_error(c, tok, "%s: names use letters, digits, '_', '-' and '.'", what);
 	}
+	if (!p->service)
+		p->service = p->name;
+	if (!p->groups)
+		p->groups = "[]";
 	if (!p->interval_us)
 		p->interval_us = 30000000;
 	if (!p->timeout_us)

@@ -41,6 +41,8 @@ struct cfg_probe {
 	const struct probe_ops *ops;
 	struct slo_target objective; /* nwin 0: none */
 	uint8_t disabled;            /* configured but not scheduled */
+	const char *service;         /* the service a run's event names (default: the name) */
+	const char *groups;          /* its groups, as a JSON array ("[]" when none) */
 	int line;
 	_Alignas(max_align_t) uint8_t conf[OP_PROBE_CONF_MAX]; /* the kind's own settings */
 };

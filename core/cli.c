@@ -212,6 +212,11 @@ static void print_result(const struct cfg_probe *p, const struct result *r)
 			r->tls_version % 10, cipher, exp, (long long)r->cert_expiry,
 			r->cert_verified ? "true" : "false", r->tls_resumed ? "true" : "false");
 	}
+	if (!strcmp(p->kind, "exec")) {
+		char ev[600];
+		result_event(ev, sizeof ev, p->service, p->groups, r);
+		printf(",\"event\":%s", ev);
+	}
 	printf(",\"reason\":\"%s\",\"detail\":%s}\n", r->ok ? "" : reason_label(r->reason), detail);
 }
 

@@ -232,6 +232,9 @@ static int snap_prepare(const struct cfg *cfg)
 		op_strlcpy(sp->name, cp->name, sizeof sp->name);
 		op_strlcpy(sp->kind, cp->kind, sizeof sp->kind);
 		op_strlcpy(sp->target, cp->target, sizeof sp->target);
+		op_strlcpy(sp->service, cp->service, sizeof sp->service);
+		op_strlcpy(sp->groups, strlen(cp->groups) < sizeof sp->groups ? cp->groups : "[]",
+			sizeof sp->groups);
 		sp->interval_us = cp->interval_us;
 		sp->timeout_us = cp->timeout_us;
 		sp->objective = cp->objective;

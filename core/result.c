@@ -1,4 +1,6 @@
 /* result.c: reason and phase names, per-probe counters and histograms. */
+#include <stdio.h>
+#include "json.h"
 #include "result.h"
 
 static const char *const reason_texts[] = {
@@ -112,4 +114,15 @@ uint64_t loghist_quantile(const struct loghist *h, double q)
 		}
 	}
 	return h->max_us;
+}
+
+size_t result_event(char *out, size_t cap, const char *service, const char *groups,
+	const struct result *r)
+{
+	char svc[OP_NAME_MAX * 6 + 3];
+	json_quote(svc, sizeof svc, service);
+	int n = snprintf(out, cap, "{\"service\":%s,\"groups\":%s,\"succeeded\":%s,"
+		"\"timestamp\":\"%lld\",\"testExecutionSecs\":\"%.3f\"}", svc, groups,
+		r->ok ? "true" : "false", (long long)(r->wall_us / 1000000), r->duration_us / 1e6);
+	return n < 0 ? 0 : OP_MIN((size_t)n, cap - 1);
 }

@@ -83,6 +83,12 @@ struct probe_stats {
 	uint8_t has_last, has_failure;
 };
 
+/* The SLA event of a run, as exec users publish it: {"service","groups","succeeded",
+ * "timestamp" (Unix seconds, a string), "testExecutionSecs" (a string)}. groups is a JSON
+ * array. Returns the length written into out. */
+size_t result_event(char *out, size_t cap, const char *service, const char *groups,
+	const struct result *r);
+
 /* Count a result into stats (counters, histogram, last). */
 void stats_add(struct probe_stats *s, const struct result *r);
 

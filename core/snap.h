@@ -12,6 +12,8 @@ struct snap_probe {
 	char name[OP_NAME_MAX];
 	char kind[16];
 	char target[OP_TARGET_MAX];
+	char service[OP_NAME_MAX];
+	char groups[256]; /* JSON array */
 	uint64_t interval_us, timeout_us;
 	struct probe_stats stats;
 	uint32_t hist_head, hist_len; /* the probe's ring in the snapshot's history */

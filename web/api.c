@@ -110,6 +110,11 @@ static void jb_result(struct jbuf *b, const struct snap_probe *p, const char *re
 	jb_str(b, r->ok ? "" : r->detail);
 	if (r->http_status)
 		jb(b, ",\"http_status\":%d", r->http_status);
+	if (!strcmp(p->kind, "exec")) {
+		char ev[600];
+		result_event(ev, sizeof ev, p->service, p->groups, r);
+		jb(b, ",\"event\":%s", ev);
+	}
 	jb(b, "}");
 }
 

@@ -38,7 +38,8 @@ def test_cli_dash_dash_form():
 
 def test_dry_run_and_disabled():
     path = write({"probes": [
-        {"name": "ok", "kind": "exec", "target": "t", "command": ["sh", "-c", "echo fine"]},
+        {"name": "ok", "kind": "exec", "target": "t", "command": ["sh", "-c", "echo fine"],
+         "service": "backup", "groups": ["nightly", "storage"]},
         {"name": "bad", "kind": "exec", "target": "t", "command": ["false"]},
         {"name": "off", "kind": "exec", "target": "t", "command": ["false"], "disabled": True}]})
     r = outpost("run", "--dry-run", "-c", path)
@@ -46,6 +47,12 @@ def test_dry_run_and_disabled():
     rows = {x["probe"]: x for x in map(json.loads, r.stdout.splitlines())}
     eq(sorted(rows), ["bad", "ok"], "the enabled probes ran once")
     eq((rows["ok"]["success"], rows["bad"]["success"]), (True, False), "results")
+    ev = rows["ok"]["event"]
+    eq((ev["service"], ev["groups"], ev["succeeded"]), ("backup", ["nightly", "storage"], True),
+       "the SLA event")
+    assert ev["timestamp"].isdigit() and float(ev["testExecutionSecs"]) >= 0, ev
+    eq((rows["bad"]["event"]["service"], rows["bad"]["event"]["groups"]), ("bad", []),
+       "defaults: the name, no groups")
     assert "off is disabled" in r.stderr, r.stderr
     path = write({"probes": [{"name": "ok", "kind": "exec", "target": "t", "command": ["true"]}]})
     eq(outpost("run", "--dry-run", "-c", path).returncode, 0, "all succeeded")
@@ -96,6 +103,9 @@ def test_flood_is_bounded_and_the_loop_stays_responsive():
     eq(metric(m, "outpost_probe_skipped_total", probe="web"), 0, "no skips")
     eq(app.get("/healthz")[0], 200, "healthz")
     eq(metric(m, "outpost_engine_allocs_total"), 0, "engine allocations")
+    s, body = app.get("/api/v1/probes/flood/results?limit=1")
+    ev = json.loads(body)["results"][0]["event"]
+    eq((ev["service"], ev["succeeded"]), ("flood", False), "event in the results API")
     app.stop()
 
 
