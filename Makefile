@@ -16,7 +16,8 @@ ASSETS  := $(wildcard web/assets/*)
 MAIN    := platform/posix/main.c
 GEN     := $(B)/gen/default_config.c
 
-WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter -Wno-format-truncation
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter -Wno-format-truncation \
+           -Wno-missing-field-initializers
 CFLAGS  := -std=c11 $(OPT) $(WARN) $(SANITIZE) $(BOARD_DEFS) -ffunction-sections \
            -fdata-sections -I$(DEPS)/include -DOP_VERSION='"$(VERSION)"' -MMD -MP \
            -DMBEDTLS_CONFIG_FILE='"mbedtls/outpost_config.h"'

@@ -442,6 +442,11 @@ static int read_value(struct cfg_ctx *c, int tok, const struct cfg_key *k, void 
 		return 0;
 	case CFG_FN:
 		return k->fn(c, tok, field);
+	case CFG_OBJ: {
+		char what[48];
+		snprintf(what, sizeof what, "\"%s\"", k->key);
+		return cfg_object(c, tok, what, k->sub, k->nsub, field, NULL, 0, NULL);
+	}
 	}
 	return OP_EINVAL;
 }

@@ -15,6 +15,7 @@ enum cfg_type {
 	CFG_UINT, /* uint32_t; a number or a string that expands to one */
 	CFG_BOOL, /* uint8_t */
 	CFG_FN,   /* custom reader */
+	CFG_OBJ,  /* a nested object, read through the key table sub */
 };
 
 /* A custom reader for the value at token tok, storing into field. Returns 0 or OP_EINVAL
@@ -28,6 +29,8 @@ struct cfg_key {
 	size_t off;       /* offset of the field in the struct being filled */
 	int64_t min, max; /* CFG_UINT bounds; CFG_DUR bounds in µs; CFG_STR max length */
 	cfg_fn *fn;       /* CFG_FN */
+	const struct cfg_key *sub; /* CFG_OBJ */
+	size_t nsub;
 };
 
 #define OP_PROBE_CONF_MAX 512

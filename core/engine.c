@@ -671,16 +671,13 @@ static size_t layout(uint8_t *base, const struct cfg *cfg, uint32_t timers)
 	void *m;
 	m = carve(base, &off, pool_bytes(sizeof(struct probe), cfg->max_probes));
 	if (base)
-		pool_init(&op_pools[POOL_PROBE], "probes", "configured probe slots", m,
-			sizeof(struct probe), cfg->max_probes);
+		pool_init_id(POOL_PROBE, m, sizeof(struct probe), cfg->max_probes);
 	m = carve(base, &off, pool_bytes(probe_run_size(), cfg->max_inflight));
 	if (base)
-		pool_init(&op_pools[POOL_RUN], "runs", "probe runs in flight", m, probe_run_size(),
-			cfg->max_inflight);
+		pool_init_id(POOL_RUN, m, probe_run_size(), cfg->max_inflight);
 	m = carve(base, &off, pool_bytes(dns_query_size(), nq));
 	if (base)
-		pool_init(&op_pools[POOL_DNSQ], "dns_queries", "DNS queries in flight", m,
-			dns_query_size(), nq);
+		pool_init_id(POOL_DNSQ, m, dns_query_size(), nq);
 	m = carve(base, &off, sizeof(struct ev_timer *) * (timers + 1));
 	if (base)
 		ev_init(&op_loop, m, timers);

@@ -59,3 +59,18 @@ uint32_t pool_index(const struct pool *p, const void *item)
 {
 	return (uint32_t)(((const uint8_t *)item - p->mem) / p->item_size);
 }
+
+void pool_init_id(enum pool_id id, void *mem, size_t item_size, uint32_t cap)
+{
+	static const char *const names[] = {
+#define OP_X(id_, name, help) name,
+		OP_POOLS(OP_X)
+#undef OP_X
+	};
+	static const char *const helps[] = {
+#define OP_X(id_, name, help) help,
+		OP_POOLS(OP_X)
+#undef OP_X
+	};
+	pool_init(&op_pools[id], names[id], helps[id], mem, item_size, cap);
+}

@@ -32,6 +32,8 @@ size_t pool_bytes(size_t item_size, uint32_t cap);
 /* Lay a pool over mem (pool_bytes long). */
 void pool_init(struct pool *p, const char *name, const char *help, void *mem, size_t item_size,
 	uint32_t cap);
+/* Lay engine pool id (its name and help from OP_POOLS) over mem. */
+void pool_init_id(enum pool_id id, void *mem, size_t item_size, uint32_t cap);
 /* Take a zeroed item, or NULL when the pool is empty (counted in fails). O(1). */
 void *pool_get(struct pool *p);
 /* Return an item taken from this pool. */

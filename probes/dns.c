@@ -27,16 +27,11 @@ static const struct cfg_key expect_keys[] = {
 		OP_DNS_MAX_ANSWERS, NULL},
 };
 
-static int read_expect(struct cfg_ctx *c, int tok, void *field)
-{
-	return cfg_object(c, tok, "\"expect\"", expect_keys, OP_ARRAY_LEN(expect_keys), field, NULL,
-		0, NULL);
-}
-
 static const struct cfg_key dns_keys[] = {
 	{"record", CFG_STR, 0, offsetof(struct dns_conf, record), 0, 8, NULL},
 	{"server", CFG_STR, 0, offsetof(struct dns_conf, server), 0, 64, NULL},
-	{"expect", CFG_FN, 0, offsetof(struct dns_conf, expect), 0, 0, read_expect},
+	{"expect", CFG_OBJ, 0, offsetof(struct dns_conf, expect), 0, 0, NULL, expect_keys,
+		OP_ARRAY_LEN(expect_keys)},
 };
 
 static int dns_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)

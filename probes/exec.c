@@ -135,12 +135,6 @@ static const struct cfg_key expect_keys[] = {
 	{"regex", CFG_FN, 0, offsetof(struct exec_expect, regex), 0, 0, read_regex},
 };
 
-static int read_expect(struct cfg_ctx *c, int tok, void *field)
-{
-	return cfg_object(c, tok, "\"expect\"", expect_keys, OP_ARRAY_LEN(expect_keys), field, NULL,
-		0, NULL);
-}
-
 static const struct cfg_key exec_keys[] = {
 	{"command", CFG_FN, 1, offsetof(struct exec_conf, argv), 0, 0, read_argv},
 	{"env", CFG_FN, 0, offsetof(struct exec_conf, env), 0, 0, read_env},
@@ -148,7 +142,8 @@ static const struct cfg_key exec_keys[] = {
 	{"max_output", CFG_UINT, 0, offsetof(struct exec_conf, max_output), 1, OP_EXEC_OUTPUT_MAX,
 		NULL},
 	{"success_exit_codes", CFG_FN, 0, offsetof(struct exec_conf, ncodes), 0, 0, read_codes},
-	{"expect", CFG_FN, 0, offsetof(struct exec_conf, expect), 0, 0, read_expect},
+	{"expect", CFG_OBJ, 0, offsetof(struct exec_conf, expect), 0, 0, NULL, expect_keys,
+		OP_ARRAY_LEN(expect_keys)},
 };
 
 static int exec_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)

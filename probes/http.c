@@ -143,20 +143,6 @@ static int read_body_regex(struct cfg_ctx *c, int tok, void *field)
 	return rc ? rc : read_regex(c, tok, e->body_regex, &e->body_re);
 }
 
-static const struct cfg_key expect_keys[] = {
-	{"status", CFG_FN, 0, offsetof(struct http_expect, status_text), 0, 0, NULL},
-	{"body_contains", CFG_STR, 0, offsetof(struct http_expect, body_contains), 0, 1024, NULL},
-	{"body_not_contains", CFG_STR, 0, offsetof(struct http_expect, body_not_contains), 0, 1024,
-		NULL},
-	{"header", CFG_FN, 0, offsetof(struct http_expect, header_name), 0, 0, read_header_expect},
-	{"body_regex", CFG_FN, 0, offsetof(struct http_expect, body_regex), 0, 0, read_body_regex},
-	{"max_latency", CFG_DUR, 0, offsetof(struct http_expect, max_latency_us), 1000,
-		3600000000ll, NULL},
-	{"cert_min_days", CFG_UINT, 0, offsetof(struct http_expect, cert_min_days), 0, 3650, NULL},
-	{"http_version", CFG_STR, 0, offsetof(struct http_expect, http_version), 0, 3, NULL},
-	{"json", CFG_FN, 0, offsetof(struct http_expect, njson), 0, 0, NULL},
-};
-
 /* "json": {"$.status": "ok", "items[0].id": 7}: each path's value, compared as text. */
 static int read_json_expect(struct cfg_ctx *c, int tok, void *field)
 {
@@ -189,11 +175,6 @@ static const struct cfg_key tls_keys[] = {
 	{"resume", CFG_BOOL, 0, offsetof(struct http_tls, resume), 0, 1, NULL},
 };
 
-static int read_tls(struct cfg_ctx *c, int tok, void *field)
-{
-	return cfg_object(c, tok, "\"tls\"", tls_keys, OP_ARRAY_LEN(tls_keys), field, NULL, 0, NULL);
-}
-
 /* "status": 200, "2xx", "200-299", "200,301", or an array of those: kept as text here and
  * turned into ranges by http_configure. */
 static int read_status(struct cfg_ctx *c, int tok, void *field)
@@ -217,16 +198,19 @@ static int read_status(struct cfg_ctx *c, int tok, void *field)
 	return 0;
 }
 
-static int read_expect(struct cfg_ctx *c, int tok, void *field)
-{
-	static struct cfg_key keys[OP_ARRAY_LEN(expect_keys)];
-	memcpy(keys, expect_keys, sizeof keys);
-	keys[0].fn = read_status;
-	for (size_t i = 0; i < OP_ARRAY_LEN(keys); i++)
-		if (!strcmp(keys[i].key, "json"))
-			keys[i].fn = read_json_expect;
-	return cfg_object(c, tok, "\"expect\"", keys, OP_ARRAY_LEN(keys), field, NULL, 0, NULL);
-}
+static const struct cfg_key expect_keys[] = {
+	{"status", CFG_FN, 0, offsetof(struct http_expect, status_text), 0, 0, read_status},
+	{"body_contains", CFG_STR, 0, offsetof(struct http_expect, body_contains), 0, 1024, NULL},
+	{"body_not_contains", CFG_STR, 0, offsetof(struct http_expect, body_not_contains), 0, 1024,
+		NULL},
+	{"header", CFG_FN, 0, offsetof(struct http_expect, header_name), 0, 0, read_header_expect},
+	{"body_regex", CFG_FN, 0, offsetof(struct http_expect, body_regex), 0, 0, read_body_regex},
+	{"max_latency", CFG_DUR, 0, offsetof(struct http_expect, max_latency_us), 1000,
+		3600000000ll, NULL},
+	{"cert_min_days", CFG_UINT, 0, offsetof(struct http_expect, cert_min_days), 0, 3650, NULL},
+	{"http_version", CFG_STR, 0, offsetof(struct http_expect, http_version), 0, 3, NULL},
+	{"json", CFG_FN, 0, offsetof(struct http_expect, njson), 0, 0, read_json_expect},
+};
 
 static const struct cfg_key http_keys[] = {
 	{"method", CFG_STR, 0, offsetof(struct http_conf, method), 0, 16, NULL},
@@ -234,8 +218,10 @@ static const struct cfg_key http_keys[] = {
 	{"body", CFG_STR, 0, offsetof(struct http_conf, body), 0, OP_HTTP_REQ_MAX / 2, NULL},
 	{"max_redirects", CFG_UINT, 0, offsetof(struct http_conf, max_redirects), 0, 10, NULL},
 	{"max_body_kib", CFG_UINT, 0, offsetof(struct http_conf, max_body_kib), 1, 1048576, NULL},
-	{"expect", CFG_FN, 0, offsetof(struct http_conf, expect), 0, 0, read_expect},
-	{"tls", CFG_FN, 0, offsetof(struct http_conf, tls_opts), 0, 0, read_tls},
+	{"expect", CFG_OBJ, 0, offsetof(struct http_conf, expect), 0, 0, NULL, expect_keys,
+		OP_ARRAY_LEN(expect_keys)},
+	{"tls", CFG_OBJ, 0, offsetof(struct http_conf, tls_opts), 0, 0, NULL, tls_keys,
+		OP_ARRAY_LEN(tls_keys)},
 };
 
 /* Split "http[s]://host[:port][/path]". Returns 0 or OP_EINVAL. */

@@ -134,6 +134,27 @@ static int write_denied(struct mg_connection *c)
 	return 0;
 }
 
+int web_snap_copy(struct snap *s)
+{
+	s->probes = NULL;
+	uint32_t n = snap_read(s, 0);
+	for (int tries = 0; tries < 3; tries++) {
+		free(s->probes);
+		s->probes = malloc(sizeof *s->probes * (n ? n : 1));
+		if (!s->probes)
+			return -1;
+		uint32_t now = snap_read(s, n);
+		if (now <= n) {
+			s->app.nprobes = now;
+			return 0;
+		}
+		n = now; /* a reload grew the probe set between the two reads */
+	}
+	free(s->probes);
+	s->probes = NULL;
+	return -1;
+}
+
 static int get_appliance(struct mg_connection *c)
 {
 	struct snap s = {0};
@@ -208,16 +229,13 @@ static int get_probes(struct mg_connection *c, const char *q)
 	unsigned nhist;
 	if (parse_uint(q, "history", 0, 240, &nhist))
 		return error(c, 400, "bad_request", "history must be a whole number 0..240");
-	struct snap s = {0};
-	uint32_t n = snap_read(&s, 0);
-	s.probes = malloc(sizeof *s.probes * (n ? n : 1));
-	struct result *h = malloc(sizeof *h * (nhist ? nhist : 1) + sizeof *h * 240);
-	if (!s.probes || !h) {
-		free(s.probes);
+	struct snap s;
+	struct result *h = malloc(sizeof *h * 240);
+	if (!h || web_snap_copy(&s) != 0) {
 		free(h);
 		return error(c, 503, "unavailable", "out of memory");
 	}
-	n = OP_MIN(snap_read(&s, n), n);
+	uint32_t n = s.app.nprobes;
 	struct jbuf b = {0};
 	jb(&b, "{\"probes\":[");
 	for (uint32_t i = 0; i < n; i++) {
@@ -291,12 +309,10 @@ static int get_probes(struct mg_connection *c, const char *q)
 /* The snapshot entry of probe name (copied), or -1. */
 static int find_probe(const char *name, struct snap_probe *out, char *region, size_t rcap)
 {
-	struct snap s = {0};
-	uint32_t n = snap_read(&s, 0);
-	s.probes = malloc(sizeof *s.probes * (n ? n : 1));
-	if (!s.probes)
+	struct snap s;
+	if (web_snap_copy(&s) != 0)
 		return -1;
-	n = OP_MIN(snap_read(&s, n), n);
+	uint32_t n = s.app.nprobes;
 	int found = -1;
 	for (uint32_t i = 0; i < n && found < 0; i++) {
 		if (!strcmp(s.probes[i].name, name)) {

@@ -13,6 +13,11 @@ struct jbuf {
 	int oom;
 };
 void jb_put(struct jbuf *b, const char *s, size_t n);
+
+/* A private copy of the published snapshot (app.nprobes entries); the caller frees s->probes.
+ * Returns 0, or -1 when out of memory. */
+struct snap;
+int web_snap_copy(struct snap *s);
 int api_handle(struct mg_connection *c, void *cbdata);
 
 /* Assets compiled in by tools/embed. */

@@ -13,24 +13,6 @@
 
 static struct mg_context *ctx;
 
-/* A private copy of the snapshot; the caller frees s->probes. */
-static int snap_copy(struct snap *s)
-{
-	s->probes = NULL;
-	uint32_t n = snap_read(s, 0);
-	for (int tries = 0; tries < 3; tries++) {
-		free(s->probes);
-		s->probes = malloc(sizeof *s->probes * (n ? n : 1));
-		if (!s->probes)
-			return -1;
-		uint32_t now = snap_read(s, n);
-		if (now <= n)
-			return 0;
-		n = now; /* a reload grew the probe set between the two reads */
-	}
-	return -1;
-}
-
 static void send_text(struct mg_connection *c, int status, const char *type, const char *body)
 {
 	size_t n = strlen(body);
@@ -63,7 +45,7 @@ static int h_metrics(struct mg_connection *c, void *cb)
 {
 	(void)cb;
 	struct snap s;
-	if (snap_copy(&s) != 0) {
+	if (web_snap_copy(&s) != 0) {
 		mg_send_http_error(c, 503, "%s", "out of memory");
 		return 503;
 	}
@@ -103,7 +85,7 @@ static int h_index(struct mg_connection *c, void *cb)
 {
 	(void)cb;
 	struct snap s;
-	if (snap_copy(&s) != 0) {
+	if (web_snap_copy(&s) != 0) {
 		mg_send_http_error(c, 503, "%s", "out of memory");
 		return 503;
 	}
