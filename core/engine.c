@@ -635,6 +635,8 @@ static void on_signal(struct ev_io *io, unsigned events)
 	unsigned sig = plat_signal_take();
 	if (sig & PLAT_SIG_WAKE)
 		adhoc_start();
+	if (sig & PLAT_SIG_CHILD)
+		plat_proc_tick();
 	if (sig & PLAT_SIG_STOP)
 		drain();
 	else if (sig & PLAT_SIG_RELOAD)

@@ -66,8 +66,8 @@ int plat_poll_wait(struct plat_event *ev, int cap, int64_t timeout_us);
 const char *plat_poll_name(void);
 
 /* ---- wake-up and signals ---- */
-enum { PLAT_SIG_STOP = 1, PLAT_SIG_RELOAD = 2, PLAT_SIG_WAKE = 4 };
-/* Install handlers for stop (TERM, INT) and reload (HUP); returns a descriptor that becomes
+enum { PLAT_SIG_STOP = 1, PLAT_SIG_RELOAD = 2, PLAT_SIG_WAKE = 4, PLAT_SIG_CHILD = 8 };
+/* Install handlers for stop (TERM, INT), reload (HUP) and child exit (CHLD); returns a descriptor that becomes
  * readable when a signal or plat_wake() arrives. */
 int plat_signal_init(void);
 /* Read and clear the pending PLAT_SIG_* bits. */

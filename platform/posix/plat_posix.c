@@ -185,7 +185,8 @@ static atomic_uint sig_pending;
 static void sig_handler(int sig)
 {
 	int saved = errno;
-	atomic_fetch_or(&sig_pending, sig == SIGHUP ? PLAT_SIG_RELOAD : PLAT_SIG_STOP);
+	atomic_fetch_or(&sig_pending, sig == SIGHUP ? PLAT_SIG_RELOAD :
+				       sig == SIGCHLD ? PLAT_SIG_CHILD : PLAT_SIG_STOP);
 	ssize_t r = write(sig_pipe[1], "s", 1);
 	(void)r;
 	errno = saved;
@@ -205,6 +206,8 @@ int plat_signal_init(void)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_flags |= SA_NOCLDSTOP;
+	sigaction(SIGCHLD, &sa, NULL); /* a stopped command is reaped when it dies, not a tick later */
 	signal(SIGPIPE, SIG_IGN);
 	return sig_pipe[0];
 }

@@ -138,24 +138,29 @@ def test_many_commands_no_zombies_no_fd_growth():
     fds0 = len(os.listdir(f"/proc/{pid}/fd"))
     time.sleep(6)
     fds1 = len(os.listdir(f"/proc/{pid}/fd"))
-    zombies = 0
-    for p in os.listdir("/proc"):
-        if p.isdigit():
-            try:
-                with open(f"/proc/{p}/stat") as f:
-                    st = f.read().rsplit(")", 1)[1].split()
-                if st[0] == "Z" and int(st[1]) == pid:
-                    zombies += 1
-            except OSError:
-                pass
+    def zombies():
+        n = 0
+        for p in os.listdir("/proc"):
+            if p.isdigit():
+                try:
+                    with open(f"/proc/{p}/stat") as f:
+                        st = f.read().rsplit(")", 1)[1].split()
+                    n += st[0] == "Z" and int(st[1]) == pid
+                except OSError:
+                    pass
+        return n
+    seen = []
+    for _ in range(10):
+        seen.append(zombies())
+        time.sleep(0.1)
     m = app.metrics()
     runs = sum(v for lab, v in m["outpost_probe_runs_total"])
     print(f"# exec: 50 probes at 500 ms for 8 s: {int(runs)} runs, descriptors {fds0} -> {fds1}, "
-          f"zombies {zombies}, lag p99 {metric(m, 'outpost_sched_lag_seconds', quantile='0.99') * 1e3:.2f} ms")
+          f"zombies seen {seen}, lag p99 {metric(m, 'outpost_sched_lag_seconds', quantile='0.99') * 1e3:.2f} ms")
     assert runs >= 500, runs
-    # a finished run's zombie lives at most until the next reap pass (2 ms), a stopped one's
-    # until the next second: a handful at any moment, never a growing number
-    assert zombies <= 12, zombies
+    # a finished run's zombie lives until the next reap pass (2 ms), a stopped one's until
+    # its SIGCHLD reaches the loop: a few at a moment, never a growing number
+    assert max(seen) <= 5, seen
     assert abs(fds1 - fds0) <= 12, (fds0, fds1)
     eq(metric(m, "outpost_engine_allocs_total"), 0, "engine allocations")
     rc, _ = app.stop()
