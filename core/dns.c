@@ -355,3 +355,53 @@ void dns_query_cancel(struct dns_query *q)
 	ev_timer_cancel(&op_loop, &q->timer);
 	pool_put(&op_pools[POOL_DNSQ], q);
 }
+
+static void resolve_cb(void *udata, int err, const struct dns_reply *reply)
+{
+	struct dns_resolve *rv = udata;
+	uint16_t asked = rv->addr->family == PLAT_AF_INET6 ? DNS_AAAA : DNS_A;
+	*rv->q = NULL;
+	if (err)
+		return rv->cb(rv->udata, err, op_strerror(err));
+	if (reply->rcode != 0)
+		return rv->cb(rv->udata, OP_ENOTFOUND, dns_rcode_name(reply->rcode));
+	for (int i = 0; i < reply->n; i++) {
+		if (reply->an[i].type == asked) {
+			memcpy(rv->addr->ip, reply->an[i].addr, 16);
+			return rv->cb(rv->udata, 0, NULL);
+		}
+	}
+	if (asked == DNS_A) {
+		/* no IPv4 address: try IPv6, within what is left of the time */
+		uint64_t left = rv->deadline_us > op_loop.now_us ? rv->deadline_us - op_loop.now_us : 1;
+		rv->addr->family = PLAT_AF_INET6;
+		int rc = dns_query_start(rv->host, DNS_AAAA, NULL, left, resolve_cb, rv, rv->q);
+		if (rc != 0)
+			rv->cb(rv->udata, rc, op_strerror(rc));
+		return;
+	}
+	rv->cb(rv->udata, OP_ENOTFOUND, "no address");
+}
+
+int dns_resolve_start(struct dns_resolve *rv)
+{
+	uint16_t port = rv->addr->port;
+	if (plat_addr_parse(rv->host, rv->addr) == 0 ||
+		dns_hosts_lookup(rv->host, PLAT_AF_INET, rv->addr) == 0 ||
+		dns_hosts_lookup(rv->host, PLAT_AF_INET6, rv->addr) == 0) {
+		rv->addr->port = port;
+		return 0;
+	}
+	rv->addr->family = PLAT_AF_INET;
+	uint64_t left = rv->deadline_us > op_loop.now_us ? rv->deadline_us - op_loop.now_us : 1;
+	int rc = dns_query_start(rv->host, DNS_A, NULL, left, resolve_cb, rv, rv->q);
+	return rc ? rc : OP_EAGAIN;
+}
+
+void dns_resolve_cancel(struct dns_resolve *rv)
+{
+	if (rv->q && *rv->q) {
+		dns_query_cancel(*rv->q);
+		*rv->q = NULL;
+	}
+}

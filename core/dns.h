@@ -77,6 +77,26 @@ void dns_query_cancel(struct dns_query *q);
 /* /etc/hosts lookup: fills out and returns 0, or OP_ENOTFOUND. family 0 takes either. */
 int dns_hosts_lookup(const char *name, int family, struct plat_addr *out);
 
+/* ---- a host name to one address, for connecting ---- */
+/* err 0: *addr is filled; else why says what failed ("NXDOMAIN", "timed out", "no address"). */
+typedef void dns_addr_fn(void *udata, int err, const char *why);
+/* Caller-owned; the caller sets every field before dns_resolve_start and keeps it (and host)
+ * valid until cb has run or dns_resolve_cancel. */
+struct dns_resolve {
+	const char *host;
+	struct plat_addr *addr;  /* the answer (port untouched) */
+	struct dns_query **q;    /* where the running query is kept, NULL when none */
+	uint64_t deadline_us;    /* on op_loop's clock */
+	dns_addr_fn *cb;
+	void *udata;
+};
+/* An IP literal or /etc/hosts entry answers at once (returns 0, cb not called); otherwise DNS
+ * A, then AAAA when there is no IPv4 address: returns OP_EAGAIN and cb follows. A negative code
+ * when no query could start. Never blocks. */
+int dns_resolve_start(struct dns_resolve *rv);
+/* Stop a resolution under way (idempotent); cb is not called. */
+void dns_resolve_cancel(struct dns_resolve *rv);
+
 /* Bytes a query slot needs (for sizing the DNSQ pool). */
 size_t dns_query_size(void);
 

@@ -2,14 +2,21 @@
 #define JSMN_STRICT
 #define JSMN_PARENT_LINKS
 #include <jsmn.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "op.h"
+#include "opts.h"
 
 int json_skip(const jsmntok_t *t, int ntok, int tok);
 int json_eq(const char *text, const jsmntok_t *t, const char *s);
 size_t json_quote(char *out, size_t cap, const char *s);
 int json_check(const char *text, const jsmntok_t *t, int ntok, int *bad);
 int json_path_find(const char *text, const jsmntok_t *t, int ntok, const char *path);
+int json_values(const char *text, size_t len, const char *const *paths, int n, const char **val,
+	size_t *vlen);
+int json_expect(const char *text, size_t len, const char *const *paths,
+	const char *const *values, int n, char *why, size_t cap);
 
 int json_skip(const jsmntok_t *t, int ntok, int tok)
 {
@@ -159,4 +166,40 @@ int json_path_find(const char *text, const jsmntok_t *t, int ntok, const char *p
 		path += n;
 	}
 	return cur;
+}
+
+int json_values(const char *text, size_t len, const char *const *paths, int n, const char **val,
+	size_t *vlen)
+{
+	static jsmntok_t toks[OP_JSON_BODY_TOKENS];
+	jsmn_parser jp;
+	jsmn_init(&jp);
+	int nt = jsmn_parse(&jp, text, len, toks, OP_JSON_BODY_TOKENS);
+	if (nt < 0)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		int at = json_path_find(text, toks, nt, paths[i]);
+		val[i] = at < 0 ? NULL : text + toks[at].start;
+		vlen[i] = at < 0 ? 0 : (size_t)(toks[at].end - toks[at].start);
+	}
+	return 0;
+}
+
+int json_expect(const char *text, size_t len, const char *const *paths,
+	const char *const *values, int n, char *why, size_t cap)
+{
+	const char *val[16];
+	size_t vlen[16];
+	if (n > 16)
+		n = 16;
+	if (json_values(text, len, paths, n, val, vlen) != 0)
+		return snprintf(why, cap, "json: the body is not JSON"), -1;
+	for (int i = 0; i < n; i++) {
+		if (!val[i])
+			return snprintf(why, cap, "json %s: absent", paths[i]), -1;
+		if (vlen[i] != strlen(values[i]) || memcmp(val[i], values[i], vlen[i]))
+			return snprintf(why, cap, "json %s: \"%.*s\", expected \"%s\"", paths[i],
+				(int)OP_MIN(vlen[i], 32), val[i], values[i]), -1;
+	}
+	return 0;
 }

@@ -8,13 +8,12 @@
 #define JSMN_HEADER
 #include <jsmn.h>
 #include <stddef.h>
+#include "opts.h"
 
 /* Index of the token after tok and its whole subtree. */
 int json_skip(const jsmntok_t *t, int ntok, int tok);
 /* Compare a string token with s. */
 int json_eq(const char *text, const jsmntok_t *t, const char *s);
-
-#endif
 
 /* Write s as a JSON string literal (with quotes) into out; returns the length, cut at cap. */
 size_t json_quote(char *out, size_t cap, const char *s);
@@ -25,3 +24,15 @@ int json_check(const char *text, const jsmntok_t *t, int ntok, int *bad);
 /* Find the value at path in parsed JSON: "$.a.b[0].c", "a.b[0]", "[2].x" ("$" alone is the
  * root). Returns the token index, or -1 when absent or the path is malformed. */
 int json_path_find(const char *text, const jsmntok_t *t, int ntok, const char *path);
+
+/* Parse text[0..len) (a body or message) and find each of n paths: val[i]/vlen[i] point at the
+ * value's text (a string without its quotes), val[i] NULL when absent. Returns 0, or -1 when
+ * text is not JSON. Uses one static token array: the engine thread only. */
+int json_values(const char *text, size_t len, const char *const *paths, int n, const char **val,
+	size_t *vlen);
+/* expect.json: each path's value compared as text with values[i]. Returns 0 when all match,
+ * or -1 with why (cap bytes) saying which did not. Engine thread only. */
+int json_expect(const char *text, size_t len, const char *const *paths,
+	const char *const *values, int n, char *why, size_t cap);
+
+#endif

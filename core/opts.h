@@ -72,4 +72,8 @@
 #error "OP_RUN_BUF must hold one DNS message with its TCP length prefix"
 #endif
 
+#ifndef OP_JSON_BODY_TOKENS
+#define OP_JSON_BODY_TOKENS 2048 /* JSON values in a checked response body or message */
+#endif
+
 #endif

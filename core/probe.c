@@ -2,6 +2,7 @@
  * may end the run before it returns (on failure), so a kind never touches r after calling one. */
 #include <string.h>
 #include "probe.h"
+#include "tls.h"
 
 const struct probe_ops *probe_kind_find(const char *kind)
 {
@@ -28,39 +29,14 @@ static void run_resolved(struct probe_run *r)
 	r->ops->on_event(r, PROBE_EV_RESOLVED, 0);
 }
 
-static void resolve_cb(void *udata, int err, const struct dns_reply *reply)
+static void resolve_cb(void *udata, int err, const char *why)
 {
 	struct probe_run *r = udata;
-	uint16_t asked = r->addr.family == PLAT_AF_INET6 ? DNS_AAAA : DNS_A;
-	r->dq = NULL;
 	if (err) {
-		probe_run_done(r, 0, REASON_RESOLVE, "%s: %s", r->host, op_strerror(err));
+		probe_run_done(r, 0, REASON_RESOLVE, "%s: %s", r->host, why);
 		return;
 	}
-	if (reply->rcode != 0) {
-		probe_run_done(r, 0, REASON_RESOLVE, "%s: %s", r->host, dns_rcode_name(reply->rcode));
-		return;
-	}
-	for (int i = 0; i < reply->n; i++) {
-		if (reply->an[i].type == asked) {
-			r->addr.family = asked == DNS_A ? PLAT_AF_INET : PLAT_AF_INET6;
-			memcpy(r->addr.ip, reply->an[i].addr, 16);
-			run_resolved(r);
-			return;
-		}
-	}
-	if (asked == DNS_A) {
-		/* no IPv4 address: try IPv6, within what is left of the run's time */
-		uint64_t left = r->deadline.when_us > op_loop.now_us ?
-			r->deadline.when_us - op_loop.now_us : 1;
-		r->addr.family = PLAT_AF_INET6;
-		int rc = dns_query_start(r->host, DNS_AAAA, NULL, left, resolve_cb, r, &r->dq);
-		if (rc == 0)
-			return;
-		probe_run_done(r, 0, REASON_RESOLVE, "%s: %s", r->host, op_strerror(rc));
-		return;
-	}
-	probe_run_done(r, 0, REASON_RESOLVE, "%s: no address", r->host);
+	run_resolved(r);
 }
 
 void probe_run_resolve(struct probe_run *r, const char *host, uint16_t port)
@@ -68,15 +44,12 @@ void probe_run_resolve(struct probe_run *r, const char *host, uint16_t port)
 	op_strlcpy(r->host, host, sizeof r->host);
 	r->port = port;
 	probe_run_phase(r, PHASE_RESOLVE);
-	if (plat_addr_parse(host, &r->addr) == 0 || dns_hosts_lookup(host, PLAT_AF_INET, &r->addr) ==
-		0 || dns_hosts_lookup(host, PLAT_AF_INET6, &r->addr) == 0) {
+	r->rv = (struct dns_resolve){.host = r->host, .addr = &r->addr, .q = &r->dq,
+		.deadline_us = r->deadline.when_us, .cb = resolve_cb, .udata = r};
+	int rc = dns_resolve_start(&r->rv);
+	if (rc == 0)
 		run_resolved(r);
-		return;
-	}
-	r->addr.family = PLAT_AF_INET;
-	uint64_t left = r->deadline.when_us > op_loop.now_us ? r->deadline.when_us - op_loop.now_us : 1;
-	int rc = dns_query_start(host, DNS_A, NULL, left, resolve_cb, r, &r->dq);
-	if (rc != 0)
+	else if (rc != OP_EAGAIN)
 		probe_run_done(r, 0, REASON_RESOLVE, "%s: %s", host, op_strerror(rc));
 }
 
@@ -172,4 +145,45 @@ size_t probe_run_size(void)
 		if ((*k)->state_size > max)
 			max = (*k)->state_size;
 	return sizeof(struct probe_run) + max;
+}
+
+struct tls_conn *probe_run_tls_start(struct probe_run *r, const char *ca, const char *server_name,
+	int resume)
+{
+	const char *h = r->host;
+	int ip = strchr(h, ':') || strspn(h, "0123456789.") == strlen(h);
+	struct tls_conn *t = tls_start(&r->conn, ca, server_name ? server_name : ip ? NULL : h,
+		resume && !r->p->adhoc ? (int)r->p->id : -1);
+	if (!t) {
+		probe_run_done(r, 0, REASON_NO_SLOT, "no free TLS context (or CA file %s not loaded "
+			"at start)", ca);
+		return NULL;
+	}
+	probe_run_phase(r, PHASE_TLS);
+	return t;
+}
+
+int probe_run_tls_step(struct probe_run *r, struct tls_conn *t, int insecure)
+{
+	int rc = tls_handshake(t);
+	if (rc == OP_EAGAIN) {
+		net_want(&r->conn, tls_want(t));
+		return OP_EAGAIN;
+	}
+	if (rc != 0) {
+		char e[64];
+		tls_error(rc, e, sizeof e);
+		return probe_run_done(r, 0, REASON_TLS, "%s", e), -1;
+	}
+	r->facts.tls_version = (uint8_t)tls_version_code(t);
+	r->facts.tls_resumed = (uint8_t)tls_resumed(t);
+	r->facts.tls_cipher = (uint16_t)tls_cipher_id(t);
+	r->facts.cert_expiry = tls_earliest_expiry(t);
+	char why[80];
+	enum tls_verdict v = tls_verify(t, why, sizeof why);
+	r->facts.cert_verified = v == TLS_OK;
+	if (v != TLS_OK && !insecure)
+		return probe_run_done(r, 0, tls_verdict_reason(v), "%s", why), -1;
+	probe_run_phase(r, -1);
+	return 0;
 }

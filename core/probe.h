@@ -68,6 +68,7 @@ struct probe_run {
 	struct ev_timer deadline;
 	struct ev_timer aux;  /* the kind's own timer (probe_run_timer) */
 	struct dns_query *dq;
+	struct dns_resolve rv;
 	uint64_t t0_us, mark_us;
 	int64_t wall_us;
 	int phase;                 /* the phase running since mark_us, or -1 */
@@ -97,6 +98,16 @@ void probe_run_resolve(struct probe_run *r, const char *host, uint16_t port);
 /* Connect r->conn to r->addr over TCP. Delivers PROBE_EV_CONNECTED, then PROBE_EV_IO for the
  * readiness asked with net_want; or ends the run with REASON_CONNECT / REASON_REFUSED. */
 void probe_run_connect(struct probe_run *r);
+
+/* Start TLS on the connected r->conn (SNI: server_name, else r->host unless it is an IP
+ * literal; resume: offer this probe's last session). Opens the tls phase. NULL after ending
+ * the run when no context is free. */
+struct tls_conn *probe_run_tls_start(struct probe_run *r, const char *ca, const char *server_name,
+	int resume);
+/* Drive the handshake on PROBE_EV_IO: 0 when done and the chain verified (or insecure; facts
+ * filled, phase closed), OP_EAGAIN while it goes on (readiness asked), or -1 after ending the
+ * run with the TLS or certificate reason. */
+int probe_run_tls_step(struct probe_run *r, struct tls_conn *t, int insecure);
 
 /* Deliver PROBE_EV_TIMER after us microseconds. */
 void probe_run_timer(struct probe_run *r, uint64_t us);

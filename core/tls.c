@@ -376,3 +376,10 @@ void tls_arena_stats(uint64_t *size, uint64_t *peak)
 	*size = T.arena_size;
 	*peak = max_used;
 }
+
+int tls_verdict_reason(enum tls_verdict v)
+{
+	static const uint8_t reasons[] = {REASON_NONE, REASON_CERT_EXPIRED, REASON_CERT_HOSTNAME,
+		REASON_CERT_UNTRUSTED, REASON_TLS};
+	return reasons[v];
+}

@@ -38,6 +38,8 @@ void tls_close(struct tls_conn *t);
 
 /* After the handshake: the verdict on the presented chain, with detail text. */
 enum tls_verdict tls_verify(struct tls_conn *t, char *detail, size_t cap);
+/* The result reason for a verdict (REASON_CERT_EXPIRED...). */
+int tls_verdict_reason(enum tls_verdict v);
 /* Earliest NotAfter of the presented chain (Unix seconds), or 0 if none. */
 int64_t tls_earliest_expiry(struct tls_conn *t);
 /* The negotiated version (12 for TLS 1.2) and cipher suite id. */

@@ -30,9 +30,6 @@
 #endif
 #define MAX_STATUS_RANGES 8
 #define MAX_JSON 8
-#ifndef OP_HTTP_JSON_TOKENS
-#define OP_HTTP_JSON_TOKENS 2048 /* JSON values in a body checked with expect.json */
-#endif
 
 struct http_expect {
 	const char *status_text;
@@ -392,28 +389,11 @@ static void http_check(struct probe_run *r, struct http_state *s, const struct h
 	if (e->body_re && !regex_search(e->body_re, s->body, s->kept))
 		return (void)probe_run_done(r, 0, REASON_EXPECT,
 			"body_regex: /%.40s/ matches nothing in the first %zu bytes", e->body_regex, s->kept);
-	if (e->njson) {
-		static jsmntok_t toks[OP_HTTP_JSON_TOKENS]; /* the engine is one thread */
-		jsmn_parser jp;
-		jsmn_init(&jp);
-		int nt = jsmn_parse(&jp, s->body, s->kept, toks, OP_HTTP_JSON_TOKENS);
-		if (nt < 0)
-			return (void)probe_run_done(r, 0, REASON_EXPECT, "json: the body%s is not JSON",
-				s->kept == sizeof s->body ? " (first 16 KiB)" : "");
-		for (int i = 0; i < e->njson; i++) {
-			int at = json_path_find(s->body, toks, nt, e->json_path[i]);
-			if (at < 0)
-				return (void)probe_run_done(r, 0, REASON_EXPECT, "json %s: absent",
-					e->json_path[i]);
-			int len = toks[at].end - toks[at].start;
-			const char *got = s->body + toks[at].start;
-			if ((size_t)len != strlen(e->json_value[i]) ||
-				memcmp(got, e->json_value[i], (size_t)len))
-				return (void)probe_run_done(r, 0, REASON_EXPECT,
-					"json %s: \"%.*s\", expected \"%s\"", e->json_path[i],
-					OP_MIN(len, 32), got, e->json_value[i]);
-		}
-	}
+	char why[OP_DETAIL_MAX];
+	if (e->njson && json_expect(s->body, s->kept, e->json_path, e->json_value, e->njson, why,
+		sizeof why) != 0)
+		return (void)probe_run_done(r, 0, REASON_EXPECT, "%s%s", why,
+			s->kept == sizeof s->body && strstr(why, "not JSON") ? " (first 16 KiB)" : "");
 	if (e->header_name) {
 		struct http_header h[OP_HTTP_MAX_HEADERS];
 		struct http_response resp = {.headers = h, .nheaders = OP_HTTP_MAX_HEADERS};
@@ -690,31 +670,8 @@ static void http_send(struct probe_run *r, struct http_state *s)
 
 static void http_tls_step(struct probe_run *r, struct http_state *s, const struct http_conf *k)
 {
-	int rc = tls_handshake(s->tls);
-	if (rc == OP_EAGAIN) {
-		net_want(&r->conn, tls_want(s->tls));
+	if (probe_run_tls_step(r, s->tls, k->tls_opts.insecure) != 0)
 		return;
-	}
-	if (rc != 0) {
-		char e[64];
-		tls_error(rc, e, sizeof e);
-		probe_run_done(r, 0, REASON_TLS, "%s", e);
-		return;
-	}
-	r->facts.tls_version = (uint8_t)tls_version_code(s->tls);
-	r->facts.tls_resumed = (uint8_t)tls_resumed(s->tls);
-	r->facts.tls_cipher = (uint16_t)tls_cipher_id(s->tls);
-	r->facts.cert_expiry = tls_earliest_expiry(s->tls);
-	char why[80];
-	enum tls_verdict v = tls_verify(s->tls, why, sizeof why);
-	r->facts.cert_verified = v == TLS_OK;
-	if (v != TLS_OK && !k->tls_opts.insecure) {
-		static const uint8_t reasons[] = {REASON_NONE, REASON_CERT_EXPIRED, REASON_CERT_HOSTNAME,
-			REASON_CERT_UNTRUSTED, REASON_TLS};
-		probe_run_done(r, 0, reasons[v], "%s", why);
-		return;
-	}
-	probe_run_phase(r, -1);
 	s->stage = ST_SEND;
 	http_send(r, s);
 }
@@ -744,18 +701,10 @@ static void http_on_event(struct probe_run *r, int ev, unsigned events)
 		return;
 	case PROBE_EV_CONNECTED:
 		if (k->tls) {
-			int ip = strchr(s->host, ':') || strspn(s->host, "0123456789.") == strlen(s->host);
-			const char *sni = k->tls_opts.server_name ? k->tls_opts.server_name :
-				ip ? NULL : s->host;
-			s->tls = tls_start(&r->conn, k->ca, sni, k->tls_opts.resume && !r->p->adhoc ?
-				(int)r->p->id : -1);
-			if (!s->tls) {
-				probe_run_done(r, 0, REASON_NO_SLOT, "no free TLS context (or CA file %s "
-					"not loaded at start)", k->ca);
+			s->tls = probe_run_tls_start(r, k->ca, k->tls_opts.server_name, k->tls_opts.resume);
+			if (!s->tls)
 				return;
-			}
 			s->stage = ST_TLS;
-			probe_run_phase(r, PHASE_TLS);
 			http_tls_step(r, s, k);
 			return;
 		}

@@ -49,6 +49,8 @@ timeout 120 build/host-asan/fuzz/http http 200000 tests/fuzz/corpus/http >"$log/
 count fuzz/http "$log/fuzz_http.log" $?
 timeout 120 build/host-asan/fuzz/regex regex 50000 tests/fuzz/corpus/regex >"$log/fuzz_regex.log" 2>&1
 count fuzz/regex "$log/fuzz_regex.log" $?
+timeout 120 build/host-asan/fuzz/ws ws 200000 tests/fuzz/corpus/ws >"$log/fuzz_ws.log" 2>&1
+count fuzz/ws "$log/fuzz_ws.log" $?
 
 for t in tests/integration/test_*.py; do
 	name=integration/$(basename "$t" .py)
