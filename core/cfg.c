@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cfg.h"
+#include "regex.h"
 #include "json.h"
 #include "net.h"
 #include "probe.h"
@@ -1120,4 +1121,40 @@ void cfg_free(struct cfg *c)
 	c->probes = NULL;
 	c->arena = NULL;
 	c->nprobes = 0;
+}
+
+int cfg_headers(struct cfg_ctx *c, int tok, void *field)
+{
+	if (cfg_tok_type(c, tok) != JSMN_OBJECT)
+		return cfg_error(c, tok, "\"headers\" must be an object of name: value strings");
+	char buf[2048];
+	size_t w = 0;
+	int i = tok + 1;
+	for (int n = 0; n < cfg_tok_size(c, tok); n++) {
+		const char *k, *v;
+		char tmp[64];
+		int rc = cfg_string(c, i, &k);
+		if (rc || (rc = cfg_scalar(c, i + 1, &v, tmp, sizeof tmp)) != 0)
+			return rc;
+		if (strpbrk(k, "\r\n: ") || strpbrk(v, "\r\n"))
+			return cfg_error(c, i, "header \"%s\" has a line break or a bad character", k);
+		int m = snprintf(buf + w, sizeof buf - w, "%s: %s\r\n", k, v);
+		if (m < 0 || (size_t)m >= sizeof buf - w)
+			return cfg_error(c, i, "headers exceed %zu bytes", sizeof buf);
+		w += (size_t)m;
+		i = cfg_tok_next(c, i + 1);
+	}
+	*(const char **)field = cfg_store(c, buf, w);
+	return *(const char **)field ? 0 : cfg_error(c, tok, "configuration too large");
+}
+
+int cfg_regex(struct cfg_ctx *c, int tok, const char *pattern, struct op_regex **out)
+{
+	char err[64];
+	*out = cfg_alloc(c, tok, sizeof **out);
+	if (!*out)
+		return OP_EINVAL;
+	if (regex_compile(*out, pattern, err, sizeof err) != 0)
+		return cfg_error(c, tok, "pattern \"%s\": %s", pattern, err);
+	return 0;
 }

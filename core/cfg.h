@@ -127,6 +127,11 @@ int cfg_scalar(struct cfg_ctx *c, int tok, const char **out, char *tmp, size_t c
 int cfg_tok_type(struct cfg_ctx *c, int tok);
 int cfg_tok_size(struct cfg_ctx *c, int tok);
 int cfg_tok_next(struct cfg_ctx *c, int tok);
+/* CFG_FN reader: {"Name": "value", ...} into one const char * of "Name: value\r\n" lines. */
+int cfg_headers(struct cfg_ctx *c, int tok, void *field);
+/* Compile pattern (the string at tok, for errors) into *out, from the config's arena. */
+struct op_regex;
+int cfg_regex(struct cfg_ctx *c, int tok, const char *pattern, struct op_regex **out);
 /* Parse a duration ("1m30s") into µs; 0 or OP_EINVAL. */
 int cfg_parse_duration(const char *s, uint64_t *us);
 

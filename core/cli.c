@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "engine.h"
 #include "json.h"
+#include "probe.h"
 #include "rand.h"
 #include "tls.h"
 
@@ -203,6 +204,8 @@ static void print_result(const struct cfg_probe *p, const struct result *r)
 			"\"body_bytes\":%llu,\"redirects\":%u,\"ssl\":%s}", r->http_status,
 			r->http_version / 10.0, (long long)r->content_length,
 			(unsigned long long)r->body_bytes, r->redirects, r->ssl ? "true" : "false");
+	if (!strcmp(p->kind, "ws") && r->http_status == 101)
+		printf(",\"ws\":{\"message_bytes\":%llu}", (unsigned long long)r->body_bytes);
 	if (r->tls_version) {
 		char cipher[64], exp[40];
 		tls_cipher_name(r->tls_cipher, cipher, sizeof cipher);
@@ -218,6 +221,14 @@ static void print_result(const struct cfg_probe *p, const struct result *r)
 		printf(",\"event\":%s", ev);
 	}
 	printf(",\"reason\":\"%s\",\"detail\":%s}\n", r->ok ? "" : reason_label(r->reason), detail);
+}
+
+static const struct cfg_key *cli_key(const struct cfg_key *keys, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(keys[i].key, name))
+			return &keys[i];
+	return NULL;
 }
 
 static int cmd_probe(int argc, char **argv)
@@ -264,6 +275,12 @@ static int cmd_probe(int argc, char **argv)
 		w += (size_t)snprintf(text + w, sizeof text - w, "%s", q);
 		first = 2;
 	}
+	/* --key value sets a key of the kind; --parent-key value a key inside one of its objects
+	 * (--expect-status 200, --tls-ca-file ca.pem): those are gathered per object */
+	const struct probe_ops *ops = probe_kind_find(argv[0]);
+	char nested[4][1024];
+	const char *parents[4];
+	int nparents = 0;
 	for (int i = first; i < end; i++) {
 		if (strncmp(argv[i], "--", 2) || i + 1 >= argc) {
 			fprintf(stderr, "outpost probe: expected --key value, got \"%s\"\n", argv[i]);
@@ -274,31 +291,51 @@ static int cmd_probe(int argc, char **argv)
 			timeout = val;
 			continue;
 		}
-		if (!strcmp(key, "expect-status")) {
-			/* curl-like shorthand for {"expect": {"status": ...}} */
-			json_quote(q, sizeof q, val);
-			w += (size_t)snprintf(text + w, sizeof text - w, ",\"expect\":{\"status\":%s}", q);
-			continue;
-		}
 		char k[64];
 		op_strlcpy(k, key, sizeof k);
 		for (char *p = k; *p; p++)
 			if (*p == '-')
 				*p = '_';
+		const struct cfg_key *kk = ops ? cli_key(ops->keys, ops->nkeys, k) : NULL;
+		const struct cfg_key *parent = NULL;
+		for (size_t n = 0; !kk && ops && n < ops->nkeys; n++) {
+			size_t l = strlen(ops->keys[n].key);
+			if (ops->keys[n].type == CFG_OBJ && !strncmp(k, ops->keys[n].key, l) && k[l] == '_')
+				parent = &ops->keys[n], kk = cli_key(parent->sub, parent->nsub, k + l + 1);
+		}
+		char *dst = text;
+		size_t *dw = &w, pw = 0, cap = sizeof text;
+		if (parent) {
+			int at = 0;
+			while (at < nparents && parents[at] != parent->key)
+				at++;
+			if (at == nparents) {
+				if (nparents == 4)
+					return fprintf(stderr, "outpost probe: too many nested options\n"), 2;
+				parents[nparents] = parent->key;
+				nested[nparents++][0] = 0;
+			}
+			dst = nested[at], cap = sizeof nested[at], pw = strlen(dst), dw = &pw;
+			op_strlcpy(k, k + strlen(parent->key) + 1, sizeof k);
+		}
 		json_quote(q, sizeof q, k);
-		w += (size_t)snprintf(text + w, sizeof text - w, ",%s:", q);
-		/* objects and arrays go in as JSON; everything else as a string */
-		if (val[0] == '{' || val[0] == '[')
-			w += (size_t)snprintf(text + w, sizeof text - w, "%s", val);
+		*dw += (size_t)snprintf(dst + *dw, cap - *dw, "%s%s:", parent && *dw == 0 ? "" : ",", q);
+		/* objects, arrays and numbers go in as JSON where the key takes them; text as a
+		 * string */
+		int raw = (val[0] == '{' || val[0] == '[') && (!kk || kk->type != CFG_STR);
+		if (raw)
+			*dw += (size_t)snprintf(dst + *dw, cap - *dw, "%s", val);
 		else {
 			json_quote(q, sizeof q, val);
-			w += (size_t)snprintf(text + w, sizeof text - w, "%s", q);
+			*dw += (size_t)snprintf(dst + *dw, cap - *dw, "%s", q);
 		}
-		if (w >= sizeof text) {
+		if (*dw >= cap) {
 			fprintf(stderr, "outpost probe: arguments too long\n");
 			return 2;
 		}
 	}
+	for (int n = 0; n < nparents; n++)
+		w += (size_t)snprintf(text + w, sizeof text - w, ",\"%s\":{%s}", parents[n], nested[n]);
 	json_quote(q, sizeof q, timeout);
 	w += (size_t)snprintf(text + w, sizeof text - w, ",\"timeout\":%s,\"interval\":%s}]}", q, q);
 	if (w >= sizeof text) {

@@ -1,5 +1,7 @@
 /* net.c: connection helpers over the platform socket layer. */
+#include <stdio.h>
 #include <string.h>
+#include "dns.h"
 #include "net.h"
 
 int net_split_hostport(const char *s, char *host, size_t cap, uint16_t default_port,
@@ -89,4 +91,36 @@ void net_close(struct net_conn *c)
 	ev_io_close(&c->io);
 	plat_sock_close(c->io.fd);
 	c->io.fd = -1;
+}
+
+int net_split_url(const char *url, const char *scheme, int *tls, char *host, size_t hcap,
+	uint16_t *port, const char **path)
+{
+	size_t sl = strlen(scheme);
+	if (strncmp(url, scheme, sl))
+		return OP_EINVAL;
+	const char *rest = url + sl;
+	*tls = *rest == 's';
+	rest += *tls;
+	if (strncmp(rest, "://", 3))
+		return OP_EINVAL;
+	rest += 3;
+	const char *slash = strchr(rest, '/');
+	*path = slash ? slash : "/";
+	char hp[DNS_NAME_MAX + 8];
+	size_t hl = slash ? (size_t)(slash - rest) : strlen(rest);
+	if (hl == 0 || hl >= sizeof hp)
+		return OP_EINVAL;
+	memcpy(hp, rest, hl);
+	hp[hl] = 0;
+	return net_split_hostport(hp, host, hcap, *tls ? 443 : 80, port);
+}
+
+void net_host_header(char *out, size_t cap, const char *host, uint16_t port, uint16_t dflt)
+{
+	int v6 = strchr(host, ':') != NULL;
+	if (port == dflt)
+		snprintf(out, cap, v6 ? "[%s]" : "%s", host);
+	else
+		snprintf(out, cap, v6 ? "[%s]:%u" : "%s:%u", host, port);
 }

@@ -16,6 +16,13 @@ struct net_conn {
 int net_split_hostport(const char *s, char *host, size_t cap, uint16_t default_port,
 	uint16_t *port);
 
+/* Split "<scheme>[s]://host[:port][/path]" (scheme "http" or "ws"): *tls for the s form, the
+ * port defaults to 80 or 443, *path points into url ("/" when absent). 0 or OP_EINVAL. */
+int net_split_url(const char *url, const char *scheme, int *tls, char *host, size_t hcap,
+	uint16_t *port, const char **path);
+/* The Host header value: "host", "[v6]", with ":port" unless port is the default. */
+void net_host_header(char *out, size_t cap, const char *host, uint16_t port, uint16_t dflt);
+
 static inline void net_conn_init(struct net_conn *c)
 {
 	c->io.fd = -1;

@@ -83,43 +83,6 @@ struct http_state {
 
 /* ---- config ---- */
 
-static int read_headers(struct cfg_ctx *c, int tok, void *field)
-{
-	if (cfg_tok_type(c, tok) != 1 /* JSMN_OBJECT */)
-		return cfg_error(c, tok, "\"headers\" must be an object of name: value strings");
-	char buf[OP_HTTP_REQ_MAX / 2];
-	size_t w = 0;
-	int i = tok + 1;
-	for (int n = 0; n < cfg_tok_size(c, tok); n++) {
-		const char *k, *v;
-		char tmp[64];
-		int rc = cfg_string(c, i, &k);
-		if (rc || (rc = cfg_scalar(c, i + 1, &v, tmp, sizeof tmp)) != 0)
-			return rc;
-		if (strpbrk(k, "\r\n: ") || strpbrk(v, "\r\n"))
-			return cfg_error(c, i, "header \"%s\" has a line break or a bad character", k);
-		int m = snprintf(buf + w, sizeof buf - w, "%s: %s\r\n", k, v);
-		if (m < 0 || (size_t)m >= sizeof buf - w)
-			return cfg_error(c, i, "headers exceed %zu bytes", sizeof buf);
-		w += (size_t)m;
-		i = cfg_tok_next(c, i + 1);
-	}
-	*(const char **)field = cfg_store(c, buf, w);
-	return *(const char **)field ? 0 : cfg_error(c, tok, "configuration too large");
-}
-
-/* Compile the pattern at tok into *out. */
-static int read_regex(struct cfg_ctx *c, int tok, const char *pattern, struct op_regex **out)
-{
-	char err[64];
-	*out = cfg_alloc(c, tok, sizeof **out);
-	if (!*out)
-		return OP_EINVAL;
-	if (regex_compile(*out, pattern, err, sizeof err) != 0)
-		return cfg_error(c, tok, "pattern \"%s\": %s", pattern, err);
-	return 0;
-}
-
 static int read_header_expect(struct cfg_ctx *c, int tok, void *field)
 {
 	struct http_expect *e = (struct http_expect *)((char *)field -
@@ -129,7 +92,7 @@ static int read_header_expect(struct cfg_ctx *c, int tok, void *field)
 	int rc = cfg_string(c, tok + 1, &e->header_name);
 	if (!rc)
 		rc = cfg_string(c, tok + 2, &e->header_pattern);
-	return rc ? rc : read_regex(c, tok + 2, e->header_pattern, &e->header_re);
+	return rc ? rc : cfg_regex(c, tok + 2, e->header_pattern, &e->header_re);
 }
 
 static int read_body_regex(struct cfg_ctx *c, int tok, void *field)
@@ -137,7 +100,7 @@ static int read_body_regex(struct cfg_ctx *c, int tok, void *field)
 	struct http_expect *e = (struct http_expect *)((char *)field -
 		offsetof(struct http_expect, body_regex));
 	int rc = cfg_string(c, tok, &e->body_regex);
-	return rc ? rc : read_regex(c, tok, e->body_regex, &e->body_re);
+	return rc ? rc : cfg_regex(c, tok, e->body_regex, &e->body_re);
 }
 
 /* "json": {"$.status": "ok", "items[0].id": 7}: each path's value, compared as text. */
@@ -211,7 +174,7 @@ static const struct cfg_key expect_keys[] = {
 
 static const struct cfg_key http_keys[] = {
 	{"method", CFG_STR, 0, offsetof(struct http_conf, method), 0, 16, NULL},
-	{"headers", CFG_FN, 0, offsetof(struct http_conf, headers), 0, 0, read_headers},
+	{"headers", CFG_FN, 0, offsetof(struct http_conf, headers), 0, 0, cfg_headers},
 	{"body", CFG_STR, 0, offsetof(struct http_conf, body), 0, OP_HTTP_REQ_MAX / 2, NULL},
 	{"max_redirects", CFG_UINT, 0, offsetof(struct http_conf, max_redirects), 0, 10, NULL},
 	{"max_body_kib", CFG_UINT, 0, offsetof(struct http_conf, max_body_kib), 1, 1048576, NULL},
@@ -220,28 +183,6 @@ static const struct cfg_key http_keys[] = {
 	{"tls", CFG_OBJ, 0, offsetof(struct http_conf, tls_opts), 0, 0, NULL, tls_keys,
 		OP_ARRAY_LEN(tls_keys)},
 };
-
-/* Split "http[s]://host[:port][/path]". Returns 0 or OP_EINVAL. */
-static int split_url(const char *url, int *tls, char *host, size_t hcap, uint16_t *port,
-	const char **path)
-{
-	const char *rest;
-	if (!strncmp(url, "http://", 7))
-		*tls = 0, rest = url + 7;
-	else if (!strncmp(url, "https://", 8))
-		*tls = 1, rest = url + 8;
-	else
-		return OP_EINVAL;
-	const char *slash = strchr(rest, '/');
-	*path = slash ? slash : "/";
-	char hp[DNS_NAME_MAX + 8];
-	size_t hl = slash ? (size_t)(slash - rest) : strlen(rest);
-	if (hl == 0 || hl >= sizeof hp)
-		return OP_EINVAL;
-	memcpy(hp, rest, hl);
-	hp[hl] = 0;
-	return net_split_hostport(hp, host, hcap, *tls ? 443 : 80, port);
-}
 
 static int parse_ranges(struct http_conf *k, const char *s)
 {
@@ -284,7 +225,7 @@ static int http_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 	char host[DNS_NAME_MAX];
 	const char *path;
 	int tls;
-	if (split_url(p->target, &tls, host, sizeof host, &k->port, &path) != 0)
+	if (net_split_url(p->target, "http", &tls, host, sizeof host, &k->port, &path) != 0)
 		return cfg_error(c, tok, "probe \"%s\": target \"%s\" must be a URL like "
 			"\"http://host[:port]/path\" or \"https://...\"", p->name, p->target);
 	k->tls = (uint8_t)tls;
@@ -334,11 +275,7 @@ static int build_request(struct probe_run *r, struct http_state *s, const struct
 {
 	size_t blen = k->body ? strlen(k->body) : 0;
 	char hosthdr[DNS_NAME_MAX + 10];
-	int v6 = strchr(s->host, ':') != NULL;
-	if (s->port == (k->tls ? 443 : 80))
-		snprintf(hosthdr, sizeof hosthdr, v6 ? "[%s]" : "%s", s->host);
-	else
-		snprintf(hosthdr, sizeof hosthdr, v6 ? "[%s]:%u" : "%s:%u", s->host, s->port);
+	net_host_header(hosthdr, sizeof hosthdr, s->host, s->port, k->tls ? 443 : 80);
 	int n = snprintf(s->req, sizeof s->req,
 		"%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: outpost/%s\r\nAccept: */*\r\n"
 		"Connection: close\r\n%s", k->method, s->path, hosthdr, op_version,
@@ -439,7 +376,7 @@ static int follow(struct probe_run *r, struct http_state *s, const struct http_c
 	} else {
 		int tls;
 		const char *path;
-		if (split_url(url, &tls, s->host, sizeof s->host, &s->port, &path) != 0) {
+		if (net_split_url(url, "http", &tls, s->host, sizeof s->host, &s->port, &path) != 0) {
 			probe_run_done(r, 0, REASON_PROTOCOL, "redirect to unsupported \"%.60s\"", url);
 			return 1;
 		}
