@@ -7,6 +7,7 @@
  * send, a completed upgrade and close handshake is success. */
 #include <stdio.h>
 #include <string.h>
+#include "../core/httpc.h"
 #include "../core/json.h"
 #include "../core/probe.h"
 #include "../core/regex.h"
@@ -23,20 +24,12 @@ struct ws_expect {
 	const char *json_path[MAX_JSON], *json_value[MAX_JSON];
 };
 
-struct ws_tls {
-	const char *ca_file, *server_name;
-	uint8_t insecure;
-};
-
 struct ws_conf {
 	const char *send, *headers;
 	uint32_t max_message;
 	struct ws_expect expect;
-	struct ws_tls tls_opts;
-	/* derived */
-	const char *ca, *host, *path;
-	uint16_t port;
-	uint8_t tls;
+	struct httpc_tls tls_opts;
+	struct httpc_req at; /* host, port, path and TLS, from the target */
 };
 
 struct ws_state {
@@ -83,11 +76,6 @@ static const struct cfg_key expect_keys[] = {
 	{"json", CFG_FN, 0, offsetof(struct ws_expect, njson), 0, 0, read_json},
 };
 
-static const struct cfg_key tls_keys[] = {
-	{"ca_file", CFG_STR, 0, offsetof(struct ws_tls, ca_file), 0, 255, NULL},
-	{"server_name", CFG_STR, 0, offsetof(struct ws_tls, server_name), 0, 253, NULL},
-	{"insecure_skip_verify", CFG_BOOL, 0, offsetof(struct ws_tls, insecure), 0, 1, NULL},
-};
 
 static const struct cfg_key ws_keys[] = {
 	{"send", CFG_STR, 0, offsetof(struct ws_conf, send), 0, 2048, NULL},
@@ -95,28 +83,16 @@ static const struct cfg_key ws_keys[] = {
 	{"max_message", CFG_UINT, 0, offsetof(struct ws_conf, max_message), 1, OP_WS_MSG_MAX, NULL},
 	{"expect", CFG_OBJ, 0, offsetof(struct ws_conf, expect), 0, 0, NULL, expect_keys,
 		OP_ARRAY_LEN(expect_keys)},
-	{"tls", CFG_OBJ, 0, offsetof(struct ws_conf, tls_opts), 0, 0, NULL, tls_keys,
-		OP_ARRAY_LEN(tls_keys)},
+	{"tls", CFG_OBJ, 0, offsetof(struct ws_conf, tls_opts), 0, 0, NULL, httpc_tls_keys,
+		HTTPC_TLS_NKEYS},
 };
 
 static int ws_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 {
 	struct ws_conf *k = (struct ws_conf *)p->conf;
-	char host[DNS_NAME_MAX];
-	int tls;
-	if (net_split_url(p->target, "ws", &tls, host, sizeof host, &k->port, &k->path) != 0)
-		return cfg_error(c, tok, "probe \"%s\": target \"%s\" must be a URL like "
-			"\"ws://host[:port]/path\" or \"wss://...\"", p->name, p->target);
-	k->tls = (uint8_t)tls;
-	if (tls) {
-		const char *ca = k->tls_opts.ca_file ? k->tls_opts.ca_file : k->tls_opts.insecure ? "" :
-			"/etc/ssl/certs/ca-certificates.crt";
-		int rc = cfg_tls_ca(c, tok, ca);
-		if (rc < 0)
-			return rc;
-		k->ca = ca;
-	}
-	k->host = cfg_store(c, host, strlen(host));
+	int rc = httpc_configure(c, tok, p->name, "target", p->target, "ws", &k->tls_opts, &k->at);
+	if (rc < 0)
+		return rc;
 	if (!k->max_message)
 		k->max_message = OP_WS_MSG_MAX;
 	if ((k->expect.contains || k->expect.re || k->expect.njson) && !k->send)
@@ -193,10 +169,10 @@ static const struct wsc_cb ws_callbacks = {ws_open, ws_message, ws_end};
 static void ws_upgrade(struct probe_run *r, struct ws_state *s, const struct ws_conf *k)
 {
 	char host[DNS_NAME_MAX + 10];
-	net_host_header(host, sizeof host, r->host, r->port, k->tls ? 443 : 80);
+	net_host_header(host, sizeof host, r->host, r->port, k->at.tls ? 443 : 80);
 	s->stage = ST_WS;
 	probe_run_phase(r, PHASE_PROCESSING);
-	if (wsc_begin(&s->w, &r->conn, s->tls, host, k->path, k->headers, k->max_message,
+	if (wsc_begin(&s->w, &r->conn, s->tls, host, k->at.path, k->headers, k->max_message,
 		&ws_callbacks, r) != 0)
 		probe_run_done(r, 0, REASON_TOO_LARGE, "upgrade request larger than %d bytes",
 			OP_WSC_OUT);
@@ -210,8 +186,8 @@ static int ws_start(struct probe_run *r)
 	s->ok = 0;
 	s->why[0] = 0;
 	r->facts.content_length = -1;
-	r->facts.ssl = k->tls;
-	probe_run_resolve(r, k->host, k->port);
+	r->facts.ssl = k->at.tls;
+	probe_run_resolve(r, k->at.host, k->at.port);
 	return 0;
 }
 
@@ -225,9 +201,9 @@ static void ws_on_event(struct probe_run *r, int ev, unsigned events)
 		probe_run_connect(r);
 		return;
 	case PROBE_EV_CONNECTED:
-		if (!k->tls)
+		if (!k->at.tls)
 			return ws_upgrade(r, s, k);
-		s->tls = probe_run_tls_start(r, k->ca, k->tls_opts.server_name, 0);
+		s->tls = probe_run_tls_start(r, k->at.ca, k->at.server_name, k->at.resume);
 		if (!s->tls)
 			return;
 		s->stage = ST_TLS;
@@ -235,7 +211,7 @@ static void ws_on_event(struct probe_run *r, int ev, unsigned events)
 	case PROBE_EV_IO:
 		if (s->stage != ST_TLS)
 			return wsc_io(&s->w);
-		if (probe_run_tls_step(r, s->tls, k->tls_opts.insecure) == 0)
+		if (probe_run_tls_step(r, s->tls, k->at.insecure) == 0)
 			ws_upgrade(r, s, k);
 		return;
 	case PROBE_EV_TIMER:

@@ -1,0 +1,81 @@
+/* httpc.h: our HTTP/1.1 client, as the state of a probe run: request, response head, body
+ * framing (Content-Length, chunked, close), redirects, TLS. Kinds that speak HTTP (http,
+ * pipeline) keep a struct httpc in their run state, start it, pass it their run's events, and
+ * get done() once the response is complete; failures end the run with a reason. */
+#ifndef HTTPC_H
+#define HTTPC_H
+
+#include "http_parse.h"
+#include "probe.h"
+
+#ifndef OP_HTTP_HEAD_MAX
+#define OP_HTTP_HEAD_MAX 8192 /* response head bytes; more fails with "response too large" */
+#endif
+#ifndef OP_HTTP_MAX_HEADERS
+#define OP_HTTP_MAX_HEADERS 64
+#endif
+#ifndef OP_HTTP_KEEP
+#define OP_HTTP_KEEP 16384 /* body bytes kept for assertions */
+#endif
+#ifndef OP_HTTP_REQ_MAX
+#define OP_HTTP_REQ_MAX 4096
+#endif
+
+/* What to send, and how. Must stay valid for the whole run. */
+struct httpc_req {
+	const char *method, *headers, *body; /* headers: "Name: value\r\n" lines, or NULL */
+	const char *host, *path;
+	const char *ca, *server_name;        /* TLS: CA file ("" for none), SNI override */
+	uint32_t max_redirects, max_body_kib;
+	uint16_t port;
+	uint8_t tls, insecure, resume;
+};
+
+/* The "tls" object of kinds that speak HTTP or WebSocket. */
+struct httpc_tls {
+	const char *ca_file, *server_name;
+	uint8_t insecure, resume;
+};
+#define HTTPC_TLS_NKEYS 4
+extern const struct cfg_key httpc_tls_keys[HTTPC_TLS_NKEYS];
+
+/* At config load: fill q's host, port, path, tls, ca and server_name from url (scheme "http"
+ * or "ws", each with its "s" form) and the tls options, loading the CA file. field names the
+ * URL's key for the error ("target"). 0, or a negative code after cfg_error. */
+int httpc_configure(struct cfg_ctx *c, int tok, const char *probe, const char *field,
+	const char *url, const char *scheme, const struct httpc_tls *t, struct httpc_req *q);
+
+struct httpc;
+/* The response is complete: status and lengths are in r->facts, the head in h->head, the
+ * first h->kept body bytes in h->body. The callee ends the run (or starts another request). */
+typedef void httpc_done_fn(struct probe_run *r, struct httpc *h);
+
+enum httpc_stage { HTTPC_TLS, HTTPC_SEND, HTTPC_HEAD, HTTPC_BODY };
+enum httpc_framing { HTTPC_FR_NONE, HTTPC_FR_LENGTH, HTTPC_FR_CHUNKED, HTTPC_FR_CLOSE };
+
+struct httpc {
+	const struct httpc_req *q;
+	httpc_done_fn *done;
+	struct tls_conn *tls;
+	uint8_t stage, framing, got_first;
+	size_t req_len, sent, head_len, kept;
+	uint64_t body_left;
+	struct http_chunked ch;
+	uint16_t port;
+	char host[DNS_NAME_MAX];
+	char path[1024];
+	char req[OP_HTTP_REQ_MAX];
+	char head[OP_HTTP_HEAD_MAX];
+	char body[OP_HTTP_KEEP];
+};
+
+/* Begin the request of k on run r (resolve, connect, TLS, send...); done follows, or the run
+ * ends with a reason. */
+void httpc_start(struct probe_run *r, struct httpc *h, const struct httpc_req *k,
+	httpc_done_fn *done);
+/* Pass the run's PROBE_EV_* events. */
+void httpc_on_event(struct probe_run *r, struct httpc *h, int ev, unsigned events);
+/* Release the TLS context (from the kind's cancel). */
+void httpc_cancel(struct httpc *h);
+
+#endif
