@@ -43,19 +43,25 @@ const char *phase_name(int phase)
 	return phase >= 0 && phase < PHASE_COUNT ? names[phase] : "?";
 }
 
-void stats_add(struct probe_stats *s, const struct result *r)
+int result_hist_bucket(uint64_t us)
 {
 	static const double bounds[OP_HIST_N] = OP_HIST_BOUNDS;
+	double sec = us / 1e6;
+	int i = 0;
+	while (i < OP_HIST_N && sec > bounds[i])
+		i++;
+	return i;
+}
+
+void stats_add(struct probe_stats *s, const struct result *r)
+{
 	double sec = r->duration_us / 1e6;
 	if (r->ok)
 		s->runs_ok++;
 	else
 		s->runs_fail++;
 	s->by_reason[r->reason < REASON_COUNT ? r->reason : 0]++;
-	int i = 0;
-	while (i < OP_HIST_N && sec > bounds[i])
-		i++;
-	s->hist[i]++;
+	s->hist[result_hist_bucket(r->duration_us)]++;
 	if (r->tls_version) {
 		if (r->tls_resumed)
 			s->tls_resumed++;

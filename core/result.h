@@ -91,6 +91,8 @@ size_t result_event(char *out, size_t cap, const char *service, const char *grou
 
 /* Count a result into stats (counters, histogram, last). */
 void stats_add(struct probe_stats *s, const struct result *r);
+/* The OP_HIST_BOUNDS bucket of a duration (OP_HIST_N: above the largest bound). */
+int result_hist_bucket(uint64_t us);
 
 /* A log-scale histogram of microsecond values for quantiles (scheduling lag, loop passes):
  * 8 buckets per power of two from 1 µs to ~1 hour, relative error under 9 %. */

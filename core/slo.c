@@ -53,7 +53,6 @@ void slo_advance(struct slo *s, uint32_t minute)
 
 void slo_add(struct slo *s, uint32_t minute, int ok, uint64_t latency_us)
 {
-	static const double bounds[OP_HIST_N] = OP_HIST_BOUNDS;
 	if (!s->nring)
 		return;
 	slo_advance(s, minute);
@@ -68,10 +67,7 @@ void slo_add(struct slo *s, uint32_t minute, int ok, uint64_t latency_us)
 		return; /* 65,535 runs in a minute: the rest of it is not counted */
 	struct slo_bucket one = {.minute = minute, .total = 1, .ok = (uint16_t)!!ok,
 		.fast = (uint16_t)(latency_us <= s->t->latency_max_us)};
-	double sec = latency_us / 1e6;
-	int i = 0;
-	while (i < OP_HIST_N && sec > bounds[i])
-		i++;
+	int i = result_hist_bucket(latency_us);
 	one.lat[i] = 1;
 	b->total++, b->ok += one.ok, b->fast += one.fast, b->lat[i]++;
 	for (int w = 0; w < s->t->nwin; w++)
