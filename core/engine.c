@@ -25,6 +25,7 @@ static struct {
 	size_t arena_bytes;
 	struct probe **probes; /* by id */
 	uint8_t *slo_rings;    /* the objective rings, probe after probe */
+	void **kstate;         /* each probe's between-run state, or NULL */
 	uint32_t nprobes;
 	struct probe *wait_head, *wait_tail;
 	uint32_t inflight, waiting, once_left;
@@ -357,6 +358,15 @@ int probe_run_done(struct probe_run *r, int ok, int reason, const char *fmt, ...
 	res.reason = (uint8_t)(ok ? REASON_NONE : reason);
 	res.detail[0] = 0;
 	probe_run_phase(r, -1);
+	if (!ok && r->ops->retry && reason != REASON_TIMEOUT && reason != REASON_INTERRUPTED &&
+		reason != REASON_CANCELED) {
+		if (r->dq)
+			dns_query_cancel(r->dq);
+		r->dq = NULL;
+		net_close(&r->conn);
+		if (r->ops->retry(r, reason))
+			return 0;
+	}
 	memcpy(res.phase_us, r->phase_us, sizeof res.phase_us);
 	res.duration_us = (uint32_t)(plat_now_us() - r->t0_us);
 	if (fmt) {
@@ -487,9 +497,22 @@ static void slo_tick(void)
 	}
 }
 
+/* What kinds keep between runs, into the snapshot. */
+static void publish_kinds(void)
+{
+	plat_lock();
+	for (uint32_t i = 0; i < E.nprobes; i++) {
+		struct probe *p = E.probes[i];
+		if (p->kstate && p->cfg->ops->publish)
+			p->cfg->ops->publish(p, &S.probes[i]);
+	}
+	plat_unlock();
+}
+
 static void second_tick(struct ev_timer *t)
 {
 	publish_app();
+	publish_kinds();
 	slo_tick();
 	plat_proc_tick(); /* stopped commands: SIGKILL after their grace, then reaped */
 	ev_timer_at(&op_loop, t, op_loop.now_us + 1000000);
@@ -643,6 +666,11 @@ static void on_signal(struct ev_io *io, unsigned events)
 		E.exit_code = ENGINE_RELOAD;
 }
 
+const char *engine_name(void)
+{
+	return E.cfg ? E.cfg->name : "outpost";
+}
+
 void engine_request_stop(void)
 {
 	E.exit_code = ENGINE_STOP;
@@ -665,11 +693,23 @@ static void *carve(uint8_t *base, size_t *off, size_t n)
 	return base ? base + at : NULL;
 }
 
+/* Sockets (which = 0) or timers (1) the kinds' between-run state of cfg may hold. */
+static uint32_t kind_reserve(const struct cfg *cfg, int which)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < cfg->nprobes; i++) {
+		const struct probe_ops *ops = cfg->probes[i].ops;
+		if (ops->probe_state_size)
+			n += which ? ops->probe_timers : ops->probe_conns;
+	}
+	return n;
+}
+
 /* Lay out (or, with base NULL, measure) the arena. */
 static size_t layout(uint8_t *base, const struct cfg *cfg, uint32_t timers)
 {
 	size_t off = 0;
-	uint32_t nq = cfg->max_inflight + 4;
+	uint32_t nq = cfg->max_inflight + 4 + kind_reserve(cfg, 0);
 	void *m;
 	m = carve(base, &off, pool_bytes(sizeof(struct probe), cfg->max_probes));
 	if (base)
@@ -686,6 +726,9 @@ static size_t layout(uint8_t *base, const struct cfg *cfg, uint32_t timers)
 	m = carve(base, &off, sizeof(struct probe *) * cfg->max_probes);
 	if (base)
 		E.probes = m;
+	m = carve(base, &off, sizeof(void *) * cfg->max_probes);
+	if (base)
+		E.kstate = m;
 	/* objective windows: one ring of minute buckets per probe that has an objective */
 	size_t slo = 0;
 	for (uint32_t i = 0; i < cfg->nprobes; i++)
@@ -693,6 +736,15 @@ static size_t layout(uint8_t *base, const struct cfg *cfg, uint32_t timers)
 	m = carve(base, &off, slo);
 	if (base)
 		E.slo_rings = m;
+	/* the state kinds keep between runs */
+	for (uint32_t i = 0; i < cfg->nprobes; i++) {
+		const struct probe_ops *ops = cfg->probes[i].ops;
+		if (!ops->probe_state_size)
+			continue;
+		m = carve(base, &off, ops->probe_state_size(&cfg->probes[i]));
+		if (base)
+			E.kstate[i] = m;
+	}
 	return off;
 }
 
@@ -703,9 +755,10 @@ int engine_init(const struct cfg *cfg, const struct engine_opts *opts)
 	if (opts)
 		E.opts = *opts;
 	E.exit_code = -1;
-	uint32_t nq = cfg->max_inflight + 4;
-	/* every probe's tick, every run's deadline, every query's timer, and the engine's own */
-	uint32_t timers = cfg->max_probes + 2 * cfg->max_inflight + nq + 4;
+	uint32_t nq = cfg->max_inflight + 4 + kind_reserve(cfg, 0);
+	/* every probe's tick, every run's deadline, every query's timer, the engine's own, and
+	 * what kinds keep between runs */
+	uint32_t timers = cfg->max_probes + 2 * cfg->max_inflight + nq + 4 + kind_reserve(cfg, 1);
 	int rc = snap_prepare(cfg);
 	if (rc == 0)
 		rc = snap_modules(cfg);
@@ -718,7 +771,7 @@ int engine_init(const struct cfg *cfg, const struct engine_opts *opts)
 	memset(E.arena, 0, E.arena_bytes);
 	layout(E.arena, cfg, timers);
 	/* descriptors: a run holds one socket, a query one, plus the signal pipe */
-	rc = plat_poll_init((int)(cfg->max_inflight + nq + 8));
+	rc = plat_poll_init((int)(cfg->max_inflight + kind_reserve(cfg, 0) + nq + 8));
 	if (rc)
 		goto fail;
 	int sfd = plat_signal_init();
@@ -729,7 +782,7 @@ int engine_init(const struct cfg *cfg, const struct engine_opts *opts)
 	E.sig = (struct ev_io){.fd = sfd, .cb = on_signal};
 	if (cfg->ntls_ca) {
 		char err[256];
-		rc = tls_init(cfg, cfg->max_inflight, err, sizeof err);
+		rc = tls_init(cfg, cfg->max_inflight + kind_reserve(cfg, 0), err, sizeof err);
 		if (rc)
 			goto fail;
 	}
@@ -764,6 +817,11 @@ int engine_init(const struct cfg *cfg, const struct engine_opts *opts)
 		E.probes[i] = p;
 	}
 	E.nprobes = cfg->nprobes;
+	for (uint32_t i = 0; i < cfg->nprobes; i++) {
+		E.probes[i]->kstate = E.kstate[i];
+		if (cfg->probes[i].ops->attach && !cfg->probes[i].disabled && !E.opts.once)
+			cfg->probes[i].ops->attach(E.probes[i]);
+	}
 	E.once_left = 0;
 	for (uint32_t i = 0; i < cfg->nprobes; i++)
 		E.once_left += !cfg->probes[i].disabled;
@@ -827,6 +885,11 @@ void engine_deinit(void)
 	}
 	plat_cond_broadcast();
 	plat_unlock();
+	for (uint32_t i = 0; i < E.nprobes; i++) {
+		const struct probe_ops *ops = E.probes[i]->cfg->ops;
+		if (ops->detach && !E.probes[i]->cfg->disabled && !E.opts.once)
+			ops->detach(E.probes[i]);
+	}
 	E.wait_head = E.wait_tail = NULL;
 	if (E.sig.mask)
 		ev_io_set(&E.sig, 0);

@@ -41,6 +41,9 @@ int engine_run_adhoc(const struct cfg_probe *cp, struct result *out);
  * OP_EAGAIN (it is running right now), OP_ENOMEM (every ad-hoc slot busy) or OP_ECANCELED. */
 int engine_run_now(const char *name, struct result *out);
 
+/* The running appliance's name (config "name"). */
+const char *engine_name(void);
+
 /* Ask the engine to reload its config, as SIGHUP does (from another thread). */
 void engine_request_reload(void);
 

@@ -231,6 +231,68 @@ static void e_last_run(struct mw *w, const char *n, const char *l, const struct 
 	line(w, n, l, "", val);
 }
 
+/* ---- pipeline probes: the event counters ---- */
+
+static int has_events(const struct snap_probe *p)
+{
+	return !strcmp(p->kind, "pipeline");
+}
+
+#define EV(p) (&(p)->events)
+#define EV_COUNTER(fn, field)                                                                 \
+	static void fn(struct mw *w, const char *n, const char *l, const struct snap_probe *p) \
+	{                                                                                     \
+		linef(w, n, l, "", (double)EV(p)->field);                                     \
+	}
+EV_COUNTER(e_ev_posted, posted)
+EV_COUNTER(e_ev_received, received)
+EV_COUNTER(e_ev_lost, lost)
+EV_COUNTER(e_ev_post_errors, post_errors)
+EV_COUNTER(e_ev_dups, duplicates)
+EV_COUNTER(e_ev_foreign, foreign)
+EV_COUNTER(e_ev_unmatched, unmatched)
+EV_COUNTER(e_ev_late, late)
+EV_COUNTER(e_ev_pending, pending)
+EV_COUNTER(e_ev_connected, connected)
+EV_COUNTER(e_ev_connects, connects)
+
+static void e_ev_latency(struct mw *w, const char *n, const char *l, const struct snap_probe *p)
+{
+	if (EV(p)->received)
+		linef(w, n, l, "", EV(p)->last_latency_us / 1e6);
+}
+
+static void e_ev_missing(struct mw *w, const char *n, const char *l, const struct snap_probe *p)
+{
+	static const uint32_t win[EVT_WINDOWS] = EVT_WINDOW_MIN;
+	for (int x = 0; x < EVT_WINDOWS; x++) {
+		char extra[24];
+		if (EV(p)->missing_share[x] < 0)
+			continue; /* no settled event in the window yet */
+		snprintf(extra, sizeof extra, "window=\"%um\"", win[x]);
+		linef(w, n, l, extra, EV(p)->missing_share[x]);
+	}
+}
+
+static void e_ev_hist(struct mw *w, const char *n, const char *l, const struct snap_probe *p)
+{
+	static const double bounds[OP_HIST_N] = OP_HIST_BOUNDS;
+	uint64_t cum = 0;
+	for (int b = 0; b <= OP_HIST_N; b++) {
+		char le[40];
+		cum += EV(p)->hist[b];
+		if (b < OP_HIST_N)
+			snprintf(le, sizeof le, "le=\"%g\"", bounds[b]);
+		else
+			snprintf(le, sizeof le, "le=\"+Inf\"");
+		char name[96];
+		snprintf(name, sizeof name, "%s_bucket", n);
+		linef(w, name, l, le, (double)cum);
+	}
+	put(w, "%s_sum{%s} %.6f\n%s_count{%s} %llu\n", n, l, EV(p)->latency_sum_s, n, l,
+		(unsigned long long)cum);
+}
+
 static const struct family families[] = {
 	{"probe_success", "gauge", "Whether the last run succeeded.", has_last, e_success},
 	{"probe_duration_seconds", "gauge", "Duration of the last run.", has_last, e_duration},
@@ -264,6 +326,37 @@ static const struct family families[] = {
 		e_phases},
 	{"outpost_probe_last_run_timestamp_seconds", "gauge",
 		"When the last run started, Unix seconds.", has_last, e_last_run},
+	{"probe_events_posted_total", "counter", "Events the collector accepted.", has_events,
+		e_ev_posted},
+	{"probe_events_received_total", "counter", "Posted events that came back (first copy).",
+		has_events, e_ev_received},
+	{"probe_events_lost_total", "counter", "Accepted events not back within lost_after.",
+		has_events, e_ev_lost},
+	{"probe_event_post_errors_total", "counter", "Events not accepted after every retry.",
+		has_events, e_ev_post_errors},
+	{"probe_event_latency_seconds", "gauge", "Post-to-return latency of the latest event.",
+		has_events, e_ev_latency},
+	{"outpost_event_latency_seconds", "histogram", "Post-to-return latency of every event.",
+		has_events, e_ev_hist},
+	{"probe_events_missing_share", "gauge",
+		"Share of accepted events not back, among those posted in the window (older than "
+		"settle).", has_events, e_ev_missing},
+	{"probe_events_duplicates_total", "counter", "Extra copies of events that came back.",
+		has_events, e_ev_dups},
+	{"probe_wrong_appid_total", "counter", "Events that came back with another app id.",
+		has_events, e_ev_foreign},
+	{"outpost_events_unmatched_total", "counter",
+		"Events with our app id but an id not (or no longer) remembered.", has_events,
+		e_ev_unmatched},
+	{"outpost_events_late_total", "counter", "Events that came back after being counted lost.",
+		has_events, e_ev_late},
+	{"outpost_events_pending", "gauge", "Accepted events still expected back.", has_events,
+		e_ev_pending},
+	{"outpost_event_subscription_up", "gauge", "Whether the WebSocket subscription is open.",
+		has_events, e_ev_connected},
+	{"outpost_event_subscription_connects_total", "counter",
+		"Times the subscription opened (reconnects are this minus one).", has_events,
+		e_ev_connects},
 };
 
 /* The last-result families for n probes; bare: no labels (the /probe answer). */

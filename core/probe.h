@@ -12,6 +12,7 @@
 
 struct probe;
 struct probe_run;
+struct snap_probe;
 
 /* Events a run's kind receives through on_event. */
 enum probe_ev {
@@ -39,6 +40,23 @@ struct probe_ops {
 	/* Release what the run holds beyond r->conn and r->dq (which the engine closes).
 	 * Called from probe_run_done, exactly once per run. May be NULL. */
 	void (*cancel)(struct probe_run *r);
+
+	/* A failed run is about to end: return 1 to keep it going (the kind has closed what it
+	 * held and armed its next attempt; r->conn and r->dq are closed for it), 0 to let it end.
+	 * Not asked for timeouts and interruptions. May be NULL. */
+	int (*retry)(struct probe_run *r, int reason);
+
+	/* Kinds that keep something between runs (a subscription, a table of events): */
+	/* bytes of it for probe cp, given zeroed in p->kstate from the engine's arena; */
+	size_t (*probe_state_size)(const struct cfg_probe *cp);
+	/* the sockets (each with its DNS query and TLS context) and timers it may hold at once,
+	 * reserved with the engine's; */
+	uint32_t probe_conns, probe_timers;
+	/* begin (the loop is ready) and end (the engine stops) what it holds; */
+	void (*attach)(struct probe *p);
+	void (*detach)(struct probe *p);
+	/* copy what the snapshot shows of it into sp (called under plat_lock, once a second). */
+	void (*publish)(struct probe *p, struct snap_probe *sp);
 };
 
 /* NULL-terminated list of every kind (probes/registry.c). */
@@ -58,6 +76,7 @@ struct probe {
 	uint8_t now_slot; /* 1 + the ad-hoc slot waiting for this run's result (run now) */
 	struct slo slo;   /* objective windows (slo.nring 0: no objective) */
 	struct probe_stats stats;
+	void *kstate; /* the kind's state between runs (probe_state_size), or NULL */
 };
 
 /* One execution: one slot from the RUN pool, holding its connection and buffer. */

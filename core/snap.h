@@ -4,6 +4,7 @@
 #ifndef SNAP_H
 #define SNAP_H
 
+#include "evtrack.h"
 #include "pool.h"
 #include "result.h"
 #include "slo.h"
@@ -19,6 +20,7 @@ struct snap_probe {
 	uint32_t hist_head, hist_len; /* the probe's ring in the snapshot's history */
 	struct slo_target objective;  /* nwin 0: none */
 	struct slo_view slo[SLO_MAX_WINDOWS];
+	struct evt_stats events; /* pipeline probes: the event counters */
 };
 
 struct snap_pool {

@@ -75,6 +75,7 @@ int wsc_begin(struct wsc *w, struct net_conn *conn, struct tls_conn *tls, const 
 	w->state = WSC_UPGRADE;
 	w->out_len = (size_t)n;
 	w->out_sent = w->head_len = 0;
+	w->rx_us = op_loop.now_us;
 	ws_rx_init(&w->rx, w->msg, OP_MIN(max_message, sizeof w->msg));
 	want(w);
 	return 0;
@@ -208,6 +209,7 @@ void wsc_io(struct wsc *w)
 			break;
 		if (n < 0)
 			return finish(w, n, WS_CLOSE_ABNORMAL, "recv: %s", op_strerror(n));
+		w->rx_us = op_loop.now_us;
 		if (n == 0)
 			return finish(w, OP_ECLOSED, WS_CLOSE_ABNORMAL, up ?
 				"connection closed during the upgrade" :

@@ -39,6 +39,7 @@ struct wsc {
 	uint8_t state;
 	char accept[29]; /* the Sec-WebSocket-Accept the server must send */
 	size_t out_len, out_sent, head_len;
+	uint64_t rx_us; /* when bytes last arrived (loop clock) */
 	struct ws_rx rx;
 	uint8_t out[OP_WSC_OUT];
 	char head[OP_WSC_HEAD];

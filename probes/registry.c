@@ -1,7 +1,8 @@
 /* registry.c: every probe kind, by name. Add a kind here and in the Makefile's PROBES list. */
 #include "../core/probe.h"
 
-extern const struct probe_ops probe_tcp, probe_dns, probe_http, probe_exec, probe_ws;
+extern const struct probe_ops probe_tcp, probe_dns, probe_http, probe_exec, probe_ws,
+	probe_pipeline;
 
 const struct probe_ops *const probe_registry[] = {
 	&probe_tcp,
@@ -9,5 +10,6 @@ const struct probe_ops *const probe_registry[] = {
 	&probe_http,
 	&probe_exec,
 	&probe_ws,
+	&probe_pipeline,
 	NULL,
 };
