@@ -73,7 +73,7 @@ run: $(B)/outpost
 TEST_BOARD := host-asan
 UNIT := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 FUZZ := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
-MOCKS := build/tools/mockdns build/tools/mocktcp build/tools/mockhttp
+MOCKS := build/tools/mockdns build/tools/mocktcp build/tools/mockhttp build/tools/outpost-mock
 
 ifeq ($(BOARD),$(TEST_BOARD))
 # the fault-injection test wraps the socket layer at link time
@@ -99,6 +99,12 @@ test: test-deps
 	$(MAKE) BOARD=$(TEST_BOARD) unit-bins
 	$(MAKE) BOARD=linux-x86_64 all $(MOCKS)
 	tests/run.sh
+
+# the mock targets on civetweb (with WebSocket), static like the appliance
+build/tools/outpost-mock: tools/outpost-mock.c $(DEPS)/.stamp
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -Wall $(LDSTATIC) -I$(DEPS)/include -o $@ $< -L$(DEPS)/lib -lcivetweb_ws \
+		-lmbedtls -lpthread
 
 build/tools/bareloop: tests/bench/bareloop.c $(DEPS)/.stamp
 	@mkdir -p $(dir $@)

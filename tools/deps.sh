@@ -138,6 +138,11 @@ cmd_build() {
 		-DUSE_MBEDTLS -DNO_CGI -DNO_FILES -DNO_CACHING -DUSE_IPV6 -DSOCKET_TIMEOUT_QUANTUM=200 \
 		-c "$src/civetweb/src/civetweb.c" -o "$out/obj/civetweb/civetweb.o"
 	ar rcs "$out/lib/libcivetweb.a" "$out/obj/civetweb/civetweb.o"
+	# the mock targets in tools/ also serve WebSocket; the appliance does not need it
+	$cc $cflags -Os -Wno-cpp -I"$out/include" -I"$src/civetweb/include" "$mdef" \
+		-DUSE_MBEDTLS -DNO_CGI -DNO_FILES -DNO_CACHING -DUSE_IPV6 -DSOCKET_TIMEOUT_QUANTUM=200 \
+		-DUSE_WEBSOCKET -c "$src/civetweb/src/civetweb.c" -o "$out/obj/civetweb/civetweb_ws.o"
+	ar rcs "$out/lib/libcivetweb_ws.a" "$out/obj/civetweb/civetweb_ws.o"
 	rm -rf "$out/obj"
 	echo "$key" >"$out/.stamp"
 }

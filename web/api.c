@@ -107,7 +107,7 @@ static void jb_result(struct jbuf *b, const struct snap_probe *p, const char *re
 	for (int i = 0; i < PHASE_COUNT; i++)
 		jb(b, "%s\"%s\":%.3f", i ? "," : "", phase_name(i), r->phase_us[i] / 1e3);
 	jb(b, "},\"reason\":\"%s\",\"detail\":", r->ok ? "" : reason_label(r->reason));
-	jb_str(b, r->ok ? "" : r->detail);
+	jb_str(b, r->detail);
 	if (r->http_status)
 		jb(b, ",\"http_status\":%d", r->http_status);
 	if (!strcmp(p->kind, "exec")) {
@@ -224,6 +224,36 @@ static int parse_time(const char *s, int64_t *us)
 	return 0;
 }
 
+/* A pipeline probe's event counters. */
+static void jb_events(struct jbuf *b, const struct evt_stats *e)
+{
+	static const uint32_t win[EVT_WINDOWS] = EVT_WINDOW_MIN;
+	jb(b, ",\"events\":{\"posted\":%llu,\"received\":%llu,\"lost\":%llu,"
+		"\"post_errors\":%llu,\"duplicates\":%llu,\"foreign\":%llu,\"unmatched\":%llu,"
+		"\"late\":%llu,\"pending\":%u,\"capacity\":%u,\"last_latency_ms\":",
+		(unsigned long long)e->posted, (unsigned long long)e->received,
+		(unsigned long long)e->lost, (unsigned long long)e->post_errors,
+		(unsigned long long)e->duplicates, (unsigned long long)e->foreign,
+		(unsigned long long)e->unmatched, (unsigned long long)e->late, e->pending, e->capacity);
+	if (e->received)
+		jb(b, "%.3f", e->last_latency_us / 1e3);
+	else
+		jb(b, "null");
+	jb(b, ",\"missing_share\":{");
+	for (int x = 0; x < EVT_WINDOWS; x++) {
+		jb(b, "%s\"%um\":", x ? "," : "", win[x]);
+		if (e->missing_share[x] < 0)
+			jb(b, "null");
+		else
+			jb(b, "%.4f", e->missing_share[x]);
+	}
+	jb(b, "},\"subscription\":{\"connected\":%s,\"connects\":%llu,\"disconnects\":%llu,"
+		"\"last_error\":", e->connected ? "true" : "false", (unsigned long long)e->connects,
+		(unsigned long long)e->disconnects);
+	jb_str(b, e->last_error);
+	jb(b, "}}");
+}
+
 static int get_probes(struct mg_connection *c, const char *q)
 {
 	unsigned nhist;
@@ -285,6 +315,8 @@ static int get_probes(struct mg_connection *c, const char *q)
 			}
 			jb(&b, "]}");
 		}
+		if (!strcmp(p->kind, "pipeline"))
+			jb_events(&b, &p->events);
 		jb(&b, ",\"history_size\":%d,\"success_ratio\":", k);
 		if (k)
 			jb(&b, "%.4f", (double)ok / k);

@@ -35,6 +35,7 @@ const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '
         latency: await r.$eval('.latency', e => e.textContent),
         spark: !!(await r.$('svg.spark')),
         reason: await r.$eval('.reason', e => e.textContent),
+        events: await r.$eval('.events', e => e.textContent).catch(() => null),
       };
     }
     await page.evaluate(t => localStorage.setItem('outpost.token', t), token);

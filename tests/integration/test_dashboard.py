@@ -9,6 +9,7 @@ from lib import *
 
 def test_dashboard_in_chromium():
     _, mport = start_tool("mockhttp")
+    _, xport = start_tool("outpost-mock")
     app = Appliance({
         "appliance": {"name": "edge-01", "region": "ap-south-1"},
         "web": {"token": "t0ken"},
@@ -22,14 +23,19 @@ def test_dashboard_in_chromium():
             {"name": "db", "kind": "tcp", "target": f"127.0.0.1:{free_port()}",
              "interval": "1s", "timeout": "900ms"},
             {"name": "resolve", "kind": "dns", "target": "localhost", "interval": "1s",
+             "timeout": "900ms"},
+            {"name": "socket", "kind": "ws", "target": f"ws://127.0.0.1:{xport}/echo",
+             "send": "hi", "interval": "1s", "timeout": "900ms"},
+            {"name": "events", "kind": "pipeline", "target": f"http://127.0.0.1:{xport}/events",
+             "subscribe": f"ws://127.0.0.1:{xport}/subscribe", "interval": "1s",
              "timeout": "900ms"}]})
-    wait_for(lambda: len([1 for lab, v in app.metrics().get("probe_success", [])]) == 5, 10,
+    wait_for(lambda: len([1 for lab, v in app.metrics().get("probe_success", [])]) == 7, 10,
              "every probe ran")
     def two_runs_each():
         total = {}
         for lab, v in app.metrics()["outpost_probe_runs_total"]:
             total[lab["probe"]] = total.get(lab["probe"], 0) + v
-        return len(total) == 5 and min(total.values()) >= 2
+        return len(total) == 7 and min(total.values()) >= 2
     wait_for(two_runs_each, 10, "two runs of every probe")
     shot = os.path.join(ROOT, "build/dashboard.png")
     r = subprocess.run(["node", os.path.join(ROOT, "tests/browser/dashboard.js"),
@@ -39,8 +45,8 @@ def test_dashboard_in_chromium():
     assert r.returncode == 0, r.stderr[-2000:]
     out = json.loads(r.stdout.strip().splitlines()[-1])
     rows = out["rows"]
-    eq(sorted(rows), ["api", "broken", "db", "resolve", "slow"], "rows")
-    for name in ("api", "slow", "resolve"):
+    eq(sorted(rows), ["api", "broken", "db", "events", "resolve", "slow", "socket"], "rows")
+    for name in ("api", "slow", "resolve", "socket", "events"):
         eq(rows[name]["state"], "up", name)
     for name in ("broken", "db"):
         eq(rows[name]["state"], "down", name)
@@ -48,6 +54,9 @@ def test_dashboard_in_chromium():
     assert "connection refused" in rows["db"]["reason"], rows["db"]
     assert rows["slow"]["latency"].endswith(" ms") and float(rows["slow"]["latency"][:-3]) >= 40
     assert all(r["spark"] for r in rows.values()), rows
+    ev = rows["events"]["events"] or ""
+    assert " posted · " in ev and "subscription open" in ev, rows["events"]
+    eq(rows["api"]["events"], None, "no event line on other kinds")
     assert out["run"].startswith("ok "), out
     assert out["detail_rows"] >= 2, out
     eq(out["phone_overflow"], False, "fits a phone screen")

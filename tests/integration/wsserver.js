@@ -7,7 +7,8 @@
 //   /big?n=N          answer each message with N bytes of "x"
 //   /close?code=C     close at once with code C and reason "bye"
 //   /drop?ms=M        accept, then cut the connection (no close frame) after M ms
-//   /events           a subscriber: every message POSTed to /publish is sent to all of them
+//   /events[?drop=M]  a subscriber: every message POSTed to /publish is sent to all of them
+//                     (cut after M ms when drop is given)
 // GET /stats answers {"pongs":n,"closes":{"1000":n,...},"connections":n,"open":n} as JSON.
 const fs = require('fs');
 const http = require('http');
@@ -82,6 +83,7 @@ wss.on('connection', (ws, req) => {
       break;
     case '/events':
       subscribers.add(ws);
+      if (url.searchParams.get('drop')) setTimeout(() => ws.terminate(), Number(url.searchParams.get('drop')));
       break;
     default:
       ws.on('message', (m, binary) => ws.send(m, {binary}));

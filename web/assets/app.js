@@ -59,11 +59,24 @@
       w.window + ' ' + (100 * w.availability).toFixed(2) + '% ' + (w.met ? '✓' : '✗') + '</span>';
   }
 
+  /* a pipeline probe's events: counts, the latest latency, the missing share, the subscription */
+  function events(e) {
+    if (!e) return '';
+    var pct = function (v) { return v == null ? '–' : (100 * v).toFixed(1) + '%'; };
+    var m = e.missing_share;
+    return '<small class="events" title="' + esc(e.subscription.last_error || '') + '">events ' +
+      e.posted + ' posted · ' + e.received + ' back · ' + e.lost + ' lost · ' + e.duplicates + ' dup · ' +
+      e.foreign + ' foreign · latest ' + (e.last_latency_ms == null ? '–' : ms(e.last_latency_ms)) +
+      ' · missing 1m ' + pct(m['1m']) + ' 3m ' + pct(m['3m']) + ' 10m ' + pct(m['10m']) +
+      ' · <span class="sub ' + (e.subscription.connected ? 'up' : 'down') + '">subscription ' +
+      (e.subscription.connected ? 'open' : 'down') + '</span></small>';
+  }
+
   function row(p) {
     var last = p.last, fail = p.last_failure;
     var ratio = p.success_ratio == null ? '' : (100 * p.success_ratio).toFixed(p.success_ratio === 1 ? 0 : 1) + '%';
     return '<tr data-probe="' + esc(p.name) + '">' +
-      '<td class="name"><a href="#probe=' + encodeURIComponent(p.name) + '">' + esc(p.name) + '</a><small>' + esc(p.kind) + ' · ' + esc(p.target) + '</small></td>' +
+      '<td class="name"><a href="#probe=' + encodeURIComponent(p.name) + '">' + esc(p.name) + '</a><small>' + esc(p.kind) + ' · ' + esc(p.target) + '</small>' + events(p.events) + '</td>' +
       '<td><span class="badge ' + p.state + '">' + p.state + '</span><span class="age">' + age(last && last.timestamp) + '</span></td>' +
       '<td class="w latency">' + (last ? ms(last.duration_ms) : '') + '</td>' +
       '<td class="w">' + spark(p.history) + '</td>' +

@@ -1,0 +1,136 @@
+"""The pipeline probe against outpost-mock with fixed faults: every counter agrees with what
+the mock says it did, losses are within binomial bounds, latencies match the injected delay;
+retries ride out a collector that rejects half the posts; and a subscription that is cut every
+second reconnects without leaking descriptors, query slots or memory."""
+import json
+import math
+import os
+import subprocess
+import time
+import urllib.request
+from lib import *
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def get_json(url):
+    with urllib.request.urlopen(url, timeout=5) as r:
+        return json.loads(r.read())
+
+
+def pipeline(mock, **extra):
+    p = {"name": "pipe", "kind": "pipeline", "target": f"http://127.0.0.1:{mock}/events",
+         "subscribe": f"ws://127.0.0.1:{mock}/subscribe", "interval": "100ms",
+         "timeout": "90ms", "lost_after": "2s", "settle": "1s"}
+    p.update(extra)
+    return {"appliance": {"name": "edge-test"}, "probes": [p]}
+
+
+def ev(m, name):
+    return metric(m, name, probe="pipe")
+
+
+def test_counters_match_the_mock_faults():
+    mock_p, mock = start_tool("outpost-mock")
+    base = f"http://127.0.0.1:{mock}"
+    get_json(f"{base}/config?SEED=7&LOSS_PERCENT=20&ADD_LATENCY_PERCENT=100&ADD_LATENCY_MIN_MS=150"
+             f"&ADD_LATENCY_MAX_MS=150&DUPLICATE_PERCENT=10&FOREIGN_PERCENT=10")
+    app = Appliance(pipeline(mock))
+    wait_for(lambda: get_json(f"{base}/stats")["posted"] >= 100, 30, "100 events posted")
+    # stop accepting: from here on no new event enters the books, the rest settles
+    get_json(f"{base}/config?REJECT_PERCENT=100")
+    time.sleep(0.5)
+    st = get_json(f"{base}/stats")
+
+    def settled():
+        m = app.metrics()
+        return ev(m, "outpost_events_pending") == 0 and ev(m, "probe_events_received_total") == \
+            st["delivered"] and ev(m, "probe_events_lost_total") == st["dropped"]
+    wait_for(settled, 10, "every event back or counted lost")
+    time.sleep(1.2)  # one more publication: counters that lag would show here
+    m = app.metrics()
+    print(f"# pipeline: mock {st}")
+    eq(ev(m, "probe_events_posted_total"), st["posted"], "posted")
+    eq(ev(m, "probe_events_received_total"), st["delivered"], "received")
+    eq(ev(m, "probe_events_lost_total"), st["dropped"], "lost")
+    eq(ev(m, "probe_events_duplicates_total"), st["duplicated"], "duplicates")
+    eq(ev(m, "probe_wrong_appid_total"), st["foreign"], "foreign app ids")
+    eq(ev(m, "outpost_events_unmatched_total"), 0, "unmatched")
+    assert st["duplicated"] > 0 and st["foreign"] > 0, st
+    # the dice are seeded, but check the loss is what 20 % means: within 4.5 sigma
+    n = st["posted"]
+    sd = math.sqrt(n * 0.2 * 0.8)
+    assert abs(st["dropped"] - 0.2 * n) <= 4.5 * sd, (st["dropped"], n)
+    # latency: the injected 150 ms, within 5 ms, for the latest and on average
+    lat = ev(m, "probe_event_latency_seconds")
+    mean = ev(m, "outpost_event_latency_seconds_sum") / ev(m, "outpost_event_latency_seconds_count")
+    print(f"# pipeline: {n} events, latest latency {lat * 1e3:.2f} ms, mean {mean * 1e3:.2f} ms")
+    assert 0.150 <= lat <= 0.155, lat
+    assert 0.150 <= mean <= 0.155, mean
+    eq(metric(m, "outpost_event_latency_seconds_bucket", probe="pipe", le="0.1"), 0, "none < 100 ms")
+    eq(metric(m, "outpost_event_latency_seconds_bucket", probe="pipe", le="0.25"), st["delivered"],
+       "all < 250 ms")
+    # rejected posts are post errors and failed runs with the collector's answer
+    wait_for(lambda: ev(app.metrics(), "probe_event_post_errors_total") > 0, 5, "post errors")
+    m = app.metrics()
+    assert metric(m, "outpost_probe_runs_total", probe="pipe", result="expect") > 0, m
+    share = metric(m, "probe_events_missing_share", probe="pipe", window="1m")
+    assert share is not None and abs(share - st["dropped"] / n) < 0.01, (share, st)
+    promtool_check(app.get("/metrics")[1])
+    # the same counters in the API the dashboard reads
+    p = json.loads(app.get("/api/v1/probes")[1])["probes"][0]
+    eq(p["events"]["received"], st["delivered"], "api received")
+    eq(p["events"]["subscription"]["connected"], True, "api subscription")
+    eq(ev(m, "outpost_engine_allocs_total") or metric(m, "outpost_engine_allocs_total"), 0,
+       "engine allocations")
+
+
+def test_retries_ride_out_rejections():
+    mock_p, mock = start_tool("outpost-mock")
+    base = f"http://127.0.0.1:{mock}"
+    get_json(f"{base}/config?SEED=3&REJECT_PERCENT=50&LOSS_PERCENT=0&ADD_LATENCY_PERCENT=0"
+             f"&DUPLICATE_PERCENT=0&FOREIGN_PERCENT=0")
+    app = Appliance(pipeline(mock, interval="1s", timeout="900ms"))
+    wait_for(lambda: get_json(f"{base}/stats")["rejected"] >= 6, 20, "rejections")
+    wait_for(lambda: len(json.loads(app.get("/api/v1/probes/pipe/results")[1])["results"]) >= 6,
+             10, "six runs")
+    res = json.loads(app.get("/api/v1/probes/pipe/results")[1])["results"]
+    retried = [r for r in res if r["success"] and "after retries" in r["detail"]]
+    assert retried, res
+    # every accepted post is an event on the books, whatever attempt it took
+    wait_for(lambda: ev(app.metrics(), "probe_events_posted_total") ==
+             get_json(f"{base}/stats")["posted"], 5, "posted agrees")
+
+
+def test_flapping_subscription_reconnects_without_leaks():
+    p = subprocess.Popen(["node", os.path.join(HERE, "wsserver.js")], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    import lib
+    lib._procs.append(p)
+    port = int(p.stdout.readline().split()[1])
+    app = Appliance({"probes": [{
+        "name": "pipe", "kind": "pipeline", "target": f"http://127.0.0.1:{port}/publish",
+        "subscribe": f"ws://127.0.0.1:{port}/events?drop=1000", "interval": "200ms",
+        "timeout": "150ms", "lost_after": "2s", "purge_after": "4s", "settle": "500ms"}]})
+    pid = app.p.pid
+    time.sleep(2)
+    fds0 = len(os.listdir(f"/proc/{pid}/fd"))
+    wait_for(lambda: ev(app.metrics(), "outpost_event_subscription_connects_total") >= 6, 30,
+             "six connections")
+    fds1 = len(os.listdir(f"/proc/{pid}/fd"))
+    m = app.metrics()
+    print(f"# pipeline: flapping subscription: {int(ev(m, 'outpost_event_subscription_connects_total'))} "
+          f"connections, descriptors {fds0} -> {fds1}, pending {int(ev(m, 'outpost_events_pending'))}, "
+          f"lost {int(ev(m, 'probe_events_lost_total'))}")
+    assert abs(fds1 - fds0) <= 1, (fds0, fds1)
+    # nothing held beyond what is in flight: the DNS query pool is idle, the table bounded
+    eq(metric(m, "outpost_pool_used", pool="dns_queries"), 0, "dns queries")
+    assert metric(m, "outpost_pool_failures_total", pool="runs") == 0, m
+    assert ev(m, "outpost_events_pending") <= 2 / 0.2 + 2, m
+    eq(metric(m, "outpost_engine_allocs_total"), 0, "engine allocations")
+    assert ev(m, "probe_events_received_total") > 0, m
+    rc, _ = app.stop()
+    eq(rc, 0, "exit")
+
+
+run(globals())
