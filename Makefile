@@ -29,7 +29,7 @@ obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 ENGINE_OBJS := $(call obj,$(CORE) $(PROBES) $(PLAT)) $(B)/obj/gen/default_config.o
 APP_OBJS    := $(ENGINE_OBJS) $(call obj,$(WEB) $(MAIN)) $(B)/obj/gen/web_assets.o
 
-.PHONY: all run test bench bench-deps test-deps unit-bins clean check-size deps
+.PHONY: all run demo test bench bench-deps test-deps unit-bins clean check-size deps
 all: $(B)/outpost
 
 # Third-party code comes from Debian sources, built for this board's toolchain.
@@ -68,6 +68,10 @@ check-size: $(B)/outpost
 
 run: $(B)/outpost
 	$(B)/outpost run
+
+# every probe kind against local mock targets, no outside network
+demo: $(B)/outpost build/tools/outpost-mock build/tools/mockdns
+	tools/demo.sh
 
 # ---- tests ----
 TEST_BOARD := host-asan

@@ -90,7 +90,13 @@ def test_retries_ride_out_rejections():
     base = f"http://127.0.0.1:{mock}"
     get_json(f"{base}/config?SEED=3&REJECT_PERCENT=50&LOSS_PERCENT=0&ADD_LATENCY_PERCENT=0"
              f"&DUPLICATE_PERCENT=0&FOREIGN_PERCENT=0")
-    app = Appliance(pipeline(mock, interval="1s", timeout="900ms"))
+    # every setting can come from the environment (the documented example)
+    env = outpost_env()
+    env.update(WEBSOCKET_URL=f"ws://127.0.0.1:{mock}/subscribe", PROBE_WEBHOOK_TOKEN="s3cret",
+               PROBE_DATASET_ID="dataset-42")
+    app = Appliance(pipeline(mock, interval="1s", timeout="900ms", subscribe="${WEBSOCKET_URL}",
+                             app_id="${PROBE_DATASET_ID}",
+                             headers={"Authorization": "Bearer ${PROBE_WEBHOOK_TOKEN}"}), env=env)
     wait_for(lambda: get_json(f"{base}/stats")["rejected"] >= 6, 20, "rejections")
     wait_for(lambda: len(json.loads(app.get("/api/v1/probes/pipe/results")[1])["results"]) >= 6,
              10, "six runs")
@@ -100,6 +106,9 @@ def test_retries_ride_out_rejections():
     # every accepted post is an event on the books, whatever attempt it took
     wait_for(lambda: ev(app.metrics(), "probe_events_posted_total") ==
              get_json(f"{base}/stats")["posted"], 5, "posted agrees")
+    # the events came back under the app id from the environment, none counted foreign
+    wait_for(lambda: ev(app.metrics(), "probe_events_received_total") >= 3, 5, "events back")
+    eq(ev(app.metrics(), "probe_wrong_appid_total"), 0, "foreign")
 
 
 def test_flapping_subscription_reconnects_without_leaks():
