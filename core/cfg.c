@@ -18,6 +18,8 @@ struct cfg_ctx {
 	char *err;
 	size_t errcap;
 	struct cfg *cfg;
+	const char **alarm_notify; /* each alarm's "notify" list, resolved after the whole file */
+	int *alarm_tok;
 };
 
 /* ---- errors ---- */
@@ -996,6 +998,377 @@ int cfg_module_load(struct cfg *out, const struct cfg_module *m, const char *tar
 	return rc;
 }
 
+
+/* ---- alarms, notification channels, silences ---- */
+
+static int read_when(struct cfg_ctx *c, int tok, void *field)
+{
+	static const char *const names[] = {"failures", "availability_below", "latency_above",
+		"cert_expires_within"};
+	const char *w;
+	int rc = cfg_string(c, tok, &w);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < OP_ARRAY_LEN(names); i++) {
+		if (!strcmp(w, names[i])) {
+			*(uint8_t *)field = (uint8_t)i;
+			return 0;
+		}
+	}
+	const char *near = nearest(w, names, OP_ARRAY_LEN(names));
+	return cfg_error(c, tok, "unknown \"when\" \"%s\"%s%s%s; one of \"failures\", "
+		"\"availability_below\", \"latency_above\", \"cert_expires_within\"", w,
+		near ? " (did you mean \"" : "", near ? near : "", near ? "\"?)" : "");
+}
+
+static int read_alarm_value(struct cfg_ctx *c, int tok, void *field)
+{
+	return read_ratio(c, tok, "value", field);
+}
+
+static int read_p(struct cfg_ctx *c, int tok, void *field)
+{
+	return read_ratio(c, tok, "p", field);
+}
+
+/* send_resolved is true unless written false: kept as 1 + the value */
+static int read_send_resolved(struct cfg_ctx *c, int tok, void *field)
+{
+	const char *v;
+	char tmp[8];
+	int rc = cfg_scalar(c, tok, &v, tmp, sizeof tmp);
+	if (rc)
+		return rc;
+	if (strcmp(v, "true") && strcmp(v, "false"))
+		return cfg_error(c, tok, "\"send_resolved\" is true or false");
+	*(uint8_t *)field = (uint8_t)(1 + !strcmp(v, "true"));
+	return 0;
+}
+
+struct alarm_read {
+	struct cfg_alarm a;
+	const char *notify; /* JSON array of channel names */
+	uint64_t window_us;
+	uint8_t send_resolved_p1, repeat_set;
+	uint64_t repeat_us;
+};
+
+static int read_repeat(struct cfg_ctx *c, int tok, void *field)
+{
+	struct alarm_read *ar = (struct alarm_read *)((char *)field -
+		offsetof(struct alarm_read, repeat_us));
+	const char *d;
+	int rc = cfg_string(c, tok, &d);
+	if (rc)
+		return rc;
+	if (cfg_parse_duration(d, &ar->repeat_us) && strcmp(d, "0"))
+		return cfg_error(c, tok, "\"repeat\" is a duration (\"1h\"), or \"0\" for never");
+	ar->repeat_set = 1;
+	return 0;
+}
+
+static const struct cfg_key alarm_keys[] = {
+	{"name", CFG_STR, 1, offsetof(struct alarm_read, a.name), 0, OP_NAME_MAX - 1, NULL},
+	{"probes", CFG_FN, 0, offsetof(struct alarm_read, a.probes), 0, 0, read_groups},
+	{"groups", CFG_FN, 0, offsetof(struct alarm_read, a.groups), 0, 0, read_groups},
+	{"when", CFG_FN, 1, offsetof(struct alarm_read, a.when), 0, 0, read_when},
+	{"n", CFG_UINT, 0, offsetof(struct alarm_read, a.n), 1, 64, NULL},
+	{"of", CFG_UINT, 0, offsetof(struct alarm_read, a.of), 1, 64, NULL},
+	{"value", CFG_FN, 0, offsetof(struct alarm_read, a.value), 0, 0, read_alarm_value},
+	{"p", CFG_FN, 0, offsetof(struct alarm_read, a.slo.latency_p), 0, 0, read_p},
+	{"max", CFG_DUR, 0, offsetof(struct alarm_read, a.max_us), 1000, 3600000000ll, NULL},
+	{"window", CFG_DUR, 0, offsetof(struct alarm_read, window_us), 60000000,
+		(int64_t)OP_SLO_MAX_MINUTES * 60000000, NULL},
+	{"days", CFG_UINT, 0, offsetof(struct alarm_read, a.days), 1, 3650, NULL},
+	{"for", CFG_DUR, 0, offsetof(struct alarm_read, a.for_us), 0, 86400000000ll, NULL},
+	{"repeat", CFG_FN, 0, offsetof(struct alarm_read, repeat_us), 0, 0, read_repeat},
+	{"resolve_after", CFG_UINT, 0, offsetof(struct alarm_read, a.resolve_after), 1, 64, NULL},
+	{"send_resolved", CFG_FN, 0, offsetof(struct alarm_read, send_resolved_p1), 0, 0,
+		read_send_resolved},
+	{"notify", CFG_FN, 0, offsetof(struct alarm_read, notify), 0, 0, read_groups},
+};
+
+static int read_alarm(struct cfg_ctx *c, int tok, struct cfg_alarm *out, const char **notify)
+{
+	struct alarm_read ar;
+	memset(&ar, 0, sizeof ar);
+	if (c->t[tok].type != JSMN_OBJECT)
+		return cfg_error(c, tok, "each alarm is an object ({\"name\": ..., \"when\": ...})");
+	int rc = cfg_object(c, tok, "alarm", alarm_keys, OP_ARRAY_LEN(alarm_keys), &ar, NULL, 0,
+		NULL);
+	if (rc)
+		return rc;
+	struct cfg_alarm *a = &ar.a;
+	int line, col;
+	line_col(c->text, (size_t)c->t[tok].start, &line, &col);
+	a->line = line;
+	a->send_resolved = ar.send_resolved_p1 != 1;
+	a->repeat_us = ar.repeat_set ? ar.repeat_us : 3600000000ull;
+	a->window_min = (uint32_t)(ar.window_us / 60000000);
+	switch (a->when) {
+	case ALARM_FAILURES:
+		if (!a->n)
+			a->n = 1;
+		if (!a->of)
+			a->of = a->n;
+		if (a->n > a->of)
+			return cfg_error(c, tok, "alarm \"%s\": \"n\" %u is more than \"of\" %u", a->name,
+				a->n, a->of);
+		break;
+	case ALARM_AVAILABILITY:
+	case ALARM_LATENCY:
+		if (!a->window_min || ar.window_us % 60000000)
+			return cfg_error(c, tok, "alarm \"%s\": \"%s\" needs a \"window\" of whole minutes "
+				"(\"10m\")", a->name, a->when == ALARM_LATENCY ? "latency_above" :
+				"availability_below");
+		if (a->when == ALARM_AVAILABILITY && !a->value)
+			return cfg_error(c, tok, "alarm \"%s\": \"availability_below\" needs \"value\" "
+				"(e.g. 0.95)", a->name);
+		if (a->when == ALARM_LATENCY && (!a->slo.latency_p || !a->max_us))
+			return cfg_error(c, tok, "alarm \"%s\": \"latency_above\" needs \"p\" (0.9) and "
+				"\"max\" (\"500ms\")", a->name);
+		a->slo.nwin = 1;
+		a->slo.win_min[0] = a->window_min;
+		a->slo.latency_max_us = a->max_us ? a->max_us : UINT64_MAX;
+		break;
+	default:
+		if (!a->days)
+			return cfg_error(c, tok, "alarm \"%s\": \"cert_expires_within\" needs \"days\"",
+				a->name);
+	}
+	*out = *a;
+	*notify = ar.notify;
+	return 0;
+}
+
+static int read_alarms(struct cfg_ctx *c, int tok, void *field)
+{
+	(void)field;
+	struct cfg *cfg = c->cfg;
+	if (c->t[tok].type != JSMN_ARRAY)
+		return cfg_error(c, tok, "\"alarms\" must be an array ([...])");
+	uint32_t n = (uint32_t)c->t[tok].size;
+	if (n > OP_ALARM_RULES_MAX)
+		return cfg_error(c, tok, "%u alarms; at most %d", n, OP_ALARM_RULES_MAX);
+	cfg->alarms = calloc(n ? n : 1, sizeof *cfg->alarms);
+	c->alarm_notify = calloc(n ? n : 1, sizeof *c->alarm_notify);
+	c->alarm_tok = calloc(n ? n : 1, sizeof *c->alarm_tok);
+	if (!cfg->alarms || !c->alarm_notify || !c->alarm_tok)
+		return cfg_error(c, tok, "out of memory");
+	int i = tok + 1;
+	for (uint32_t k = 0; k < n; k++, i = json_skip(c->t, c->ntok, i)) {
+		int rc = read_alarm(c, i, &cfg->alarms[k], &c->alarm_notify[k]);
+		if (rc)
+			return rc;
+		c->alarm_tok[k] = i;
+		for (uint32_t j = 0; j < k; j++)
+			if (!strcmp(cfg->alarms[j].name, cfg->alarms[k].name))
+				return cfg_error(c, i, "alarm name \"%s\" is already used on line %d",
+					cfg->alarms[k].name, cfg->alarms[j].line);
+		cfg->nalarms++;
+	}
+	return 0;
+}
+
+static const struct cfg_key channel_keys[] = {
+	{"timeout", CFG_DUR, 0, offsetof(struct cfg_probe, timeout_us), 1000, 300000000ll, NULL},
+};
+
+/* "notifications": {"NAME": {"type": "webhook"|"slack"|"exec", ...}}: each channel is a probe of
+ * the internal kind "notify", run when a message waits. */
+static int read_channels(struct cfg_ctx *c, int tok, void *field)
+{
+	(void)field;
+	struct cfg *cfg = c->cfg;
+	if (c->t[tok].type != JSMN_OBJECT)
+		return cfg_error(c, tok, "\"notifications\" must be an object of name: {channel}");
+	uint32_t n = (uint32_t)c->t[tok].size;
+	if (n > OP_CHANNELS_MAX)
+		return cfg_error(c, tok, "%u channels; at most %d", n, OP_CHANNELS_MAX);
+	cfg->channels = calloc(n ? n : 1, sizeof *cfg->channels);
+	if (!cfg->channels)
+		return cfg_error(c, tok, "out of memory");
+	int i = tok + 1;
+	for (uint32_t k = 0; k < n; k++, i = json_skip(c->t, c->ntok, i + 1)) {
+		struct cfg_probe *p = &cfg->channels[k];
+		int rc = cfg_string(c, i, &p->name);
+		if (rc)
+			return rc;
+		char what[96];
+		snprintf(what, sizeof what, "channel \"%s\"", p->name);
+		if (c->t[i + 1].type != JSMN_OBJECT)
+			return cfg_error(c, i + 1, "%s must be an object", what);
+		p->ops = &probe_notify;
+		p->kind = "notify";
+		p->service = p->name;
+		p->groups = "[]";
+		int line, col;
+		line_col(c->text, (size_t)c->t[i].start, &line, &col);
+		p->line = line;
+		rc = cfg_object(c, i + 1, what, channel_keys, OP_ARRAY_LEN(channel_keys), p,
+			probe_notify.keys, probe_notify.nkeys, p->conf);
+		if (rc)
+			return rc;
+		if (!p->timeout_us)
+			p->timeout_us = 10000000;
+		p->interval_us = p->timeout_us;
+		if ((rc = probe_notify.configure(c, i + 1, p)) != 0)
+			return rc;
+		cfg->nchannels++;
+	}
+	return 0;
+}
+
+/* "HH:MM" into minutes of the day */
+static int read_clock(struct cfg_ctx *c, int tok, void *field)
+{
+	const char *s;
+	unsigned h, m;
+	char tail;
+	int rc = cfg_string(c, tok, &s);
+	if (rc)
+		return rc;
+	if (sscanf(s, "%u:%u%c", &h, &m, &tail) != 2 || h > 24 || m > 59 || (h == 24 && m))
+		return cfg_error(c, tok, "a time of day is \"HH:MM\" (UTC), e.g. \"02:30\"");
+	*(uint16_t *)field = (uint16_t)(h * 60 + m);
+	return 0;
+}
+
+static int read_weekdays(struct cfg_ctx *c, int tok, void *field)
+{
+	static const char *const days[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
+	if (c->t[tok].type != JSMN_ARRAY)
+		return cfg_error(c, tok, "\"weekdays\" is a list like [\"sat\", \"sun\"]");
+	int i = tok + 1;
+	uint8_t mask = 0;
+	for (int k = 0; k < c->t[tok].size; k++, i = json_skip(c->t, c->ntok, i)) {
+		const char *d;
+		int rc = cfg_string(c, i, &d), found = 0;
+		if (rc)
+			return rc;
+		for (int j = 0; j < 7; j++)
+			if (!strncmp(d, days[j], 3) && (!d[3] || strlen(d) > 3))
+				mask |= (uint8_t)(1u << j), found = 1;
+		if (!found)
+			return cfg_error(c, i, "\"%s\" is not a weekday (\"mon\" ... \"sun\")", d);
+	}
+	*(uint8_t *)field = mask;
+	return 0;
+}
+
+static int read_until(struct cfg_ctx *c, int tok, void *field)
+{
+	const char *s;
+	int rc = cfg_string(c, tok, &s);
+	if (rc)
+		return rc;
+	if (op_parse_time(s, (int64_t *)field) != 0)
+		return cfg_error(c, tok, "\"until\" is an RFC 3339 time, e.g. \"2026-12-01T06:00:00Z\"");
+	return 0;
+}
+
+struct silence_read {
+	struct alarm_silence s;
+	const char *alarm, *comment;
+	uint8_t from_set, to_set;
+	uint16_t from, to;
+};
+
+static int read_from(struct cfg_ctx *c, int tok, void *field)
+{
+	struct silence_read *sr = (struct silence_read *)((char *)field -
+		offsetof(struct silence_read, from));
+	sr->from_set = 1;
+	return read_clock(c, tok, field);
+}
+
+static int read_to(struct cfg_ctx *c, int tok, void *field)
+{
+	struct silence_read *sr = (struct silence_read *)((char *)field -
+		offsetof(struct silence_read, to));
+	sr->to_set = 1;
+	return read_clock(c, tok, field);
+}
+
+static const struct cfg_key silence_keys[] = {
+	{"alarm", CFG_STR, 0, offsetof(struct silence_read, alarm), 0, OP_NAME_MAX - 1, NULL},
+	{"weekdays", CFG_FN, 0, offsetof(struct silence_read, s.weekdays), 0, 0, read_weekdays},
+	{"from", CFG_FN, 0, offsetof(struct silence_read, from), 0, 0, read_from},
+	{"to", CFG_FN, 0, offsetof(struct silence_read, to), 0, 0, read_to},
+	{"until", CFG_FN, 0, offsetof(struct silence_read, s.until_wall_us), 0, 0, read_until},
+	{"comment", CFG_STR, 0, offsetof(struct silence_read, comment), 0, 63, NULL},
+};
+
+static int read_silences(struct cfg_ctx *c, int tok, void *field)
+{
+	(void)field;
+	struct cfg *cfg = c->cfg;
+	if (c->t[tok].type != JSMN_ARRAY || c->t[tok].size > OP_SILENCES_MAX)
+		return cfg_error(c, tok, "\"silences\" is a list of up to %d maintenance windows",
+			OP_SILENCES_MAX);
+	int i = tok + 1;
+	for (int k = 0; k < c->t[tok].size; k++, i = json_skip(c->t, c->ntok, i)) {
+		struct silence_read sr;
+		memset(&sr, 0, sizeof sr);
+		int rc = cfg_object(c, i, "silence", silence_keys, OP_ARRAY_LEN(silence_keys), &sr,
+			NULL, 0, NULL);
+		if (rc)
+			return rc;
+		if (!sr.s.until_wall_us && (!sr.from_set || !sr.to_set))
+			return cfg_error(c, i, "a silence needs \"from\" and \"to\" (\"HH:MM\", UTC, with "
+				"optional \"weekdays\"), or \"until\" (an RFC 3339 time)");
+		sr.s.from_min = sr.from;
+		sr.s.to_min = sr.to;
+		op_strlcpy(sr.s.alarm, sr.alarm ? sr.alarm : "", sizeof sr.s.alarm);
+		op_strlcpy(sr.s.comment, sr.comment ? sr.comment : "", sizeof sr.s.comment);
+		cfg->silences[cfg->nsilences++] = sr.s;
+	}
+	return 0;
+}
+
+/* Strings in a JSON array of names as read_groups writes it. */
+static uint32_t names_in(const char *array)
+{
+	uint32_t n = 0;
+	for (const char *q = array; (q = strchr(q, '"')); q++)
+		if (q[-1] != '\\')
+			n++;
+	return n / 2;
+}
+
+/* After the whole file: alarm "notify" names to channel bits, silence alarm names checked. */
+static int resolve_alarms(struct cfg_ctx *c)
+{
+	struct cfg *cfg = c->cfg;
+	for (uint32_t k = 0; k < cfg->nalarms; k++) {
+		struct cfg_alarm *a = &cfg->alarms[k];
+		const char *names = c->alarm_notify[k];
+		if (!names) {
+			a->notify = (1u << cfg->nchannels) - 1; /* every channel */
+			continue;
+		}
+		for (uint32_t ch = 0; ch < cfg->nchannels; ch++) {
+			char q[OP_NAME_MAX + 4];
+			snprintf(q, sizeof q, "\"%s\"", cfg->channels[ch].name);
+			if (strstr(names, q))
+				a->notify |= 1u << ch;
+		}
+		if ((uint32_t)__builtin_popcount(a->notify) != names_in(names))
+			return cfg_error(c, c->alarm_tok[k], "alarm \"%s\": \"notify\" %s names a channel "
+				"that \"notifications\" does not define", a->name, names);
+	}
+	for (uint32_t k = 0; k < cfg->nsilences; k++) {
+		const char *name = cfg->silences[k].alarm;
+		int found = !name[0];
+		for (uint32_t j = 0; j < cfg->nalarms && !found; j++)
+			found = !strcmp(cfg->alarms[j].name, name);
+		if (!found)
+			return cfg_error(c, -1, "silence #%u names alarm \"%s\", which is not defined",
+				k + 1, name);
+	}
+	return 0;
+}
+
 static const struct cfg_key top_keys[] = {
 	{"appliance", CFG_FN, 0, 0, 0, 0, read_appliance},
 	{"web", CFG_FN, 0, 0, 0, 0, read_web},
@@ -1005,6 +1378,10 @@ static const struct cfg_key top_keys[] = {
 	{"objective", CFG_FN, 0, offsetof(struct cfg, objective), 0, 0, read_objective},
 	{"shutdown_grace", CFG_DUR, 0, offsetof(struct cfg, shutdown_grace_us), 0, 3600000000ll,
 		NULL},
+	{"alarms", CFG_FN, 0, 0, 0, 0, read_alarms},
+	{"notifications", CFG_FN, 0, 0, 0, 0, read_channels},
+	{"silences", CFG_FN, 0, 0, 0, 0, read_silences},
+	{"state_dir", CFG_STR, 0, offsetof(struct cfg, state_dir), 0, 400, NULL},
 };
 
 static const char *jsmn_error(int rc)
@@ -1078,12 +1455,16 @@ int cfg_load_text(struct cfg *out, const char *file, const char *text, size_t le
 		NULL);
 	if (rc == 0 && json_skip(c.t, c.ntok, 0) != c.ntok)
 		rc = cfg_error(&c, json_skip(c.t, c.ntok, 0), "text after the top-level object");
+	if (rc == 0)
+		rc = resolve_alarms(&c);
 	/* the default objective goes to every probe that has none of its own */
 	for (uint32_t i = 0; rc == 0 && out->objective.nwin && i < out->nprobes; i++)
 		if (!out->probes[i].objective.nwin)
 			out->probes[i].objective = out->objective;
 fail:
 	free(c.t);
+	free(c.alarm_notify);
+	free(c.alarm_tok);
 	if (rc)
 		cfg_free(out);
 	return rc;
@@ -1117,7 +1498,12 @@ void cfg_free(struct cfg *c)
 		free(b);
 	}
 	free(c->probes);
+	free(c->alarms);
+	free(c->channels);
 	free(c->arena);
+	c->alarms = NULL;
+	c->channels = NULL;
+	c->nalarms = c->nchannels = 0;
 	c->probes = NULL;
 	c->arena = NULL;
 	c->nprobes = 0;
@@ -1156,5 +1542,58 @@ int cfg_regex(struct cfg_ctx *c, int tok, const char *pattern, struct op_regex *
 		return OP_EINVAL;
 	if (regex_compile(*out, pattern, err, sizeof err) != 0)
 		return cfg_error(c, tok, "pattern \"%s\": %s", pattern, err);
+	return 0;
+}
+
+int cfg_argv(struct cfg_ctx *c, int tok, void *field)
+{
+	int n = cfg_tok_size(c, tok);
+	if (cfg_tok_type(c, tok) != 2 /* array */ || n < 1 || n > 64)
+		return cfg_error(c, tok, "\"command\" is a list of 1 to 64 strings: "
+			"[\"program\", \"arg\", ...] (a shell only if you write [\"sh\", \"-c\", \"...\"])");
+	char **argv = cfg_alloc(c, tok, sizeof *argv * (size_t)(n + 1));
+	if (!argv)
+		return OP_EINVAL;
+	int i = tok + 1;
+	for (int k = 0; k < n; k++, i = cfg_tok_next(c, i)) {
+		const char *s;
+		int rc = cfg_string(c, i, &s);
+		if (rc)
+			return rc;
+		argv[k] = (char *)s;
+	}
+	argv[n] = NULL;
+	if (!argv[0][0])
+		return cfg_error(c, tok, "the program name is empty");
+	*(char ***)field = argv;
+	return 0;
+}
+
+int cfg_env(struct cfg_ctx *c, int tok, void *field)
+{
+	int n = cfg_tok_size(c, tok);
+	if (cfg_tok_type(c, tok) != 1 /* object */ || n > 32)
+		return cfg_error(c, tok, "\"env\" is an object of up to 32 NAME: value strings");
+	char **env = cfg_alloc(c, tok, sizeof *env * (size_t)(n + 1));
+	if (!env)
+		return OP_EINVAL;
+	int i = tok + 1;
+	for (int k = 0; k < n; k++, i = cfg_tok_next(c, i + 1)) {
+		const char *key, *val;
+		char tmp[64], kv[1024];
+		int rc = cfg_string(c, i, &key);
+		if (rc || (rc = cfg_scalar(c, i + 1, &val, tmp, sizeof tmp)) != 0)
+			return rc;
+		if (!*key || strchr(key, '='))
+			return cfg_error(c, i, "bad variable name \"%s\"", key);
+		int m = snprintf(kv, sizeof kv, "%s=%s", key, val);
+		if (m < 0 || (size_t)m >= sizeof kv)
+			return cfg_error(c, i + 1, "value of %s too long", key);
+		env[k] = (char *)cfg_store(c, kv, (size_t)m);
+		if (!env[k])
+			return cfg_error(c, i, "configuration too large");
+	}
+	env[n] = NULL;
+	*(char ***)field = env;
 	return 0;
 }

@@ -6,6 +6,7 @@
 #include "op.h"
 #include "opts.h"
 #include "slo.h"
+#include "alarm.h"
 
 struct cfg_ctx;
 
@@ -82,6 +83,15 @@ struct cfg {
 	uint32_t tls_ca_bytes[4];
 	uint32_t ntls_ca;
 	uint32_t tls_resume; /* probes that resume TLS sessions */
+	/* alarms, the channels they notify (each a probe of the internal kind "notify"), and
+	 * maintenance windows */
+	struct cfg_alarm *alarms;
+	uint32_t nalarms;
+	struct cfg_probe *channels;
+	uint32_t nchannels;
+	struct alarm_silence silences[OP_SILENCES_MAX];
+	uint32_t nsilences;
+	const char *state_dir; /* where alarm states survive a restart ("" : nowhere) */
 	char *arena; /* owned: strings, expanded values */
 	size_t arena_len, arena_cap;
 	struct cfg_block *blocks; /* owned: compiled patterns and other aligned data */
@@ -129,6 +139,10 @@ int cfg_tok_size(struct cfg_ctx *c, int tok);
 int cfg_tok_next(struct cfg_ctx *c, int tok);
 /* CFG_FN reader: {"Name": "value", ...} into one const char * of "Name: value\r\n" lines. */
 int cfg_headers(struct cfg_ctx *c, int tok, void *field);
+/* CFG_FN readers: "command": ["prog", "arg"...] into a NULL-terminated char **, and "env":
+ * {"NAME": "value"} into NULL-terminated "NAME=value" strings. */
+int cfg_argv(struct cfg_ctx *c, int tok, void *field);
+int cfg_env(struct cfg_ctx *c, int tok, void *field);
 /* Compile pattern (the string at tok, for errors) into *out, from the config's arena. */
 struct op_regex;
 int cfg_regex(struct cfg_ctx *c, int tok, const char *pattern, struct op_regex **out);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "engine.h"
+#include "alarm.h"
 #include "rand.h"
 #include "snap.h"
 #include "tls.h"
@@ -26,6 +27,11 @@ static struct {
 	struct probe **probes; /* by id */
 	uint8_t *slo_rings;    /* the objective rings, probe after probe */
 	void **kstate;         /* each probe's between-run state, or NULL */
+	struct alarm_inst *alarms;
+	uint8_t *alarm_rings;
+	struct notify_queue *queues;
+	struct probe *chan;    /* notification channels: internal probes */
+	struct probe *chan_ptr[OP_CHANNELS_MAX];
 	uint32_t nprobes;
 	struct probe *wait_head, *wait_tail;
 	uint32_t inflight, waiting, once_left;
@@ -326,6 +332,8 @@ static void record(struct probe *p, const struct result *res)
 		adhoc_finish(p->id, res);
 		return;
 	}
+	if (p->internal)
+		return; /* a notification: alarm.c counts it */
 	if (p->now_slot) {
 		adhoc_finish(p->now_slot - 1u, res);
 		p->now_slot = 0;
@@ -347,6 +355,7 @@ static void record(struct probe *p, const struct result *res)
 	if (sp->hist_len < S.hist_cap)
 		sp->hist_len++;
 	plat_unlock();
+	alarm_on_result(p->id, res);
 }
 
 int probe_run_done(struct probe_run *r, int ok, int reason, const char *fmt, ...)
@@ -386,11 +395,11 @@ int probe_run_done(struct probe_run *r, int ok, int reason, const char *fmt, ...
 	pool_put(&op_pools[POOL_RUN], r);
 	E.inflight--;
 	record(p, &res);
-	if (E.opts.on_result)
+	if (E.opts.on_result && !p->internal)
 		E.opts.on_result(p, &res);
 	if (E.wait_head && !ev_timer_armed(&E.drain))
 		ev_timer_at(&op_loop, &E.drain, op_loop.now_us);
-	if (E.opts.once && !p->adhoc && --E.once_left == 0)
+	if (E.opts.once && !p->adhoc && !p->internal && --E.once_left == 0)
 		E.exit_code = ENGINE_ONCE_DONE;
 	if (E.draining) {
 		if (reason == REASON_INTERRUPTED)
@@ -513,6 +522,7 @@ static void second_tick(struct ev_timer *t)
 {
 	publish_app();
 	publish_kinds();
+	alarm_tick();
 	slo_tick();
 	plat_proc_tick(); /* stopped commands: SIGKILL after their grace, then reaped */
 	ev_timer_at(&op_loop, t, op_loop.now_us + 1000000);
@@ -656,14 +666,27 @@ static void on_signal(struct ev_io *io, unsigned events)
 {
 	(void)io, (void)events;
 	unsigned sig = plat_signal_take();
-	if (sig & PLAT_SIG_WAKE)
+	if (sig & PLAT_SIG_WAKE) {
 		adhoc_start();
+		alarm_take_requests();
+	}
 	if (sig & PLAT_SIG_CHILD)
 		plat_proc_tick();
 	if (sig & PLAT_SIG_STOP)
 		drain();
 	else if (sig & PLAT_SIG_RELOAD)
 		E.exit_code = ENGINE_RELOAD;
+}
+
+const struct cfg *engine_cfg(void)
+{
+	return E.cfg;
+}
+
+void engine_run_internal(struct probe *p)
+{
+	if (!p->run && !p->waiting && !E.draining)
+		run_start(p, op_loop.now_us);
 }
 
 const char *engine_name(void)
@@ -736,6 +759,21 @@ static size_t layout(uint8_t *base, const struct cfg *cfg, uint32_t timers)
 	m = carve(base, &off, slo);
 	if (base)
 		E.slo_rings = m;
+	/* alarms: instances, their window rings, the channels' queues and probes */
+	size_t rings;
+	uint32_t nalarm = alarm_count(cfg, &rings);
+	m = carve(base, &off, sizeof(struct alarm_inst) * nalarm);
+	if (base)
+		E.alarms = m;
+	m = carve(base, &off, rings);
+	if (base)
+		E.alarm_rings = m;
+	m = carve(base, &off, sizeof(struct notify_queue) * cfg->nchannels);
+	if (base)
+		E.queues = m;
+	m = carve(base, &off, sizeof(struct probe) * cfg->nchannels);
+	if (base)
+		E.chan = m;
 	/* the state kinds keep between runs */
 	for (uint32_t i = 0; i < cfg->nprobes; i++) {
 		const struct probe_ops *ops = cfg->probes[i].ops;
@@ -822,6 +860,14 @@ int engine_init(const struct cfg *cfg, const struct engine_opts *opts)
 		if (cfg->probes[i].ops->attach && !cfg->probes[i].disabled && !E.opts.once)
 			cfg->probes[i].ops->attach(E.probes[i]);
 	}
+	for (uint32_t c = 0; c < cfg->nchannels; c++) {
+		E.chan[c].cfg = &cfg->channels[c];
+		E.chan[c].id = c;
+		E.chan[c].internal = 1;
+		E.chan_ptr[c] = &E.chan[c];
+	}
+	if (!E.opts.once)
+		alarm_init(cfg, E.alarms, E.alarm_rings, E.queues, E.chan_ptr);
 	E.once_left = 0;
 	for (uint32_t i = 0; i < cfg->nprobes; i++)
 		E.once_left += !cfg->probes[i].disabled;
@@ -871,6 +917,10 @@ void engine_deinit(void)
 	for (uint32_t i = 0; i < OP_ADHOC_MAX; i++)
 		if (adhoc_probe[i].run)
 			probe_run_done(adhoc_probe[i].run, 0, REASON_CANCELED, "engine stopped");
+	for (uint32_t c = 0; E.chan && E.cfg && c < E.cfg->nchannels; c++)
+		if (E.chan[c].run)
+			probe_run_done(E.chan[c].run, 0, REASON_CANCELED, "engine stopped");
+	alarm_deinit();
 	/* runs that were started but wait for a slot: finish them as canceled (queued ones wait
 	 * for the next engine, or give up by themselves) */
 	plat_lock();

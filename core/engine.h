@@ -43,6 +43,10 @@ int engine_run_now(const char *name, struct result *out);
 
 /* The running appliance's name (config "name"). */
 const char *engine_name(void);
+const struct cfg *engine_cfg(void);
+/* Run internal probe p (a notification channel) now, unless it runs or waits already. */
+struct probe;
+void engine_run_internal(struct probe *p);
 
 /* Ask the engine to reload its config, as SIGHUP does (from another thread). */
 void engine_request_reload(void);

@@ -3,6 +3,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
+#include "alarm.h"
 #include "metrics.h"
 #include "tls.h"
 
@@ -391,6 +393,57 @@ static void fmt_le(double b, char *out, size_t cap)
 	snprintf(out, cap, "%g", b);
 }
 
+/* Alarms and notification channels (read from core/alarm.c's published copy). */
+static void alarm_families(struct mw *w, const char *app)
+{
+	struct alarm_pub *al = malloc(sizeof *al * OP_ALARM_INSTANCES_MAX);
+	struct channel_pub ch[OP_CHANNELS_MAX];
+	struct alarm_silence sil[OP_SILENCES_MAX];
+	uint32_t nch = 0, nsil;
+	uint32_t n = al ? OP_MIN(alarm_read(al, OP_ALARM_INSTANCES_MAX, ch, &nch, sil, &nsil),
+		OP_ALARM_INSTANCES_MAX) : 0;
+	if (n) {
+		head(w, "outpost_alarm_firing", "gauge", "1 while the alarm fires for the probe.");
+		for (uint32_t i = 0; i < n; i++) {
+			char a[OP_NAME_MAX * 2], p[OP_NAME_MAX * 2];
+			metrics_escape(a, sizeof a, al[i].alarm);
+			metrics_escape(p, sizeof p, al[i].probe);
+			put(w, "outpost_alarm_firing{alarm=\"%s\",probe=\"%s\",%s} %d\n", a, p, app,
+				al[i].state == ALARM_FIRING);
+		}
+		head(w, "outpost_alarm_pending", "gauge",
+			"1 while the alarm's condition holds but \"for\" has not run out.");
+		for (uint32_t i = 0; i < n; i++) {
+			char a[OP_NAME_MAX * 2], p[OP_NAME_MAX * 2];
+			metrics_escape(a, sizeof a, al[i].alarm);
+			metrics_escape(p, sizeof p, al[i].probe);
+			put(w, "outpost_alarm_pending{alarm=\"%s\",probe=\"%s\",%s} %d\n", a, p, app,
+				al[i].state == ALARM_PENDING);
+		}
+	}
+	if (nch) {
+		head(w, "outpost_notifications_total", "counter",
+			"Notification attempts by channel and result (sent, failed, dropped).");
+		for (uint32_t i = 0; i < nch; i++) {
+			char c[OP_NAME_MAX * 2];
+			metrics_escape(c, sizeof c, ch[i].name);
+			put(w, "outpost_notifications_total{channel=\"%s\",result=\"sent\",%s} %llu\n"
+				"outpost_notifications_total{channel=\"%s\",result=\"failed\",%s} %llu\n"
+				"outpost_notifications_total{channel=\"%s\",result=\"dropped\",%s} %llu\n",
+				c, app, (unsigned long long)ch[i].sent, c, app,
+				(unsigned long long)ch[i].failed, c, app, (unsigned long long)ch[i].dropped);
+		}
+		head(w, "outpost_notifications_queued", "gauge", "Messages waiting per channel.");
+		for (uint32_t i = 0; i < nch; i++) {
+			char c[OP_NAME_MAX * 2];
+			metrics_escape(c, sizeof c, ch[i].name);
+			put(w, "outpost_notifications_queued{channel=\"%s\",%s} %u\n", c, app,
+				ch[i].queued);
+		}
+	}
+	free(al);
+}
+
 void metrics_render(const struct snap *s, uint64_t now_us, metrics_out_fn *out, void *ctx)
 {
 	struct mw mw;
@@ -501,6 +554,7 @@ void metrics_render(const struct snap *s, uint64_t now_us, metrics_out_fn *out, 
 		put(w, "outpost_probe_duration_seconds_count{%s} %llu\n", l, (unsigned long long)cum);
 	}
 
+	alarm_families(w, app);
 	head(w, "outpost_pool_used", "gauge", "Items in use in each fixed pool.");
 	for (int i = 0; i < POOL_COUNT; i++)
 		put(w, "outpost_pool_used{pool=\"%s\",%s} %u\n", a->pools[i].name, app,

@@ -59,6 +59,22 @@ size_t op_fmt_time(char *buf, size_t cap, int64_t wall_us)
 	return n < 0 ? 0 : (size_t)n;
 }
 
+int op_parse_time(const char *s, int64_t *us)
+{
+	int y, mo, d, h, mi;
+	double sec;
+	char z[8] = "";
+	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%lf%7s", &y, &mo, &d, &h, &mi, &sec, z) != 7 ||
+		strcmp(z, "Z") || mo < 1 || mo > 12 || d < 1 || d > 31)
+		return OP_EINVAL;
+	y -= mo <= 2;
+	int era = (y >= 0 ? y : y - 399) / 400, yoe = y - era * 400;
+	int doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t days = (int64_t)era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+	*us = (days * 86400 + h * 3600 + mi * 60) * 1000000 + (int64_t)(sec * 1e6);
+	return 0;
+}
+
 const void *op_memmem(const void *hay, size_t hn, const void *needle, size_t nn)
 {
 	const uint8_t *h = hay, *n = needle;

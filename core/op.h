@@ -63,6 +63,9 @@ size_t op_strlcpy(char *dst, const char *src, size_t cap);
 
 /* Format a Unix µs time as RFC 3339 UTC with microseconds ("2026-11-22T21:00:00.123456Z"). */
 size_t op_fmt_time(char *buf, size_t cap, int64_t wall_us);
+/* Parse RFC 3339 UTC ("2026-11-22T21:00:00Z", optional fraction) into Unix µs. 0 or
+ * OP_EINVAL. */
+int op_parse_time(const char *s, int64_t *wall_us);
 /* Standard base64 of in[0..n) into out (NUL-terminated). Returns the length, 0 if it does
  * not fit. */
 size_t op_base64(char *out, size_t cap, const void *in, size_t n);

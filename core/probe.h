@@ -62,6 +62,8 @@ struct probe_ops {
 /* NULL-terminated list of every kind (probes/registry.c). */
 extern const struct probe_ops *const probe_registry[];
 const struct probe_ops *probe_kind_find(const char *kind);
+/* The internal kind of notification channels (core/notify.c): not in the registry. */
+extern const struct probe_ops probe_notify;
 
 /* A configured probe: one slot from the PROBE pool. */
 struct probe {
@@ -73,6 +75,7 @@ struct probe {
 	struct probe *wait_next; /* FIFO of probes due while every run slot is busy */
 	uint8_t waiting;
 	uint8_t adhoc; /* an out-of-schedule run for another thread; no tick, no history */
+	uint8_t internal; /* a notification channel (id: its index): no tick, no history */
 	uint8_t now_slot; /* 1 + the ad-hoc slot waiting for this run's result (run now) */
 	struct slo slo;   /* objective windows (slo.nring 0: no objective) */
 	struct probe_stats stats;

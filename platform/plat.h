@@ -98,6 +98,10 @@ void plat_proc_finish(void);
 /* Read a whole file into buf (at most cap-1 bytes, NUL-terminated). Returns the length,
  * OP_ENOENT, OP_ETOOBIG when it does not fit, or OP_EIO. Blocks: start-up and reload only. */
 int plat_file_read(const char *path, char *buf, size_t cap);
+/* Replace path with buf[0..len) atomically: written to path.tmp, flushed to the medium, renamed
+ * over path (a power cut leaves the old file or the new one, never a torn one). Creates the
+ * directory if missing. 0 or OP_EIO. Blocks (a small file, on state changes only). */
+int plat_file_write_atomic(const char *path, const void *buf, size_t len);
 /* Size of a file in bytes, or a negative code. */
 int64_t plat_file_size(const char *path);
 /* Environment lookup (NULL when unset). */

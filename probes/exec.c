@@ -40,59 +40,6 @@ struct exec_state {
 
 /* ---- config ---- */
 
-static int read_argv(struct cfg_ctx *c, int tok, void *field)
-{
-	int n = cfg_tok_size(c, tok);
-	if (cfg_tok_type(c, tok) != 2 /* array */ || n < 1 || n > 64)
-		return cfg_error(c, tok, "\"command\" is a list of 1 to 64 strings: "
-			"[\"program\", \"arg\", ...] (a shell only if you write [\"sh\", \"-c\", \"...\"])");
-	char **argv = cfg_alloc(c, tok, sizeof *argv * (size_t)(n + 1));
-	if (!argv)
-		return OP_EINVAL;
-	int i = tok + 1;
-	for (int k = 0; k < n; k++, i = cfg_tok_next(c, i)) {
-		const char *s;
-		int rc = cfg_string(c, i, &s);
-		if (rc)
-			return rc;
-		argv[k] = (char *)s;
-	}
-	argv[n] = NULL;
-	if (!argv[0][0])
-		return cfg_error(c, tok, "the program name is empty");
-	*(char ***)field = argv;
-	return 0;
-}
-
-static int read_env(struct cfg_ctx *c, int tok, void *field)
-{
-	int n = cfg_tok_size(c, tok);
-	if (cfg_tok_type(c, tok) != 1 /* object */ || n > 32)
-		return cfg_error(c, tok, "\"env\" is an object of up to 32 NAME: value strings");
-	char **env = cfg_alloc(c, tok, sizeof *env * (size_t)(n + 1));
-	if (!env)
-		return OP_EINVAL;
-	int i = tok + 1;
-	for (int k = 0; k < n; k++, i = cfg_tok_next(c, i + 1)) {
-		const char *key, *val;
-		char tmp[64], kv[1024];
-		int rc = cfg_string(c, i, &key);
-		if (rc || (rc = cfg_scalar(c, i + 1, &val, tmp, sizeof tmp)) != 0)
-			return rc;
-		if (!*key || strchr(key, '='))
-			return cfg_error(c, i, "bad variable name \"%s\"", key);
-		int m = snprintf(kv, sizeof kv, "%s=%s", key, val);
-		if (m < 0 || (size_t)m >= sizeof kv)
-			return cfg_error(c, i + 1, "value of %s too long", key);
-		env[k] = (char *)cfg_store(c, kv, (size_t)m);
-		if (!env[k])
-			return cfg_error(c, i, "configuration too large");
-	}
-	env[n] = NULL;
-	*(char ***)field = env;
-	return 0;
-}
-
 static int read_codes(struct cfg_ctx *c, int tok, void *field)
 {
 	struct exec_conf *k = (struct exec_conf *)((char *)field - offsetof(struct exec_conf, ncodes));
@@ -136,8 +83,8 @@ static const struct cfg_key expect_keys[] = {
 };
 
 static const struct cfg_key exec_keys[] = {
-	{"command", CFG_FN, 1, offsetof(struct exec_conf, argv), 0, 0, read_argv},
-	{"env", CFG_FN, 0, offsetof(struct exec_conf, env), 0, 0, read_env},
+	{"command", CFG_FN, 1, offsetof(struct exec_conf, argv), 0, 0, cfg_argv},
+	{"env", CFG_FN, 0, offsetof(struct exec_conf, env), 0, 0, cfg_env},
 	{"cwd", CFG_STR, 0, offsetof(struct exec_conf, cwd), 0, 255, NULL},
 	{"max_output", CFG_UINT, 0, offsetof(struct exec_conf, max_output), 1, OP_EXEC_OUTPUT_MAX,
 		NULL},

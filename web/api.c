@@ -9,6 +9,8 @@
 #include "../core/engine.h"
 #include "../core/json.h"
 #include "../core/slo.h"
+#include "../core/alarm.h"
+#include "../core/cfg.h"
 #include "../core/snap.h"
 #include "../platform/plat.h"
 
@@ -207,23 +209,6 @@ static int parse_uint(const char *q, const char *key, unsigned def, unsigned max
 	return 0;
 }
 
-/* Parse an RFC 3339 UTC time ("2026-11-22T10:00:00Z", optional fraction) to Unix µs. */
-static int parse_time(const char *s, int64_t *us)
-{
-	int y, mo, d, h, mi;
-	double sec;
-	char z[8] = "";
-	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%lf%7s", &y, &mo, &d, &h, &mi, &sec, z) != 7 ||
-		strcmp(z, "Z") || mo < 1 || mo > 12 || d < 1 || d > 31)
-		return -1;
-	y -= mo <= 2;
-	int era = (y >= 0 ? y : y - 399) / 400, yoe = y - era * 400;
-	int doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	int64_t days = (int64_t)era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
-	*us = (days * 86400 + h * 3600 + mi * 60) * 1000000 + (int64_t)(sec * 1e6);
-	return 0;
-}
-
 /* A pipeline probe's event counters. */
 static void jb_events(struct jbuf *b, const struct evt_stats *e)
 {
@@ -364,7 +349,7 @@ static int get_results(struct mg_connection *c, const char *name, const char *q)
 		return error(c, 400, "bad_request", "limit must be a whole number 0..1440");
 	int64_t since = 0;
 	char v[64];
-	if (mg_get_var(q, strlen(q), "since", v, sizeof v) > 0 && parse_time(v, &since))
+	if (mg_get_var(q, strlen(q), "since", v, sizeof v) > 0 && op_parse_time(v, &since) != 0)
 		return error(c, 400, "bad_request",
 			"since must be an RFC 3339 UTC time, e.g. 2026-11-22T10:00:00Z");
 	struct snap_probe p;
@@ -406,6 +391,121 @@ static int post_run(struct mg_connection *c, const char *name)
 	return send_json(c, 200, &b);
 }
 
+
+static const char *const alarm_states[] = {"ok", "pending", "firing"};
+
+/* GET /api/v1/alarms (and /silences): every alarm instance, the channels, the silences. */
+static int get_alarms(struct mg_connection *c)
+{
+	struct alarm_pub *al = malloc(sizeof *al * OP_ALARM_INSTANCES_MAX);
+	struct channel_pub ch[OP_CHANNELS_MAX];
+	struct alarm_silence sil[OP_SILENCES_MAX];
+	uint32_t nch, nsil;
+	if (!al)
+		return error(c, 503, "unavailable", "out of memory");
+	uint32_t n = OP_MIN(alarm_read(al, OP_ALARM_INSTANCES_MAX, ch, &nch, sil, &nsil),
+		OP_ALARM_INSTANCES_MAX);
+	struct jbuf b = {0};
+	jb(&b, "{\"alarms\":[");
+	for (uint32_t i = 0; i < n; i++) {
+		char since[40];
+		op_fmt_time(since, sizeof since, al[i].since_us);
+		jb(&b, "%s{\"alarm\":", i ? "," : "");
+		jb_str(&b, al[i].alarm);
+		jb(&b, ",\"probe\":");
+		jb_str(&b, al[i].probe);
+		jb(&b, ",\"state\":\"%s\",\"since\":\"%s\",\"value\":%.6g,\"silenced\":%s,\"reason\":",
+			alarm_states[al[i].state % 3], since, al[i].value, al[i].silenced ? "true" : "false");
+		jb_str(&b, al[i].reason);
+		jb(&b, "}");
+	}
+	jb(&b, "],\"channels\":[");
+	for (uint32_t i = 0; i < nch; i++) {
+		jb(&b, "%s{\"name\":", i ? "," : "");
+		jb_str(&b, ch[i].name);
+		jb(&b, ",\"type\":\"%s\",\"sent\":%llu,\"failed\":%llu,\"dropped\":%llu,\"queued\":%u}",
+			ch[i].type, (unsigned long long)ch[i].sent, (unsigned long long)ch[i].failed,
+			(unsigned long long)ch[i].dropped, ch[i].queued);
+	}
+	jb(&b, "],\"silences\":[");
+	for (uint32_t i = 0; i < nsil; i++) {
+		jb(&b, "%s{\"alarm\":", i ? "," : "");
+		jb_str(&b, sil[i].alarm[0] ? sil[i].alarm : "*");
+		if (sil[i].until_wall_us) {
+			char until[40];
+			op_fmt_time(until, sizeof until, sil[i].until_wall_us);
+			jb(&b, ",\"until\":\"%s\"", until);
+		} else {
+			jb(&b, ",\"weekdays\":%u,\"from\":\"%02u:%02u\",\"to\":\"%02u:%02u\"",
+				sil[i].weekdays, sil[i].from_min / 60, sil[i].from_min % 60,
+				sil[i].to_min / 60, sil[i].to_min % 60);
+		}
+		jb(&b, ",\"comment\":");
+		jb_str(&b, sil[i].comment);
+		jb(&b, "}");
+	}
+	jb(&b, "]}\n");
+	free(al);
+	return send_json(c, 200, &b);
+}
+
+/* POST /api/v1/silences {"alarm": "name" or "*", "until": RFC 3339 | "for": "2h", "comment"} */
+static int post_silence(struct mg_connection *c)
+{
+	char body[1024];
+	int n = mg_read(c, body, sizeof body - 1);
+	if (n <= 0)
+		return error(c, 400, "bad_request", "send {\"alarm\": \"name\" or \"*\", \"for\": \"2h\" "
+			"or \"until\": \"2026-12-01T06:00:00Z\", \"comment\": \"...\"}");
+	body[n] = 0;
+	const char *paths[] = {"$.alarm", "$.until", "$.for", "$.comment"}, *val[4];
+	size_t vlen[4];
+	jsmntok_t toks[32];
+	jsmn_parser jp;
+	jsmn_init(&jp);
+	int nt = jsmn_parse(&jp, body, (size_t)n, toks, 32);
+	if (nt < 1 || toks[0].type != JSMN_OBJECT)
+		return error(c, 400, "bad_request", "the body must be a JSON object");
+	for (int i = 0; i < 4; i++) {
+		int at = json_path_find(body, toks, nt, paths[i]);
+		val[i] = at < 0 ? NULL : body + toks[at].start;
+		vlen[i] = at < 0 ? 0 : (size_t)(toks[at].end - toks[at].start);
+	}
+	struct alarm_silence s = {0};
+	char tmp[64];
+	if (val[0] && !(vlen[0] == 1 && val[0][0] == '*'))
+		snprintf(s.alarm, sizeof s.alarm, "%.*s", (int)OP_MIN(vlen[0], 63), val[0]);
+	if (val[3])
+		snprintf(s.comment, sizeof s.comment, "%.*s", (int)OP_MIN(vlen[3], 63), val[3]);
+	for (char *p = s.comment; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	if (val[1]) {
+		snprintf(tmp, sizeof tmp, "%.*s", (int)OP_MIN(vlen[1], 63), val[1]);
+		if (op_parse_time(tmp, &s.until_wall_us) != 0)
+			return error(c, 400, "bad_request", "until must be an RFC 3339 UTC time");
+	} else if (val[2]) {
+		uint64_t us;
+		snprintf(tmp, sizeof tmp, "%.*s", (int)OP_MIN(vlen[2], 63), val[2]);
+		if (cfg_parse_duration(tmp, &us) != 0 || !us)
+			return error(c, 400, "bad_request", "for must be a duration like \"2h\"");
+		s.until_wall_us = plat_wall_us() + (int64_t)us;
+	} else {
+		return error(c, 400, "bad_request", "give \"until\" or \"for\"");
+	}
+	if (s.until_wall_us <= plat_wall_us())
+		return error(c, 400, "bad_request", "the silence would end in the past");
+	if (alarm_request_silence(&s) != 0)
+		return error(c, 503, "unavailable", "too many silences asked at once; try again");
+	char until[40];
+	op_fmt_time(until, sizeof until, s.until_wall_us);
+	struct jbuf b = {0};
+	jb(&b, "{\"status\":\"silenced\",\"alarm\":");
+	jb_str(&b, s.alarm[0] ? s.alarm : "*");
+	jb(&b, ",\"until\":\"%s\"}\n", until);
+	return send_json(c, 202, &b);
+}
+
 int api_handle(struct mg_connection *c, void *cbdata)
 {
 	(void)cbdata;
@@ -436,6 +536,28 @@ int api_handle(struct mg_connection *c, void *cbdata)
 		engine_request_reload();
 		struct jbuf b = {0};
 		jb(&b, "{\"status\":\"reloading\",\"detail\":\"watch outpost_config_reloads_total\"}\n");
+		return send_json(c, 202, &b);
+	}
+	if (!strcmp(rest, "alarms"))
+		return get ? get_alarms(c) : error(c, 405, "method_not_allowed", "use GET");
+	if (!strcmp(rest, "silences")) {
+		if (get)
+			return get_alarms(c);
+		if (!post)
+			return error(c, 405, "method_not_allowed", "use GET or POST");
+		int denied = write_denied(c);
+		return denied ? denied : post_silence(c);
+	}
+	if (!strcmp(rest, "notify/test")) {
+		if (!post)
+			return error(c, 405, "method_not_allowed", "use POST");
+		int denied = write_denied(c);
+		if (denied)
+			return denied;
+		alarm_request_test();
+		struct jbuf b = {0};
+		jb(&b, "{\"status\":\"queued\",\"detail\":\"a test message goes to every channel; "
+			"watch outpost_notifications_total\"}\n");
 		return send_json(c, 202, &b);
 	}
 	if (!strncmp(rest, "probes/", 7)) {

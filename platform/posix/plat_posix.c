@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
@@ -239,6 +240,50 @@ void plat_wake(void)
 }
 
 /* ---- files and environment ---- */
+
+int plat_file_write_atomic(const char *path, const void *buf, size_t len)
+{
+	char tmp[512], dir[512];
+	if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+		return OP_EINVAL;
+	op_strlcpy(dir, path, sizeof dir);
+	char *slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = 0;
+		mkdir(dir, 0755); /* one level: the state directory itself */
+	}
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return OP_EIO;
+	const char *p = buf;
+	size_t done = 0;
+	while (done < len) {
+		ssize_t n = write(fd, p + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			close(fd);
+			unlink(tmp);
+			return OP_EIO;
+		}
+		done += (size_t)n;
+	}
+	int rc = fsync(fd);
+	close(fd);
+	if (rc != 0 || rename(tmp, path) != 0) {
+		unlink(tmp);
+		return OP_EIO;
+	}
+	if (slash && slash != dir) {
+		/* the rename itself must reach the medium too */
+		int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd >= 0) {
+			fsync(dfd);
+			close(dfd);
+		}
+	}
+	return 0;
+}
 
 int plat_file_read(const char *path, char *buf, size_t cap)
 {

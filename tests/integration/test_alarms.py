@@ -1,0 +1,224 @@
+"""Alarms and notifications end to end: a tcp probe whose server we stop and start fires exactly
+one webhook (signed) and one Slack-format message, then one resolve; a restart while firing
+sends nothing again; a receiver that is down gets retries, counted, while probes keep their
+pace; a silence set over the API holds messages back; the test endpoint reaches every channel,
+an exec channel included."""
+import hashlib
+import hmac
+import json
+import os
+import signal
+import socket
+import tempfile
+import threading
+import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from lib import *
+
+
+class Receiver:
+    """Records every POST (path, headers, JSON body); answers 200, or `status`."""
+
+    def __init__(self, port=0):
+        self.got = []
+        self.status = 200
+        rec = self
+
+        class H(BaseHTTPRequestHandler):
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length", 0))
+                body = self.rfile.read(n)
+                rec.got.append((self.path, dict(self.headers), body))
+                self.send_response(rec.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+        self.srv = ThreadingHTTPServer(("127.0.0.1", port), H)
+        self.port = self.srv.server_address[1]
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+
+    def on(self, path):
+        return [json.loads(b) for p, h, b in self.got if p == path]
+
+    def close(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+class Target:
+    """A TCP listener the probe checks; stop() makes it refuse, start() brings it back."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.s = None
+        self.start()
+
+    def start(self):
+        self.s = socket.socket()
+        self.s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.s.bind(("127.0.0.1", self.port))
+        self.s.listen(64)
+
+    def stop(self):
+        self.s.close()
+
+
+def config(target, rport, state_dir, **alarm):
+    a = {"name": "db-down", "probes": ["db"], "when": "failures", "n": 3, "of": 5,
+         "resolve_after": 2, "notify": ["hook", "chat"]}
+    a.update(alarm)
+    return {"appliance": {"name": "edge-7", "region": "eu-west", "labels": {"site": "lab"}},
+            "web": {"token": "t0k"}, "state_dir": state_dir,
+            "probes": [{"name": "db", "kind": "tcp", "target": f"127.0.0.1:{target.port}",
+                        "interval": "200ms", "timeout": "150ms"}],
+            "alarms": [a],
+            "notifications": {
+                "hook": {"type": "webhook", "url": f"http://127.0.0.1:{rport}/hook",
+                         "secret": "k3y", "headers": {"X-Team": "ops"}},
+                "chat": {"type": "slack", "url": f"http://127.0.0.1:{rport}/slack",
+                         "template": "{{alarm}} is {{state}} on {{probe}} ({{reason}})"}}}
+
+
+def post(app, path, body=None):
+    req = urllib.request.Request(f"http://127.0.0.1:{app.port}{path}", method="POST",
+                                 data=json.dumps(body).encode() if body else b"",
+                                 headers={"Authorization": "Bearer t0k"})
+    with urllib.request.urlopen(req, timeout=5) as r:
+        return r.status, json.loads(r.read())
+
+
+def test_fires_once_resolves_once_with_both_formats():
+    rec, target = Receiver(), Target()
+    app = Appliance(config(target, rec.port, tempfile.mkdtemp()))
+    time.sleep(1.5)
+    eq(len(rec.got), 0, "nothing while healthy")
+    target.stop()
+    wait_for(lambda: len(rec.on("/hook")) == 1 and len(rec.on("/slack")) == 1, 5, "firing")
+    time.sleep(2)  # ten more failed runs: still one message each
+    eq((len(rec.on("/hook")), len(rec.on("/slack"))), (1, 1), "one firing message each")
+    hook = rec.on("/hook")[0]
+    eq((hook["alarm"], hook["probe"], hook["state"]), ("db-down", "db", "firing"), "webhook")
+    eq(hook["appliance"], {"name": "edge-7", "region": "eu-west", "labels": {"site": "lab"}},
+       "appliance")
+    assert "refused" in hook["reason"], hook
+    eq(hook["value"], 3, "failed runs of the last 5 when it fired")
+    path, headers, raw = [g for g in rec.got if g[0] == "/hook"][0]
+    want = "sha256=" + hmac.new(b"k3y", raw, hashlib.sha256).hexdigest()
+    eq(headers.get("X-Outpost-Signature"), want, "signature")
+    eq(headers.get("X-Team"), "ops", "custom header")
+    slack = rec.on("/slack")[0]
+    assert slack["text"].startswith("db-down is firing on db (refused"), slack
+    eq(slack["blocks"][0]["type"], "section", "slack blocks")
+    m = app.metrics()
+    eq(metric(m, "outpost_alarm_firing", alarm="db-down", probe="db"), 1, "firing metric")
+    alarms = json.loads(app.get("/api/v1/alarms")[1])
+    eq(alarms["alarms"][0]["state"], "firing", "api")
+    target.start()
+    wait_for(lambda: len(rec.on("/hook")) == 2 and len(rec.on("/slack")) == 2, 5, "resolved")
+    time.sleep(1.5)
+    eq((len(rec.on("/hook")), len(rec.on("/slack"))), (2, 2), "one resolve each")
+    eq(rec.on("/hook")[1]["state"], "resolved", "resolve message")
+    m = app.metrics()
+    eq(metric(m, "outpost_alarm_firing", alarm="db-down", probe="db"), 0, "resolved metric")
+    eq(metric(m, "outpost_notifications_total", channel="hook", result="sent"), 2, "sent")
+    eq(metric(m, "outpost_notifications_total", channel="chat", result="failed"), 0, "failed")
+    promtool_check(app.get("/metrics")[1])
+    print(f"# alarms: fired and resolved with {len(rec.got)} messages in all")
+
+
+def test_restart_while_firing_does_not_page_again():
+    rec, target = Receiver(), Target()
+    state = tempfile.mkdtemp()
+    cfg = config(target, rec.port, state)
+    app = Appliance(cfg)
+    target.stop()
+    wait_for(lambda: len(rec.on("/hook")) == 1, 5, "firing")
+    since = json.loads(app.get("/api/v1/alarms")[1])["alarms"][0]["since"]
+    rc, _ = app.stop()
+    eq(rc, 0, "stopped")
+    assert os.path.exists(os.path.join(state, "alarms.state"))
+    app = Appliance(cfg, port=app.port)
+    time.sleep(2.5)  # many failed runs after the restart
+    eq(len(rec.on("/hook")), 1, "no second firing message")
+    a = json.loads(app.get("/api/v1/alarms")[1])["alarms"][0]
+    eq((a["state"], a["since"]), ("firing", since), "state and since survive")
+    target.start()
+    wait_for(lambda: len(rec.on("/hook")) == 2, 5, "resolved after the restart")
+    eq(rec.on("/hook")[1]["state"], "resolved", "resolve")
+
+
+def test_receiver_down_retries_and_counts_without_blocking():
+    target = Target()
+    rport = free_port()  # nothing listens yet
+    app = Appliance(config(target, rport, tempfile.mkdtemp(), notify=["hook"]))
+    target.stop()
+    wait_for(lambda: (metric(app.metrics(), "outpost_notifications_total", channel="hook",
+                             result="failed") or 0) >= 2, 10, "failed attempts counted")
+    m = app.metrics()
+    runs = sum(v for lab, v in m["outpost_probe_runs_total"] if lab["probe"] == "db")
+    assert metric(m, "outpost_notifications_queued", channel="hook") == 1, m
+    # the probe kept its pace meanwhile: 5 runs a second
+    time.sleep(2)
+    runs2 = sum(v for lab, v in app.metrics()["outpost_probe_runs_total"] if lab["probe"] == "db")
+    assert runs2 - runs >= 8, (runs, runs2)
+    rec = Receiver(rport)
+    wait_for(lambda: len(rec.on("/hook")) == 1, 40, "delivered once the receiver is up")
+    wait_for(lambda: metric(app.metrics(), "outpost_notifications_total", channel="hook",
+                            result="sent") == 1, 5, "sent counted")
+    eq(rec.on("/hook")[0]["state"], "firing", "the held message")
+
+
+def test_silence_and_test_endpoint_and_exec_channel():
+    rec, target = Receiver(), Target()
+    out = tempfile.mktemp()
+    cfg = config(target, rec.port, tempfile.mkdtemp())
+    cfg["notifications"]["led"] = {"type": "exec", "command": [
+        "sh", "-c", f'echo "$OUTPOST_STATE $OUTPOST_ALARM $OUTPOST_APPLIANCE" >> {out}']}
+    cfg["alarms"][0]["notify"] = ["hook", "chat", "led"]
+    app = Appliance(cfg)
+    status, res = post(app, "/api/v1/silences", {"alarm": "db-down", "for": "1h",
+                                                "comment": "maintenance"})
+    eq(status, 202, "silence accepted")
+    target.stop()
+    wait_for(lambda: json.loads(app.get("/api/v1/alarms")[1])["alarms"][0]["state"] == "firing",
+             5, "firing")
+    time.sleep(1.5)
+    eq(len(rec.got), 0, "silenced: nothing sent")
+    a = json.loads(app.get("/api/v1/alarms")[1])
+    eq(a["alarms"][0]["silenced"], True, "silenced in the API")
+    eq(a["silences"][0]["comment"], "maintenance", "the silence listed")
+    status, _ = post(app, "/api/v1/notify/test")
+    eq(status, 202, "test queued")
+    wait_for(lambda: len(rec.on("/hook")) == 1 and len(rec.on("/slack")) == 1, 5, "test messages")
+    eq(rec.on("/hook")[0]["state"], "test", "a test message")
+    wait_for(lambda: os.path.exists(out) and "test test edge-7" in open(out).read(), 5,
+             "the exec channel ran with the message in its environment")
+    # writes need the token
+    req = urllib.request.Request(f"http://127.0.0.1:{app.port}/api/v1/notify/test", method="POST",
+                                 data=b"")
+    try:
+        urllib.request.urlopen(req, timeout=5)
+        raise AssertionError("no token, yet accepted")
+    except urllib.error.HTTPError as e:
+        eq(e.code, 401, "token required")
+
+
+def test_alarm_config_errors():
+    bad = [
+        ({"name": "x", "when": "failure"}, 'did you mean "failures"'),
+        ({"name": "x", "when": "failures", "n": 5, "of": 3}, '"n" 5 is more than "of" 3'),
+        ({"name": "x", "when": "availability_below", "value": 0.9}, 'needs a "window"'),
+        ({"name": "x", "when": "latency_above", "window": "5m"}, 'needs "p"'),
+        ({"name": "x", "when": "failures", "notify": ["pager"]}, 'names a channel'),
+    ]
+    for alarm, text in bad:
+        path = write({"probes": [], "alarms": [alarm]})
+        r = outpost("check-config", path)
+        eq(r.returncode, 2, f"{alarm}")
+        assert text in r.stderr, (alarm, r.stderr)
+
+
+run(globals())
