@@ -38,6 +38,8 @@ const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '
         events: await r.$eval('.events', e => e.textContent).catch(() => null),
       };
     }
+    await page.waitForSelector('#alarm-list li', { timeout: 10000 }).catch(() => {});
+    out.alarms = await page.$$eval('#alarm-list li', ls => ls.map(l => l.textContent));
     await page.evaluate(t => localStorage.setItem('outpost.token', t), token);
     const btn = await page.$('button.run[data-probe="api"]');
     await btn.click();

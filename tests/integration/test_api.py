@@ -151,7 +151,12 @@ def test_openapi_document_validates_and_matches():
     eq(out["valid"], True, f"{out}")
     eq(out["paths"], {"/appliance": ["get"], "/probes": ["get"],
                       "/probes/{name}/results": ["get"], "/probes/{name}/run": ["post"],
+                      "/alarms": ["get"], "/silences": ["get", "post"], "/notify/test": ["post"],
                       "/reload": ["post"], "/openapi.json": ["get"]}, "paths")
+    # every documented GET without parameters answers
+    for path, methods in out["paths"].items():
+        if "get" in methods and "{" not in path:
+            eq(app.get("/api/v1" + path)[0], 200, path)
     app.stop()
 
 

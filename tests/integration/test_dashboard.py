@@ -28,7 +28,8 @@ def test_dashboard_in_chromium():
              "send": "hi", "interval": "1s", "timeout": "900ms"},
             {"name": "events", "kind": "pipeline", "target": f"http://127.0.0.1:{xport}/events",
              "subscribe": f"ws://127.0.0.1:{xport}/subscribe", "interval": "1s",
-             "timeout": "900ms"}]})
+             "timeout": "900ms"}],
+        "alarms": [{"name": "db-down", "probes": ["db"], "when": "failures"}]})
     wait_for(lambda: len([1 for lab, v in app.metrics().get("probe_success", [])]) == 7, 10,
              "every probe ran")
     def two_runs_each():
@@ -57,6 +58,8 @@ def test_dashboard_in_chromium():
     ev = rows["events"]["events"] or ""
     assert " posted · " in ev and "subscription open" in ev, rows["events"]
     eq(rows["api"]["events"], None, "no event line on other kinds")
+    eq(len(out["alarms"]), 1, "one alarm on the page")
+    assert out["alarms"][0].startswith("db-down · db · firing") and "refused" in out["alarms"][0], out
     assert out["run"].startswith("ok "), out
     assert out["detail_rows"] >= 2, out
     eq(out["phone_overflow"], False, "fits a phone screen")

@@ -90,6 +90,16 @@
     getJSON('/api/v1/probes?history=60').then(function (j) {
       $('probes').tBodies[0].innerHTML = j.probes.map(row).join('');
     }).catch(function () {});
+    getJSON('/api/v1/alarms').then(function (j) {
+      var on = j.alarms.filter(function (a) { return a.state !== 'ok'; });
+      $('alarms').hidden = !on.length;
+      $('alarm-list').innerHTML = on.map(function (a) {
+        return '<li class="alarm ' + a.state + '"><b>' + esc(a.alarm) + '</b> · ' + esc(a.probe) + ' · ' +
+          a.state + ' <span class="age">since ' + age(a.since) + '</span>' +
+          (a.silenced ? ' <span class="age">silenced</span>' : '') +
+          (a.reason ? ' <span class="reason">' + esc(a.reason) + '</span>' : '') + '</li>';
+      }).join('');
+    }).catch(function () {});
     getJSON('/api/v1/appliance').then(function (a) {
       $('app-name').textContent = a.name + (a.region ? ' · ' + a.region : '');
       var runs = a.pools.runs || {used: 0, max: 0};
