@@ -757,6 +757,7 @@ static const struct cfg_key probe_keys[] = {
 	{"interval", CFG_DUR, 0, offsetof(struct cfg_probe, interval_us), 100000, 86400000000ll,
 		NULL},
 	{"timeout", CFG_DUR, 0, offsetof(struct cfg_probe, timeout_us), 1000, 3600000000ll, NULL},
+	{"delay", CFG_DUR, 0, offsetof(struct cfg_probe, delay_us), 100000, 86400000000ll, NULL},
 	{"objective", CFG_FN, 0, offsetof(struct cfg_probe, objective), 0, 0, read_objective},
 	{"disabled", CFG_BOOL, 0, offsetof(struct cfg_probe, disabled), 0, 1, NULL},
 	{"service", CFG_STR, 0, offsetof(struct cfg_probe, service), 0, OP_NAME_MAX - 1, NULL},
@@ -821,11 +822,16 @@ static int read_probe(struct cfg_ctx *c, int tok, struct cfg_probe *p, int index
 		p->service = p->name;
 	if (!p->groups)
 		p->groups = "[]";
+	if (p->delay_us && p->interval_us)
+		return cfg_error(c, tok, "%s: \"interval\" (runs start on a fixed cadence) or "
+			"\"delay\" (the next run starts this long after one ends), not both", what);
+	if (p->delay_us)
+		p->interval_us = p->delay_us; /* for spreading the first runs and sizing tables */
 	if (!p->interval_us)
 		p->interval_us = 30000000;
 	if (!p->timeout_us)
 		p->timeout_us = OP_MIN(5000000, p->interval_us);
-	if (p->timeout_us > p->interval_us) {
+	if (p->timeout_us > p->interval_us && !p->delay_us) {
 		char t[24], iv[24];
 		fmt_duration(p->timeout_us, t, sizeof t);
 		fmt_duration(p->interval_us, iv, sizeof iv);

@@ -42,6 +42,7 @@ struct cfg_block;
 struct cfg_probe {
 	const char *name, *kind, *target;
 	uint64_t interval_us, timeout_us;
+	uint64_t delay_us;           /* > 0: the next run starts this long after a run ends */
 	const struct probe_ops *ops;
 	struct slo_target objective; /* nwin 0: none */
 	uint8_t disabled;            /* configured but not scheduled */

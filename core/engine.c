@@ -397,6 +397,8 @@ int probe_run_done(struct probe_run *r, int ok, int reason, const char *fmt, ...
 	record(p, &res);
 	if (E.opts.on_result && !p->internal)
 		E.opts.on_result(p, &res);
+	if (p->cfg->delay_us && !p->adhoc && !p->internal && !E.opts.once && !E.draining)
+		ev_timer_at(&op_loop, &p->tick, op_loop.now_us + p->cfg->delay_us);
 	if (E.wait_head && !ev_timer_armed(&E.drain))
 		ev_timer_at(&op_loop, &E.drain, op_loop.now_us);
 	if (E.opts.once && !p->adhoc && !p->internal && --E.once_left == 0)
@@ -467,8 +469,8 @@ static void probe_tick(struct ev_timer *t)
 	} else {
 		run_start(p, due);
 	}
-	if (E.opts.once)
-		return;
+	if (E.opts.once || p->cfg->delay_us)
+		return; /* a "delay" probe is rearmed when its run ends */
 	/* next due time on the fixed cadence; whole intervals missed (a stalled host) are
 	 * skipped rather than run in a burst */
 	uint64_t next = due + p->cfg->interval_us;

@@ -128,6 +128,25 @@ def test_graceful_stop_waits_for_running_commands():
             assert took < 1.5, took       # cut at the grace
 
 
+def test_delay_waits_after_each_run_ends():
+    app = Appliance({"probes": [
+        {"name": "job", "kind": "exec", "target": "job", "delay": "500ms", "timeout": "5s",
+         "command": ["sh", "-c", "sleep 0.3"]}]})
+    wait_for(lambda: len(json.loads(app.get("/api/v1/probes/job/results")[1])["results"]) >= 4,
+             10, "four runs")
+    res = json.loads(app.get("/api/v1/probes/job/results")[1])["results"][::-1]
+    import datetime
+    t = [datetime.datetime.fromisoformat(r["timestamp"].replace("Z", "+00:00")).timestamp()
+         for r in res]
+    gaps = [b - a for a, b in zip(t, t[1:])]
+    # each run takes 0.3 s and the next starts 0.5 s after it ends
+    assert all(0.78 <= g <= 1.0 for g in gaps), gaps
+    bad = write({"probes": [{"name": "x", "kind": "exec", "target": "x", "command": ["true"],
+                             "interval": "1s", "delay": "1s"}]})
+    r = outpost("check-config", bad)
+    assert r.returncode == 2 and "not both" in r.stderr, r.stderr
+
+
 def test_many_commands_no_zombies_no_fd_growth():
     app = Appliance({"limits": {"max_probes": 50, "max_inflight": 50}, "probes": [
         {"name": f"e{i}", "kind": "exec", "target": "true", "interval": "500ms",
