@@ -623,6 +623,19 @@ static const struct cfg_key web_keys[] = {
 	{"password", CFG_STR, 0, offsetof(struct cfg, page_password), 0, 128, NULL},
 };
 
+static const struct cfg_key logs_keys[] = {
+	{"dir", CFG_STR, 0, offsetof(struct cfg, logs_dir), 0, 200, NULL},
+	{"max_bytes", CFG_UINT, 0, offsetof(struct cfg, logs_max_bytes), 4096, 4000000000ll, NULL},
+	{"max_objects", CFG_UINT, 0, offsetof(struct cfg, logs_max_objects), 1, 100000, NULL},
+};
+
+static int read_logs(struct cfg_ctx *c, int tok, void *f)
+{
+	(void)f;
+	return cfg_object(c, tok, "\"logs\"", logs_keys, OP_ARRAY_LEN(logs_keys), c->cfg, NULL, 0,
+		NULL);
+}
+
 static const struct cfg_key limits_keys[] = {
 	{"max_probes", CFG_UINT, 0, offsetof(struct cfg, max_probes), 1, OP_MAX_PROBES, NULL},
 	{"max_inflight", CFG_UINT, 0, offsetof(struct cfg, max_inflight), 1, OP_MAX_INFLIGHT, NULL},
@@ -1388,6 +1401,7 @@ static const struct cfg_key top_keys[] = {
 	{"notifications", CFG_FN, 0, 0, 0, 0, read_channels},
 	{"silences", CFG_FN, 0, 0, 0, 0, read_silences},
 	{"state_dir", CFG_STR, 0, offsetof(struct cfg, state_dir), 0, 400, NULL},
+	{"logs", CFG_FN, 0, 0, 0, 0, read_logs},
 };
 
 static const char *jsmn_error(int rc)
@@ -1425,6 +1439,8 @@ int cfg_load_text(struct cfg *out, const char *file, const char *text, size_t le
 	out->max_inflight = OP_MIN(64, OP_MAX_INFLIGHT);
 	out->history = OP_MIN(120, OP_MAX_HISTORY);
 	out->shutdown_grace_us = 30000000;
+	out->logs_max_bytes = 64u << 20;
+	out->logs_max_objects = 1000;
 
 	jsmn_parser p;
 	jsmn_init(&p);

@@ -93,6 +93,8 @@ struct cfg {
 	struct alarm_silence silences[OP_SILENCES_MAX];
 	uint32_t nsilences;
 	const char *state_dir; /* where alarm states survive a restart ("" : nowhere) */
+	const char *logs_dir;  /* exec probes' outputs as log objects (NULL: not kept) */
+	uint32_t logs_max_bytes, logs_max_objects;
 	char *arena; /* owned: strings, expanded values */
 	size_t arena_len, arena_cap;
 	struct cfg_block *blocks; /* owned: compiled patterns and other aligned data */

@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "engine.h"
 #include "json.h"
+#include "logstore.h"
 #include "probe.h"
 #include "rand.h"
 #include "tls.h"
@@ -54,12 +55,30 @@ static int cmd_check(int argc, char **argv)
 }
 
 static int dry_failed;
+/* the log object the last run would have stored (dry-run prints it with the result) */
+static const struct probe *dry_probe;
+static char dry_object[LOG_NAME_MAX];
+static char dry_output[65536];
+static size_t dry_len;
 
 static void print_result(const struct cfg_probe *p, const struct result *r);
 
+static void dry_on_output(const struct probe *p, const char *name, const char *data, size_t len)
+{
+	dry_probe = p;
+	op_strlcpy(dry_object, name, sizeof dry_object);
+	dry_len = OP_MIN(len, sizeof dry_output - 1);
+	memcpy(dry_output, data, dry_len);
+	dry_output[dry_len] = 0;
+}
+
 static void dry_on_result(const struct probe *p, const struct result *r)
 {
+	if (dry_probe != p)
+		dry_object[0] = 0;
 	print_result(p->cfg, r);
+	dry_probe = NULL;
+	dry_object[0] = 0;
 	dry_failed |= !r->ok;
 }
 
@@ -72,7 +91,7 @@ static int dry_run(const char *path)
 		fprintf(stderr, "%s\n", err);
 		return 2;
 	}
-	struct engine_opts o = {.once = 1, .on_result = dry_on_result};
+	struct engine_opts o = {.once = 1, .on_result = dry_on_result, .on_output = dry_on_output};
 	int rc = engine_init(&c, &o);
 	if (rc == 0) {
 		engine_run();
@@ -219,6 +238,12 @@ static void print_result(const struct cfg_probe *p, const struct result *r)
 		char ev[600];
 		result_event(ev, sizeof ev, p->service, p->groups, r);
 		printf(",\"event\":%s", ev);
+		if (dry_object[0]) {
+			/* what would be stored: the log object's name and the captured output */
+			static char q[sizeof dry_output * 6 + 8];
+			json_quote(q, sizeof q, dry_output);
+			printf(",\"log_object\":\"%s\",\"output\":%s", dry_object, q);
+		}
 	}
 	printf(",\"reason\":\"%s\",\"detail\":%s}\n", r->ok ? "" : reason_label(r->reason), detail);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include "engine.h"
 #include "alarm.h"
+#include "logstore.h"
 #include "rand.h"
 #include "snap.h"
 #include "tls.h"
@@ -27,6 +28,7 @@ static struct {
 	struct probe **probes; /* by id */
 	uint8_t *slo_rings;    /* the objective rings, probe after probe */
 	void **kstate;         /* each probe's between-run state, or NULL */
+	struct log_entry *logs;
 	struct alarm_inst *alarms;
 	uint8_t *alarm_rings;
 	struct notify_queue *queues;
@@ -680,6 +682,18 @@ static void on_signal(struct ev_io *io, unsigned events)
 		E.exit_code = ENGINE_RELOAD;
 }
 
+void engine_output(struct probe *p, int64_t wall_us, int ok, const char *data, size_t len)
+{
+	char name[LOG_NAME_MAX];
+	if (p->adhoc || p->internal)
+		return;
+	logstore_name(name, sizeof name, p->cfg->service, wall_us, ok);
+	if (E.opts.on_output)
+		E.opts.on_output(p, name, data, len);
+	else
+		logstore_put(name, wall_us, ok, data, len);
+}
+
 const struct cfg *engine_cfg(void)
 {
 	return E.cfg;
@@ -776,6 +790,11 @@ static size_t layout(uint8_t *base, const struct cfg *cfg, uint32_t timers)
 	m = carve(base, &off, sizeof(struct probe) * cfg->nchannels);
 	if (base)
 		E.chan = m;
+	/* the log store's index */
+	uint32_t nlogs = cfg->logs_dir && cfg->logs_dir[0] ? cfg->logs_max_objects : 0;
+	m = carve(base, &off, sizeof(struct log_entry) * nlogs);
+	if (base)
+		E.logs = m;
 	/* the state kinds keep between runs */
 	for (uint32_t i = 0; i < cfg->nprobes; i++) {
 		const struct probe_ops *ops = cfg->probes[i].ops;
@@ -868,8 +887,11 @@ int engine_init(const struct cfg *cfg, const struct engine_opts *opts)
 		E.chan[c].internal = 1;
 		E.chan_ptr[c] = &E.chan[c];
 	}
-	if (!E.opts.once)
+	if (!E.opts.once) {
 		alarm_init(cfg, E.alarms, E.alarm_rings, E.queues, E.chan_ptr);
+		logstore_init(cfg->logs_dir, cfg->logs_max_bytes, E.logs,
+			cfg->logs_dir && cfg->logs_dir[0] ? cfg->logs_max_objects : 0);
+	}
 	E.once_left = 0;
 	for (uint32_t i = 0; i < cfg->nprobes; i++)
 		E.once_left += !cfg->probes[i].disabled;
@@ -923,6 +945,7 @@ void engine_deinit(void)
 		if (E.chan[c].run)
 			probe_run_done(E.chan[c].run, 0, REASON_CANCELED, "engine stopped");
 	alarm_deinit();
+	logstore_deinit();
 	/* runs that were started but wait for a slot: finish them as canceled (queued ones wait
 	 * for the next engine, or give up by themselves) */
 	plat_lock();

@@ -11,9 +11,14 @@ enum engine_exit { ENGINE_STOP, ENGINE_RELOAD, ENGINE_ONCE_DONE };
 /* Called for every finished result (the CLI's one-shot mode prints it). */
 typedef void engine_result_fn(const struct probe *p, const struct result *r);
 
+/* A run's captured output (exec probes) as log object name, just before its result. */
+typedef void engine_output_fn(const struct probe *p, const char *name, const char *data,
+	size_t len);
+
 struct engine_opts {
 	int once;                   /* run every probe once, at once, then return */
 	engine_result_fn *on_result; /* may be NULL */
+	engine_output_fn *on_output; /* NULL: outputs go to the log store */
 };
 
 /* Reserve the arena and pools for cfg (which must outlive the engine) and schedule its probes.
@@ -40,6 +45,9 @@ int engine_run_adhoc(const struct cfg_probe *cp, struct result *out);
  * goes into its history. Blocks until the result. Returns 0, OP_ENOENT (no such probe),
  * OP_EAGAIN (it is running right now), OP_ENOMEM (every ad-hoc slot busy) or OP_ECANCELED. */
 int engine_run_now(const char *name, struct result *out);
+
+/* A run of p that started at wall_us ended with this output: keep it as a log object. */
+void engine_output(struct probe *p, int64_t wall_us, int ok, const char *data, size_t len);
 
 /* The running appliance's name (config "name"). */
 const char *engine_name(void);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <stdlib.h>
 #include "alarm.h"
+#include "logstore.h"
 #include "metrics.h"
 #include "tls.h"
 
@@ -555,6 +556,18 @@ void metrics_render(const struct snap *s, uint64_t now_us, metrics_out_fn *out, 
 	}
 
 	alarm_families(w, app);
+	{
+		uint64_t bytes, deleted;
+		uint32_t objects;
+		logstore_stats(&bytes, &objects, &deleted);
+		head(w, "outpost_logs_bytes", "gauge", "Bytes of run outputs kept in the log store.");
+		put(w, "outpost_logs_bytes{%s} %llu\n", app, (unsigned long long)bytes);
+		head(w, "outpost_logs_objects", "gauge", "Log objects kept.");
+		put(w, "outpost_logs_objects{%s} %u\n", app, objects);
+		head(w, "outpost_logs_deleted_total", "counter",
+			"Log objects deleted, oldest first, to stay within logs.max_bytes / max_objects.");
+		put(w, "outpost_logs_deleted_total{%s} %llu\n", app, (unsigned long long)deleted);
+	}
 	head(w, "outpost_pool_used", "gauge", "Items in use in each fixed pool.");
 	for (int i = 0; i < POOL_COUNT; i++)
 		put(w, "outpost_pool_used{pool=\"%s\",%s} %u\n", a->pools[i].name, app,

@@ -99,9 +99,19 @@ void plat_proc_finish(void);
  * OP_ENOENT, OP_ETOOBIG when it does not fit, or OP_EIO. Blocks: start-up and reload only. */
 int plat_file_read(const char *path, char *buf, size_t cap);
 /* Replace path with buf[0..len) atomically: written to path.tmp, flushed to the medium, renamed
- * over path (a power cut leaves the old file or the new one, never a torn one). Creates the
- * directory if missing. 0 or OP_EIO. Blocks (a small file, on state changes only). */
+ * over path (a power cut leaves the old file or the new one, never a torn one). Creates
+ * missing directories. 0 or OP_EIO. Blocks (a small file, on state changes only). */
 int plat_file_write_atomic(const char *path, const void *buf, size_t len);
+/* Write buf[0..len) to path through path.tmp and a rename (readers never see half a file),
+ * without forcing it to the medium (for logs: cheap on flash). Creates missing
+ * directories. 0 or OP_EIO. Blocks briefly. */
+int plat_file_write(const char *path, const void *buf, size_t len);
+/* Remove a file (0, or OP_ENOENT / OP_EIO). */
+int plat_file_remove(const char *path);
+/* Call fn for each entry of directory dir but "." and ".." (is_dir says which are
+ * directories). Returns the count, or OP_ENOENT / OP_EIO. Blocks: start-up only. */
+typedef void plat_dir_fn(void *ctx, const char *name, int is_dir);
+int plat_dir_scan(const char *dir, plat_dir_fn *fn, void *ctx);
 /* Size of a file in bytes, or a negative code. */
 int64_t plat_file_size(const char *path);
 /* Environment lookup (NULL when unset). */

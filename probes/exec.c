@@ -8,6 +8,7 @@
  * reaped in the background: nothing blocks, nothing is left behind. */
 #include <stdio.h>
 #include <string.h>
+#include "../core/engine.h"
 #include "../core/probe.h"
 #include "../core/regex.h"
 
@@ -32,7 +33,7 @@ struct exec_conf {
 
 struct exec_state {
 	int pid, status;
-	uint8_t eof, reaped;
+	uint8_t eof, reaped, ok;
 	size_t len;     /* bytes in out (the tail) */
 	uint64_t total; /* bytes the command wrote */
 	char out[OP_EXEC_OUTPUT_MAX];
@@ -110,6 +111,10 @@ static int exec_start(struct probe_run *r)
 {
 	struct exec_state *s = (struct exec_state *)r->state;
 	const struct exec_conf *k = probe_conf(r);
+	s->ok = 0;
+	s->len = 0;
+	s->total = 0;
+	s->eof = s->reaped = 0;
 	s->pid = probe_run_spawn(r, k->argv, k->env, k->cwd);
 	return 0;
 }
@@ -150,6 +155,7 @@ static void exec_finish(struct probe_run *r, struct exec_state *s, const struct 
 		probe_run_done(r, 0, REASON_EXPECT, "output does not match /%.40s/", k->expect.regex);
 		return;
 	}
+	s->ok = 1;
 	probe_run_done(r, 1, REASON_NONE, "exit %d, %llu bytes of output", s->status,
 		(unsigned long long)s->total);
 }
@@ -218,6 +224,8 @@ static void exec_cancel(struct probe_run *r)
 	if (s->pid > 0 && !s->reaped)
 		probe_run_stop(s->pid);
 	s->pid = 0;
+	/* every run's output is kept as a log object, whatever ended it */
+	engine_output(r->p, r->wall_us, s->ok, s->out, s->len);
 }
 
 const struct probe_ops probe_exec = {

@@ -10,6 +10,7 @@
 #include "../core/json.h"
 #include "../core/slo.h"
 #include "../core/alarm.h"
+#include "../core/logstore.h"
 #include "../core/cfg.h"
 #include "../core/snap.h"
 #include "../platform/plat.h"
@@ -342,6 +343,39 @@ static int find_probe(const char *name, struct snap_probe *out, char *region, si
 	return found;
 }
 
+/* GET /api/v1/probes/{name}/logs: the log objects of the probe's service, newest first. */
+static int get_logs(struct mg_connection *c, const char *name, const char *q)
+{
+	unsigned limit;
+	if (parse_uint(q, "limit", 100, 1000, &limit))
+		return error(c, 400, "bad_request", "limit must be a whole number 0..1000");
+	struct snap_probe p;
+	char region[OP_NAME_MAX];
+	if (find_probe(name, &p, region, sizeof region) < 0)
+		return error(c, 404, "not_found", "no probe by that name");
+	struct log_entry *e = malloc(sizeof *e * (limit ? limit : 1));
+	if (!e)
+		return error(c, 503, "unavailable", "out of memory");
+	int n = logstore_list(p.service, e, limit);
+	if (n < 0) {
+		free(e);
+		return error(c, 404, "not_found", "no log store: set \"logs\": {\"dir\": ...}");
+	}
+	struct jbuf b = {0};
+	jb(&b, "{\"logs\":[");
+	for (int i = 0; i < n; i++) {
+		char ts[40];
+		op_fmt_time(ts, sizeof ts, e[i].wall_us);
+		jb(&b, "%s{\"object\":", i ? "," : "");
+		jb_str(&b, e[i].name);
+		jb(&b, ",\"url\":\"/logs/%s\",\"timestamp\":\"%s\",\"succeeded\":%s,\"bytes\":%u}",
+			e[i].name, ts, e[i].ok ? "true" : "false", e[i].size);
+	}
+	jb(&b, "]}\n");
+	free(e);
+	return send_json(c, 200, &b);
+}
+
 static int get_results(struct mg_connection *c, const char *name, const char *q)
 {
 	unsigned limit;
@@ -569,6 +603,9 @@ int api_handle(struct mg_connection *c, void *cbdata)
 		name[slash - n] = 0;
 		if (!strcmp(slash, "/results"))
 			return get ? get_results(c, name, q) :
+				error(c, 405, "method_not_allowed", "use GET");
+		if (!strcmp(slash, "/logs"))
+			return get ? get_logs(c, name, q) :
 				error(c, 405, "method_not_allowed", "use GET");
 		if (!strcmp(slash, "/run")) {
 			if (!post)

@@ -6,6 +6,7 @@
 #include <civetweb.h>
 #include "web.h"
 #include "api.h"
+#include "../core/logstore.h"
 #include "../core/engine.h"
 #include "../core/metrics.h"
 #include "../core/snap.h"
@@ -168,6 +169,32 @@ static int reply(struct mg_connection *c, int status, const char *type, const ch
 /* /probe?target=URL&module=NAME[&debug=true]: blackbox_exporter's multi-target endpoint. The
  * probe runs once, now, on the engine, within the scrape's timeout, and the answer is its
  * series alone. */
+/* /logs/<service>/<object>: a stored run output, as text. Only names the store holds are
+ * served, so no path leaves its directory. */
+static int h_log(struct mg_connection *c, void *cb)
+{
+	(void)cb;
+	const char *uri = mg_get_request_info(c)->local_uri;
+	char path[600];
+	if (strncmp(uri, "/logs/", 6) || logstore_path(uri + 6, path, sizeof path) != 0) {
+		mg_send_http_error(c, 404, "no such log object");
+		return 404;
+	}
+	int64_t size = plat_file_size(path);
+	char *buf = size >= 0 && size < (16 << 20) ? malloc((size_t)size + 1) : NULL;
+	int n = buf ? plat_file_read(path, buf, (size_t)size + 1) : OP_EIO;
+	if (n < 0) {
+		free(buf);
+		mg_send_http_error(c, 404, "the log object is gone");
+		return 404;
+	}
+	mg_printf(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n"
+		"Content-Length: %d\r\nCache-Control: no-store\r\n\r\n", n);
+	mg_write(c, buf, (size_t)n);
+	free(buf);
+	return 200;
+}
+
 static int h_probe(struct mg_connection *c, void *cb)
 {
 	(void)cb;
@@ -305,6 +332,7 @@ int web_start(const char *listen, char *err, size_t errcap)
 	css[0] = "text/css; charset=utf-8", css[1] = web_style_css, css[2] = css_len;
 	js[0] = "text/javascript; charset=utf-8", js[1] = web_app_js, js[2] = js_len;
 	mg_set_request_handler(ctx, "/probe$", h_probe, NULL);
+	mg_set_request_handler(ctx, "/logs/", h_log, NULL);
 	mg_set_request_handler(ctx, "/api/v1/", api_handle, NULL);
 	mg_set_request_handler(ctx, "/assets/style.css$", h_asset, (void *)css);
 	mg_set_request_handler(ctx, "/assets/app.js$", h_asset, (void *)js);

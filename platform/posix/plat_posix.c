@@ -1,6 +1,7 @@
 /* plat_posix.c: the POSIX (Linux) port: clocks, entropy, sockets, signals, files, memory. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <netinet/in.h>
@@ -241,7 +242,45 @@ void plat_wake(void)
 
 /* ---- files and environment ---- */
 
+static int write_file(const char *path, const void *buf, size_t len, int sync);
+
 int plat_file_write_atomic(const char *path, const void *buf, size_t len)
+{
+	return write_file(path, buf, len, 1);
+}
+
+int plat_file_write(const char *path, const void *buf, size_t len)
+{
+	return write_file(path, buf, len, 0);
+}
+
+int plat_file_remove(const char *path)
+{
+	return unlink(path) == 0 ? 0 : errno == ENOENT ? OP_ENOENT : OP_EIO;
+}
+
+int plat_dir_scan(const char *dir, plat_dir_fn *fn, void *ctx)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? OP_ENOENT : OP_EIO;
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		char p[1024];
+		struct stat st;
+		snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+		int is_dir = stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+		fn(ctx, e->d_name, is_dir);
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+static int write_file(const char *path, const void *buf, size_t len, int sync)
 {
 	char tmp[512], dir[512];
 	if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
@@ -250,7 +289,15 @@ int plat_file_write_atomic(const char *path, const void *buf, size_t len)
 	char *slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
 		*slash = 0;
-		mkdir(dir, 0755); /* one level: the state directory itself */
+		/* every missing directory on the way (mkdir -p) */
+		for (char *p = dir + 1; *p; p++) {
+			if (*p == '/') {
+				*p = 0;
+				mkdir(dir, 0755);
+				*p = '/';
+			}
+		}
+		mkdir(dir, 0755);
 	}
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
@@ -268,13 +315,13 @@ int plat_file_write_atomic(const char *path, const void *buf, size_t len)
 		}
 		done += (size_t)n;
 	}
-	int rc = fsync(fd);
+	int rc = sync ? fsync(fd) : 0;
 	close(fd);
 	if (rc != 0 || rename(tmp, path) != 0) {
 		unlink(tmp);
 		return OP_EIO;
 	}
-	if (slash && slash != dir) {
+	if (sync && slash && slash != dir) {
 		/* the rename itself must reach the medium too */
 		int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (dfd >= 0) {

@@ -150,8 +150,8 @@ def test_openapi_document_validates_and_matches():
     out = json.loads(r.stdout)
     eq(out["valid"], True, f"{out}")
     eq(out["paths"], {"/appliance": ["get"], "/probes": ["get"],
-                      "/probes/{name}/results": ["get"], "/probes/{name}/run": ["post"],
-                      "/alarms": ["get"], "/silences": ["get", "post"], "/notify/test": ["post"],
+                      "/probes/{name}/results": ["get"], "/probes/{name}/logs": ["get"],
+                      "/probes/{name}/run": ["post"], "/alarms": ["get"], "/silences": ["get", "post"], "/notify/test": ["post"],
                       "/reload": ["post"], "/openapi.json": ["get"]}, "paths")
     # every documented GET without parameters answers
     for path, methods in out["paths"].items():

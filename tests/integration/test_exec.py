@@ -3,6 +3,8 @@ process group (even one that ignores SIGTERM), missing programs, floods that can
 loop, and no zombies or descriptor growth under many probes."""
 import json
 import os
+import re
+import tempfile
 import time
 import uuid
 from lib import *
@@ -126,6 +128,35 @@ def test_graceful_stop_waits_for_running_commands():
             assert 0.3 < took < 5, took   # waited for the command
         else:
             assert took < 1.5, took       # cut at the grace
+
+
+def test_log_store_keeps_bounded_objects_across_restarts():
+    logs = tempfile.mkdtemp()
+    cfg = {"logs": {"dir": logs, "max_bytes": 4096, "max_objects": 50}, "probes": [
+        {"name": "report", "kind": "exec", "target": "report", "service": "nightly-report",
+         "interval": "1s", "timeout": "900ms",
+         "command": ["sh", "-c", "printf 'line %0999d' 7; test $(( $(date +%s) % 3 )) -ne 0"]}]}
+    app = Appliance(cfg)
+    wait_for(lambda: (metric(app.metrics(), "outpost_logs_deleted_total") or 0) >= 2, 15,
+             "rotation")
+    m = app.metrics()
+    on_disk = sorted(os.listdir(os.path.join(logs, "nightly-report")))
+    listed = json.loads(app.get("/api/v1/probes/report/logs")[1])["logs"]
+    print(f"# exec: log store {int(metric(m, 'outpost_logs_bytes'))} bytes in "
+          f"{len(on_disk)} objects, {int(metric(m, 'outpost_logs_deleted_total'))} deleted")
+    assert metric(m, "outpost_logs_bytes") <= 4096, m["outpost_logs_bytes"]
+    assert 2 <= len(on_disk) <= 4, on_disk  # 1004-byte outputs in 4096 bytes
+    eq(sorted(o["object"].split("/")[1] for o in listed), on_disk, "index and disk agree")
+    assert all(re.fullmatch(r"\d{10}_(SUCCESS|FAILURE)", f) for f in on_disk), on_disk
+    newest = listed[0]
+    status, body = app.get(newest["url"])
+    eq((status, len(body)), (200, 1004), "the object")
+    assert body.startswith("line 000"), body[:20]
+    eq(app.get("/logs/nightly-report/../../etc/passwd")[0], 404, "nothing outside the store")
+    app.stop()
+    app = Appliance(cfg)  # the objects are found again
+    listed2 = json.loads(app.get("/api/v1/probes/report/logs")[1])["logs"]
+    assert newest["object"] in {o["object"] for o in listed2}, (listed, listed2)
 
 
 def test_delay_waits_after_each_run_ends():
