@@ -1,0 +1,40 @@
+/* http_expect.h: the assertions on an HTTP response ("expect"): status codes, classes and
+ * ranges, body text, patterns and JSON values, a header, the HTTP version, latency and
+ * certificate lifetime. The http probe checks one response with them, the scenario probe each
+ * step's. */
+#ifndef HTTP_EXPECT_H
+#define HTTP_EXPECT_H
+
+#include "httpc.h"
+
+#define HTTP_EXPECT_RANGES 8
+#define HTTP_EXPECT_JSON 8
+
+struct http_expect {
+	const char *status_text;
+	const char *body_contains, *body_not_contains;
+	const char *header_name, *header_pattern, *body_regex;
+	struct op_regex *header_re, *body_re;
+	uint64_t max_latency_us;
+	uint32_t cert_min_days;
+	const char *http_version;
+	/* "json": {"$.path": expected value, ...} */
+	uint8_t njson;
+	const char *json_path[HTTP_EXPECT_JSON], *json_value[HTTP_EXPECT_JSON];
+	/* derived from status_text */
+	uint8_t nranges;
+	uint16_t ranges[HTTP_EXPECT_RANGES][2];
+};
+
+#define HTTP_EXPECT_NKEYS 9
+extern const struct cfg_key http_expect_keys[HTTP_EXPECT_NKEYS];
+
+/* After the keys are read: the status ranges (default "2xx"). what names the owner for the
+ * error ("probe \"api\""). 0 or a negative code after cfg_error. */
+int http_expect_configure(struct cfg_ctx *c, int tok, const char *what, struct http_expect *e);
+/* Check the response h holds (run r's facts), took_us after the start. 0 when every assertion
+ * holds; -1 with why saying which failed and what was seen. Sets r->facts.content_failed. */
+int http_expect_check(const struct http_expect *e, struct probe_run *r, const struct httpc *h,
+	uint64_t took_us, char *why, size_t cap);
+
+#endif
