@@ -22,6 +22,16 @@
  *        SEED                      restart the fault dice (reproducible runs)
  *   GET  /stats             what the collector did: {"posted":..,"delivered":..,...}
  *
+ * A job API (for scenario probes):
+ *   POST /jobs {"spec": S}  201 {"id": "job-N", "state": "pending"}
+ *   GET  /jobs              {"jobs": [{"id", "state"}, ...]}
+ *   GET  /jobs/<id>         {"id", "state", "spec"}: pending, then running after half of
+ *                           JOB_DELAY_MS, then completed (or failed) after JOB_DELAY_MS
+ *   GET  /jobs/<id>/output  "outpost-mock job output for spec=S\n" once completed (409 before)
+ *   DELETE /jobs/<id>       204
+ *   faults (/config): JOB_DELAY_MS (1000), JOB_FAIL_PERCENT (0), JOB_WRONG_OUTPUT_PERCENT (0),
+ *   JOB_SLOW_MS (0: added to every job request), JOB_ERROR_PERCENT (0: answered 500)
+ *
  * Faults are drawn when an event is posted; deliveries wait in a queue served by one thread. */
 #include <pthread.h>
 #include <stdint.h>
@@ -37,6 +47,7 @@
 #define EVENT_MAX 1024
 
 struct faults {
+	int job_delay_ms, job_fail_pct, job_wrong_pct, job_slow_ms, job_error_pct;
 	int reject_pct, latency_pct, latency_min_ms, latency_max_ms, loss_pct, dup_pct, foreign_pct;
 };
 
@@ -58,9 +69,21 @@ static struct {
 } M = {
 	.mu = PTHREAD_MUTEX_INITIALIZER,
 	.cv = PTHREAD_COND_INITIALIZER,
-	.f = {0, 10, 0, 3000, 5, 1, 1},
+	.f = {1000, 0, 0, 0, 0, 0, 10, 0, 3000, 5, 1, 1},
 	.rng = 0x9E3779B97F4A7C15ull,
 };
+
+#define MAX_JOBS 1024
+
+struct job {
+	int id;
+	uint64_t at_us;
+	int delay_ms;
+	uint8_t fail, wrong, used;
+	char spec[128];
+};
+static struct job jobs[MAX_JOBS];
+static int next_job = 1;
 
 static uint64_t now_us(void)
 {
@@ -201,6 +224,9 @@ static int config_get(struct mg_connection *c, void *cb)
 		const char *name;
 		int *v;
 	} keys[] = {
+		{"JOB_DELAY_MS", &M.f.job_delay_ms}, {"JOB_FAIL_PERCENT", &M.f.job_fail_pct},
+		{"JOB_WRONG_OUTPUT_PERCENT", &M.f.job_wrong_pct}, {"JOB_SLOW_MS", &M.f.job_slow_ms},
+		{"JOB_ERROR_PERCENT", &M.f.job_error_pct},
 		{"REJECT_PERCENT", &M.f.reject_pct}, {"ADD_LATENCY_PERCENT", &M.f.latency_pct}, {"ADD_LATENCY_MIN_MS", &M.f.latency_min_ms},
 		{"ADD_LATENCY_MAX_MS", &M.f.latency_max_ms}, {"LOSS_PERCENT", &M.f.loss_pct},
 		{"DUPLICATE_PERCENT", &M.f.dup_pct}, {"FOREIGN_PERCENT", &M.f.foreign_pct},
@@ -212,9 +238,12 @@ static int config_get(struct mg_connection *c, void *cb)
 			*keys[i].v = atoi(v);
 	if (mg_get_var(qs, strlen(qs), "SEED", v, sizeof v) > 0)
 		M.rng = strtoull(v, NULL, 10) * 0x9E3779B97F4A7C15ull | 1;
-	int n = snprintf(out, sizeof out, "{\"REJECT_PERCENT\":%d,\"ADD_LATENCY_PERCENT\":%d,\"ADD_LATENCY_MIN_MS\":%d,"
+	int n = snprintf(out, sizeof out, "{\"JOB_DELAY_MS\":%d,\"JOB_FAIL_PERCENT\":%d,"
+		"\"JOB_WRONG_OUTPUT_PERCENT\":%d,\"JOB_SLOW_MS\":%d,\"JOB_ERROR_PERCENT\":%d,"
+		"\"REJECT_PERCENT\":%d,\"ADD_LATENCY_PERCENT\":%d,\"ADD_LATENCY_MIN_MS\":%d,"
 		"\"ADD_LATENCY_MAX_MS\":%d,\"LOSS_PERCENT\":%d,\"DUPLICATE_PERCENT\":%d,"
-		"\"FOREIGN_PERCENT\":%d}", M.f.reject_pct, M.f.latency_pct, M.f.latency_min_ms, M.f.latency_max_ms,
+		"\"FOREIGN_PERCENT\":%d}", M.f.job_delay_ms, M.f.job_fail_pct, M.f.job_wrong_pct,
+		M.f.job_slow_ms, M.f.job_error_pct, M.f.reject_pct, M.f.latency_pct, M.f.latency_min_ms, M.f.latency_max_ms,
 		M.f.loss_pct, M.f.dup_pct, M.f.foreign_pct);
 	pthread_mutex_unlock(&M.mu);
 	mg_send_http_ok(c, "application/json", n);
@@ -368,9 +397,111 @@ static void ws_close_none(const struct mg_connection *c, void *cb)
 	(void)c, (void)cb;
 }
 
+static const char *job_state(const struct job *j, uint64_t now)
+{
+	uint64_t age_ms = (now - j->at_us) / 1000;
+	if (age_ms < (uint64_t)j->delay_ms / 2)
+		return "pending";
+	if (age_ms < (uint64_t)j->delay_ms)
+		return "running";
+	return j->fail ? "failed" : "completed";
+}
+
+static int reply_json(struct mg_connection *c, int status, const char *body)
+{
+	mg_printf(c, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+		"Connection: close\r\n\r\n%s", status, status < 300 ? "OK" : "Error", strlen(body),
+		body);
+	return status;
+}
+
+/* The job API: every request may be slowed or fail by the faults. */
+static int jobs_api(struct mg_connection *c, const struct mg_request_info *ri)
+{
+	pthread_mutex_lock(&M.mu);
+	struct faults f = M.f;
+	int error = dice(100) < (uint32_t)f.job_error_pct;
+	pthread_mutex_unlock(&M.mu);
+	if (f.job_slow_ms > 0)
+		usleep((useconds_t)f.job_slow_ms * 1000);
+	if (error)
+		return reply_json(c, 500, "{\"error\":\"injected (JOB_ERROR_PERCENT)\"}");
+	char out[8192];
+	uint64_t now = now_us();
+	const char *rest = ri->local_uri + 5; /* after "/jobs" */
+	if (!*rest && !strcmp(ri->request_method, "POST")) {
+		char body[512], spec[128] = "";
+		int n = mg_read(c, body, sizeof body - 1);
+		body[n > 0 ? n : 0] = 0;
+		const char *k = strstr(body, "\"spec\"");
+		const char *q1 = k ? strchr(k + 6, '"') : NULL;
+		const char *q2 = q1 ? strchr(q1 + 1, '"') : NULL;
+		if (!q2)
+			return reply_json(c, 400, "{\"error\":\"send {\\\"spec\\\": \\\"...\\\"}\"}");
+		snprintf(spec, sizeof spec, "%.*s", (int)(q2 - q1 - 1), q1 + 1);
+		pthread_mutex_lock(&M.mu);
+		struct job *j = &jobs[next_job % MAX_JOBS];
+		*j = (struct job){.id = next_job++, .at_us = now, .delay_ms = f.job_delay_ms,
+			.fail = dice(100) < (uint32_t)f.job_fail_pct,
+			.wrong = dice(100) < (uint32_t)f.job_wrong_pct, .used = 1};
+		snprintf(j->spec, sizeof j->spec, "%s", spec);
+		snprintf(out, sizeof out, "{\"id\":\"job-%d\",\"state\":\"pending\"}", j->id);
+		pthread_mutex_unlock(&M.mu);
+		return reply_json(c, 201, out);
+	}
+	if (!*rest) {
+		size_t w = (size_t)snprintf(out, sizeof out, "{\"jobs\":[");
+		pthread_mutex_lock(&M.mu);
+		for (int i = 0, first = 1; i < MAX_JOBS && w < sizeof out - 64; i++) {
+			if (!jobs[i].used)
+				continue;
+			w += (size_t)snprintf(out + w, sizeof out - w, "%s{\"id\":\"job-%d\",\"state\":\"%s\"}",
+				first ? "" : ",", jobs[i].id, job_state(&jobs[i], now));
+			first = 0;
+		}
+		pthread_mutex_unlock(&M.mu);
+		snprintf(out + w, sizeof out - w, "]}");
+		return reply_json(c, 200, out);
+	}
+	int id = 0, used = 0;
+	char tail[32] = "";
+	if (sscanf(rest, "/job-%d%n", &id, &used) != 1)
+		return reply_json(c, 404, "{\"error\":\"no such job\"}");
+	snprintf(tail, sizeof tail, "%s", rest + used);
+	pthread_mutex_lock(&M.mu);
+	struct job *j = &jobs[id % MAX_JOBS];
+	if (!j->used || j->id != id) {
+		pthread_mutex_unlock(&M.mu);
+		return reply_json(c, 404, "{\"error\":\"no such job\"}");
+	}
+	struct job copy = *j;
+	if (!strcmp(ri->request_method, "DELETE") && !tail[0])
+		j->used = 0;
+	pthread_mutex_unlock(&M.mu);
+	const char *state = job_state(&copy, now);
+	if (!strcmp(ri->request_method, "DELETE")) {
+		mg_printf(c, "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
+		return 204;
+	}
+	if (!strcmp(tail, "/output")) {
+		if (strcmp(state, "completed"))
+			return reply_json(c, 409, "{\"error\":\"the job has not completed\"}");
+		int n = snprintf(out, sizeof out, "outpost-mock job output for spec=%s%s\n", copy.spec,
+			copy.wrong ? " (corrupted)" : "");
+		mg_send_http_ok(c, "text/plain", n);
+		mg_write(c, out, (size_t)n);
+		return 200;
+	}
+	snprintf(out, sizeof out, "{\"id\":\"job-%d\",\"state\":\"%s\",\"spec\":\"%s\"}", copy.id,
+		state, copy.spec);
+	return reply_json(c, 200, out);
+}
+
 static int route(struct mg_connection *c, void *cb)
 {
 	const struct mg_request_info *ri = mg_get_request_info(c);
+	if (!strncmp(ri->local_uri, "/jobs", 5) && (!ri->local_uri[5] || ri->local_uri[5] == '/'))
+		return jobs_api(c, ri);
 	if (!strcmp(ri->local_uri, "/events") && !strcmp(ri->request_method, "POST"))
 		return events_post(c, cb);
 	if (!strcmp(ri->local_uri, "/config"))
