@@ -369,23 +369,23 @@ int probe_run_done(struct probe_run *r, int ok, int reason, const char *fmt, ...
 	res.reason = (uint8_t)(ok ? REASON_NONE : reason);
 	res.detail[0] = 0;
 	probe_run_phase(r, -1);
-	if (!ok && r->ops->retry && reason != REASON_TIMEOUT && reason != REASON_INTERRUPTED &&
-		reason != REASON_CANCELED) {
-		if (r->dq)
-			dns_query_cancel(r->dq);
-		r->dq = NULL;
-		net_close(&r->conn);
-		if (r->ops->retry(r, reason))
-			return 0;
-	}
-	memcpy(res.phase_us, r->phase_us, sizeof res.phase_us);
-	res.duration_us = (uint32_t)(plat_now_us() - r->t0_us);
 	if (fmt) {
 		va_list ap;
 		va_start(ap, fmt);
 		vsnprintf(res.detail, sizeof res.detail, fmt, ap);
 		va_end(ap);
 	}
+	if (!ok && r->ops->retry && reason != REASON_TIMEOUT && reason != REASON_INTERRUPTED &&
+		reason != REASON_CANCELED) {
+		if (r->dq)
+			dns_query_cancel(r->dq);
+		r->dq = NULL;
+		net_close(&r->conn);
+		if (r->ops->retry(r, reason, res.detail))
+			return 0;
+	}
+	memcpy(res.phase_us, r->phase_us, sizeof res.phase_us);
+	res.duration_us = (uint32_t)(plat_now_us() - r->t0_us);
 	if (r->ops->cancel)
 		r->ops->cancel(r);
 	if (r->dq)

@@ -296,6 +296,37 @@ static void e_ev_hist(struct mw *w, const char *n, const char *l, const struct s
 		(unsigned long long)cum);
 }
 
+/* ---- scenario probes: the last run's steps ---- */
+
+static int has_steps(const struct snap_probe *p)
+{
+	return !strcmp(p->kind, "scenario") && p->steps.n;
+}
+
+static void e_step(struct mw *w, const char *n, const char *l, const struct snap_probe *p,
+	int duration)
+{
+	for (int i = 0; i < p->steps.n && i < SNAP_STEPS_MAX; i++) {
+		char step[80], name[70];
+		if (!p->steps.s[i].state)
+			continue; /* not run (skipped after a failure) */
+		metrics_escape(name, sizeof name, p->steps.s[i].name);
+		snprintf(step, sizeof step, "step=\"%s\"", name);
+		linef(w, n, l, step, duration ? p->steps.s[i].duration_us / 1e6 :
+			p->steps.s[i].state == 1);
+	}
+}
+
+static void e_step_duration(struct mw *w, const char *n, const char *l, const struct snap_probe *p)
+{
+	e_step(w, n, l, p, 1);
+}
+
+static void e_step_success(struct mw *w, const char *n, const char *l, const struct snap_probe *p)
+{
+	e_step(w, n, l, p, 0);
+}
+
 static const struct family families[] = {
 	{"probe_success", "gauge", "Whether the last run succeeded.", has_last, e_success},
 	{"probe_duration_seconds", "gauge", "Duration of the last run.", has_last, e_duration},
@@ -357,6 +388,11 @@ static const struct family families[] = {
 		e_ev_pending},
 	{"outpost_event_subscription_up", "gauge", "Whether the WebSocket subscription is open.",
 		has_events, e_ev_connected},
+	{"outpost_scenario_step_duration_seconds", "gauge",
+		"Each step's time in the last run (polls included).", has_steps, e_step_duration},
+	{"outpost_scenario_step_success", "gauge",
+		"Whether each step passed in the last run (steps not run are left out).", has_steps,
+		e_step_success},
 	{"outpost_event_subscription_connects_total", "counter",
 		"Times the subscription opened (reconnects are this minus one).", has_events,
 		e_ev_connects},

@@ -41,10 +41,10 @@ struct probe_ops {
 	 * Called from probe_run_done, exactly once per run. May be NULL. */
 	void (*cancel)(struct probe_run *r);
 
-	/* A failed run is about to end: return 1 to keep it going (the kind has closed what it
-	 * held and armed its next attempt; r->conn and r->dq are closed for it), 0 to let it end.
-	 * Not asked for timeouts and interruptions. May be NULL. */
-	int (*retry)(struct probe_run *r, int reason);
+	/* A failed run is about to end with reason and detail: return 1 to keep it going (the
+	 * kind has closed what it held and armed its next attempt; r->conn and r->dq are closed
+	 * for it), 0 to let it end. Not asked for timeouts and interruptions. May be NULL. */
+	int (*retry)(struct probe_run *r, int reason, const char *detail);
 
 	/* Kinds that keep something between runs (a subscription, a table of events): */
 	/* bytes of it for probe cp, given zeroed in p->kstate from the engine's arena; */

@@ -9,6 +9,17 @@
 #include "result.h"
 #include "slo.h"
 
+/* A scenario probe's steps in its last run. */
+#define SNAP_STEPS_MAX 12
+struct snap_steps {
+	uint8_t n;
+	struct {
+		char name[32];
+		uint32_t duration_us;
+		uint8_t state; /* 0 not run, 1 passed, 2 failed */
+	} s[SNAP_STEPS_MAX];
+};
+
 struct snap_probe {
 	char name[OP_NAME_MAX];
 	char kind[16];
@@ -20,7 +31,10 @@ struct snap_probe {
 	uint32_t hist_head, hist_len; /* the probe's ring in the snapshot's history */
 	struct slo_target objective;  /* nwin 0: none */
 	struct slo_view slo[SLO_MAX_WINDOWS];
-	struct evt_stats events; /* pipeline probes: the event counters */
+	union {
+		struct evt_stats events; /* pipeline probes: the event counters */
+		struct snap_steps steps; /* scenario probes: the last run's steps */
+	};
 };
 
 struct snap_pool {

@@ -510,11 +510,11 @@ static void pipe_on_event(struct probe_run *r, int ev, unsigned events)
 }
 
 /* A failed attempt: try again after 100 ms, 200 ms, 400 ms... while retries and time last. */
-static int pipe_retry(struct probe_run *r, int reason)
+static int pipe_retry(struct probe_run *r, int reason, const char *detail)
 {
 	struct pipe_run *s = (struct pipe_run *)r->state;
 	const struct pipe_conf *k = probe_conf(r);
-	(void)reason;
+	(void)reason, (void)detail;
 	httpc_cancel(&s->h);
 	if (s->ended || s->attempt + 1 >= k->retries_p1)
 		return 0;

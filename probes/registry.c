@@ -2,7 +2,7 @@
 #include "../core/probe.h"
 
 extern const struct probe_ops probe_tcp, probe_dns, probe_http, probe_exec, probe_ws,
-	probe_pipeline;
+	probe_pipeline, probe_scenario;
 
 const struct probe_ops *const probe_registry[] = {
 	&probe_tcp,
@@ -11,5 +11,6 @@ const struct probe_ops *const probe_registry[] = {
 	&probe_exec,
 	&probe_ws,
 	&probe_pipeline,
+	&probe_scenario,
 	NULL,
 };

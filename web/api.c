@@ -303,6 +303,17 @@ static int get_probes(struct mg_connection *c, const char *q)
 		}
 		if (!strcmp(p->kind, "pipeline"))
 			jb_events(&b, &p->events);
+		if (!strcmp(p->kind, "scenario") && p->steps.n) {
+			static const char *const st[] = {"not_run", "passed", "failed"};
+			jb(&b, ",\"steps\":[");
+			for (int x = 0; x < p->steps.n && x < SNAP_STEPS_MAX; x++) {
+				jb(&b, "%s{\"name\":", x ? "," : "");
+				jb_str(&b, p->steps.s[x].name);
+				jb(&b, ",\"state\":\"%s\",\"duration_ms\":%.3f}", st[p->steps.s[x].state % 3],
+					p->steps.s[x].duration_us / 1e3);
+			}
+			jb(&b, "]");
+		}
 		jb(&b, ",\"history_size\":%d,\"success_ratio\":", k);
 		if (k)
 			jb(&b, "%.4f", (double)ok / k);
