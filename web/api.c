@@ -304,12 +304,12 @@ static int get_probes(struct mg_connection *c, const char *q)
 		if (!strcmp(p->kind, "pipeline"))
 			jb_events(&b, &p->events);
 		if (!strcmp(p->kind, "scenario") && p->steps.n) {
-			static const char *const st[] = {"not_run", "passed", "failed"};
+			static const char *const step_state[] = {"not_run", "passed", "failed"};
 			jb(&b, ",\"steps\":[");
 			for (int x = 0; x < p->steps.n && x < SNAP_STEPS_MAX; x++) {
 				jb(&b, "%s{\"name\":", x ? "," : "");
 				jb_str(&b, p->steps.s[x].name);
-				jb(&b, ",\"state\":\"%s\",\"duration_ms\":%.3f}", st[p->steps.s[x].state % 3],
+				jb(&b, ",\"state\":\"%s\",\"duration_ms\":%.3f}", step_state[p->steps.s[x].state % 3],
 					p->steps.s[x].duration_us / 1e3);
 			}
 			jb(&b, "]");
