@@ -60,6 +60,7 @@ struct scen_conf {
 	uint8_t nsteps, nvars;
 	const char *var_name[VARS_MAX], *var_value[VARS_MAX];
 	struct httpc_tls tls_opts;
+	uint32_t concurrency;
 	/* derived: the base URL's parts and TLS setup, for relative URLs */
 	struct httpc_req base;
 	const char *base_url;
@@ -68,7 +69,7 @@ struct scen_conf {
 struct scen_run {
 	struct httpc h;
 	struct httpc_req req;
-	uint8_t step, failed, finishing, nvars;
+	uint8_t step, failed, finishing, nvars, waiting;
 	int reason;
 	uint64_t step_t0, poll_deadline;
 	char why[OP_DETAIL_MAX];
@@ -231,6 +232,7 @@ static const struct cfg_key scen_keys[] = {
 	{"vars", CFG_FN, 0, offsetof(struct scen_conf, vars), 0, 0, read_vars},
 	{"tls", CFG_OBJ, 0, offsetof(struct scen_conf, tls_opts), 0, 0, NULL, httpc_tls_keys,
 		HTTPC_TLS_NKEYS},
+	{"concurrency", CFG_UINT, 0, offsetof(struct scen_conf, concurrency), 1, 16, NULL},
 };
 
 static int scen_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
@@ -256,6 +258,37 @@ static int scen_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 		}
 	}
 	return 0;
+}
+
+/* ---- between runs: the last steps, and the lanes of concurrent runs ---- */
+
+/* Concurrency K: the run on the probe's own slot is lane 0; lanes 1..K-1 are internal probes
+ * started with it, each on a run slot of its own (or waiting for one), each reporting here. */
+struct lane_result {
+	uint8_t busy, ok;
+	char why[OP_DETAIL_MAX];
+};
+
+struct scen_state {
+	struct snap_steps pub;
+	uint32_t nlanes;
+	struct probe *owner;
+	struct lane_result res[16];
+	struct probe lane[]; /* nlanes */
+};
+
+static size_t scen_state_size(const struct cfg_probe *cp)
+{
+	const struct scen_conf *k = (const struct scen_conf *)cp->conf;
+	uint32_t k_ = k->concurrency ? k->concurrency : 1;
+	return sizeof(struct scen_state) + sizeof(struct probe) * (k_ - 1);
+}
+
+/* The shared state of the scenario a run belongs to (a lane's is its owner's); NULL when the
+ * engine does not keep one (one-shot runs). */
+static struct scen_state *shared(const struct probe_run *r)
+{
+	return r->p->kstate;
 }
 
 /* ---- the run ---- */
@@ -313,12 +346,41 @@ static void step_begin(struct probe_run *r, struct scen_run *s);
 static void finish(struct probe_run *r, struct scen_run *s)
 {
 	const struct scen_conf *k = probe_conf(r);
-	struct snap_steps *pub = r->p->kstate;
+	struct scen_state *st = shared(r);
+	if (st && r->p->internal) {
+		/* a lane: report to the owner, which decides */
+		struct lane_result *lr = &st->res[r->p->id];
+		lr->ok = !s->failed;
+		op_strlcpy(lr->why, s->why, sizeof lr->why);
+		lr->busy = 0;
+		s->finishing = 1;
+		probe_run_done(r, !s->failed, s->reason, "%s", s->why);
+		return;
+	}
+	if (st) {
+		st->pub = s->steps;
+		for (uint32_t i = 1; i < st->nlanes + 1; i++) {
+			if (st->res[i].busy) {
+				s->waiting = 1;
+				probe_run_timer(r, 5000); /* lanes still running: look again soon */
+				return;
+			}
+		}
+		for (uint32_t i = 1; i < st->nlanes + 1 && !s->failed; i++) {
+			if (!st->res[i].ok) {
+				s->failed = 1;
+				s->reason = REASON_EXPECT;
+				snprintf(s->why, sizeof s->why, "run %u of %u: %s", i + 1, st->nlanes + 1,
+					st->res[i].why);
+			}
+		}
+	}
 	s->finishing = 1;
-	if (pub)
-		*pub = s->steps;
 	if (s->failed)
 		probe_run_done(r, 0, s->reason, "%s", s->why);
+	else if (st && st->nlanes)
+		probe_run_done(r, 1, REASON_NONE, "%u steps passed in %u concurrent runs", k->nsteps,
+			st->nlanes + 1);
 	else
 		probe_run_done(r, 1, REASON_NONE, "%u steps passed", k->nsteps);
 }
@@ -481,8 +543,22 @@ static int scen_start(struct probe_run *r)
 	s->poll_deadline = 0;
 	s->nvars = 0;
 	s->h.tls = NULL;
+	s->waiting = 0;
 	for (int i = 0; i < k->nvars; i++)
 		var_set(s, k->var_name[i], k->var_value[i], strlen(k->var_value[i]));
+	struct scen_state *st = shared(r);
+	if (st && !r->p->internal) {
+		/* the other lanes start now, each on its own slot (or waiting for one) */
+		for (uint32_t i = 0; i < st->nlanes; i++) {
+			struct lane_result *lr = &st->res[i + 1];
+			if (lr->busy)
+				continue; /* still at it from a run that timed out */
+			lr->busy = 1;
+			lr->ok = 0;
+			snprintf(lr->why, sizeof lr->why, "did not finish");
+			engine_run_internal(&st->lane[i]);
+		}
+	}
 	step_begin(r, s);
 	return 0;
 }
@@ -490,7 +566,9 @@ static int scen_start(struct probe_run *r)
 static void scen_on_event(struct probe_run *r, int ev, unsigned events)
 {
 	struct scen_run *s = (struct scen_run *)r->state;
-	if (ev == PROBE_EV_TIMER)
+	if (ev == PROBE_EV_TIMER && s->waiting)
+		finish(r, s); /* the lanes, again */
+	else if (ev == PROBE_EV_TIMER)
 		step_begin(r, s); /* the next step, or the same one polled again */
 	else
 		httpc_on_event(r, &s->h, ev, events);
@@ -511,18 +589,38 @@ static int scen_retry(struct probe_run *r, int reason, const char *detail)
 static void scen_cancel(struct probe_run *r)
 {
 	struct scen_run *s = (struct scen_run *)r->state;
+	struct scen_state *st = shared(r);
 	httpc_cancel(&s->h);
+	if (st && r->p->internal)
+		st->res[r->p->id].busy = 0; /* however the lane ended */
 }
 
-static size_t scen_state_size(const struct cfg_probe *cp)
+static void scen_attach(struct probe *p)
 {
-	(void)cp;
-	return sizeof(struct snap_steps);
+	struct scen_state *st = p->kstate;
+	const struct scen_conf *k = (const struct scen_conf *)p->cfg->conf;
+	st->owner = p;
+	st->nlanes = (k->concurrency ? k->concurrency : 1) - 1;
+	for (uint32_t i = 0; i < st->nlanes; i++) {
+		memset(&st->lane[i], 0, sizeof st->lane[i]);
+		st->lane[i].cfg = p->cfg;
+		st->lane[i].id = i + 1;
+		st->lane[i].internal = 1;
+		st->lane[i].kstate = st;
+	}
+}
+
+static void scen_detach(struct probe *p)
+{
+	struct scen_state *st = p->kstate;
+	for (uint32_t i = 0; i < st->nlanes; i++)
+		if (st->lane[i].run)
+			probe_run_done(st->lane[i].run, 0, REASON_CANCELED, "engine stopped");
 }
 
 static void scen_publish(struct probe *p, struct snap_probe *sp)
 {
-	sp->steps = *(const struct snap_steps *)p->kstate;
+	sp->steps = ((const struct scen_state *)p->kstate)->pub;
 }
 
 const struct probe_ops probe_scenario = {
@@ -537,5 +635,7 @@ const struct probe_ops probe_scenario = {
 	.cancel = scen_cancel,
 	.retry = scen_retry,
 	.probe_state_size = scen_state_size,
+	.attach = scen_attach,
+	.detach = scen_detach,
 	.publish = scen_publish,
 };

@@ -1,0 +1,140 @@
+"""The scenario probe against outpost-mock's job API: list, submit, poll until completed,
+fetch and verify the output, clean up. It passes; a failed job, a wrong output (sha256), a
+poll deadline and a 500 each fail naming the step and the assertion; the cleanup step runs
+after a failure; three concurrent runs submit three jobs and pass only together."""
+import hashlib
+import json
+import time
+import urllib.request
+from lib import *
+
+OUTPUT = "outpost-mock job output for spec=hello\n"
+
+
+def get_json(url):
+    with urllib.request.urlopen(url, timeout=5) as r:
+        return json.loads(r.read())
+
+
+def steps(within="3s"):
+    return [
+        {"name": "list", "request": {"url": "/jobs"}, "expect": {"status": 200,
+                                                                   "body_contains": "jobs"}},
+        {"name": "submit", "request": {"method": "POST", "url": "/jobs",
+                                       "body": "{\"spec\": \"{{spec}}\"}",
+                                       "headers": {"Content-Type": "application/json"}},
+         "expect": {"status": 201}, "capture": {"job_id": "$.id"}},
+        {"name": "wait", "request": {"url": "/jobs/{{job_id}}"},
+         "poll": {"every": "50ms", "within": within,
+                  "until": {"json": {"$.state": "completed"}},
+                  "fail_when": {"json": {"$.state": "failed"}}}},
+        {"name": "describe", "request": {"url": "/jobs/{{job_id}}"},
+         "expect": {"json": {"$.spec": "hello"}}},
+        {"name": "get-output", "request": {"url": "/jobs/{{job_id}}/output"},
+         "verify": {"sha256": hashlib.sha256(OUTPUT.encode()).hexdigest(), "contains": "hello"}},
+        {"name": "cleanup", "request": {"method": "DELETE", "url": "/jobs/{{job_id}}"},
+         "expect": {"status": 204}, "always": True},
+    ]
+
+
+def scenario(mock, **extra):
+    p = {"name": "jobs", "kind": "scenario", "target": f"http://127.0.0.1:{mock}",
+         "interval": "1500ms", "timeout": "1400ms", "vars": {"spec": "hello"},
+         "steps": steps(extra.pop("within", "1s"))}
+    p.update(extra)
+    return {"probes": [p]}
+
+
+def results(app):
+    return json.loads(app.get("/api/v1/probes/jobs/results")[1])["results"]
+
+
+def last_run(app, n=1):
+    wait_for(lambda: len(results(app)) >= n, 10, f"{n} runs")
+    return results(app)[0]
+
+
+def test_the_canary_flow_passes_with_step_series():
+    _, mock = start_tool("outpost-mock")
+    get_json(f"http://127.0.0.1:{mock}/config?JOB_DELAY_MS=200")
+    app = Appliance(scenario(mock))
+    r = last_run(app)
+    eq((r["success"], r["detail"]), (True, "6 steps passed"), f"{r}")
+    time.sleep(1.1)  # the step series are published once a second
+    m = app.metrics()
+    for step in ("list", "submit", "wait", "describe", "get-output", "cleanup"):
+        eq(metric(m, "outpost_scenario_step_success", probe="jobs", step=step), 1, step)
+    wait = metric(m, "outpost_scenario_step_duration_seconds", probe="jobs", step="wait")
+    assert 0.15 <= wait <= 0.5, wait  # the job takes 200 ms to complete: polled until then
+    p = json.loads(app.get("/api/v1/probes")[1])["probes"][0]
+    eq([s["state"] for s in p["steps"]], ["passed"] * 6, "steps in the API")
+    eq(get_json(f"http://127.0.0.1:{mock}/jobs")["jobs"], [], "cleaned up")
+    promtool_check(app.get("/metrics")[1])
+
+
+def test_failures_name_the_step_and_cleanup_still_runs():
+    _, mock = start_tool("outpost-mock")
+    base = f"http://127.0.0.1:{mock}"
+    cases = [
+        ("JOB_DELAY_MS=100&JOB_FAIL_PERCENT=100", 'step "wait": fail_when matched'),
+        ("JOB_DELAY_MS=100&JOB_WRONG_OUTPUT_PERCENT=100", 'step "get-output": body sha256 mismatch'),
+        ("JOB_DELAY_MS=5000", 'step "wait": not done within 1.0 s'),
+    ]
+    for faults, detail in cases:
+        get_json(f"{base}/config?JOB_FAIL_PERCENT=0&JOB_WRONG_OUTPUT_PERCENT=0&JOB_ERROR_PERCENT=0")
+        get_json(f"{base}/config?{faults}")
+        app = Appliance(scenario(mock))
+        r = last_run(app)
+        app.stop()
+        eq(r["success"], False, faults)
+        assert r["detail"].startswith(detail), (faults, r["detail"])
+        eq(r["reason"], "expect", faults)
+        # the "always" step deleted the job the failed run submitted
+        eq(get_json(f"{base}/jobs")["jobs"], [], f"cleanup after {faults}")
+    # a 500 from the API names the status
+    get_json(f"{base}/config?JOB_DELAY_MS=100&JOB_WRONG_OUTPUT_PERCENT=0&JOB_ERROR_PERCENT=100")
+    app = Appliance(scenario(mock))
+    r = last_run(app)
+    eq(r["detail"], 'step "list": status 500, expected 200', "500")
+    # nothing listening: the step names the connection failure
+    app.stop()
+    app = Appliance(scenario(free_port()))
+    r = last_run(app)
+    assert r["detail"].startswith('step "list": 127.0.0.1 port') and r["reason"] == "refused", r
+
+
+def test_concurrency_three_runs_at_once():
+    _, mock = start_tool("outpost-mock")
+    base = f"http://127.0.0.1:{mock}"
+    get_json(f"{base}/config?JOB_DELAY_MS=300")
+    app = Appliance(scenario(mock, concurrency=3, interval="3s", timeout="2s", within="1s"))
+    r = last_run(app)
+    eq((r["success"], r["detail"]), (True, "6 steps passed in 3 concurrent runs"), f"{r}")
+    # three jobs were submitted at once: while they ran, the list showed three
+    # (the whole run takes about the job's 300 ms, not three times it)
+    assert r["duration_ms"] < 900, r
+    # one of three runs failing fails the scenario
+    get_json(f"{base}/config?JOB_FAIL_PERCENT=34&SEED=5")
+    wait_for(lambda: not results(app)[0]["success"], 15, "a failed concurrent run")
+    assert "fail_when matched" in results(app)[0]["detail"], results(app)[0]
+    eq(metric(app.metrics(), "outpost_pool_failures_total", pool="runs"), 0, "run slots")
+
+
+def test_config_errors():
+    bad = [
+        ({"steps": []}, '"steps" is a list of 1 to 12 steps'),
+        ({"steps": [{"name": "a", "request": {"url": "jobs"}}]}, 'must start with "/"'),
+        ({"steps": [{"name": "a", "request": {"url": "/x"}, "capture": {"id": "id"}}]},
+         'neither a JSON path'),
+        ({"steps": [{"name": "a", "request": {"url": "/x"}, "verify": {"sha256": "abc"}}]},
+         '64 hex digits'),
+    ]
+    for extra, text in bad:
+        p = {"name": "s", "kind": "scenario", "target": "http://127.0.0.1:1"}
+        p.update(extra)
+        r = outpost("check-config", write({"probes": [p]}))
+        eq(r.returncode, 2, f"{extra}")
+        assert text in r.stderr, (extra, r.stderr)
+
+
+run(globals())
