@@ -27,9 +27,9 @@ def test_demo_runs_with_no_outside_network():
     assert len(lines) >= 2, (r.stdout, r.stderr[-2000:])
     eq(lines[-1].strip(), "1", "interfaces in the namespace (loopback only)")
     probes = {p["name"]: p for p in json.loads(lines[-2])["probes"]}
-    eq(len(probes), 10, "probes")
+    eq(len(probes), 11, "probes")
     kinds = {p["kind"] for p in probes.values()}
-    eq(kinds, {"http", "tcp", "dns", "ws", "pipeline", "exec"}, "every kind")
+    eq(kinds, {"http", "tcp", "dns", "ws", "pipeline", "exec", "scenario"}, "every kind")
     for name, p in probes.items():
         assert p["last"] is not None, (name, p)
         if name == "maintenance-page":
