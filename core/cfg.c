@@ -6,6 +6,7 @@
 #include <string.h>
 #include "cfg.h"
 #include "regex.h"
+#include "spool.h"
 #include "json.h"
 #include "net.h"
 #include "probe.h"
@@ -623,6 +624,19 @@ static const struct cfg_key web_keys[] = {
 	{"password", CFG_STR, 0, offsetof(struct cfg, page_password), 0, 128, NULL},
 };
 
+static const struct cfg_key spool_keys[] = {
+	{"dir", CFG_STR, 0, offsetof(struct cfg, spool_dir), 0, 200, NULL},
+	{"max_bytes", CFG_UINT, 0, offsetof(struct cfg, spool_max_bytes), 65536, 4000000000ll, NULL},
+	{"flush_every", CFG_DUR, 0, offsetof(struct cfg, spool_flush_us), 10000, 3600000000ll, NULL},
+};
+
+static int read_spool(struct cfg_ctx *c, int tok, void *f)
+{
+	(void)f;
+	return cfg_object(c, tok, "\"spool\"", spool_keys, OP_ARRAY_LEN(spool_keys), c->cfg, NULL,
+		0, NULL);
+}
+
 static const struct cfg_key logs_keys[] = {
 	{"dir", CFG_STR, 0, offsetof(struct cfg, logs_dir), 0, 200, NULL},
 	{"max_bytes", CFG_UINT, 0, offsetof(struct cfg, logs_max_bytes), 4096, 4000000000ll, NULL},
@@ -1193,49 +1207,64 @@ static const struct cfg_key channel_keys[] = {
 	{"timeout", CFG_DUR, 0, offsetof(struct cfg_probe, timeout_us), 1000, 300000000ll, NULL},
 };
 
-/* "notifications": {"NAME": {"type": "webhook"|"slack"|"exec", ...}}: each channel is a probe of
- * the internal kind "notify", run when a message waits. */
-static int read_channels(struct cfg_ctx *c, int tok, void *field)
+/* An object of NAME: {settings} where each is a probe of an internal kind (notification
+ * channels, export sinks), run when it has something to send. */
+static int read_internal(struct cfg_ctx *c, int tok, const char *key, const char *noun,
+	uint32_t max, const struct probe_ops *ops, struct cfg_probe **out, uint32_t *count)
 {
-	(void)field;
-	struct cfg *cfg = c->cfg;
 	if (c->t[tok].type != JSMN_OBJECT)
-		return cfg_error(c, tok, "\"notifications\" must be an object of name: {channel}");
+		return cfg_error(c, tok, "\"%s\" must be an object of name: {%s}", key, noun);
 	uint32_t n = (uint32_t)c->t[tok].size;
-	if (n > OP_CHANNELS_MAX)
-		return cfg_error(c, tok, "%u channels; at most %d", n, OP_CHANNELS_MAX);
-	cfg->channels = calloc(n ? n : 1, sizeof *cfg->channels);
-	if (!cfg->channels)
+	if (n > max)
+		return cfg_error(c, tok, "%u %ss; at most %u", n, noun, max);
+	*out = calloc(n ? n : 1, sizeof **out);
+	if (!*out)
 		return cfg_error(c, tok, "out of memory");
 	int i = tok + 1;
 	for (uint32_t k = 0; k < n; k++, i = json_skip(c->t, c->ntok, i + 1)) {
-		struct cfg_probe *p = &cfg->channels[k];
+		struct cfg_probe *p = &(*out)[k];
 		int rc = cfg_string(c, i, &p->name);
 		if (rc)
 			return rc;
 		char what[96];
-		snprintf(what, sizeof what, "channel \"%s\"", p->name);
+		snprintf(what, sizeof what, "%s \"%s\"", noun, p->name);
 		if (c->t[i + 1].type != JSMN_OBJECT)
 			return cfg_error(c, i + 1, "%s must be an object", what);
-		p->ops = &probe_notify;
-		p->kind = "notify";
+		p->ops = ops;
+		p->kind = ops->kind;
 		p->service = p->name;
 		p->groups = "[]";
 		int line, col;
 		line_col(c->text, (size_t)c->t[i].start, &line, &col);
 		p->line = line;
 		rc = cfg_object(c, i + 1, what, channel_keys, OP_ARRAY_LEN(channel_keys), p,
-			probe_notify.keys, probe_notify.nkeys, p->conf);
+			ops->keys, ops->nkeys, p->conf);
 		if (rc)
 			return rc;
 		if (!p->timeout_us)
 			p->timeout_us = 10000000;
 		p->interval_us = p->timeout_us;
-		if ((rc = probe_notify.configure(c, i + 1, p)) != 0)
+		if ((rc = ops->configure(c, i + 1, p)) != 0)
 			return rc;
-		cfg->nchannels++;
+		(*count)++;
 	}
 	return 0;
+}
+
+/* "notifications": {"NAME": {"type": "webhook"|"slack"|"exec", ...}} */
+static int read_channels(struct cfg_ctx *c, int tok, void *field)
+{
+	(void)field;
+	return read_internal(c, tok, "notifications", "channel", OP_CHANNELS_MAX, &probe_notify,
+		&c->cfg->channels, &c->cfg->nchannels);
+}
+
+/* "exports": {"NAME": {"type": "results_webhook", "url": ...}} */
+static int read_exports(struct cfg_ctx *c, int tok, void *field)
+{
+	(void)field;
+	return read_internal(c, tok, "exports", "export", SPOOL_SINKS_MAX, &probe_export,
+		&c->cfg->sinks, &c->cfg->nsinks);
 }
 
 /* "HH:MM" into minutes of the day */
@@ -1402,6 +1431,8 @@ static const struct cfg_key top_keys[] = {
 	{"silences", CFG_FN, 0, 0, 0, 0, read_silences},
 	{"state_dir", CFG_STR, 0, offsetof(struct cfg, state_dir), 0, 400, NULL},
 	{"logs", CFG_FN, 0, 0, 0, 0, read_logs},
+	{"spool", CFG_FN, 0, 0, 0, 0, read_spool},
+	{"exports", CFG_FN, 0, 0, 0, 0, read_exports},
 };
 
 static const char *jsmn_error(int rc)
@@ -1440,6 +1471,8 @@ int cfg_load_text(struct cfg *out, const char *file, const char *text, size_t le
 	out->history = OP_MIN(120, OP_MAX_HISTORY);
 	out->shutdown_grace_us = 30000000;
 	out->logs_max_bytes = 64u << 20;
+	out->spool_max_bytes = 64u << 20;
+	out->spool_flush_us = 5000000;
 	out->logs_max_objects = 1000;
 
 	jsmn_parser p;
@@ -1522,9 +1555,12 @@ void cfg_free(struct cfg *c)
 	free(c->probes);
 	free(c->alarms);
 	free(c->channels);
+	free(c->sinks);
 	free(c->arena);
 	c->alarms = NULL;
 	c->channels = NULL;
+	c->sinks = NULL;
+	c->nsinks = 0;
 	c->nalarms = c->nchannels = 0;
 	c->probes = NULL;
 	c->arena = NULL;

@@ -94,6 +94,12 @@ struct cfg {
 	uint32_t nsilences;
 	const char *state_dir; /* where alarm states survive a restart ("" : nowhere) */
 	const char *logs_dir;  /* exec probes' outputs as log objects (NULL: not kept) */
+	/* results pushed out through the spool: each sink a probe of the internal kind "export" */
+	const char *spool_dir;
+	uint32_t spool_max_bytes;
+	uint64_t spool_flush_us;
+	struct cfg_probe *sinks;
+	uint32_t nsinks;
 	uint32_t logs_max_bytes, logs_max_objects;
 	char *arena; /* owned: strings, expanded values */
 	size_t arena_len, arena_cap;

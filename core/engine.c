@@ -10,6 +10,8 @@
 #include <string.h>
 #include "engine.h"
 #include "alarm.h"
+#include "export.h"
+#include "spool.h"
 #include "logstore.h"
 #include "rand.h"
 #include "snap.h"
@@ -34,6 +36,8 @@ static struct {
 	struct notify_queue *queues;
 	struct probe *chan;    /* notification channels: internal probes */
 	struct probe *chan_ptr[OP_CHANNELS_MAX];
+	struct probe *sink;    /* export sinks: internal probes */
+	struct probe *sink_ptr[SPOOL_SINKS_MAX];
 	uint32_t nprobes;
 	struct probe *wait_head, *wait_tail;
 	uint32_t inflight, waiting, once_left;
@@ -358,6 +362,7 @@ static void record(struct probe *p, const struct result *res)
 		sp->hist_len++;
 	plat_unlock();
 	alarm_on_result(p->id, res);
+	export_result(p, res);
 }
 
 int probe_run_done(struct probe_run *r, int ok, int reason, const char *fmt, ...)
@@ -527,6 +532,7 @@ static void second_tick(struct ev_timer *t)
 	publish_app();
 	publish_kinds();
 	alarm_tick();
+	export_tick();
 	slo_tick();
 	plat_proc_tick(); /* stopped commands: SIGKILL after their grace, then reaped */
 	ev_timer_at(&op_loop, t, op_loop.now_us + 1000000);
@@ -790,6 +796,9 @@ static size_t layout(uint8_t *base, const struct cfg *cfg, uint32_t timers)
 	m = carve(base, &off, sizeof(struct probe) * cfg->nchannels);
 	if (base)
 		E.chan = m;
+	m = carve(base, &off, sizeof(struct probe) * cfg->nsinks);
+	if (base)
+		E.sink = m;
 	/* the log store's index */
 	uint32_t nlogs = cfg->logs_dir && cfg->logs_dir[0] ? cfg->logs_max_objects : 0;
 	m = carve(base, &off, sizeof(struct log_entry) * nlogs);
@@ -887,7 +896,14 @@ int engine_init(const struct cfg *cfg, const struct engine_opts *opts)
 		E.chan[c].internal = 1;
 		E.chan_ptr[c] = &E.chan[c];
 	}
+	for (uint32_t k = 0; k < cfg->nsinks; k++) {
+		E.sink[k].cfg = &cfg->sinks[k];
+		E.sink[k].id = k;
+		E.sink[k].internal = 1;
+		E.sink_ptr[k] = &E.sink[k];
+	}
 	if (!E.opts.once) {
+		export_init(cfg, E.sink_ptr);
 		alarm_init(cfg, E.alarms, E.alarm_rings, E.queues, E.chan_ptr);
 		logstore_init(cfg->logs_dir, cfg->logs_max_bytes, E.logs,
 			cfg->logs_dir && cfg->logs_dir[0] ? cfg->logs_max_objects : 0);
@@ -944,8 +960,12 @@ void engine_deinit(void)
 	for (uint32_t c = 0; E.chan && E.cfg && c < E.cfg->nchannels; c++)
 		if (E.chan[c].run)
 			probe_run_done(E.chan[c].run, 0, REASON_CANCELED, "engine stopped");
+	for (uint32_t k = 0; E.sink && E.cfg && k < E.cfg->nsinks; k++)
+		if (E.sink[k].run)
+			probe_run_done(E.sink[k].run, 0, REASON_CANCELED, "engine stopped");
 	alarm_deinit();
 	logstore_deinit();
+	export_deinit();
 	/* runs that were started but wait for a slot: finish them as canceled (queued ones wait
 	 * for the next engine, or give up by themselves) */
 	plat_lock();

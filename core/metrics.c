@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include "alarm.h"
 #include "logstore.h"
+#include "spool.h"
 #include "metrics.h"
 #include "tls.h"
 
@@ -592,6 +593,40 @@ void metrics_render(const struct snap *s, uint64_t now_us, metrics_out_fn *out, 
 	}
 
 	alarm_families(w, app);
+	{
+		struct spool_stats sp;
+		spool_stats(&sp);
+		if (sp.nsinks) {
+			int64_t now = plat_wall_us();
+			head(w, "outpost_spool_bytes", "gauge", "Bytes in the spool's segments.");
+			put(w, "outpost_spool_bytes{%s} %llu\n", app, (unsigned long long)sp.bytes);
+			head(w, "outpost_spool_dropped_total", "counter",
+				"Records dropped with the oldest segment to stay within spool.max_bytes.");
+			put(w, "outpost_spool_dropped_total{%s} %llu\n", app, (unsigned long long)sp.dropped);
+			head(w, "outpost_spool_corrupt_total", "counter",
+				"Torn or corrupt segment tails cut at start-up.");
+			put(w, "outpost_spool_corrupt_total{%s} %llu\n", app, (unsigned long long)sp.corrupt);
+			head(w, "outpost_spool_pending_bytes", "gauge", "Bytes a sink has not delivered yet.");
+			for (uint32_t i = 0; i < sp.nsinks; i++)
+				put(w, "outpost_spool_pending_bytes{sink=\"%s\",%s} %llu\n", sp.names[i], app,
+					(unsigned long long)sp.pending_bytes[i]);
+			head(w, "outpost_spool_oldest_pending_seconds", "gauge",
+				"Age of the oldest record a sink has not delivered (0: none).");
+			for (uint32_t i = 0; i < sp.nsinks; i++)
+				put(w, "outpost_spool_oldest_pending_seconds{sink=\"%s\",%s} %.3f\n",
+					sp.names[i], app, sp.oldest_pending_us[i] ?
+					(now - sp.oldest_pending_us[i]) / 1e6 : 0.0);
+			head(w, "outpost_export_results_total", "counter", "Results each export delivered.");
+			for (uint32_t i = 0; i < sp.nsinks; i++)
+				put(w, "outpost_export_results_total{sink=\"%s\",%s} %llu\n", sp.names[i], app,
+					(unsigned long long)sp.sent[i]);
+			head(w, "outpost_export_failures_total", "counter",
+				"Failed delivery attempts of each export (retried after a backoff).");
+			for (uint32_t i = 0; i < sp.nsinks; i++)
+				put(w, "outpost_export_failures_total{sink=\"%s\",%s} %llu\n", sp.names[i], app,
+					(unsigned long long)sp.failed[i]);
+		}
+	}
 	{
 		uint64_t bytes, deleted;
 		uint32_t objects;

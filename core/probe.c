@@ -144,7 +144,8 @@ size_t probe_run_size(void)
 	for (const struct probe_ops *const *k = probe_registry; *k; k++)
 		if ((*k)->state_size > max)
 			max = (*k)->state_size;
-	return sizeof(struct probe_run) + OP_MAX(max, probe_notify.state_size);
+	return sizeof(struct probe_run) + OP_MAX(OP_MAX(max, probe_notify.state_size),
+		probe_export.state_size);
 }
 
 struct tls_conn *probe_run_tls_start(struct probe_run *r, const char *ca, const char *server_name,

@@ -64,6 +64,8 @@ extern const struct probe_ops *const probe_registry[];
 const struct probe_ops *probe_kind_find(const char *kind);
 /* The internal kind of notification channels (core/notify.c): not in the registry. */
 extern const struct probe_ops probe_notify;
+/* The internal kind of export sinks (core/export.c). */
+extern const struct probe_ops probe_export;
 
 /* A configured probe: one slot from the PROBE pool. */
 struct probe {

@@ -1,5 +1,6 @@
 /* result.c: reason and phase names, per-probe counters and histograms. */
 #include <stdio.h>
+#include <string.h>
 #include "json.h"
 #include "result.h"
 
@@ -131,4 +132,35 @@ size_t result_event(char *out, size_t cap, const char *service, const char *grou
 		"\"timestamp\":\"%lld\",\"testExecutionSecs\":\"%.3f\"}", svc, groups,
 		r->ok ? "true" : "false", (long long)(r->wall_us / 1000000), r->duration_us / 1e6);
 	return n < 0 ? 0 : OP_MIN((size_t)n, cap - 1);
+}
+
+size_t result_json(char *out, size_t cap, const char *name, const char *kind, const char *target,
+	const char *region, const char *service, const char *groups, const struct result *r)
+{
+	char ts[40], n[OP_NAME_MAX * 6], t[OP_TARGET_MAX * 6], rg[OP_NAME_MAX * 6];
+	char d[OP_DETAIL_MAX * 6];
+	op_fmt_time(ts, sizeof ts, r->wall_us);
+	json_quote(n, sizeof n, name);
+	json_quote(t, sizeof t, target);
+	json_quote(rg, sizeof rg, region);
+	json_quote(d, sizeof d, r->detail);
+	int w = snprintf(out, cap, "{\"timestamp\":\"%s\",\"probe\":%s,\"kind\":\"%s\",\"target\":%s,"
+		"\"region\":%s,\"success\":%s,\"duration_ms\":%.3f,\"phases\":{", ts, n, kind, t, rg,
+		r->ok ? "true" : "false", r->duration_us / 1e3);
+	for (int i = 0; i < PHASE_COUNT && w > 0 && (size_t)w < cap; i++)
+		w += snprintf(out + w, cap - (size_t)w, "%s\"%s\":%.3f", i ? "," : "", phase_name(i),
+			r->phase_us[i] / 1e3);
+	if (w > 0 && (size_t)w < cap)
+		w += snprintf(out + w, cap - (size_t)w, "},\"reason\":\"%s\",\"detail\":%s",
+			r->ok ? "" : reason_label(r->reason), d);
+	if (r->http_status && w > 0 && (size_t)w < cap)
+		w += snprintf(out + w, cap - (size_t)w, ",\"http_status\":%d", r->http_status);
+	if (!strcmp(kind, "exec") && w > 0 && (size_t)w < cap) {
+		char ev[600];
+		result_event(ev, sizeof ev, service, groups, r);
+		w += snprintf(out + w, cap - (size_t)w, ",\"event\":%s", ev);
+	}
+	if (w > 0 && (size_t)w < cap)
+		w += snprintf(out + w, cap - (size_t)w, "}");
+	return w > 0 && (size_t)w < cap ? (size_t)w : 0;
 }

@@ -91,6 +91,10 @@ size_t result_event(char *out, size_t cap, const char *service, const char *grou
 
 /* Count a result into stats (counters, histogram, last). */
 void stats_add(struct probe_stats *s, const struct result *r);
+/* A result as one JSON object, the shape of the results API (exec probes add their SLA event).
+ * Returns the length; 0 when it does not fit in cap. */
+size_t result_json(char *out, size_t cap, const char *name, const char *kind, const char *target,
+	const char *region, const char *service, const char *groups, const struct result *r);
 /* The OP_HIST_BOUNDS bucket of a duration (OP_HIST_N: above the largest bound). */
 int result_hist_bucket(uint64_t us);
 

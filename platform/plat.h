@@ -112,6 +112,15 @@ int plat_file_remove(const char *path);
  * directories). Returns the count, or OP_ENOENT / OP_EIO. Blocks: start-up only. */
 typedef void plat_dir_fn(void *ctx, const char *name, int is_dir);
 int plat_dir_scan(const char *dir, plat_dir_fn *fn, void *ctx);
+/* Open files by handle (the spool): plat_fopen returns a handle >= 0 or OP_ENOENT / OP_EIO;
+ * append opens for writing at the end (creating it), otherwise read-only. Reads at an offset;
+ * writes append. Each blocks briefly (local files). */
+int plat_fopen(const char *path, int append);
+int plat_fread_at(int h, uint64_t off, void *buf, size_t n);
+int plat_fappend(int h, const void *buf, size_t n);
+int plat_fsync(int h);
+int plat_ftruncate(const char *path, uint64_t len);
+void plat_fclose(int h);
 /* Size of a file in bytes, or a negative code. */
 int64_t plat_file_size(const char *path);
 /* Environment lookup (NULL when unset). */

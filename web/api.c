@@ -97,28 +97,10 @@ static void jb_time(struct jbuf *b, int64_t wall_us)
 static void jb_result(struct jbuf *b, const struct snap_probe *p, const char *region,
 	const struct result *r)
 {
-	jb(b, "{\"timestamp\":");
-	jb_time(b, r->wall_us);
-	jb(b, ",\"probe\":");
-	jb_str(b, p->name);
-	jb(b, ",\"kind\":\"%s\",\"target\":", p->kind);
-	jb_str(b, p->target);
-	jb(b, ",\"region\":");
-	jb_str(b, region);
-	jb(b, ",\"success\":%s,\"duration_ms\":%.3f,\"phases\":{", r->ok ? "true" : "false",
-		r->duration_us / 1e3);
-	for (int i = 0; i < PHASE_COUNT; i++)
-		jb(b, "%s\"%s\":%.3f", i ? "," : "", phase_name(i), r->phase_us[i] / 1e3);
-	jb(b, "},\"reason\":\"%s\",\"detail\":", r->ok ? "" : reason_label(r->reason));
-	jb_str(b, r->detail);
-	if (r->http_status)
-		jb(b, ",\"http_status\":%d", r->http_status);
-	if (!strcmp(p->kind, "exec")) {
-		char ev[600];
-		result_event(ev, sizeof ev, p->service, p->groups, r);
-		jb(b, ",\"event\":%s", ev);
-	}
-	jb(b, "}");
+	char text[4096];
+	size_t n = result_json(text, sizeof text, p->name, p->kind, p->target, region, p->service,
+		p->groups, r);
+	jb_put(b, text, n);
 }
 
 /* Writes need "Authorization: Bearer <web.token>". Returns 0 when allowed, else the status of

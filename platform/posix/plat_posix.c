@@ -254,6 +254,53 @@ int plat_file_write(const char *path, const void *buf, size_t len)
 	return write_file(path, buf, len, 0);
 }
 
+int plat_fopen(const char *path, int append)
+{
+	int fd = append ? open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644) :
+		open(path, O_RDONLY | O_CLOEXEC);
+	return fd >= 0 ? fd : errno == ENOENT ? OP_ENOENT : OP_EIO;
+}
+
+int plat_fread_at(int h, uint64_t off, void *buf, size_t n)
+{
+	ssize_t r;
+	do
+		r = pread(h, buf, n, (off_t)off);
+	while (r < 0 && errno == EINTR);
+	return r < 0 ? OP_EIO : (int)r;
+}
+
+int plat_fappend(int h, const void *buf, size_t n)
+{
+	const char *p = buf;
+	size_t done = 0;
+	while (done < n) {
+		ssize_t w = write(h, p + done, n - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return OP_EIO;
+		done += (size_t)w;
+	}
+	return (int)n;
+}
+
+int plat_fsync(int h)
+{
+	return fdatasync(h) == 0 ? 0 : OP_EIO;
+}
+
+int plat_ftruncate(const char *path, uint64_t len)
+{
+	return truncate(path, (off_t)len) == 0 ? 0 : OP_EIO;
+}
+
+void plat_fclose(int h)
+{
+	if (h >= 0)
+		close(h);
+}
+
 int plat_file_remove(const char *path)
 {
 	return unlink(path) == 0 ? 0 : errno == ENOENT ? OP_ENOENT : OP_EIO;

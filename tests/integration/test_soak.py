@@ -100,7 +100,8 @@ def test_200_exec_probes_no_zombies_no_fd_growth():
           f"{int(metric(m, 'outpost_engine_allocs_total'))}")
     eq(fails, 0, "failed runs")
     assert runs >= n * (SECONDS // 10 - 1), runs
-    eq(fds1, fds0, "descriptors")
+    # a run in flight holds its command's pipe at either count: a few either way, never growth
+    assert abs(fds1 - fds0) <= 4, (fds0, fds1)
     # a finished command is reaped on its SIGCHLD: a sample may catch one in between
     assert max(zombies) <= 2, zombies
     eq(metric(m, "outpost_engine_allocs_total"), 0, "engine allocations")

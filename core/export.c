@@ -1,0 +1,289 @@
+/* export.c: results pushed out through the spool. Every result becomes a spool record; each
+ * configured export is a sink with its own cursor, sent by an internal run of the kind
+ * "export" (like a notification channel): read a batch after the cursor, POST it, and on 2xx
+ * move the cursor. A failure leaves the cursor where it was and tries again after a backoff
+ * (2 s doubling to 5 min, jittered), so a link that is down for hours loses nothing the spool
+ * can hold.
+ *
+ *   results_webhook: the batch as JSON lines (the results API's shape), Content-Type
+ *                    application/x-ndjson.
+ *
+ * Record: u8 version | five strings (u16 length + bytes): name, kind, target, service, groups |
+ * struct result (this build's layout; records of another layout are skipped). */
+#include <stdio.h>
+#include <string.h>
+#include "cfg.h"
+#include "engine.h"
+#include "export.h"
+#include "httpc.h"
+#include "probe.h"
+#include "rand.h"
+#include "spool.h"
+
+#define REC_VERSION 1
+#define RAW_MAX 6144
+#define BODY_MAX 16384
+
+struct export_conf {
+	const char *type, *url, *headers;
+	uint32_t batch;
+	struct httpc_tls tls_opts;
+	struct httpc_req req;
+};
+
+struct export_run {
+	struct httpc h;
+	struct httpc_req req;
+	struct spool_batch b;
+	uint8_t ended;
+	char headers[1024];
+	uint8_t raw[RAW_MAX];
+	char body[BODY_MAX];
+};
+
+static struct {
+	const struct cfg *cfg;
+	struct probe **sinks;
+	uint32_t n;
+	int64_t next_try_us[SPOOL_SINKS_MAX];
+	uint32_t failures[SPOOL_SINKS_MAX];
+	uint64_t sent[SPOOL_SINKS_MAX], failed[SPOOL_SINKS_MAX];
+	uint64_t last_flush_us;
+} X;
+
+static const struct cfg_key export_keys[] = {
+	{"type", CFG_STR, 1, offsetof(struct export_conf, type), 0, 32, NULL},
+	{"url", CFG_STR, 1, offsetof(struct export_conf, url), 0, OP_TARGET_MAX - 1, NULL},
+	{"headers", CFG_FN, 0, offsetof(struct export_conf, headers), 0, 0, cfg_headers},
+	{"batch", CFG_UINT, 0, offsetof(struct export_conf, batch), 1, 64, NULL},
+	{"tls", CFG_OBJ, 0, offsetof(struct export_conf, tls_opts), 0, 0, NULL, httpc_tls_keys,
+		HTTPC_TLS_NKEYS},
+};
+
+static int export_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
+{
+	struct export_conf *k = (struct export_conf *)p->conf;
+	if (strcmp(k->type, "results_webhook"))
+		return cfg_error(c, tok, "export \"%s\": \"type\" \"%s\" is not supported; "
+			"\"results_webhook\" is (OTLP and remote_write are not built yet)", p->name,
+			k->type);
+	p->target = k->url;
+	if (!k->batch)
+		k->batch = 20;
+	int rc = httpc_configure(c, tok, p->name, "url", k->url, "http", &k->tls_opts, &k->req);
+	if (rc < 0)
+		return rc;
+	k->req.method = "POST";
+	k->req.max_body_kib = 64;
+	return 0;
+}
+
+/* ---- records ---- */
+
+static size_t put_str(uint8_t *out, const char *s)
+{
+	size_t n = strlen(s);
+	out[0] = (uint8_t)n;
+	out[1] = (uint8_t)(n >> 8);
+	memcpy(out + 2, s, n);
+	return n + 2;
+}
+
+static const char *get_str(const uint8_t **p, const uint8_t *end, char *buf, size_t cap)
+{
+	if (end - *p < 2)
+		return NULL;
+	size_t n = (size_t)((*p)[0] | (*p)[1] << 8);
+	if ((size_t)(end - *p - 2) < n || n >= cap)
+		return NULL;
+	memcpy(buf, *p + 2, n);
+	buf[n] = 0;
+	*p += n + 2;
+	return buf;
+}
+
+void export_result(const struct probe *p, const struct result *r)
+{
+	if (!spool_on() || p->adhoc || p->internal)
+		return;
+	uint8_t rec[1400];
+	const struct cfg_probe *cp = p->cfg;
+	size_t w = 0;
+	rec[w++] = REC_VERSION;
+	if (strlen(cp->target) > 300 || strlen(cp->groups) > 300)
+		return;
+	w += put_str(rec + w, cp->name);
+	w += put_str(rec + w, cp->kind);
+	w += put_str(rec + w, cp->target);
+	w += put_str(rec + w, cp->service);
+	w += put_str(rec + w, cp->groups);
+	memcpy(rec + w, r, sizeof *r);
+	w += sizeof *r;
+	if (spool_append(r->wall_us, rec, w) == OP_ETOOBIG && spool_flush() == 0)
+		spool_append(r->wall_us, rec, w);
+}
+
+/* One record as a JSON line; 0 when it is not one of ours. */
+static size_t render(char *out, size_t cap, const uint8_t *rec, size_t len)
+{
+	const uint8_t *p = rec, *end = rec + len;
+	char name[OP_NAME_MAX], kind[16], target[OP_TARGET_MAX + 64], service[OP_NAME_MAX];
+	char groups[320];
+	if (len < 1 || *p++ != REC_VERSION || !get_str(&p, end, name, sizeof name) ||
+		!get_str(&p, end, kind, sizeof kind) || !get_str(&p, end, target, sizeof target) ||
+		!get_str(&p, end, service, sizeof service) ||
+		!get_str(&p, end, groups, sizeof groups) || (size_t)(end - p) != sizeof(struct result))
+		return 0;
+	struct result r;
+	memcpy(&r, p, sizeof r);
+	const struct cfg *cfg = engine_cfg();
+	size_t n = result_json(out, cap, name, kind, target, cfg ? cfg->region : "", service,
+		groups, &r);
+	if (!n || n + 1 >= cap)
+		return 0;
+	out[n++] = '\n';
+	return n;
+}
+
+/* ---- the sink's run ---- */
+
+static void sent(struct probe_run *r, struct httpc *h)
+{
+	struct export_run *s = (struct export_run *)r->state;
+	(void)h;
+	int status = r->facts.http_status;
+	if (status < 200 || status > 299) {
+		probe_run_done(r, 0, REASON_EXPECT, "the collector answered %d", status);
+		return;
+	}
+	uint32_t i = r->p->id;
+	spool_ack(i, &s->b);
+	X.sent[i] += s->b.n;
+	X.failures[i] = 0;
+	X.next_try_us[i] = 0;
+	s->ended = 1;
+	probe_run_done(r, 1, REASON_NONE, "%u results", s->b.n);
+}
+
+static int export_start(struct probe_run *r)
+{
+	struct export_run *s = (struct export_run *)r->state;
+	const struct export_conf *k = probe_conf(r);
+	s->ended = 0;
+	s->h.tls = NULL;
+	int n = spool_read(r->p->id, s->raw, sizeof s->raw, k->batch, &s->b);
+	if (n <= 0) {
+		s->ended = 1;
+		return probe_run_done(r, 1, REASON_NONE, "nothing to send");
+	}
+	size_t w = 0;
+	for (uint32_t i = 0; i < s->b.n; i++) {
+		size_t m = render(s->body + w, sizeof s->body - w, s->raw + s->b.at[i], s->b.len[i]);
+		if (!m && w + 1024 > sizeof s->body) {
+			/* the body is full: send what fits, the rest goes next time */
+			s->b.n = i;
+			break;
+		}
+		w += m; /* a record that is not ours is skipped (and acknowledged with the rest) */
+	}
+	if (s->b.n == 0)
+		return probe_run_done(r, 0, REASON_TOO_LARGE, "a result does not fit in %d bytes",
+			BODY_MAX);
+	if (s->b.n < (uint32_t)n) /* fewer than were read: the cursor stops after the last sent */
+		spool_read(r->p->id, s->raw, sizeof s->raw, s->b.n, &s->b);
+	snprintf(s->headers, sizeof s->headers, "Content-Type: application/x-ndjson\r\n%s",
+		k->headers ? k->headers : "");
+	s->req = k->req;
+	s->req.headers = s->headers;
+	s->req.body = s->body;
+	s->body[w] = 0;
+	httpc_start(r, &s->h, &s->req, sent);
+	return 0;
+}
+
+static void export_on_event(struct probe_run *r, int ev, unsigned events)
+{
+	struct export_run *s = (struct export_run *)r->state;
+	httpc_on_event(r, &s->h, ev, events);
+}
+
+static void export_cancel(struct probe_run *r)
+{
+	struct export_run *s = (struct export_run *)r->state;
+	httpc_cancel(&s->h);
+	if (!s->ended) {
+		uint32_t i = r->p->id;
+		X.failed[i]++;
+		uint64_t wait = 2000000ull << OP_MIN(X.failures[i], 7u);
+		wait = OP_MIN(wait, 300000000ull);
+		X.failures[i]++;
+		X.next_try_us[i] = (int64_t)(op_loop.now_us + wait / 2 + op_rand_below(wait / 2));
+	}
+	s->ended = 1;
+}
+
+const struct probe_ops probe_export = {
+	.kind = "export",
+	.state_size = sizeof(struct export_run),
+	.keys = export_keys,
+	.nkeys = OP_ARRAY_LEN(export_keys),
+	.configure = export_configure,
+	.start = export_start,
+	.on_event = export_on_event,
+	.cancel = export_cancel,
+};
+
+/* ---- the engine's side ---- */
+
+int export_init(const struct cfg *cfg, struct probe **sinks)
+{
+	memset(&X, 0, sizeof X);
+	X.cfg = cfg;
+	X.sinks = sinks;
+	X.n = cfg->nsinks;
+	if (!cfg->spool_dir || !cfg->spool_dir[0] || !cfg->nsinks)
+		return 0;
+	const char *names[SPOOL_SINKS_MAX];
+	for (uint32_t i = 0; i < cfg->nsinks; i++)
+		names[i] = cfg->sinks[i].name;
+	int rc = spool_open(cfg->spool_dir, cfg->spool_max_bytes, cfg->nsinks, names);
+	if (rc)
+		fprintf(stderr, "outpost: spool %s: %s; results are not exported\n", cfg->spool_dir,
+			op_strerror(rc));
+	X.last_flush_us = op_loop.now_us;
+	return rc;
+}
+
+void export_deinit(void)
+{
+	spool_close();
+	X.n = 0;
+	X.cfg = NULL;
+}
+
+void export_tick(void)
+{
+	if (!spool_on() || !X.cfg)
+		return;
+	if (op_loop.now_us - X.last_flush_us >= X.cfg->spool_flush_us) {
+		spool_flush();
+		X.last_flush_us = op_loop.now_us;
+	}
+	struct spool_stats st;
+	for (uint32_t i = 0; i < X.n; i++)
+		spool_note(i, X.sent[i], X.failed[i]);
+	spool_stats(NULL);
+	spool_stats(&st);
+	for (uint32_t i = 0; i < X.n; i++) {
+		struct probe *p = X.sinks[i];
+		if (st.pending_bytes[i] && !p->run && !p->waiting &&
+			(int64_t)op_loop.now_us >= X.next_try_us[i])
+			engine_run_internal(p);
+	}
+}
+
+void export_counts(uint32_t i, uint64_t *sent, uint64_t *failed)
+{
+	*sent = X.sent[i];
+	*failed = X.failed[i];
+}

@@ -1,0 +1,23 @@
+/* export.h: results pushed to collectors through the spool (core/spool.h): each export is a
+ * sink with its own cursor, sent by internal runs of the kind "export". */
+#ifndef EXPORT_H
+#define EXPORT_H
+
+#include <stdint.h>
+
+struct cfg;
+struct probe;
+struct result;
+
+/* Open the spool and remember the sinks' internal probes (start-up). 0 or a negative code
+ * (then nothing is exported). */
+int export_init(const struct cfg *cfg, struct probe **sinks);
+void export_deinit(void);
+/* A probe's result, into the spool (engine thread). */
+void export_result(const struct probe *p, const struct result *r);
+/* Once a second: flush every spool.flush_every, start sinks that have something to send. */
+void export_tick(void);
+/* Sink i's delivered results and failed attempts (engine thread). */
+void export_counts(uint32_t i, uint64_t *sent, uint64_t *failed);
+
+#endif

@@ -1,0 +1,410 @@
+/* spool.c: the segment log. All on the engine thread; the figures are copied out under
+ * plat_lock. Segments are named by sequence number ("00000007.seg"); the last one takes
+ * appends. Positions are (segment, offset). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "op.h"
+#include "spool.h"
+#include "../platform/plat.h"
+
+#define SEGS_MAX 4096
+#define REC_MAX 4096
+
+struct seg {
+	uint32_t seq, size, records;
+};
+
+static struct {
+	int on;
+	char dir[256];
+	uint64_t max_bytes, seg_max;
+	struct seg segs[SEGS_MAX];
+	uint32_t nsegs;
+	int active; /* append handle of the last segment */
+	uint8_t batch[OP_SPOOL_BATCH];
+	size_t batch_len;
+	uint32_t batch_records;
+	uint32_t nsinks;
+	char names[SPOOL_SINKS_MAX][64];
+	struct spool_pos cur[SPOOL_SINKS_MAX];
+	struct spool_stats st; /* published under plat_lock */
+} P = {.active = -1};
+
+uint32_t spool_crc32(uint32_t crc, const void *p, size_t n)
+{
+	static uint32_t table[256];
+	if (!table[1]) {
+		for (uint32_t i = 0; i < 256; i++) {
+			uint32_t c = i;
+			for (int k = 0; k < 8; k++)
+				c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+			table[i] = c;
+		}
+	}
+	const uint8_t *b = p;
+	crc = ~crc;
+	for (size_t i = 0; i < n; i++)
+		crc = table[(crc ^ b[i]) & 0xff] ^ (crc >> 8);
+	return ~crc;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void seg_path(uint32_t seq, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s/%08u.seg", P.dir, seq);
+}
+
+/* Check a record header read at off of a segment of size: its payload length, or -1. */
+static int rec_len(const uint8_t *h, uint32_t off, uint32_t size)
+{
+	uint32_t len = get32(h);
+	if (len > REC_MAX || (uint64_t)off + SPOOL_HDR + len > size)
+		return -1;
+	return (int)len;
+}
+
+/* Scan one segment: cut it after its last good record. */
+static void repair(struct seg *s)
+{
+	char path[320];
+	seg_path(s->seq, path, sizeof path);
+	int64_t size = plat_file_size(path);
+	int h = plat_fopen(path, 0);
+	s->size = 0;
+	s->records = 0;
+	if (h < 0 || size < 0)
+		return;
+	uint8_t rec[SPOOL_HDR + REC_MAX];
+	uint32_t off = 0;
+	while (off < (uint64_t)size) {
+		if (plat_fread_at(h, off, rec, SPOOL_HDR) != SPOOL_HDR)
+			break;
+		int len = rec_len(rec, off, (uint32_t)size);
+		if (len < 0 || plat_fread_at(h, off + SPOOL_HDR, rec + SPOOL_HDR, (size_t)len) != len ||
+			spool_crc32(0, rec + 8, 8 + (size_t)len) != get32(rec + 4))
+			break;
+		off += SPOOL_HDR + (uint32_t)len;
+		s->records++;
+	}
+	plat_fclose(h);
+	if (off < (uint64_t)size) {
+		fprintf(stderr, "outpost: spool: %s: a torn or corrupt record at byte %u; cut there "
+			"(%lld bytes dropped)\n", path, off, (long long)size - off);
+		plat_ftruncate(path, off);
+		P.st.corrupt++;
+	}
+	s->size = off;
+}
+
+static void scan_seg(void *ctx, const char *name, int is_dir)
+{
+	(void)ctx;
+	unsigned seq;
+	char tail[8];
+	if (is_dir || P.nsegs == SEGS_MAX || sscanf(name, "%8u.%7s", &seq, tail) != 2 ||
+		strcmp(tail, "seg"))
+		return;
+	P.segs[P.nsegs++].seq = seq;
+}
+
+static int by_seq(const void *a, const void *b)
+{
+	const struct seg *x = a, *y = b;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static struct seg *seg_find(uint32_t seq)
+{
+	for (uint32_t i = 0; i < P.nsegs; i++)
+		if (P.segs[i].seq == seq)
+			return &P.segs[i];
+	return NULL;
+}
+
+static void cursor_save(uint32_t i)
+{
+	char path[320], text[48];
+	snprintf(path, sizeof path, "%s/%s.cursor", P.dir, P.names[i]);
+	int n = snprintf(text, sizeof text, "%u %u\n", P.cur[i].seg, P.cur[i].off);
+	plat_file_write_atomic(path, text, (size_t)n);
+}
+
+/* A cursor must point into the log: before the first segment is its start, past the end is
+ * the end. */
+static void cursor_clamp(struct spool_pos *c)
+{
+	const struct seg *first = &P.segs[0], *last = &P.segs[P.nsegs - 1];
+	const struct seg *s = seg_find(c->seg);
+	if (c->seg < first->seq || (!s && c->seg < last->seq))
+		*c = (struct spool_pos){first->seq, 0};
+	else if (c->seg > last->seq || (s && c->off > s->size))
+		*c = (struct spool_pos){last->seq, last->size};
+}
+
+static int open_active(void)
+{
+	char path[320];
+	plat_fclose(P.active);
+	seg_path(P.segs[P.nsegs - 1].seq, path, sizeof path);
+	P.active = plat_fopen(path, 1);
+	return P.active < 0 ? OP_EIO : 0;
+}
+
+int spool_open(const char *dir, uint64_t max_bytes, uint32_t nsinks, const char *const *names)
+{
+	spool_close();
+	memset(&P.st, 0, sizeof P.st);
+	P.nsegs = 0;
+	P.batch_len = 0;
+	P.batch_records = 0;
+	op_strlcpy(P.dir, dir, sizeof P.dir);
+	P.max_bytes = max_bytes;
+	P.seg_max = OP_MAX(max_bytes / 16, 65536u);
+	P.nsinks = OP_MIN(nsinks, SPOOL_SINKS_MAX);
+	char path[320];
+	snprintf(path, sizeof path, "%s/format", dir);
+	if (plat_file_write_atomic(path, "outpost-spool 1\n", 16) != 0)
+		return OP_EIO; /* this also makes the directory */
+	plat_dir_scan(dir, scan_seg, NULL);
+	qsort(P.segs, P.nsegs, sizeof P.segs[0], by_seq);
+	for (uint32_t i = 0; i < P.nsegs; i++)
+		repair(&P.segs[i]);
+	if (!P.nsegs)
+		P.segs[P.nsegs++] = (struct seg){.seq = 1};
+	if (open_active() != 0)
+		return OP_EIO;
+	for (uint32_t i = 0; i < P.nsinks; i++) {
+		char text[48];
+		op_strlcpy(P.names[i], names[i], sizeof P.names[i]);
+		snprintf(path, sizeof path, "%s/%s.cursor", dir, names[i]);
+		unsigned seq = 0, off = 0;
+		if (plat_file_read(path, text, sizeof text) > 0)
+			sscanf(text, "%u %u", &seq, &off);
+		P.cur[i] = (struct spool_pos){seq, off};
+		cursor_clamp(&P.cur[i]);
+	}
+	P.on = 1;
+	return 0;
+}
+
+void spool_close(void)
+{
+	if (P.on)
+		spool_flush();
+	plat_fclose(P.active);
+	P.active = -1;
+	P.on = 0;
+	plat_lock();
+	memset(&P.st, 0, sizeof P.st);
+	plat_unlock();
+	spool_stats(NULL);
+}
+
+int spool_on(void)
+{
+	return P.on;
+}
+
+int spool_append(int64_t wall_us, const void *rec, size_t len)
+{
+	if (!P.on)
+		return 0;
+	OP_CHECK(len <= REC_MAX, OP_ETOOBIG);
+	if (P.batch_len + SPOOL_HDR + len > sizeof P.batch)
+		return OP_ETOOBIG;
+	uint8_t *h = P.batch + P.batch_len;
+	put32(h, (uint32_t)len);
+	put32(h + 8, (uint32_t)wall_us);
+	put32(h + 12, (uint32_t)((uint64_t)wall_us >> 32));
+	memcpy(h + SPOOL_HDR, rec, len);
+	put32(h + 4, spool_crc32(0, h + 8, 8 + len));
+	P.batch_len += SPOOL_HDR + len;
+	P.batch_records++;
+	return 0;
+}
+
+/* Records from off to the end of segment s (to count what a drop loses). */
+static uint32_t records_from(const struct seg *s, uint32_t off)
+{
+	char path[320];
+	uint8_t h[SPOOL_HDR];
+	uint32_t n = 0;
+	seg_path(s->seq, path, sizeof path);
+	int f = plat_fopen(path, 0);
+	while (f >= 0 && off < s->size && plat_fread_at(f, off, h, SPOOL_HDR) == SPOOL_HDR) {
+		int len = rec_len(h, off, s->size);
+		if (len < 0)
+			break;
+		off += SPOOL_HDR + (uint32_t)len;
+		n++;
+	}
+	plat_fclose(f);
+	return n;
+}
+
+/* Over max_bytes: the oldest segment goes, and what sinks had not read of it is counted. */
+static void retain(void)
+{
+	uint64_t total = 0;
+	for (uint32_t i = 0; i < P.nsegs; i++)
+		total += P.segs[i].size;
+	while (P.nsegs > 1 && total > P.max_bytes) {
+		struct seg old = P.segs[0];
+		uint32_t lost = 0;
+		for (uint32_t k = 0; k < P.nsinks; k++)
+			if (P.cur[k].seg <= old.seq)
+				lost = OP_MAX(lost, records_from(&old, P.cur[k].seg == old.seq ?
+					P.cur[k].off : 0));
+		char path[320];
+		seg_path(old.seq, path, sizeof path);
+		plat_file_remove(path);
+		memmove(P.segs, P.segs + 1, sizeof P.segs[0] * --P.nsegs);
+		total -= old.size;
+		P.st.dropped += lost;
+		for (uint32_t k = 0; k < P.nsinks; k++) {
+			if (P.cur[k].seg <= old.seq) {
+				P.cur[k] = (struct spool_pos){P.segs[0].seq, 0};
+				cursor_save(k);
+			}
+		}
+	}
+}
+
+int spool_flush(void)
+{
+	if (!P.on || !P.batch_len)
+		return 0;
+	struct seg *last = &P.segs[P.nsegs - 1];
+	if (last->size && last->size + P.batch_len > P.seg_max && P.nsegs < SEGS_MAX) {
+		P.segs[P.nsegs] = (struct seg){.seq = last->seq + 1};
+		P.nsegs++;
+		last = &P.segs[P.nsegs - 1];
+		if (open_active() != 0)
+			return OP_EIO;
+	}
+	if (plat_fappend(P.active, P.batch, P.batch_len) < 0 || plat_fsync(P.active) != 0) {
+		fprintf(stderr, "outpost: spool: cannot write %s: the batch stays in memory\n", P.dir);
+		return OP_EIO;
+	}
+	last->size += (uint32_t)P.batch_len;
+	last->records += P.batch_records;
+	P.st.appended += P.batch_records;
+	P.batch_len = 0;
+	P.batch_records = 0;
+	retain();
+	return 0;
+}
+
+int spool_read(uint32_t sink, uint8_t *buf, size_t cap, uint32_t max, struct spool_batch *b)
+{
+	b->n = 0;
+	if (!P.on || sink >= P.nsinks)
+		return 0;
+	struct spool_pos pos = P.cur[sink];
+	size_t used = 0;
+	int f = -1;
+	uint32_t fseq = 0;
+	max = OP_MIN(max, (uint32_t)OP_ARRAY_LEN(b->at));
+	while (b->n < max) {
+		const struct seg *s = seg_find(pos.seg);
+		if (!s)
+			break;
+		if (pos.off >= s->size) {
+			if (s == &P.segs[P.nsegs - 1])
+				break;
+			pos = (struct spool_pos){(s + 1)->seq, 0};
+			continue;
+		}
+		if (f < 0 || fseq != s->seq) {
+			char path[320];
+			plat_fclose(f);
+			seg_path(s->seq, path, sizeof path);
+			f = plat_fopen(path, 0);
+			fseq = s->seq;
+			if (f < 0)
+				break;
+		}
+		uint8_t h[SPOOL_HDR];
+		if (plat_fread_at(f, pos.off, h, SPOOL_HDR) != SPOOL_HDR)
+			break;
+		int len = rec_len(h, pos.off, s->size);
+		if (len < 0 || used + (size_t)len > cap ||
+			plat_fread_at(f, pos.off + SPOOL_HDR, buf + used, (size_t)len) != len)
+			break;
+		b->at[b->n] = (uint32_t)used;
+		b->len[b->n] = (uint32_t)len;
+		b->wall_us[b->n] = (int64_t)((uint64_t)get32(h + 8) | (uint64_t)get32(h + 12) << 32);
+		b->n++;
+		used += (size_t)len;
+		pos.off += SPOOL_HDR + (uint32_t)len;
+	}
+	plat_fclose(f);
+	b->end = pos;
+	return (int)b->n;
+}
+
+void spool_ack(uint32_t sink, const struct spool_batch *b)
+{
+	if (!P.on || sink >= P.nsinks || !b->n)
+		return;
+	P.cur[sink] = b->end;
+	cursor_save(sink);
+}
+
+void spool_note(uint32_t sink, uint64_t sent, uint64_t failed)
+{
+	if (sink < SPOOL_SINKS_MAX) {
+		P.st.sent[sink] = sent;
+		P.st.failed[sink] = failed;
+	}
+}
+
+void spool_stats(struct spool_stats *out)
+{
+	/* computed here, on the engine thread, and copied under the lock by the caller's side */
+	static struct spool_stats pub;
+	{
+		struct spool_stats s = P.st;
+		s.nsinks = P.nsinks;
+		memcpy(s.names, P.names, sizeof s.names);
+		s.bytes = 0;
+		for (uint32_t i = 0; i < P.nsegs; i++)
+			s.bytes += P.segs[i].size;
+		for (uint32_t k = 0; k < P.nsinks; k++) {
+			uint64_t pend = 0;
+			for (uint32_t i = 0; i < P.nsegs; i++) {
+				if (P.segs[i].seq > P.cur[k].seg)
+					pend += P.segs[i].size;
+				else if (P.segs[i].seq == P.cur[k].seg)
+					pend += P.segs[i].size - OP_MIN(P.cur[k].off, P.segs[i].size);
+			}
+			s.pending_bytes[k] = pend;
+			s.oldest_pending_us[k] = 0;
+			if (pend && P.on) {
+				struct spool_batch one;
+				static uint8_t tmp[REC_MAX];
+				if (spool_read(k, tmp, sizeof tmp, 1, &one) == 1)
+					s.oldest_pending_us[k] = one.wall_us[0];
+			}
+		}
+		plat_lock();
+		pub = s;
+		plat_unlock();
+	}
+	if (out) {
+		plat_lock();
+		*out = pub;
+		plat_unlock();
+	}
+}

@@ -1,0 +1,67 @@
+/* spool.h: an append-only log of records on disk for pushing results out through a link that
+ * drops: segment files of framed records (length, CRC32, time), written in batches, bounded in
+ * bytes (oldest segment dropped first), with one read cursor per sink kept in a small file
+ * replaced atomically. A record leaves a sink's view only when the sink acknowledged it. On
+ * start-up every segment is checked and a torn or corrupt tail is cut at the last good record.
+ *
+ * Record on disk: u32 length | u32 crc32(time, payload) | u64 wall time (µs) | payload. */
+#ifndef SPOOL_H
+#define SPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifndef OP_SPOOL_BATCH
+#define OP_SPOOL_BATCH 65536 /* bytes of records waiting for the next flush */
+#endif
+#define SPOOL_SINKS_MAX 4
+#define SPOOL_HDR 16
+
+struct spool_pos {
+	uint32_t seg;
+	uint32_t off;
+};
+
+/* Records read for a sink: payloads at buf + at[i], lengths len[i]; end is where the cursor
+ * goes once they are acknowledged. */
+struct spool_batch {
+	uint32_t n;
+	uint32_t at[256], len[256];
+	int64_t wall_us[256];
+	struct spool_pos end;
+};
+
+struct spool_stats {
+	uint64_t bytes, dropped, corrupt, appended;
+	uint64_t pending_bytes[SPOOL_SINKS_MAX];
+	int64_t oldest_pending_us[SPOOL_SINKS_MAX]; /* wall time of the oldest undelivered, or 0 */
+	uint64_t sent[SPOOL_SINKS_MAX], failed[SPOOL_SINKS_MAX]; /* the sinks' own counts */
+	uint32_t nsinks;
+	char names[SPOOL_SINKS_MAX][64];
+};
+
+/* Open dir (created if missing) for nsinks sinks named names[i]: scan and repair the segments,
+ * load the cursors. max_bytes bounds the segments. Writes what it repaired to stderr. Blocks:
+ * start-up. 0 or a negative code. */
+int spool_open(const char *dir, uint64_t max_bytes, uint32_t nsinks, const char *const *names);
+void spool_close(void);
+/* Add a record (len <= 4096) to the batch; OP_ETOOBIG when the batch is full (flush first). */
+int spool_append(int64_t wall_us, const void *rec, size_t len);
+/* Write the batch to the active segment and flush it to the medium; drop the oldest segments
+ * beyond max_bytes. 0 or OP_EIO. */
+int spool_flush(void);
+/* Up to max records after sink's cursor (flushed ones only) into buf (cap bytes). Returns the
+ * count (0: nothing new). */
+int spool_read(uint32_t sink, uint8_t *buf, size_t cap, uint32_t max, struct spool_batch *b);
+/* The sink has the records of b: move its cursor past them and save it. */
+void spool_ack(uint32_t sink, const struct spool_batch *b);
+/* Figures for /metrics (any thread: a copy under plat_lock). */
+void spool_stats(struct spool_stats *out);
+/* Sink i's delivered records and failed attempts, shown with the figures. */
+void spool_note(uint32_t sink, uint64_t sent, uint64_t failed);
+/* Whether a spool is open. */
+int spool_on(void);
+
+uint32_t spool_crc32(uint32_t crc, const void *p, size_t n);
+
+#endif
