@@ -826,7 +826,7 @@ int engine_init(const struct cfg *cfg, const struct engine_opts *opts)
 	uint32_t nq = cfg->max_inflight + 4 + kind_reserve(cfg, 0);
 	/* every probe's tick, every run's deadline, every query's timer, the engine's own, and
 	 * what kinds keep between runs */
-	uint32_t timers = cfg->max_probes + 2 * cfg->max_inflight + nq + 4 + kind_reserve(cfg, 1);
+	uint32_t timers = cfg->max_probes + 2 * cfg->max_inflight + nq + 6 + kind_reserve(cfg, 1);
 	int rc = snap_prepare(cfg);
 	if (rc == 0)
 		rc = snap_modules(cfg);

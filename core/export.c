@@ -49,6 +49,7 @@ static struct {
 	uint32_t failures[SPOOL_SINKS_MAX];
 	uint64_t sent[SPOOL_SINKS_MAX], failed[SPOOL_SINKS_MAX];
 	uint64_t last_flush_us;
+	struct ev_timer flush; /* every spool.flush_every */
 } X;
 
 static const struct cfg_key export_keys[] = {
@@ -157,12 +158,16 @@ static void sent(struct probe_run *r, struct httpc *h)
 		return;
 	}
 	uint32_t i = r->p->id;
+	struct probe *p = r->p;
 	spool_ack(i, &s->b);
 	X.sent[i] += s->b.n;
 	X.failures[i] = 0;
 	X.next_try_us[i] = 0;
 	s->ended = 1;
+	int full = s->b.n == ((const struct export_conf *)probe_conf(r))->batch;
 	probe_run_done(r, 1, REASON_NONE, "%u results", s->b.n);
+	if (full)
+		engine_run_internal(p); /* a backlog: the next batch at once */
 }
 
 static int export_start(struct probe_run *r)
@@ -235,6 +240,24 @@ const struct probe_ops probe_export = {
 
 /* ---- the engine's side ---- */
 
+static void kick(void)
+{
+	for (uint32_t i = 0; i < X.n; i++) {
+		struct probe *p = X.sinks[i];
+		if (!p->run && !p->waiting && (int64_t)op_loop.now_us >= X.next_try_us[i])
+			engine_run_internal(p);
+	}
+}
+
+/* The batch goes to disk, and the sinks after it. */
+static void flush_tick(struct ev_timer *t)
+{
+	spool_flush();
+	X.last_flush_us = op_loop.now_us;
+	kick();
+	ev_timer_at(&op_loop, t, op_loop.now_us + X.cfg->spool_flush_us);
+}
+
 int export_init(const struct cfg *cfg, struct probe **sinks)
 {
 	memset(&X, 0, sizeof X);
@@ -251,11 +274,16 @@ int export_init(const struct cfg *cfg, struct probe **sinks)
 		fprintf(stderr, "outpost: spool %s: %s; results are not exported\n", cfg->spool_dir,
 			op_strerror(rc));
 	X.last_flush_us = op_loop.now_us;
+	if (rc == 0) {
+		X.flush.cb = flush_tick;
+		ev_timer_at(&op_loop, &X.flush, op_loop.now_us + cfg->spool_flush_us);
+	}
 	return rc;
 }
 
 void export_deinit(void)
 {
+	ev_timer_cancel(&op_loop, &X.flush);
 	spool_close();
 	X.n = 0;
 	X.cfg = NULL;
@@ -265,21 +293,9 @@ void export_tick(void)
 {
 	if (!spool_on() || !X.cfg)
 		return;
-	if (op_loop.now_us - X.last_flush_us >= X.cfg->spool_flush_us) {
-		spool_flush();
-		X.last_flush_us = op_loop.now_us;
-	}
-	struct spool_stats st;
 	for (uint32_t i = 0; i < X.n; i++)
 		spool_note(i, X.sent[i], X.failed[i]);
-	spool_stats(NULL);
-	spool_stats(&st);
-	for (uint32_t i = 0; i < X.n; i++) {
-		struct probe *p = X.sinks[i];
-		if (st.pending_bytes[i] && !p->run && !p->waiting &&
-			(int64_t)op_loop.now_us >= X.next_try_us[i])
-			engine_run_internal(p);
-	}
+	spool_stats(NULL); /* the figures: what the sinks left since the last flush */
 }
 
 void export_counts(uint32_t i, uint64_t *sent, uint64_t *failed)

@@ -15,7 +15,7 @@ int export_init(const struct cfg *cfg, struct probe **sinks);
 void export_deinit(void);
 /* A probe's result, into the spool (engine thread). */
 void export_result(const struct probe *p, const struct result *r);
-/* Once a second: flush every spool.flush_every, start sinks that have something to send. */
+/* Once a second: publish the figures (the flush and the sinks have a timer of their own). */
 void export_tick(void);
 /* Sink i's delivered results and failed attempts (engine thread). */
 void export_counts(uint32_t i, uint64_t *sent, uint64_t *failed);

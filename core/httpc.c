@@ -73,10 +73,19 @@ static int build_request(struct probe_run *r, struct httpc *s, const struct http
 	if (n > 0 && (blen || !strcmp(k->method, "POST") || !strcmp(k->method, "PUT")))
 		n += snprintf(s->req + n, sizeof s->req - (size_t)n, "Content-Length: %zu\r\n", blen);
 	if (n > 0)
-		n += snprintf(s->req + n, sizeof s->req - (size_t)n, "\r\n%s", k->body ? k->body : "");
+		n += snprintf(s->req + n, sizeof s->req - (size_t)n, "\r\n");
 	if (n < 0 || (size_t)n >= sizeof s->req)
-		return probe_run_done(r, 0, REASON_TOO_LARGE, "request larger than %d bytes",
+		return probe_run_done(r, 0, REASON_TOO_LARGE, "request head larger than %d bytes",
 			OP_HTTP_REQ_MAX), -1;
+	/* a small body goes in the same write as the head; a large one is sent from the
+	 * caller's buffer after it, never copied */
+	s->extra = 0;
+	if (blen && (size_t)n + blen < sizeof s->req) {
+		memcpy(s->req + n, k->body, blen);
+		n += (int)blen;
+	} else {
+		s->extra = blen;
+	}
 	s->req_len = (size_t)n;
 	s->sent = 0;
 	return 0;
@@ -309,8 +318,10 @@ static void http_read(struct probe_run *r, struct httpc *s, const struct httpc_r
 
 static void http_send(struct probe_run *r, struct httpc *s)
 {
-	while (s->sent < s->req_len) {
-		int n = io_send(r, s, s->req + s->sent, s->req_len - s->sent);
+	while (s->sent < s->req_len + s->extra) {
+		int n = s->sent < s->req_len ? io_send(r, s, s->req + s->sent, s->req_len - s->sent) :
+			io_send(r, s, s->q->body + (s->sent - s->req_len),
+				s->req_len + s->extra - s->sent);
 		if (n == OP_EAGAIN) {
 			net_want(&r->conn, s->tls ? tls_want(s->tls) : PLAT_WRITE);
 			return;

@@ -59,6 +59,7 @@ struct httpc {
 	struct tls_conn *tls;
 	uint8_t stage, framing, got_first;
 	size_t req_len, sent, head_len, kept;
+	size_t extra; /* body bytes sent from the caller's buffer after req */
 	uint64_t body_left;
 	struct http_chunked ch;
 	uint16_t port;
