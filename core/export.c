@@ -7,6 +7,9 @@
  *
  *   results_webhook: the batch as JSON lines (the results API's shape), Content-Type
  *                    application/x-ndjson.
+ *   remote_write:    Prometheus remote-write 1.0 (core/promwrite): probe_success,
+ *                    probe_duration_seconds and outpost_probe_phase_seconds{phase} of each
+ *                    result with its own timestamp, so a backlog lands at the right times.
  *
  * Record: u8 version | five strings (u16 length + bytes): name, kind, target, service, groups |
  * struct result (this build's layout; records of another layout are skipped). */
@@ -17,6 +20,7 @@
 #include "export.h"
 #include "httpc.h"
 #include "probe.h"
+#include "promwrite.h"
 #include "rand.h"
 #include "spool.h"
 
@@ -24,8 +28,11 @@
 #define RAW_MAX 6144
 #define BODY_MAX 16384
 
+enum export_type { EX_WEBHOOK, EX_REMOTE_WRITE };
+
 struct export_conf {
 	const char *type, *url, *headers;
+	uint8_t kind;
 	uint32_t batch;
 	struct httpc_tls tls_opts;
 	struct httpc_req req;
@@ -64,10 +71,13 @@ static const struct cfg_key export_keys[] = {
 static int export_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 {
 	struct export_conf *k = (struct export_conf *)p->conf;
-	if (strcmp(k->type, "results_webhook"))
-		return cfg_error(c, tok, "export \"%s\": \"type\" \"%s\" is not supported; "
-			"\"results_webhook\" is (OTLP and remote_write are not built yet)", p->name,
-			k->type);
+	if (!strcmp(k->type, "results_webhook"))
+		k->kind = EX_WEBHOOK;
+	else if (!strcmp(k->type, "remote_write"))
+		k->kind = EX_REMOTE_WRITE;
+	else
+		return cfg_error(c, tok, "export \"%s\": \"type\" is \"results_webhook\" or "
+			"\"remote_write\", not \"%s\" (OTLP is not built yet)", p->name, k->type);
 	p->target = k->url;
 	if (!k->batch)
 		k->batch = 20;
@@ -124,26 +134,82 @@ void export_result(const struct probe *p, const struct result *r)
 		spool_append(r->wall_us, rec, w);
 }
 
-/* One record as a JSON line; 0 when it is not one of ours. */
-static size_t render(char *out, size_t cap, const uint8_t *rec, size_t len)
-{
-	const uint8_t *p = rec, *end = rec + len;
+struct rec {
 	char name[OP_NAME_MAX], kind[16], target[OP_TARGET_MAX + 64], service[OP_NAME_MAX];
 	char groups[320];
-	if (len < 1 || *p++ != REC_VERSION || !get_str(&p, end, name, sizeof name) ||
-		!get_str(&p, end, kind, sizeof kind) || !get_str(&p, end, target, sizeof target) ||
-		!get_str(&p, end, service, sizeof service) ||
-		!get_str(&p, end, groups, sizeof groups) || (size_t)(end - p) != sizeof(struct result))
-		return 0;
 	struct result r;
-	memcpy(&r, p, sizeof r);
+};
+
+/* A record back into its parts; -1 when it is not one of this build's. */
+static int decode(const uint8_t *rec, size_t len, struct rec *o)
+{
+	const uint8_t *p = rec, *end = rec + len;
+	if (len < 1 || *p++ != REC_VERSION || !get_str(&p, end, o->name, sizeof o->name) ||
+		!get_str(&p, end, o->kind, sizeof o->kind) ||
+		!get_str(&p, end, o->target, sizeof o->target) ||
+		!get_str(&p, end, o->service, sizeof o->service) ||
+		!get_str(&p, end, o->groups, sizeof o->groups) ||
+		(size_t)(end - p) != sizeof(struct result))
+		return -1;
+	memcpy(&o->r, p, sizeof o->r);
+	return 0;
+}
+
+/* One record as a JSON line; 0 when it is not one of ours or does not fit. */
+static size_t render(char *out, size_t cap, const uint8_t *rec, size_t len)
+{
+	static struct rec o;
+	if (decode(rec, len, &o) != 0)
+		return 0;
 	const struct cfg *cfg = engine_cfg();
-	size_t n = result_json(out, cap, name, kind, target, cfg ? cfg->region : "", service,
-		groups, &r);
+	size_t n = result_json(out, cap, o.name, o.kind, o.target, cfg ? cfg->region : "",
+		o.service, o.groups, &o.r);
 	if (!n || n + 1 >= cap)
 		return 0;
 	out[n++] = '\n';
 	return n;
+}
+
+/* One record's series into the WriteRequest at out[0..*len); 0, or -1 when it does not fit
+ * (out unchanged) or is not ours (nothing added). */
+static int series(uint8_t *out, size_t cap, size_t *len, const uint8_t *rec, size_t rlen)
+{
+	static struct rec o;
+	if (decode(rec, rlen, &o) != 0)
+		return 0;
+	const struct cfg *cfg = engine_cfg();
+	const char *region = cfg && cfg->region[0] ? cfg->region : NULL;
+	int64_t ts = o.r.wall_us / 1000;
+	size_t at = *len;
+	/* labels sorted by name, as remote-write asks */
+	struct pw_label l[7] = {{"__name__", ""}, {"appliance", cfg ? cfg->name : "outpost"},
+		{"kind", o.kind}, {"phase", ""}, {"probe", o.name}, {"region", region ? region : ""},
+		{"target", o.target}};
+	struct pw_label base[6];
+	int nb = 0;
+	for (int i = 0; i < 7; i++)
+		if (i != 3 && (i != 5 || region))
+			base[nb++] = l[i];
+	base[0].value = "probe_success";
+	int rc = pw_series(out, cap, len, base, nb, o.r.ok, ts);
+	base[0].value = "probe_duration_seconds";
+	if (!rc)
+		rc = pw_series(out, cap, len, base, nb, o.r.duration_us / 1e6, ts);
+	for (int ph = 0; ph < PHASE_COUNT && !rc; ph++) {
+		struct pw_label withp[7];
+		int n = 0;
+		for (int i = 0; i < 7; i++)
+			if (i != 5 || region)
+				withp[n++] = l[i];
+		withp[0].value = "outpost_probe_phase_seconds";
+		withp[3].value = phase_name(ph);
+		rc = pw_series(out, cap, len, withp, n, o.r.phase_us[ph] / 1e6, ts);
+	}
+	if (rc) {
+		*len = at;
+		return -1;
+	}
+	return 0;
 }
 
 /* ---- the sink's run ---- */
@@ -182,7 +248,16 @@ static int export_start(struct probe_run *r)
 		return probe_run_done(r, 1, REASON_NONE, "nothing to send");
 	}
 	size_t w = 0;
+	uint8_t *pb = (uint8_t *)s->body + PW_SNAPPY_ROOM;
 	for (uint32_t i = 0; i < s->b.n; i++) {
+		if (k->kind == EX_REMOTE_WRITE) {
+			if (series(pb, sizeof s->body - PW_SNAPPY_ROOM, &w, s->raw + s->b.at[i],
+				s->b.len[i]) != 0) {
+				s->b.n = i; /* full: the rest goes next time */
+				break;
+			}
+			continue;
+		}
 		size_t m = render(s->body + w, sizeof s->body - w, s->raw + s->b.at[i], s->b.len[i]);
 		if (!m && w + 1024 > sizeof s->body) {
 			/* the body is full: send what fits, the rest goes next time */
@@ -196,12 +271,21 @@ static int export_start(struct probe_run *r)
 			BODY_MAX);
 	if (s->b.n < (uint32_t)n) /* fewer than were read: the cursor stops after the last sent */
 		spool_read(r->p->id, s->raw, sizeof s->raw, s->b.n, &s->b);
-	snprintf(s->headers, sizeof s->headers, "Content-Type: application/x-ndjson\r\n%s",
-		k->headers ? k->headers : "");
 	s->req = k->req;
 	s->req.headers = s->headers;
-	s->req.body = s->body;
-	s->body[w] = 0;
+	if (k->kind == EX_REMOTE_WRITE) {
+		size_t blen;
+		s->req.body = (const char *)pw_snappy((uint8_t *)s->body, w, &blen);
+		s->req.body_len = blen;
+		snprintf(s->headers, sizeof s->headers, "Content-Type: application/x-protobuf\r\n"
+			"Content-Encoding: snappy\r\nX-Prometheus-Remote-Write-Version: 0.1.0\r\n%s",
+			k->headers ? k->headers : "");
+	} else {
+		s->req.body = s->body;
+		s->body[w] = 0;
+		snprintf(s->headers, sizeof s->headers, "Content-Type: application/x-ndjson\r\n%s",
+			k->headers ? k->headers : "");
+	}
 	httpc_start(r, &s->h, &s->req, sent);
 	return 0;
 }

@@ -63,7 +63,7 @@ static void io_want(struct probe_run *r, struct httpc *s, unsigned plain)
 
 static int build_request(struct probe_run *r, struct httpc *s, const struct httpc_req *k)
 {
-	size_t blen = k->body ? strlen(k->body) : 0;
+	size_t blen = k->body_len ? k->body_len : k->body ? strlen(k->body) : 0;
 	char hosthdr[DNS_NAME_MAX + 10];
 	net_host_header(hosthdr, sizeof hosthdr, s->host, s->port, k->tls ? 443 : 80);
 	int n = snprintf(s->req, sizeof s->req,

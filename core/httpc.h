@@ -24,6 +24,7 @@
 /* What to send, and how. Must stay valid for the whole run. */
 struct httpc_req {
 	const char *method, *headers, *body; /* headers: "Name: value\r\n" lines, or NULL */
+	size_t body_len;                     /* 0: strlen(body) (a binary body sets it) */
 	const char *host, *path;
 	const char *ca, *server_name;        /* TLS: CA file ("" for none), SNI override */
 	uint32_t max_redirects, max_body_kib;

@@ -124,4 +124,62 @@ def test_kill_loop_loses_at_most_the_unflushed_batch():
     assert dups <= 20 * 50, dups
 
 
+def test_remote_write_backfills_an_outage_into_prometheus():
+    """The receiver is down for the first seconds: the samples of the outage arrive later
+    with their original timestamps."""
+    import subprocess
+    import urllib.parse
+    pport = free_port()
+    spool = tempfile.mkdtemp()
+    cfg = config(1, spool, n=2, interval="200ms")
+    cfg["appliance"] = {"name": "edge-rw", "region": "lab"}
+    cfg["exports"] = {"prom": {"type": "remote_write",
+                               "url": f"http://127.0.0.1:{pport}/api/v1/write", "batch": 32}}
+    app = Appliance(cfg)
+    outage_start = time.time()
+    time.sleep(6)  # nothing listens: every attempt fails, the spool keeps the results
+    m = app.metrics()
+    assert metric(m, "outpost_export_failures_total", sink="prom") >= 1, m
+    assert metric(m, "outpost_spool_pending_bytes", sink="prom") > 0, m
+    d = tempfile.mkdtemp()
+    with open(f"{d}/prometheus.yml", "w") as f:
+        f.write("global: {}\nstorage:\n  tsdb:\n    out_of_order_time_window: 1h\n")
+    prom = subprocess.Popen(["prometheus", f"--config.file={d}/prometheus.yml",
+                             f"--storage.tsdb.path={d}/data", "--web.enable-remote-write-receiver",
+                             f"--web.listen-address=127.0.0.1:{pport}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import lib
+    lib._procs.append(prom)
+    prom_start = time.time()
+
+    def query(q):
+        url = f"http://127.0.0.1:{pport}/api/v1/query?" + urllib.parse.urlencode({"query": q})
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                return json.loads(r.read())["data"]["result"]
+        except OSError:
+            return None
+    import urllib.request
+    # the backoff may wait up to 16 s before the next attempt
+    wait_for(lambda: query('probe_success{probe="p0"}[5m]'), 60, "samples in Prometheus")
+    wait_for(lambda: metric(app.metrics(), "outpost_spool_pending_bytes", sink="prom") == 0, 60,
+             "the backlog delivered")
+    time.sleep(1)
+    res = query('probe_success{probe="p0"}[5m]')
+    ts = [float(t) for t, v in res[0]["values"]]
+    labels = res[0]["metric"]
+    eq((labels["appliance"], labels["region"], labels["kind"]), ("edge-rw", "lab", "tcp"), "labels")
+    early = [t for t in ts if t < prom_start - 1]
+    print(f"# export: remote_write: {len(ts)} samples of p0, {len(early)} from the "
+          f"{prom_start - outage_start:.1f} s outage, first {ts[0] - outage_start:+.2f} s after "
+          f"the start")
+    assert len(early) >= 20, (len(early), ts[:5])  # 5 a second for 6 s, with their own times
+    assert ts[0] - outage_start < 1.5, ts[0] - outage_start
+    gaps = [b - a for a, b in zip(ts, ts[1:])]
+    assert max(gaps) < 0.45, max(gaps)  # every run of the outage is there
+    phases = query('outpost_probe_phase_seconds{probe="p0",phase="connect"}[5m]')
+    assert phases and len(phases[0]["values"]) == len(ts), (phases and len(phases[0]["values"]))
+    app.stop()
+
+
 run(globals())
