@@ -10,6 +10,9 @@
  *   remote_write:    Prometheus remote-write 1.0 (core/promwrite): probe_success,
  *                    probe_duration_seconds and outpost_probe_phase_seconds{phase} of each
  *                    result with its own timestamp, so a backlog lands at the right times.
+ *   otlp:            OTLP/HTTP with JSON encoding: a trace per run, a root span for the run
+ *                    and a child span per phase, ids derived from the run (a resend carries
+ *                    the same ones).
  *
  * Record: u8 version | five strings (u16 length + bytes): name, kind, target, service, groups |
  * struct result (this build's layout; records of another layout are skipped). */
@@ -23,12 +26,14 @@
 #include "promwrite.h"
 #include "rand.h"
 #include "spool.h"
+#include <mbedtls/sha256.h>
+#include "json.h"
 
 #define REC_VERSION 1
 #define RAW_MAX 6144
 #define BODY_MAX 16384
 
-enum export_type { EX_WEBHOOK, EX_REMOTE_WRITE };
+enum export_type { EX_WEBHOOK, EX_REMOTE_WRITE, EX_OTLP };
 
 struct export_conf {
 	const char *type, *url, *headers;
@@ -75,9 +80,11 @@ static int export_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 		k->kind = EX_WEBHOOK;
 	else if (!strcmp(k->type, "remote_write"))
 		k->kind = EX_REMOTE_WRITE;
+	else if (!strcmp(k->type, "otlp"))
+		k->kind = EX_OTLP;
 	else
-		return cfg_error(c, tok, "export \"%s\": \"type\" is \"results_webhook\" or "
-			"\"remote_write\", not \"%s\" (OTLP is not built yet)", p->name, k->type);
+		return cfg_error(c, tok, "export \"%s\": \"type\" is \"results_webhook\", "
+			"\"remote_write\" or \"otlp\", not \"%s\"", p->name, k->type);
 	p->target = k->url;
 	if (!k->batch)
 		k->batch = 20;
@@ -212,6 +219,89 @@ static int series(uint8_t *out, size_t cap, size_t *len, const uint8_t *rec, siz
 	return 0;
 }
 
+/* OTLP: the spans of one run, comma-separated, into out; 0 when it does not fit. */
+static size_t spans(char *out, size_t cap, const uint8_t *rec, size_t len, int first)
+{
+	static struct rec o;
+	if (decode(rec, len, &o) != 0)
+		return 0;
+	uint8_t id[32];
+	char seed[OP_NAME_MAX + 32];
+	int sl = snprintf(seed, sizeof seed, "%s|%lld", o.name, (long long)o.r.wall_us);
+	mbedtls_sha256_ret((const uint8_t *)seed, (size_t)sl, id, 0);
+	char trace[33], root[17];
+	for (int i = 0; i < 16; i++)
+		snprintf(trace + 2 * i, 3, "%02x", id[i]);
+	for (int i = 0; i < 8; i++)
+		snprintf(root + 2 * i, 3, "%02x", id[16 + i]);
+	char name[OP_NAME_MAX * 2], target[sizeof o.target * 2], detail[OP_DETAIL_MAX * 6];
+	json_quote(name, sizeof name, o.name);
+	json_quote(target, sizeof target, o.target);
+	json_quote(detail, sizeof detail, o.r.detail);
+	uint64_t t0 = (uint64_t)o.r.wall_us * 1000, t1 = t0 + (uint64_t)o.r.duration_us * 1000;
+	size_t w = 0;
+	int n = snprintf(out, cap, "%s{\"traceId\":\"%s\",\"spanId\":\"%s\",\"name\":\"probe %s\","
+		"\"kind\":3,\"startTimeUnixNano\":\"%llu\",\"endTimeUnixNano\":\"%llu\","
+		"\"attributes\":[{\"key\":\"outpost.probe\",\"value\":{\"stringValue\":%s}},"
+		"{\"key\":\"outpost.kind\",\"value\":{\"stringValue\":\"%s\"}},"
+		"{\"key\":\"outpost.target\",\"value\":{\"stringValue\":%s}},"
+		"{\"key\":\"outpost.success\",\"value\":{\"boolValue\":%s}}", first ? "" : ",", trace,
+		root, o.name, (unsigned long long)t0, (unsigned long long)t1, name, o.kind, target,
+		o.r.ok ? "true" : "false");
+	if (n < 0 || (size_t)n >= cap)
+		return 0;
+	w = (size_t)n;
+	if (o.r.http_status)
+		w += (size_t)snprintf(out + w, cap - w, ",{\"key\":\"http.response.status_code\","
+			"\"value\":{\"intValue\":\"%d\"}}", o.r.http_status);
+	if (!o.r.ok && w < cap)
+		w += (size_t)snprintf(out + w, cap - w, ",{\"key\":\"outpost.reason\",\"value\":"
+			"{\"stringValue\":\"%s\"}}", reason_label(o.r.reason));
+	if (w < cap)
+		w += (size_t)snprintf(out + w, cap - w, "],\"status\":{\"code\":%d,\"message\":%s}}",
+			o.r.ok ? 1 : 2, o.r.ok ? "\"\"" : detail);
+	/* the phases, one after another from the run's start */
+	uint64_t at = t0;
+	for (int ph = 0; ph < PHASE_COUNT && w < cap; ph++) {
+		if (!o.r.phase_us[ph])
+			continue;
+		char sid[17];
+		for (int i = 0; i < 8; i++)
+			snprintf(sid + 2 * i, 3, "%02x", (uint8_t)(id[24 + i] ^ (i == 7 ? ph + 1 : 0)));
+		uint64_t end = at + (uint64_t)o.r.phase_us[ph] * 1000;
+		w += (size_t)snprintf(out + w, cap - w, ",{\"traceId\":\"%s\",\"spanId\":\"%s\","
+			"\"parentSpanId\":\"%s\",\"name\":\"%s\",\"kind\":1,\"startTimeUnixNano\":\"%llu\","
+			"\"endTimeUnixNano\":\"%llu\"}", trace, sid, root, phase_name(ph),
+			(unsigned long long)at, (unsigned long long)end);
+		at = end;
+	}
+	return w < cap ? w : 0;
+}
+
+/* The envelope around the spans: the resource (this appliance) and the scope. */
+static size_t otlp_head(char *out, size_t cap)
+{
+	const struct cfg *cfg = engine_cfg();
+	char name[OP_NAME_MAX * 2], region[OP_NAME_MAX * 2];
+	json_quote(name, sizeof name, cfg ? cfg->name : "outpost");
+	json_quote(region, sizeof region, cfg ? cfg->region : "");
+	int n = snprintf(out, cap, "{\"resourceSpans\":[{\"resource\":{\"attributes\":["
+		"{\"key\":\"service.name\",\"value\":{\"stringValue\":\"outpost\"}},"
+		"{\"key\":\"outpost.appliance\",\"value\":{\"stringValue\":%s}},"
+		"{\"key\":\"cloud.region\",\"value\":{\"stringValue\":%s}}", name, region);
+	for (uint32_t i = 0; cfg && i < cfg->nlabels && n > 0 && (size_t)n < cap; i++) {
+		char k[OP_NAME_MAX * 2], v[OP_NAME_MAX * 2];
+		json_quote(k, sizeof k, cfg->labels[i].key);
+		json_quote(v, sizeof v, cfg->labels[i].value);
+		n += snprintf(out + n, cap - (size_t)n, ",{\"key\":%s,\"value\":{\"stringValue\":%s}}",
+			k, v);
+	}
+	if (n > 0 && (size_t)n < cap)
+		n += snprintf(out + n, cap - (size_t)n, "]},\"scopeSpans\":[{\"scope\":{\"name\":"
+			"\"outpost\",\"version\":\"%s\"},\"spans\":[", op_version);
+	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
 /* ---- the sink's run ---- */
 
 static void sent(struct probe_run *r, struct httpc *h)
@@ -247,9 +337,25 @@ static int export_start(struct probe_run *r)
 		s->ended = 1;
 		return probe_run_done(r, 1, REASON_NONE, "nothing to send");
 	}
-	size_t w = 0;
+	size_t w = k->kind == EX_OTLP ? otlp_head(s->body, sizeof s->body) : 0;
+	const size_t tail = 8; /* the OTLP envelope's end: "]}]}]}" */
+	int first = 1;
 	uint8_t *pb = (uint8_t *)s->body + PW_SNAPPY_ROOM;
 	for (uint32_t i = 0; i < s->b.n; i++) {
+		if (k->kind == EX_OTLP) {
+			static struct rec probe_rec;
+			if (decode(s->raw + s->b.at[i], s->b.len[i], &probe_rec) != 0)
+				continue; /* not one of ours: skipped, acknowledged with the rest */
+			size_t m = spans(s->body + w, sizeof s->body - w - tail, s->raw + s->b.at[i],
+				s->b.len[i], first);
+			if (!m) {
+				s->b.n = i; /* full: the rest goes next time */
+				break;
+			}
+			w += m;
+			first = 0;
+			continue;
+		}
 		if (k->kind == EX_REMOTE_WRITE) {
 			if (series(pb, sizeof s->body - PW_SNAPPY_ROOM, &w, s->raw + s->b.at[i],
 				s->b.len[i]) != 0) {
@@ -281,9 +387,12 @@ static int export_start(struct probe_run *r)
 			"Content-Encoding: snappy\r\nX-Prometheus-Remote-Write-Version: 0.1.0\r\n%s",
 			k->headers ? k->headers : "");
 	} else {
+		if (k->kind == EX_OTLP)
+			w += (size_t)snprintf(s->body + w, sizeof s->body - w, "]}]}]}");
 		s->req.body = s->body;
 		s->body[w] = 0;
-		snprintf(s->headers, sizeof s->headers, "Content-Type: application/x-ndjson\r\n%s",
+		snprintf(s->headers, sizeof s->headers, "Content-Type: %s\r\n%s",
+			k->kind == EX_OTLP ? "application/json" : "application/x-ndjson",
 			k->headers ? k->headers : "");
 	}
 	httpc_start(r, &s->h, &s->req, sent);
