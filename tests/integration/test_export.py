@@ -182,4 +182,70 @@ def test_remote_write_backfills_an_outage_into_prometheus():
     app.stop()
 
 
+def test_otlp_traces_decode_and_nest():
+    """OTLP/HTTP JSON: each run a trace whose root span holds one child per phase, in order
+    and inside it; the body decodes with the OpenTelemetry protobuf definitions (npm)."""
+    import subprocess
+    bodies = []
+
+    class H(BaseHTTPRequestHandler):
+        def do_POST(self):
+            bodies.append((self.path, self.headers.get("Content-Type"),
+                           self.rfile.read(int(self.headers.get("Content-Length", 0)))))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *a):
+            pass
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    _, mport = start_tool("mockhttp")
+    cfg = {"appliance": {"name": "edge-ot", "region": "lab", "labels": {"site": "roof"}},
+           "spool": {"dir": tempfile.mkdtemp(), "flush_every": "200ms"},
+           "exports": {"traces": {"type": "otlp",
+                                  "url": f"http://127.0.0.1:{srv.server_address[1]}/v1/traces",
+                                  "headers": {"X-Api-Key": "k"}}},
+           "probes": [{"name": "api", "kind": "http", "target": f"http://127.0.0.1:{mport}/delay/20",
+                       "interval": "300ms", "timeout": "250ms"},
+                      {"name": "down", "kind": "tcp", "target": f"127.0.0.1:{free_port()}",
+                       "interval": "300ms", "timeout": "250ms"}]}
+    app = Appliance(cfg)
+    wait_for(lambda: len(bodies) >= 3, 15, "three exports")
+    app.stop()
+    path, ctype, raw = bodies[0]
+    eq((path, ctype), ("/v1/traces", "application/json"), "request")
+    r = subprocess.run(["node", os.path.join(ROOT, "tests/browser/otlp.js")], input=raw,
+                       capture_output=True, timeout=60,
+                       env={**os.environ, "NODE_PATH": os.path.join(ROOT, "build/npm/node_modules")})
+    assert r.returncode == 0, r.stderr.decode()[-2000:]
+    out = json.loads(r.stdout)
+    eq(out["valid"], True, "decodes")
+    eq(out["traceIdBytes"], 16, "trace id")
+    assert {"service.name", "outpost.appliance", "cloud.region", "site"} <= set(out["resource"]), out
+    spans = [sp for _, _, b in bodies for sp in
+             json.loads(b)["resourceSpans"][0]["scopeSpans"][0]["spans"]]
+    roots = {sp["spanId"]: sp for sp in spans if "parentSpanId" not in sp}
+    kids = [sp for sp in spans if "parentSpanId" in sp]
+    assert roots and kids, spans[:3]
+    for k in kids:
+        parent = roots[k["parentSpanId"]]
+        eq(k["traceId"], parent["traceId"], "one trace per run")
+        assert int(parent["startTimeUnixNano"]) <= int(k["startTimeUnixNano"]) <= \
+            int(k["endTimeUnixNano"]) <= int(parent["endTimeUnixNano"]) + 1000, (parent, k)
+    api = [sp for sp in roots.values() if sp["name"] == "probe api"]
+    down = [sp for sp in roots.values() if sp["name"] == "probe down"]
+    assert api and down, [sp["name"] for sp in roots.values()]
+    eq(api[0]["status"]["code"], 1, "ok status")
+    eq(down[0]["status"]["code"], 2, "error status")
+    assert "refused" in down[0]["status"]["message"], down[0]
+    names = [k["name"] for k in kids if k["parentSpanId"] == api[0]["spanId"]]
+    eq(names, ["resolve", "connect", "processing", "transfer"][:len(names)], "phases in order")
+    assert "processing" in names, names
+    proc = [k for k in kids if k["parentSpanId"] == api[0]["spanId"] and k["name"] == "processing"][0]
+    assert (int(proc["endTimeUnixNano"]) - int(proc["startTimeUnixNano"])) / 1e6 >= 20, proc
+    print(f"# export: otlp: {len(bodies)} requests, {len(roots)} traces, {len(kids)} phase spans, "
+          f"decoded by the OpenTelemetry protobuf definitions")
+
+
 run(globals())
