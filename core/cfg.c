@@ -633,8 +633,14 @@ static const struct cfg_key spool_keys[] = {
 static int read_spool(struct cfg_ctx *c, int tok, void *f)
 {
 	(void)f;
-	return cfg_object(c, tok, "\"spool\"", spool_keys, OP_ARRAY_LEN(spool_keys), c->cfg, NULL,
-		0, NULL);
+	uint32_t before = c->cfg->spool_max_bytes;
+	c->cfg->spool_max_bytes = 0;
+	int rc = cfg_object(c, tok, "\"spool\"", spool_keys, OP_ARRAY_LEN(spool_keys), c->cfg,
+		NULL, 0, NULL);
+	c->cfg->spool_max_set = c->cfg->spool_max_bytes != 0;
+	if (!c->cfg->spool_max_bytes)
+		c->cfg->spool_max_bytes = before;
+	return rc;
 }
 
 static const struct cfg_key logs_keys[] = {

@@ -97,6 +97,7 @@ struct cfg {
 	/* results pushed out through the spool: each sink a probe of the internal kind "export" */
 	const char *spool_dir;
 	uint32_t spool_max_bytes;
+	uint8_t spool_max_set; /* max_bytes was given (a RAM spool defaults to 4 MiB) */
 	uint64_t spool_flush_us;
 	struct cfg_probe *sinks;
 	uint32_t nsinks;

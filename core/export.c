@@ -26,6 +26,7 @@
 #include "promwrite.h"
 #include "rand.h"
 #include "spool.h"
+#include "../platform/plat.h"
 #include <mbedtls/sha256.h>
 #include "json.h"
 
@@ -457,14 +458,28 @@ int export_init(const struct cfg *cfg, struct probe **sinks)
 	X.cfg = cfg;
 	X.sinks = sinks;
 	X.n = cfg->nsinks;
-	if (!cfg->spool_dir || !cfg->spool_dir[0] || !cfg->nsinks)
+	if (!cfg->nsinks)
 		return 0;
 	const char *names[SPOOL_SINKS_MAX];
 	for (uint32_t i = 0; i < cfg->nsinks; i++)
 		names[i] = cfg->sinks[i].name;
-	int rc = spool_open(cfg->spool_dir, cfg->spool_max_bytes, cfg->nsinks, names);
+	/* without spool.dir: the same log in memory (it survives a restart of the process, not
+	 * of the box), and smaller unless max_bytes says otherwise */
+	char ram[256];
+	const char *dir = cfg->spool_dir;
+	uint64_t max = cfg->spool_max_bytes;
+	if (!dir || !dir[0]) {
+		snprintf(ram, sizeof ram, "%s/outpost-spool-%s", plat_ram_dir(), cfg->name);
+		for (char *c = ram + strlen(plat_ram_dir()) + 1; *c; c++)
+			if (*c == '/')
+				*c = '_';
+		dir = ram;
+		if (!cfg->spool_max_set)
+			max = 4u << 20;
+	}
+	int rc = spool_open(dir, max, cfg->nsinks, names);
 	if (rc)
-		fprintf(stderr, "outpost: spool %s: %s; results are not exported\n", cfg->spool_dir,
+		fprintf(stderr, "outpost: spool %s: %s; results are not exported\n", dir,
 			op_strerror(rc));
 	X.last_flush_us = op_loop.now_us;
 	if (rc == 0) {

@@ -121,6 +121,8 @@ int plat_fappend(int h, const void *buf, size_t n);
 int plat_fsync(int h);
 int plat_ftruncate(const char *path, uint64_t len);
 void plat_fclose(int h);
+/* A directory in memory (files there do not survive power loss; tmpfs on Linux). */
+const char *plat_ram_dir(void);
 /* Size of a file in bytes, or a negative code. */
 int64_t plat_file_size(const char *path);
 /* Environment lookup (NULL when unset). */

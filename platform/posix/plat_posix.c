@@ -301,6 +301,12 @@ void plat_fclose(int h)
 		close(h);
 }
 
+const char *plat_ram_dir(void)
+{
+	struct stat st;
+	return stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) ? "/dev/shm" : "/tmp";
+}
+
 int plat_file_remove(const char *path)
 {
 	return unlink(path) == 0 ? 0 : errno == ENOENT ? OP_ENOENT : OP_EIO;

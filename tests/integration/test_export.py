@@ -78,6 +78,18 @@ def test_collector_that_fails_first_gets_everything_once():
     promtool_check(app.get("/metrics")[1])
 
 
+def test_without_a_directory_the_spool_is_in_memory():
+    col = Collector()
+    cfg = config(col.port, None)
+    del cfg["spool"]["dir"]
+    cfg["appliance"] = {"name": "edge-ram"}
+    app = Appliance(cfg)
+    wait_for(lambda: len(col.keys()) >= 20, 10, "results delivered")
+    assert os.path.isdir("/dev/shm/outpost-spool-edge-ram") or \
+        os.path.isdir("/tmp/outpost-spool-edge-ram")
+    app.stop()
+
+
 def test_kill_loop_loses_at_most_the_unflushed_batch():
     col = Collector()
     spool = tempfile.mkdtemp()
