@@ -461,9 +461,9 @@ void alarm_channel_done(uint32_t c, int ok)
 		struct notify_msg *m = &q->m[q->head];
 		q->failed++;
 		if (++m->attempts < 6) {
-			/* 2 s, 4 s, ... 32 s, jittered over the upper half */
-			uint64_t wait = 1000000ull << m->attempts;
-			q->next_try_us = (int64_t)(op_loop.now_us + wait / 2 + op_rand_below(wait / 2));
+			/* 2 s, 4 s, ... 32 s */
+			q->next_try_us = (int64_t)(op_loop.now_us + op_backoff_us(m->attempts, 1000000,
+				32000000));
 			return;
 		}
 		q->dropped++;

@@ -413,10 +413,8 @@ static void export_cancel(struct probe_run *r)
 	if (!s->ended) {
 		uint32_t i = r->p->id;
 		X.failed[i]++;
-		uint64_t wait = 2000000ull << OP_MIN(X.failures[i], 7u);
-		wait = OP_MIN(wait, 300000000ull);
-		X.failures[i]++;
-		X.next_try_us[i] = (int64_t)(op_loop.now_us + wait / 2 + op_rand_below(wait / 2));
+		X.next_try_us[i] = (int64_t)(op_loop.now_us + op_backoff_us(X.failures[i]++, 2000000,
+			300000000));
 	}
 	s->ended = 1;
 }

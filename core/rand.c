@@ -39,3 +39,11 @@ uint64_t op_rand_below(uint64_t n)
 	uint64_t x = ((uint64_t)op_rand32() << 32) | op_rand32();
 	return x % n; /* bias is below 2^-32 for the spans used here */
 }
+
+uint64_t op_backoff_us(uint32_t attempt, uint64_t base_us, uint64_t cap_us)
+{
+	uint64_t w = attempt >= 32 ? cap_us : base_us << attempt;
+	if (w > cap_us || w < base_us)
+		w = cap_us;
+	return w / 2 + op_rand_below(w / 2 + 1);
+}

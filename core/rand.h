@@ -10,5 +10,8 @@ void op_rand_seed(uint64_t seed);
 uint32_t op_rand32(void);
 /* Uniform in [0, n) (n > 0). */
 uint64_t op_rand_below(uint64_t n);
+/* The wait before attempt number attempt (0 first) of a retry: base doubled per attempt up to
+ * cap, jittered over its upper half (so many appliances do not come back in step). */
+uint64_t op_backoff_us(uint32_t attempt, uint64_t base_us, uint64_t cap_us);
 
 #endif

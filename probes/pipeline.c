@@ -55,7 +55,7 @@ struct pipe {
 	struct plat_addr addr;
 	struct ev_timer timer; /* the connect deadline, or the backoff wait */
 	struct ev_timer tick;  /* the table's cleaner and the keep-alive, once a second */
-	uint32_t backoff_ms;
+	uint32_t attempt; /* reconnections since the last open */
 	uint32_t nonce, seq;
 	uint64_t pinged_us;
 	struct evt_table t;
@@ -182,10 +182,9 @@ static void sub_fail(struct pipe *pp, const char *why)
 	}
 	op_strlcpy(pp->t.st.last_error, why, sizeof pp->t.st.last_error);
 	pp->state = SUB_WAIT;
-	uint32_t b = pp->backoff_ms;
-	uint64_t wait_ms = b / 2 + op_rand_below(b / 2 + 1);
-	pp->backoff_ms = OP_MIN(b * 2, BACKOFF_MAX_MS);
-	ev_timer_at(&op_loop, &pp->timer, op_loop.now_us + wait_ms * 1000);
+	uint64_t wait = op_backoff_us(pp->attempt++, BACKOFF_MIN_MS * 1000ull,
+		BACKOFF_MAX_MS * 1000ull);
+	ev_timer_at(&op_loop, &pp->timer, op_loop.now_us + wait);
 }
 
 static void sub_open(void *udata)
@@ -193,7 +192,7 @@ static void sub_open(void *udata)
 	struct pipe *pp = udata;
 	ev_timer_cancel(&op_loop, &pp->timer);
 	pp->state = SUB_OPEN;
-	pp->backoff_ms = BACKOFF_MIN_MS;
+	pp->attempt = 0;
 	pp->pinged_us = op_loop.now_us;
 	pp->t.st.connected = 1;
 	pp->t.st.connects++;
@@ -385,7 +384,7 @@ static void pipe_attach(struct probe *p)
 	evt_init(&pp->t, pp->entries, pp->k->cap, pp->k->lost_after_us, pp->k->purge_after_us,
 		pp->k->settle_us);
 	pp->nonce = op_rand32();
-	pp->backoff_ms = BACKOFF_MIN_MS;
+	pp->attempt = 0;
 	pp->timer.cb = sub_timer;
 	pp->tick.cb = pipe_tick;
 	ev_timer_at(&op_loop, &pp->tick, op_loop.now_us + 1000000);
@@ -518,8 +517,7 @@ static int pipe_retry(struct probe_run *r, int reason, const char *detail)
 	httpc_cancel(&s->h);
 	if (s->ended || s->attempt + 1 >= k->retries_p1)
 		return 0;
-	uint64_t wait = 100000ull << s->attempt;
-	wait = wait / 2 + op_rand_below(wait / 2 + 1);
+	uint64_t wait = op_backoff_us(s->attempt, 100000, 3200000);
 	if (op_loop.now_us + wait >= r->deadline.when_us)
 		return 0;
 	s->attempt++;

@@ -355,18 +355,10 @@ static int write_file(const char *path, const void *buf, size_t len, int sync)
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return OP_EIO;
-	const char *p = buf;
-	size_t done = 0;
-	while (done < len) {
-		ssize_t n = write(fd, p + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			close(fd);
-			unlink(tmp);
-			return OP_EIO;
-		}
-		done += (size_t)n;
+	if (plat_fappend(fd, buf, len) < 0) {
+		close(fd);
+		unlink(tmp);
+		return OP_EIO;
 	}
 	int rc = sync ? fsync(fd) : 0;
 	close(fd);

@@ -150,6 +150,20 @@ def metric(m, name, **labels):
     return None
 
 
+def zombies_of(pid):
+    """Zombie children of process pid right now."""
+    n = 0
+    for p in os.listdir("/proc"):
+        if p.isdigit():
+            try:
+                with open(f"/proc/{p}/stat") as f:
+                    st = f.read().rsplit(")", 1)[1].split()
+                n += st[0] == "Z" and int(st[1]) == pid
+            except OSError:
+                pass
+    return n
+
+
 def wait_for(pred, seconds, what):
     end = time.monotonic() + seconds
     while time.monotonic() < end:

@@ -188,20 +188,9 @@ def test_many_commands_no_zombies_no_fd_growth():
     fds0 = len(os.listdir(f"/proc/{pid}/fd"))
     time.sleep(6)
     fds1 = len(os.listdir(f"/proc/{pid}/fd"))
-    def zombies():
-        n = 0
-        for p in os.listdir("/proc"):
-            if p.isdigit():
-                try:
-                    with open(f"/proc/{p}/stat") as f:
-                        st = f.read().rsplit(")", 1)[1].split()
-                    n += st[0] == "Z" and int(st[1]) == pid
-                except OSError:
-                    pass
-        return n
     seen = []
     for _ in range(10):
-        seen.append(zombies())
+        seen.append(zombies_of(pid))
         time.sleep(0.1)
     m = app.metrics()
     runs = sum(v for lab, v in m["outpost_probe_runs_total"])

@@ -61,19 +61,6 @@ def test_1000_probes_fixed_memory():
     eq(rc, 0, "exit")
 
 
-def zombies_of(pid):
-    n = 0
-    for p in os.listdir("/proc"):
-        if p.isdigit():
-            try:
-                with open(f"/proc/{p}/stat") as f:
-                    st = f.read().rsplit(")", 1)[1].split()
-                n += st[0] == "Z" and int(st[1]) == pid
-            except OSError:
-                pass
-    return n
-
-
 def test_200_exec_probes_no_zombies_no_fd_growth():
     n = 200
     cfg = {"limits": {"max_probes": n, "max_inflight": 64},
