@@ -58,7 +58,7 @@ static int dry_failed;
 /* the log object the last run would have stored (dry-run prints it with the result) */
 static const struct probe *dry_probe;
 static char dry_object[LOG_NAME_MAX];
-static char dry_output[65536];
+static char dry_output[16384]; /* an exec probe keeps at most this much by default */
 static size_t dry_len;
 
 static void print_result(const struct cfg_probe *p, const struct result *r);

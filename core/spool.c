@@ -17,11 +17,11 @@ struct seg {
 
 static struct {
 	int on;
+	int active; /* append handle of the last segment, -1 when none (set by spool_open) */
 	char dir[256];
 	uint64_t max_bytes, seg_max;
 	struct seg segs[SEGS_MAX];
 	uint32_t nsegs;
-	int active; /* append handle of the last segment */
 	uint8_t batch[OP_SPOOL_BATCH];
 	size_t batch_len;
 	uint32_t batch_records;
@@ -29,7 +29,7 @@ static struct {
 	char names[SPOOL_SINKS_MAX][64];
 	struct spool_pos cur[SPOOL_SINKS_MAX];
 	struct spool_stats st; /* published under plat_lock */
-} P = {.active = -1};
+} P; /* all zero: in .bss, not in the binary */
 
 uint32_t spool_crc32(uint32_t crc, const void *p, size_t n)
 {
@@ -163,6 +163,8 @@ static int open_active(void)
 
 int spool_open(const char *dir, uint64_t max_bytes, uint32_t nsinks, const char *const *names)
 {
+	if (!P.on)
+		P.active = -1;
 	spool_close();
 	memset(&P.st, 0, sizeof P.st);
 	P.nsegs = 0;
@@ -200,8 +202,9 @@ int spool_open(const char *dir, uint64_t max_bytes, uint32_t nsinks, const char 
 
 void spool_close(void)
 {
-	if (P.on)
-		spool_flush();
+	if (!P.on)
+		return;
+	spool_flush();
 	plat_fclose(P.active);
 	P.active = -1;
 	P.on = 0;
