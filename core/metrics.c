@@ -610,6 +610,10 @@ void metrics_render(const struct snap *s, uint64_t now_us, metrics_out_fn *out, 
 			for (uint32_t i = 0; i < sp.nsinks; i++)
 				put(w, "outpost_spool_pending_bytes{sink=\"%s\",%s} %llu\n", sp.names[i], app,
 					(unsigned long long)sp.pending_bytes[i]);
+			head(w, "outpost_spool_pending_records", "gauge", "Records a sink has not delivered yet.");
+			for (uint32_t i = 0; i < sp.nsinks; i++)
+				put(w, "outpost_spool_pending_records{sink=\"%s\",%s} %llu\n", sp.names[i], app,
+					(unsigned long long)sp.pending_records[i]);
 			head(w, "outpost_spool_oldest_pending_seconds", "gauge",
 				"Age of the oldest record a sink has not delivered (0: none).");
 			for (uint32_t i = 0; i < sp.nsinks; i++)

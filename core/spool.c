@@ -147,10 +147,12 @@ static void cursor_clamp(struct spool_pos *c)
 	const struct seg *first = &P.segs[0], *last = &P.segs[P.nsegs - 1];
 	const struct seg *s = seg_find(c->seg);
 	if (c->seg < first->seq || (!s && c->seg < last->seq))
-		*c = (struct spool_pos){first->seq, 0};
+		*c = (struct spool_pos){first->seq, 0, 0};
 	else if (c->seg > last->seq || (s && c->off > s->size))
-		*c = (struct spool_pos){last->seq, last->size};
+		*c = (struct spool_pos){last->seq, last->size, 0};
 }
+
+static uint32_t records_from(const struct seg *s, uint32_t off);
 
 static int open_active(void)
 {
@@ -193,8 +195,11 @@ int spool_open(const char *dir, uint64_t max_bytes, uint32_t nsinks, const char 
 		unsigned seq = 0, off = 0;
 		if (plat_file_read(path, text, sizeof text) > 0)
 			sscanf(text, "%u %u", &seq, &off);
-		P.cur[i] = (struct spool_pos){seq, off};
+		P.cur[i] = (struct spool_pos){seq, off, 0};
 		cursor_clamp(&P.cur[i]);
+		const struct seg *cs = seg_find(P.cur[i].seg);
+		if (cs)
+			P.cur[i].idx = cs->records - records_from(cs, P.cur[i].off);
 	}
 	P.on = 1;
 	return 0;
@@ -277,7 +282,7 @@ static void retain(void)
 		P.st.dropped += lost;
 		for (uint32_t k = 0; k < P.nsinks; k++) {
 			if (P.cur[k].seg <= old.seq) {
-				P.cur[k] = (struct spool_pos){P.segs[0].seq, 0};
+				P.cur[k] = (struct spool_pos){P.segs[0].seq, 0, 0};
 				cursor_save(k);
 			}
 		}
@@ -326,7 +331,7 @@ int spool_read(uint32_t sink, uint8_t *buf, size_t cap, uint32_t max, struct spo
 		if (pos.off >= s->size) {
 			if (s == &P.segs[P.nsegs - 1])
 				break;
-			pos = (struct spool_pos){(s + 1)->seq, 0};
+			pos = (struct spool_pos){(s + 1)->seq, 0, 0};
 			continue;
 		}
 		if (f < 0 || fseq != s->seq) {
@@ -351,6 +356,7 @@ int spool_read(uint32_t sink, uint8_t *buf, size_t cap, uint32_t max, struct spo
 		b->n++;
 		used += (size_t)len;
 		pos.off += SPOOL_HDR + (uint32_t)len;
+		pos.idx++;
 	}
 	plat_fclose(f);
 	b->end = pos;
@@ -385,14 +391,18 @@ void spool_stats(struct spool_stats *out)
 		for (uint32_t i = 0; i < P.nsegs; i++)
 			s.bytes += P.segs[i].size;
 		for (uint32_t k = 0; k < P.nsinks; k++) {
-			uint64_t pend = 0;
+			uint64_t pend = 0, recs = 0;
 			for (uint32_t i = 0; i < P.nsegs; i++) {
-				if (P.segs[i].seq > P.cur[k].seg)
+				if (P.segs[i].seq > P.cur[k].seg) {
 					pend += P.segs[i].size;
-				else if (P.segs[i].seq == P.cur[k].seg)
+					recs += P.segs[i].records;
+				} else if (P.segs[i].seq == P.cur[k].seg) {
 					pend += P.segs[i].size - OP_MIN(P.cur[k].off, P.segs[i].size);
+					recs += P.segs[i].records - OP_MIN(P.cur[k].idx, P.segs[i].records);
+				}
 			}
 			s.pending_bytes[k] = pend;
+			s.pending_records[k] = recs;
 			s.oldest_pending_us[k] = 0;
 			if (pend && P.on) {
 				struct spool_batch one;

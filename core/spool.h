@@ -20,6 +20,7 @@
 struct spool_pos {
 	uint32_t seg;
 	uint32_t off;
+	uint32_t idx; /* records before off in the segment (for counting what is pending) */
 };
 
 /* Records read for a sink: payloads at buf + at[i], lengths len[i]; end is where the cursor
@@ -33,7 +34,7 @@ struct spool_batch {
 
 struct spool_stats {
 	uint64_t bytes, dropped, corrupt, appended;
-	uint64_t pending_bytes[SPOOL_SINKS_MAX];
+	uint64_t pending_bytes[SPOOL_SINKS_MAX], pending_records[SPOOL_SINKS_MAX];
 	int64_t oldest_pending_us[SPOOL_SINKS_MAX]; /* wall time of the oldest undelivered, or 0 */
 	uint64_t sent[SPOOL_SINKS_MAX], failed[SPOOL_SINKS_MAX]; /* the sinks' own counts */
 	uint32_t nsinks;
