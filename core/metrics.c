@@ -440,23 +440,18 @@ static void alarm_families(struct mw *w, const char *app)
 	uint32_t nch = 0, nsil;
 	uint32_t n = al ? OP_MIN(alarm_read(al, OP_ALARM_INSTANCES_MAX, ch, &nch, sil, &nsil),
 		OP_ALARM_INSTANCES_MAX) : 0;
-	if (n) {
-		head(w, "outpost_alarm_firing", "gauge", "1 while the alarm fires for the probe.");
+	static const char *const names[] = {"outpost_alarm_firing", "outpost_alarm_pending"};
+	static const char *const helps[] = {"1 while the alarm fires for the probe.",
+		"1 while the alarm's condition holds but \"for\" has not run out."};
+	static const uint8_t states[] = {ALARM_FIRING, ALARM_PENDING};
+	for (int k = 0; k < 2 && n; k++) {
+		head(w, names[k], "gauge", helps[k]);
 		for (uint32_t i = 0; i < n; i++) {
 			char a[OP_NAME_MAX * 2], p[OP_NAME_MAX * 2];
 			metrics_escape(a, sizeof a, al[i].alarm);
 			metrics_escape(p, sizeof p, al[i].probe);
-			put(w, "outpost_alarm_firing{alarm=\"%s\",probe=\"%s\",%s} %d\n", a, p, app,
-				al[i].state == ALARM_FIRING);
-		}
-		head(w, "outpost_alarm_pending", "gauge",
-			"1 while the alarm's condition holds but \"for\" has not run out.");
-		for (uint32_t i = 0; i < n; i++) {
-			char a[OP_NAME_MAX * 2], p[OP_NAME_MAX * 2];
-			metrics_escape(a, sizeof a, al[i].alarm);
-			metrics_escape(p, sizeof p, al[i].probe);
-			put(w, "outpost_alarm_pending{alarm=\"%s\",probe=\"%s\",%s} %d\n", a, p, app,
-				al[i].state == ALARM_PENDING);
+			put(w, "%s{alarm=\"%s\",probe=\"%s\",%s} %d\n", names[k], a, p, app,
+				al[i].state == states[k]);
 		}
 	}
 	if (nch) {
