@@ -38,6 +38,7 @@ static struct {
 	struct probe *chan_ptr[OP_CHANNELS_MAX];
 	struct probe *sink;    /* export sinks: internal probes */
 	struct probe *sink_ptr[SPOOL_SINKS_MAX];
+	uint8_t *sink_bufs;
 	uint32_t nprobes;
 	struct probe *wait_head, *wait_tail;
 	uint32_t inflight, waiting, once_left;
@@ -799,6 +800,9 @@ static size_t layout(uint8_t *base, const struct cfg *cfg, uint32_t timers)
 	m = carve(base, &off, sizeof(struct probe) * cfg->nsinks);
 	if (base)
 		E.sink = m;
+	m = carve(base, &off, export_bufs_size() * cfg->nsinks);
+	if (base)
+		E.sink_bufs = m;
 	/* the log store's index */
 	uint32_t nlogs = cfg->logs_dir && cfg->logs_dir[0] ? cfg->logs_max_objects : 0;
 	m = carve(base, &off, sizeof(struct log_entry) * nlogs);
@@ -900,6 +904,7 @@ int engine_init(const struct cfg *cfg, const struct engine_opts *opts)
 		E.sink[k].cfg = &cfg->sinks[k];
 		E.sink[k].id = k;
 		E.sink[k].internal = 1;
+		E.sink[k].kstate = E.sink_bufs + export_bufs_size() * k;
 		E.sink_ptr[k] = &E.sink[k];
 	}
 	if (!E.opts.once) {

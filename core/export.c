@@ -50,9 +50,18 @@ struct export_run {
 	struct spool_batch b;
 	uint8_t ended;
 	char headers[1024];
+};
+
+/* A sink's buffers live with the sink (p->kstate, from the arena), not in every run slot. */
+struct export_bufs {
 	uint8_t raw[RAW_MAX];
 	char body[BODY_MAX];
 };
+
+size_t export_bufs_size(void)
+{
+	return sizeof(struct export_bufs);
+}
 
 static struct {
 	const struct cfg *cfg;
@@ -330,24 +339,25 @@ static void sent(struct probe_run *r, struct httpc *h)
 static int export_start(struct probe_run *r)
 {
 	struct export_run *s = (struct export_run *)r->state;
+	struct export_bufs *xb = r->p->kstate;
 	const struct export_conf *k = probe_conf(r);
 	s->ended = 0;
 	s->h.tls = NULL;
-	int n = spool_read(r->p->id, s->raw, sizeof s->raw, k->batch, &s->b);
+	int n = spool_read(r->p->id, xb->raw, sizeof xb->raw, k->batch, &s->b);
 	if (n <= 0) {
 		s->ended = 1;
 		return probe_run_done(r, 1, REASON_NONE, "nothing to send");
 	}
-	size_t w = k->kind == EX_OTLP ? otlp_head(s->body, sizeof s->body) : 0;
+	size_t w = k->kind == EX_OTLP ? otlp_head(xb->body, sizeof xb->body) : 0;
 	const size_t tail = 8; /* the OTLP envelope's end: "]}]}]}" */
 	int first = 1;
-	uint8_t *pb = (uint8_t *)s->body + PW_SNAPPY_ROOM;
+	uint8_t *pb = (uint8_t *)xb->body + PW_SNAPPY_ROOM;
 	for (uint32_t i = 0; i < s->b.n; i++) {
 		if (k->kind == EX_OTLP) {
 			static struct rec probe_rec;
-			if (decode(s->raw + s->b.at[i], s->b.len[i], &probe_rec) != 0)
+			if (decode(xb->raw + s->b.at[i], s->b.len[i], &probe_rec) != 0)
 				continue; /* not one of ours: skipped, acknowledged with the rest */
-			size_t m = spans(s->body + w, sizeof s->body - w - tail, s->raw + s->b.at[i],
+			size_t m = spans(xb->body + w, sizeof xb->body - w - tail, xb->raw + s->b.at[i],
 				s->b.len[i], first);
 			if (!m) {
 				s->b.n = i; /* full: the rest goes next time */
@@ -358,15 +368,15 @@ static int export_start(struct probe_run *r)
 			continue;
 		}
 		if (k->kind == EX_REMOTE_WRITE) {
-			if (series(pb, sizeof s->body - PW_SNAPPY_ROOM, &w, s->raw + s->b.at[i],
+			if (series(pb, sizeof xb->body - PW_SNAPPY_ROOM, &w, xb->raw + s->b.at[i],
 				s->b.len[i]) != 0) {
 				s->b.n = i; /* full: the rest goes next time */
 				break;
 			}
 			continue;
 		}
-		size_t m = render(s->body + w, sizeof s->body - w, s->raw + s->b.at[i], s->b.len[i]);
-		if (!m && w + 1024 > sizeof s->body) {
+		size_t m = render(xb->body + w, sizeof xb->body - w, xb->raw + s->b.at[i], s->b.len[i]);
+		if (!m && w + 1024 > sizeof xb->body) {
 			/* the body is full: send what fits, the rest goes next time */
 			s->b.n = i;
 			break;
@@ -377,21 +387,21 @@ static int export_start(struct probe_run *r)
 		return probe_run_done(r, 0, REASON_TOO_LARGE, "a result does not fit in %d bytes",
 			BODY_MAX);
 	if (s->b.n < (uint32_t)n) /* fewer than were read: the cursor stops after the last sent */
-		spool_read(r->p->id, s->raw, sizeof s->raw, s->b.n, &s->b);
+		spool_read(r->p->id, xb->raw, sizeof xb->raw, s->b.n, &s->b);
 	s->req = k->req;
 	s->req.headers = s->headers;
 	if (k->kind == EX_REMOTE_WRITE) {
 		size_t blen;
-		s->req.body = (const char *)pw_snappy((uint8_t *)s->body, w, &blen);
+		s->req.body = (const char *)pw_snappy((uint8_t *)xb->body, w, &blen);
 		s->req.body_len = blen;
 		snprintf(s->headers, sizeof s->headers, "Content-Type: application/x-protobuf\r\n"
 			"Content-Encoding: snappy\r\nX-Prometheus-Remote-Write-Version: 0.1.0\r\n%s",
 			k->headers ? k->headers : "");
 	} else {
 		if (k->kind == EX_OTLP)
-			w += (size_t)snprintf(s->body + w, sizeof s->body - w, "]}]}]}");
-		s->req.body = s->body;
-		s->body[w] = 0;
+			w += (size_t)snprintf(xb->body + w, sizeof xb->body - w, "]}]}]}");
+		s->req.body = xb->body;
+		xb->body[w] = 0;
 		snprintf(s->headers, sizeof s->headers, "Content-Type: %s\r\n%s",
 			k->kind == EX_OTLP ? "application/json" : "application/x-ndjson",
 			k->headers ? k->headers : "");

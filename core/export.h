@@ -17,6 +17,8 @@ void export_deinit(void);
 void export_result(const struct probe *p, const struct result *r);
 /* Once a second: publish the figures (the flush and the sinks have a timer of their own). */
 void export_tick(void);
+/* Bytes of one sink's buffers (the engine gives each sink probe that much as kstate). */
+size_t export_bufs_size(void);
 /* Sink i's delivered results and failed attempts (engine thread). */
 void export_counts(uint32_t i, uint64_t *sent, uint64_t *failed);
 
