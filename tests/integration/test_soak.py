@@ -1,12 +1,14 @@
 """1,000 tcp probes at 10 s against a local listener for SOAK_SECONDS (default 120): no heap
 allocation by the engine after start-up, flat RSS, every probe on its cadence; and 200 exec
-probes at 10 s for as long: no zombies, no descriptor growth. Prints the scheduling lag and
+probes at 10 s for EXEC_SOAK_SECONDS (default 60): no zombies, no descriptor growth. Prints the scheduling lag and
 memory figures (they are reported, not asserted as speed goals)."""
 import os
 import time
 from lib import *
 
 SECONDS = int(os.environ.get("SOAK_SECONDS", "120"))
+# the exec soak's README figure is from EXEC_SOAK_SECONDS=120; the suite runs it for one minute
+EXEC_SECONDS = int(os.environ.get("EXEC_SOAK_SECONDS", "60"))
 N = 1000
 
 
@@ -72,7 +74,7 @@ def test_200_exec_probes_no_zombies_no_fd_growth():
     time.sleep(12)
     fds0 = len(os.listdir(f"/proc/{pid}/fd"))
     zombies = []
-    end = time.monotonic() + max(0, SECONDS - 12)
+    end = time.monotonic() + max(0, EXEC_SECONDS - 12)
     while time.monotonic() < end:
         time.sleep(min(0.5, max(0.05, end - time.monotonic())))
         zombies.append(zombies_of(pid))
@@ -81,12 +83,12 @@ def test_200_exec_probes_no_zombies_no_fd_growth():
     runs = sum(v for lab, v in m["outpost_probe_runs_total"] if lab["result"] == "success")
     fails = sum(v for lab, v in m["outpost_probe_runs_total"] if lab["result"] != "success")
     p99 = metric(m, "outpost_sched_lag_seconds", quantile="0.99")
-    print(f"# soak: {n} exec probes at 10s for {SECONDS}s: {int(runs)} runs, {int(fails)} failed, "
+    print(f"# soak: {n} exec probes at 10s for {EXEC_SECONDS}s: {int(runs)} runs, {int(fails)} failed, "
           f"descriptors {fds0} -> {fds1}, zombies at most {max(zombies)} over {len(zombies)} "
           f"samples, lag p99 {p99 * 1e3:.2f} ms, engine allocations "
           f"{int(metric(m, 'outpost_engine_allocs_total'))}")
     eq(fails, 0, "failed runs")
-    assert runs >= n * (SECONDS // 10 - 1), runs
+    assert runs >= n * (EXEC_SECONDS // 10 - 1), runs
     # a run in flight holds its command's pipe at either count: a few either way, never growth
     assert abs(fds1 - fds0) <= 4, (fds0, fds1)
     # a finished command is reaped on its SIGCHLD: a sample may catch one in between
