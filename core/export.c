@@ -15,7 +15,8 @@
  *                    the same ones).
  *
  * Record: u8 version | five strings (u16 length + bytes): name, kind, target, service, groups |
- * struct result (this build's layout; records of another layout are skipped). */
+ * struct result (this build's layout; records of another layout are skipped) | for scenario
+ * probes: u8 count and per step a string name, u32 duration µs, u8 state. */
 #include <stdio.h>
 #include <string.h>
 #include "cfg.h"
@@ -25,6 +26,7 @@
 #include "probe.h"
 #include "promwrite.h"
 #include "rand.h"
+#include "snap.h"
 #include "spool.h"
 #include "../platform/plat.h"
 #include <mbedtls/sha256.h>
@@ -134,7 +136,7 @@ void export_result(const struct probe *p, const struct result *r)
 {
 	if (!spool_on() || p->adhoc || p->internal)
 		return;
-	uint8_t rec[1400];
+	uint8_t rec[2048];
 	const struct cfg_probe *cp = p->cfg;
 	size_t w = 0;
 	rec[w++] = REC_VERSION;
@@ -147,6 +149,18 @@ void export_result(const struct probe *p, const struct result *r)
 	w += put_str(rec + w, cp->groups);
 	memcpy(rec + w, r, sizeof *r);
 	w += sizeof *r;
+	if (cp->ops->publish && !strcmp(cp->kind, "scenario") && p->kstate) {
+		/* the steps of the run that just ended (published to the kind's state first) */
+		static struct snap_probe sp;
+		cp->ops->publish((struct probe *)p, &sp);
+		rec[w++] = sp.steps.n;
+		for (int i = 0; i < sp.steps.n && i < SNAP_STEPS_MAX; i++) {
+			w += put_str(rec + w, sp.steps.s[i].name);
+			memcpy(rec + w, &sp.steps.s[i].duration_us, 4);
+			w += 4;
+			rec[w++] = sp.steps.s[i].state;
+		}
+	}
 	if (spool_append(r->wall_us, rec, w) == OP_ETOOBIG && spool_flush() == 0)
 		spool_append(r->wall_us, rec, w);
 }
@@ -155,6 +169,7 @@ struct rec {
 	char name[OP_NAME_MAX], kind[16], target[OP_TARGET_MAX + 64], service[OP_NAME_MAX];
 	char groups[320];
 	struct result r;
+	struct snap_steps steps; /* scenario probes; n 0 otherwise */
 };
 
 /* A record back into its parts; -1 when it is not one of this build's. */
@@ -166,10 +181,23 @@ static int decode(const uint8_t *rec, size_t len, struct rec *o)
 		!get_str(&p, end, o->target, sizeof o->target) ||
 		!get_str(&p, end, o->service, sizeof o->service) ||
 		!get_str(&p, end, o->groups, sizeof o->groups) ||
-		(size_t)(end - p) != sizeof(struct result))
+		(size_t)(end - p) < sizeof(struct result))
 		return -1;
 	memcpy(&o->r, p, sizeof o->r);
-	return 0;
+	p += sizeof o->r;
+	o->steps.n = 0;
+	if (p == end)
+		return 0;
+	uint8_t n = *p++;
+	for (uint8_t i = 0; i < n && i < SNAP_STEPS_MAX; i++) {
+		if (!get_str(&p, end, o->steps.s[i].name, sizeof o->steps.s[i].name) || end - p < 5)
+			return -1;
+		memcpy(&o->steps.s[i].duration_us, p, 4);
+		o->steps.s[i].state = p[4];
+		p += 5;
+		o->steps.n = (uint8_t)(i + 1);
+	}
+	return p == end ? 0 : -1;
 }
 
 /* One record as a JSON line; 0 when it is not one of ours or does not fit. */
@@ -270,9 +298,24 @@ static size_t spans(char *out, size_t cap, const uint8_t *rec, size_t len, int f
 	if (w < cap)
 		w += (size_t)snprintf(out + w, cap - w, "],\"status\":{\"code\":%d,\"message\":%s}}",
 			o.r.ok ? 1 : 2, o.r.ok ? "\"\"" : detail);
-	/* the phases, one after another from the run's start */
+	/* a scenario's steps, else the phases, one after another from the run's start */
 	uint64_t at = t0;
-	for (int ph = 0; ph < PHASE_COUNT && w < cap; ph++) {
+	for (int st = 0; st < o.steps.n && w < cap; st++) {
+		if (!o.steps.s[st].state)
+			continue; /* not run */
+		char sid[17], nm[48], sname[160];
+		for (int i = 0; i < 8; i++)
+			snprintf(sid + 2 * i, 3, "%02x", (uint8_t)(id[24 + i] ^ (i == 6 ? st + 1 : 0)));
+		snprintf(nm, sizeof nm, "step %s", o.steps.s[st].name);
+		json_quote(sname, sizeof sname, nm);
+		uint64_t end = at + (uint64_t)o.steps.s[st].duration_us * 1000;
+		w += (size_t)snprintf(out + w, cap - w, ",{\"traceId\":\"%s\",\"spanId\":\"%s\","
+			"\"parentSpanId\":\"%s\",\"name\":%s,\"kind\":1,\"startTimeUnixNano\":\"%llu\","
+			"\"endTimeUnixNano\":\"%llu\",\"status\":{\"code\":%d}}", trace, sid, root, sname,
+			(unsigned long long)at, (unsigned long long)end, o.steps.s[st].state == 1 ? 1 : 2);
+		at = end;
+	}
+	for (int ph = 0; ph < PHASE_COUNT && w < cap && !o.steps.n; ph++) {
 		if (!o.r.phase_us[ph])
 			continue;
 		char sid[17];

@@ -213,6 +213,7 @@ def test_otlp_traces_decode_and_nest():
     srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     _, mport = start_tool("mockhttp")
+    _, jport = start_tool("outpost-mock")
     cfg = {"appliance": {"name": "edge-ot", "region": "lab", "labels": {"site": "roof"}},
            "spool": {"dir": tempfile.mkdtemp(), "flush_every": "200ms"},
            "exports": {"traces": {"type": "otlp",
@@ -221,9 +222,15 @@ def test_otlp_traces_decode_and_nest():
            "probes": [{"name": "api", "kind": "http", "target": f"http://127.0.0.1:{mport}/delay/20",
                        "interval": "300ms", "timeout": "250ms"},
                       {"name": "down", "kind": "tcp", "target": f"127.0.0.1:{free_port()}",
-                       "interval": "300ms", "timeout": "250ms"}]}
+                       "interval": "300ms", "timeout": "250ms"},
+                      {"name": "jobs", "kind": "scenario", "target": f"http://127.0.0.1:{jport}",
+                       "interval": "1s", "timeout": "900ms", "steps": [
+                           {"name": "list", "request": {"url": "/jobs"}},
+                           {"name": "missing", "request": {"url": "/jobs/job-999"}},
+                           {"name": "after", "request": {"url": "/jobs"}, "always": True}]}]}
     app = Appliance(cfg)
-    wait_for(lambda: len(bodies) >= 3, 15, "three exports")
+    wait_for(lambda: len(bodies) >= 3 and b'probe jobs' in b"".join(b for _, _, b in bodies),
+             15, "three exports with a scenario run")
     app.stop()
     path, ctype, raw = bodies[0]
     eq((path, ctype), ("/v1/traces", "application/json"), "request")
@@ -252,10 +259,16 @@ def test_otlp_traces_decode_and_nest():
     eq(down[0]["status"]["code"], 2, "error status")
     assert "refused" in down[0]["status"]["message"], down[0]
     names = [k["name"] for k in kids if k["parentSpanId"] == api[0]["spanId"]]
-    eq(names, ["resolve", "connect", "processing", "transfer"][:len(names)], "phases in order")
+    order = ["resolve", "connect", "tls", "processing", "transfer"]
+    eq(names, [n for n in order if n in names], "phases in order (those that took time)")
     assert "processing" in names, names
     proc = [k for k in kids if k["parentSpanId"] == api[0]["spanId"] and k["name"] == "processing"][0]
     assert (int(proc["endTimeUnixNano"]) - int(proc["startTimeUnixNano"])) / 1e6 >= 20, proc
+    # a scenario's children are its steps, with their outcome; the skipped one is left out
+    jobs = [sp for sp in roots.values() if sp["name"] == "probe jobs"][0]
+    steps = [(k["name"], k["status"]["code"]) for k in kids if k["parentSpanId"] == jobs["spanId"]]
+    eq(steps, [("step list", 1), ("step missing", 2), ("step after", 1)], "scenario steps")
+    eq(jobs["status"]["code"], 2, "the scenario failed")
     print(f"# export: otlp: {len(bodies)} requests, {len(roots)} traces, {len(kids)} phase spans, "
           f"decoded by the OpenTelemetry protobuf definitions")
 
