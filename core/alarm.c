@@ -349,10 +349,8 @@ void alarm_init(const struct cfg *cfg, struct alarm_inst *inst, uint8_t *rings,
 
 static void kick(uint32_t c)
 {
-	struct probe *p = A.chan[c];
-	if (A.q[c].len && !p->run && !p->waiting &&
-		(int64_t)op_loop.now_us >= A.q[c].next_try_us)
-		engine_run_internal(p);
+	if (A.q[c].len)
+		engine_run_internal(A.chan[c]);
 }
 
 static void queue(uint32_t c, int kind, const char *alarm, const char *probe, int64_t since,
@@ -456,14 +454,14 @@ void alarm_channel_done(uint32_t c, int ok)
 		return;
 	if (ok) {
 		q->sent++;
-		q->next_try_us = 0;
+		A.chan[c]->not_before_us = 0;
 	} else {
 		struct notify_msg *m = &q->m[q->head];
 		q->failed++;
 		if (++m->attempts < 6) {
 			/* 2 s, 4 s, ... 32 s */
-			q->next_try_us = (int64_t)(op_loop.now_us + op_backoff_us(m->attempts, 1000000,
-				32000000));
+			A.chan[c]->not_before_us = op_loop.now_us + op_backoff_us(m->attempts, 1000000,
+				32000000);
 			return;
 		}
 		q->dropped++;

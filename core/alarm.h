@@ -94,7 +94,6 @@ struct notify_msg {
 struct notify_queue {
 	struct notify_msg m[OP_NOTIFY_QUEUE];
 	uint32_t head, len;
-	int64_t next_try_us; /* monotonic: not before (backoff after a failure) */
 	uint64_t sent, failed, dropped;
 };
 

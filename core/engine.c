@@ -708,7 +708,7 @@ const struct cfg *engine_cfg(void)
 
 void engine_run_internal(struct probe *p)
 {
-	if (!p->run && !p->waiting && !E.draining)
+	if (!p->run && !p->waiting && !E.draining && op_loop.now_us >= p->not_before_us)
 		run_start(p, op_loop.now_us);
 }
 

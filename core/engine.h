@@ -52,7 +52,8 @@ void engine_output(struct probe *p, int64_t wall_us, int ok, const char *data, s
 /* The running appliance's name (config "name"). */
 const char *engine_name(void);
 const struct cfg *engine_cfg(void);
-/* Run internal probe p (a notification channel) now, unless it runs or waits already. */
+/* Run internal probe p (a channel, a sink, a lane) now, unless it runs or waits already or
+ * its p->not_before_us (a backoff its kind set) is still ahead. */
 struct probe;
 void engine_run_internal(struct probe *p);
 

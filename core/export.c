@@ -69,7 +69,6 @@ static struct {
 	const struct cfg *cfg;
 	struct probe **sinks;
 	uint32_t n;
-	int64_t next_try_us[SPOOL_SINKS_MAX];
 	uint32_t failures[SPOOL_SINKS_MAX];
 	uint64_t sent[SPOOL_SINKS_MAX], failed[SPOOL_SINKS_MAX];
 	uint64_t last_flush_us;
@@ -371,7 +370,7 @@ static void sent(struct probe_run *r, struct httpc *h)
 	spool_ack(i, &s->b);
 	X.sent[i] += s->b.n;
 	X.failures[i] = 0;
-	X.next_try_us[i] = 0;
+	p->not_before_us = 0;
 	s->ended = 1;
 	int full = s->b.n == ((const struct export_conf *)probe_conf(r))->batch;
 	probe_run_done(r, 1, REASON_NONE, "%u results", s->b.n);
@@ -466,8 +465,8 @@ static void export_cancel(struct probe_run *r)
 	if (!s->ended) {
 		uint32_t i = r->p->id;
 		X.failed[i]++;
-		X.next_try_us[i] = (int64_t)(op_loop.now_us + op_backoff_us(X.failures[i]++, 2000000,
-			300000000));
+		r->p->not_before_us = op_loop.now_us + op_backoff_us(X.failures[i]++, 2000000,
+			300000000);
 	}
 	s->ended = 1;
 }
@@ -487,11 +486,8 @@ const struct probe_ops probe_export = {
 
 static void kick(void)
 {
-	for (uint32_t i = 0; i < X.n; i++) {
-		struct probe *p = X.sinks[i];
-		if (!p->run && !p->waiting && (int64_t)op_loop.now_us >= X.next_try_us[i])
-			engine_run_internal(p);
-	}
+	for (uint32_t i = 0; i < X.n; i++)
+		engine_run_internal(X.sinks[i]); /* each waits out its own backoff */
 }
 
 /* The batch goes to disk, and the sinks after it. */

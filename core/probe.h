@@ -77,7 +77,8 @@ struct probe {
 	struct probe *wait_next; /* FIFO of probes due while every run slot is busy */
 	uint8_t waiting;
 	uint8_t adhoc; /* an out-of-schedule run for another thread; no tick, no history */
-	uint8_t internal; /* a notification channel (id: its index): no tick, no history */
+	uint8_t internal; /* a channel, sink or lane (id: its index): no tick, no history */
+	uint64_t not_before_us; /* internal probes: engine_run_internal waits until then (backoff) */
 	uint8_t now_slot; /* 1 + the ad-hoc slot waiting for this run's result (run now) */
 	struct slo slo;   /* objective windows (slo.nring 0: no objective) */
 	struct probe_stats stats;
