@@ -601,29 +601,32 @@ void metrics_render(const struct snap *s, uint64_t now_us, metrics_out_fn *out, 
 			head(w, "outpost_spool_corrupt_total", "counter",
 				"Torn or corrupt segment tails cut at start-up.");
 			put(w, "outpost_spool_corrupt_total{%s} %llu\n", app, (unsigned long long)sp.corrupt);
-			head(w, "outpost_spool_pending_bytes", "gauge", "Bytes a sink has not delivered yet.");
-			for (uint32_t i = 0; i < sp.nsinks; i++)
-				put(w, "outpost_spool_pending_bytes{sink=\"%s\",%s} %llu\n", sp.names[i], app,
-					(unsigned long long)sp.pending_bytes[i]);
-			head(w, "outpost_spool_pending_records", "gauge", "Records a sink has not delivered yet.");
-			for (uint32_t i = 0; i < sp.nsinks; i++)
-				put(w, "outpost_spool_pending_records{sink=\"%s\",%s} %llu\n", sp.names[i], app,
-					(unsigned long long)sp.pending_records[i]);
-			head(w, "outpost_spool_oldest_pending_seconds", "gauge",
-				"Age of the oldest record a sink has not delivered (0: none).");
-			for (uint32_t i = 0; i < sp.nsinks; i++)
-				put(w, "outpost_spool_oldest_pending_seconds{sink=\"%s\",%s} %.3f\n",
-					sp.names[i], app, sp.oldest_pending_us[i] ?
-					(now - sp.oldest_pending_us[i]) / 1e6 : 0.0);
-			head(w, "outpost_export_results_total", "counter", "Results each export delivered.");
-			for (uint32_t i = 0; i < sp.nsinks; i++)
-				put(w, "outpost_export_results_total{sink=\"%s\",%s} %llu\n", sp.names[i], app,
-					(unsigned long long)sp.sent[i]);
-			head(w, "outpost_export_failures_total", "counter",
-				"Failed delivery attempts of each export (retried after a backoff).");
-			for (uint32_t i = 0; i < sp.nsinks; i++)
-				put(w, "outpost_export_failures_total{sink=\"%s\",%s} %llu\n", sp.names[i], app,
-					(unsigned long long)sp.failed[i]);
+			/* one series a sink for each of these */
+			struct {
+				const char *name, *type, *help;
+			} fam[] = {
+				{"outpost_spool_pending_bytes", "gauge", "Bytes a sink has not delivered yet."},
+				{"outpost_spool_pending_records", "gauge", "Records a sink has not delivered yet."},
+				{"outpost_spool_oldest_pending_seconds", "gauge",
+					"Age of the oldest record a sink has not delivered (0: none)."},
+				{"outpost_export_results_total", "counter", "Results each export delivered."},
+				{"outpost_export_failures_total", "counter",
+					"Failed delivery attempts of each export (retried after a backoff)."},
+			};
+			double v[OP_ARRAY_LEN(fam)][SPOOL_SINKS_MAX];
+			for (uint32_t i = 0; i < sp.nsinks; i++) {
+				v[0][i] = (double)sp.pending_bytes[i];
+				v[1][i] = (double)sp.pending_records[i];
+				v[2][i] = sp.oldest_pending_us[i] ? (now - sp.oldest_pending_us[i]) / 1e6 : 0;
+				v[3][i] = (double)sp.sent[i];
+				v[4][i] = (double)sp.failed[i];
+			}
+			for (size_t f = 0; f < OP_ARRAY_LEN(fam); f++) {
+				head(w, fam[f].name, fam[f].type, fam[f].help);
+				for (uint32_t i = 0; i < sp.nsinks; i++)
+					put(w, "%s{sink=\"%s\",%s} %.9g\n", fam[f].name, sp.names[i], app,
+						v[f][i]);
+			}
 		}
 	}
 	{
