@@ -119,6 +119,15 @@ static int write_denied(struct mg_connection *c)
 	return 0;
 }
 
+/* A write endpoint: 405 unless it is a POST (allowed names the methods), then the token check.
+ * Returns 0 when the write may go on, else the status of the error it sent. */
+static int write_refused(struct mg_connection *c, int post, const char *allowed)
+{
+	if (!post)
+		return error(c, 405, "method_not_allowed", allowed);
+	return write_denied(c);
+}
+
 int web_snap_copy(struct snap *s)
 {
 	s->probes = NULL;
@@ -555,11 +564,9 @@ int api_handle(struct mg_connection *c, void *cbdata)
 		return send_json(c, 200, &b);
 	}
 	if (!strcmp(rest, "reload")) {
-		if (!post)
-			return error(c, 405, "method_not_allowed", "use POST");
-		int denied = write_denied(c);
-		if (denied)
-			return denied;
+		int refused = write_refused(c, post, "use POST");
+		if (refused)
+			return refused;
 		engine_request_reload();
 		struct jbuf b = {0};
 		jb(&b, "{\"status\":\"reloading\",\"detail\":\"watch outpost_config_reloads_total\"}\n");
@@ -570,17 +577,13 @@ int api_handle(struct mg_connection *c, void *cbdata)
 	if (!strcmp(rest, "silences")) {
 		if (get)
 			return get_alarms(c);
-		if (!post)
-			return error(c, 405, "method_not_allowed", "use GET or POST");
-		int denied = write_denied(c);
-		return denied ? denied : post_silence(c);
+		int refused = write_refused(c, post, "use GET or POST");
+		return refused ? refused : post_silence(c);
 	}
 	if (!strcmp(rest, "notify/test")) {
-		if (!post)
-			return error(c, 405, "method_not_allowed", "use POST");
-		int denied = write_denied(c);
-		if (denied)
-			return denied;
+		int refused = write_refused(c, post, "use POST");
+		if (refused)
+			return refused;
 		alarm_request_test();
 		struct jbuf b = {0};
 		jb(&b, "{\"status\":\"queued\",\"detail\":\"a test message goes to every channel; "
@@ -601,10 +604,8 @@ int api_handle(struct mg_connection *c, void *cbdata)
 			return get ? get_logs(c, name, q) :
 				error(c, 405, "method_not_allowed", "use GET");
 		if (!strcmp(slash, "/run")) {
-			if (!post)
-				return error(c, 405, "method_not_allowed", "use POST");
-			int denied = write_denied(c);
-			return denied ? denied : post_run(c, name);
+			int refused = write_refused(c, post, "use POST");
+			return refused ? refused : post_run(c, name);
 		}
 	}
 	return error(c, 404, "not_found", "no such endpoint");
