@@ -1661,3 +1661,29 @@ int cfg_env(struct cfg_ctx *c, int tok, void *field)
 	*(char ***)field = env;
 	return 0;
 }
+
+int cfg_regex_check(struct cfg_ctx *c, int tok, void *field)
+{
+	struct regex_check *r = field;
+	int rc = cfg_string(c, tok, &r->pattern);
+	return rc ? rc : cfg_regex(c, tok, r->pattern, &r->re);
+}
+
+int cfg_json_checks(struct cfg_ctx *c, int tok, void *field)
+{
+	struct json_checks *j = field;
+	if (cfg_tok_type(c, tok) != JSMN_OBJECT)
+		return cfg_error(c, tok, "\"json\" takes {\"$.path\": expected value, ...}");
+	int i = tok + 1;
+	for (int n = 0; n < cfg_tok_size(c, tok); n++, i = cfg_tok_next(c, i + 1)) {
+		if (j->n == JSON_CHECKS_MAX)
+			return cfg_error(c, i, "at most %d json checks", JSON_CHECKS_MAX);
+		const char *v;
+		char tmp[64];
+		int rc = cfg_string(c, i, &j->path[j->n]);
+		if (rc || (rc = cfg_scalar(c, i + 1, &v, tmp, sizeof tmp)) != 0)
+			return rc;
+		j->value[j->n++] = v == tmp ? cfg_store(c, tmp, strlen(tmp)) : v;
+	}
+	return 0;
+}

@@ -153,6 +153,10 @@ int cfg_headers(struct cfg_ctx *c, int tok, void *field);
  * {"NAME": "value"} into NULL-terminated "NAME=value" strings. */
 int cfg_argv(struct cfg_ctx *c, int tok, void *field);
 int cfg_env(struct cfg_ctx *c, int tok, void *field);
+/* CFG_FN readers: a pattern into a struct regex_check (regex.h), and {"$.path": value, ...}
+ * into a struct json_checks (json.h). */
+int cfg_regex_check(struct cfg_ctx *c, int tok, void *field);
+int cfg_json_checks(struct cfg_ctx *c, int tok, void *field);
 /* Compile pattern (the string at tok, for errors) into *out, from the config's arena. */
 struct op_regex;
 int cfg_regex(struct cfg_ctx *c, int tok, const char *pattern, struct op_regex **out);

@@ -28,40 +28,6 @@ static int read_header_expect(struct cfg_ctx *c, int tok, void *field)
 	return rc ? rc : cfg_regex(c, tok + 2, e->header_pattern, &e->header_re);
 }
 
-static int read_body_regex(struct cfg_ctx *c, int tok, void *field)
-{
-	struct http_expect *e = (struct http_expect *)((char *)field -
-		offsetof(struct http_expect, body_regex));
-	int rc = cfg_string(c, tok, &e->body_regex);
-	return rc ? rc : cfg_regex(c, tok, e->body_regex, &e->body_re);
-}
-
-/* "json": {"$.status": "ok", "items[0].id": 7}: each path's value, compared as text. */
-static int read_json_expect(struct cfg_ctx *c, int tok, void *field)
-{
-	struct http_expect *e = (struct http_expect *)((char *)field -
-		offsetof(struct http_expect, njson));
-	if (cfg_tok_type(c, tok) != 1 /* JSMN_OBJECT */)
-		return cfg_error(c, tok, "\"json\" takes {\"$.path\": expected value, ...}");
-	int i = tok + 1;
-	for (int n = 0; n < cfg_tok_size(c, tok); n++, i = cfg_tok_next(c, i + 1)) {
-		if (e->njson == HTTP_EXPECT_JSON)
-			return cfg_error(c, i, "at most %d json checks", HTTP_EXPECT_JSON);
-		const char *path, *v;
-		char tmp[64];
-		int rc = cfg_string(c, i, &path);
-		if (rc || (rc = cfg_scalar(c, i + 1, &v, tmp, sizeof tmp)) != 0)
-			return rc;
-		if (v == tmp)
-			v = cfg_store(c, tmp, strlen(tmp));
-		e->json_path[e->njson] = path;
-		e->json_value[e->njson] = v;
-		e->njson++;
-	}
-	return 0;
-}
-
-
 /* "status": 200, "2xx", "200-299", "200,301", or an array of those: kept as text here and
  * turned into ranges by http_configure. */
 static int read_status(struct cfg_ctx *c, int tok, void *field)
@@ -91,12 +57,12 @@ const struct cfg_key http_expect_keys[HTTP_EXPECT_NKEYS] = {
 	{"body_not_contains", CFG_STR, 0, offsetof(struct http_expect, body_not_contains), 0, 1024,
 		NULL},
 	{"header", CFG_FN, 0, offsetof(struct http_expect, header_name), 0, 0, read_header_expect},
-	{"body_regex", CFG_FN, 0, offsetof(struct http_expect, body_regex), 0, 0, read_body_regex},
+	{"body_regex", CFG_FN, 0, offsetof(struct http_expect, body_regex), 0, 0, cfg_regex_check},
 	{"max_latency", CFG_DUR, 0, offsetof(struct http_expect, max_latency_us), 1000,
 		3600000000ll, NULL},
 	{"cert_min_days", CFG_UINT, 0, offsetof(struct http_expect, cert_min_days), 0, 3650, NULL},
 	{"http_version", CFG_STR, 0, offsetof(struct http_expect, http_version), 0, 3, NULL},
-	{"json", CFG_FN, 0, offsetof(struct http_expect, njson), 0, 0, read_json_expect},
+	{"json", CFG_FN, 0, offsetof(struct http_expect, json), 0, 0, cfg_json_checks},
 };
 
 static int parse_ranges(struct http_expect *k, const char *s)
@@ -173,12 +139,11 @@ int http_expect_check(const struct http_expect *e, struct probe_run *r, const st
 		strlen(e->body_not_contains)))
 		return fail(why, cap, "body_not_contains: \"%.40s\" found",
 			e->body_not_contains);
-	if (e->body_re && !regex_search(e->body_re, s->body, s->kept))
+	if (e->body_regex.re && !regex_search(e->body_regex.re, s->body, s->kept))
 		return fail(why, cap,
-			"body_regex: /%.40s/ matches nothing in the first %zu bytes", e->body_regex, s->kept);
+			"body_regex: /%.40s/ matches nothing in the first %zu bytes", e->body_regex.pattern, s->kept);
 	char jw[OP_DETAIL_MAX];
-	if (e->njson && json_expect(s->body, s->kept, e->json_path, e->json_value, e->njson, jw,
-		sizeof jw) != 0)
+	if (e->json.n && json_expect(s->body, s->kept, &e->json, jw, sizeof jw) != 0)
 		return fail(why, cap, "%s%s", jw,
 			s->kept == sizeof s->body && strstr(jw, "not JSON") ? " (first 16 KiB)" : "");
 	if (e->header_name) {

@@ -6,21 +6,21 @@
 #define HTTP_EXPECT_H
 
 #include "httpc.h"
+#include "json.h"
+#include "regex.h"
 
 #define HTTP_EXPECT_RANGES 8
-#define HTTP_EXPECT_JSON 8
 
 struct http_expect {
 	const char *status_text;
 	const char *body_contains, *body_not_contains;
-	const char *header_name, *header_pattern, *body_regex;
-	struct op_regex *header_re, *body_re;
+	const char *header_name, *header_pattern;
+	struct op_regex *header_re;
+	struct regex_check body_regex;
 	uint64_t max_latency_us;
 	uint32_t cert_min_days;
 	const char *http_version;
-	/* "json": {"$.path": expected value, ...} */
-	uint8_t njson;
-	const char *json_path[HTTP_EXPECT_JSON], *json_value[HTTP_EXPECT_JSON];
+	struct json_checks json;
 	/* derived from status_text */
 	uint8_t nranges;
 	uint16_t ranges[HTTP_EXPECT_RANGES][2];

@@ -8,15 +8,7 @@
 #include "op.h"
 #include "opts.h"
 
-int json_skip(const jsmntok_t *t, int ntok, int tok);
-int json_eq(const char *text, const jsmntok_t *t, const char *s);
-size_t json_quote(char *out, size_t cap, const char *s);
-int json_check(const char *text, const jsmntok_t *t, int ntok, int *bad);
-int json_path_find(const char *text, const jsmntok_t *t, int ntok, const char *path);
-int json_values(const char *text, size_t len, const char *const *paths, int n, const char **val,
-	size_t *vlen);
-int json_expect(const char *text, size_t len, const char *const *paths,
-	const char *const *values, int n, char *why, size_t cap);
+#include "json.h" /* after jsmn's implementation: its guard keeps this to declarations */
 
 int json_skip(const jsmntok_t *t, int ntok, int tok)
 {
@@ -185,9 +177,11 @@ int json_values(const char *text, size_t len, const char *const *paths, int n, c
 	return 0;
 }
 
-int json_expect(const char *text, size_t len, const char *const *paths,
-	const char *const *values, int n, char *why, size_t cap)
+int json_expect(const char *text, size_t len, const struct json_checks *c, char *why,
+	size_t cap)
 {
+	const char *const *paths = c->path, *const *values = c->value;
+	int n = c->n;
 	const char *val[16];
 	size_t vlen[16];
 	if (n > 16)

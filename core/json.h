@@ -8,6 +8,7 @@
 #define JSMN_HEADER
 #include <jsmn.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "opts.h"
 
 /* Index of the token after tok and its whole subtree. */
@@ -30,9 +31,16 @@ int json_path_find(const char *text, const jsmntok_t *t, int ntok, const char *p
  * text is not JSON. Uses one static token array: the engine thread only. */
 int json_values(const char *text, size_t len, const char *const *paths, int n, const char **val,
 	size_t *vlen);
-/* expect.json: each path's value compared as text with values[i]. Returns 0 when all match,
- * or -1 with why (cap bytes) saying which did not. Engine thread only. */
-int json_expect(const char *text, size_t len, const char *const *paths,
-	const char *const *values, int n, char *why, size_t cap);
+/* "json": {"$.path": expected value, ...}: the checks on a body or message (read by
+ * cfg_json_checks). */
+#define JSON_CHECKS_MAX 8
+struct json_checks {
+	uint8_t n;
+	const char *path[JSON_CHECKS_MAX], *value[JSON_CHECKS_MAX];
+};
+/* Each path's value compared as text with its expected value. Returns 0 when all match, or -1
+ * with why (cap bytes) saying which did not. Engine thread only. */
+int json_expect(const char *text, size_t len, const struct json_checks *c, char *why,
+	size_t cap);
 
 #endif

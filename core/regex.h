@@ -18,6 +18,13 @@ struct regex_insn {
 	int16_t x, y; /* relative jump targets */
 };
 
+/* A pattern as configured and compiled (read by cfg_regex_check). */
+struct op_regex;
+struct regex_check {
+	const char *pattern;
+	struct op_regex *re;
+};
+
 struct op_regex {
 	uint16_t n, nclass;
 	struct regex_insn prog[OP_REGEX_MAX_INSNS];

@@ -14,14 +14,12 @@
 #include "../core/tls.h"
 #include "../core/wsc.h"
 
-#define MAX_JSON 8
 #define CLOSE_GRACE_US 1000000 /* how long a server may take to answer our close */
 
 struct ws_expect {
-	const char *contains, *regex;
-	struct op_regex *re;
-	uint8_t njson;
-	const char *json_path[MAX_JSON], *json_value[MAX_JSON];
+	const char *contains;
+	struct regex_check regex;
+	struct json_checks json;
 };
 
 struct ws_conf {
@@ -44,36 +42,10 @@ enum ws_stage { ST_TLS, ST_WS, ST_CLOSING };
 
 /* ---- config ---- */
 
-static int read_regex(struct cfg_ctx *c, int tok, void *field)
-{
-	struct ws_expect *e = (struct ws_expect *)((char *)field - offsetof(struct ws_expect, regex));
-	int rc = cfg_string(c, tok, &e->regex);
-	return rc ? rc : cfg_regex(c, tok, e->regex, &e->re);
-}
-
-static int read_json(struct cfg_ctx *c, int tok, void *field)
-{
-	struct ws_expect *e = (struct ws_expect *)((char *)field - offsetof(struct ws_expect, njson));
-	if (cfg_tok_type(c, tok) != 1 /* JSMN_OBJECT */)
-		return cfg_error(c, tok, "\"json\" takes {\"$.path\": expected value, ...}");
-	int i = tok + 1;
-	for (int n = 0; n < cfg_tok_size(c, tok); n++, i = cfg_tok_next(c, i + 1)) {
-		if (e->njson == MAX_JSON)
-			return cfg_error(c, i, "at most %d json checks", MAX_JSON);
-		const char *v;
-		char tmp[64];
-		int rc = cfg_string(c, i, &e->json_path[e->njson]);
-		if (rc || (rc = cfg_scalar(c, i + 1, &v, tmp, sizeof tmp)) != 0)
-			return rc;
-		e->json_value[e->njson++] = v == tmp ? cfg_store(c, tmp, strlen(tmp)) : v;
-	}
-	return 0;
-}
-
 static const struct cfg_key expect_keys[] = {
 	{"contains", CFG_STR, 0, offsetof(struct ws_expect, contains), 0, 1024, NULL},
-	{"regex", CFG_FN, 0, offsetof(struct ws_expect, regex), 0, 0, read_regex},
-	{"json", CFG_FN, 0, offsetof(struct ws_expect, njson), 0, 0, read_json},
+	{"regex", CFG_FN, 0, offsetof(struct ws_expect, regex), 0, 0, cfg_regex_check},
+	{"json", CFG_FN, 0, offsetof(struct ws_expect, json), 0, 0, cfg_json_checks},
 };
 
 
@@ -95,7 +67,7 @@ static int ws_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 		return rc;
 	if (!k->max_message)
 		k->max_message = OP_WS_MSG_MAX;
-	if ((k->expect.contains || k->expect.re || k->expect.njson) && !k->send)
+	if ((k->expect.contains || k->expect.regex.re || k->expect.json.n) && !k->send)
 		return cfg_error(c, tok, "probe \"%s\": \"expect\" checks the reply to \"send\": add "
 			"a message to send", p->name);
 	return 0;
@@ -135,11 +107,11 @@ static void ws_message(void *udata, int opcode, const uint8_t *data, size_t len)
 	if (e->contains && !op_memmem(data, len, e->contains, strlen(e->contains)))
 		s->ok = 0, snprintf(s->why, sizeof s->why, "contains: \"%.40s\" not in the reply",
 			e->contains);
-	else if (e->re && !regex_search(e->re, (const char *)data, len))
+	else if (e->regex.re && !regex_search(e->regex.re, (const char *)data, len))
 		s->ok = 0, snprintf(s->why, sizeof s->why, "regex: /%.40s/ matches nothing in the reply",
-			e->regex);
-	else if (e->njson && json_expect((const char *)data, len, e->json_path, e->json_value,
-		e->njson, s->why, sizeof s->why) != 0)
+			e->regex.pattern);
+	else if (e->json.n && json_expect((const char *)data, len, &e->json, s->why,
+		sizeof s->why) != 0)
 		s->ok = 0;
 	r->facts.content_failed = !s->ok;
 	s->stage = ST_CLOSING;
