@@ -391,7 +391,7 @@ int probe_run_done(struct probe_run *r, int ok, int reason, const char *fmt, ...
 			return 0;
 	}
 	memcpy(res.phase_us, r->phase_us, sizeof res.phase_us);
-	res.duration_us = (uint32_t)(plat_now_us() - r->t0_us);
+	res.duration_us = (uint32_t)probe_run_elapsed(r);
 	if (r->ops->cancel)
 		r->ops->cancel(r);
 	if (r->dq)
@@ -444,6 +444,7 @@ static void run_start(struct probe *p, uint64_t due_us)
 	r->phase = -1;
 	r->deadline.cb = run_timeout;
 	r->t0_us = r->mark_us = plat_now_us();
+	r->end_us = r->off_us = 0;
 	r->wall_us = plat_wall_us();
 	loghist_add(&E.lag, r->t0_us > due_us ? r->t0_us - due_us : 0);
 	E.runs_started++;

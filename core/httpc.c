@@ -135,7 +135,8 @@ static int follow(struct probe_run *r, struct httpc *s, const struct httpc_req *
 static void body_done(struct probe_run *r, struct httpc *s, const struct httpc_req *k)
 {
 	int status = r->facts.http_status;
-	probe_run_phase(r, -1);
+	s->end_us = r->conn.rx_us;
+	probe_run_phase_at(r, -1, s->end_us);
 	if (status >= 300 && status < 400 && r->facts.redirects < k->max_redirects &&
 		follow(r, s, k))
 		return;
@@ -295,7 +296,7 @@ static void http_read(struct probe_run *r, struct httpc *s, const struct httpc_r
 		}
 		if (!s->got_first) {
 			s->got_first = 1;
-			probe_run_phase(r, PHASE_TRANSFER);
+			probe_run_phase_at(r, PHASE_TRANSFER, r->conn.rx_us);
 		}
 		int rc;
 		if (s->stage == HTTPC_HEAD) {

@@ -62,6 +62,7 @@ struct httpc {
 	size_t req_len, sent, head_len, kept;
 	size_t extra; /* body bytes sent from the caller's buffer after req */
 	uint64_t body_left;
+	uint64_t end_us; /* when the response's last byte arrived (plat_now_us clock) */
 	struct http_chunked ch;
 	uint16_t port;
 	char host[DNS_NAME_MAX];

@@ -45,14 +45,24 @@ int net_split_hostport(const char *s, char *host, size_t cap, uint16_t default_p
 	return 0;
 }
 
-int net_connect(struct net_conn *c, int type, const struct plat_addr *to, ev_io_fn *cb)
+int net_open(struct net_conn *c, int type, int family, ev_io_fn *cb)
 {
-	int fd = plat_sock_open(to->family, type);
+	int fd = plat_sock_open(family, type);
 	if (fd < 0)
 		return fd;
 	c->io = (struct ev_io){.fd = fd, .mask = 0, .cb = cb};
 	c->type = type;
-	int rc = plat_sock_connect(fd, to);
+	return 0;
+}
+
+int net_connect(struct net_conn *c, int type, const struct plat_addr *to, ev_io_fn *cb)
+{
+	if (c->io.fd < 0) {
+		int rc = net_open(c, type, to->family, cb);
+		if (rc < 0)
+			return rc;
+	}
+	int rc = plat_sock_connect(c->io.fd, to);
 	if (rc == OP_EAGAIN) {
 		int w = ev_io_set(&c->io, PLAT_WRITE);
 		if (w == 0)
@@ -81,7 +91,7 @@ int net_send(struct net_conn *c, const void *buf, size_t len)
 
 int net_recv(struct net_conn *c, void *buf, size_t cap)
 {
-	return plat_sock_recv(c->io.fd, buf, cap);
+	return plat_sock_recv(c->io.fd, buf, cap, c->type ? &c->rx_us : NULL);
 }
 
 void net_close(struct net_conn *c)

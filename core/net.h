@@ -8,7 +8,8 @@
 
 struct net_conn {
 	struct ev_io io; /* io.fd < 0 when closed */
-	int type;        /* PLAT_TCP or PLAT_UDP */
+	int type;        /* PLAT_TCP or PLAT_UDP; 0 for a pipe */
+	uint64_t rx_us;  /* when the bytes of the last net_recv arrived (plat_sock_recv's at_us) */
 };
 
 /* Parse "host:port", "[v6]:port" or "host" (port = default_port) into host (NUL-terminated)
@@ -27,11 +28,16 @@ static inline void net_conn_init(struct net_conn *c)
 {
 	c->io.fd = -1;
 	c->io.mask = 0;
+	c->type = 0;
+	c->rx_us = 0;
 }
 
-/* Open and start connecting; cb gets PLAT_* readiness. Returns 0 when already connected,
- * OP_EAGAIN when in progress (cb is called on PLAT_WRITE: then call net_finish_connect), or a
- * negative code (the connection is closed again). Never blocks. */
+/* Open the socket of a closed c (PLAT_AF_*); cb gets its PLAT_* readiness. 0 or a negative
+ * code. net_connect does it unless it was done. */
+int net_open(struct net_conn *c, int type, int family, ev_io_fn *cb);
+/* Open (unless open) and start connecting; cb gets PLAT_* readiness. Returns 0 when already
+ * connected, OP_EAGAIN when in progress (cb is called on PLAT_WRITE: then call
+ * net_finish_connect), or a negative code (the connection is closed again). Never blocks. */
 int net_connect(struct net_conn *c, int type, const struct plat_addr *to, ev_io_fn *cb);
 /* After writability on a pending connect: 0 when connected, or a negative code. */
 int net_finish_connect(struct net_conn *c);

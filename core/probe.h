@@ -95,6 +95,8 @@ struct probe_run {
 	struct dns_query *dq;
 	struct dns_resolve rv;
 	uint64_t t0_us, mark_us;
+	uint64_t end_us;           /* probe_run_end_at, else 0: the duration ends when recorded */
+	uint64_t off_us;           /* left out of the duration: making sockets (probe_run_connect) */
 	int64_t wall_us;
 	int phase;                 /* the phase running since mark_us, or -1 */
 	uint32_t phase_us[PHASE_COUNT];
@@ -116,11 +118,20 @@ static inline const void *probe_conf(const struct probe_run *r)
 /* Close the running phase (if any) and start phase (or -1 for none). Phases are timed on the
  * monotonic clock; time spent in a phase twice is added. */
 void probe_run_phase(struct probe_run *r, int phase);
+/* The same at at_us, a moment already past (when bytes arrived: net_conn.rx_us), kept between
+ * the running phase's start and now. */
+void probe_run_phase_at(struct probe_run *r, int phase, uint64_t at_us);
+/* The run's outcome was complete at at_us (when the response's last byte arrived): the running
+ * phase closes there, and so does the result's duration, rather than when it is recorded. */
+void probe_run_end_at(struct probe_run *r, uint64_t at_us);
+/* The run's duration so far: to probe_run_end_at's moment if it was called, else to now, less
+ * what was done off the clock. */
+uint64_t probe_run_elapsed(const struct probe_run *r);
 
 /* Resolve host for this run (IP literal, /etc/hosts, then DNS; family 0: IPv4, else IPv6).
  * Delivers PROBE_EV_RESOLVED, or ends the run with REASON_RESOLVE. */
 void probe_run_resolve(struct probe_run *r, const char *host, uint16_t port);
-/* Connect r->conn to r->addr over TCP. Delivers PROBE_EV_CONNECTED, then PROBE_EV_IO for the
+/* Connect r->conn to r->addr over TCP (the socket is made off the clock). Delivers PROBE_EV_CONNECTED, then PROBE_EV_IO for the
  * readiness asked with net_want; or ends the run with REASON_CONNECT / REASON_REFUSED. */
 void probe_run_connect(struct probe_run *r);
 

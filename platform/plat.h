@@ -34,9 +34,12 @@ int plat_sock_open(int family, int type);
 int plat_sock_connect(int fd, const struct plat_addr *to);
 /* The pending error of a socket after a non-blocking connect: 0 or a negative code. */
 int plat_sock_error(int fd);
-/* Send/receive. Return bytes moved, 0 on orderly close (recv), OP_EAGAIN, or a negative code. */
+/* Send/receive. Return bytes moved, 0 on orderly close (recv), OP_EAGAIN, or a negative code.
+ * at_us (NULL for a pipe; a socket from plat_sock_open may ask): when the last byte read reached
+ * this host, on the plat_now_us clock. A port with kernel receive timestamps reports those, so a
+ * probe's latency leaves out the loop's own wake-up; others report the time of the read. */
 int plat_sock_send(int fd, const void *buf, size_t len);
-int plat_sock_recv(int fd, void *buf, size_t cap);
+int plat_sock_recv(int fd, void *buf, size_t cap, uint64_t *at_us);
 void plat_sock_close(int fd);
 /* Parse a numeric IPv4/IPv6 address (no port). Returns 0 or OP_EINVAL. */
 int plat_addr_parse(const char *ip, struct plat_addr *out);

@@ -71,7 +71,7 @@ struct scen_run {
 	struct httpc_req req;
 	uint8_t step, failed, finishing, nvars, waiting;
 	int reason;
-	uint64_t step_t0, poll_deadline;
+	uint64_t step_t0, poll_deadline; /* step_t0: on the run's clock (probe_run_elapsed) */
 	char why[OP_DETAIL_MAX];
 	const char *var_name[VARS_MAX];
 	char var_value[VARS_MAX][VAR_LEN];
@@ -392,7 +392,7 @@ static void step_end(struct probe_run *r, struct scen_run *s, int ok, int reason
 	...)
 {
 	const struct scen_conf *k = probe_conf(r);
-	s->steps.s[s->step].duration_us = (uint32_t)(plat_now_us() - s->step_t0);
+	s->steps.s[s->step].duration_us = (uint32_t)(probe_run_elapsed(r) - s->step_t0);
 	s->steps.s[s->step].state = ok ? 1 : 2;
 	if (!ok && !s->failed) {
 		char d[OP_DETAIL_MAX];
@@ -433,7 +433,7 @@ static void step_done(struct probe_run *r, struct httpc *h)
 	const struct scen_conf *k = probe_conf(r);
 	const struct scen_step *st = &k->steps[s->step];
 	char why[OP_DETAIL_MAX];
-	uint64_t took = plat_now_us() - s->step_t0;
+	uint64_t took = probe_run_elapsed(r) - s->step_t0;
 	/* the response is in h's buffers: the connection is done with (the server's close must
 	 * not reach this request again) */
 	httpc_cancel(h);
@@ -493,7 +493,7 @@ static void step_begin(struct probe_run *r, struct scen_run *s)
 	const struct scen_step *st = &k->steps[s->step];
 	char path[1024], why[OP_DETAIL_MAX];
 	if (!s->poll_deadline) {
-		s->step_t0 = plat_now_us();
+		s->step_t0 = probe_run_elapsed(r);
 		if (st->has_poll)
 			s->poll_deadline = op_loop.now_us + st->poll.within_us;
 	}

@@ -79,12 +79,13 @@ static void tcp_read(struct probe_run *r, struct tcp_state *s, const struct tcp_
 		}
 		if (!s->got_first) {
 			s->got_first = 1;
-			probe_run_phase(r, PHASE_TRANSFER);
+			probe_run_phase_at(r, PHASE_TRANSFER, r->conn.rx_us);
 		}
 		size_t from = r->buf_len >= s->expect_len ? r->buf_len - s->expect_len + 1 : 0;
 		r->buf_len += (size_t)n;
 		for (size_t i = from; i + s->expect_len <= r->buf_len; i++) {
 			if (!memcmp(r->buf + i, k->expect, s->expect_len)) {
+				probe_run_end_at(r, r->conn.rx_us);
 				probe_run_done(r, 1, REASON_NONE, NULL);
 				return;
 			}

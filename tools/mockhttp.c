@@ -33,7 +33,8 @@ struct conn {
 	size_t req_len;
 	char *out;
 	size_t out_len, out_off;
-	double due; /* send when now >= due */
+	double due;     /* send when now >= due */
+	double arrived; /* when the request's last bytes reached the host (kernel stamp) */
 	int endless, silent, answered;
 };
 
@@ -69,6 +70,34 @@ static void out_fill(struct conn *c, char ch, size_t n)
 	c->out_len += n;
 }
 
+/* recv, noting when the bytes arrived: the kernel's receive stamp (wall clock) moved onto the
+ * monotonic clock, so /delay/N counts from the request's arrival and our own wake-up on a cold
+ * CPU is not charged to the client being measured */
+static ssize_t recv_stamped(struct conn *c, char *buf, size_t cap)
+{
+	struct iovec iov = {buf, cap};
+	union {
+		struct cmsghdr align;
+		char b[CMSG_SPACE(sizeof(struct timespec))];
+	} ctl;
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b,
+		.msg_controllen = sizeof ctl.b};
+	ssize_t r = recvmsg(c->fd, &m, 0);
+	double t = now();
+	c->arrived = t;
+	for (struct cmsghdr *h = CMSG_FIRSTHDR(&m); r > 0 && h; h = CMSG_NXTHDR(&m, h)) {
+		if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_TIMESTAMPNS)
+			continue;
+		struct timespec k, w;
+		memcpy(&k, CMSG_DATA(h), sizeof k);
+		clock_gettime(CLOCK_REALTIME, &w);
+		double age = (double)(w.tv_sec - k.tv_sec) + (w.tv_nsec - k.tv_nsec) / 1e9;
+		if (age >= 0 && age < 1)
+			c->arrived = t - age;
+	}
+	return r;
+}
+
 static void respond(struct conn *c)
 {
 	char path[1024] = "/";
@@ -80,7 +109,7 @@ static void respond(struct conn *c)
 		out_printf(c, "HTTP/1.1 %ld Mock\r\nConnection: close\r\nContent-Length: %d\r\n\r\n"
 			"status %03ld\n", n, 11, n);
 	} else if (sscanf(path, "/delay/%ld", &n) == 1) {
-		c->due = now() + n / 1000.0;
+		c->due = c->arrived + n / 1000.0;
 		out_printf(c, "%sContent-Length: 3\r\n\r\nok\n", ok);
 	} else if (sscanf(path, "/bytes/%ld", &n) == 1) {
 		out_printf(c, "%sContent-Length: %ld\r\n\r\n", ok, n);
@@ -158,6 +187,7 @@ int main(int argc, char **argv)
 	}
 	int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), one = 1;
 	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	setsockopt(s, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one); /* accepted sockets inherit it */
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
 		.sin_addr.s_addr = htonl(0x7f000001)};
 	if (bind(s, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(s, 1024) != 0)
@@ -215,7 +245,7 @@ int main(int argc, char **argv)
 			if (c->answered && c->out_off < c->out_len && c->due > 0 && t >= c->due)
 				re |= POLLOUT;
 			if (re & POLLIN) {
-				ssize_t r = recv(c->fd, c->req + c->req_len, sizeof c->req - 1 - c->req_len, 0);
+				ssize_t r = recv_stamped(c, c->req + c->req_len, sizeof c->req - 1 - c->req_len);
 				if (r < 0 && errno == EAGAIN)
 					continue;
 				if (r <= 0) {

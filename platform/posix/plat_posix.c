@@ -80,16 +80,32 @@ static int map_errno(int e)
 	}
 }
 
+/* Linux stamps arriving packets only while some socket asks for it, and turns that on and off
+ * by patching its code, later, from a worker. Asked for by each probe socket alone it would
+ * flip around every probe, and a probe's first packets could go unstamped. One socket held for
+ * the life of the process keeps it on; each packet then costs the kernel one clock read. */
+static void stamps_hold(void)
+{
+	static int held = -1;
+	if (held >= 0)
+		return;
+	held = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int one = 1;
+	if (held >= 0)
+		setsockopt(held, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
+}
+
 int plat_sock_open(int family, int type)
 {
 	int fd = socket(family == PLAT_AF_INET6 ? AF_INET6 : AF_INET,
 		(type == PLAT_TCP ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return map_errno(errno);
-	if (type == PLAT_TCP) {
-		int one = 1;
+	int one = 1;
+	if (type == PLAT_TCP)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	}
+	stamps_hold();
+	setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
 	return fd;
 }
 
@@ -142,12 +158,47 @@ int plat_sock_send(int fd, const void *buf, size_t len)
 	}
 }
 
-int plat_sock_recv(int fd, void *buf, size_t cap)
+/* The kernel's receive time of the last message read (CLOCK_REALTIME) moved onto the
+ * monotonic clock; the time of the read when there is none or it is not plausible (the wall
+ * clock stepped). */
+static uint64_t stamp_of(struct msghdr *m)
 {
+	uint64_t now = plat_now_us();
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS)
+			continue;
+		struct timespec k, w;
+		memcpy(&k, CMSG_DATA(c), sizeof k);
+		clock_gettime(CLOCK_REALTIME, &w);
+		int64_t age_ns = (int64_t)(w.tv_sec - k.tv_sec) * 1000000000 + (w.tv_nsec - k.tv_nsec);
+		if (age_ns >= 0 && age_ns < 1000000000 && (uint64_t)age_ns / 1000u < now)
+			return now - (uint64_t)age_ns / 1000u;
+	}
+	return now;
+}
+
+int plat_sock_recv(int fd, void *buf, size_t cap, uint64_t *at_us)
+{
+	struct iovec iov = {buf, cap};
+	union {
+		struct cmsghdr align;
+		char b[CMSG_SPACE(sizeof(struct timespec))];
+	} ctl;
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
 	for (;;) {
-		ssize_t n = read(fd, buf, cap); /* read, not recv: the exec probe's pipes come here too */
-		if (n >= 0)
+		ssize_t n;
+		if (at_us) {
+			m.msg_control = ctl.b;
+			m.msg_controllen = sizeof ctl.b;
+			n = recvmsg(fd, &m, 0);
+		} else {
+			n = read(fd, buf, cap); /* a pipe (the exec probe's output) */
+		}
+		if (n >= 0) {
+			if (at_us)
+				*at_us = stamp_of(&m); /* the end of stream has none: its read time */
 			return (int)n;
+		}
 		if (errno != EINTR)
 			return map_errno(errno);
 	}

@@ -1,7 +1,8 @@
 /* bareloop.c: the floor a probe's CPU is compared with: N sequential GET requests with plain
  * blocking sockets (and, for https, the same mbedTLS build and curve list as outpost, with
  * verification off), paced at RATE a second like the appliance runs them. Prints the
- * mean latency; CPU is measured by the caller.
+ * median and p99 latency (clock read before socket() and after close(), the response read to
+ * its end); CPU is measured by the caller.
  *
  *   bareloop http|https HOST PORT PATH N RATE */
 #define _GNU_SOURCE
@@ -23,6 +24,12 @@ static double now(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
 }
 
 int main(int argc, char **argv)
@@ -55,7 +62,7 @@ int main(int argc, char **argv)
 		mbedtls_ssl_init(&ssl);
 		mbedtls_ssl_setup(&ssl, &conf);
 	}
-	double t0 = now(), sum = 0;
+	double t0 = now(), *lat = calloc((size_t)n, sizeof *lat);
 	int ok = 0;
 	for (int i = 0; i < n; i++) {
 		double due = t0 + i / rate, t = now();
@@ -90,11 +97,11 @@ int main(int argc, char **argv)
 				total += got;
 		}
 		close(fd);
-		if (total > 0) {
-			ok++;
-			sum += now() - start;
-		}
+		if (total > 0)
+			lat[ok++] = now() - start;
 	}
-	printf("%d ok, mean %.3f ms\n", ok, ok ? sum / ok * 1e3 : 0);
+	qsort(lat, (size_t)ok, sizeof *lat, cmp);
+	printf("%d ok, median %.3f ms, p99 %.3f ms\n", ok, ok ? lat[ok / 2] * 1e3 : 0,
+		ok ? lat[ok * 99 / 100] * 1e3 : 0);
 	return ok == n ? 0 : 1;
 }

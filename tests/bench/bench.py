@@ -128,13 +128,18 @@ def bench_blackbox(bport, bpid, url):
     return (c1 - c0) / 1e9 / N * 1000, ok[0]
 
 
+DELAYS = (0, 10, 50, 200)
+LATENCY_SECONDS = float(os.environ.get("BENCH_LATENCY_SECONDS", "40"))
+
+
 def latency_error(mport):
-    delays = (0, 10, 50, 200)
+    """One probe per delay, each every 500 ms: median and p99 of reported - injected (ms)."""
+    delays = DELAYS
     probes = [{"name": f"d{d}", "kind": "http", "target": f"http://127.0.0.1:{mport}/delay/{d}",
                "interval": "500ms", "timeout": "400ms"} for d in delays]
     app = Appliance({"probes": probes})
     seen = {d: {} for d in delays}
-    end = time.monotonic() + float(os.environ.get("BENCH_LATENCY_SECONDS", "40"))
+    end = time.monotonic() + LATENCY_SECONDS
     while time.monotonic() < end:
         m = parse_metrics(app.get("/metrics")[1])
         for d in delays:
@@ -149,6 +154,19 @@ def latency_error(mport):
         errs = sorted((v - d / 1000) * 1000 for v in seen[d].values())
         out[d] = (statistics.median(errs), errs[min(len(errs) - 1, int(len(errs) * 0.99))],
                   len(errs))
+    return out
+
+
+def latency_error_bare(mport):
+    """The same for the bare C loop: one process per delay, at the same pace, side by side."""
+    n = int(LATENCY_SECONDS * 2)
+    procs = {d: subprocess.Popen([os.path.join(TOOLS, "bareloop"), "http", "127.0.0.1", str(mport),
+                                  f"/delay/{d}", str(n), "2"], stdout=subprocess.PIPE, text=True)
+             for d in DELAYS}
+    out = {}
+    for d, p in procs.items():
+        words = p.communicate()[0].replace(",", "").split()
+        out[d] = (float(words[3]) - d, float(words[6]) - d, int(words[0]))
     return out
 
 
@@ -179,9 +197,12 @@ def main():
     x = rows[1][3]
     print(f"{'HTTPS, tls.resume':30} {o:8.3f} {'-':>8} {x:10.3f} {'-':>14} {o / x:18.3f}")
     print()
-    print("reported latency - injected delay (ms), C target server, through the appliance")
+    print("reported latency - injected delay (ms) against tools/mockhttp, each delay every 500 ms")
+    bare = latency_error_bare(mport)
     for dly, (med, p99, n) in latency_error(mport).items():
-        print(f"  delay {dly:3d} ms: median {med:6.3f}  p99 {p99:6.3f}  ({n} runs)")
+        bm, bp, bn = bare[dly]
+        print(f"  delay {dly:3d} ms: outpost median {med:6.3f}  p99 {p99:6.3f}  ({n} runs)   "
+              f"bare C loop median {bm:6.3f}  p99 {bp:6.3f}  ({bn} runs)")
     for p in _procs:
         if p.poll() is None:
             p.kill()

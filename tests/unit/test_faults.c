@@ -15,9 +15,9 @@
 #include "t.h"
 
 int __real_plat_sock_send(int fd, const void *buf, size_t len);
-int __real_plat_sock_recv(int fd, void *buf, size_t cap);
+int __real_plat_sock_recv(int fd, void *buf, size_t cap, uint64_t *at_us);
 int __wrap_plat_sock_send(int fd, const void *buf, size_t len);
-int __wrap_plat_sock_recv(int fd, void *buf, size_t cap);
+int __wrap_plat_sock_recv(int fd, void *buf, size_t cap, uint64_t *at_us);
 
 static int faults_on;
 static unsigned long calls, eagains;
@@ -31,13 +31,13 @@ int __wrap_plat_sock_send(int fd, const void *buf, size_t len)
 	return __real_plat_sock_send(fd, buf, faults_on && len > 1 ? 1 : len);
 }
 
-int __wrap_plat_sock_recv(int fd, void *buf, size_t cap)
+int __wrap_plat_sock_recv(int fd, void *buf, size_t cap, uint64_t *at_us)
 {
 	if (faults_on && (++calls & 1)) {
 		eagains++;
 		return OP_EAGAIN;
 	}
-	return __real_plat_sock_recv(fd, buf, faults_on && cap > 1 ? 1 : cap);
+	return __real_plat_sock_recv(fd, buf, faults_on && cap > 1 ? 1 : cap, at_us);
 }
 
 static struct result results[16];
