@@ -9,6 +9,18 @@
 #include "../../core/p256.h"
 #include "t.h"
 
+/* the same core with 32-bit limbs only (what boards without 128-bit products build) */
+int p256_verify_core_portable(const uint8_t u1[32], const uint8_t u2[32], const uint8_t qx[32],
+	const uint8_t qy[32], const uint8_t r[32]);
+#define P256_PORTABLE
+#define P256_CORE_ONLY
+#define p256_verify_core p256_verify_core_portable
+#include "../../core/p256.c"
+#undef p256_verify_core
+
+typedef int verify_fn(const uint8_t *, const uint8_t *, const uint8_t *, const uint8_t *,
+	const uint8_t *);
+
 static uint64_t seed = 0x9e3779b97f4a7c15u;
 
 static int rng(void *ctx, unsigned char *out, size_t n)
@@ -39,7 +51,7 @@ static void scalar(mbedtls_mpi *k, const mbedtls_ecp_group *g, int which)
 	}
 }
 
-static void test_product_matches_mbedtls(void)
+static void product_matches_mbedtls(verify_fn *verify, const char *what)
 {
 	mbedtls_ecp_group g;
 	mbedtls_ecp_point q, sum;
@@ -70,24 +82,25 @@ static void test_product_matches_mbedtls(void)
 		if (mbedtls_ecp_is_zero(&sum)) {
 			memset(r, 0, sizeof r);
 			r[31] = 1;
-			ASSERT_EQ(p256_verify_core(b1, b2, qx, qy, r), 0);
+			ASSERT_EQ(verify(b1, b2, qx, qy, r), 0);
 			continue;
 		}
 		mbedtls_mpi_mod_mpi(&x, &sum.X, &g.N);
 		mbedtls_mpi_write_binary(&x, r, 32);
-		if (!p256_verify_core(b1, b2, qx, qy, r))
+		if (!verify(b1, b2, qx, qy, r))
 			T_FAIL_AT("case %d: the right x was refused", i);
 		checked++;
 		r[31 - i % 32] ^= (uint8_t)(1u << (i % 8)); /* any other x is refused */
-		if (p256_verify_core(b1, b2, qx, qy, r))
+		if (verify(b1, b2, qx, qy, r))
 			T_FAIL_AT("case %d: a wrong x was accepted", i);
 		rejected++;
 		qy[31] ^= 1; /* a point off the curve */
 		r[31 - i % 32] ^= (uint8_t)(1u << (i % 8));
-		if (p256_verify_core(b1, b2, qx, qy, r))
+		if (verify(b1, b2, qx, qy, r))
 			T_FAIL_AT("case %d: a key off the curve was accepted", i);
 	}
-	printf("# p256: %d products equal mbedTLS's, %d wrong ones refused\n", checked, rejected);
+	printf("# p256 (%s): %d products equal mbedTLS's, %d wrong ones refused\n", what, checked,
+		rejected);
 	ASSERT(checked >= 290);
 	mbedtls_ecp_group_free(&g);
 	mbedtls_ecp_point_free(&q);
@@ -96,6 +109,16 @@ static void test_product_matches_mbedtls(void)
 	mbedtls_mpi_free(&u1);
 	mbedtls_mpi_free(&u2);
 	mbedtls_mpi_free(&x);
+}
+
+static void test_product_matches_mbedtls(void)
+{
+	product_matches_mbedtls(p256_verify_core, "as built");
+}
+
+static void test_portable_product_matches_mbedtls(void)
+{
+	product_matches_mbedtls(p256_verify_core_portable, "32-bit limbs");
 }
 
 /* sign with mbedTLS, verify through the replaced mbedtls_ecdsa_verify; a changed hash or
@@ -136,6 +159,7 @@ static void test_sign_verify_p384_keeps_mbedtls(void)
 int main(void)
 {
 	RUN(test_product_matches_mbedtls);
+	RUN(test_portable_product_matches_mbedtls);
 	RUN(test_sign_verify_p256);
 	RUN(test_sign_verify_p384_keeps_mbedtls);
 	return t_failed != 0;
