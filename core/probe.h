@@ -131,8 +131,9 @@ uint64_t probe_run_elapsed(const struct probe_run *r);
 /* Resolve host for this run (IP literal, /etc/hosts, then DNS; family 0: IPv4, else IPv6).
  * Delivers PROBE_EV_RESOLVED, or ends the run with REASON_RESOLVE. */
 void probe_run_resolve(struct probe_run *r, const char *host, uint16_t port);
-/* Connect r->conn to r->addr over TCP (the socket is made off the clock). Delivers PROBE_EV_CONNECTED, then PROBE_EV_IO for the
- * readiness asked with net_want; or ends the run with REASON_CONNECT / REASON_REFUSED. */
+/* Connect r->conn to r->addr over TCP (the socket is made off the clock). Delivers
+ * PROBE_EV_CONNECTED, then PROBE_EV_IO for the readiness asked with net_want; or ends the run
+ * with REASON_CONNECT / REASON_REFUSED. */
 void probe_run_connect(struct probe_run *r);
 
 /* Start TLS on the connected r->conn (SNI: server_name, else r->host unless it is an IP
