@@ -425,7 +425,10 @@ int probe_run_done(struct probe_run *r, int ok, int reason, const char *fmt, ...
 /* Start a run of p that was due at due_us; queue p when every run slot is busy. */
 static void run_start(struct probe *p, uint64_t due_us)
 {
-	struct probe_run *r = E.inflight < E.cfg->max_inflight ? pool_get(&op_pools[POOL_RUN]) : NULL;
+	/* a run slot is sized for the largest kind (40 KB): zero only this kind's part */
+	size_t zero = sizeof(struct probe_run) + p->cfg->ops->state_size;
+	struct probe_run *r = E.inflight < E.cfg->max_inflight ?
+		pool_take(&op_pools[POOL_RUN], zero) : NULL;
 	if (!r) {
 		p->due_us = due_us;
 		p->waiting = 1;

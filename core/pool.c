@@ -32,6 +32,11 @@ void pool_init(struct pool *p, const char *name, const char *help, void *mem, si
 
 void *pool_get(struct pool *p)
 {
+	return pool_take(p, p->item_size);
+}
+
+void *pool_take(struct pool *p, size_t zero)
+{
 	void **item = p->free_list;
 	if (!item) {
 		p->fails++;
@@ -41,7 +46,7 @@ void *pool_get(struct pool *p)
 	p->used++;
 	if (p->used > p->max_used)
 		p->max_used = p->used;
-	memset(item, 0, p->item_size);
+	memset(item, 0, OP_MIN(zero, p->item_size));
 	return item;
 }
 

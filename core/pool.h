@@ -36,6 +36,8 @@ void pool_init(struct pool *p, const char *name, const char *help, void *mem, si
 void pool_init_id(enum pool_id id, void *mem, size_t item_size, uint32_t cap);
 /* Take a zeroed item, or NULL when the pool is empty (counted in fails). O(1). */
 void *pool_get(struct pool *p);
+/* The same with only the first zero bytes zeroed; the rest holds what its last user left. */
+void *pool_take(struct pool *p, size_t zero);
 /* Return an item taken from this pool. */
 void pool_put(struct pool *p, void *item);
 /* Index of an item in its pool (0..cap-1), for stable ids. */
