@@ -217,6 +217,7 @@ static int dq_reply(struct dns_query *q, const uint8_t *buf, size_t len)
 		}
 		return 0;
 	}
+	reply.at_us = q->conn.rx_us;
 	if (reply.truncated && q->state == DQ_UDP_WAIT) {
 		int rc = dq_start_tcp(q);
 		if (rc < 0)

@@ -31,6 +31,7 @@ struct dns_reply {
 	uint16_t n;       /* answers decoded into an[] (at most OP_DNS_MAX_ANSWERS) */
 	char qname[DNS_NAME_MAX];
 	struct dns_answer an[OP_DNS_MAX_ANSWERS];
+	uint64_t at_us; /* when it reached this host (net_conn.rx_us); set by the resolver */
 };
 
 /* Names of types ("A", "AAAA", ...) and rcodes ("NOERROR", "NXDOMAIN", ...). The parsers

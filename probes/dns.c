@@ -67,12 +67,13 @@ static void dns_answer_cb(void *udata, int err, const struct dns_reply *reply)
 	struct probe_run *r = udata;
 	const struct dns_conf *k = probe_conf(r);
 	r->dq = NULL;
-	probe_run_phase(r, -1);
 	if (err) {
+		probe_run_phase(r, -1);
 		probe_run_done(r, 0, err == OP_ETIMEDOUT ? REASON_TIMEOUT : REASON_RESOLVE,
 			"query %s %s: %s", dns_type_name(k->qtype), r->p->cfg->target, op_strerror(err));
 		return;
 	}
+	probe_run_end_at(r, reply->at_us); /* the query time ends when the reply arrived */
 	if (reply->rcode != k->rcode) {
 		probe_run_done(r, 0, REASON_DNS_RCODE, "rcode %s, expected %s",
 			dns_rcode_name(reply->rcode), dns_rcode_name(k->rcode));
