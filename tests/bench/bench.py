@@ -213,8 +213,14 @@ def main():
             bm, bp = bare[dly]
             print(f"  delay {dly:3d} ms: outpost median {med:6.3f}  p99 {p99:6.3f}  ({n} runs)   "
                   f"bare C loop median {bm:6.3f}  p99 {bp:6.3f}")
+    # SIGTERM, not SIGKILL: nginx's master takes its workers down with it
     for p in _procs:
         if p.poll() is None:
+            p.terminate()
+    for p in _procs:
+        try:
+            p.wait(timeout=5)
+        except subprocess.TimeoutExpired:
             p.kill()
 
 
