@@ -46,7 +46,15 @@ def test_counters_match_the_mock_faults():
         m = app.metrics()
         return ev(m, "outpost_events_pending") == 0 and ev(m, "probe_events_received_total") == \
             st["delivered"] and ev(m, "probe_events_lost_total") == st["dropped"]
-    wait_for(settled, 10, "every event back or counted lost")
+    try:
+        wait_for(settled, 10, "every event back or counted lost")
+    except AssertionError:
+        m = app.metrics()
+        raise AssertionError(f"not settled: mock {st}, now {get_json(f'{base}/stats')}; "
+                             f"pending {ev(m, 'outpost_events_pending')}, received "
+                             f"{ev(m, 'probe_events_received_total')}, lost "
+                             f"{ev(m, 'probe_events_lost_total')}, posted "
+                             f"{ev(m, 'probe_events_posted_total')}")
     time.sleep(1.2)  # one more publication: counters that lag would show here
     m = app.metrics()
     print(f"# pipeline: mock {st}")
