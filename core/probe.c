@@ -15,7 +15,7 @@ const struct probe_ops *probe_kind_find(const char *kind)
 void probe_run_phase_at(struct probe_run *r, int phase, uint64_t at_us)
 {
 	uint64_t now = plat_now_us();
-	at_us = OP_MAX(OP_MIN(at_us, now), r->mark_us);
+	at_us = at_us ? OP_MAX(OP_MIN(at_us, now), r->mark_us) : now; /* 0: nothing was read */
 	if (r->phase >= 0)
 		r->phase_us[r->phase] += (uint32_t)(at_us - r->mark_us);
 	r->phase = phase;
