@@ -135,8 +135,7 @@ static int follow(struct probe_run *r, struct httpc *s, const struct httpc_req *
 static void body_done(struct probe_run *r, struct httpc *s, const struct httpc_req *k)
 {
 	int status = r->facts.http_status;
-	s->end_us = r->conn.rx_us;
-	probe_run_phase_at(r, -1, s->end_us);
+	probe_run_phase_at(r, -1, r->conn.rx_us); /* when the last byte arrived */
 	if (status >= 300 && status < 400 && r->facts.redirects < k->max_redirects &&
 		follow(r, s, k))
 		return;

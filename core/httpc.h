@@ -48,7 +48,8 @@ int httpc_configure(struct cfg_ctx *c, int tok, const char *probe, const char *f
 
 struct httpc;
 /* The response is complete: status and lengths are in r->facts, the head in h->head, the
- * first h->kept body bytes in h->body. The callee ends the run (or starts another request). */
+ * first h->kept body bytes in h->body, its last byte's arrival in r->conn.rx_us. The callee
+ * ends the run (or starts another request). */
 typedef void httpc_done_fn(struct probe_run *r, struct httpc *h);
 
 enum httpc_stage { HTTPC_TLS, HTTPC_SEND, HTTPC_HEAD, HTTPC_BODY };
@@ -62,7 +63,6 @@ struct httpc {
 	size_t req_len, sent, head_len, kept;
 	size_t extra; /* body bytes sent from the caller's buffer after req */
 	uint64_t body_left;
-	uint64_t end_us; /* when the response's last byte arrived (plat_now_us clock) */
 	struct http_chunked ch;
 	uint16_t port;
 	char host[DNS_NAME_MAX];

@@ -54,7 +54,7 @@ static void http_done(struct probe_run *r, struct httpc *h)
 {
 	const struct http_conf *k = probe_conf(r);
 	char why[OP_DETAIL_MAX];
-	probe_run_end_at(r, h->end_us);
+	probe_run_end_at(r, r->conn.rx_us);
 	if (http_expect_check(&k->expect, r, h, probe_run_elapsed(r), why, sizeof why) != 0)
 		probe_run_done(r, 0, REASON_EXPECT, "%s", why);
 	else
