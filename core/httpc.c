@@ -318,11 +318,7 @@ static void http_read(struct probe_run *r, struct httpc *s, const struct httpc_r
 
 static void http_send(struct probe_run *r, struct httpc *s)
 {
-	/* processing starts when the last bytes were handed over, not when the call returned: on a
-	 * shared CPU the server may answer before we are scheduled again */
-	uint64_t last = 0;
 	while (s->sent < s->req_len + s->extra) {
-		last = plat_now_us();
 		int n = s->sent < s->req_len ? io_send(r, s, s->req + s->sent, s->req_len - s->sent) :
 			io_send(r, s, s->q->body + (s->sent - s->req_len),
 				s->req_len + s->extra - s->sent);
@@ -337,7 +333,8 @@ static void http_send(struct probe_run *r, struct httpc *s)
 		s->sent += (size_t)n;
 	}
 	s->stage = HTTPC_HEAD;
-	probe_run_phase_at(r, PHASE_PROCESSING, last ? last : plat_now_us());
+	/* from when the request's last bytes were handed over, not when that call returned */
+	probe_run_phase_at(r, PHASE_PROCESSING, r->conn.tx_us);
 	net_want(&r->conn, PLAT_READ);
 	if (s->tls)
 		http_read(r, s, s->q); /* decrypted bytes may already wait in the context */

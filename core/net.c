@@ -86,6 +86,7 @@ int net_want(struct net_conn *c, unsigned mask)
 
 int net_send(struct net_conn *c, const void *buf, size_t len)
 {
+	c->tx_us = plat_now_us();
 	return plat_sock_send(c->io.fd, buf, len);
 }
 

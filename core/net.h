@@ -10,6 +10,7 @@ struct net_conn {
 	struct ev_io io; /* io.fd < 0 when closed */
 	int type;        /* PLAT_TCP or PLAT_UDP; 0 for a pipe */
 	uint64_t rx_us;  /* when the bytes of the last net_recv arrived (plat_sock_recv's at_us) */
+	uint64_t tx_us;  /* when the last net_send began (the peer may answer before it returns) */
 };
 
 /* Parse "host:port", "[v6]:port" or "host" (port = default_port) into host (NUL-terminated)
@@ -29,7 +30,7 @@ static inline void net_conn_init(struct net_conn *c)
 	c->io.fd = -1;
 	c->io.mask = 0;
 	c->type = 0;
-	c->rx_us = 0;
+	c->rx_us = c->tx_us = 0;
 }
 
 /* Open the socket of a closed c (PLAT_AF_*); cb gets its PLAT_* readiness. 0 or a negative

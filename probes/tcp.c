@@ -95,9 +95,7 @@ static void tcp_read(struct probe_run *r, struct tcp_state *s, const struct tcp_
 
 static void tcp_send(struct probe_run *r, struct tcp_state *s, const struct tcp_conf *k)
 {
-	uint64_t last = 0; /* as in httpc: processing starts as the last bytes are handed over */
 	while (s->sent < s->send_len) {
-		last = plat_now_us();
 		int n = net_send(&r->conn, k->send + s->sent, s->send_len - s->sent);
 		if (n == OP_EAGAIN) {
 			net_want(&r->conn, PLAT_WRITE);
@@ -113,7 +111,7 @@ static void tcp_send(struct probe_run *r, struct tcp_state *s, const struct tcp_
 		probe_run_done(r, 1, REASON_NONE, NULL);
 		return;
 	}
-	probe_run_phase_at(r, PHASE_PROCESSING, last ? last : plat_now_us());
+	probe_run_phase_at(r, PHASE_PROCESSING, r->conn.tx_us); /* 0 (nothing sent): now */
 	net_want(&r->conn, PLAT_READ);
 	tcp_read(r, s, k);
 }
