@@ -279,7 +279,11 @@ static int snap_prepare(const struct cfg *cfg)
 	S.cap = cap;
 	S.hist_cap = hcap;
 	struct snap_app *a = &S.app;
+	/* the heartbeat goes on across a reload; at start-up it stays 0 until the engine is whole,
+	 * so /healthz does not say "ok" before alarms, exports and the API can answer */
+	uint64_t beat = a->heartbeat_us;
 	memset(a, 0, sizeof *a);
+	a->heartbeat_us = beat;
 	a->version = op_version;
 	a->poller = plat_poll_name();
 	op_strlcpy(a->name, cfg->name, sizeof a->name);
@@ -290,7 +294,7 @@ static int snap_prepare(const struct cfg *cfg)
 	}
 	a->nlabels = cfg->nlabels;
 	a->start_wall_us = plat_wall_us();
-	a->start_us = a->heartbeat_us = plat_now_us();
+	a->start_us = plat_now_us();
 	a->nprobes = cfg->nprobes;
 	a->max_probes = cfg->max_probes;
 	a->max_inflight = cfg->max_inflight;

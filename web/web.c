@@ -30,9 +30,12 @@ static int h_healthz(struct mg_connection *c, void *cb)
 	snap_read(&s, 0);
 	uint64_t age = plat_now_us() - s.app.heartbeat_us;
 	char body[128];
-	int stalled = age > OP_STALL_US;
-	snprintf(body, sizeof body, "%s: event loop %s (last heartbeat %.1fs ago)\n",
-		stalled ? "stalled" : "ok", stalled ? "stalled" : "alive", age / 1e6);
+	int stalled = !s.app.heartbeat_us || age > OP_STALL_US;
+	if (!s.app.heartbeat_us)
+		snprintf(body, sizeof body, "starting: the engine is not running yet\n");
+	else
+		snprintf(body, sizeof body, "%s: event loop %s (last heartbeat %.1fs ago)\n",
+			stalled ? "stalled" : "ok", stalled ? "stalled" : "alive", age / 1e6);
 	send_text(c, stalled ? 503 : 200, "text/plain; charset=utf-8", body);
 	return stalled ? 503 : 200;
 }
