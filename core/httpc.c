@@ -122,7 +122,7 @@ static int follow(struct probe_run *r, struct httpc *s, const struct httpc_req *
 	tls_close(s->tls);
 	s->tls = NULL;
 	net_close(&r->conn);
-	s->stage = HTTPC_SEND;
+	s->stage = HTTPC_DIAL;
 	s->head_len = s->kept = 0;
 	s->got_first = 0;
 	memset(&s->ch, 0, sizeof s->ch);
@@ -340,12 +340,23 @@ static void http_send(struct probe_run *r, struct httpc *s)
 		http_read(r, s, s->q); /* decrypted bytes may already wait in the context */
 }
 
-static void http_tls_step(struct probe_run *r, struct httpc *s, const struct httpc_req *k)
+int httpc_dial(struct probe_run *r, struct tls_conn **tls, const struct httpc_req *q, int ev)
 {
-	if (probe_run_tls_step(r, s->tls, k->insecure) != 0)
-		return;
-	s->stage = HTTPC_SEND;
-	http_send(r, s);
+	switch (ev) {
+	case PROBE_EV_RESOLVED:
+		probe_run_connect(r);
+		return 0;
+	case PROBE_EV_CONNECTED:
+		if (!q->tls)
+			return 1;
+		*tls = probe_run_tls_start(r, q->ca, q->server_name, q->resume);
+		break; /* on to the first handshake step */
+	case PROBE_EV_IO:
+		break;
+	default:
+		return 0;
+	}
+	return *tls && probe_run_tls_step(r, *tls, q->insecure) == 0;
 }
 
 void httpc_start(struct probe_run *r, struct httpc *s, const struct httpc_req *k,
@@ -354,7 +365,7 @@ void httpc_start(struct probe_run *r, struct httpc *s, const struct httpc_req *k
 	s->q = k;
 	s->done = done;
 	s->tls = NULL;
-	s->stage = HTTPC_SEND;
+	s->stage = HTTPC_DIAL;
 	s->head_len = s->kept = 0;
 	s->got_first = 0;
 	memset(&s->ch, 0, sizeof s->ch);
@@ -370,32 +381,17 @@ void httpc_start(struct probe_run *r, struct httpc *s, const struct httpc_req *k
 
 void httpc_on_event(struct probe_run *r, struct httpc *s, int ev, unsigned events)
 {
-	const struct httpc_req *k = s->q;
 	(void)events;
-	switch (ev) {
-	case PROBE_EV_RESOLVED:
-		probe_run_connect(r);
-		return;
-	case PROBE_EV_CONNECTED:
-		if (k->tls) {
-			s->tls = probe_run_tls_start(r, k->ca, k->server_name, k->resume);
-			if (!s->tls)
-				return;
-			s->stage = HTTPC_TLS;
-			http_tls_step(r, s, k);
-			return;
+	if (s->stage == HTTPC_DIAL) {
+		if (httpc_dial(r, &s->tls, s->q, ev)) {
+			s->stage = HTTPC_SEND;
+			http_send(r, s);
 		}
-		s->stage = HTTPC_SEND;
-		http_send(r, s);
-		return;
-	case PROBE_EV_IO:
-		if (s->stage == HTTPC_TLS)
-			http_tls_step(r, s, k);
-		else if (s->stage == HTTPC_SEND)
+	} else if (ev == PROBE_EV_IO) {
+		if (s->stage == HTTPC_SEND)
 			http_send(r, s);
 		else
-			http_read(r, s, k);
-		return;
+			http_read(r, s, s->q);
 	}
 }
 

@@ -52,7 +52,7 @@ struct httpc;
  * ends the run (or starts another request). */
 typedef void httpc_done_fn(struct probe_run *r, struct httpc *h);
 
-enum httpc_stage { HTTPC_TLS, HTTPC_SEND, HTTPC_HEAD, HTTPC_BODY };
+enum httpc_stage { HTTPC_DIAL, HTTPC_SEND, HTTPC_HEAD, HTTPC_BODY };
 enum httpc_framing { HTTPC_FR_NONE, HTTPC_FR_LENGTH, HTTPC_FR_CHUNKED, HTTPC_FR_CLOSE };
 
 struct httpc {
@@ -76,6 +76,11 @@ struct httpc {
  * ends with a reason. */
 void httpc_start(struct probe_run *r, struct httpc *h, const struct httpc_req *k,
 	httpc_done_fn *done);
+/* Dial q's server, whose host and port the run was given with probe_run_resolve: pass the
+ * run's events until it returns 1, when the connection is ready for bytes (with TLS when
+ * q->tls, the handshake done and the chain verified unless q->insecure; *tls holds the
+ * session). 0 while it goes on, or after it ended the run with a reason. */
+int httpc_dial(struct probe_run *r, struct tls_conn **tls, const struct httpc_req *q, int ev);
 /* Pass the run's PROBE_EV_* events. */
 void httpc_on_event(struct probe_run *r, struct httpc *h, int ev, unsigned events);
 /* Release the TLS context (from the kind's cancel). */

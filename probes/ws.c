@@ -38,7 +38,7 @@ struct ws_state {
 	struct wsc w;
 };
 
-enum ws_stage { ST_TLS, ST_WS, ST_CLOSING };
+enum ws_stage { ST_DIAL, ST_WS, ST_CLOSING };
 
 /* ---- config ---- */
 
@@ -155,6 +155,7 @@ static int ws_start(struct probe_run *r)
 	const struct ws_conf *k = probe_conf(r);
 	struct ws_state *s = (struct ws_state *)r->state;
 	s->tls = NULL;
+	s->stage = ST_DIAL;
 	s->ok = 0;
 	s->why[0] = 0;
 	r->facts.content_length = -1;
@@ -170,20 +171,11 @@ static void ws_on_event(struct probe_run *r, int ev, unsigned events)
 	(void)events;
 	switch (ev) {
 	case PROBE_EV_RESOLVED:
-		probe_run_connect(r);
-		return;
 	case PROBE_EV_CONNECTED:
-		if (!k->at.tls)
-			return ws_upgrade(r, s, k);
-		s->tls = probe_run_tls_start(r, k->at.ca, k->at.server_name, k->at.resume);
-		if (!s->tls)
-			return;
-		s->stage = ST_TLS;
-		__attribute__((fallthrough)); /* to the first handshake step */
 	case PROBE_EV_IO:
-		if (s->stage != ST_TLS)
+		if (s->stage != ST_DIAL)
 			return wsc_io(&s->w);
-		if (probe_run_tls_step(r, s->tls, k->at.insecure) == 0)
+		if (httpc_dial(r, &s->tls, &k->at, ev))
 			ws_upgrade(r, s, k);
 		return;
 	case PROBE_EV_TIMER:
