@@ -18,6 +18,9 @@ import certs
 
 RATE = float(os.environ.get("BENCH_RATE", "100"))  # probes a second, for every contender
 N = int(os.environ.get("BENCH_N", "1000"))
+# the contenders take turns this many times and the medians are the figures: one 10 s sample
+# moves by ±10 % with what else this shared host runs
+REPS = int(os.environ.get("BENCH_REPS", "3"))
 
 
 def cpu_ns(pid):
@@ -184,25 +187,34 @@ def main():
     bpid, bport = blackbox()
     http_url = f"http://127.0.0.1:{mport}/bytes/100"
     https_url = f"https://127.0.0.1:{nport}/"
-    print(f"# {N} probes per contender at {RATE:.0f}/s; CPU is user+sys of that process alone")
+    print(f"# {N} probes per contender at {RATE:.0f}/s, {REPS} turns each, taken in turn; CPU is "
+          "user+sys of that process alone")
     rows = []
     for name, url, scheme, port, path in (("HTTP", http_url, "http", mport, "/bytes/100"),
-                                          ("HTTPS", https_url, "https", nport, "/")):
-        o, runs, fails, peak = bench_outpost(url, scheme == "https")
-        b = bench_bare(scheme, port, path)
-        x, ok = bench_blackbox(bport, bpid.pid, url)
-        rows.append((name, o, b, x))
-        print(f"{name:5}  outpost {o * 1000 / 1000:7.3f} ms CPU/probe ({int(runs)} runs, {int(fails)} "
-              f"failed{', TLS arena peak %d B' % peak if peak else ''})  bare loop {b:7.3f}  "
-              f"blackbox_exporter {x:7.3f} ({ok} ok)")
-    o, runs, fails, peak = bench_outpost(https_url, True, resume=True)
-    print(f"HTTPS with tls.resume: outpost {o:7.3f} ms CPU/probe ({int(runs)} runs, {int(fails)} failed)")
+                                          ("HTTPS", https_url, "https", nport, "/"),
+                                          ("HTTPS, tls.resume", https_url, "https", nport, "/")):
+        resume = name.endswith("resume")
+        o, b, x = [], [], []
+        for turn in range(REPS):
+            cpu, runs, fails, peak = bench_outpost(url, scheme == "https", resume)
+            o.append(cpu)
+            line = (f"{name:17}  outpost {cpu:7.3f} ms CPU/probe ({int(runs)} runs, {int(fails)} "
+                    f"failed{', TLS arena peak %d B' % peak if peak else ''})")
+            if not resume:  # the others have no resumption to compare with
+                b.append(bench_bare(scheme, port, path))
+                cpu, ok = bench_blackbox(bport, bpid.pid, url)
+                x.append(cpu)
+                line += f"  bare loop {b[-1]:7.3f}  blackbox_exporter {x[-1]:7.3f} ({ok} ok)"
+            print(line, flush=True)
+        med = statistics.median
+        rows.append((name, med(o), med(b) if b else None, med(x) if x else rows[-1][3]))
     print()
-    print("CPU seconds per 1,000 probes   outpost   bare C   blackbox   outpost/bare   outpost/blackbox")
-    for name, o2, b, x in rows:
-        print(f"{name:30} {o2:8.3f} {b:8.3f} {x:10.3f} {o2 / b:14.2f} {o2 / x:18.3f}")
-    x = rows[1][3]
-    print(f"{'HTTPS, tls.resume':30} {o:8.3f} {'-':>8} {x:10.3f} {'-':>14} {o / x:18.3f}")
+    print("CPU seconds per 1,000 probes   outpost   bare C   blackbox   outpost/bare   outpost/blackbox"
+          f"   (medians of {REPS})")
+    for name, o, b, x in rows:
+        bare = f"{b:8.3f}" if b else f"{'-':>8}"
+        ratio = f"{o / b:14.2f}" if b else f"{'-':>14}"
+        print(f"{name:30} {o:8.3f} {bare} {x:10.3f} {ratio} {o / x:18.3f}")
     print()
     for pace in PACES:
         copies, iv = PACES[pace]
