@@ -10,7 +10,7 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 CORE    := $(wildcard core/*.c)
 PROBES  := $(wildcard probes/*.c)
 PLAT    := platform/posix/plat_posix.c platform/posix/poll_$(POLLER).c platform/posix/proc.c \
-           platform/posix/alloc_count.c
+           platform/posix/alloc_count.c platform/posix/disk.c
 WEB     := web/web.c web/api.c
 ASSETS  := $(wildcard web/assets/*)
 MAIN    := platform/posix/main.c

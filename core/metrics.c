@@ -601,6 +601,13 @@ void metrics_render(const struct snap *s, uint64_t now_us, metrics_out_fn *out, 
 			head(w, "outpost_spool_corrupt_total", "counter",
 				"Torn or corrupt segment tails cut at start-up.");
 			put(w, "outpost_spool_corrupt_total{%s} %llu\n", app, (unsigned long long)sp.corrupt);
+			head(w, "outpost_spool_sync_seconds_max", "gauge",
+				"The slowest sync of spool data or cursor write so far (the loop does not wait "
+				"for it).");
+			put(w, "outpost_spool_sync_seconds_max{%s} %.6f\n", app, sp.sync_max_us / 1e6);
+			head(w, "outpost_spool_syncs_pending", "gauge",
+				"Syncs and cursor writes queued or running on the disk worker.");
+			put(w, "outpost_spool_syncs_pending{%s} %u\n", app, sp.sync_pending);
 			/* one series a sink for each of these */
 			struct {
 				const char *name, *type, *help;

@@ -137,7 +137,8 @@ static void cursor_save(uint32_t i)
 	char path[320], text[48];
 	snprintf(path, sizeof path, "%s/%s.cursor", P.dir, P.names[i]);
 	int n = snprintf(text, sizeof text, "%u %u\n", P.cur[i].seg, P.cur[i].off);
-	plat_file_write_atomic(path, text, (size_t)n);
+	if (plat_disk_replace(path, text, (size_t)n) != 0)
+		plat_file_write_atomic(path, text, (size_t)n); /* the worker's queue is full */
 }
 
 /* A cursor must point into the log: before the first segment is its start, past the end is
@@ -210,6 +211,9 @@ void spool_close(void)
 	if (!P.on)
 		return;
 	spool_flush();
+	if (plat_disk_drain(10000) != 0)
+		fprintf(stderr, "outpost: spool: the disk has not finished syncing %s after 10 s\n",
+			P.dir);
 	plat_fclose(P.active);
 	P.active = -1;
 	P.on = 0;
@@ -301,7 +305,10 @@ int spool_flush(void)
 		if (open_active() != 0)
 			return OP_EIO;
 	}
-	if (plat_fappend(P.active, P.batch, P.batch_len) < 0 || plat_fsync(P.active) != 0) {
+	char path[320];
+	seg_path(last->seq, path, sizeof path);
+	if (plat_fappend(P.active, P.batch, P.batch_len) < 0 ||
+		(plat_disk_sync(path) != 0 && plat_fsync(P.active) != 0)) {
 		fprintf(stderr, "outpost: spool: cannot write %s: the batch stays in memory\n", P.dir);
 		return OP_EIO;
 	}
@@ -386,6 +393,7 @@ void spool_stats(struct spool_stats *out)
 	{
 		struct spool_stats s = P.st;
 		s.nsinks = P.nsinks;
+		s.sync_max_us = plat_disk_stats(&s.sync_pending);
 		memcpy(s.names, P.names, sizeof s.names);
 		s.bytes = 0;
 		for (uint32_t i = 0; i < P.nsegs; i++)

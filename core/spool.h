@@ -37,6 +37,8 @@ struct spool_stats {
 	uint64_t pending_bytes[SPOOL_SINKS_MAX], pending_records[SPOOL_SINKS_MAX];
 	int64_t oldest_pending_us[SPOOL_SINKS_MAX]; /* wall time of the oldest undelivered, or 0 */
 	uint64_t sent[SPOOL_SINKS_MAX], failed[SPOOL_SINKS_MAX]; /* the sinks' own counts */
+	uint64_t sync_max_us;  /* the slowest sync or cursor write so far */
+	uint32_t sync_pending; /* syncs and cursor writes queued or running */
 	uint32_t nsinks;
 	char names[SPOOL_SINKS_MAX][64];
 };
@@ -48,8 +50,9 @@ int spool_open(const char *dir, uint64_t max_bytes, uint32_t nsinks, const char 
 void spool_close(void);
 /* Add a record (len <= 4096) to the batch; OP_ETOOBIG when the batch is full (flush first). */
 int spool_append(int64_t wall_us, const void *rec, size_t len);
-/* Write the batch to the active segment and flush it to the medium; drop the oldest segments
- * beyond max_bytes. 0 or OP_EIO. */
+/* Write the batch to the active segment and have it flushed to the medium (by the platform's
+ * disk worker: the loop does not wait for a slow card); drop the oldest segments beyond
+ * max_bytes. 0 or OP_EIO. */
 int spool_flush(void);
 /* Up to max records after sink's cursor (flushed ones only) into buf (cap bytes). Returns the
  * count (0: nothing new). */

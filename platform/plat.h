@@ -124,6 +124,19 @@ int plat_fappend(int h, const void *buf, size_t n);
 int plat_fsync(int h);
 int plat_ftruncate(const char *path, uint64_t len);
 void plat_fclose(int h);
+/* Durability off the engine thread (platform/posix/disk.c): a worn flash card can take a
+ * second to sync, so one worker does it, in order, while the loop goes on. A job not yet begun
+ * takes a newer request for the same path. 0, or OP_ENOMEM (the queue of 16 is full) /
+ * OP_ETOOBIG: then the caller does it itself. */
+#define PLAT_DISK_JOB_BYTES 256
+/* Force what was written to path so far onto the medium (path may be removed meanwhile). */
+int plat_disk_sync(const char *path);
+/* plat_file_write_atomic(path, buf, len), len <= PLAT_DISK_JOB_BYTES; buf is copied. */
+int plat_disk_replace(const char *path, const void *buf, size_t len);
+/* Wait at most ms for every queued job to finish (shutdown, reload): 0 or OP_ETIMEDOUT. */
+int plat_disk_drain(uint32_t ms);
+/* The longest job so far (µs); *pending gets the jobs queued or running. */
+uint64_t plat_disk_stats(uint32_t *pending);
 /* A directory in memory (files there do not survive power loss; tmpfs on Linux). */
 const char *plat_ram_dir(void);
 /* Size of a file in bytes, or a negative code. */

@@ -5,6 +5,7 @@ flight at a kill, and repairs torn segment tails on start-up."""
 import json
 import os
 import random
+import shutil
 import signal
 import tempfile
 import threading
@@ -134,6 +135,93 @@ def test_kill_loop_loses_at_most_the_unflushed_batch():
     assert worst <= 0.2 + 0.1 + 0.15, (worst, lost_tail)
     # at most the batch that was being delivered at each kill comes again
     assert dups <= 20 * 50, dups
+
+
+class SlowDisk:
+    """Block I/O throttling (cgroup v1 blkio, or v2 io.max) for the device that holds path:
+    `iops` writes a second, so a sync there takes about a second, as on a worn flash card."""
+
+    def __init__(self, path, iops=4):
+        st = os.stat(path)
+        dev = f"{os.major(st.st_dev)}:{os.minor(st.st_dev)}"
+        sysdev = f"/sys/dev/block/{dev}"
+        assert os.path.exists(sysdev), f"{path} is not on a block device ({dev})"
+        if os.path.exists(f"{sysdev}/partition"):  # throttling applies to the whole disk
+            dev = open(f"{sysdev}/../dev").read().strip()
+        self.dev = dev
+        v1 = "/sys/fs/cgroup/blkio"
+        if os.path.isdir(v1):
+            self.dir = f"{v1}/outpost-slowdisk-{os.getpid()}"
+            self.rule, self.off = "blkio.throttle.write_iops_device", f"{dev} 0"
+            on = f"{dev} {iops}"
+        else:
+            assert "io" in open("/sys/fs/cgroup/cgroup.controllers").read().split(), \
+                "this test needs block I/O throttling: cgroup v1 blkio or v2 io"
+            with open("/sys/fs/cgroup/cgroup.subtree_control", "w") as f:
+                f.write("+io")
+            self.dir = f"/sys/fs/cgroup/outpost-slowdisk-{os.getpid()}"
+            self.rule, self.off = "io.max", f"{dev} wiops=max"
+            on = f"{dev} wiops={iops}"
+        os.makedirs(self.dir, exist_ok=True)
+        with open(f"{self.dir}/{self.rule}", "w") as f:
+            f.write(on)
+
+    def add(self, pid):
+        with open(f"{self.dir}/cgroup.procs", "w") as f:
+            f.write(str(pid))
+
+    def release(self):
+        with open(f"{self.dir}/{self.rule}", "w") as f:
+            f.write(self.off)
+
+    def remove(self):
+        try:
+            os.rmdir(self.dir)
+        except OSError:
+            pass
+
+
+def test_a_slow_disk_does_not_stall_the_loop():
+    # the spool must sit on a real disk, not tmpfs: the repository's build directory
+    spool = tempfile.mkdtemp(dir=os.path.join(ROOT, "build"), prefix="spool-slowdisk-")
+    col = Collector()
+    app = Appliance(config(col.port, spool))
+    disk = SlowDisk(spool)
+    try:
+        disk.add(app.p.pid)
+        m0 = app.metrics()
+        time.sleep(6)
+        m = app.metrics()
+        slowest = metric(m, "outpost_spool_sync_seconds_max")
+        runs = sum(v for _, v in m["outpost_probe_runs_total"]) - \
+            sum(v for _, v in m0["outpost_probe_runs_total"])
+        skipped = sum(v for _, v in m["outpost_probe_skipped_total"])
+        lag = metric(m, "outpost_sched_lag_seconds", quantile="0.99")
+        print(f"# export: a disk at 4 writes/s: slowest sync {slowest:.2f} s; meanwhile {int(runs)} "
+              f"runs of 180, {int(skipped)} skipped, scheduling lag p99 {lag * 1e3:.2f} ms")
+        assert slowest >= 0.25, f"the disk was not slow ({slowest} s): the test shows nothing"
+        assert runs >= 170 and skipped == 0, (runs, skipped)
+        assert lag < 0.05, lag
+        disk.release()
+        wait_for(lambda: metric(app.metrics(), "outpost_spool_pending_bytes", sink="hub") == 0
+                 and metric(app.metrics(), "outpost_spool_syncs_pending") == 0, 30,
+                 "the backlog delivered and synced")
+        want = set()
+        for i in range(3):
+            res = json.loads(app.get(f"/api/v1/probes/p{i}/results?limit=1000")[1])["results"]
+            want |= {(r["probe"], r["timestamp"]) for r in res}
+        got = set(col.keys())
+        newest = max(t for _, t in got)
+        eq({k for k in want if k[1] <= newest} - got, set(), "missing results")
+        rc, err = app.stop()
+        eq(rc, 0, f"stopped cleanly: {err}")
+    finally:
+        disk.release()
+        if app.p.poll() is None:
+            app.p.kill()
+            app.p.wait()
+        disk.remove()
+        shutil.rmtree(spool, ignore_errors=True)
 
 
 def test_remote_write_backfills_an_outage_into_prometheus():
