@@ -126,8 +126,8 @@ int plat_ftruncate(const char *path, uint64_t len);
 void plat_fclose(int h);
 /* Durability off the engine thread (platform/posix/disk.c): a worn flash card can take a
  * second to sync, so one worker does it, in order, while the loop goes on. A job not yet begun
- * takes a newer request for the same path. 0, or OP_ENOMEM (the queue of 16 is full) /
- * OP_ETOOBIG: then the caller does it itself. */
+ * takes a newer request for the same path; a full queue (16) is waited on for a slot. 0, or
+ * OP_ENOMEM (no worker, or still full after 10 s) / OP_ETOOBIG: then the caller does it. */
 #define PLAT_DISK_JOB_BYTES 256
 /* Force what was written to path so far onto the medium (path may be removed meanwhile). */
 int plat_disk_sync(const char *path);

@@ -91,16 +91,42 @@ static int start_worker(void)
 	return rc == 0 ? 0 : OP_ENOMEM;
 }
 
+static struct timespec deadline(uint32_t ms)
+{
+	struct timespec end;
+	clock_gettime(CLOCK_REALTIME, &end);
+	end.tv_sec += ms / 1000;
+	end.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (end.tv_nsec >= 1000000000) {
+		end.tv_sec++;
+		end.tv_nsec -= 1000000000;
+	}
+	return end;
+}
+
+/* A job not begun for path, or NULL. With D.mu held. */
+static struct job *queued(const char *path, int replace)
+{
+	for (uint32_t i = 0; i < D.n; i++) {
+		struct job *q = &D.q[(D.head + i) % JOBS];
+		if (q->replace == replace && !strcmp(q->path, path))
+			return q;
+	}
+	return NULL;
+}
+
 static int queue(const char *path, const void *buf, size_t len, int replace)
 {
 	if (len > PLAT_DISK_JOB_BYTES || strlen(path) >= sizeof D.q[0].path)
 		return OP_ETOOBIG;
 	pthread_mutex_lock(&D.mu);
-	struct job *j = NULL;
-	for (uint32_t i = 0; i < D.n && !j; i++) {
-		struct job *q = &D.q[(D.head + i) % JOBS];
-		if (q->replace == replace && !strcmp(q->path, path))
-			j = q;
+	struct job *j = queued(path, replace);
+	/* full (sixteen files waiting on a dead medium): wait for a slot rather than write beside
+	 * the worker; after 10 s the caller does it itself */
+	if (!j && D.n == JOBS && D.started) {
+		struct timespec end = deadline(10000);
+		while (!j && D.n == JOBS && pthread_cond_timedwait(&D.cv, &D.mu, &end) == 0)
+			j = queued(path, replace);
 	}
 	if (!j && D.n < JOBS && start_worker() == 0) {
 		j = &D.q[(D.head + D.n++) % JOBS];
@@ -129,14 +155,7 @@ int plat_disk_replace(const char *path, const void *buf, size_t len)
 
 int plat_disk_drain(uint32_t ms)
 {
-	struct timespec end;
-	clock_gettime(CLOCK_REALTIME, &end);
-	end.tv_sec += ms / 1000;
-	end.tv_nsec += (long)(ms % 1000) * 1000000;
-	if (end.tv_nsec >= 1000000000) {
-		end.tv_sec++;
-		end.tv_nsec -= 1000000000;
-	}
+	struct timespec end = deadline(ms);
 	pthread_mutex_lock(&D.mu);
 	int rc = 0;
 	while ((D.n || D.busy) && rc == 0)
