@@ -138,7 +138,7 @@ static void cursor_save(uint32_t i)
 	snprintf(path, sizeof path, "%s/%s.cursor", P.dir, P.names[i]);
 	int n = snprintf(text, sizeof text, "%u %u\n", P.cur[i].seg, P.cur[i].off);
 	if (plat_disk_replace(path, text, (size_t)n) != 0)
-		plat_file_write_atomic(path, text, (size_t)n); /* the worker's queue is full */
+		plat_file_write_atomic(path, text, (size_t)n); /* no worker to take it: do it here */
 }
 
 /* A cursor must point into the log: before the first segment is its start, past the end is
