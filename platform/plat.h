@@ -144,7 +144,7 @@ int64_t plat_file_size(const char *path);
 /* Environment lookup (NULL when unset). */
 const char *plat_getenv(const char *name);
 
-/* ---- threads (web/ only) and the snapshot lock ---- */
+/* ---- threads (web/ and the disk worker) and the one lock they share with the loop ---- */
 void plat_lock(void);
 void plat_unlock(void);
 /* With plat_lock held: wait (releasing it meanwhile) until plat_cond_broadcast or timeout_us. */

@@ -5,14 +5,10 @@
  * loop asks. The loop reads and appends through the page cache and never waits here, except
  * in plat_disk_drain (shutdown, reload). */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 #include "../../core/op.h"
 #include "../plat.h"
 
@@ -25,53 +21,53 @@ struct job {
 	uint8_t replace; /* 1: replace path with buf; 0: sync path's data */
 };
 
+/* Guarded by plat_lock and waited on with plat_cond_wait: the one lock the loop shares with
+ * other threads, held here only to move a job in or out. */
 static struct {
-	pthread_mutex_t mu;
-	pthread_cond_t cv; /* a job queued, or one done */
 	struct job q[JOBS];
 	uint32_t head, n; /* queued, not begun */
 	int busy, started;
 	uint64_t max_us;
-} D = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+} D;
 
 static int do_job(const struct job *j)
 {
 	if (j->replace)
 		return plat_file_write_atomic(j->path, j->buf, j->len);
-	int fd = open(j->path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : OP_EIO; /* removed meanwhile: nothing left to keep */
-	int rc = fdatasync(fd);
-	close(fd);
-	return rc == 0 ? 0 : OP_EIO;
+	int h = plat_fopen(j->path, 0);
+	if (h == OP_ENOENT)
+		return 0; /* removed meanwhile: nothing left to keep */
+	int rc = h < 0 ? h : plat_fsync(h);
+	plat_fclose(h);
+	return rc;
 }
 
 static void *worker(void *arg)
 {
 	(void)arg;
-	pthread_mutex_lock(&D.mu);
+	plat_lock();
 	for (;;) {
 		while (!D.n)
-			pthread_cond_wait(&D.cv, &D.mu);
+			plat_cond_wait(3600 * 1000000ull);
 		struct job j = D.q[D.head];
 		D.head = (D.head + 1) % JOBS;
 		D.n--;
 		D.busy = 1;
-		pthread_mutex_unlock(&D.mu);
+		plat_unlock();
 		uint64_t t0 = plat_now_us();
 		if (do_job(&j) != 0)
 			fprintf(stderr, "outpost: cannot %s %s\n", j.replace ? "write" : "sync", j.path);
 		uint64_t took = plat_now_us() - t0;
-		pthread_mutex_lock(&D.mu);
+		plat_lock();
 		D.busy = 0;
 		if (took > D.max_us)
 			D.max_us = took;
-		pthread_cond_broadcast(&D.cv);
+		plat_cond_broadcast();
 	}
 	return NULL;
 }
 
-/* With D.mu held. */
+/* With plat_lock held. */
 static int start_worker(void)
 {
 	if (D.started)
@@ -91,20 +87,26 @@ static int start_worker(void)
 	return rc == 0 ? 0 : OP_ENOMEM;
 }
 
-static struct timespec deadline(uint32_t ms)
+static int has_slot(void)
 {
-	struct timespec end;
-	clock_gettime(CLOCK_REALTIME, &end);
-	end.tv_sec += ms / 1000;
-	end.tv_nsec += (long)(ms % 1000) * 1000000;
-	if (end.tv_nsec >= 1000000000) {
-		end.tv_sec++;
-		end.tv_nsec -= 1000000000;
-	}
-	return end;
+	return D.n < JOBS;
 }
 
-/* A job not begun for path, or NULL. With D.mu held. */
+static int idle(void)
+{
+	return !D.n && !D.busy;
+}
+
+/* With plat_lock held: wait at most ms for done(); whether it holds. */
+static int wait_for(int (*done)(void), uint32_t ms)
+{
+	uint64_t end = plat_now_us() + ms * 1000ull;
+	for (uint64_t now = plat_now_us(); !done() && now < end; now = plat_now_us())
+		plat_cond_wait(end - now);
+	return done();
+}
+
+/* A job not begun for path, or NULL. With plat_lock held. */
 static struct job *queued(const char *path, int replace)
 {
 	for (uint32_t i = 0; i < D.n; i++) {
@@ -119,16 +121,11 @@ static int queue(const char *path, const void *buf, size_t len, int replace)
 {
 	if (len > PLAT_DISK_JOB_BYTES || strlen(path) >= sizeof D.q[0].path)
 		return OP_ETOOBIG;
-	pthread_mutex_lock(&D.mu);
+	plat_lock();
 	struct job *j = queued(path, replace);
 	/* full (sixteen files waiting on a dead medium): wait for a slot rather than write beside
 	 * the worker; after 10 s the caller does it itself */
-	if (!j && D.n == JOBS && D.started) {
-		struct timespec end = deadline(10000);
-		while (!j && D.n == JOBS && pthread_cond_timedwait(&D.cv, &D.mu, &end) == 0)
-			j = queued(path, replace);
-	}
-	if (!j && D.n < JOBS && start_worker() == 0) {
+	if (!j && start_worker() == 0 && wait_for(has_slot, 10000)) {
 		j = &D.q[(D.head + D.n++) % JOBS];
 		op_strlcpy(j->path, path, sizeof j->path);
 		j->replace = (uint8_t)replace;
@@ -138,8 +135,8 @@ static int queue(const char *path, const void *buf, size_t len, int replace)
 		j->len = (uint16_t)len;
 	}
 	if (j)
-		pthread_cond_broadcast(&D.cv);
-	pthread_mutex_unlock(&D.mu);
+		plat_cond_broadcast();
+	plat_unlock();
 	return j ? 0 : OP_ENOMEM;
 }
 
@@ -155,21 +152,17 @@ int plat_disk_replace(const char *path, const void *buf, size_t len)
 
 int plat_disk_drain(uint32_t ms)
 {
-	struct timespec end = deadline(ms);
-	pthread_mutex_lock(&D.mu);
-	int rc = 0;
-	while ((D.n || D.busy) && rc == 0)
-		rc = pthread_cond_timedwait(&D.cv, &D.mu, &end);
-	int left = (int)D.n + D.busy;
-	pthread_mutex_unlock(&D.mu);
-	return left ? OP_ETIMEDOUT : 0;
+	plat_lock();
+	int done = wait_for(idle, ms);
+	plat_unlock();
+	return done ? 0 : OP_ETIMEDOUT;
 }
 
 uint64_t plat_disk_stats(uint32_t *pending)
 {
-	pthread_mutex_lock(&D.mu);
+	plat_lock();
 	*pending = D.n + (uint32_t)D.busy;
 	uint64_t max = D.max_us;
-	pthread_mutex_unlock(&D.mu);
+	plat_unlock();
 	return max;
 }

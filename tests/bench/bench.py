@@ -207,6 +207,7 @@ def main():
                 line += f"  bare loop {b[-1]:7.3f}  blackbox_exporter {x[-1]:7.3f} ({ok} ok)"
             print(line, flush=True)
         med = statistics.median
+        # resumption is set against blackbox_exporter's HTTPS figure of the row before
         rows.append((name, med(o), med(b) if b else None, med(x) if x else rows[-1][3]))
     print()
     print("CPU seconds per 1,000 probes   outpost   bare C   blackbox   outpost/bare   outpost/blackbox"
