@@ -211,7 +211,7 @@ static void save(void)
 	A.dirty = 0;
 	if (!A.path[0])
 		return;
-	static char buf[65536];
+	static char buf[PLAT_DISK_JOB_BYTES];
 	size_t w = (size_t)snprintf(buf, sizeof buf, "outpost-alarms 1\n");
 	for (uint32_t i = 0; i < A.n && w < sizeof buf - 300; i++) {
 		const struct alarm_inst *a = &A.inst[i];
@@ -226,7 +226,9 @@ static void save(void)
 		w += (size_t)snprintf(buf + w, sizeof buf - w, "s %lld %s %s\n",
 			(long long)A.sil[i].until_wall_us, A.sil[i].alarm[0] ? A.sil[i].alarm : "*",
 			A.sil[i].comment[0] ? A.sil[i].comment : "-");
-	if (plat_file_write_atomic(A.path, buf, w) != 0)
+	/* by the disk worker: an incident flips many alarms at once, and each flip is a save
+	 * that a worn card could hold for a second */
+	if (plat_disk_replace(A.path, buf, w) != 0 && plat_file_write_atomic(A.path, buf, w) != 0)
 		fprintf(stderr, "outpost: cannot write the alarm state to %s\n", A.path);
 }
 
@@ -415,6 +417,8 @@ void alarm_on_result(uint32_t probe, const struct result *res)
 
 void alarm_deinit(void)
 {
+	if (A.path[0] && plat_disk_drain(10000) != 0)
+		fprintf(stderr, "outpost: the alarm state is not on the disk after 10 s\n");
 	plat_lock();
 	A.npub = A.ncpub = A.npsil = 0;
 	plat_unlock();

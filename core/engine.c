@@ -176,6 +176,7 @@ static void publish_app(void)
 	a.arena_bytes = E.arena_bytes;
 	tls_arena_stats(&a.tls_arena_bytes, &a.tls_arena_peak);
 	a.rss_bytes = plat_rss_bytes();
+	a.disk_max_us = plat_disk_stats(&a.disk_pending);
 	a.reloads = S.reloads;
 	a.reload_failures = S.reload_failures;
 	plat_lock();

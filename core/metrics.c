@@ -601,13 +601,6 @@ void metrics_render(const struct snap *s, uint64_t now_us, metrics_out_fn *out, 
 			head(w, "outpost_spool_corrupt_total", "counter",
 				"Torn or corrupt segment tails cut at start-up.");
 			put(w, "outpost_spool_corrupt_total{%s} %llu\n", app, (unsigned long long)sp.corrupt);
-			head(w, "outpost_spool_sync_seconds_max", "gauge",
-				"The slowest sync of spool data or cursor write so far (the loop does not wait "
-				"for it).");
-			put(w, "outpost_spool_sync_seconds_max{%s} %.6f\n", app, sp.sync_max_us / 1e6);
-			head(w, "outpost_spool_syncs_pending", "gauge",
-				"Syncs and cursor writes queued or running on the disk worker.");
-			put(w, "outpost_spool_syncs_pending{%s} %u\n", app, sp.sync_pending);
 			/* one series a sink for each of these */
 			struct {
 				const char *name, *type, *help;
@@ -693,6 +686,12 @@ void metrics_render(const struct snap *s, uint64_t now_us, metrics_out_fn *out, 
 	put(w, "outpost_tls_arena_peak_bytes{%s} %llu\n", app, (unsigned long long)a->tls_arena_peak);
 	head(w, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
 	put(w, "process_resident_memory_bytes{%s} %llu\n", app, (unsigned long long)a->rss_bytes);
+	head(w, "outpost_disk_write_seconds_max", "gauge", "The disk worker's slowest write or sync "
+		"so far (spool data, cursors, alarm state); the loop does not wait for it.");
+	put(w, "outpost_disk_write_seconds_max{%s} %.6f\n", app, a->disk_max_us / 1e6);
+	head(w, "outpost_disk_writes_pending", "gauge", "Writes and syncs queued or running on the "
+		"disk worker.");
+	put(w, "outpost_disk_writes_pending{%s} %u\n", app, a->disk_pending);
 	head(w, "outpost_config_reloads_total", "counter", "Configuration reloads by result.");
 	put(w, "outpost_config_reloads_total{result=\"success\",%s} %llu\n", app,
 		(unsigned long long)a->reloads);

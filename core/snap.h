@@ -53,6 +53,8 @@ struct snap_app {
 	uint32_t nprobes, inflight, waiting;
 	uint64_t lag_p50_us, lag_p99_us, lag_max_us, lag_sum_us, lag_count, runs_started, skipped;
 	uint64_t engine_allocs, arena_bytes, rss_bytes, tls_arena_bytes, tls_arena_peak;
+	uint64_t disk_max_us;   /* the disk worker's slowest job so far */
+	uint32_t disk_pending;  /* its jobs queued or running */
 	uint64_t history_bytes;
 	uint32_t max_probes, max_inflight, history;
 	char token[129]; /* web.token */

@@ -393,7 +393,6 @@ void spool_stats(struct spool_stats *out)
 	{
 		struct spool_stats s = P.st;
 		s.nsinks = P.nsinks;
-		s.sync_max_us = plat_disk_stats(&s.sync_pending);
 		memcpy(s.names, P.names, sizeof s.names);
 		s.bytes = 0;
 		for (uint32_t i = 0; i < P.nsegs; i++)

@@ -37,8 +37,6 @@ struct spool_stats {
 	uint64_t pending_bytes[SPOOL_SINKS_MAX], pending_records[SPOOL_SINKS_MAX];
 	int64_t oldest_pending_us[SPOOL_SINKS_MAX]; /* wall time of the oldest undelivered, or 0 */
 	uint64_t sent[SPOOL_SINKS_MAX], failed[SPOOL_SINKS_MAX]; /* the sinks' own counts */
-	uint64_t sync_max_us;  /* the slowest sync or cursor write so far */
-	uint32_t sync_pending; /* syncs and cursor writes queued or running */
 	uint32_t nsinks;
 	char names[SPOOL_SINKS_MAX][64];
 };

@@ -126,9 +126,10 @@ int plat_ftruncate(const char *path, uint64_t len);
 void plat_fclose(int h);
 /* Durability off the engine thread (platform/posix/disk.c): a worn flash card can take a
  * second to sync, so one worker does it, in order, while the loop goes on. A job not yet begun
- * takes a newer request for the same path; a full queue (16) is waited on for a slot. 0, or
- * OP_ENOMEM (no worker, or still full after 10 s) / OP_ETOOBIG: then the caller does it. */
-#define PLAT_DISK_JOB_BYTES 256
+ * takes a newer request for the same path; a full queue (16) is waited on for a slot, and a
+ * payload over 256 bytes for the one not begun before it (of another path). 0, or OP_ENOMEM
+ * (no worker, or still waiting after 10 s) / OP_ETOOBIG: then the caller does it. */
+#define PLAT_DISK_JOB_BYTES 65536
 /* Force what was written to path so far onto the medium (path may be removed meanwhile). */
 int plat_disk_sync(const char *path);
 /* plat_file_write_atomic(path, buf, len), len <= PLAT_DISK_JOB_BYTES; buf is copied. */

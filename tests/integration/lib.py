@@ -214,3 +214,47 @@ def promtool_check(text):
                        text=True, timeout=30)
     if r.returncode != 0:
         raise AssertionError(f"promtool: {r.stdout}{r.stderr}")
+
+
+class SlowDisk:
+    """Block I/O throttling (cgroup v1 blkio, or v2 io.max) for the device that holds path:
+    `iops` writes a second, so a sync there takes about a second, as on a worn flash card."""
+
+    def __init__(self, path, iops=4):
+        st = os.stat(path)
+        dev = f"{os.major(st.st_dev)}:{os.minor(st.st_dev)}"
+        sysdev = f"/sys/dev/block/{dev}"
+        assert os.path.exists(sysdev), f"{path} is not on a block device ({dev})"
+        if os.path.exists(f"{sysdev}/partition"):  # throttling applies to the whole disk
+            dev = open(f"{sysdev}/../dev").read().strip()
+        self.dev = dev
+        v1 = "/sys/fs/cgroup/blkio"
+        if os.path.isdir(v1):
+            self.dir = f"{v1}/outpost-slowdisk-{os.getpid()}"
+            self.rule, self.off = "blkio.throttle.write_iops_device", f"{dev} 0"
+            on = f"{dev} {iops}"
+        else:
+            assert "io" in open("/sys/fs/cgroup/cgroup.controllers").read().split(), \
+                "this test needs block I/O throttling: cgroup v1 blkio or v2 io"
+            with open("/sys/fs/cgroup/cgroup.subtree_control", "w") as f:
+                f.write("+io")
+            self.dir = f"/sys/fs/cgroup/outpost-slowdisk-{os.getpid()}"
+            self.rule, self.off = "io.max", f"{dev} wiops=max"
+            on = f"{dev} wiops={iops}"
+        os.makedirs(self.dir, exist_ok=True)
+        with open(f"{self.dir}/{self.rule}", "w") as f:
+            f.write(on)
+
+    def add(self, pid):
+        with open(f"{self.dir}/cgroup.procs", "w") as f:
+            f.write(str(pid))
+
+    def release(self):
+        with open(f"{self.dir}/{self.rule}", "w") as f:
+            f.write(self.off)
+
+    def remove(self):
+        try:
+            os.rmdir(self.dir)
+        except OSError:
+            pass

@@ -1,7 +1,9 @@
 /* test_disk.c: the disk worker: the newest bytes of a path win, a queue fuller than its 16
- * slots still lands every file, removed files and oversize jobs are handled. */
+ * slots still lands every file, big payloads share their buffer safely, removed files and
+ * oversize jobs are handled. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include "../../core/op.h"
 #include "../../platform/plat.h"
@@ -43,6 +45,28 @@ static void test_more_files_than_slots(void)
 	}
 }
 
+/* Payloads over 256 bytes share one buffer: the newest of a path wins, a small one after a big
+ * one takes its place, and two paths' big payloads both land. */
+static void test_big_payloads(void)
+{
+	static char text[PLAT_DISK_JOB_BYTES], got[PLAT_DISK_JOB_BYTES];
+	char a[128], b[128];
+	snprintf(a, sizeof a, "%s/alarms-a", dir);
+	snprintf(b, sizeof b, "%s/alarms-b", dir);
+	for (int i = 0; i < 50; i++) {
+		memset(text, 'a' + i % 26, sizeof text - 1);
+		ASSERT_EQ(plat_disk_replace(a, text, sizeof text - 1), 0);
+		memset(text, 'A' + i % 26, 1000);
+		ASSERT_EQ(plat_disk_replace(b, text, 1000), 0);
+	}
+	ASSERT_EQ(plat_disk_replace(b, "small\n", 6), 0);
+	ASSERT_EQ(plat_disk_drain(10000), 0);
+	ASSERT_EQ(plat_file_read(a, got, sizeof got), (int)sizeof got - 1);
+	ASSERT(got[0] == 'a' + 49 % 26 && got[sizeof got - 2] == 'a' + 49 % 26);
+	ASSERT(plat_file_read(b, got, sizeof got) > 0);
+	ASSERT_STR_EQ(got, "small\n");
+}
+
 static void test_removed_and_oversize(void)
 {
 	char path[128];
@@ -59,6 +83,7 @@ int main(void)
 	snprintf(dir, sizeof dir, "/tmp/outpost-disk-%d", (int)getpid());
 	RUN(test_newest_replace_wins);
 	RUN(test_more_files_than_slots);
+	RUN(test_big_payloads);
 	RUN(test_removed_and_oversize);
 	char cmd[96];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
