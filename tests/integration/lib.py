@@ -2,6 +2,7 @@
 wait bounded. Each test file calls run(globals()); each test_* prints PASS or FAIL."""
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -217,17 +218,21 @@ def promtool_check(text):
 
 
 class SlowDisk:
-    """Block I/O throttling (cgroup v1 blkio, or v2 io.max) for the device that holds path:
-    `iops` writes a second, so a sync there takes about a second, as on a worn flash card."""
+    """A directory (self.path) on a disk throttled to `iops` writes a second (cgroup v1 blkio,
+    or v2 io.max) for the processes added, so a sync there takes about a second, as on a worn
+    flash card. A context: on the way out the throttle is lifted, a process still running is
+    killed, and the directory goes."""
 
-    def __init__(self, path, iops=4):
-        st = os.stat(path)
+    def __init__(self, prefix, iops=4):
+        # a real disk, not tmpfs: the repository's build directory
+        self.path = tempfile.mkdtemp(dir=os.path.join(ROOT, "build"), prefix=prefix)
+        self.procs = []
+        st = os.stat(self.path)
         dev = f"{os.major(st.st_dev)}:{os.minor(st.st_dev)}"
         sysdev = f"/sys/dev/block/{dev}"
-        assert os.path.exists(sysdev), f"{path} is not on a block device ({dev})"
+        assert os.path.exists(sysdev), f"{self.path} is not on a block device ({dev})"
         if os.path.exists(f"{sysdev}/partition"):  # throttling applies to the whole disk
             dev = open(f"{sysdev}/../dev").read().strip()
-        self.dev = dev
         v1 = "/sys/fs/cgroup/blkio"
         if os.path.isdir(v1):
             self.dir = f"{v1}/outpost-slowdisk-{os.getpid()}"
@@ -245,16 +250,26 @@ class SlowDisk:
         with open(f"{self.dir}/{self.rule}", "w") as f:
             f.write(on)
 
-    def add(self, pid):
+    def add(self, proc):
+        self.procs.append(proc)
         with open(f"{self.dir}/cgroup.procs", "w") as f:
-            f.write(str(pid))
+            f.write(str(proc.pid))
 
     def release(self):
         with open(f"{self.dir}/{self.rule}", "w") as f:
             f.write(self.off)
 
-    def remove(self):
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.release()
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
         try:
             os.rmdir(self.dir)
         except OSError:
             pass
+        shutil.rmtree(self.path, ignore_errors=True)

@@ -5,7 +5,6 @@ flight at a kill, and repairs torn segment tails on start-up."""
 import json
 import os
 import random
-import shutil
 import signal
 import tempfile
 import threading
@@ -138,13 +137,10 @@ def test_kill_loop_loses_at_most_the_unflushed_batch():
 
 
 def test_a_slow_disk_does_not_stall_the_loop():
-    # the spool must sit on a real disk, not tmpfs: the repository's build directory
-    spool = tempfile.mkdtemp(dir=os.path.join(ROOT, "build"), prefix="spool-slowdisk-")
     col = Collector()
-    app = Appliance(config(col.port, spool))
-    disk = SlowDisk(spool)
-    try:
-        disk.add(app.p.pid)
+    with SlowDisk("spool-slowdisk-") as disk:
+        app = Appliance(config(col.port, disk.path))
+        disk.add(app.p)
         m0 = app.metrics()
         time.sleep(6)
         m = app.metrics()
@@ -171,13 +167,6 @@ def test_a_slow_disk_does_not_stall_the_loop():
         eq({k for k in want if k[1] <= newest} - got, set(), "missing results")
         rc, err = app.stop()
         eq(rc, 0, f"stopped cleanly: {err}")
-    finally:
-        disk.release()
-        if app.p.poll() is None:
-            app.p.kill()
-            app.p.wait()
-        disk.remove()
-        shutil.rmtree(spool, ignore_errors=True)
 
 
 def test_remote_write_backfills_an_outage_into_prometheus():
