@@ -100,7 +100,7 @@ cmd_test_tools() {
 
 cmd_bench_tools() {
 	cmd_test_tools
-	need nginx-light prometheus-blackbox-exporter
+	need nginx-light prometheus-blackbox-exporter tcpdump
 }
 
 # build OUT CC CFLAGS: compile mbedTLS (our config) and civetweb (no CGI/files/Lua, mbedTLS)

@@ -1,10 +1,15 @@
 """make bench: CPU per 1,000 HTTP and HTTPS probes for outpost, a bare C loop and
 blackbox_exporter on the same local targets at the same pace, and the reported-latency error
-against injected server delays. Prints figures; asserts nothing."""
+against injected server delays and against the wire (tcpdump on lo). Prints figures; asserts
+nothing."""
+import bisect
+import datetime
 import glob
 import json
 import os
+import signal
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
@@ -144,8 +149,89 @@ def summary(errs):
     return statistics.median(errs), errs[min(len(errs) - 1, int(len(errs) * 0.99))], len(errs)
 
 
-def latency_error(mport, pace):
-    """Median and p99 of reported - injected delay (ms) per delay, through the appliance."""
+class Wire:
+    """What the wire saw: tcpdump on lo for one port, then each connection's packet times (the
+    kernel's stamps, wall clock) by client port."""
+
+    def __init__(self, port):
+        self.port = port
+        self.path = tempfile.mktemp(prefix="outpost-wire-", suffix=".pcap")
+        self.p = subprocess.Popen(["tcpdump", "-i", "lo", "-n", "-s", "160", "-w", self.path,
+                                   "--time-stamp-precision=nano", f"tcp port {port}"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        # "listening on lo": the capture is on; anything else (not root?) and it is not
+        self.ok = "listening on" in self.p.stderr.readline()
+        if not self.ok:
+            self.p.kill()
+            self.p.wait()
+
+    def conns(self):
+        """Each connection's {"syn", "req", "path", "first", "last"} (seconds); stops the
+        capture."""
+        self.p.send_signal(signal.SIGINT)
+        self.p.wait(timeout=10)
+        with open(self.path, "rb") as f:
+            data = f.read()
+        os.unlink(self.path)
+        magic, = struct.unpack_from("<I", data)
+        assert magic == 0xa1b23c4d and struct.unpack_from("<I", data, 20)[0] == 1, \
+            "want a little-endian, nanosecond, Ethernet capture"
+        done, live, off = [], {}, 24  # live: the latest connection of each client port
+        while off + 16 <= len(data):
+            sec, nsec, caplen, _ = struct.unpack_from("<IIII", data, off)
+            pkt, off, t = data[off + 16:off + 16 + caplen], off + 16 + caplen, sec + nsec / 1e9
+            ip = pkt[14:]
+            ihl = (ip[0] & 15) * 4
+            plen = struct.unpack_from(">H", ip, 2)[0] - ihl
+            tcp = ip[ihl:]
+            sport, dport = struct.unpack_from(">HH", tcp)
+            doff, flags = (tcp[12] >> 4) * 4, tcp[13]
+            payload, size = tcp[doff:], plen - doff
+            client = dport if sport == self.port else sport
+            # a SYN without ACK starts a connection (ports are reused), unless it is one
+            # retransmitted before the request
+            if flags & 0x12 == 0x02 and "req" in live.get(client, {"req": 0}):
+                live[client] = {"syn": t}
+                done.append(live[client])
+            c = live.get(client, {})
+            if size > 0 and sport != self.port and "req" not in c:
+                words = payload.split(b" ")
+                c["req"], c["path"] = t, words[1].decode(errors="replace") if len(words) > 1 else ""
+            if size > 0 and sport == self.port:
+                c.setdefault("first", t)
+                c["last"] = t
+        return [c for c in done if {"syn", "req", "first"} <= c.keys()]
+
+
+def wall(stamp):
+    """An RFC 3339 UTC result timestamp in seconds."""
+    return datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+def against_wire(results, conns, d):
+    """Each run against its connection on the wire (the first SYN to /delay/d within 10 ms of the
+    run's start): reported - (SYN to the response's last byte), and how long the target held the
+    request past d. Lists of ms."""
+    by_syn = sorted((c for c in conns if c["path"] == f"/delay/{d}"),
+                    key=lambda c: c["syn"])
+    syns = [c["syn"] for c in by_syn]
+    used, err, held = set(), [], []
+    for r in results:
+        t = wall(r["timestamp"])
+        i = bisect.bisect_left(syns, t - 0.0005)  # the µs stamp was rounded down
+        while i < len(by_syn) and (i in used or by_syn[i]["syn"] < t - 0.0005):
+            i += 1
+        if i == len(by_syn) or by_syn[i]["syn"] > t + 0.01:
+            continue
+        used.add(i)
+        c = by_syn[i]
+        err.append(r["duration_ms"] - (c["last"] - c["syn"]) * 1000)
+        held.append((c["first"] - c["req"]) * 1000 - d)
+    return err, held
+
+
+def appliance_runs(mport, pace):
+    """The appliance probing each delay at pace for LATENCY_SECONDS: its successful results."""
     copies, iv = PACES[pace]
     names = {d: [f"d{d}_{k}" for k in range(copies)] for d in DELAYS}
     probes = [{"name": n, "kind": "http", "target": f"http://127.0.0.1:{mport}/delay/{d}",
@@ -154,14 +240,35 @@ def latency_error(mport, pace):
     app = Appliance({"limits": {"max_probes": 64, "max_inflight": 64, "history": 400},
                      "probes": probes})
     time.sleep(LATENCY_SECONDS)
-    out = {}
+    runs = {}
     for d in DELAYS:
-        errs = []
+        runs[d] = []
         for n in names[d]:
             body = json.loads(app.get(f"/api/v1/probes/{n}/results?limit=400")[1])
-            errs += [r["duration_ms"] - d for r in body["results"] if r["success"]]
-        out[d] = summary(errs)
+            runs[d] += [r for r in body["results"] if r["success"]]
     app.stop()
+    return runs
+
+
+def latency_error(mport, pace):
+    """Median and p99 of reported - injected delay (ms) per delay, through the appliance."""
+    return {d: summary([r["duration_ms"] - d for r in runs])
+            for d, runs in appliance_runs(mport, pace).items()}
+
+
+def wire_error(mport, pace):
+    """Per delay, from a run of its own under tcpdump (whose per-packet copy would weigh on the
+    figures above): median and p99 of reported - wire time (ms), and the target's median hold
+    past the delay."""
+    wire = Wire(mport)
+    if not wire.ok:
+        return {d: (float("nan"),) * 2 + (0, float("nan")) for d in DELAYS}
+    runs = appliance_runs(mport, pace)
+    conns = wire.conns()
+    out = {}
+    for d in DELAYS:
+        err, held = against_wire(runs[d], conns, d)
+        out[d] = summary(err) + (statistics.median(held),)
     return out
 
 
@@ -222,10 +329,13 @@ def main():
         print(f"reported latency - injected delay (ms) against tools/mockhttp, {pace}: {copies} "
               f"stream(s) per delay, a run every {iv[0]} ms in each ({iv[200]} ms for 200 ms)")
         bare = latency_error_bare(mport, pace)
+        wire = wire_error(mport, pace)
         for dly, (med, p99, n) in latency_error(mport, pace).items():
             bm, bp = bare[dly]
+            wm, wp, wn, held = wire[dly]
             print(f"  delay {dly:3d} ms: outpost median {med:6.3f}  p99 {p99:6.3f}  ({n} runs)   "
-                  f"bare C loop median {bm:6.3f}  p99 {bp:6.3f}")
+                  f"bare C loop median {bm:6.3f}  p99 {bp:6.3f}   outpost - wire median "
+                  f"{wm:6.3f}  p99 {wp:6.3f} ({wn} runs); target held {held:6.3f} past it")
     # SIGTERM, not SIGKILL: nginx's master takes its workers down with it
     for p in _procs:
         if p.poll() is None:
