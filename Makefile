@@ -19,17 +19,18 @@ GEN     := $(B)/gen/default_config.c
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter -Wno-format-truncation \
            -Wno-missing-field-initializers
 CFLAGS  := -std=c11 $(OPT) $(WARN) $(SANITIZE) $(BOARD_DEFS) -ffunction-sections \
-           -fdata-sections -I$(DEPS)/include -DOP_VERSION='"$(VERSION)"' -MMD -MP \
+           -fdata-sections -I$(DEPS)/include -MMD -MP \
            -DMBEDTLS_CONFIG_FILE='"mbedtls/outpost_config.h"'
 WRAP    := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
 LDFLAGS := $(LDSTATIC) $(SANITIZE) -Wl,--gc-sections $(WRAP)
 LIBS    := -L$(DEPS)/lib -lcivetweb -lmbedtls -lpthread
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
-ENGINE_OBJS := $(call obj,$(CORE) $(PROBES) $(PLAT)) $(B)/obj/gen/default_config.o
+ENGINE_OBJS := $(call obj,$(CORE) $(PROBES) $(PLAT)) $(B)/obj/gen/default_config.o \
+               $(B)/obj/gen/version.o
 APP_OBJS    := $(ENGINE_OBJS) $(call obj,$(WEB) $(MAIN)) $(B)/obj/gen/web_assets.o
 
-.PHONY: all run demo test bench bench-deps test-deps unit-bins clean check-size deps
+.PHONY: all run demo test bench bench-deps test-deps unit-bins clean check-size deps FORCE
 all: $(B)/outpost
 
 # Third-party code comes from Debian sources, built for this board's toolchain.
@@ -52,6 +53,13 @@ build/tools/embed: tools/embed.c | $(DEPS)/.stamp
 $(GEN): $(DEFAULT_CONFIG) build/tools/embed | $(DEPS)/.stamp
 	@mkdir -p $(dir $@)
 	build/tools/embed cfg_default_json $< > $@
+
+# the version (git describe) in an object of its own, rewritten only when it changes: a flag on
+# every object would leave the ones not rebuilt since the last commit with an older version
+$(B)/gen/version.c: FORCE
+	@mkdir -p $(dir $@)
+	@printf 'const char op_version[] = "%s";\n' '$(VERSION)' > $@.tmp
+	@if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
 
 # the dashboard and the OpenAPI document, compiled in: web_<file name with . as _>
 $(B)/gen/web_assets.c: $(ASSETS) build/tools/embed

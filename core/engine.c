@@ -17,11 +17,6 @@
 #include "snap.h"
 #include "tls.h"
 
-#ifndef OP_VERSION
-#define OP_VERSION "0.1.0-dev"
-#endif
-const char op_version[] = OP_VERSION;
-
 static struct {
 	const struct cfg *cfg;
 	struct engine_opts opts;
