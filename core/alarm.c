@@ -228,7 +228,7 @@ static void save(void)
 			A.sil[i].comment[0] ? A.sil[i].comment : "-");
 	/* by the disk worker: an incident flips many alarms at once, and each flip is a save
 	 * that a worn card could hold for a second */
-	if (plat_disk_replace(A.path, buf, w) != 0 && plat_file_write_atomic(A.path, buf, w) != 0)
+	if (plat_disk_replace(A.path, buf, w) != 0)
 		fprintf(stderr, "outpost: cannot write the alarm state to %s\n", A.path);
 }
 

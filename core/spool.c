@@ -137,8 +137,7 @@ static void cursor_save(uint32_t i)
 	char path[320], text[48];
 	snprintf(path, sizeof path, "%s/%s.cursor", P.dir, P.names[i]);
 	int n = snprintf(text, sizeof text, "%u %u\n", P.cur[i].seg, P.cur[i].off);
-	if (plat_disk_replace(path, text, (size_t)n) != 0)
-		plat_file_write_atomic(path, text, (size_t)n); /* no worker to take it: do it here */
+	plat_disk_replace(path, text, (size_t)n);
 }
 
 /* A cursor must point into the log: before the first segment is its start, past the end is
@@ -307,8 +306,7 @@ int spool_flush(void)
 	}
 	char path[320];
 	seg_path(last->seq, path, sizeof path);
-	if (plat_fappend(P.active, P.batch, P.batch_len) < 0 ||
-		(plat_disk_sync(path) != 0 && plat_fsync(P.active) != 0)) {
+	if (plat_fappend(P.active, P.batch, P.batch_len) < 0 || plat_disk_sync(path) != 0) {
 		fprintf(stderr, "outpost: spool: cannot write %s: the batch stays in memory\n", P.dir);
 		return OP_EIO;
 	}

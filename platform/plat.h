@@ -127,8 +127,9 @@ void plat_fclose(int h);
 /* Durability off the engine thread (platform/posix/disk.c): a worn flash card can take a
  * second to sync, so one worker does it, in order, while the loop goes on. A job not yet begun
  * takes a newer request for the same path; a full queue (16) is waited on for a slot, and a
- * payload over 256 bytes for the one not begun before it (of another path). 0, or OP_ENOMEM
- * (no worker, or still waiting after 10 s) / OP_ETOOBIG: then the caller does it. */
+ * payload over 256 bytes for the one not begun before it (of another path). With no worker, or
+ * still waiting after 10 s, the job is done in the caller's thread. 0 (queued, or done here),
+ * a negative code from doing it here, or OP_ETOOBIG. */
 #define PLAT_DISK_JOB_BYTES 65536
 /* Force what was written to path so far onto the medium (path may be removed meanwhile). */
 int plat_disk_sync(const char *path);

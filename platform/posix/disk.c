@@ -131,7 +131,7 @@ static int queue(const char *path, const void *buf, size_t len, int replace)
 	struct job *j;
 	plat_lock();
 	/* rather than write beside the worker (sixteen files waiting on a dead medium), wait;
-	 * after 10 s the caller does it itself */
+	 * after 10 s it is done here */
 	int ok = start_worker() == 0;
 	while (ok && must_wait(path, replace, big, &j)) {
 		uint64_t now = plat_now_us();
@@ -155,7 +155,12 @@ static int queue(const char *path, const void *buf, size_t len, int replace)
 	if (ok)
 		plat_cond_broadcast();
 	plat_unlock();
-	return ok ? 0 : OP_ENOMEM;
+	if (ok)
+		return 0;
+	/* no worker, or still waiting after 10 s: done here, on the caller's time */
+	struct job here = {.replace = (uint8_t)replace, .len = (uint32_t)len};
+	op_strlcpy(here.path, path, sizeof here.path);
+	return do_job(&here, buf);
 }
 
 int plat_disk_sync(const char *path)
