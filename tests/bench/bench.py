@@ -151,7 +151,7 @@ def summary(errs):
 
 class Wire:
     """What the wire saw: tcpdump on lo for one port, then each connection's packet times (the
-    kernel's stamps, wall clock) by client port."""
+    kernel's stamps, wall clock)."""
 
     def __init__(self, port):
         self.port = port
