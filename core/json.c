@@ -134,8 +134,10 @@ int json_path_find(const char *text, const jsmntok_t *t, int ntok, const char *p
 				idx >= t[cur].size)
 				return -1;
 			int child = cur + 1;
-			for (long k = 0; k < idx; k++)
+			for (long k = 0; k < idx && child < ntok; k++)
 				child = json_skip(t, ntok, child);
+			if (child >= ntok)
+				return -1;
 			cur = child;
 			path = end + 1;
 			continue;
@@ -146,7 +148,7 @@ int json_path_find(const char *text, const jsmntok_t *t, int ntok, const char *p
 		if (n == 0 || t[cur].type != JSMN_OBJECT)
 			return -1;
 		int child = cur + 1, found = -1;
-		for (int k = 0; k < t[cur].size && found < 0; k++) {
+		for (int k = 0; k < t[cur].size && found < 0 && child + 1 < ntok; k++) {
 			if (t[child].type == JSMN_STRING && (size_t)(t[child].end - t[child].start) == n &&
 				!memcmp(text + t[child].start, path, n))
 				found = child + 1;
@@ -160,21 +162,46 @@ int json_path_find(const char *text, const jsmntok_t *t, int ntok, const char *p
 	return cur;
 }
 
+int json_parse(const char *text, size_t len, jsmntok_t *toks, int cap)
+{
+	jsmn_parser jp;
+	int bad;
+	jsmn_init(&jp);
+	int nt = jsmn_parse(&jp, text, len, toks, (unsigned)cap);
+	if (nt >= 0 && json_check(text, toks, nt, &bad) != 0)
+		return JSMN_ERROR_INVAL;
+	return nt;
+}
+
+void json_lookup(const char *text, const jsmntok_t *t, int nt, const char *const *paths, int n,
+	const char **val, size_t *vlen)
+{
+	for (int i = 0; i < n; i++) {
+		int at = json_path_find(text, t, nt, paths[i]);
+		val[i] = at < 0 ? NULL : text + t[at].start;
+		vlen[i] = at < 0 ? 0 : (size_t)(t[at].end - t[at].start);
+	}
+}
+
 int json_values(const char *text, size_t len, const char *const *paths, int n, const char **val,
 	size_t *vlen)
 {
 	static jsmntok_t toks[OP_JSON_BODY_TOKENS];
-	jsmn_parser jp;
-	jsmn_init(&jp);
-	int nt = jsmn_parse(&jp, text, len, toks, OP_JSON_BODY_TOKENS);
+	int nt = json_parse(text, len, toks, OP_JSON_BODY_TOKENS);
 	if (nt < 0)
-		return -1;
-	for (int i = 0; i < n; i++) {
-		int at = json_path_find(text, toks, nt, paths[i]);
-		val[i] = at < 0 ? NULL : text + toks[at].start;
-		vlen[i] = at < 0 ? 0 : (size_t)(toks[at].end - toks[at].start);
-	}
+		return nt;
+	json_lookup(text, toks, nt, paths, n, val, vlen);
 	return 0;
+}
+
+const char *json_values_error(int rc)
+{
+	static char many[64];
+	if (rc != JSMN_ERROR_NOMEM)
+		return "the body is not JSON";
+	snprintf(many, sizeof many, "more than %d values in the body, too many to check",
+		OP_JSON_BODY_TOKENS);
+	return many;
 }
 
 int json_expect(const char *text, size_t len, const struct json_checks *c, char *why,
@@ -186,8 +213,9 @@ int json_expect(const char *text, size_t len, const struct json_checks *c, char 
 	size_t vlen[16];
 	if (n > 16)
 		n = 16;
-	if (json_values(text, len, paths, n, val, vlen) != 0)
-		return snprintf(why, cap, "json: the body is not JSON"), -1;
+	int rc = json_values(text, len, paths, n, val, vlen);
+	if (rc != 0)
+		return snprintf(why, cap, "json: %s", json_values_error(rc)), -1;
 	for (int i = 0; i < n; i++) {
 		if (!val[i])
 			return snprintf(why, cap, "json %s: absent", paths[i]), -1;

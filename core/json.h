@@ -26,11 +26,19 @@ int json_check(const char *text, const jsmntok_t *t, int ntok, int *bad);
  * root). Returns the token index, or -1 when absent or the path is malformed. */
 int json_path_find(const char *text, const jsmntok_t *t, int ntok, const char *path);
 
-/* Parse text[0..len) (a body or message) and find each of n paths: val[i]/vlen[i] point at the
- * value's text (a string without its quotes), val[i] NULL when absent. Returns 0, or -1 when
- * text is not JSON. Uses one static token array: the engine thread only. */
+/* Parse text[0..len) into toks (at most cap) and check its separators: the token count, or a
+ * jsmn error (JSMN_ERROR_NOMEM: more than cap values; any other: not JSON). */
+int json_parse(const char *text, size_t len, jsmntok_t *toks, int cap);
+/* Find each of n paths in parsed JSON: val[i]/vlen[i] point at the value's text (a string
+ * without its quotes), val[i] NULL when absent. */
+void json_lookup(const char *text, const jsmntok_t *t, int nt, const char *const *paths, int n,
+	const char **val, size_t *vlen);
+/* json_parse and json_lookup on a body or message, with one static token array of
+ * OP_JSON_BODY_TOKENS: the engine thread only. Returns 0, or json_parse's error. */
 int json_values(const char *text, size_t len, const char *const *paths, int n, const char **val,
 	size_t *vlen);
+/* What json_values' error rc means, for a failure reason. */
+const char *json_values_error(int rc);
 /* "json": {"$.path": expected value, ...}: the checks on a body or message (read by
  * cfg_json_checks). */
 #define JSON_CHECKS_MAX 8

@@ -465,7 +465,11 @@ static void step_done(struct probe_run *r, struct httpc *h)
 		const char *val = NULL;
 		size_t vlen = 0;
 		if (cp->from[0] == '$') {
-			if (json_values(h->body, h->kept, &cp->from, 1, &val, &vlen) != 0 || !val)
+			int rc = json_values(h->body, h->kept, &cp->from, 1, &val, &vlen);
+			if (rc != 0)
+				return step_end(r, s, 0, REASON_EXPECT, "capture %s: %s", cp->var,
+					json_values_error(rc));
+			if (!val)
 				return step_end(r, s, 0, REASON_EXPECT, "capture %s: %s absent", cp->var,
 					cp->from);
 		} else {

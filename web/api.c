@@ -497,16 +497,10 @@ static int post_silence(struct mg_connection *c)
 	const char *paths[] = {"$.alarm", "$.until", "$.for", "$.comment"}, *val[4];
 	size_t vlen[4];
 	jsmntok_t toks[32];
-	jsmn_parser jp;
-	jsmn_init(&jp);
-	int nt = jsmn_parse(&jp, body, (size_t)n, toks, 32);
+	int nt = json_parse(body, (size_t)n, toks, 32);
 	if (nt < 1 || toks[0].type != JSMN_OBJECT)
 		return error(c, 400, "bad_request", "the body must be a JSON object");
-	for (int i = 0; i < 4; i++) {
-		int at = json_path_find(body, toks, nt, paths[i]);
-		val[i] = at < 0 ? NULL : body + toks[at].start;
-		vlen[i] = at < 0 ? 0 : (size_t)(toks[at].end - toks[at].start);
-	}
+	json_lookup(body, toks, nt, paths, 4, val, vlen);
 	struct alarm_silence s = {0};
 	char tmp[64];
 	if (val[0] && !(vlen[0] == 1 && val[0][0] == '*'))

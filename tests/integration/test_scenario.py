@@ -103,6 +103,22 @@ def test_failures_name_the_step_and_cleanup_still_runs():
     assert r["detail"].startswith('step "list": 127.0.0.1 port') and r["reason"] == "refused", r
 
 
+def test_a_capture_says_why_it_found_nothing():
+    _, mock = start_tool("outpost-mock")
+    get_json(f"http://127.0.0.1:{mock}/config?JOB_DELAY_MS=100")
+    cases = [("/json", "$.items[1]", "6 steps passed"),  # found: the run goes on
+             ("/json", "$.missing", 'step "probe": capture x: $.missing absent'),
+             ("/bytes/40", "$.x", 'step "probe": capture x: the body is not JSON')]
+    for url, path, detail in cases:
+        p = scenario(mock)
+        p["probes"][0]["steps"].insert(0, {"name": "probe", "request": {"url": url},
+                                           "capture": {"x": path}})
+        app = Appliance(p)
+        r = last_run(app)
+        app.stop()
+        eq(r["detail"], detail.replace("6 steps", "7 steps"), url + path)
+
+
 def test_concurrency_three_runs_at_once():
     _, mock = start_tool("outpost-mock")
     base = f"http://127.0.0.1:{mock}"

@@ -1,0 +1,130 @@
+/* test_json.c: values found at JSON paths in bodies a server sends (well formed, malformed and
+ * too big), and the reasons a json check gives when it fails. */
+#include <stdlib.h>
+#include "../../core/json.h"
+#include "t.h"
+
+/* Each body is copied into a buffer of exactly its size, so a read past it is caught. */
+static const char *value(const char *body, const char *path, char *out, size_t cap)
+{
+	size_t len = strlen(body), vlen;
+	char *copy = malloc(len ? len : 1);
+	memcpy(copy, body, len);
+	const char *val;
+	int rc = json_values(copy, len, &path, 1, &val, &vlen);
+	const char *r = rc != 0 ? "(not JSON)" : !val ? "(absent)" : out;
+	if (rc == 0 && val)
+		snprintf(out, cap, "%.*s", (int)vlen, val);
+	free(copy);
+	return r;
+}
+
+static void test_paths(void)
+{
+	static const struct {
+		const char *body, *path, *want;
+	} cases[] = {
+		{"{\"status\":\"ok\"}", "$.status", "ok"},
+		{"{\"status\":\"ok\"}", "status", "ok"},
+		{"{\"a\":{\"b\":[0,{\"c\":\"deep\"}]}}", "$.a.b[1].c", "deep"},
+		{"{\"items\":[{\"id\":1},{\"id\":7}]}", "items[1].id", "7"},
+		{"[[true,false],[]]", "[0][1]", "false"},
+		{"[[true,false],[]]", "$[1]", "[]"},
+		{"{\"n\": -1.5e3 }", "$.n", "-1.5e3"},
+		{"{\"s\":\"a\\\"b\"}", "$.s", "a\\\"b"}, /* as sent: escapes are not decoded */
+		{"{\"a\":1,\"a\":2}", "$.a", "1"},       /* the first of duplicate keys */
+		{"{\"a\":1}", "$", "{\"a\":1}"},
+		{"{\"a\":1}", "$.b", "(absent)"},
+		{"{\"a\":[1,2]}", "$.a[2]", "(absent)"},
+		{"{\"a\":[1,2]}", "$.a[-1]", "(absent)"},
+		{"{\"a\":[1,2]}", "$.a.x", "(absent)"},
+		{"{\"a\":1}", "$.a[0]", "(absent)"},
+		{"{\"a\":1}", "$..a", "(absent)"},
+		{"", "$.a", "(absent)"},
+		/* what jsmn takes but JSON is not: the separators are checked */
+		{"{\"a\" 1}", "$.a", "(not JSON)"},
+		{"{\"a\":1 \"b\":2}", "$.b", "(not JSON)"},
+		{"[1 2]", "[1]", "(not JSON)"},
+		{"{\"a\":1,}", "$.a", "(not JSON)"},
+		{"{\"a\"::1}", "$.a", "(not JSON)"},
+		/* found by fuzzing: keys without separators made the lookup read past the body */
+		{"{\"stctus\"\":ok\",\"n\"\"::ok\",\"n\":9}", "a", "(not JSON)"},
+		{"{\"a\":[1,2", "$.a", "(not JSON)"},
+	};
+	char out[64];
+	int wrong = 0;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const char *got = value(cases[i].body, cases[i].path, out, sizeof out);
+		if (strcmp(got, cases[i].want))
+			wrong++, fprintf(stderr, "  %s in %s: \"%s\", want \"%s\"\n", cases[i].path,
+				cases[i].body, got, cases[i].want);
+	}
+	ASSERT_EQ(wrong, 0);
+}
+
+/* A token array outlives each parse. On bodies jsmn takes without their separators, the lookup
+ * once walked past the tokens of its own parse into those a bigger body had left, and read
+ * past the end of its body (fuzzing found it). json_values rejects such bodies now; the lookup
+ * itself must stay inside its tokens all the same: a big body goes first, then malformed ones,
+ * parsed by jsmn alone. */
+static void test_lookup_stays_inside_its_tokens(void)
+{
+	static jsmntok_t toks[512];
+	static char big[4096];
+	size_t n = 0;
+	n += (size_t)snprintf(big + n, sizeof big - n, "{\"pad\":\"%0*d\",\"items\":[", 2000, 0);
+	for (int i = 0; i < 100; i++)
+		n += (size_t)snprintf(big + n, sizeof big - n, "%s{\"id\":%d}", i ? "," : "", i);
+	n += (size_t)snprintf(big + n, sizeof big - n, "]}");
+	static const char *bad[] = {"{\"stctus\"\":ok\",\"n\"\"::ok\",\"n\":9}",
+		"{\"items\" \"a\" \"b\" \"c\"}", "{\"items\":[1 2 3 4]}", "[[1 2] [3]]"};
+	static const char *paths[] = {"items[3].id", "$.a.b[1].c", "[0][0]", "$.n", "$.id"};
+	for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++) {
+		for (size_t p = 0; p < sizeof paths / sizeof paths[0]; p++) {
+			jsmn_parser jp;
+			jsmn_init(&jp);
+			ASSERT(jsmn_parse(&jp, big, n, toks, 512) > 100);
+			size_t len = strlen(bad[b]);
+			char *copy = malloc(len); /* exactly the body */
+			memcpy(copy, bad[b], len);
+			jsmn_init(&jp);
+			int nt = jsmn_parse(&jp, copy, len, toks, 512);
+			int at = json_path_find(copy, toks, nt, paths[p]);
+			free(copy);
+			ASSERT(nt > 0);
+			ASSERT(at < nt);
+		}
+	}
+}
+
+static void test_expect_reasons(void)
+{
+	struct json_checks c = {.n = 2, .path = {"$.status", "$.n"}, .value = {"ok", "2"}};
+	char why[128];
+	ASSERT_EQ(json_expect("{\"status\":\"ok\",\"n\":2}", 21, &c, why, sizeof why), 0);
+	ASSERT_EQ(json_expect("{\"status\":\"ok\",\"n\":3}", 21, &c, why, sizeof why), -1);
+	ASSERT_STR_EQ(why, "json $.n: \"3\", expected \"2\"");
+	ASSERT_EQ(json_expect("{\"status\":\"ok\"}", 15, &c, why, sizeof why), -1);
+	ASSERT_STR_EQ(why, "json $.n: absent");
+	ASSERT_EQ(json_expect("<html>", 6, &c, why, sizeof why), -1);
+	ASSERT_STR_EQ(why, "json: the body is not JSON");
+	/* a valid body with more values than the token array holds says so, not "not JSON" */
+	static char big[8 * OP_JSON_BODY_TOKENS];
+	size_t n = 0;
+	big[n++] = '[';
+	for (int i = 0; i < OP_JSON_BODY_TOKENS + 1; i++)
+		n += (size_t)snprintf(big + n, sizeof big - n, i ? ",%d" : "%d", i % 10);
+	big[n++] = ']';
+	char want[64];
+	snprintf(want, sizeof want, "more than %d values in the body", OP_JSON_BODY_TOKENS);
+	ASSERT_EQ(json_expect(big, n, &c, why, sizeof why), -1);
+	ASSERT_CONTAINS(why, want);
+}
+
+int main(void)
+{
+	RUN(test_paths);
+	RUN(test_lookup_stays_inside_its_tokens);
+	RUN(test_expect_reasons);
+	return T_DONE();
+}
