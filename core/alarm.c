@@ -254,7 +254,9 @@ static void load(void)
 				if (strcmp(A.cfg->alarms[a->rule].name, rule) || strcmp(probe_name(a->probe),
 					probe))
 					continue;
-				a->state = (uint8_t)(state <= ALARM_FIRING ? state : ALARM_OK);
+				/* a torn or edited file must not leave a state the machine has no way out of */
+				a->state = (uint8_t)(state >= ALARM_OK && state <= ALARM_FIRING ? state :
+					ALARM_OK);
 				a->notified = (uint8_t)(notified == ALARM_FIRING ? ALARM_FIRING : ALARM_OK);
 				a->since_us = since;
 				a->notified_us = told;

@@ -150,6 +150,20 @@ def test_restart_while_firing_does_not_page_again():
     eq(rec.on("/hook")[1]["state"], "resolved", "resolve")
 
 
+def test_a_damaged_state_file_does_not_disable_an_alarm():
+    rec, target = Receiver(), Target()
+    state = tempfile.mkdtemp()
+    with open(os.path.join(state, "alarms.state"), "wb") as f:
+        # a state out of range, a torn line, and bytes that are no line at all
+        f.write(b"i db-down db -1 0 0 0 0 0\ni db-down\n\x00\xff\xfe garbage\ns 9 \n")
+    app = Appliance(config(target, rec.port, state))
+    a = json.loads(app.get("/api/v1/alarms")[1])["alarms"][0]
+    eq(a["state"], "ok", "loaded as ok")
+    target.stop()
+    wait_for(lambda: len(rec.on("/hook")) == 1, 5, "firing after the load")
+    eq(json.loads(app.get("/api/v1/alarms")[1])["alarms"][0]["state"], "firing", "api")
+
+
 def test_receiver_down_retries_and_counts_without_blocking():
     target = Target()
     rport = free_port()  # nothing listens yet
