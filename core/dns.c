@@ -6,6 +6,7 @@
  *   any state --deadline or error------------------------------> DONE
  *
  * Replies whose id, name or type do not match the question are ignored (stray or spoofed). */
+#include <stdio.h>
 #include <string.h>
 #include "dns.h"
 #include "net.h"
@@ -117,18 +118,31 @@ static void resolv_line(char **w, int n)
 	}
 }
 
+static int hosts_left_out;
+
 static void hosts_line(char **w, int n)
 {
 	struct plat_addr a;
 	if (plat_addr_parse(w[0], &a) != 0)
 		return;
-	for (int i = 1; i < n && rs.nhosts < OP_DNS_MAX_HOSTS; i++) {
-		if (strlen(w[i]) >= sizeof rs.hosts[0].name)
+	for (int i = 1; i < n; i++) {
+		if (strlen(w[i]) >= sizeof rs.hosts[0].name || rs.nhosts == OP_DNS_MAX_HOSTS) {
+			hosts_left_out++;
 			continue;
+		}
 		rs.hosts[rs.nhosts].addr = a;
 		op_strlcpy(rs.hosts[rs.nhosts].name, w[i], sizeof rs.hosts[0].name);
 		rs.nhosts++;
 	}
+}
+
+/* Read a system file whole; say so when it is too big to use (not silently ignore it). */
+static int read_whole(const char *path, char *text, size_t cap)
+{
+	int n = plat_file_read(path, text, cap);
+	if (n == OP_ETOOBIG)
+		fprintf(stderr, "outpost: %s is larger than %zu bytes; not used\n", path, cap - 1);
+	return n;
 }
 
 int dns_init(const char *resolv_conf, const char *hosts)
@@ -137,7 +151,10 @@ int dns_init(const char *resolv_conf, const char *hosts)
 	memset(&rs, 0, sizeof rs);
 	rs.attempt_us = 5000000;
 	rs.attempts = 2;
-	if (plat_file_read(resolv_conf ? resolv_conf : "/etc/resolv.conf", text, sizeof text) >= 0)
+	hosts_left_out = 0;
+	resolv_conf = resolv_conf ? resolv_conf : "/etc/resolv.conf";
+	hosts = hosts ? hosts : "/etc/hosts";
+	if (read_whole(resolv_conf, text, sizeof text) >= 0)
 		each_line(text, resolv_line);
 	if (rs.nservers == 0) {
 		/* the same fallback as the C library: a resolver on this host */
@@ -145,8 +162,11 @@ int dns_init(const char *resolv_conf, const char *hosts)
 		rs.servers[0].port = 53;
 		rs.nservers = 1;
 	}
-	if (plat_file_read(hosts ? hosts : "/etc/hosts", text, sizeof text) >= 0)
+	if (read_whole(hosts, text, sizeof text) >= 0)
 		each_line(text, hosts_line);
+	if (hosts_left_out)
+		fprintf(stderr, "outpost: %s: %d names left out (more than %d, or longer than %zu "
+			"bytes)\n", hosts, hosts_left_out, OP_DNS_MAX_HOSTS, sizeof rs.hosts[0].name - 1);
 	return 0;
 }
 

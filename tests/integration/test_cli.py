@@ -129,6 +129,22 @@ def test_tcp_by_name_through_resolver():
     eq(res["reason"], "resolve", f"{res}")
 
 
+def test_hosts_file_entries_it_cannot_keep_are_reported():
+    _, tport = start_tool("mocktcp")
+    env = outpost_env()
+    # the first 64 names are kept (the board's OP_DNS_MAX_HOSTS); the rest are named on stderr
+    names = [f"h{i}.test" for i in range(70)] + ["x" * 300]
+    env["OUTPOST_HOSTS"] = write("".join(f"127.0.0.1 {n}\n" for n in names), ".hosts")
+    r = outpost("probe", "tcp", f"h3.test:{tport}", env=env)
+    eq(r.returncode, 0, r.stdout + r.stderr)
+    assert "7 names left out (more than 64" in r.stderr, r.stderr
+    # a file too big to read whole is not used, and says so
+    env["OUTPOST_HOSTS"] = write("127.0.0.1 h3.test\n" + "# padding\n" * 2000, ".hosts")
+    r = outpost("probe", "tcp", f"h3.test:{tport}", env=env)
+    assert "is larger than 16383 bytes; not used" in r.stderr, r.stderr
+    eq(json.loads(r.stdout)["reason"], "resolve", r.stdout)
+
+
 def test_cname_chain_resolves():
     _, dport = start_tool("mockdns", "alias.test:CNAME:db.test", "alias.test:A:127.0.0.1")
     _, tport = start_tool("mocktcp")
