@@ -30,7 +30,8 @@ ENGINE_OBJS := $(call obj,$(CORE) $(PROBES) $(PLAT)) $(B)/obj/gen/default_config
                $(B)/obj/gen/version.o
 APP_OBJS    := $(ENGINE_OBJS) $(call obj,$(WEB) $(MAIN)) $(B)/obj/gen/web_assets.o
 
-.PHONY: all run demo test bench bench-deps test-deps unit-bins clean check-size deps FORCE
+.PHONY: all run demo test bench fuzz bench-deps test-deps unit-bins fuzz-bins clean check-size deps \
+	FORCE
 all: $(B)/outpost
 
 # Third-party code comes from Debian sources, built for this board's toolchain.
@@ -99,6 +100,23 @@ $(B)/fuzz/%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(ENGINE_OBJS)
 		-lmbedtls -lpthread
 unit-bins: $(addprefix $(B)/tests/,$(UNIT)) $(addprefix $(B)/fuzz/,$(FUZZ))
 endif
+
+# make fuzz: every fuzz target under libFuzzer's coverage guidance for FUZZ_SECONDS each (clang,
+# board host-fuzz), from its corpus in tests/fuzz/corpus; what it finds lands in build/host-fuzz/.
+FUZZ_BOARD   := host-fuzz
+FUZZ_SECONDS ?= 60
+ifeq ($(BOARD),$(FUZZ_BOARD))
+$(B)/libfuzzer/%: tests/fuzz/fuzz_%.c $(ENGINE_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(ENGINE_OBJS) $(LDFLAGS) -L$(DEPS)/lib \
+		-lmbedtls -lpthread
+fuzz-bins: $(addprefix $(B)/libfuzzer/,$(FUZZ))
+endif
+
+fuzz:
+	tools/deps.sh fuzz-tools
+	$(MAKE) BOARD=$(FUZZ_BOARD) fuzz-bins
+	tests/fuzz/run.sh build/$(FUZZ_BOARD) $(FUZZ_SECONDS) $(FUZZ)
 
 build/tools/%: tools/%.c
 	@mkdir -p $(dir $@)

@@ -41,16 +41,14 @@ for t in build/host-asan/tests/test_*; do
 	count "$name" "$log/$(basename "$t").log" $?
 done
 
-timeout 120 build/host-asan/fuzz/dns dns 200000 tests/fuzz/corpus/dns >"$log/fuzz_dns.log" 2>&1
-count fuzz/dns "$log/fuzz_dns.log" $?
-timeout 120 build/host-asan/fuzz/cfg cfg 20000 tests/fuzz/corpus/cfg >"$log/fuzz_cfg.log" 2>&1
-count fuzz/cfg "$log/fuzz_cfg.log" $?
-timeout 120 build/host-asan/fuzz/http http 200000 tests/fuzz/corpus/http >"$log/fuzz_http.log" 2>&1
-count fuzz/http "$log/fuzz_http.log" $?
-timeout 120 build/host-asan/fuzz/regex regex 50000 tests/fuzz/corpus/regex >"$log/fuzz_regex.log" 2>&1
-count fuzz/regex "$log/fuzz_regex.log" $?
-timeout 120 build/host-asan/fuzz/ws ws 200000 tests/fuzz/corpus/ws >"$log/fuzz_ws.log" 2>&1
-count fuzz/ws "$log/fuzz_ws.log" $?
+# each fuzz target over its corpus, then this many seeded mutations of it (`make fuzz` runs them
+# under libFuzzer's guidance instead)
+for t in dns:200000 cfg:20000 http:200000 regex:50000 ws:200000 json:1000000; do
+	name=${t%:*}
+	timeout 120 "build/host-asan/fuzz/$name" "$name" "${t#*:}" "tests/fuzz/corpus/$name" \
+		>"$log/fuzz_$name.log" 2>&1
+	count "fuzz/$name" "$log/fuzz_$name.log" $?
+done
 
 for t in tests/integration/test_*.py; do
 	name=integration/$(basename "$t" .py)

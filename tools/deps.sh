@@ -5,6 +5,7 @@
 #   tools/deps.sh tools                     install the Debian packages the build needs
 #   tools/deps.sh test-tools                also those the test suite needs
 #   tools/deps.sh bench-tools               also those `make bench` compares with
+#   tools/deps.sh fuzz-tools                clang and its libFuzzer runtime, for `make fuzz`
 #   tools/deps.sh build OUT CC "CFLAGS"     build mbedTLS and civetweb into OUT (lib/, include/)
 set -euo pipefail
 
@@ -103,6 +104,13 @@ cmd_bench_tools() {
 	need nginx-light prometheus-blackbox-exporter tcpdump
 }
 
+cmd_fuzz_tools() {
+	cmd_tools
+	need clang
+	# libFuzzer's runtime is only a recommendation of clang, in a package named by its version
+	need "libclang-rt-$(clang -dumpversion | cut -d. -f1)-dev"
+}
+
 # build OUT CC CFLAGS: compile mbedTLS (our config) and civetweb (no CGI/files/Lua, mbedTLS)
 # into OUT/lib, headers into OUT/include. The stamp records the inputs.
 cmd_build() {
@@ -151,6 +159,7 @@ case "${1:-}" in
 tools) cmd_tools ;;
 test-tools) cmd_test_tools ;;
 bench-tools) cmd_bench_tools ;;
+fuzz-tools) cmd_fuzz_tools ;;
 build) shift; cmd_build "$@" ;;
-*) echo "usage: $0 tools|test-tools|build OUT CC CFLAGS" >&2; exit 2 ;;
+*) echo "usage: $0 tools|test-tools|bench-tools|fuzz-tools|build OUT CC CFLAGS" >&2; exit 2 ;;
 esac
