@@ -194,6 +194,73 @@ int json_values(const char *text, size_t len, const char *const *paths, int n, c
 	return 0;
 }
 
+int json_is_string(const char *text, const char *val)
+{
+	return val > text && val[-1] == '"';
+}
+
+static int hex4(const char *p, unsigned *out)
+{
+	unsigned v = 0;
+	for (int i = 0; i < 4; i++) {
+		char c = p[i];
+		unsigned d = c >= '0' && c <= '9' ? (unsigned)(c - '0') :
+			(c | 32) >= 'a' && (c | 32) <= 'f' ? (unsigned)((c | 32) - 'a' + 10) : 16u;
+		if (d == 16)
+			return -1;
+		v = v << 4 | d;
+	}
+	*out = v;
+	return 0;
+}
+
+int json_unescape(const char *in, size_t n, char *out, size_t cap)
+{
+	static const char from[] = "\"\\/bfnrtu", to[] = "\"\\/\b\f\n\r\t";
+	size_t w = 0;
+	if (!cap)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (in[i] != '\\') { /* bytes as they are, UTF-8 or not */
+			if (w + 1 >= cap || !in[i])
+				return -1;
+			out[w++] = in[i];
+			continue;
+		}
+		const char *esc = ++i < n && in[i] ? strchr(from, in[i]) : NULL;
+		if (!esc)
+			return -1;
+		unsigned cp = (unsigned char)to[esc - from];
+		if (*esc == 'u') {
+			if (i + 4 >= n || hex4(in + i + 1, &cp) != 0)
+				return -1;
+			i += 4;
+			if (cp >= 0xd800 && cp < 0xdc00) { /* a high surrogate: its low one follows */
+				unsigned lo;
+				if (i + 6 >= n || in[i + 1] != '\\' || in[i + 2] != 'u' ||
+					hex4(in + i + 3, &lo) != 0 || lo < 0xdc00 || lo >= 0xe000)
+					return -1;
+				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+				i += 6;
+			} else if ((cp >= 0xdc00 && cp < 0xe000) || cp == 0) {
+				return -1;
+			}
+		}
+		int len = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4; /* UTF-8 */
+		if (w + (size_t)len >= cap)
+			return -1;
+		if (len == 1) {
+			out[w++] = (char)cp;
+			continue;
+		}
+		out[w++] = (char)((len == 2 ? 0xc0 : len == 3 ? 0xe0 : 0xf0) | cp >> (6 * (len - 1)));
+		for (int k = len - 2; k >= 0; k--)
+			out[w++] = (char)(0x80 | ((cp >> (6 * k)) & 0x3f));
+	}
+	out[w] = 0;
+	return (int)w;
+}
+
 const char *json_values_error(int rc)
 {
 	static char many[64];
@@ -219,6 +286,12 @@ int json_expect(const char *text, size_t len, const struct json_checks *c, char 
 	for (int i = 0; i < n; i++) {
 		if (!val[i])
 			return snprintf(why, cap, "json %s: absent", paths[i]), -1;
+		/* a string compares as what it says: "caf\u00e9" is café, as in the config */
+		static char str[256];
+		int sn;
+		if (json_is_string(text, val[i]) &&
+			(sn = json_unescape(val[i], vlen[i], str, sizeof str)) >= 0)
+			val[i] = str, vlen[i] = (size_t)sn;
 		if (vlen[i] != strlen(values[i]) || memcmp(val[i], values[i], vlen[i]))
 			return snprintf(why, cap, "json %s: \"%.*s\", expected \"%s\"", paths[i],
 				(int)OP_MIN(vlen[i], 32), val[i], values[i]), -1;

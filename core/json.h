@@ -37,6 +37,12 @@ void json_lookup(const char *text, const jsmntok_t *t, int nt, const char *const
  * OP_JSON_BODY_TOKENS: the engine thread only. Returns 0, or json_parse's error. */
 int json_values(const char *text, size_t len, const char *const *paths, int n, const char **val,
 	size_t *vlen);
+/* Whether val, a value json_values found in text, is a string's text: only that follows a
+ * quote, once the separators are checked. */
+int json_is_string(const char *text, const char *val);
+/* Decode a JSON string's text (without its quotes) into out as UTF-8, NUL-ended: the length,
+ * or -1 for a bad escape, a lone surrogate, a \u0000 or more than cap-1 bytes. */
+int json_unescape(const char *in, size_t n, char *out, size_t cap);
 /* What json_values' error rc means, for a failure reason. */
 const char *json_values_error(int rc);
 /* "json": {"$.path": expected value, ...}: the checks on a body or message (read by

@@ -1,6 +1,7 @@
 /* fuzz_json.c: what a hostile server's body meets when a probe checks it: the first line is a
- * JSON path, the rest a body; the path and a few fixed ones are looked up in the body and
- * checked against a value. Every value found must lie inside the body. */
+ * JSON path, the rest a body; the path and a few fixed ones are looked up in the body, their
+ * values decoded as strings, and checked against a value. Every value found must lie inside
+ * the body. */
 #include <stdlib.h>
 #include <string.h>
 #include "../../core/json.h"
@@ -31,9 +32,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *paths[] = {path, "$", "$.a.b[1].c", "[0][0]", "items[3].id"};
 	const char *val[5];
 	size_t vlen[5];
-	if (json_values(body, len, paths, 5, val, vlen) == 0)
-		for (int i = 0; i < 5; i++)
+	if (json_values(body, len, paths, 5, val, vlen) == 0) {
+		for (int i = 0; i < 5; i++) {
 			inside(body, len, val[i], vlen[i]);
+			char text[64]; /* small: the room's bound is tried as well */
+			int n = val[i] ? json_unescape(val[i], vlen[i], text, sizeof text) : -1;
+			if (n >= (int)sizeof text || (n >= 0 && strlen(text) != (size_t)n))
+				__builtin_trap();
+		}
+	}
 
 	struct json_checks c = {.n = 2, .path = {path, "$.status"}, .value = {"1", "ok"}};
 	char why[128];

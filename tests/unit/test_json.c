@@ -97,6 +97,43 @@ static void test_lookup_stays_inside_its_tokens(void)
 	}
 }
 
+static void test_unescape(void)
+{
+	static const struct {
+		const char *in, *want; /* want NULL: rejected */
+	} cases[] = {
+		{"plain", "plain"},
+		{"a\\/b\\\"c\\\\d", "a/b\"c\\d"},
+		{"\\b\\f\\n\\r\\t", "\b\f\n\r\t"},
+		{"caf\\u00e9 \\u20ac", "caf\xc3\xa9 \xe2\x82\xac"},
+		{"\\ud83d\\ude00", "\xf0\x9f\x98\x80"}, /* a surrogate pair: one emoji */
+		{"raw \xc3\xa9", "raw \xc3\xa9"},        /* UTF-8 bytes pass as they are */
+		{"\\x", NULL},
+		{"end\\", NULL},
+		{"\\u12", NULL},
+		{"\\u12g4", NULL},
+		{"\\ud83d", NULL},         /* a high surrogate alone */
+		{"\\ude00", NULL},         /* a low one alone */
+		{"\\ud83d\\u0041", NULL}, /* a high one and no low one */
+		{"nul\\u0000", NULL},
+	};
+	char out[32];
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int n = json_unescape(cases[i].in, strlen(cases[i].in), out, sizeof out);
+		if (!cases[i].want && n >= 0)
+			T_FAIL_AT("\"%s\" decoded to \"%s\", want a rejection", cases[i].in, out);
+		if (cases[i].want && (n < 0 || strcmp(out, cases[i].want) || (size_t)n != strlen(out)))
+			T_FAIL_AT("\"%s\": %d \"%s\", want \"%s\"", cases[i].in, n, n < 0 ? "" : out,
+				cases[i].want);
+	}
+	/* the room counts the terminating NUL */
+	ASSERT_EQ(json_unescape("abcd", 4, out, 5), 4);
+	ASSERT_EQ(json_unescape("abcd", 4, out, 4), -1);
+	ASSERT_EQ(json_unescape("\\u20ac", 6, out, 4), 3);
+	ASSERT_EQ(json_unescape("\\u20ac", 6, out, 3), -1);
+	ASSERT_EQ(json_unescape("", 0, out, 0), -1);
+}
+
 static void test_expect_reasons(void)
 {
 	struct json_checks c = {.n = 2, .path = {"$.status", "$.n"}, .value = {"ok", "2"}};
@@ -106,6 +143,13 @@ static void test_expect_reasons(void)
 	ASSERT_STR_EQ(why, "json $.n: \"3\", expected \"2\"");
 	ASSERT_EQ(json_expect("{\"status\":\"ok\"}", 15, &c, why, sizeof why), -1);
 	ASSERT_STR_EQ(why, "json $.n: absent");
+	/* strings compare as what they say, escapes decoded */
+	struct json_checks esc = {.n = 2, .path = {"$.name", "$.p"}, .value = {"caf\xc3\xa9", "a/b"}};
+	const char *escaped = "{\"name\":\"caf\\u00e9\",\"p\":\"a\\/b\"}";
+	ASSERT_EQ(json_expect(escaped, strlen(escaped), &esc, why, sizeof why), 0);
+	esc.value[1] = "a\\/b";
+	ASSERT_EQ(json_expect(escaped, strlen(escaped), &esc, why, sizeof why), -1);
+	ASSERT_STR_EQ(why, "json $.p: \"a/b\", expected \"a\\/b\"");
 	ASSERT_EQ(json_expect("<html>", 6, &c, why, sizeof why), -1);
 	ASSERT_STR_EQ(why, "json: the body is not JSON");
 	/* a valid body with more values than the token array holds says so, not "not JSON" */
@@ -125,6 +169,7 @@ int main(void)
 {
 	RUN(test_paths);
 	RUN(test_lookup_stays_inside_its_tokens);
+	RUN(test_unescape);
 	RUN(test_expect_reasons);
 	return T_DONE();
 }
