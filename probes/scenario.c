@@ -21,8 +21,10 @@
 
 #define STEPS_MAX SNAP_STEPS_MAX
 #define CAPTURES_MAX 4
-#define VARS_MAX 16
-#define VAR_LEN 256
+#define VARS_MAX 16  /* variables of a scenario: its vars and its captures' names */
+#define VAR_LEN 256   /* a value in "vars" */
+#define VALUES_MAX 4096 /* every variable's value of a run, together: room for a long token */
+#define TEXT_MAX 3072 /* a step's expanded headers and body, together */
 
 struct scen_capture {
 	const char *var, *from; /* from: "$.json.path" or "header:Name" */
@@ -74,8 +76,9 @@ struct scen_run {
 	uint64_t step_t0, poll_deadline; /* step_t0: on the run's clock (probe_run_elapsed) */
 	char why[OP_DETAIL_MAX];
 	const char *var_name[VARS_MAX];
-	char var_value[VARS_MAX][VAR_LEN];
-	char url[1024], host[DNS_NAME_MAX], headers[1024], body[2048];
+	uint16_t var_at[VARS_MAX], var_len[VARS_MAX], values_used; /* in values; NUL-ended */
+	char values[VALUES_MAX];
+	char url[1024], host[DNS_NAME_MAX], text[TEXT_MAX];
 	struct snap_steps steps;
 };
 
@@ -243,6 +246,26 @@ static int scen_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 	if (rc < 0)
 		return rc;
 	k->base_url = p->target;
+	/* every variable a run can hold has a place: the vars, and the names captures set */
+	const char *names[VARS_MAX];
+	int nnames = 0;
+	for (int i = 0; i < k->nvars; i++)
+		names[nnames++] = k->var_name[i];
+	for (int i = 0; i < k->nsteps; i++) {
+		for (int j = 0; j < k->steps[i].ncap; j++) {
+			const char *v = k->steps[i].cap[j].var;
+			int seen = 0;
+			for (int x = 0; x < nnames && !seen; x++)
+				seen = !strcmp(names[x], v);
+			if (seen)
+				continue;
+			if (nnames == VARS_MAX)
+				return cfg_error(c, tok, "probe \"%s\": step \"%s\": capture \"%s\" is a "
+					"variable more than the %d a scenario holds (vars and captures)",
+					p->name, k->steps[i].name, v, VARS_MAX);
+			names[nnames++] = v;
+		}
+	}
 	/* absolute step URLs: their TLS trust store is loaded now */
 	for (int i = 0; i < k->nsteps; i++) {
 		const char *u = k->steps[i].req.url;
@@ -295,47 +318,94 @@ static struct scen_state *shared(const struct probe_run *r)
 
 static const char *var_get(const struct scen_run *s, const char *name, size_t n)
 {
-	for (int i = s->nvars; i-- > 0;)
+	for (int i = 0; i < s->nvars; i++)
 		if (strlen(s->var_name[i]) == n && !strncmp(s->var_name[i], name, n))
-			return s->var_value[i];
+			return s->values + s->var_at[i];
 	return NULL;
 }
 
-static void var_set(struct scen_run *s, const char *name, const char *v, size_t n)
+/* Set a variable (config checked there are at most VARS_MAX names). A new value replaces the
+ * old one, the values after it moving down, so a poll capturing on every round does not fill
+ * the room. -1 when all the values together would not fit. */
+static int var_set(struct scen_run *s, const char *name, const char *v, size_t n)
 {
 	int i = 0;
 	while (i < s->nvars && strcmp(s->var_name[i], name))
 		i++;
 	if (i == VARS_MAX)
-		return;
-	if (i == s->nvars)
+		return -1;
+	if (i < s->nvars) {
+		size_t at = s->var_at[i], old = s->var_len[i] + 1u;
+		memmove(s->values + at, s->values + at + old, s->values_used - at - old);
+		s->values_used = (uint16_t)(s->values_used - old);
+		for (int j = 0; j < s->nvars; j++)
+			if (s->var_at[j] > at)
+				s->var_at[j] = (uint16_t)(s->var_at[j] - old);
+	} else {
 		s->var_name[s->nvars++] = name;
-	snprintf(s->var_value[i], VAR_LEN, "%.*s", (int)OP_MIN(n, VAR_LEN - 1), v);
+	}
+	if (s->values_used + n + 1 > VALUES_MAX) {
+		s->var_name[i] = s->var_name[--s->nvars]; /* unset: a later {{name}} says so */
+		s->var_at[i] = s->var_at[s->nvars], s->var_len[i] = s->var_len[s->nvars];
+		return -1;
+	}
+	s->var_at[i] = s->values_used, s->var_len[i] = (uint16_t)n;
+	memcpy(s->values + s->values_used, v, n);
+	s->values[s->values_used + n] = 0;
+	s->values_used = (uint16_t)(s->values_used + n + 1);
+	return 0;
 }
 
-/* Fill {{name}} from the variables. -1 with why naming an unset one or an overflow. */
-static int expand(const struct scen_run *s, const char *tpl, char *out, size_t cap, char *why,
-	size_t wcap)
+/* Where a template is expanded: a value is made safe for its place. */
+enum into { INTO_URL, INTO_HEADERS, INTO_BODY };
+
+/* Bytes a value must not carry into a URL as they are: the request line would break, or the
+ * server would read another URL. Reserved characters (/?&=:#%) stay as they are, for a
+ * captured value may itself be a URL or a query. */
+static int url_unsafe(unsigned char ch)
 {
+	return ch <= ' ' || ch >= 0x7f || strchr("\"<>\\^`{|}", ch);
+}
+
+/* Fill {{name}} from the variables. A value goes into a URL percent-encoded where it would not
+ * be valid there; into headers, a value with a control character (a line break would add a
+ * header of the server's choosing) fails. -1 with why naming an unset variable, such a value or
+ * an overflow. */
+static int expand(const struct scen_run *s, const char *tpl, enum into into, char *out,
+	size_t cap, char *why, size_t wcap)
+{
+	static const char hex[] = "0123456789ABCDEF";
 	size_t w = 0;
 	while (tpl && *tpl) {
-		const char *end;
-		if (tpl[0] == '{' && tpl[1] == '{' && (end = strstr(tpl + 2, "}}"))) {
-			const char *v = var_get(s, tpl + 2, (size_t)(end - tpl - 2));
-			if (!v)
-				return snprintf(why, wcap, "{{%.*s}} is not set", (int)(end - tpl - 2),
-					tpl + 2), -1;
-			size_t n = strlen(v);
-			if (w + n >= cap)
-				return snprintf(why, wcap, "expanded text over %zu bytes", cap), -1;
-			memcpy(out + w, v, n);
-			w += n;
+		const char *end = NULL, *v = tpl;
+		size_t n = 1; /* the template's own text: one byte, as it is */
+		int value = tpl[0] == '{' && tpl[1] == '{' && (end = strstr(tpl + 2, "}}"));
+		if (value) {
+			int name_len = (int)(end - tpl - 2);
+			if (!(v = var_get(s, tpl + 2, (size_t)name_len)))
+				return snprintf(why, wcap, "{{%.*s}} is not set", name_len, tpl + 2), -1;
+			for (const char *c = v; *c && into == INTO_HEADERS; c++)
+				if ((unsigned char)*c < ' ' ? *c != '\t' : *c == 0x7f)
+					return snprintf(why, wcap, "{{%.*s}} holds a control character: not "
+						"put in a header", name_len, tpl + 2), -1;
+			n = strlen(v);
 			tpl = end + 2;
-			continue;
+		} else {
+			tpl++;
 		}
-		if (w + 1 >= cap)
-			return snprintf(why, wcap, "expanded text over %zu bytes", cap), -1;
-		out[w++] = *tpl++;
+		for (size_t i = 0; i < n; i++) {
+			unsigned char ch = (unsigned char)v[i];
+			int enc = value && into == INTO_URL && url_unsafe(ch);
+			if (w + (enc ? 3 : 1) >= cap)
+				return snprintf(why, wcap, "expanded text over %zu bytes", cap), -1;
+			if (enc) {
+				out[w++] = '%';
+				out[w++] = hex[ch >> 4];
+				out[w++] = hex[ch & 15];
+			} else {
+				out[w++] = (char)ch;
+			}
+		}
 	}
 	out[w] = 0;
 	return 0;
@@ -472,6 +542,15 @@ static void step_done(struct probe_run *r, struct httpc *h)
 			if (!val)
 				return step_end(r, s, 0, REASON_EXPECT, "capture %s: %s absent", cp->var,
 					cp->from);
+			/* a string's value is what it says ("a\/b" is a/b), not how it was written */
+			static char text[VALUES_MAX];
+			int n;
+			if (json_is_string(h->body, val) && vlen < sizeof text) {
+				if ((n = json_unescape(val, vlen, text, sizeof text)) < 0)
+					return step_end(r, s, 0, REASON_EXPECT, "capture %s: a bad escape "
+						"in the string at %s", cp->var, cp->from);
+				val = text, vlen = (size_t)n;
+			}
 		} else {
 			struct http_header hd[OP_HTTP_MAX_HEADERS];
 			struct http_response resp = {.headers = hd, .nheaders = OP_HTTP_MAX_HEADERS};
@@ -482,7 +561,9 @@ static void step_done(struct probe_run *r, struct httpc *h)
 					cp->var, cp->from + 7);
 			val = f->value, vlen = f->value_len;
 		}
-		var_set(s, cp->var, val, vlen);
+		if (var_set(s, cp->var, val, vlen) != 0)
+			return step_end(r, s, 0, REASON_EXPECT, "capture %s: %zu bytes do not fit "
+				"(the values of a run hold %d bytes in all)", cp->var, vlen, VALUES_MAX);
 	}
 	step_end(r, s, 1, REASON_NONE, NULL);
 }
@@ -501,9 +582,14 @@ static void step_begin(struct probe_run *r, struct scen_run *s)
 		if (st->has_poll)
 			s->poll_deadline = op_loop.now_us + st->poll.within_us;
 	}
-	if (expand(s, st->req.url, path, sizeof path, why, sizeof why) != 0 ||
-		expand(s, st->req.headers, s->headers, sizeof s->headers, why, sizeof why) != 0 ||
-		expand(s, st->req.body, s->body, sizeof s->body, why, sizeof why) != 0)
+	/* the headers and then the body share the step's text (the headers leave it a byte) */
+	if (expand(s, st->req.url, INTO_URL, path, sizeof path, why, sizeof why) != 0 ||
+		expand(s, st->req.headers, INTO_HEADERS, s->text, sizeof s->text - 1, why,
+			sizeof why) != 0)
+		return step_end(r, s, 0, REASON_EXPECT, "%s", why);
+	char *body = s->text + strlen(s->text) + 1;
+	if (expand(s, st->req.body, INTO_BODY, body, sizeof s->text - (size_t)(body - s->text), why,
+		sizeof why) != 0)
 		return step_end(r, s, 0, REASON_EXPECT, "%s", why);
 	s->req = k->base;
 	if (path[0] == '/') {
@@ -524,8 +610,8 @@ static void step_begin(struct probe_run *r, struct scen_run *s)
 		s->req.path = s->url;
 	}
 	s->req.method = st->req.method ? st->req.method : st->req.body ? "POST" : "GET";
-	s->req.headers = st->req.headers ? s->headers : NULL;
-	s->req.body = st->req.body ? s->body : NULL;
+	s->req.headers = st->req.headers ? s->text : NULL;
+	s->req.body = st->req.body ? body : NULL;
 	s->req.max_body_kib = 1024;
 	s->steps.s[s->step].state = 0;
 	httpc_cancel(&s->h);
@@ -546,6 +632,7 @@ static int scen_start(struct probe_run *r)
 	s->failed = s->finishing = 0;
 	s->poll_deadline = 0;
 	s->nvars = 0;
+	s->values_used = 0;
 	s->h.tls = NULL;
 	s->waiting = 0;
 	for (int i = 0; i < k->nvars; i++)

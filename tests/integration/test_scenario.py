@@ -3,7 +3,9 @@ fetch and verify the output, clean up. It passes; a failed job, a wrong output (
 poll deadline and a 500 each fail naming the step and the assertion; the cleanup step runs
 after a failure; three concurrent runs submit three jobs and pass only together."""
 import hashlib
+import http.server
 import json
+import threading
 import time
 import urllib.request
 from lib import *
@@ -119,6 +121,67 @@ def test_a_capture_says_why_it_found_nothing():
         eq(r["detail"], detail.replace("6 steps", "7 steps"), url + path)
 
 
+TOKEN = "eyJ" + "x" * 1500  # a bearer token as long as a real JWT gets
+
+
+class Hostile(http.server.BaseHTTPRequestHandler):
+    """An API whose values are built to break the next request: a space, quotes and angle
+    brackets for a URL, a line break (a header of its choosing) for a header, a long token,
+    and one value too big to keep. It records every request it is sent."""
+    seen = []
+    values = {"path": 'a b"<x>/c?q=1&r=2', "crlf": "v\r\nX-Evil: 1", "token": TOKEN,
+              "huge": "h" * 5000}
+
+    def do_GET(self):
+        Hostile.seen.append((self.path, dict(self.headers)))
+        body = json.dumps(Hostile.values).encode()  # the line break as \r\n: decoded
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_captured_values_are_made_safe_for_where_they_go():
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hostile)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{srv.server_address[1]}"
+
+    def run_steps(*later):
+        Hostile.seen.clear()
+        steps = [{"name": "start", "request": {"url": "/start"},
+                  "capture": {"path": "$.path", "crlf": "$.crlf", "token": "$.token"}}]
+        steps += list(later)
+        app = Appliance({"probes": [{"name": "jobs", "kind": "scenario", "target": base,
+                                     "interval": "2s", "timeout": "1s", "steps": steps}]})
+        r = last_run(app)
+        app.stop()
+        return r, list(Hostile.seen)
+
+    # into a URL: percent-encoded where it would not be valid, the query left as it is;
+    # into a header: a 1.5 KB token whole
+    r, seen = run_steps({"name": "item", "request": {"url": "/item/{{path}}"}},
+                        {"name": "auth", "request": {"url": "/me", "headers": {
+                            "Authorization": "Bearer {{token}}"}}})
+    eq((r["success"], r["detail"]), (True, "3 steps passed"), f"{r}")
+    eq(seen[1][0], "/item/a%20b%22%3Cx%3E/c?q=1&r=2", "the URL sent")
+    eq(seen[2][1].get("Authorization"), "Bearer " + TOKEN, "the token sent")
+    # a line break from the server never reaches a header: the step fails, nothing is sent
+    r, seen = run_steps({"name": "inject", "request": {"url": "/x", "headers": {
+        "X-Id": "{{crlf}}"}}})
+    eq(r["detail"], 'step "inject": {{crlf}} holds a control character: not put in a header',
+       f"{r}")
+    eq(len(seen), 1, "no request for the step")
+    # a value too big for the run's room fails its capture by name, not cut short
+    r, _ = run_steps({"name": "big", "request": {"url": "/big"}, "capture": {"h": "$.huge"}})
+    eq(r["detail"], 'step "big": capture h: 5000 bytes do not fit (the values of a run hold '
+       '4096 bytes in all)', f"{r}")
+    srv.shutdown()
+
+
 def test_concurrency_three_runs_at_once():
     _, mock = start_tool("outpost-mock")
     base = f"http://127.0.0.1:{mock}"
@@ -144,6 +207,10 @@ def test_config_errors():
          'neither a JSON path'),
         ({"steps": [{"name": "a", "request": {"url": "/x"}, "verify": {"sha256": "abc"}}]},
          '64 hex digits'),
+        ({"vars": {f"v{i}": "x" for i in range(8)},
+          "steps": [{"name": f"s{j}", "request": {"url": "/x"},
+                     "capture": {f"c{j}_{i}": "$.a" for i in range(4)}} for j in range(3)]},
+         'step "s2": capture "c2_0" is a variable more than the 16 a scenario holds'),
     ]
     for extra, text in bad:
         p = {"name": "s", "kind": "scenario", "target": "http://127.0.0.1:1"}
