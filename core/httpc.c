@@ -30,8 +30,8 @@ int httpc_configure(struct cfg_ctx *c, int tok, const char *probe, const char *f
 			"\"%s://host[:port]/path\" or \"%ss://...\"", probe, field, url, scheme, scheme);
 	q->tls = (uint8_t)tls;
 	q->host = cfg_store(c, host, strlen(host));
-	if (!tls)
-		return 0;
+	if (!tls && !q->max_redirects)
+		return 0; /* (a redirect may lead to https: then it needs its trust store too) */
 	/* skipping verification needs no trust store; verifying needs the system's or one */
 	q->ca = t->ca_file ? t->ca_file : t->insecure ? "" : "/etc/ssl/certs/ca-certificates.crt";
 	q->server_name = t->server_name;
@@ -65,7 +65,7 @@ static int build_request(struct probe_run *r, struct httpc *s, const struct http
 {
 	size_t blen = k->body_len ? k->body_len : k->body ? strlen(k->body) : 0;
 	char hosthdr[DNS_NAME_MAX + 10];
-	net_host_header(hosthdr, sizeof hosthdr, s->host, s->port, k->tls ? 443 : 80);
+	net_host_header(hosthdr, sizeof hosthdr, s->host, s->port, s->tls_on ? 443 : 80);
 	int n = snprintf(s->req, sizeof s->req,
 		"%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: outpost/%s\r\nAccept: */*\r\n"
 		"Connection: close\r\n%s", k->method, s->path, hosthdr, op_version,
@@ -91,34 +91,56 @@ static int build_request(struct probe_run *r, struct httpc *s, const struct http
 	return 0;
 }
 
-/* Follow a Location header; returns 1 when a new request is under way. */
+/* Follow a Location header; returns 1 when a new request is under way (or the run ended). The
+ * reference is taken against the request's URL: absolute ("https://h/p": from http to https
+ * is the common upgrade), scheme-relative ("//h/p"), an absolute path ("/p") or relative ("p",
+ * "?q"). It comes from the server: bytes a URL cannot carry are percent-encoded, and the
+ * fragment is not sent. */
 static int follow(struct probe_run *r, struct httpc *s, const struct httpc_req *k)
 {
 	struct http_header h[OP_HTTP_MAX_HEADERS];
 	struct http_response resp = {.headers = h, .nheaders = OP_HTTP_MAX_HEADERS};
 	http_parse_response(s->head, s->head_len, &resp);
 	const struct http_header *loc = http_find_header(&resp, "Location");
-	if (!loc || loc->value_len == 0 || loc->value_len >= sizeof s->path)
+	if (!loc || loc->value_len == 0)
 		return 0;
-	char url[1024];
-	memcpy(url, loc->value, loc->value_len);
-	url[loc->value_len] = 0;
-	if (url[0] == '/' && url[1] != '/') {
-		op_strlcpy(s->path, url, sizeof s->path);
-	} else {
-		int tls;
+	char ref[sizeof s->path], url[sizeof s->path + 8];
+	size_t n = loc->value_len;
+	const char *hash = memchr(loc->value, '#', n);
+	if (hash)
+		n = (size_t)(hash - loc->value);
+	if (net_url_clean(ref, sizeof ref, loc->value, n) < 0)
+		return probe_run_done(r, 0, REASON_PROTOCOL, "redirect to a URL over %zu bytes",
+			sizeof ref - 1), 1;
+	size_t scheme = strcspn(ref, ":/?");
+	int tls = s->tls_on;
+	if ((scheme > 0 && ref[scheme] == ':') || (ref[0] == '/' && ref[1] == '/')) {
 		const char *path;
-		if (net_split_url(url, "http", &tls, s->host, sizeof s->host, &s->port, &path) != 0) {
-			probe_run_done(r, 0, REASON_PROTOCOL, "redirect to unsupported \"%.60s\"", url);
-			return 1;
-		}
-		if (tls != k->tls) {
-			probe_run_done(r, 0, REASON_PROTOCOL, "redirect to another scheme: %.60s", url);
-			return 1;
-		}
+		snprintf(url, sizeof url, "%s%s", ref[0] == '/' ? (tls ? "https:" : "http:") : "",
+			ref);
+		if (net_split_url(url, "http", &tls, s->host, sizeof s->host, &s->port, &path) != 0)
+			return probe_run_done(r, 0, REASON_PROTOCOL, "redirect to unsupported "
+				"\"%.60s\"", url), 1;
+		if (tls && !k->ca)
+			return probe_run_done(r, 0, REASON_PROTOCOL, "redirect to %.60s: no trust "
+				"store for https", url), 1;
 		op_strlcpy(s->path, path, sizeof s->path);
+	} else if (ref[0] != '/') { /* relative: against the path's directory, or its query */
+		size_t keep = ref[0] == '?' ? strcspn(s->path, "?") : 0;
+		if (!keep)
+			for (size_t i = 0; s->path[i] && s->path[i] != '?'; i++)
+				if (s->path[i] == '/')
+					keep = i + 1;
+		if (keep + strlen(ref) >= sizeof s->path)
+			return probe_run_done(r, 0, REASON_PROTOCOL, "redirect to a URL over %zu "
+				"bytes", sizeof s->path - 1), 1;
+		op_strlcpy(s->path + keep, ref, sizeof s->path - keep);
+	} else {
+		op_strlcpy(s->path, ref, sizeof s->path);
 	}
 	r->facts.redirects++;
+	r->facts.ssl = (uint8_t)tls;
+	s->tls_on = (uint8_t)tls;
 	tls_close(s->tls);
 	s->tls = NULL;
 	net_close(&r->conn);
@@ -340,14 +362,15 @@ static void http_send(struct probe_run *r, struct httpc *s)
 		http_read(r, s, s->q); /* decrypted bytes may already wait in the context */
 }
 
-int httpc_dial(struct probe_run *r, struct tls_conn **tls, const struct httpc_req *q, int ev)
+int httpc_dial(struct probe_run *r, struct tls_conn **tls, const struct httpc_req *q, int use_tls,
+	int ev)
 {
 	switch (ev) {
 	case PROBE_EV_RESOLVED:
 		probe_run_connect(r);
 		return 0;
 	case PROBE_EV_CONNECTED:
-		if (!q->tls)
+		if (!use_tls)
 			return 1;
 		*tls = probe_run_tls_start(r, q->ca, q->server_name, q->resume);
 		break; /* on to the first handshake step */
@@ -372,6 +395,7 @@ void httpc_start(struct probe_run *r, struct httpc *s, const struct httpc_req *k
 	op_strlcpy(s->host, k->host, sizeof s->host);
 	op_strlcpy(s->path, k->path, sizeof s->path);
 	s->port = k->port;
+	s->tls_on = k->tls;
 	r->facts.content_length = -1;
 	r->facts.ssl = k->tls;
 	if (build_request(r, s, k) != 0)
@@ -383,7 +407,7 @@ void httpc_on_event(struct probe_run *r, struct httpc *s, int ev, unsigned event
 {
 	(void)events;
 	if (s->stage == HTTPC_DIAL) {
-		if (httpc_dial(r, &s->tls, s->q, ev)) {
+		if (httpc_dial(r, &s->tls, s->q, s->tls_on, ev)) {
 			s->stage = HTTPC_SEND;
 			http_send(r, s);
 		}

@@ -41,8 +41,9 @@ struct httpc_tls {
 extern const struct cfg_key httpc_tls_keys[HTTPC_TLS_NKEYS];
 
 /* At config load: fill q's host, port, path, tls, ca and server_name from url (scheme "http"
- * or "ws", each with its "s" form) and the tls options, loading the CA file. field names the
- * URL's key for the error ("target"). 0, or a negative code after cfg_error. */
+ * or "ws", each with its "s" form) and the tls options, loading the CA file (for an http URL
+ * too when q->max_redirects is set: a redirect may lead to https). field names the URL's key
+ * for the error ("target"). 0, or a negative code after cfg_error. */
 int httpc_configure(struct cfg_ctx *c, int tok, const char *probe, const char *field,
 	const char *url, const char *scheme, const struct httpc_tls *t, struct httpc_req *q);
 
@@ -59,7 +60,7 @@ struct httpc {
 	const struct httpc_req *q;
 	httpc_done_fn *done;
 	struct tls_conn *tls;
-	uint8_t stage, framing, got_first;
+	uint8_t stage, framing, got_first, tls_on; /* tls_on: this hop's scheme is https */
 	size_t req_len, sent, head_len, kept;
 	size_t extra; /* body bytes sent from the caller's buffer after req */
 	uint64_t body_left;
@@ -78,9 +79,10 @@ void httpc_start(struct probe_run *r, struct httpc *h, const struct httpc_req *k
 	httpc_done_fn *done);
 /* Dial q's server, whose host and port the run was given with probe_run_resolve: pass the
  * run's events until it returns 1, when the connection is ready for bytes (with TLS when
- * q->tls, the handshake done and the chain verified unless q->insecure; *tls holds the
+ * use_tls, the handshake done and the chain verified unless q->insecure; *tls holds the
  * session). 0 while it goes on, or after it ended the run with a reason. */
-int httpc_dial(struct probe_run *r, struct tls_conn **tls, const struct httpc_req *q, int ev);
+int httpc_dial(struct probe_run *r, struct tls_conn **tls, const struct httpc_req *q, int use_tls,
+	int ev);
 /* Pass the run's PROBE_EV_* events. */
 void httpc_on_event(struct probe_run *r, struct httpc *h, int ev, unsigned events);
 /* Release the TLS context (from the kind's cancel). */

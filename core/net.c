@@ -127,6 +127,29 @@ int net_split_url(const char *url, const char *scheme, int *tls, char *host, siz
 	return net_split_hostport(hp, host, hcap, *tls ? 443 : 80, port);
 }
 
+int net_url_clean(char *out, size_t cap, const char *in, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t w = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)in[i];
+		int enc = ch <= ' ' || ch >= 0x7f || strchr("\"<>\\^`{|}", ch);
+		if (w + (enc ? 3 : 1) >= cap)
+			return -1;
+		if (enc) {
+			out[w++] = '%';
+			out[w++] = hex[ch >> 4];
+			out[w++] = hex[ch & 15];
+		} else {
+			out[w++] = (char)ch;
+		}
+	}
+	if (!cap)
+		return -1;
+	out[w] = 0;
+	return (int)w;
+}
+
 void net_host_header(char *out, size_t cap, const char *host, uint16_t port, uint16_t dflt)
 {
 	int v6 = strchr(host, ':') != NULL;

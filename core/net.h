@@ -22,6 +22,11 @@ int net_split_hostport(const char *s, char *host, size_t cap, uint16_t default_p
  * port defaults to 80 or 443, *path points into url ("/" when absent). 0 or OP_EINVAL. */
 int net_split_url(const char *url, const char *scheme, int *tls, char *host, size_t hcap,
 	uint16_t *port, const char **path);
+/* Copy n bytes of in to out (cap bytes, NUL-ended), percent-encoding those a URL cannot carry
+ * as they are (space, control and non-ASCII bytes, "<>\^`{|}); the reserved ones (/?&=:#%)
+ * stay, so a URL keeps its meaning. The length, or -1 when it does not fit. For URLs that come
+ * from a server (a redirect, a captured value). */
+int net_url_clean(char *out, size_t cap, const char *in, size_t n);
 /* The Host header value: "host", "[v6]", with ":port" unless port is the default. */
 void net_host_header(char *out, size_t cap, const char *host, uint16_t port, uint16_t dflt);
 

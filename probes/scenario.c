@@ -359,22 +359,12 @@ static int var_set(struct scen_run *s, const char *name, const char *v, size_t n
 /* Where a template is expanded: a value is made safe for its place. */
 enum into { INTO_URL, INTO_HEADERS, INTO_BODY };
 
-/* Bytes a value must not carry into a URL as they are: the request line would break, or the
- * server would read another URL. Reserved characters (/?&=:#%) stay as they are, for a
- * captured value may itself be a URL or a query. */
-static int url_unsafe(unsigned char ch)
-{
-	return ch <= ' ' || ch >= 0x7f || strchr("\"<>\\^`{|}", ch);
-}
-
-/* Fill {{name}} from the variables. A value goes into a URL percent-encoded where it would not
- * be valid there; into headers, a value with a control character (a line break would add a
- * header of the server's choosing) fails. -1 with why naming an unset variable, such a value or
- * an overflow. */
+/* Fill {{name}} from the variables. A value goes into a URL cleaned (net_url_clean); into
+ * headers, a value with a control character fails (a line break would add a header of the
+ * server's choosing). -1 with why naming an unset variable, such a value or an overflow. */
 static int expand(const struct scen_run *s, const char *tpl, enum into into, char *out,
 	size_t cap, char *why, size_t wcap)
 {
-	static const char hex[] = "0123456789ABCDEF";
 	size_t w = 0;
 	while (tpl && *tpl) {
 		const char *end = NULL, *v = tpl;
@@ -393,19 +383,17 @@ static int expand(const struct scen_run *s, const char *tpl, enum into into, cha
 		} else {
 			tpl++;
 		}
-		for (size_t i = 0; i < n; i++) {
-			unsigned char ch = (unsigned char)v[i];
-			int enc = value && into == INTO_URL && url_unsafe(ch);
-			if (w + (enc ? 3 : 1) >= cap)
+		if (value && into == INTO_URL) {
+			int m = net_url_clean(out + w, cap - w, v, n);
+			if (m < 0)
 				return snprintf(why, wcap, "expanded text over %zu bytes", cap), -1;
-			if (enc) {
-				out[w++] = '%';
-				out[w++] = hex[ch >> 4];
-				out[w++] = hex[ch & 15];
-			} else {
-				out[w++] = (char)ch;
-			}
+			w += (size_t)m;
+			continue;
 		}
+		if (w + n >= cap)
+			return snprintf(why, wcap, "expanded text over %zu bytes", cap), -1;
+		memcpy(out + w, v, n);
+		w += n;
 	}
 	out[w] = 0;
 	return 0;

@@ -175,7 +175,7 @@ static void ws_on_event(struct probe_run *r, int ev, unsigned events)
 	case PROBE_EV_IO:
 		if (s->stage != ST_DIAL)
 			return wsc_io(&s->w);
-		if (httpc_dial(r, &s->tls, &k->at, ev))
+		if (httpc_dial(r, &s->tls, &k->at, k->at.tls, ev))
 			ws_upgrade(r, s, k);
 		return;
 	case PROBE_EV_TIMER:

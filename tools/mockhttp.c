@@ -6,6 +6,7 @@
  *   /bytes/N         N bytes with Content-Length   /chunked/N      N bytes, chunked
  *   /close/N         N bytes, ended by close       /redirect/N     302 chain of N hops to 200
  *   /absredirect     302 to an absolute URL        /headers        200 with X-Test: hello
+ *   ...?to=LOCATION  302 to LOCATION, %XX decoded  /echo/...       200, the request's path
  *   /garbage         not HTTP at all               /truncated      Content-Length 100, 10 sent
  *   /badchunk        a bad chunk size              /endless        chunked data, never ends
  *   /bigheader       a 1 MiB header                /silent         reads the request, never answers
@@ -132,6 +133,21 @@ static void respond(struct conn *c)
 				"\r\nContent-Length: 0\r\n\r\n", n - 1);
 		else
 			out_printf(c, "%sContent-Length: 5\r\n\r\ndone\n", ok);
+	} else if (strstr(path, "?to=")) {
+		char loc[1024];
+		size_t w = 0;
+		for (const char *p = strstr(path, "?to=") + 4; *p && w + 1 < sizeof loc; p++) {
+			unsigned x;
+			if (p[0] == '%' && sscanf(p + 1, "%2x", &x) == 1)
+				loc[w++] = (char)x, p += 2;
+			else
+				loc[w++] = *p;
+		}
+		loc[w] = 0;
+		out_printf(c, "HTTP/1.1 302 Found\r\nConnection: close\r\nLocation: %s\r\n"
+			"Content-Length: 0\r\n\r\n", loc);
+	} else if (!strncmp(path, "/echo/", 6)) {
+		out_printf(c, "%sContent-Length: %zu\r\n\r\n%s\n", ok, strlen(path) + 1, path);
 	} else if (!strcmp(path, "/absredirect")) {
 		out_printf(c, "HTTP/1.1 301 Moved\r\nConnection: close\r\nLocation: "
 			"http://127.0.0.1:%d/headers\r\nContent-Length: 0\r\n\r\n", port);

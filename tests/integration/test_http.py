@@ -1,6 +1,7 @@
 """The http probe against tools/mockhttp: phases, framing, redirects, assertions, and hostile
 servers that must fail only the probe, with a reason, within its timeout."""
 import time
+import json
 from lib import *
 
 
@@ -59,6 +60,21 @@ def test_redirects():
     rc, res = http(port, "/absredirect", "--max_redirects", "1",
                    "--expect", '{"header": {"X-Test": "hello"}}')
     eq(rc, 0, f"{res}")
+    # Location as servers write it (mockhttp: "?to=" redirects there): each reaches the path
+    # the server meant, which /echo/ sends back
+    cases = {"/r?to=%2Fecho%2Fa%20b%22%7Bc%7D": "/echo/a%20b%22%7Bc%7D",  # bytes a URL cannot carry
+             "/r?to=%2Fecho%2Fx%23frag": "/echo/x",                      # the fragment stays home
+             "/echo/dir/page?to=y": "/echo/dir/y",                       # relative: its directory
+             "/echo/dir/page?to=%3Fq%3D1": "/echo/dir/page?q=1",         # only a query
+             f"/r?to=%2F%2F127.0.0.1:{port}%2Fecho%2Fsr": "/echo/sr"}     # scheme-relative
+    for path, want in cases.items():
+        rc, res = http(port, path, "--max_redirects", "1")
+        eq((rc, res["http"]["redirects"]), (0, 1), f"{path}: {res}")
+        rc, res = http(port, path, "--max_redirects", "1",
+                       "--expect", json.dumps({"body_contains": want + "\n"}))
+        eq(rc, 0, f"{path} should reach {want}: {res}")
+    rc, res = http(port, "/r?to=ftp:%2F%2Fh%2Ff", "--max_redirects", "1")
+    eq((res["reason"], res["detail"]), ("protocol", 'redirect to unsupported "ftp://h/f"'), "ftp")
 
 
 def test_body_and_header_assertions_name_the_failure():

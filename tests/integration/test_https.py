@@ -73,6 +73,20 @@ def test_insecure_skip_verify_still_reports():
     eq(res["tls"]["cert_expiry_unix"], calendar.timegm((2020, 2, 1, 0, 0, 0)), "expiry")
 
 
+def test_a_redirect_from_http_to_https_is_followed_and_verified():
+    _, mport = start_tool("mockhttp")
+    sport = s_server("good")
+    url = f"http://127.0.0.1:{mport}/r?to=https:%2F%2Flocalhost:{sport}%2F"
+    rc, res = probe("http", url, "--max_redirects", "1", "--tls", f'{{"ca_file": "{D}/ca.pem"}}')
+    eq(rc, 0, f"{res}")
+    eq((res["http"]["redirects"], res["http"]["ssl"], res["tls"]["verified"]), (1, True, True),
+       f"{res}")
+    assert res["phases"]["tls_ms"] > 0, res
+    # the hop to https verifies like an https target: the system bundle does not trust our CA
+    rc, res = probe("http", url, "--max_redirects", "1")
+    eq(res["reason"], "cert_untrusted", f"{res}")
+
+
 def test_cert_min_days():
     port = s_server("good")
     rc, res = https(port, "--expect", '{"cert_min_days": 60}')
