@@ -485,6 +485,16 @@ static int get_alarms(struct mg_connection *c)
 	return send_json(c, 200, &b);
 }
 
+/* A value of a request's JSON into out as it reads (a string's escapes decoded), cut at cap. */
+static void json_text(char *out, size_t cap, const char *body, const char *v, size_t n)
+{
+	char s[1024];
+	int m;
+	if (json_is_string(body, v) && (m = json_unescape(v, n, s, sizeof s)) >= 0)
+		v = s, n = (size_t)m;
+	snprintf(out, cap, "%.*s", (int)OP_MIN(n, cap - 1), v);
+}
+
 /* POST /api/v1/silences {"alarm": "name" or "*", "until": RFC 3339 | "for": "2h", "comment"} */
 static int post_silence(struct mg_connection *c)
 {
@@ -504,19 +514,19 @@ static int post_silence(struct mg_connection *c)
 	struct alarm_silence s = {0};
 	char tmp[64];
 	if (val[0] && !(vlen[0] == 1 && val[0][0] == '*'))
-		snprintf(s.alarm, sizeof s.alarm, "%.*s", (int)OP_MIN(vlen[0], 63), val[0]);
+		json_text(s.alarm, sizeof s.alarm, body, val[0], vlen[0]);
 	if (val[3])
-		snprintf(s.comment, sizeof s.comment, "%.*s", (int)OP_MIN(vlen[3], 63), val[3]);
+		json_text(s.comment, sizeof s.comment, body, val[3], vlen[3]);
 	for (char *p = s.comment; *p; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
+		if ((unsigned char)*p < ' ')
+			*p = ' '; /* one line in the state file */
 	if (val[1]) {
-		snprintf(tmp, sizeof tmp, "%.*s", (int)OP_MIN(vlen[1], 63), val[1]);
+		json_text(tmp, sizeof tmp, body, val[1], vlen[1]);
 		if (op_parse_time(tmp, &s.until_wall_us) != 0)
 			return error(c, 400, "bad_request", "until must be an RFC 3339 UTC time");
 	} else if (val[2]) {
 		uint64_t us;
-		snprintf(tmp, sizeof tmp, "%.*s", (int)OP_MIN(vlen[2], 63), val[2]);
+		json_text(tmp, sizeof tmp, body, val[2], vlen[2]);
 		if (cfg_parse_duration(tmp, &us) != 0 || !us)
 			return error(c, 400, "bad_request", "for must be a duration like \"2h\"");
 		s.until_wall_us = plat_wall_us() + (int64_t)us;

@@ -194,7 +194,7 @@ def test_silence_and_test_endpoint_and_exec_channel():
     cfg["alarms"][0]["notify"] = ["hook", "chat", "led"]
     app = Appliance(cfg)
     status, res = post(app, "/api/v1/silences", {"alarm": "db-down", "for": "1h",
-                                                "comment": "maintenance"})
+                                                "comment": 'maint\u00e9nance "db"\nday 2'})
     eq(status, 202, "silence accepted")
     target.stop()
     wait_for(lambda: json.loads(app.get("/api/v1/alarms")[1])["alarms"][0]["state"] == "firing",
@@ -203,7 +203,8 @@ def test_silence_and_test_endpoint_and_exec_channel():
     eq(len(rec.got), 0, "silenced: nothing sent")
     a = json.loads(app.get("/api/v1/alarms")[1])
     eq(a["alarms"][0]["silenced"], True, "silenced in the API")
-    eq(a["silences"][0]["comment"], "maintenance", "the silence listed")
+    # as it reads (json.dumps escaped the é and the quotes), on one line
+    eq(a["silences"][0]["comment"], 'maint\u00e9nance "db" day 2', "the silence listed")
     status, _ = post(app, "/api/v1/notify/test")
     eq(status, 202, "test queued")
     wait_for(lambda: len(rec.on("/hook")) == 1 and len(rec.on("/slack")) == 1, 5, "test messages")
