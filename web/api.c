@@ -486,7 +486,7 @@ static int get_alarms(struct mg_connection *c)
 }
 
 /* A value of a request's JSON into out as it reads (a string's escapes decoded), cut at cap. */
-static void json_text(char *out, size_t cap, const char *body, const char *v, size_t n)
+static void field_text(char *out, size_t cap, const char *body, const char *v, size_t n)
 {
 	char s[1024];
 	int m;
@@ -514,19 +514,19 @@ static int post_silence(struct mg_connection *c)
 	struct alarm_silence s = {0};
 	char tmp[64];
 	if (val[0] && !(vlen[0] == 1 && val[0][0] == '*'))
-		json_text(s.alarm, sizeof s.alarm, body, val[0], vlen[0]);
+		field_text(s.alarm, sizeof s.alarm, body, val[0], vlen[0]);
 	if (val[3])
-		json_text(s.comment, sizeof s.comment, body, val[3], vlen[3]);
+		field_text(s.comment, sizeof s.comment, body, val[3], vlen[3]);
 	for (char *p = s.comment; *p; p++)
 		if ((unsigned char)*p < ' ')
 			*p = ' '; /* one line in the state file */
 	if (val[1]) {
-		json_text(tmp, sizeof tmp, body, val[1], vlen[1]);
+		field_text(tmp, sizeof tmp, body, val[1], vlen[1]);
 		if (op_parse_time(tmp, &s.until_wall_us) != 0)
 			return error(c, 400, "bad_request", "until must be an RFC 3339 UTC time");
 	} else if (val[2]) {
 		uint64_t us;
-		json_text(tmp, sizeof tmp, body, val[2], vlen[2]);
+		field_text(tmp, sizeof tmp, body, val[2], vlen[2]);
 		if (cfg_parse_duration(tmp, &us) != 0 || !us)
 			return error(c, 400, "bad_request", "for must be a duration like \"2h\"");
 		s.until_wall_us = plat_wall_us() + (int64_t)us;
