@@ -285,8 +285,12 @@ enum tls_verdict tls_verify(struct tls_conn *t, char *detail, size_t cap)
 		return TLS_OK;
 	}
 	if (f & (MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE)) {
-		snprintf(detail, cap, "certificate %s", f & MBEDTLS_X509_BADCERT_EXPIRED ?
-			"has expired" : "is not valid yet");
+		/* both are judged by this box's clock, which on a board without a real-time clock
+		 * may still be at 1970 before NTP: show it */
+		char now[40];
+		op_fmt_time(now, sizeof now, plat_wall_us());
+		snprintf(detail, cap, "certificate %s by this box's clock (%s)",
+			f & MBEDTLS_X509_BADCERT_EXPIRED ? "has expired" : "is not valid yet", now);
 		return TLS_EXPIRED;
 	}
 	if (f & MBEDTLS_X509_BADCERT_CN_MISMATCH) {

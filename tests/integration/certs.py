@@ -1,5 +1,6 @@
 """Certificates made with openssl at test time: a CA, a good server certificate for
-localhost/127.0.0.1, one for another host, an expired one, and a self-signed one."""
+localhost/127.0.0.1, one for another host, an expired one, one not valid before 2040, and a
+self-signed one."""
 import os
 import subprocess
 import tempfile
@@ -33,6 +34,8 @@ def make():
     leaf("wronghost", "wrong.example", "DNS:wrong.example", ["-days", "30"])
     leaf("expired", "localhost", "DNS:localhost,IP:127.0.0.1",
          ["-startdate", "20200101000000Z", "-enddate", "20200201000000Z"])
+    leaf("future", "localhost", "DNS:localhost,IP:127.0.0.1",
+         ["-startdate", "20400101000000Z", "-enddate", "20410101000000Z"])
     _run("req", "-x509", *ec, "-keyout", "self.key", "-out", "self.pem", "-days", "30",
          "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", cwd=d)
     return d

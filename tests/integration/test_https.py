@@ -45,13 +45,22 @@ def test_good_certificate_and_phases():
     eq(rc, 0, f"{res}")
 
 
+def day():
+    return "(" + time.strftime("%Y-%m-%dT", time.gmtime())
+
+
 def test_distinct_reasons_and_expiry_on_failure():
-    cases = {"expired": "cert_expired", "wronghost": "cert_hostname"}
+    cases = {"expired": "cert_expired", "future": "cert_expired", "wronghost": "cert_hostname"}
     for name, reason in cases.items():
         port = s_server(name)
+        before = day()
         rc, res = https(port)
         eq(rc, 1, name)
         eq(res["reason"], reason, f"{name}: {res}")
+        if reason == "cert_expired":  # judged by this box's clock, which the detail shows
+            verdict = "is not valid yet" if name == "future" else "has expired"
+            assert any(res["detail"].startswith(f"certificate {verdict} by this box's clock {d}")
+                       for d in (before, day())), res
         assert res["tls"]["cert_expiry_unix"] > 0, res
         if name == "expired":
             eq(res["tls"]["cert_expiry_unix"], calendar.timegm((2020, 2, 1, 0, 0, 0)),
