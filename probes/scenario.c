@@ -260,9 +260,9 @@ static int scen_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 			if (seen)
 				continue;
 			if (nnames == VARS_MAX)
-				return cfg_error(c, tok, "probe \"%s\": step \"%s\": capture \"%s\" is a "
-					"variable more than the %d a scenario holds (vars and captures)",
-					p->name, k->steps[i].name, v, VARS_MAX);
+				return cfg_error(c, tok, "probe \"%s\": step \"%s\": capture \"%s\" would "
+					"be variable %d; a scenario holds %d (vars and capture names)",
+					p->name, k->steps[i].name, v, VARS_MAX + 1, VARS_MAX);
 			names[nnames++] = v;
 		}
 	}

@@ -210,7 +210,7 @@ def test_config_errors():
         ({"vars": {f"v{i}": "x" for i in range(8)},
           "steps": [{"name": f"s{j}", "request": {"url": "/x"},
                      "capture": {f"c{j}_{i}": "$.a" for i in range(4)}} for j in range(3)]},
-         'step "s2": capture "c2_0" is a variable more than the 16 a scenario holds'),
+         'step "s2": capture "c2_0" would be variable 17; a scenario holds 16'),
     ]
     for extra, text in bad:
         p = {"name": "s", "kind": "scenario", "target": "http://127.0.0.1:1"}
