@@ -121,86 +121,6 @@ static const char *nearest(const char *s, const char *const *names, size_t n)
 
 /* ---- strings ---- */
 
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
-/* Append a code point as UTF-8. */
-static size_t put_utf8(char *o, unsigned cp)
-{
-	if (cp < 0x80) {
-		o[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		o[0] = (char)(0xC0 | cp >> 6);
-		o[1] = (char)(0x80 | (cp & 0x3F));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		o[0] = (char)(0xE0 | cp >> 12);
-		o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		o[2] = (char)(0x80 | (cp & 0x3F));
-		return 3;
-	}
-	o[0] = (char)(0xF0 | cp >> 18);
-	o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-	o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-	o[3] = (char)(0x80 | (cp & 0x3F));
-	return 4;
-}
-
-/* JSON-unescape the string token into out (cap bytes); returns the length or -1 if too long. */
-static int unescape(const char *s, size_t n, char *out, size_t cap)
-{
-	size_t w = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (w + 4 >= cap)
-			return -1;
-		char ch = s[i];
-		if (ch != '\\') {
-			out[w++] = ch;
-			continue;
-		}
-		ch = s[++i]; /* jsmn strict mode validated every escape */
-		switch (ch) {
-		case 'b': out[w++] = '\b'; break;
-		case 'f': out[w++] = '\f'; break;
-		case 'n': out[w++] = '\n'; break;
-		case 'r': out[w++] = '\r'; break;
-		case 't': out[w++] = '\t'; break;
-		case 'u': {
-			unsigned cp = 0;
-			for (int k = 1; k <= 4; k++)
-				cp = cp << 4 | (unsigned)hexval(s[i + k]);
-			i += 4;
-			if (cp >= 0xD800 && cp < 0xDC00 && i + 6 < n + 1 && s[i + 1] == '\\' &&
-				s[i + 2] == 'u') {
-				unsigned lo = 0;
-				for (int k = 3; k <= 6; k++)
-					lo = lo << 4 | (unsigned)hexval(s[i + k]);
-				if (lo >= 0xDC00 && lo < 0xE000) {
-					cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-					i += 6;
-				}
-			}
-			w += put_utf8(out + w, cp);
-			break;
-		}
-		default: out[w++] = ch; break;
-		}
-	}
-	out[w] = 0;
-	return (int)w;
-}
-
 int cfg_string(struct cfg_ctx *c, int tok, const char **out)
 {
 	const jsmntok_t *t = &c->t[tok];
@@ -210,9 +130,13 @@ int cfg_string(struct cfg_ctx *c, int tok, const char **out)
 	struct cfg *cfg = c->cfg;
 	char *raw = cfg->arena + cfg->arena_len;
 	size_t room = cfg->arena_cap - cfg->arena_len;
-	int n = unescape(c->text + t->start, (size_t)(t->end - t->start), raw, room / 2);
-	if (n < 0)
+	size_t written = (size_t)(t->end - t->start); /* decoding never lengthens it */
+	if (written + 1 > room / 2)
 		return cfg_error(c, tok, "configuration strings exceed %zu bytes", cfg->arena_cap);
+	int n = json_unescape(c->text + t->start, written, raw, room / 2);
+	if (n < 0)
+		return cfg_error(c, tok, "a string may not hold \\u0000 or half a surrogate pair "
+			"(\\ud800-\\udfff alone)");
 	char *o = raw + n + 1, *start = o, *end = cfg->arena + cfg->arena_cap - 1;
 	for (const char *p = raw; *p;) {
 		if (p[0] == '$' && p[1] == '$') {

@@ -112,6 +112,8 @@ static const struct {
 	{"", "t.json:1:1: ", "the file is empty"},
 	{"{\"web\": {\"listen\": \"\"} \"limits\": {}}", "t.json:1:24: ", "invalid JSON"},
 	{"{\"probes\": [{}, , {}]}", "t.json:1:17: ", "invalid JSON"},
+	{"{\"appliance\": {\"name\": \"a\\u0000b\"}}", "t.json:1:24: ", "may not hold \\u0000"},
+	{"{\"appliance\": {\"name\": \"\\ud83dx\"}}", "t.json:1:24: ", "half a surrogate pair"},
 };
 
 static void test_errors(void)
