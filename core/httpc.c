@@ -61,32 +61,65 @@ static void io_want(struct probe_run *r, struct httpc *s, unsigned plain)
 	net_want(&r->conn, s->tls && s->stage != HTTPC_SEND ? tls_want(s->tls) : plain);
 }
 
+/* Append to the request head; past its end, only count (the caller reports it too large). */
+static void put(struct httpc *s, size_t *n, const char *p, size_t len)
+{
+	if (*n + len < sizeof s->req)
+		memcpy(s->req + *n, p, len);
+	*n += len;
+}
+
+/* Is this configured header line a credential? Those go only where they were meant: after a
+ * redirect to another host, or from https down to http, the other headers are sent without
+ * them (as curl and Go's client do), so an open redirect cannot collect a token. */
+static int credential(const char *line, size_t n)
+{
+	static const char *const names[] = {"authorization:", "proxy-authorization:", "cookie:"};
+	for (size_t i = 0; i < OP_ARRAY_LEN(names); i++) {
+		size_t l = strlen(names[i]), k = 0;
+		while (k < l && k < n && (line[k] | 32) == names[i][k])
+			k++;
+		if (k == l)
+			return 1;
+	}
+	return 0;
+}
+
 static int build_request(struct probe_run *r, struct httpc *s, const struct httpc_req *k)
 {
-	size_t blen = k->body_len ? k->body_len : k->body ? strlen(k->body) : 0;
-	char hosthdr[DNS_NAME_MAX + 10];
+	size_t blen = k->body_len ? k->body_len : k->body ? strlen(k->body) : 0, n = 0;
+	char hosthdr[DNS_NAME_MAX + 10], line[DNS_NAME_MAX + 160];
 	net_host_header(hosthdr, sizeof hosthdr, s->host, s->port, s->tls_on ? 443 : 80);
-	int n = snprintf(s->req, sizeof s->req,
-		"%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: outpost/%s\r\nAccept: */*\r\n"
-		"Connection: close\r\n%s", k->method, s->path, hosthdr, op_version,
-		k->headers ? k->headers : "");
-	if (n > 0 && (blen || !strcmp(k->method, "POST") || !strcmp(k->method, "PUT")))
-		n += snprintf(s->req + n, sizeof s->req - (size_t)n, "Content-Length: %zu\r\n", blen);
-	if (n > 0)
-		n += snprintf(s->req + n, sizeof s->req - (size_t)n, "\r\n");
-	if (n < 0 || (size_t)n >= sizeof s->req)
+	put(s, &n, k->method, strlen(k->method));
+	put(s, &n, " ", 1);
+	put(s, &n, s->path, strlen(s->path));
+	put(s, &n, line, (size_t)snprintf(line, sizeof line, " HTTP/1.1\r\nHost: %s\r\n"
+		"User-Agent: outpost/%.40s\r\nAccept: */*\r\nConnection: close\r\n", hosthdr,
+		op_version));
+	int origin = dns_name_eq(s->host, k->host) && !(k->tls && !s->tls_on);
+	for (const char *l = k->headers; l && *l;) {
+		const char *e = strstr(l, "\r\n");
+		size_t len = e ? (size_t)(e - l) + 2 : strlen(l);
+		if (origin || !credential(l, len))
+			put(s, &n, l, len);
+		l += len;
+	}
+	if (blen || !strcmp(k->method, "POST") || !strcmp(k->method, "PUT"))
+		put(s, &n, line, (size_t)snprintf(line, sizeof line, "Content-Length: %zu\r\n", blen));
+	put(s, &n, "\r\n", 2);
+	if (n >= sizeof s->req)
 		return probe_run_done(r, 0, REASON_TOO_LARGE, "request head larger than %d bytes",
 			OP_HTTP_REQ_MAX), -1;
 	/* a small body goes in the same write as the head; a large one is sent from the
 	 * caller's buffer after it, never copied */
 	s->extra = 0;
-	if (blen && (size_t)n + blen < sizeof s->req) {
+	if (blen && n + blen < sizeof s->req) {
 		memcpy(s->req + n, k->body, blen);
-		n += (int)blen;
+		n += blen;
 	} else {
 		s->extra = blen;
 	}
-	s->req_len = (size_t)n;
+	s->req_len = n;
 	s->sent = 0;
 	return 0;
 }

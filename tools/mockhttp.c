@@ -6,7 +6,7 @@
  *   /bytes/N         N bytes with Content-Length   /chunked/N      N bytes, chunked
  *   /close/N         N bytes, ended by close       /redirect/N     302 chain of N hops to 200
  *   /absredirect     302 to an absolute URL        /headers        200 with X-Test: hello
- *   ...?to=LOCATION  302 to LOCATION, %XX decoded  /echo/...       200, the request's path
+ *   ...?to=LOCATION  302 to LOCATION, %XX decoded  /echo/...       200, the path, the request
  *   /garbage         not HTTP at all               /truncated      Content-Length 100, 10 sent
  *   /badchunk        a bad chunk size              /endless        chunked data, never ends
  *   /bigheader       a 1 MiB header                /silent         reads the request, never answers
@@ -147,7 +147,8 @@ static void respond(struct conn *c)
 		out_printf(c, "HTTP/1.1 302 Found\r\nConnection: close\r\nLocation: %s\r\n"
 			"Content-Length: 0\r\n\r\n", loc);
 	} else if (!strncmp(path, "/echo/", 6)) {
-		out_printf(c, "%sContent-Length: %zu\r\n\r\n%s\n", ok, strlen(path) + 1, path);
+		out_printf(c, "%sContent-Length: %zu\r\n\r\n%s\n%s", ok, strlen(path) + 1 +
+			c->req_len, path, c->req);
 	} else if (!strcmp(path, "/absredirect")) {
 		out_printf(c, "HTTP/1.1 301 Moved\r\nConnection: close\r\nLocation: "
 			"http://127.0.0.1:%d/headers\r\nContent-Length: 0\r\n\r\n", port);

@@ -73,6 +73,14 @@ def test_redirects():
         rc, res = http(port, path, "--max_redirects", "1",
                        "--expect", json.dumps({"body_contains": want + "\n"}))
         eq(rc, 0, f"{path} should reach {want}: {res}")
+    # credentials go only to the host they were configured for (echo shows what arrived)
+    auth = json.dumps({"Authorization": "Bearer s3cret", "X-Other": "kept"})
+    for path, sent in ((f"/r?to=http:%2F%2Flocalhost:{port}%2Fecho%2Fh", False),
+                       ("/r?to=%2Fecho%2Fsame", True)):
+        for text, want in (("Authorization: Bearer s3cret", sent), ("X-Other: kept", True)):
+            rc, res = http(port, path, "--max_redirects", "1", "--headers", auth, "--expect",
+                           json.dumps({"body_contains": text}))
+            eq(rc == 0, want, f"{text} after {path}: {res}")
     rc, res = http(port, "/r?to=ftp:%2F%2Fh%2Ff", "--max_redirects", "1")
     eq((res["reason"], res["detail"]), ("protocol", 'redirect to unsupported "ftp://h/f"'), "ftp")
 

@@ -182,6 +182,21 @@ def test_captured_values_are_made_safe_for_where_they_go():
     srv.shutdown()
 
 
+def test_a_request_head_past_its_bound_fails_that_run_only():
+    _, mock = start_tool("outpost-mock")
+    pad = {"X-Pad": "x" * 2000, "X-V": "{{v1}}{{v2}}{{v3}}{{v4}}"}
+    p = {"name": "jobs", "kind": "scenario", "target": f"http://127.0.0.1:{mock}",
+         "interval": "1s", "timeout": "900ms", "vars": {f"v{i}": "v" * 250 for i in range(1, 5)},
+         "steps": [{"name": "big", "request": {"method": "POST", "url": "/" + "p" * 990,
+                                                "headers": pad, "body": "b"}}]}
+    app = Appliance({"probes": [p]})
+    r = last_run(app)
+    eq((r["reason"], r["detail"]),
+       ("too_large", 'step "big": request head larger than 4096 bytes'), f"{r}")
+    wait_for(lambda: len(results(app)) >= 2, 5, "a second run")  # the loop goes on
+    eq(app.get("/healthz")[0], 200, "healthy")
+
+
 def test_concurrency_three_runs_at_once():
     _, mock = start_tool("outpost-mock")
     base = f"http://127.0.0.1:{mock}"
