@@ -1,4 +1,5 @@
 /* cli.c: the outpost command line. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,6 +257,17 @@ static const struct cfg_key *cli_key(const struct cfg_key *keys, size_t n, const
 	return NULL;
 }
 
+/* Append to a bounded text; past its end only count, so one check at the end finds it. */
+static void add(char *buf, size_t cap, size_t *w, const char *fmt, ...)
+{
+	size_t at = OP_MIN(*w, cap);
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf + at, cap - at, fmt, ap);
+	va_end(ap);
+	*w += n > 0 ? (size_t)n : 0;
+}
+
 static int cmd_probe(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -268,11 +280,11 @@ static int cmd_probe(int argc, char **argv)
 	char q[1024];
 	const char *timeout = "5s";
 	size_t w = 0;
-	w += (size_t)snprintf(text + w, sizeof text - w,
+	add(text, sizeof text, &w,
 		"{\"web\":{\"listen\":\"\"},\"limits\":{\"max_probes\":1,\"max_inflight\":1,"
 		"\"history\":1},\"probes\":[{\"name\":\"cli\",\"kind\":");
 	json_quote(q, sizeof q, argv[0]);
-	w += (size_t)snprintf(text + w, sizeof text - w, "%s,\"target\":", q);
+	add(text, sizeof text, &w, "%s,\"target\":", q);
 	/* "outpost probe exec [OPTS] -- CMD ARGS...": the command is the rest of the line and
 	 * the target its program name */
 	int end = argc, first = 1;
@@ -288,16 +300,16 @@ static int cmd_probe(int argc, char **argv)
 			return 2;
 		}
 		json_quote(q, sizeof q, argv[end + 1]);
-		w += (size_t)snprintf(text + w, sizeof text - w, "%s,\"command\":[", q);
+		add(text, sizeof text, &w, "%s,\"command\":[", q);
 		for (int i = end + 1; i < argc; i++) {
 			json_quote(q, sizeof q, argv[i]);
-			w += (size_t)snprintf(text + w, sizeof text - w, "%s%s", i > end + 1 ? "," : "", q);
+			add(text, sizeof text, &w, "%s%s", i > end + 1 ? "," : "", q);
 		}
-		w += (size_t)snprintf(text + w, sizeof text - w, "]");
+		add(text, sizeof text, &w, "]");
 		first = 1;
 	} else {
 		json_quote(q, sizeof q, argv[1]);
-		w += (size_t)snprintf(text + w, sizeof text - w, "%s", q);
+		add(text, sizeof text, &w, "%s", q);
 		first = 2;
 	}
 	/* --key value sets a key of the kind; --parent-key value a key inside one of its objects
@@ -341,18 +353,19 @@ static int cmd_probe(int argc, char **argv)
 				nested[nparents++][0] = 0;
 			}
 			dst = nested[at], cap = sizeof nested[at], pw = strlen(dst), dw = &pw;
-			op_strlcpy(k, k + strlen(parent->key) + 1, sizeof k);
+			size_t skip = strlen(parent->key) + 1; /* "expect_status" -> "status" */
+			memmove(k, k + skip, strlen(k + skip) + 1);
 		}
 		json_quote(q, sizeof q, k);
-		*dw += (size_t)snprintf(dst + *dw, cap - *dw, "%s%s:", parent && *dw == 0 ? "" : ",", q);
+		add(dst, cap, dw, "%s%s:", parent && *dw == 0 ? "" : ",", q);
 		/* objects, arrays and numbers go in as JSON where the key takes them; text as a
 		 * string */
 		int raw = (val[0] == '{' || val[0] == '[') && (!kk || kk->type != CFG_STR);
 		if (raw)
-			*dw += (size_t)snprintf(dst + *dw, cap - *dw, "%s", val);
+			add(dst, cap, dw, "%s", val);
 		else {
 			json_quote(q, sizeof q, val);
-			*dw += (size_t)snprintf(dst + *dw, cap - *dw, "%s", q);
+			add(dst, cap, dw, "%s", q);
 		}
 		if (*dw >= cap) {
 			fprintf(stderr, "outpost probe: arguments too long\n");
@@ -360,9 +373,9 @@ static int cmd_probe(int argc, char **argv)
 		}
 	}
 	for (int n = 0; n < nparents; n++)
-		w += (size_t)snprintf(text + w, sizeof text - w, ",\"%s\":{%s}", parents[n], nested[n]);
+		add(text, sizeof text, &w, ",\"%s\":{%s}", parents[n], nested[n]);
 	json_quote(q, sizeof q, timeout);
-	w += (size_t)snprintf(text + w, sizeof text - w, ",\"timeout\":%s,\"interval\":%s}]}", q, q);
+	add(text, sizeof text, &w, ",\"timeout\":%s,\"interval\":%s}]}", q, q);
 	if (w >= sizeof text) {
 		fprintf(stderr, "outpost probe: arguments too long\n");
 		return 2;
