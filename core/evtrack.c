@@ -103,7 +103,8 @@ void evt_tick(struct evt_table *t, uint64_t now_us)
 			e->lost = 1;
 			t->st.lost++;
 		}
-		pending += !e->received_us && !e->lost;
+		/* expected back: accepted (a post still in flight is not yet), not back, not lost */
+		pending += e->state == EVT_POSTED && !e->received_us && !e->lost;
 		/* the windows judge accepted events old enough to have come back (settle) */
 		if (e->state != EVT_POSTED || age < t->settle_us)
 			continue;
