@@ -194,7 +194,8 @@ int json_values(const char *text, size_t len, const char *const *paths, int n, c
 	return 0;
 }
 
-int json_is_string(const char *text, const char *val)
+/* Only a string's text follows a quote, once the separators are checked. */
+static int is_string(const char *text, const char *val)
 {
 	return val > text && val[-1] == '"';
 }
@@ -261,6 +262,17 @@ int json_unescape(const char *in, size_t n, char *out, size_t cap)
 	return (int)w;
 }
 
+int json_as_read(const char *text, const char **val, size_t *vlen, char *buf, size_t cap)
+{
+	if (!is_string(text, *val) || *vlen >= cap)
+		return 0; /* (decoding never lengthens a string: below, it always fits) */
+	int n = json_unescape(*val, *vlen, buf, cap);
+	if (n < 0)
+		return -1;
+	*val = buf, *vlen = (size_t)n;
+	return 0;
+}
+
 const char *json_values_error(int rc)
 {
 	static char many[64];
@@ -288,10 +300,7 @@ int json_expect(const char *text, size_t len, const struct json_checks *c, char 
 			return snprintf(why, cap, "json %s: absent", paths[i]), -1;
 		/* a string compares as what it says: "caf\u00e9" is café, as in the config */
 		static char str[256];
-		int sn;
-		if (json_is_string(text, val[i]) &&
-			(sn = json_unescape(val[i], vlen[i], str, sizeof str)) >= 0)
-			val[i] = str, vlen[i] = (size_t)sn;
+		json_as_read(text, &val[i], &vlen[i], str, sizeof str);
 		if (vlen[i] != strlen(values[i]) || memcmp(val[i], values[i], vlen[i]))
 			return snprintf(why, cap, "json %s: \"%.*s\", expected \"%s\"", paths[i],
 				(int)OP_MIN(vlen[i], 32), val[i], values[i]), -1;

@@ -37,9 +37,10 @@ void json_lookup(const char *text, const jsmntok_t *t, int nt, const char *const
  * OP_JSON_BODY_TOKENS: the engine thread only. Returns 0, or json_parse's error. */
 int json_values(const char *text, size_t len, const char *const *paths, int n, const char **val,
 	size_t *vlen);
-/* Whether val, a value json_values found in text, is a string's text: only that follows a
- * quote, once the separators are checked. */
-int json_is_string(const char *text, const char *val);
+/* A value json_values found in text, as it reads: a string's text decoded into buf (cap
+ * bytes), *val and *vlen then pointing there; anything else, or a string of cap bytes or
+ * more, left as written. 0, or -1 for a bad escape (left as written). */
+int json_as_read(const char *text, const char **val, size_t *vlen, char *buf, size_t cap);
 /* Decode a JSON string's text (without its quotes) into out as UTF-8, NUL-ended: the length,
  * or -1 for a bad escape, a lone surrogate, a \u0000 or more than cap-1 bytes. */
 int json_unescape(const char *in, size_t n, char *out, size_t cap);

@@ -131,6 +131,8 @@ int net_url_clean(char *out, size_t cap, const char *in, size_t n)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	size_t w = 0;
+	if (!cap)
+		return -1;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)in[i];
 		int enc = ch <= ' ' || ch >= 0x7f || strchr("\"<>\\^`{|}", ch);
@@ -144,8 +146,6 @@ int net_url_clean(char *out, size_t cap, const char *in, size_t n)
 			out[w++] = (char)ch;
 		}
 	}
-	if (!cap)
-		return -1;
 	out[w] = 0;
 	return (int)w;
 }

@@ -532,13 +532,9 @@ static void step_done(struct probe_run *r, struct httpc *h)
 					cp->from);
 			/* a string's value is what it says ("a\/b" is a/b), not how it was written */
 			static char text[VALUES_MAX];
-			int n;
-			if (json_is_string(h->body, val) && vlen < sizeof text) {
-				if ((n = json_unescape(val, vlen, text, sizeof text)) < 0)
-					return step_end(r, s, 0, REASON_EXPECT, "capture %s: a bad escape "
-						"in the string at %s", cp->var, cp->from);
-				val = text, vlen = (size_t)n;
-			}
+			if (json_as_read(h->body, &val, &vlen, text, sizeof text) != 0)
+				return step_end(r, s, 0, REASON_EXPECT, "capture %s: a bad escape in the "
+					"string at %s", cp->var, cp->from);
 		} else {
 			struct http_header hd[OP_HTTP_MAX_HEADERS];
 			struct http_response resp = {.headers = hd, .nheaders = OP_HTTP_MAX_HEADERS};

@@ -489,9 +489,7 @@ static int get_alarms(struct mg_connection *c)
 static void field_text(char *out, size_t cap, const char *body, const char *v, size_t n)
 {
 	char s[1024];
-	int m;
-	if (json_is_string(body, v) && (m = json_unescape(v, n, s, sizeof s)) >= 0)
-		v = s, n = (size_t)m;
+	json_as_read(body, &v, &n, s, sizeof s);
 	snprintf(out, cap, "%.*s", (int)OP_MIN(n, cap - 1), v);
 }
 
