@@ -42,7 +42,7 @@ struct export_conf {
 	const char *type, *url, *headers;
 	uint8_t kind;
 	uint32_t batch;
-	struct httpc_tls tls_opts;
+	struct probe_tls tls_opts;
 	struct httpc_req req;
 };
 
@@ -80,8 +80,8 @@ static const struct cfg_key export_keys[] = {
 	{"url", CFG_STR, 1, offsetof(struct export_conf, url), 0, OP_TARGET_MAX - 1, NULL},
 	{"headers", CFG_FN, 0, offsetof(struct export_conf, headers), 0, 0, cfg_headers},
 	{"batch", CFG_UINT, 0, offsetof(struct export_conf, batch), 1, 64, NULL},
-	{"tls", CFG_OBJ, 0, offsetof(struct export_conf, tls_opts), 0, 0, NULL, httpc_tls_keys,
-		HTTPC_TLS_NKEYS},
+	{"tls", CFG_OBJ, 0, offsetof(struct export_conf, tls_opts), 0, 0, NULL, probe_tls_keys,
+		PROBE_TLS_NKEYS},
 };
 
 static int export_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)

@@ -160,13 +160,8 @@ int http_expect_check(const struct http_expect *e, struct probe_run *r, const st
 				(int)OP_MIN(found->value_len, 40), found->value, e->header_pattern);
 	}
 	r->facts.content_failed = 0;
-	if (e->cert_min_days && r->facts.cert_expiry) {
-		int64_t left = r->facts.cert_expiry - plat_wall_us() / 1000000;
-		if (left < (int64_t)e->cert_min_days * 86400)
-			return fail(why, cap,
-				"cert_min_days: the chain expires in %.1f days, fewer than %u",
-				left / 86400.0, e->cert_min_days);
-	}
+	if (probe_cert_short(r, e->cert_min_days, why, cap))
+		return -1;
 	if (e->max_latency_us && took_us > e->max_latency_us)
 		return fail(why, cap, "max_latency: took %.1f ms, limit %.1f ms",
 			took_us / 1e3, e->max_latency_us / 1e3);

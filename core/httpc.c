@@ -13,15 +13,8 @@
 #include "httpc.h"
 #include "tls.h"
 
-const struct cfg_key httpc_tls_keys[HTTPC_TLS_NKEYS] = {
-	{"ca_file", CFG_STR, 0, offsetof(struct httpc_tls, ca_file), 0, 255, NULL},
-	{"server_name", CFG_STR, 0, offsetof(struct httpc_tls, server_name), 0, 253, NULL},
-	{"insecure_skip_verify", CFG_BOOL, 0, offsetof(struct httpc_tls, insecure), 0, 1, NULL},
-	{"resume", CFG_BOOL, 0, offsetof(struct httpc_tls, resume), 0, 1, NULL},
-};
-
 int httpc_configure(struct cfg_ctx *c, int tok, const char *probe, const char *field,
-	const char *url, const char *scheme, const struct httpc_tls *t, struct httpc_req *q)
+	const char *url, const char *scheme, struct probe_tls *t, struct httpc_req *q)
 {
 	char host[DNS_NAME_MAX];
 	int tls;
@@ -32,17 +25,8 @@ int httpc_configure(struct cfg_ctx *c, int tok, const char *probe, const char *f
 	q->host = cfg_store(c, host, strlen(host));
 	if (!tls && !q->max_redirects)
 		return 0; /* (a redirect may lead to https: then it needs its trust store too) */
-	/* skipping verification needs no trust store; verifying needs the system's or one */
-	q->ca = t->ca_file ? t->ca_file : t->insecure ? "" : "/etc/ssl/certs/ca-certificates.crt";
-	q->server_name = t->server_name;
-	q->insecure = t->insecure;
-	q->resume = t->resume;
-	int rc = cfg_tls_ca(c, tok, q->ca);
-	if (rc < 0)
-		return rc;
-	if (t->resume)
-		cfg_tls_resume(c);
-	return 0;
+	q->tls_set = t;
+	return probe_tls_configure(c, tok, t);
 }
 
 static int io_send(struct probe_run *r, struct httpc *s, const void *b, size_t n)
@@ -154,7 +138,7 @@ static int follow(struct probe_run *r, struct httpc *s, const struct httpc_req *
 		if (net_split_url(url, "http", &tls, s->host, sizeof s->host, &s->port, &path) != 0)
 			return probe_run_done(r, 0, REASON_PROTOCOL, "redirect to unsupported "
 				"\"%.60s\"", url), 1;
-		if (tls && !k->ca)
+		if (tls && !k->tls_set)
 			return probe_run_done(r, 0, REASON_PROTOCOL, "redirect to %.60s: no trust "
 				"store for https", url), 1;
 		op_strlcpy(s->path, path, sizeof s->path);
@@ -395,26 +379,6 @@ static void http_send(struct probe_run *r, struct httpc *s)
 		http_read(r, s, s->q); /* decrypted bytes may already wait in the context */
 }
 
-int httpc_dial(struct probe_run *r, struct tls_conn **tls, const struct httpc_req *q, int use_tls,
-	int ev)
-{
-	switch (ev) {
-	case PROBE_EV_RESOLVED:
-		probe_run_connect(r);
-		return 0;
-	case PROBE_EV_CONNECTED:
-		if (!use_tls)
-			return 1;
-		*tls = probe_run_tls_start(r, q->ca, q->server_name, q->resume);
-		break; /* on to the first handshake step */
-	case PROBE_EV_IO:
-		break;
-	default:
-		return 0;
-	}
-	return *tls && probe_run_tls_step(r, *tls, q->insecure) == 0;
-}
-
 void httpc_start(struct probe_run *r, struct httpc *s, const struct httpc_req *k,
 	httpc_done_fn *done)
 {
@@ -440,7 +404,7 @@ void httpc_on_event(struct probe_run *r, struct httpc *s, int ev, unsigned event
 {
 	(void)events;
 	if (s->stage == HTTPC_DIAL) {
-		if (httpc_dial(r, &s->tls, s->q, s->tls_on, ev)) {
+		if (probe_run_dial(r, &s->tls, s->tls_on ? s->q->tls_set : NULL, ev)) {
 			s->stage = HTTPC_SEND;
 			http_send(r, s);
 		}

@@ -26,26 +26,18 @@ struct httpc_req {
 	const char *method, *headers, *body; /* headers: "Name: value\r\n" lines, or NULL */
 	size_t body_len;                     /* 0: strlen(body) (a binary body sets it) */
 	const char *host, *path;
-	const char *ca, *server_name;        /* TLS: CA file ("" for none), SNI override */
+	const struct probe_tls *tls_set;     /* TLS settings; NULL when TLS cannot happen */
 	uint32_t max_redirects, max_body_kib;
 	uint16_t port;
-	uint8_t tls, insecure, resume;
+	uint8_t tls;                         /* the URL is https (wss) */
 };
 
-/* The "tls" object of kinds that speak HTTP or WebSocket. */
-struct httpc_tls {
-	const char *ca_file, *server_name;
-	uint8_t insecure, resume;
-};
-#define HTTPC_TLS_NKEYS 4
-extern const struct cfg_key httpc_tls_keys[HTTPC_TLS_NKEYS];
-
-/* At config load: fill q's host, port, path, tls, ca and server_name from url (scheme "http"
- * or "ws", each with its "s" form) and the tls options, loading the CA file (for an http URL
- * too when q->max_redirects is set: a redirect may lead to https). field names the URL's key
+/* At config load: fill q's host, port, path and tls from url (scheme "http" or "ws", each with
+ * its "s" form), and its TLS settings from t (probe_tls_configure), for an http URL too when
+ * q->max_redirects is set: a redirect may lead to https. field names the URL's key
  * for the error ("target"). 0, or a negative code after cfg_error. */
 int httpc_configure(struct cfg_ctx *c, int tok, const char *probe, const char *field,
-	const char *url, const char *scheme, const struct httpc_tls *t, struct httpc_req *q);
+	const char *url, const char *scheme, struct probe_tls *t, struct httpc_req *q);
 
 struct httpc;
 /* The response is complete: status and lengths are in r->facts, the head in h->head, the
@@ -77,12 +69,6 @@ struct httpc {
  * ends with a reason. */
 void httpc_start(struct probe_run *r, struct httpc *h, const struct httpc_req *k,
 	httpc_done_fn *done);
-/* Dial q's server, whose host and port the run was given with probe_run_resolve: pass the
- * run's events until it returns 1, when the connection is ready for bytes (with TLS when
- * use_tls, the handshake done and the chain verified unless q->insecure; *tls holds the
- * session). 0 while it goes on, or after it ended the run with a reason. */
-int httpc_dial(struct probe_run *r, struct tls_conn **tls, const struct httpc_req *q, int use_tls,
-	int ev);
 /* Pass the run's PROBE_EV_* events. */
 void httpc_on_event(struct probe_run *r, struct httpc *h, int ev, unsigned events);
 /* Release the TLS context (from the kind's cancel). */

@@ -27,7 +27,7 @@ enum notify_type { NT_WEBHOOK, NT_SLACK, NT_EXEC };
 struct notify_conf {
 	const char *type, *url, *headers, *secret, *template;
 	char **argv, **env;
-	struct httpc_tls tls_opts;
+	struct probe_tls tls_opts;
 	/* derived */
 	uint8_t kind;
 	struct httpc_req req;
@@ -52,8 +52,8 @@ static const struct cfg_key notify_keys[] = {
 	{"template", CFG_STR, 0, offsetof(struct notify_conf, template), 0, 512, NULL},
 	{"command", CFG_FN, 0, offsetof(struct notify_conf, argv), 0, 0, cfg_argv},
 	{"env", CFG_FN, 0, offsetof(struct notify_conf, env), 0, 0, cfg_env},
-	{"tls", CFG_OBJ, 0, offsetof(struct notify_conf, tls_opts), 0, 0, NULL, httpc_tls_keys,
-		HTTPC_TLS_NKEYS},
+	{"tls", CFG_OBJ, 0, offsetof(struct notify_conf, tls_opts), 0, 0, NULL, probe_tls_keys,
+		PROBE_TLS_NKEYS},
 };
 
 static int notify_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
@@ -247,11 +247,14 @@ static int notify_start(struct probe_run *r)
 static void exec_event(struct probe_run *r, struct notify_run *s, int ev)
 {
 	if (ev == PROBE_EV_IO && !s->eof) {
-		char buf[512];
-		int n;
-		while ((n = net_recv(&r->conn, buf, sizeof buf)) > 0)
-			; /* the command's output is not kept */
-		if (n == OP_EAGAIN)
+		/* the output is not kept; drained in bounded rounds, so a command that floods it
+		 * cannot hold the loop (the pipe stays readable for the next pass) */
+		int n = 1;
+		for (int round = 0; round < 16 && n > 0; round++) {
+			char buf[4096];
+			n = net_recv(&r->conn, buf, sizeof buf);
+		}
+		if (n > 0 || n == OP_EAGAIN)
 			return;
 		s->eof = 1;
 		net_close(&r->conn);

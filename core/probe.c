@@ -1,5 +1,6 @@
 /* probe.c: the helpers every probe kind uses: phase timing, resolving, connecting. Each helper
  * may end the run before it returns (on failure), so a kind never touches r after calling one. */
+#include <stdio.h>
 #include <string.h>
 #include "probe.h"
 #include "tls.h"
@@ -175,23 +176,42 @@ size_t probe_run_size(void)
 		probe_export.state_size);
 }
 
-struct tls_conn *probe_run_tls_start(struct probe_run *r, const char *ca, const char *server_name,
-	int resume)
+const struct cfg_key probe_tls_keys[PROBE_TLS_NKEYS] = {
+	{"ca_file", CFG_STR, 0, offsetof(struct probe_tls, ca_file), 0, 255, NULL},
+	{"server_name", CFG_STR, 0, offsetof(struct probe_tls, server_name), 0, 253, NULL},
+	{"insecure_skip_verify", CFG_BOOL, 0, offsetof(struct probe_tls, insecure), 0, 1, NULL},
+	{"resume", CFG_BOOL, 0, offsetof(struct probe_tls, resume), 0, 1, NULL},
+};
+
+int probe_tls_configure(struct cfg_ctx *c, int tok, struct probe_tls *t)
 {
-	const char *h = r->host;
-	int ip = strchr(h, ':') || strspn(h, "0123456789.") == strlen(h);
-	struct tls_conn *t = tls_start(&r->conn, ca, server_name ? server_name : ip ? NULL : h,
-		resume && !r->p->adhoc ? (int)r->p->id : -1);
+	/* skipping verification needs no trust store; verifying needs the system's or one */
+	if (!t->ca_file)
+		t->ca_file = t->insecure ? "" : "/etc/ssl/certs/ca-certificates.crt";
+	int rc = cfg_tls_ca(c, tok, t->ca_file);
+	if (rc < 0)
+		return rc;
+	if (t->resume)
+		cfg_tls_resume(c);
+	return 0;
+}
+
+static struct tls_conn *tls_begin(struct probe_run *r, const struct probe_tls *o)
+{
+	struct tls_conn *t = tls_start(&r->conn, o->ca_file, o->server_name ? o->server_name : r->host,
+		o->resume && !r->p->adhoc ? (int)r->p->id : -1);
 	if (!t) {
 		probe_run_done(r, 0, REASON_NO_SLOT, "no free TLS context (or CA file %s not loaded "
-			"at start)", ca);
+			"at start)", o->ca_file);
 		return NULL;
 	}
 	probe_run_phase(r, PHASE_TLS);
 	return t;
 }
 
-int probe_run_tls_step(struct probe_run *r, struct tls_conn *t, int insecure)
+/* One handshake step: 0 when done and verified (or insecure), OP_EAGAIN, or -1 after ending
+ * the run. */
+static int tls_step(struct probe_run *r, struct tls_conn *t, int insecure)
 {
 	int rc = tls_handshake(t);
 	if (rc == OP_EAGAIN) {
@@ -214,4 +234,35 @@ int probe_run_tls_step(struct probe_run *r, struct tls_conn *t, int insecure)
 		return probe_run_done(r, 0, tls_verdict_reason(v), "%s", why), -1;
 	probe_run_phase(r, -1);
 	return 0;
+}
+
+int probe_run_dial(struct probe_run *r, struct tls_conn **tls, const struct probe_tls *t, int ev)
+{
+	switch (ev) {
+	case PROBE_EV_RESOLVED:
+		probe_run_connect(r);
+		return 0;
+	case PROBE_EV_CONNECTED:
+		if (!t)
+			return 1;
+		*tls = tls_begin(r, t);
+		break; /* on to the first handshake step */
+	case PROBE_EV_IO:
+		break;
+	default:
+		return 0;
+	}
+	return *tls && tls_step(r, *tls, t->insecure) == 0;
+}
+
+int probe_cert_short(const struct probe_run *r, uint32_t min_days, char *why, size_t cap)
+{
+	if (!min_days || !r->facts.cert_expiry)
+		return 0;
+	int64_t left = r->facts.cert_expiry - plat_wall_us() / 1000000;
+	if (left >= (int64_t)min_days * 86400)
+		return 0;
+	snprintf(why, cap, "cert_min_days: the chain expires in %.1f days, fewer than %u",
+		left / 86400.0, min_days);
+	return 1;
 }

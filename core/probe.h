@@ -13,6 +13,7 @@
 struct probe;
 struct probe_run;
 struct snap_probe;
+struct tls_conn;
 
 /* Events a run's kind receives through on_event. */
 enum probe_ev {
@@ -136,15 +137,27 @@ void probe_run_resolve(struct probe_run *r, const char *host, uint16_t port);
  * with REASON_CONNECT / REASON_REFUSED. */
 void probe_run_connect(struct probe_run *r);
 
-/* Start TLS on the connected r->conn (SNI: server_name, else r->host unless it is an IP
- * literal; resume: offer this probe's last session). Opens the tls phase. NULL after ending
- * the run when no context is free. */
-struct tls_conn *probe_run_tls_start(struct probe_run *r, const char *ca, const char *server_name,
-	int resume);
-/* Drive the handshake on PROBE_EV_IO: 0 when done and the chain verified (or insecure; facts
- * filled, phase closed), OP_EAGAIN while it goes on (readiness asked), or -1 after ending the
- * run with the TLS or certificate reason. */
-int probe_run_tls_step(struct probe_run *r, struct tls_conn *t, int insecure);
+/* The "tls" object of every kind that may speak TLS (probe_tls_keys). */
+struct probe_tls {
+	const char *ca_file;     /* CA bundle; probe_tls_configure sets the system's, or "" */
+	const char *server_name; /* SNI and the name verified, instead of the target's host */
+	uint8_t insecure, resume;
+};
+#define PROBE_TLS_NKEYS 4
+extern const struct cfg_key probe_tls_keys[PROBE_TLS_NKEYS];
+/* At config load, for a probe that may use TLS: complete t (ca_file: the system bundle unless
+ * set, "" when insecure) and register its CA file and resumption. Idempotent. 0 or a negative
+ * code after cfg_error. */
+int probe_tls_configure(struct cfg_ctx *c, int tok, struct probe_tls *t);
+
+/* Bring r->conn up on the run's events, from PROBE_EV_RESOLVED on: connect, then with t (NULL:
+ * plain TCP) the TLS handshake (SNI: t->server_name, else r->host unless it is an IP literal;
+ * t->resume: offer this probe's last session), the tls phase and the TLS facts. 1 when the
+ * connection is ready, with the chain verified unless t->insecure; 0 while it goes on, or
+ * after the run ended with its reason. *tls holds the context (NULL before). */
+int probe_run_dial(struct probe_run *r, struct tls_conn **tls, const struct probe_tls *t, int ev);
+/* Does the presented chain expire in fewer than min_days (0: no check)? 1 with why filled. */
+int probe_cert_short(const struct probe_run *r, uint32_t min_days, char *why, size_t cap);
 
 /* Deliver PROBE_EV_TIMER after us microseconds. */
 void probe_run_timer(struct probe_run *r, uint64_t us);

@@ -176,8 +176,10 @@ void tls_deinit(void)
 	memset(&T, 0, sizeof T);
 }
 
-struct tls_conn *tls_start(struct net_conn *c, const char *ca_path, const char *sni, int resume)
+struct tls_conn *tls_start(struct net_conn *c, const char *ca_path, const char *name, int resume)
 {
+	/* an IP literal is not sent as SNI (RFC 6066) */
+	int ip = strchr(name, ':') || strspn(name, "0123456789.") == strlen(name);
 	int ca = -1;
 	for (int i = 0; i < T.nca; i++)
 		if (!strcmp(T.ca_path[i], ca_path))
@@ -195,7 +197,7 @@ struct tls_conn *tls_start(struct net_conn *c, const char *ca_path, const char *
 		t->ready = 0;
 		/* rebinding the config keeps the record buffers: no allocation here */
 		t->ssl.conf = &T.conf[ca];
-		mbedtls_ssl_set_hostname(&t->ssl, sni);
+		mbedtls_ssl_set_hostname(&t->ssl, ip ? NULL : name);
 		mbedtls_ssl_set_bio(&t->ssl, t, bio_send, bio_recv, NULL);
 		t->resumed = 0;
 		t->resume = resume >= 0 && (uint32_t)resume < T.nsessions ? resume : -1;

@@ -19,10 +19,10 @@ int tls_init(const struct cfg *cfg, uint32_t nconn, char *err, size_t errcap);
 void tls_deinit(void);
 
 /* Start a client handshake on a connected c. ca: the CA file (one of those tls_init loaded;
- * "" for none); sni: host name (NULL for an IP literal); resume: a probe id whose last session
- * is offered for resumption and replaced by this one, or -1. NULL when no context is free or
- * the CA file was not loaded. */
-struct tls_conn *tls_start(struct net_conn *c, const char *ca, const char *sni, int resume);
+ * "" for none); name: the server's name, sent as SNI unless it is an IP literal; resume: a
+ * probe id whose last session is offered for resumption and replaced by this one, or -1. NULL
+ * when no context is free or the CA file was not loaded. */
+struct tls_conn *tls_start(struct net_conn *c, const char *ca, const char *name, int resume);
 /* After the handshake: was it a resumed session? */
 int tls_resumed(const struct tls_conn *t);
 /* Drive the handshake. 0 when done, OP_EAGAIN while it goes on (wait for tls_want()), or a

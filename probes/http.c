@@ -12,7 +12,7 @@
 struct http_conf {
 	struct httpc_req req; /* method, headers, body, limits from the keys; the rest derived */
 	struct http_expect expect;
-	struct httpc_tls tls_opts;
+	struct probe_tls tls_opts;
 };
 
 struct http_state {
@@ -29,8 +29,8 @@ static const struct cfg_key http_keys[] = {
 	{"max_body_kib", CFG_UINT, 0, offsetof(struct http_conf, req.max_body_kib), 1, 1048576, NULL},
 	{"expect", CFG_OBJ, 0, offsetof(struct http_conf, expect), 0, 0, NULL, http_expect_keys,
 		HTTP_EXPECT_NKEYS},
-	{"tls", CFG_OBJ, 0, offsetof(struct http_conf, tls_opts), 0, 0, NULL, httpc_tls_keys,
-		HTTPC_TLS_NKEYS},
+	{"tls", CFG_OBJ, 0, offsetof(struct http_conf, tls_opts), 0, 0, NULL, probe_tls_keys,
+		PROBE_TLS_NKEYS},
 };
 
 static int http_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)

@@ -35,7 +35,7 @@ struct pipe_conf {
 	uint8_t retries_p1; /* retries + 1; 0: not given (3) */
 	uint32_t max_message;
 	uint64_t lost_after_us, purge_after_us, settle_us;
-	struct httpc_tls tls_opts;
+	struct probe_tls tls_opts;
 	/* derived */
 	struct httpc_req post, sub;
 	uint32_t cap;
@@ -106,8 +106,8 @@ static const struct cfg_key pipe_keys[] = {
 	{"purge_after", CFG_DUR, 0, offsetof(struct pipe_conf, purge_after_us), 1000000,
 		24 * 3600000000ull, NULL},
 	{"settle", CFG_DUR, 0, offsetof(struct pipe_conf, settle_us), 0, 3600000000ull, NULL},
-	{"tls", CFG_OBJ, 0, offsetof(struct pipe_conf, tls_opts), 0, 0, NULL, httpc_tls_keys,
-		HTTPC_TLS_NKEYS},
+	{"tls", CFG_OBJ, 0, offsetof(struct pipe_conf, tls_opts), 0, 0, NULL, probe_tls_keys,
+		PROBE_TLS_NKEYS},
 };
 
 static int pipe_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
@@ -266,7 +266,7 @@ static void sub_tls_step(struct pipe *pp)
 		tls_error(rc, why, sizeof why);
 		return sub_fail(pp, why);
 	}
-	if (tls_verify(pp->tls, why, sizeof why) != TLS_OK && !pp->k->sub.insecure)
+	if (tls_verify(pp->tls, why, sizeof why) != TLS_OK && !pp->k->sub.tls_set->insecure)
 		return sub_fail(pp, why);
 	sub_upgrade(pp);
 }
@@ -276,9 +276,8 @@ static void sub_connected(struct pipe *pp)
 	const struct httpc_req *s = &pp->k->sub;
 	if (!s->tls)
 		return sub_upgrade(pp);
-	int ip = strchr(s->host, ':') || strspn(s->host, "0123456789.") == strlen(s->host);
-	pp->tls = tls_start(&pp->conn, s->ca, s->server_name ? s->server_name : ip ? NULL : s->host,
-		-1);
+	pp->tls = tls_start(&pp->conn, s->tls_set->ca_file,
+		s->tls_set->server_name ? s->tls_set->server_name : s->host, -1);
 	if (!pp->tls)
 		return sub_fail(pp, "no free TLS context");
 	pp->state = SUB_TLS;

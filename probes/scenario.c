@@ -61,7 +61,7 @@ struct scen_conf {
 	struct scen_step *steps;
 	uint8_t nsteps, nvars;
 	const char *var_name[VARS_MAX], *var_value[VARS_MAX];
-	struct httpc_tls tls_opts;
+	struct probe_tls tls_opts;
 	uint32_t concurrency;
 	/* derived: the base URL's parts and TLS setup, for relative URLs */
 	struct httpc_req base;
@@ -233,8 +233,8 @@ static int read_vars(struct cfg_ctx *c, int tok, void *field)
 static const struct cfg_key scen_keys[] = {
 	{"steps", CFG_FN, 1, offsetof(struct scen_conf, steps), 0, 0, read_steps},
 	{"vars", CFG_FN, 0, offsetof(struct scen_conf, vars), 0, 0, read_vars},
-	{"tls", CFG_OBJ, 0, offsetof(struct scen_conf, tls_opts), 0, 0, NULL, httpc_tls_keys,
-		HTTPC_TLS_NKEYS},
+	{"tls", CFG_OBJ, 0, offsetof(struct scen_conf, tls_opts), 0, 0, NULL, probe_tls_keys,
+		PROBE_TLS_NKEYS},
 	{"concurrency", CFG_UINT, 0, offsetof(struct scen_conf, concurrency), 1, 16, NULL},
 };
 

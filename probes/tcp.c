@@ -1,36 +1,58 @@
-/* tcp.c: the tcp probe: connect, optionally send a string and wait for an expected one.
+/* tcp.c: the tcp probe: connect, optionally over TLS, optionally send a string and wait for an
+ * expected one.
  *
- *   resolve -> connect -> [send] -> [read until "expect" appears] -> done
+ *   resolve -> connect -> [tls handshake, verify] -> [send] -> [read until "expect" appears]
+ *   -> done
  *
- * Phases: resolve, connect, processing (request sent to first byte), transfer (first byte to
- * match). Without send and expect, a completed connect is success. */
+ * Phases: resolve, connect, tls, processing (request sent to first byte), transfer (first byte
+ * to match). Without send and expect, a completed connect (or handshake) is success. With
+ * "tls" it is a certificate check for any TLS service: SMTPS, IMAPS, LDAPS, MQTT... */
 #include <stdio.h>
 #include <string.h>
 #include "../core/probe.h"
+#include "../core/tls.h"
 
 struct tcp_conf {
 	const char *send;
 	const char *expect;
+	struct probe_tls tls;
+	uint32_t cert_min_days;
+	uint8_t use_tls; /* a "tls" object was given */
 };
 
 struct tcp_state {
+	struct tls_conn *tls;
 	size_t sent, send_len, expect_len;
-	uint8_t got_first;
+	uint8_t ready, got_first;
 };
+
+/* "tls": {...} turns TLS on; its keys are those of every kind ({} for the defaults). */
+static int read_tls(struct cfg_ctx *c, int tok, void *field)
+{
+	struct tcp_conf *k = OP_CONTAINER_OF(field, struct tcp_conf, tls);
+	k->use_tls = 1;
+	return cfg_object(c, tok, "\"tls\"", probe_tls_keys, PROBE_TLS_NKEYS, field, NULL, 0, NULL);
+}
 
 static const struct cfg_key tcp_keys[] = {
 	{"send", CFG_STR, 0, offsetof(struct tcp_conf, send), 0, 1024, NULL},
 	{"expect", CFG_STR, 0, offsetof(struct tcp_conf, expect), 0, OP_RUN_BUF / 2, NULL},
+	{"tls", CFG_FN, 0, offsetof(struct tcp_conf, tls), 0, 0, read_tls},
+	{"cert_min_days", CFG_UINT, 0, offsetof(struct tcp_conf, cert_min_days), 0, 3650, NULL},
 };
 
 static int tcp_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 {
+	struct tcp_conf *k = (struct tcp_conf *)p->conf;
 	char host[DNS_NAME_MAX];
 	uint16_t port;
 	if (net_split_hostport(p->target, host, sizeof host, 0, &port) != 0)
 		return cfg_error(c, tok, "probe \"%s\": target \"%s\" must be \"host:port\"", p->name,
 			p->target);
-	return 0;
+	if (k->cert_min_days && !k->use_tls)
+		return cfg_error(c, tok, "probe \"%s\": \"cert_min_days\" checks a TLS certificate: "
+			"add \"tls\": {} to connect over TLS", p->name);
+	return k->use_tls ? probe_tls_configure(c, tok, &k->tls) : 0;
 }
 
 static int tcp_start(struct probe_run *r)
@@ -40,6 +62,22 @@ static int tcp_start(struct probe_run *r)
 	net_split_hostport(r->p->cfg->target, host, sizeof host, 0, &port); /* checked at load */
 	probe_run_resolve(r, host, port);
 	return 0;
+}
+
+static int io_send(struct probe_run *r, struct tcp_state *s, const void *b, size_t n)
+{
+	return s->tls ? tls_send(s->tls, b, n) : net_send(&r->conn, b, n);
+}
+
+static int io_recv(struct probe_run *r, struct tcp_state *s, void *b, size_t n)
+{
+	return s->tls ? tls_recv(s->tls, b, n) : net_recv(&r->conn, b, n);
+}
+
+/* Wait for what the transport needs: TLS may have to write to read, or read to write. */
+static void io_want(struct probe_run *r, struct tcp_state *s, unsigned plain)
+{
+	net_want(&r->conn, s->tls ? tls_want(s->tls) : plain);
 }
 
 /* Printable excerpt of what arrived, for the failure detail. */
@@ -55,18 +93,36 @@ static void excerpt(const uint8_t *b, size_t n, char *out, size_t cap)
 	out[w] = 0;
 }
 
+/* Success, unless the certificate is closer to its end than cert_min_days. */
+static void tcp_ok(struct probe_run *r, const struct tcp_conf *k)
+{
+	char why[OP_DETAIL_MAX];
+	if (probe_cert_short(r, k->cert_min_days, why, sizeof why))
+		probe_run_done(r, 0, REASON_EXPECT, "%s", why);
+	else if (r->facts.cert_expiry)
+		probe_run_done(r, 1, REASON_NONE, "TLS %d.%d; the chain expires in %.1f days",
+			r->facts.tls_version / 10, r->facts.tls_version % 10,
+			(double)(r->facts.cert_expiry - plat_wall_us() / 1000000) / 86400.0);
+	else
+		probe_run_done(r, 1, REASON_NONE, NULL);
+}
+
 static void tcp_read(struct probe_run *r, struct tcp_state *s, const struct tcp_conf *k)
 {
-	for (;;) {
+	/* bounded, so a server that sends without end cannot hold the loop: the socket stays
+	 * readable, and the run's deadline still fires */
+	for (int round = 0; round < 64; round++) {
 		if (r->buf_len == sizeof r->buf) {
 			/* keep the tail that could still begin a match */
 			size_t keep = s->expect_len - 1;
 			memmove(r->buf, r->buf + r->buf_len - keep, keep);
 			r->buf_len = keep;
 		}
-		int n = net_recv(&r->conn, r->buf + r->buf_len, sizeof r->buf - r->buf_len);
-		if (n == OP_EAGAIN)
+		int n = io_recv(r, s, r->buf + r->buf_len, sizeof r->buf - r->buf_len);
+		if (n == OP_EAGAIN) {
+			io_want(r, s, PLAT_READ);
 			return;
+		}
 		if (n <= 0) {
 			char ex[48];
 			excerpt(r->buf, OP_MIN(r->buf_len, 24), ex, sizeof ex);
@@ -86,7 +142,7 @@ static void tcp_read(struct probe_run *r, struct tcp_state *s, const struct tcp_
 		for (size_t i = from; i + s->expect_len <= r->buf_len; i++) {
 			if (!memcmp(r->buf + i, k->expect, s->expect_len)) {
 				probe_run_end_at(r, r->conn.rx_us);
-				probe_run_done(r, 1, REASON_NONE, NULL);
+				tcp_ok(r, k);
 				return;
 			}
 		}
@@ -96,9 +152,9 @@ static void tcp_read(struct probe_run *r, struct tcp_state *s, const struct tcp_
 static void tcp_send(struct probe_run *r, struct tcp_state *s, const struct tcp_conf *k)
 {
 	while (s->sent < s->send_len) {
-		int n = net_send(&r->conn, k->send + s->sent, s->send_len - s->sent);
+		int n = io_send(r, s, k->send + s->sent, s->send_len - s->sent);
 		if (n == OP_EAGAIN) {
-			net_want(&r->conn, PLAT_WRITE);
+			io_want(r, s, PLAT_WRITE);
 			return;
 		}
 		if (n < 0) {
@@ -108,38 +164,42 @@ static void tcp_send(struct probe_run *r, struct tcp_state *s, const struct tcp_
 		s->sent += (size_t)n;
 	}
 	if (!s->expect_len) {
-		probe_run_done(r, 1, REASON_NONE, NULL);
+		tcp_ok(r, k);
 		return;
 	}
 	probe_run_phase_at(r, PHASE_PROCESSING, r->conn.tx_us); /* 0 (nothing sent): now */
-	net_want(&r->conn, PLAT_READ);
-	tcp_read(r, s, k);
+	io_want(r, s, PLAT_READ);
+	tcp_read(r, s, k); /* (a greeting may already wait, in the socket or the TLS context) */
 }
 
 static void tcp_on_event(struct probe_run *r, int ev, unsigned events)
 {
 	struct tcp_state *s = (struct tcp_state *)r->state;
 	const struct tcp_conf *k = probe_conf(r);
-	switch (ev) {
-	case PROBE_EV_RESOLVED:
-		probe_run_connect(r);
-		return;
-	case PROBE_EV_CONNECTED:
+	(void)events;
+	if (!s->ready) {
+		if (!probe_run_dial(r, &s->tls, k->use_tls ? &k->tls : NULL, ev))
+			return;
+		s->ready = 1;
 		s->send_len = k->send ? strlen(k->send) : 0;
 		s->expect_len = k->expect ? strlen(k->expect) : 0;
-		if (!s->send_len && !s->expect_len) {
-			probe_run_done(r, 1, REASON_NONE, NULL);
-			return;
-		}
-		tcp_send(r, s, k);
-		return;
-	case PROBE_EV_IO:
+		if (!s->send_len && !s->expect_len)
+			tcp_ok(r, k);
+		else
+			tcp_send(r, s, k);
+	} else if (ev == PROBE_EV_IO) {
 		if (s->sent < s->send_len)
 			tcp_send(r, s, k);
-		else if (events & (PLAT_READ | PLAT_ERROR))
+		else
 			tcp_read(r, s, k);
-		return;
 	}
+}
+
+static void tcp_cancel(struct probe_run *r)
+{
+	struct tcp_state *s = (struct tcp_state *)r->state;
+	tls_close(s->tls);
+	s->tls = NULL;
 }
 
 const struct probe_ops probe_tcp = {
@@ -151,4 +211,5 @@ const struct probe_ops probe_tcp = {
 	.configure = tcp_configure,
 	.start = tcp_start,
 	.on_event = tcp_on_event,
+	.cancel = tcp_cancel,
 };

@@ -26,7 +26,7 @@ struct ws_conf {
 	const char *send, *headers;
 	uint32_t max_message;
 	struct ws_expect expect;
-	struct httpc_tls tls_opts;
+	struct probe_tls tls_opts;
 	struct httpc_req at; /* host, port, path and TLS, from the target */
 };
 
@@ -55,8 +55,8 @@ static const struct cfg_key ws_keys[] = {
 	{"max_message", CFG_UINT, 0, offsetof(struct ws_conf, max_message), 1, OP_WS_MSG_MAX, NULL},
 	{"expect", CFG_OBJ, 0, offsetof(struct ws_conf, expect), 0, 0, NULL, expect_keys,
 		OP_ARRAY_LEN(expect_keys)},
-	{"tls", CFG_OBJ, 0, offsetof(struct ws_conf, tls_opts), 0, 0, NULL, httpc_tls_keys,
-		HTTPC_TLS_NKEYS},
+	{"tls", CFG_OBJ, 0, offsetof(struct ws_conf, tls_opts), 0, 0, NULL, probe_tls_keys,
+		PROBE_TLS_NKEYS},
 };
 
 static int ws_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
@@ -175,7 +175,7 @@ static void ws_on_event(struct probe_run *r, int ev, unsigned events)
 	case PROBE_EV_IO:
 		if (s->stage != ST_DIAL)
 			return wsc_io(&s->w);
-		if (httpc_dial(r, &s->tls, &k->at, k->at.tls, ev))
+		if (probe_run_dial(r, &s->tls, k->at.tls ? k->at.tls_set : NULL, ev))
 			ws_upgrade(r, s, k);
 		return;
 	case PROBE_EV_TIMER:

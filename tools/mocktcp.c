@@ -4,7 +4,8 @@
  *
  * MODE: accept (default: accept, read and discard until the peer closes), banner:TEXT (send
  * TEXT on accept, then as accept), echo, silent (accept, never read or write), close (accept
- * and close at once), reply:TEXT (send TEXT after the first bytes arrive, then close).
+ * and close at once), reply:TEXT (send TEXT after the first bytes arrive, then close), flood
+ * (send "x" as fast as the peer reads, without end).
  * Handles up to 4096 connections at once; exits after -l seconds (default 300). */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -61,14 +62,23 @@ int main(int argc, char **argv)
 				}
 				if (!strncmp(mode, "banner:", 7))
 					send(c, text, strlen(text), MSG_NOSIGNAL);
-				p[n++] = (struct pollfd){c, (short)(strcmp(mode, "silent") ? POLLIN : 0), 0};
+				short ev = !strcmp(mode, "silent") ? 0 : !strcmp(mode, "flood") ?
+					POLLIN | POLLOUT : POLLIN;
+				p[n++] = (struct pollfd){c, ev, 0};
 			}
 		}
 		for (int i = 1; i < n; i++) {
 			if (!p[i].revents)
 				continue;
-			char buf[4096];
-			ssize_t r = recv(p[i].fd, buf, sizeof buf, 0);
+			static char buf[65536];
+			ssize_t r = 1;
+			if (p[i].revents & POLLOUT) {
+				memset(buf, 'x', sizeof buf);
+				r = send(p[i].fd, buf, sizeof buf, MSG_NOSIGNAL);
+				r = r < 0 ? 0 : 1;
+			}
+			if (r > 0 && (p[i].revents & (POLLIN | POLLERR | POLLHUP)))
+				r = recv(p[i].fd, buf, 4096, 0);
 			if (r > 0 && !strcmp(mode, "echo"))
 				send(p[i].fd, buf, (size_t)r, MSG_NOSIGNAL);
 			if (r > 0 && !strncmp(mode, "reply:", 6)) {

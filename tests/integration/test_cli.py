@@ -65,6 +65,17 @@ def test_tcp_silent_server_times_out():
     assert took < 5, took
 
 
+
+def test_tcp_server_that_floods_cannot_hold_the_loop():
+    """A server that sends without end and never the expected text: the run still ends at
+    its deadline (reads are taken in bounded rounds, so the timer gets its turn)."""
+    _, port = start_tool("mocktcp", "-m", "flood")
+    rc, res = probe("tcp", f"127.0.0.1:{port}", "--expect", "never", "--timeout", "1s")
+    eq(res["reason"], "timeout", f"{res}")
+    assert "during transfer" in res["detail"], res
+    # held by an unbounded read loop, the deadline fired seconds late on this VM
+    assert res["duration_ms"] < 1500, res
+
 def test_dns_a_from_server():
     _, port = start_tool("mockdns", "svc.test:A:10.1.2.3", "svc.test:A:10.1.2.4")
     rc, res = probe("dns", "svc.test", "--server", f"127.0.0.1:{port}",

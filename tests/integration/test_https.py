@@ -1,6 +1,6 @@
-"""The http probe over TLS against openssl s_server with certificates made at test time:
-phases, verification verdicts with distinct reasons, expiry reported even when verification
-fails, insecure_skip_verify, cert_min_days, and the TLS series on /metrics."""
+"""The http and tcp probes over TLS against openssl s_server with certificates made at test
+time: phases, verification verdicts with distinct reasons, expiry reported even when
+verification fails, insecure_skip_verify, cert_min_days, and the TLS series on /metrics."""
 import calendar
 import os
 import subprocess
@@ -11,9 +11,11 @@ import certs
 D = certs.make()
 
 
-def s_server(name):
+def s_server(name, mode="-www"):
+    """mode -www answers HTTP; -rev sends each line back reversed (a TLS service that is not
+    HTTP)."""
     port = free_port()
-    p = subprocess.Popen(["openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-www",
+    p = subprocess.Popen(["openssl", "s_server", "-accept", f"127.0.0.1:{port}", mode,
                           "-quiet", "-cert", f"{D}/{name}.pem", "-key", f"{D}/{name}.key"],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     import lib
@@ -146,16 +148,54 @@ def test_missing_ca_file_is_a_config_error():
     assert "CA file \"/nonexistent.pem\" cannot be read" in r.stderr, r.stderr
 
 
+
+def test_tcp_over_tls_checks_the_certificate_of_any_service():
+    tls = ["--tls", f'{{"ca_file": "{D}/ca.pem"}}']
+    port = s_server("good", "-rev")
+    rc, res = probe("tcp", f"localhost:{port}", *tls)
+    eq(rc, 0, f"{res}")
+    assert res["phases"]["tls_ms"] > 0 and res["phases"]["connect_ms"] > 0, res
+    eq((res["tls"]["version"], res["tls"]["verified"]), ("TLS 1.2", True), f"{res}")
+    assert res["detail"].startswith("TLS 1.2; the chain expires in 3"), res  # 30 days
+    # the conversation goes through TLS too
+    rc, res = probe("tcp", f"localhost:{port}", *tls, "--send", "olleh\n", "--expect", "hello")
+    eq(rc, 0, f"{res}")
+    assert res["phases"]["processing_ms"] > 0, res
+    rc, res = probe("tcp", f"localhost:{port}", *tls, "--send", "olleh\n", "--expect", "bye",
+                    "--timeout", "1s")
+    eq(res["reason"], "timeout", f"{res}")
+    rc, res = probe("tcp", f"localhost:{port}", *tls, "--cert_min_days", "60")
+    eq(res["reason"], "expect", f"{res}")
+    assert res["detail"].startswith("cert_min_days: the chain expires in"), res
+    eq(probe("tcp", f"localhost:{port}", *tls, "--cert_min_days", "7")[0], 0, "7 days")
+    for name, reason in (("expired", "cert_expired"), ("wronghost", "cert_hostname"),
+                         ("self", "cert_untrusted")):
+        rc, res = probe("tcp", f"localhost:{s_server(name, '-rev')}", *tls)
+        eq(res["reason"], reason, f"{name}: {res}")
+        assert res["tls"]["cert_expiry_unix"] > 0, res
+    # TLS spoken to a plain port fails the handshake, not the appliance
+    _, plain = start_tool("mocktcp", "-m", "reply:hello")
+    rc, res = probe("tcp", f"127.0.0.1:{plain}", "--tls", '{"insecure_skip_verify": true}',
+                    "--timeout", "2s")
+    assert res["reason"] in ("tls", "timeout"), res
+    # a certificate check needs TLS
+    r = outpost("probe", "tcp", f"localhost:{port}", "--cert_min_days", "7")
+    eq(r.returncode, 2, "exit")
+    assert '"cert_min_days" checks a TLS certificate: add "tls": {}' in r.stderr, r.stderr
+
 def test_metrics_tls_series():
-    good, expired = s_server("good"), s_server("expired")
+    good, expired, rev = s_server("good"), s_server("expired"), s_server("good", "-rev")
     tls = {"ca_file": f"{D}/ca.pem"}
     app = Appliance({"probes": [
         {"name": "good", "kind": "http", "target": f"https://localhost:{good}/", "tls": tls,
          "interval": "1s", "timeout": "900ms"},
         {"name": "expired", "kind": "http", "target": f"https://localhost:{expired}/",
-         "tls": tls, "interval": "1s", "timeout": "900ms"}]})
-    wait_for(lambda: metric(app.metrics(), "probe_success", probe="expired") is not None and
-             metric(app.metrics(), "probe_success", probe="good") is not None, 10, "results")
+         "tls": tls, "interval": "1s", "timeout": "900ms"},
+        {"name": "smtps", "kind": "tcp", "target": f"localhost:{rev}", "tls": tls,
+         "interval": "1s", "timeout": "900ms"}],
+        "modules": {"tls_connect": {"kind": "tcp", "tls": tls}}})
+    wait_for(lambda: all(metric(app.metrics(), "probe_success", probe=p) is not None
+                         for p in ("good", "expired", "smtps")), 10, "results")
     m = app.metrics()
     eq(metric(m, "probe_success", probe="good"), 1, "good")
     eq(metric(m, "probe_success", probe="expired"), 0, "expired")
@@ -167,6 +207,16 @@ def test_metrics_tls_series():
     eq(metric(m, "probe_tls_version_info", probe="good", version="TLS 1.2"), 1, "version")
     eq(metric(m, "probe_http_ssl", probe="good"), 1, "ssl")
     assert metric(m, "probe_http_duration_seconds", probe="good", phase="tls") > 0
+    # a TLS service that is not HTTP: the same TLS series, none of the HTTP ones
+    eq(metric(m, "probe_success", probe="smtps"), 1, "tcp over TLS")
+    assert metric(m, "probe_ssl_last_chain_expiry_timestamp_seconds", probe="smtps") > time.time()
+    eq(metric(m, "probe_tls_version_info", probe="smtps", version="TLS 1.2"), 1, "tcp version")
+    eq(metric(m, "probe_http_ssl", probe="smtps"), None, "no HTTP series for tcp")
+    s, body = app.get(f"/probe?module=tls_connect&target=localhost:{rev}")
+    eq(s, 200, "/probe of a tcp module with TLS")
+    one = parse_metrics(body)
+    eq(metric(one, "probe_success"), 1, f"{body}")
+    assert metric(one, "probe_ssl_earliest_cert_expiry") > time.time(), body
     assert 0 < metric(m, "outpost_tls_arena_peak_bytes") <= metric(m, "outpost_tls_arena_bytes")
     eq(metric(m, "outpost_engine_allocs_total"), 0, "engine allocations with TLS")
     promtool_check(app.get("/metrics")[1])
