@@ -28,6 +28,8 @@ struct tls_conn {
 	unsigned want;
 	int ca, resume;
 	uint8_t in_use, ready, resumed;
+	uint8_t ip_len;  /* the server was named by an IP address: 4 or 16 bytes in ip */
+	uint8_t ip[16];
 };
 
 /* Room in the arena for one saved session (the ticket and, kept with it, the peer's chain). */
@@ -178,8 +180,10 @@ void tls_deinit(void)
 
 struct tls_conn *tls_start(struct net_conn *c, const char *ca_path, const char *name, int resume)
 {
-	/* an IP literal is not sent as SNI (RFC 6066) */
-	int ip = strchr(name, ':') || strspn(name, "0123456789.") == strlen(name);
+	/* An IP address is not sent as SNI (RFC 6066), and mbedTLS 2.28 matches only DNS names:
+	 * tls_verify checks it against the certificate's IP address entries itself. */
+	struct plat_addr a;
+	int ip = plat_addr_parse(name, &a) == 0;
 	int ca = -1;
 	for (int i = 0; i < T.nca; i++)
 		if (!strcmp(T.ca_path[i], ca_path))
@@ -198,6 +202,8 @@ struct tls_conn *tls_start(struct net_conn *c, const char *ca_path, const char *
 		/* rebinding the config keeps the record buffers: no allocation here */
 		t->ssl.conf = &T.conf[ca];
 		mbedtls_ssl_set_hostname(&t->ssl, ip ? NULL : name);
+		t->ip_len = ip ? (a.family == PLAT_AF_INET6 ? 16 : 4) : 0;
+		memcpy(t->ip, a.ip, sizeof t->ip);
 		mbedtls_ssl_set_bio(&t->ssl, t, bio_send, bio_recv, NULL);
 		t->resumed = 0;
 		t->resume = resume >= 0 && (uint32_t)resume < T.nsessions ? resume : -1;
@@ -279,9 +285,22 @@ void tls_close(struct tls_conn *t)
 	t->c = NULL;
 }
 
+/* Does the leaf certificate name this IP address in its subjectAltName (iPAddress [7])? */
+static int names_ip(const struct tls_conn *t)
+{
+	const mbedtls_x509_crt *c = mbedtls_ssl_get_peer_cert(&t->ssl);
+	for (const mbedtls_x509_sequence *n = c ? &c->subject_alt_names : NULL; n; n = n->next)
+		if (n->buf.tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 7) && n->buf.len == t->ip_len &&
+			!memcmp(n->buf.p, t->ip, t->ip_len))
+			return 1;
+	return 0;
+}
+
 enum tls_verdict tls_verify(struct tls_conn *t, char *detail, size_t cap)
 {
 	uint32_t f = mbedtls_ssl_get_verify_result(&t->ssl);
+	if (t->ip_len && !names_ip(t))
+		f |= MBEDTLS_X509_BADCERT_CN_MISMATCH;
 	if (f == 0) {
 		snprintf(detail, cap, "ok");
 		return TLS_OK;
@@ -296,7 +315,8 @@ enum tls_verdict tls_verify(struct tls_conn *t, char *detail, size_t cap)
 		return TLS_EXPIRED;
 	}
 	if (f & MBEDTLS_X509_BADCERT_CN_MISMATCH) {
-		snprintf(detail, cap, "certificate is not for this host name");
+		snprintf(detail, cap, "certificate is not for this %s",
+			t->ip_len ? "IP address" : "host name");
 		return TLS_HOSTNAME;
 	}
 	if (f & (MBEDTLS_X509_BADCERT_NOT_TRUSTED | MBEDTLS_X509_BADCERT_MISSING)) {

@@ -67,6 +67,11 @@ def test_distinct_reasons_and_expiry_on_failure():
         if name == "expired":
             eq(res["tls"]["cert_expiry_unix"], calendar.timegm((2020, 2, 1, 0, 0, 0)),
                "expiry of the expired certificate")
+    # named by its IP address, the server's certificate must carry that address (an IP SAN):
+    # one for another host's name, from a trusted CA, is not enough
+    rc, res = https(s_server("wronghost"), host="127.0.0.1")
+    eq((res["reason"], res["detail"]), ("cert_hostname", "certificate is not for this IP address"),
+       f"{res}")
     port = s_server("self")
     rc, res = https(port)
     eq(res["reason"], "cert_untrusted", f"{res}")
