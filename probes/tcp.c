@@ -1,29 +1,66 @@
 /* tcp.c: the tcp probe: connect, optionally over TLS, optionally send a string and wait for an
  * expected one.
  *
- *   resolve -> connect -> [tls handshake, verify] -> [send] -> [read until "expect" appears]
- *   -> done
+ *   resolve -> connect -> [starttls dialogue] -> [tls handshake, verify] -> [send]
+ *   -> [read until "expect" appears] -> done
  *
- * Phases: resolve, connect, tls, processing (request sent to first byte), transfer (first byte
- * to match). Without send and expect, a completed connect (or handshake) is success. With
- * "tls" it is a certificate check for any TLS service: SMTPS, IMAPS, LDAPS, MQTT... */
+ * Phases: resolve, connect, tls (with the STARTTLS dialogue), processing (request sent to first
+ * byte), transfer (first byte to match). Without send and expect, a completed connect (or
+ * handshake) is success. With "tls" or "starttls" it is a certificate check for any TLS
+ * service: SMTPS, IMAPS, LDAPS, MQTT, SMTP submission, a database... */
 #include <stdio.h>
 #include <string.h>
 #include "../core/probe.h"
 #include "../core/tls.h"
 
+/* A STARTTLS dialogue: the steps that bring a plain connection to "go ahead with TLS". Each
+ * step sends (or not) and reads until a line starts with ok (success) or with one of the bad
+ * prefixes ("|"-separated: the server refused). Postgres answers one byte, not a line. */
+struct starttls_step {
+	const char *send;
+	size_t send_len;
+	const char *ok, *bad;
+};
+
+struct starttls {
+	const char *name;
+	uint8_t lines, nsteps;
+	struct starttls_step step[3];
+};
+
+#define S(text) text, sizeof text - 1
+static const struct starttls starttls_protos[] = {
+	/* RFC 3207: greeting, EHLO, STARTTLS; a multi-line reply ends with "NNN " */
+	{"smtp", 1, 3, {{NULL, 0, "220 ", "4|5"}, {S("EHLO outpost.invalid\r\n"), "250 ", "4|5"},
+		{S("STARTTLS\r\n"), "220", "4|5"}}},
+	/* RFC 3501 */
+	{"imap", 1, 2, {{NULL, 0, "* OK", "* BYE|* PREAUTH"},
+		{S("a1 STARTTLS\r\n"), "a1 OK", "a1 NO|a1 BAD|* BYE"}}},
+	/* RFC 2595 */
+	{"pop3", 1, 2, {{NULL, 0, "+OK", "-ERR"}, {S("STLS\r\n"), "+OK", "-ERR"}}},
+	/* RFC 4217 */
+	{"ftp", 1, 2, {{NULL, 0, "220 ", "4|5"}, {S("AUTH TLS\r\n"), "234", "4|5"}}},
+	/* SSLRequest: length 8, code 80877103; 'S' goes ahead, 'N' (or an error 'E') refuses */
+	{"postgres", 0, 1, {{S("\0\0\0\x08\x04\xd2\x16\x2f"), "S", "N|E"}}},
+};
+#undef S
+
 struct tcp_conf {
 	const char *send;
 	const char *expect;
+	const char *starttls_name;
 	struct probe_tls tls;
 	uint32_t cert_min_days;
-	uint8_t use_tls; /* a "tls" object was given */
+	uint8_t use_tls; /* a "tls" object or "starttls" was given */
+	const struct starttls *starttls;
 };
+
+enum tcp_stage { ST_DIAL, ST_STARTTLS, ST_HANDSHAKE, ST_READY };
 
 struct tcp_state {
 	struct tls_conn *tls;
 	size_t sent, send_len, expect_len;
-	uint8_t ready, got_first;
+	uint8_t stage, step, got_first;
 };
 
 /* "tls": {...} turns TLS on; its keys are those of every kind ({} for the defaults). */
@@ -39,6 +76,7 @@ static const struct cfg_key tcp_keys[] = {
 	{"expect", CFG_STR, 0, offsetof(struct tcp_conf, expect), 0, OP_RUN_BUF / 2, NULL},
 	{"tls", CFG_FN, 0, offsetof(struct tcp_conf, tls), 0, 0, read_tls},
 	{"cert_min_days", CFG_UINT, 0, offsetof(struct tcp_conf, cert_min_days), 0, 3650, NULL},
+	{"starttls", CFG_STR, 0, offsetof(struct tcp_conf, starttls_name), 0, 16, NULL},
 };
 
 static int tcp_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
@@ -49,9 +87,19 @@ static int tcp_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 	if (net_split_hostport(p->target, host, sizeof host, 0, &port) != 0)
 		return cfg_error(c, tok, "probe \"%s\": target \"%s\" must be \"host:port\"", p->name,
 			p->target);
+	if (k->starttls_name) {
+		for (size_t i = 0; i < OP_ARRAY_LEN(starttls_protos) && !k->starttls; i++)
+			if (!strcmp(k->starttls_name, starttls_protos[i].name))
+				k->starttls = &starttls_protos[i];
+		if (!k->starttls)
+			return cfg_error(c, tok, "probe \"%s\": \"starttls\" is \"smtp\", \"imap\", "
+				"\"pop3\", \"ftp\" or \"postgres\", not \"%s\"", p->name,
+				k->starttls_name);
+		k->use_tls = 1;
+	}
 	if (k->cert_min_days && !k->use_tls)
 		return cfg_error(c, tok, "probe \"%s\": \"cert_min_days\" checks a TLS certificate: "
-			"add \"tls\": {} to connect over TLS", p->name);
+			"add \"tls\": {} (or \"starttls\") to connect over TLS", p->name);
 	return k->use_tls ? probe_tls_configure(c, tok, &k->tls) : 0;
 }
 
@@ -172,22 +220,140 @@ static void tcp_send(struct probe_run *r, struct tcp_state *s, const struct tcp_
 	tcp_read(r, s, k); /* (a greeting may already wait, in the socket or the TLS context) */
 }
 
+/* Does the line at p (n bytes) start with one of the "|"-separated prefixes? */
+static int starts_with_any(const uint8_t *p, size_t n, const char *set)
+{
+	while (*set) {
+		size_t l = strcspn(set, "|");
+		if (l <= n && !memcmp(p, set, l))
+			return 1;
+		set += l + (set[l] == '|');
+	}
+	return 0;
+}
+
+/* Judge what arrived for this step: 1 ok, -1 refused (the run ended), 0 wait for more.
+ * Complete lines that decide nothing are dropped, so only a single over-long line can fill
+ * the buffer. */
+static int starttls_judge(struct probe_run *r, const struct starttls *t,
+	const struct starttls_step *st)
+{
+	size_t at = 0;
+	while (at < r->buf_len) {
+		const uint8_t *line = r->buf + at;
+		size_t left = r->buf_len - at;
+		const uint8_t *nl = t->lines ? memchr(line, '\n', left) : line + left - 1;
+		if (!nl)
+			break; /* a line is judged whole */
+		size_t n = (size_t)(nl - line) + 1;
+		if (starts_with_any(line, n, st->ok))
+			return 1;
+		if (starts_with_any(line, n, st->bad)) {
+			char ex[48];
+			excerpt(line, OP_MIN(n, 40), ex, sizeof ex);
+			probe_run_done(r, 0, REASON_TLS, "STARTTLS (%s): the server refused: \"%s\"",
+				t->name, ex);
+			return -1;
+		}
+		at += n;
+	}
+	memmove(r->buf, r->buf + at, r->buf_len - at);
+	r->buf_len -= at;
+	return 0;
+}
+
+static void tcp_ready(struct probe_run *r, struct tcp_state *s, const struct tcp_conf *k);
+
+/* The plain-text dialogue before the handshake; then the handshake on the same connection. */
+static void starttls_io(struct probe_run *r, struct tcp_state *s, const struct tcp_conf *k)
+{
+	const struct starttls *t = k->starttls;
+	for (int round = 0; round < 64; round++) {
+		const struct starttls_step *st = &t->step[s->step];
+		if (s->sent < st->send_len) {
+			int n = net_send(&r->conn, st->send + s->sent, st->send_len - s->sent);
+			if (n == OP_EAGAIN) {
+				net_want(&r->conn, PLAT_WRITE);
+				return;
+			}
+			if (n < 0) {
+				probe_run_done(r, 0, REASON_SEND, "STARTTLS (%s): %s", t->name,
+					op_strerror(n));
+				return;
+			}
+			s->sent += (size_t)n;
+			continue;
+		}
+		int v = starttls_judge(r, t, st);
+		if (v < 0)
+			return;
+		if (v > 0) {
+			r->buf_len = 0;
+			s->sent = 0;
+			if (++s->step < t->nsteps)
+				continue;
+			s->stage = ST_HANDSHAKE;
+			if (probe_run_dial(r, &s->tls, &k->tls, PROBE_EV_CONNECTED))
+				tcp_ready(r, s, k);
+			return;
+		}
+		if (r->buf_len == sizeof r->buf) {
+			probe_run_done(r, 0, REASON_PROTOCOL, "STARTTLS (%s): a line over %zu bytes",
+				t->name, sizeof r->buf);
+			return;
+		}
+		int n = net_recv(&r->conn, r->buf + r->buf_len, sizeof r->buf - r->buf_len);
+		if (n == OP_EAGAIN) {
+			net_want(&r->conn, PLAT_READ);
+			return;
+		}
+		if (n <= 0) {
+			probe_run_done(r, 0, n ? REASON_RECV : REASON_CLOSED, "STARTTLS (%s): %s", t->name,
+				n ? op_strerror(n) : "connection closed before the server agreed");
+			return;
+		}
+		r->buf_len += (size_t)n;
+	}
+}
+
+/* The connection is up (over TLS when asked): on to send and expect. */
+static void tcp_ready(struct probe_run *r, struct tcp_state *s, const struct tcp_conf *k)
+{
+	s->stage = ST_READY;
+	s->send_len = k->send ? strlen(k->send) : 0;
+	s->expect_len = k->expect ? strlen(k->expect) : 0;
+	if (!s->send_len && !s->expect_len)
+		tcp_ok(r, k);
+	else
+		tcp_send(r, s, k);
+}
+
 static void tcp_on_event(struct probe_run *r, int ev, unsigned events)
 {
 	struct tcp_state *s = (struct tcp_state *)r->state;
 	const struct tcp_conf *k = probe_conf(r);
 	(void)events;
-	if (!s->ready) {
-		if (!probe_run_dial(r, &s->tls, k->use_tls ? &k->tls : NULL, ev))
+	switch (s->stage) {
+	case ST_DIAL:
+		/* with STARTTLS the handshake waits for the dialogue */
+		if (!probe_run_dial(r, &s->tls, k->use_tls && !k->starttls ? &k->tls : NULL, ev))
 			return;
-		s->ready = 1;
-		s->send_len = k->send ? strlen(k->send) : 0;
-		s->expect_len = k->expect ? strlen(k->expect) : 0;
-		if (!s->send_len && !s->expect_len)
-			tcp_ok(r, k);
-		else
-			tcp_send(r, s, k);
-	} else if (ev == PROBE_EV_IO) {
+		if (!k->starttls)
+			return tcp_ready(r, s, k);
+		s->stage = ST_STARTTLS;
+		probe_run_phase(r, PHASE_TLS);
+		return starttls_io(r, s, k);
+	case ST_STARTTLS:
+		if (ev == PROBE_EV_IO)
+			starttls_io(r, s, k);
+		return;
+	case ST_HANDSHAKE:
+		if (probe_run_dial(r, &s->tls, &k->tls, ev))
+			tcp_ready(r, s, k);
+		return;
+	default:
+		if (ev != PROBE_EV_IO)
+			return;
 		if (s->sent < s->send_len)
 			tcp_send(r, s, k);
 		else

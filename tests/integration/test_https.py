@@ -3,7 +3,10 @@ time: phases, verification verdicts with distinct reasons, expiry reported even 
 verification fails, insecure_skip_verify, cert_min_days, and the TLS series on /metrics."""
 import calendar
 import os
+import socket
+import ssl
 import subprocess
+import threading
 import time
 from lib import *
 import certs
@@ -187,6 +190,91 @@ def test_tcp_over_tls_checks_the_certificate_of_any_service():
     r = outpost("probe", "tcp", f"localhost:{port}", "--cert_min_days", "7")
     eq(r.returncode, 2, "exit")
     assert '"cert_min_days" checks a TLS certificate: add "tls": {}' in r.stderr, r.stderr
+
+
+class StartTLS:
+    """A server that speaks one protocol's plain dialogue, then TLS (Python's ssl, that is
+    OpenSSL) with the test certificate, and then answers each line with "250 ok". refuse: the
+    STARTTLS command gets the protocol's refusal instead."""
+    DIALOGUE = {
+        "smtp": [(None, b"220-mail.test ESMTP\r\n220 ready\r\n"),
+                 (b"EHLO ", b"250-mail.test\r\n250-PIPELINING\r\n250 STARTTLS\r\n"),
+                 (b"STARTTLS\r\n", b"220 2.0.0 go ahead\r\n")],
+        "imap": [(None, b"* OK [CAPABILITY IMAP4rev1 STARTTLS] ready\r\n"),
+                 (b"a1 STARTTLS\r\n", b"* CAPABILITY IMAP4rev1\r\na1 OK begin TLS\r\n")],
+        "pop3": [(None, b"+OK ready\r\n"), (b"STLS\r\n", b"+OK begin TLS\r\n")],
+        "ftp": [(None, b"220 ftp ready\r\n"), (b"AUTH TLS\r\n", b"234 go\r\n")],
+        "postgres": [(b"\0\0\0\x08\x04\xd2\x16\x2f", b"S")],
+    }
+    REFUSE = {"smtp": b"454 4.7.0 TLS not available\r\n", "imap": b"a1 NO not now\r\n",
+              "pop3": b"-ERR not now\r\n", "ftp": b"534 not now\r\n", "postgres": b"N"}
+
+    def __init__(self, proto, refuse=False):
+        self.proto, self.refuse = proto, refuse
+        self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.tls.load_cert_chain(f"{D}/good.pem", f"{D}/good.key")
+        self.srv = socket.create_server(("127.0.0.1", 0))
+        self.port = self.srv.getsockname()[1]
+        self.seen = []
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            c, _ = self.srv.accept()
+            threading.Thread(target=self.one, args=(c,), daemon=True).start()
+
+    def one(self, c):
+        c.settimeout(5)
+        try:
+            steps = self.DIALOGUE[self.proto]
+            for i, (want, reply) in enumerate(steps):
+                if want:
+                    got = b""
+                    while len(got) < len(want) and (b"\n" not in got or self.proto == "postgres"):
+                        got += c.recv(256)
+                    self.seen.append(got)
+                    assert got.startswith(want), got
+                if self.refuse and i == len(steps) - 1:
+                    c.sendall(self.REFUSE[self.proto])
+                    return
+                c.sendall(reply)
+            t = self.tls.wrap_socket(c, server_side=True)
+            while t.recv(256):
+                t.sendall(b"250 ok\r\n")
+        except (OSError, AssertionError):
+            pass
+        finally:
+            c.close()
+
+
+def test_starttls_upgrades_a_plain_dialogue_then_verifies():
+    tls = ["--tls", f'{{"ca_file": "{D}/ca.pem"}}']
+    for proto in StartTLS.DIALOGUE:
+        srv = StartTLS(proto)
+        rc, res = probe("tcp", f"localhost:{srv.port}", "--starttls", proto, *tls)
+        eq(rc, 0, f"{proto}: {res}")
+        eq((res["tls"]["version"], res["tls"]["verified"]), ("TLS 1.2", True), f"{proto}: {res}")
+        assert res["phases"]["tls_ms"] > 0, res
+        eq(len(srv.seen), len([w for w, _ in StartTLS.DIALOGUE[proto] if w]), f"{proto} steps")
+    # after the upgrade, send and expect go through TLS
+    srv = StartTLS("smtp")
+    rc, res = probe("tcp", f"localhost:{srv.port}", "--starttls", "smtp", *tls,
+                    "--send", "EHLO again\r\n", "--expect", "250 ok", "--cert_min_days", "7")
+    eq(rc, 0, f"{res}")
+    # without a CA that trusts it: the same verdicts as any TLS probe
+    rc, res = probe("tcp", f"localhost:{srv.port}", "--starttls", "smtp")
+    eq(res["reason"], "cert_untrusted", f"{res}")
+    # a server that refuses fails at once, naming what it said
+    for proto, said in (("smtp", "454 4.7.0 TLS not available"), ("imap", "a1 NO not now"),
+                        ("postgres", "N")):
+        srv = StartTLS(proto, refuse=True)
+        rc, res = probe("tcp", f"localhost:{srv.port}", "--starttls", proto, *tls)
+        eq(res["reason"], "tls", f"{proto}: {res}")
+        assert res["detail"].startswith(f'STARTTLS ({proto}): the server refused: "{said}'), res
+    r = outpost("probe", "tcp", "localhost:25", "--starttls", "xmpp")
+    eq(r.returncode, 2, "exit")
+    assert '"starttls" is "smtp", "imap", "pop3", "ftp" or "postgres", not "xmpp"' in r.stderr, \
+        r.stderr
 
 def test_metrics_tls_series():
     good, expired, rev = s_server("good"), s_server("expired"), s_server("good", "-rev")
