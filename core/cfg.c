@@ -680,6 +680,20 @@ static int read_objective(struct cfg_ctx *c, int tok, void *field)
 }
 
 /* "groups": ["nightly", "storage"], kept as JSON text for the events that carry it */
+static int read_ip_protocol(struct cfg_ctx *c, int tok, void *field)
+{
+	const char *v;
+	int rc = cfg_string(c, tok, &v);
+	if (rc)
+		return rc;
+	uint8_t *out = field;
+	*out = !strcmp(v, "ip4") ? 4 : !strcmp(v, "ip6") ? 6 : 0;
+	if (!*out && strcmp(v, "auto"))
+		return cfg_error(c, tok, "\"ip_protocol\" is \"auto\" (IPv4, else IPv6), \"ip4\" or "
+			"\"ip6\", not \"%s\"", v);
+	return 0;
+}
+
 static int read_groups(struct cfg_ctx *c, int tok, void *field)
 {
 	int n = c->t[tok].size;
@@ -719,6 +733,7 @@ static const struct cfg_key probe_keys[] = {
 	{"disabled", CFG_BOOL, 0, offsetof(struct cfg_probe, disabled), 0, 1, NULL},
 	{"service", CFG_STR, 0, offsetof(struct cfg_probe, service), 0, OP_NAME_MAX - 1, NULL},
 	{"groups", CFG_FN, 0, offsetof(struct cfg_probe, groups), 0, 0, read_groups},
+	{"ip_protocol", CFG_FN, 0, offsetof(struct cfg_probe, ip_protocol), 0, 0, read_ip_protocol},
 };
 
 static int read_probe(struct cfg_ctx *c, int tok, struct cfg_probe *p, int index)

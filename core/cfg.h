@@ -46,6 +46,7 @@ struct cfg_probe {
 	const struct probe_ops *ops;
 	struct slo_target objective; /* nwin 0: none */
 	uint8_t disabled;            /* configured but not scheduled */
+	uint8_t ip_protocol;         /* 0: IPv4, else IPv6; 4 or 6: only that version */
 	const char *service;         /* the service a run's event names (default: the name) */
 	const char *groups;          /* its groups, as a JSON array ("[]" when none) */
 	int line;

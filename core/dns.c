@@ -392,7 +392,7 @@ static void resolve_cb(void *udata, int err, const struct dns_reply *reply)
 			return rv->cb(rv->udata, 0, NULL);
 		}
 	}
-	if (asked == DNS_A) {
+	if (asked == DNS_A && !rv->family) {
 		/* no IPv4 address: try IPv6, within what is left of the time */
 		uint64_t left = rv->deadline_us > op_loop.now_us ? rv->deadline_us - op_loop.now_us : 1;
 		rv->addr->family = PLAT_AF_INET6;
@@ -401,21 +401,27 @@ static void resolve_cb(void *udata, int err, const struct dns_reply *reply)
 			rv->cb(rv->udata, rc, op_strerror(rc));
 		return;
 	}
-	rv->cb(rv->udata, OP_ENOTFOUND, "no address");
+	rv->cb(rv->udata, OP_ENOTFOUND, !rv->family ? "no address" :
+		asked == DNS_A ? "no IPv4 address" : "no IPv6 address");
 }
 
 int dns_resolve_start(struct dns_resolve *rv)
 {
 	uint16_t port = rv->addr->port;
-	if (plat_addr_parse(rv->host, rv->addr) == 0 ||
-		dns_hosts_lookup(rv->host, PLAT_AF_INET, rv->addr) == 0 ||
-		dns_hosts_lookup(rv->host, PLAT_AF_INET6, rv->addr) == 0) {
+	uint8_t first = rv->family ? rv->family : PLAT_AF_INET;
+	if (plat_addr_parse(rv->host, rv->addr) == 0) {
+		rv->addr->port = port;
+		return rv->family && rv->addr->family != rv->family ? OP_EFAMILY : 0;
+	}
+	if (dns_hosts_lookup(rv->host, first, rv->addr) == 0 ||
+		(!rv->family && dns_hosts_lookup(rv->host, PLAT_AF_INET6, rv->addr) == 0)) {
 		rv->addr->port = port;
 		return 0;
 	}
-	rv->addr->family = PLAT_AF_INET;
+	rv->addr->family = first;
 	uint64_t left = rv->deadline_us > op_loop.now_us ? rv->deadline_us - op_loop.now_us : 1;
-	int rc = dns_query_start(rv->host, DNS_A, NULL, left, resolve_cb, rv, rv->q);
+	int rc = dns_query_start(rv->host, first == PLAT_AF_INET ? DNS_A : DNS_AAAA, NULL, left,
+		resolve_cb, rv, rv->q);
 	return rc ? rc : OP_EAGAIN;
 }
 

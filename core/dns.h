@@ -90,10 +90,12 @@ struct dns_resolve {
 	uint64_t deadline_us;    /* on op_loop's clock */
 	dns_addr_fn *cb;
 	void *udata;
+	uint8_t family;          /* 0: IPv4, else IPv6; PLAT_AF_INET or PLAT_AF_INET6: only that */
 };
 /* An IP literal or /etc/hosts entry answers at once (returns 0, cb not called); otherwise DNS
- * A, then AAAA when there is no IPv4 address: returns OP_EAGAIN and cb follows. A negative code
- * when no query could start. Never blocks. */
+ * A, then AAAA when there is no IPv4 address (with family 0): returns OP_EAGAIN and cb
+ * follows. A negative code when no query could start, or OP_EFAMILY for a literal of the other
+ * family. Never blocks. */
 int dns_resolve_start(struct dns_resolve *rv);
 /* Stop a resolution under way (idempotent); cb is not called. */
 void dns_resolve_cancel(struct dns_resolve *rv);

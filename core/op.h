@@ -24,6 +24,7 @@
 	X(ENOTFOUND, "not found")                               \
 	X(ENOENT, "no such file")                               \
 	X(ECANCELED, "canceled")                                \
+	X(EFAMILY, "an address of the other IP version")        \
 	X(EIO, "i/o error")
 
 /* OP_X_<name> numbers the codes 1..N; OP_<name> is the negative code callers see. */

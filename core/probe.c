@@ -58,13 +58,19 @@ static void resolve_cb(void *udata, int err, const char *why)
 	run_resolved(r);
 }
 
+uint8_t probe_family(const struct cfg_probe *p)
+{
+	return p->ip_protocol == 4 ? PLAT_AF_INET : p->ip_protocol == 6 ? PLAT_AF_INET6 : 0;
+}
+
 void probe_run_resolve(struct probe_run *r, const char *host, uint16_t port)
 {
 	op_strlcpy(r->host, host, sizeof r->host);
 	r->port = port;
 	probe_run_phase(r, PHASE_RESOLVE);
 	r->rv = (struct dns_resolve){.host = r->host, .addr = &r->addr, .q = &r->dq,
-		.deadline_us = r->deadline.when_us, .cb = resolve_cb, .udata = r};
+		.deadline_us = r->deadline.when_us, .cb = resolve_cb, .udata = r,
+		.family = probe_family(r->p->cfg)};
 	int rc = dns_resolve_start(&r->rv);
 	if (rc == 0)
 		run_resolved(r);

@@ -129,9 +129,11 @@ void probe_run_end_at(struct probe_run *r, uint64_t at_us);
  * what was done off the clock. */
 uint64_t probe_run_elapsed(const struct probe_run *r);
 
-/* Resolve host for this run (IP literal, /etc/hosts, then DNS; family 0: IPv4, else IPv6).
+/* Resolve host for this run (IP literal, /etc/hosts, then DNS) in the probe's ip_protocol.
  * Delivers PROBE_EV_RESOLVED, or ends the run with REASON_RESOLVE. */
 void probe_run_resolve(struct probe_run *r, const char *host, uint16_t port);
+/* The dns_resolve family of a probe's ip_protocol (0: IPv4, else IPv6). */
+uint8_t probe_family(const struct cfg_probe *p);
 /* Connect r->conn to r->addr over TCP (the socket is made off the clock). Delivers
  * PROBE_EV_CONNECTED, then PROBE_EV_IO for the readiness asked with net_want; or ends the run
  * with REASON_CONNECT / REASON_REFUSED. */

@@ -335,7 +335,8 @@ static void sub_connect(struct pipe *pp)
 	pp->state = SUB_RESOLVE;
 	pp->addr.port = pp->k->sub.port;
 	pp->rv = (struct dns_resolve){.host = pp->k->sub.host, .addr = &pp->addr, .q = &pp->dq,
-		.deadline_us = deadline, .cb = sub_resolved, .udata = pp};
+		.deadline_us = deadline, .cb = sub_resolved, .udata = pp,
+		.family = probe_family(pp->p->cfg)};
 	int rc = dns_resolve_start(&pp->rv);
 	if (rc == 0)
 		sub_resolved(pp, 0, NULL);

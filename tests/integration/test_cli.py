@@ -1,4 +1,9 @@
 """outpost probe: one-shot tcp and dns probes against local servers, and the CLI basics."""
+import json
+import os
+import shutil
+import subprocess
+import sys
 import time
 from lib import *
 
@@ -75,6 +80,71 @@ def test_tcp_server_that_floods_cannot_hold_the_loop():
     assert "during transfer" in res["detail"], res
     # held by an unbounded read loop, the deadline fired seconds late on this VM
     assert res["duration_ms"] < 1500, res
+
+
+# Runs inside a network namespace of the test's own: a resolver that knows a dual-stack name
+# and an IPv4-only one, a listener on both families that notes who connects, and the probes.
+IP_CASES = r"""
+import json, os, socket, subprocess, sys, tempfile, threading
+tools, outpost = sys.argv[1], sys.argv[2]
+dns = subprocess.Popen([f"{tools}/mockdns", "-l", "60", "dual.test:A:127.0.0.1",
+                        "dual.test:AAAA:::1", "v4.test:A:127.0.0.1"], stdout=subprocess.PIPE,
+                       text=True)
+dport = dns.stdout.readline().split()[1]
+fd, resolv = tempfile.mkstemp(suffix=".conf")
+os.write(fd, f"nameserver 127.0.0.1:{dport}\n".encode())
+srv = socket.socket(socket.AF_INET6)
+srv.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+srv.bind(("::", 0))
+srv.listen(16)
+port, peers = srv.getsockname()[1], []
+def serve():
+    while True:
+        c, a = srv.accept()
+        peers.append(a[0])
+        c.close()
+threading.Thread(target=serve, daemon=True).start()
+env = {**os.environ, "OUTPOST_RESOLV_CONF": resolv}
+out = []
+for host, ip in (("dual.test", None), ("dual.test", "ip4"), ("dual.test", "ip6"),
+                 ("v4.test", "ip6"), ("127.0.0.1", "ip6"), ("::1", "ip4")):
+    n = len(peers)
+    target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    r = subprocess.run([outpost, "probe", "tcp", target, "--timeout", "2s"] +
+                       (["--ip_protocol", ip] if ip else []), capture_output=True, text=True,
+                       env=env, timeout=20)
+    res = json.loads(r.stdout)
+    out.append([host, ip, res["success"], res["reason"], res["detail"],
+                peers[n] if len(peers) > n else None])
+print(json.dumps(out))
+"""
+
+
+def test_ip_protocol_picks_the_address_family():
+    """In a namespace with only loopback (IPv6 traffic stays inside the test): a name with an A
+    and an AAAA record is reached over IPv4 by default and with ip4, over IPv6 with ip6; a name
+    without an AAAA record fails ip6 by saying so; a literal of the other family fails at once."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        raise AssertionError("needs root and unshare(1) to make a network namespace")
+    r = subprocess.run(["unshare", "-n", "sh", "-c",
+                        f'ip link set lo up && exec "{sys.executable}" -c "$0" "$1" "$2"',
+                        IP_CASES, TOOLS, OUTPOST], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.strip(), (r.stdout, r.stderr[-2000:])
+    got = {(h, ip): (ok, reason, detail, peer) for h, ip, ok, reason, detail, peer in
+           json.loads(r.stdout)}
+    eq(got[("dual.test", None)][::3], (True, "::ffff:127.0.0.1"), "auto: IPv4 first")
+    eq(got[("dual.test", "ip4")][::3], (True, "::ffff:127.0.0.1"), "ip4")
+    eq(got[("dual.test", "ip6")][::3], (True, "::1"), "ip6")
+    eq(got[("v4.test", "ip6")], (False, "resolve", "v4.test: no IPv6 address", None),
+       "ip6 without an AAAA record")
+    eq(got[("127.0.0.1", "ip6")][:3], (False, "resolve",
+                                        "127.0.0.1: an address of the other IP version"),
+       "a literal of the other family")
+    eq(got[("::1", "ip4")][:2], (False, "resolve"), "::1 with ip4")
+    r = outpost("probe", "tcp", "127.0.0.1:1", "--ip_protocol", "ipv6")
+    eq(r.returncode, 2, "exit")
+    assert '"ip_protocol" is "auto" (IPv4, else IPv6), "ip4" or "ip6", not "ipv6"' in r.stderr, \
+        r.stderr
 
 def test_dns_a_from_server():
     _, port = start_tool("mockdns", "svc.test:A:10.1.2.3", "svc.test:A:10.1.2.4")
