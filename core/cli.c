@@ -9,7 +9,6 @@
 #include "logstore.h"
 #include "probe.h"
 #include "rand.h"
-#include "tls.h"
 
 static const char usage[] =
 	"usage: outpost COMMAND [ARGS]\n"
@@ -226,15 +225,9 @@ static void print_result(const struct cfg_probe *p, const struct result *r)
 			(unsigned long long)r->body_bytes, r->redirects, r->ssl ? "true" : "false");
 	if (!strcmp(p->kind, "ws") && r->http_status == 101)
 		printf(",\"ws\":{\"message_bytes\":%llu}", (unsigned long long)r->body_bytes);
-	if (r->tls_version) {
-		char cipher[64], exp[40];
-		tls_cipher_name(r->tls_cipher, cipher, sizeof cipher);
-		op_fmt_time(exp, sizeof exp, r->cert_expiry * 1000000);
-		printf(",\"tls\":{\"version\":\"TLS %d.%d\",\"cipher\":\"%s\",\"cert_expiry\":\"%s\","
-			"\"cert_expiry_unix\":%lld,\"verified\":%s,\"resumed\":%s}", r->tls_version / 10,
-			r->tls_version % 10, cipher, exp, (long long)r->cert_expiry,
-			r->cert_verified ? "true" : "false", r->tls_resumed ? "true" : "false");
-	}
+	char tls[256];
+	result_tls_json(tls, sizeof tls, r);
+	printf("%s", tls);
 	if (!strcmp(p->kind, "exec")) {
 		char ev[600];
 		result_event(ev, sizeof ev, p->service, p->groups, r);

@@ -3,6 +3,7 @@
 #include <string.h>
 #include "json.h"
 #include "result.h"
+#include "tls.h"
 
 static const char *const reason_texts[] = {
 #define OP_X(id, text) text,
@@ -134,6 +135,23 @@ size_t result_event(char *out, size_t cap, const char *service, const char *grou
 	return n < 0 ? 0 : OP_MIN((size_t)n, cap - 1);
 }
 
+size_t result_tls_json(char *out, size_t cap, const struct result *r)
+{
+	if (!r->tls_version || !cap) {
+		if (cap)
+			out[0] = 0;
+		return 0;
+	}
+	char cipher[64], exp[40];
+	tls_cipher_name(r->tls_cipher, cipher, sizeof cipher);
+	op_fmt_time(exp, sizeof exp, r->cert_expiry * 1000000);
+	int n = snprintf(out, cap, ",\"tls\":{\"version\":\"TLS %d.%d\",\"cipher\":\"%s\","
+		"\"cert_expiry\":\"%s\",\"cert_expiry_unix\":%lld,\"verified\":%s,\"resumed\":%s}",
+		r->tls_version / 10, r->tls_version % 10, cipher, exp, (long long)r->cert_expiry,
+		r->cert_verified ? "true" : "false", r->tls_resumed ? "true" : "false");
+	return n < 0 ? 0 : OP_MIN((size_t)n, cap - 1);
+}
+
 size_t result_json(char *out, size_t cap, const char *name, const char *kind, const char *target,
 	const char *region, const char *service, const char *groups, const struct result *r)
 {
@@ -155,6 +173,8 @@ size_t result_json(char *out, size_t cap, const char *name, const char *kind, co
 			r->ok ? "" : reason_label(r->reason), d);
 	if (r->http_status && w > 0 && (size_t)w < cap)
 		w += snprintf(out + w, cap - (size_t)w, ",\"http_status\":%d", r->http_status);
+	if (w > 0 && (size_t)w < cap)
+		w += (int)result_tls_json(out + w, cap - (size_t)w, r);
 	if (!strcmp(kind, "exec") && w > 0 && (size_t)w < cap) {
 		char ev[600];
 		result_event(ev, sizeof ev, service, groups, r);

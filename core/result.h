@@ -91,6 +91,9 @@ size_t result_event(char *out, size_t cap, const char *service, const char *grou
 
 /* Count a result into stats (counters, histogram, last). */
 void stats_add(struct probe_stats *s, const struct result *r);
+/* A TLS run's facts as a JSON member, ",\"tls\":{...}" (version, cipher, cert_expiry,
+ * cert_expiry_unix, verified, resumed); "" without TLS. The length written. */
+size_t result_tls_json(char *out, size_t cap, const struct result *r);
 /* A result as one JSON object, the shape of the results API (exec probes add their SLA event).
  * Returns the length; 0 when it does not fit in cap. */
 size_t result_json(char *out, size_t cap, const char *name, const char *kind, const char *target,

@@ -36,6 +36,7 @@ const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '
         spark: !!(await r.$('svg.spark')),
         reason: await r.$eval('.reason', e => e.textContent),
         events: await r.$eval('.events', e => e.textContent).catch(() => null),
+        cert: await r.$eval('.cert', e => e.textContent).catch(() => null),
       };
     }
     await page.waitForSelector('#alarm-list li', { timeout: 10000 }).catch(() => {});

@@ -1,15 +1,25 @@
 """The dashboard in Debian's headless chromium (playwright-core): every probe row shows its
-state, latency and sparkline, a failing probe shows its reason, "run now" works with the
-token, the page reads without JavaScript, and a screenshot is saved under build/."""
+state, latency and sparkline, a failing probe shows its reason, a TLS probe the days its
+certificate has left, "run now" works with the token, the page reads without JavaScript, and a
+screenshot is saved under build/."""
 import json
 import os
+import socket
 import subprocess
 from lib import *
+import certs
+import lib
 
 
 def test_dashboard_in_chromium():
     _, mport = start_tool("mockhttp")
     _, xport = start_tool("outpost-mock")
+    d, tport = certs.make(), free_port()
+    lib._procs.append(subprocess.Popen(
+        ["openssl", "s_server", "-accept", f"127.0.0.1:{tport}", "-rev", "-quiet", "-cert",
+         f"{d}/good.pem", "-key", f"{d}/good.key"], stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL))
+    wait_for(lambda: socket.socket().connect_ex(("127.0.0.1", tport)) == 0, 10, "s_server")
     app = Appliance({
         "appliance": {"name": "edge-01", "region": "ap-south-1"},
         "web": {"token": "t0ken"},
@@ -28,15 +38,17 @@ def test_dashboard_in_chromium():
              "send": "hi", "interval": "1s", "timeout": "900ms"},
             {"name": "events", "kind": "pipeline", "target": f"http://127.0.0.1:{xport}/events",
              "subscribe": f"ws://127.0.0.1:{xport}/subscribe", "interval": "1s",
-             "timeout": "900ms"}],
+             "timeout": "900ms"},
+            {"name": "mail", "kind": "tcp", "target": f"localhost:{tport}",
+             "tls": {"ca_file": f"{d}/ca.pem"}, "interval": "1s", "timeout": "900ms"}],
         "alarms": [{"name": "db-down", "probes": ["db"], "when": "failures"}]})
-    wait_for(lambda: len([1 for lab, v in app.metrics().get("probe_success", [])]) == 7, 10,
+    wait_for(lambda: len([1 for lab, v in app.metrics().get("probe_success", [])]) == 8, 10,
              "every probe ran")
     def two_runs_each():
         total = {}
         for lab, v in app.metrics()["outpost_probe_runs_total"]:
             total[lab["probe"]] = total.get(lab["probe"], 0) + v
-        return len(total) == 7 and min(total.values()) >= 2
+        return len(total) == 8 and min(total.values()) >= 2
     wait_for(two_runs_each, 10, "two runs of every probe")
     shot = os.path.join(ROOT, "build/dashboard.png")
     r = subprocess.run(["node", os.path.join(ROOT, "tests/browser/dashboard.js"),
@@ -46,8 +58,9 @@ def test_dashboard_in_chromium():
     assert r.returncode == 0, r.stderr[-2000:]
     out = json.loads(r.stdout.strip().splitlines()[-1])
     rows = out["rows"]
-    eq(sorted(rows), ["api", "broken", "db", "events", "resolve", "slow", "socket"], "rows")
-    for name in ("api", "slow", "resolve", "socket", "events"):
+    eq(sorted(rows), ["api", "broken", "db", "events", "mail", "resolve", "slow", "socket"],
+       "rows")
+    for name in ("api", "slow", "resolve", "socket", "events", "mail"):
         eq(rows[name]["state"], "up", name)
     for name in ("broken", "db"):
         eq(rows[name]["state"], "down", name)
@@ -58,6 +71,9 @@ def test_dashboard_in_chromium():
     ev = rows["events"]["events"] or ""
     assert " posted · " in ev and "subscription open" in ev, rows["events"]
     eq(rows["api"]["events"], None, "no event line on other kinds")
+    # the test certificate is valid for 30 days from its making
+    eq(rows["mail"]["cert"], "TLS 1.2 · certificate expires in 29 days", "certificate line")
+    eq(rows["api"]["cert"], None, "no certificate line without TLS")
     eq(len(out["alarms"]), 1, "one alarm on the page")
     assert out["alarms"][0].startswith("db-down · db · firing") and "refused" in out["alarms"][0], out
     assert out["run"].startswith("ok "), out

@@ -72,11 +72,21 @@
       (e.subscription.connected ? 'open' : 'down') + '</span></small>';
   }
 
+  /* a TLS probe's certificate: the days it has left, red when fewer than 14 */
+  function cert(last) {
+    var t = last && last.tls;
+    if (!t || !t.cert_expiry_unix) return '';
+    var days = (t.cert_expiry_unix * 1000 - Date.now()) / 864e5;
+    return '<small class="cert' + (days < 14 ? ' soon' : '') + '">' + esc(t.version) + ' · certificate ' +
+      (days < 0 ? 'expired ' + Math.ceil(-days) + ' days ago' : 'expires in ' + Math.floor(days) + ' days') +
+      (t.verified ? '' : ' · not verified') + '</small>';
+  }
+
   function row(p) {
     var last = p.last, fail = p.last_failure;
     var ratio = p.success_ratio == null ? '' : (100 * p.success_ratio).toFixed(p.success_ratio === 1 ? 0 : 1) + '%';
     return '<tr data-probe="' + esc(p.name) + '">' +
-      '<td class="name"><a href="#probe=' + encodeURIComponent(p.name) + '">' + esc(p.name) + '</a><small>' + esc(p.kind) + ' · ' + esc(p.target) + '</small>' + events(p.events) + '</td>' +
+      '<td class="name"><a href="#probe=' + encodeURIComponent(p.name) + '">' + esc(p.name) + '</a><small>' + esc(p.kind) + ' · ' + esc(p.target) + '</small>' + cert(last) + events(p.events) + '</td>' +
       '<td><span class="badge ' + p.state + '">' + p.state + '</span><span class="age">' + age(last && last.timestamp) + '</span></td>' +
       '<td class="w latency">' + (last ? ms(last.duration_ms) : '') + '</td>' +
       '<td class="w">' + spark(p.history) + '</td>' +
