@@ -228,6 +228,11 @@ static void sub_message(void *udata, int opcode, const uint8_t *data, size_t len
 	(void)opcode;
 	if (json_values((const char *)data, len, paths, 2, val, vlen) != 0 || !val[0])
 		return; /* not an event (a greeting, an acknowledgement) */
+	/* the app id as it reads: a collector that re-encodes the event may escape it (Python's
+	 * json.dumps writes "caf\u00e9") */
+	char app[3 * 128 + 1];
+	if (val[1])
+		json_as_read((const char *)data, &val[1], &vlen[1], app, sizeof app);
 	const char *ours = app_id(k);
 	int ours_app = !val[1] || (vlen[1] == strlen(ours) && !memcmp(val[1], ours, vlen[1]));
 	uint64_t id = 0;
@@ -438,9 +443,13 @@ static void post_done(struct probe_run *r, struct httpc *h)
 		(unsigned long long)s->id, status, s->attempt ? ", after retries" : "");
 }
 
-/* Expand {{id}}, {{app_id}} and {{sent_ms}} in the body template. */
+/* Expand {{id}}, {{app_id}} and {{sent_ms}} in the body template; the app id goes in
+ * JSON-escaped, since it sits inside a JSON string. */
 static int expand(char *out, size_t cap, const char *tpl, uint64_t id, const char *app)
 {
+	char esc[6 * 128 + 16];
+	size_t elen = json_quote(esc, sizeof esc, app);
+	esc[elen - 1] = 0; /* without its quotes */
 	size_t w = 0;
 	while (*tpl) {
 		char v[40];
@@ -449,7 +458,7 @@ static int expand(char *out, size_t cap, const char *tpl, uint64_t id, const cha
 		if (!strncmp(tpl, "{{id}}", 6))
 			snprintf(v, sizeof v, "%016llx", (unsigned long long)id), sub = v, skip = 6;
 		else if (!strncmp(tpl, "{{app_id}}", 10))
-			sub = app, skip = 10;
+			sub = esc + 1, skip = 10;
 		else if (!strncmp(tpl, "{{sent_ms}}", 11))
 			snprintf(v, sizeof v, "%lld", (long long)(plat_wall_us() / 1000)), sub = v,
 				skip = 11;

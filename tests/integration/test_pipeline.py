@@ -119,6 +119,27 @@ def test_retries_ride_out_rejections():
     eq(ev(app.metrics(), "probe_wrong_appid_total"), 0, "foreign")
 
 
+def test_an_app_id_survives_a_collector_that_re_encodes_the_event():
+    """An app id with a quote and non-ASCII letters goes into the event as JSON, and comes back
+    from a collector that re-encodes events (every non-ASCII letter as \\uXXXX) as ours: no
+    rejected posts, no foreign events."""
+    p = subprocess.Popen(["node", os.path.join(HERE, "wsserver.js")], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    import lib
+    lib._procs.append(p)
+    port = int(p.stdout.readline().split()[1])
+    app = Appliance({"probes": [{
+        "name": "pipe", "kind": "pipeline", "target": f"http://127.0.0.1:{port}/publish?ascii=1",
+        "subscribe": f"ws://127.0.0.1:{port}/events", "app_id": 'caf\u00e9 \"\u00e9t\u00e9\"',
+        "interval": "200ms", "timeout": "150ms", "lost_after": "2s", "settle": "500ms"}]})
+    wait_for(lambda: (ev(app.metrics(), "probe_events_received_total") or 0) >= 3, 10,
+             "events back")
+    m = app.metrics()
+    eq(ev(m, "probe_wrong_appid_total"), 0, "foreign")
+    eq(ev(m, "probe_event_post_errors_total"), 0, "post errors")
+    app.stop()
+
+
 def test_flapping_subscription_reconnects_without_leaks():
     p = subprocess.Popen(["node", os.path.join(HERE, "wsserver.js")], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)

@@ -8,7 +8,9 @@
 //   /close?code=C     close at once with code C and reason "bye"
 //   /drop?ms=M        accept, then cut the connection (no close frame) after M ms
 //   /events[?drop=M]  a subscriber: every message POSTed to /publish is sent to all of them
-//                     (cut after M ms when drop is given)
+//                     (cut after M ms when drop is given); POST /publish?ascii=1 parses the
+//                     body and sends it re-encoded with every non-ASCII character as \uXXXX
+//                     (as Python's json.dumps does), a body that is not JSON gets 400
 // GET /stats answers {"pongs":n,"closes":{"1000":n,...},"connections":n,"open":n} as JSON.
 const fs = require('fs');
 const http = require('http');
@@ -27,10 +29,21 @@ function onRequest(req, res) {
     res.end(JSON.stringify(stats));
     return;
   }
-  if (req.url === '/publish' && req.method === 'POST') {
-    let body = '';
-    req.on('data', (d) => (body += d));
+  if (req.url.startsWith('/publish') && req.method === 'POST') {
+    const chunks = [];
+    req.on('data', (d) => chunks.push(d));
     req.on('end', () => {
+      let body = Buffer.concat(chunks).toString('utf8');
+      if (req.url === '/publish?ascii=1') {
+        try {
+          body = JSON.stringify(JSON.parse(body)).replace(/[\u007f-\uffff]/g,
+            (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
+        } catch (e) {
+          res.statusCode = 400;
+          res.end('not JSON');
+          return;
+        }
+      }
       for (const ws of subscribers) ws.send(body);
       res.end('ok');
     });
