@@ -29,16 +29,6 @@ int httpc_configure(struct cfg_ctx *c, int tok, const char *probe, const char *f
 	return probe_tls_configure(c, tok, t);
 }
 
-static int io_send(struct probe_run *r, struct httpc *s, const void *b, size_t n)
-{
-	return s->tls ? tls_send(s->tls, b, n) : net_send(&r->conn, b, n);
-}
-
-static int io_recv(struct probe_run *r, struct httpc *s, void *b, size_t n)
-{
-	return s->tls ? tls_recv(s->tls, b, n) : net_recv(&r->conn, b, n);
-}
-
 /* Wait for what the transport needs: TLS may have to write to read, or read to write. */
 static void io_want(struct probe_run *r, struct httpc *s, unsigned plain)
 {
@@ -308,7 +298,7 @@ static void http_read(struct probe_run *r, struct httpc *s, const struct httpc_r
 		char scratch[4096];
 		char *dst = s->stage == HTTPC_HEAD ? s->head + s->head_len : scratch;
 		size_t cap = s->stage == HTTPC_HEAD ? sizeof s->head - s->head_len : sizeof scratch;
-		int n = io_recv(r, s, dst, cap);
+		int n = stream_recv(s->tls, &r->conn, dst, cap);
 		if (n == OP_EAGAIN) {
 			io_want(r, s, PLAT_READ);
 			return;
@@ -358,8 +348,9 @@ static void http_read(struct probe_run *r, struct httpc *s, const struct httpc_r
 static void http_send(struct probe_run *r, struct httpc *s)
 {
 	while (s->sent < s->req_len + s->extra) {
-		int n = s->sent < s->req_len ? io_send(r, s, s->req + s->sent, s->req_len - s->sent) :
-			io_send(r, s, s->q->body + (s->sent - s->req_len),
+		int n = s->sent < s->req_len ?
+			stream_send(s->tls, &r->conn, s->req + s->sent, s->req_len - s->sent) :
+			stream_send(s->tls, &r->conn, s->q->body + (s->sent - s->req_len),
 				s->req_len + s->extra - s->sent);
 		if (n == OP_EAGAIN) {
 			net_want(&r->conn, s->tls ? tls_want(s->tls) : PLAT_WRITE);

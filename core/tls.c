@@ -276,6 +276,16 @@ int tls_recv(struct tls_conn *t, void *buf, size_t cap)
 	return map(t, rc) == OP_EAGAIN ? OP_EAGAIN : OP_EIO;
 }
 
+int stream_send(struct tls_conn *t, struct net_conn *c, const void *buf, size_t len)
+{
+	return t ? tls_send(t, buf, len) : net_send(c, buf, len);
+}
+
+int stream_recv(struct tls_conn *t, struct net_conn *c, void *buf, size_t cap)
+{
+	return t ? tls_recv(t, buf, cap) : net_recv(c, buf, cap);
+}
+
 void tls_close(struct tls_conn *t)
 {
 	if (!t || !t->in_use)

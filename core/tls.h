@@ -33,6 +33,10 @@ unsigned tls_want(const struct tls_conn *t);
 /* Like net_send/net_recv: bytes, 0 at the peer's close, OP_EAGAIN, or a negative code. */
 int tls_send(struct tls_conn *t, const void *buf, size_t len);
 int tls_recv(struct tls_conn *t, void *buf, size_t cap);
+/* The transport of a connection that may be TLS: through t when it is not NULL, else plain on
+ * c. Like net_send/net_recv. */
+int stream_send(struct tls_conn *t, struct net_conn *c, const void *buf, size_t len);
+int stream_recv(struct tls_conn *t, struct net_conn *c, void *buf, size_t cap);
 /* Reset the context and return it to the pool (idempotent with NULL). */
 void tls_close(struct tls_conn *t);
 

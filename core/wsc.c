@@ -99,16 +99,6 @@ void wsc_close(struct wsc *w, int code)
 	want(w);
 }
 
-static int xsend(struct wsc *w, const void *b, size_t n)
-{
-	return w->tls ? tls_send(w->tls, b, n) : net_send(w->conn, b, n);
-}
-
-static int xrecv(struct wsc *w, void *b, size_t n)
-{
-	return w->tls ? tls_recv(w->tls, b, n) : net_recv(w->conn, b, n);
-}
-
 /* Check the upgrade response in w->head. Returns the head's length (the bytes after it are
  * frames), 0 for more, or -1 after finishing. */
 static int upgrade_done(struct wsc *w)
@@ -169,13 +159,14 @@ static int feed(struct wsc *w, const uint8_t *b, size_t n)
 	int rc = ws_rx_feed(&w->rx, b, n, on_rx, w);
 	if (rc != 0) {
 		queue_close(w, w->rx.error);
-		xsend(w, w->out + w->out_sent, w->out_len - w->out_sent); /* best effort */
+		/* best effort */
+		stream_send(w->tls, w->conn, w->out + w->out_sent, w->out_len - w->out_sent);
 		return finish(w, OP_EPROTO, w->rx.error, "%s (closed with %d)", w->rx.why,
 			w->rx.error), -1;
 	}
 	if (w->rx.closed) {
 		/* the peer's close; our answer (queued in on_rx) goes out with best effort */
-		xsend(w, w->out + w->out_sent, w->out_len - w->out_sent);
+		stream_send(w->tls, w->conn, w->out + w->out_sent, w->out_len - w->out_sent);
 		const uint8_t *reason = w->rx.ctrl + 2;
 		int code = w->rx.ctrl_len >= 2 ? w->rx.ctrl[0] << 8 | w->rx.ctrl[1] : WS_CLOSE_NO_STATUS;
 		int rlen = w->rx.ctrl_len > 2 ? w->rx.ctrl_len - 2 : 0;
@@ -192,7 +183,7 @@ void wsc_io(struct wsc *w)
 	if (w->state == WSC_ENDED)
 		return;
 	while (w->out_sent < w->out_len) {
-		int n = xsend(w, w->out + w->out_sent, w->out_len - w->out_sent);
+		int n = stream_send(w->tls, w->conn, w->out + w->out_sent, w->out_len - w->out_sent);
 		if (n == OP_EAGAIN)
 			break;
 		if (n < 0)
@@ -204,7 +195,7 @@ void wsc_io(struct wsc *w)
 		int up = w->state == WSC_UPGRADE;
 		uint8_t *dst = up ? (uint8_t *)w->head + w->head_len : scratch;
 		size_t cap = up ? sizeof w->head - w->head_len : sizeof scratch;
-		int n = xrecv(w, dst, cap);
+		int n = stream_recv(w->tls, w->conn, dst, cap);
 		if (n == OP_EAGAIN)
 			break;
 		if (n < 0)

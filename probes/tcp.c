@@ -112,16 +112,6 @@ static int tcp_start(struct probe_run *r)
 	return 0;
 }
 
-static int io_send(struct probe_run *r, struct tcp_state *s, const void *b, size_t n)
-{
-	return s->tls ? tls_send(s->tls, b, n) : net_send(&r->conn, b, n);
-}
-
-static int io_recv(struct probe_run *r, struct tcp_state *s, void *b, size_t n)
-{
-	return s->tls ? tls_recv(s->tls, b, n) : net_recv(&r->conn, b, n);
-}
-
 /* Wait for what the transport needs: TLS may have to write to read, or read to write. */
 static void io_want(struct probe_run *r, struct tcp_state *s, unsigned plain)
 {
@@ -166,7 +156,7 @@ static void tcp_read(struct probe_run *r, struct tcp_state *s, const struct tcp_
 			memmove(r->buf, r->buf + r->buf_len - keep, keep);
 			r->buf_len = keep;
 		}
-		int n = io_recv(r, s, r->buf + r->buf_len, sizeof r->buf - r->buf_len);
+		int n = stream_recv(s->tls, &r->conn, r->buf + r->buf_len, sizeof r->buf - r->buf_len);
 		if (n == OP_EAGAIN) {
 			io_want(r, s, PLAT_READ);
 			return;
@@ -200,7 +190,7 @@ static void tcp_read(struct probe_run *r, struct tcp_state *s, const struct tcp_
 static void tcp_send(struct probe_run *r, struct tcp_state *s, const struct tcp_conf *k)
 {
 	while (s->sent < s->send_len) {
-		int n = io_send(r, s, k->send + s->sent, s->send_len - s->sent);
+		int n = stream_send(s->tls, &r->conn, k->send + s->sent, s->send_len - s->sent);
 		if (n == OP_EAGAIN) {
 			io_want(r, s, PLAT_WRITE);
 			return;
