@@ -16,6 +16,22 @@ __attribute__((format(printf, 3, 4))) static int fail(char *why, size_t cap, con
 	return -1;
 }
 
+/* "ssl": true or false, kept apart from "not given" */
+static int read_ssl(struct cfg_ctx *c, int tok, void *field)
+{
+	const char *v;
+	char tmp[8];
+	int rc = cfg_scalar(c, tok, &v, tmp, sizeof tmp);
+	if (rc)
+		return rc;
+	int prim = cfg_tok_type(c, tok) == JSMN_PRIMITIVE;
+	*(uint8_t *)field = prim && !strcmp(v, "true") ? 2 : prim && !strcmp(v, "false") ? 1 : 0;
+	if (!*(uint8_t *)field)
+		return cfg_error(c, tok, "expect.ssl is true (the final request must be over TLS, "
+			"after any redirects) or false (it must not be)");
+	return 0;
+}
+
 static int read_header_expect(struct cfg_ctx *c, int tok, void *field)
 {
 	struct http_expect *e = (struct http_expect *)((char *)field -
@@ -63,6 +79,7 @@ const struct cfg_key http_expect_keys[HTTP_EXPECT_NKEYS] = {
 	{"cert_min_days", CFG_UINT, 0, offsetof(struct http_expect, cert_min_days), 0, 3650, NULL},
 	{"http_version", CFG_STR, 0, offsetof(struct http_expect, http_version), 0, 3, NULL},
 	{"json", CFG_FN, 0, offsetof(struct http_expect, json), 0, 0, cfg_json_checks},
+	{"ssl", CFG_FN, 0, offsetof(struct http_expect, ssl), 0, 0, read_ssl},
 };
 
 static int parse_ranges(struct http_expect *k, const char *s)
@@ -130,6 +147,9 @@ int http_expect_check(const struct http_expect *e, struct probe_run *r, const st
 	if (!status_ok(e, status))
 		return fail(why, cap, "status %d, expected %s", status,
 			e->status_text ? e->status_text : "2xx");
+	if (e->ssl && e->ssl != (r->facts.ssl ? 2 : 1))
+		return fail(why, cap, "ssl: the final request was %s, expected %s",
+			r->facts.ssl ? "over TLS" : "plain http", e->ssl == 2 ? "TLS" : "plain http");
 	r->facts.content_failed = 1; /* until the content assertions below pass */
 	if (e->body_contains && !op_memmem(s->body, s->kept, e->body_contains,
 		strlen(e->body_contains)))

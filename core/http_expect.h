@@ -20,13 +20,14 @@ struct http_expect {
 	uint64_t max_latency_us;
 	uint32_t cert_min_days;
 	const char *http_version;
+	uint8_t ssl; /* 0: no check; 1: the final request must be plain http, 2: https */
 	struct json_checks json;
 	/* derived from status_text */
 	uint8_t nranges;
 	uint16_t ranges[HTTP_EXPECT_RANGES][2];
 };
 
-#define HTTP_EXPECT_NKEYS 9
+#define HTTP_EXPECT_NKEYS 10
 extern const struct cfg_key http_expect_keys[HTTP_EXPECT_NKEYS];
 
 /* After the keys are read: the status ranges (default "2xx"). what names the owner for the

@@ -106,6 +106,24 @@ def test_a_redirect_from_http_to_https_is_followed_and_verified():
     eq(res["reason"], "cert_untrusted", f"{res}")
 
 
+def test_expect_ssl_checks_where_the_redirects_end():
+    """blackbox_exporter's fail_if_not_ssl / fail_if_ssl: is the final request over TLS?"""
+    _, mport = start_tool("mockhttp")
+    sport = s_server("good")
+    tls = ["--tls", f'{{"ca_file": "{D}/ca.pem"}}']
+    up = f"http://127.0.0.1:{mport}/r?to=https:%2F%2Flocalhost:{sport}%2F"
+    rc, res = probe("http", up, "--max_redirects", "1", *tls, "--expect", '{"ssl": true}')
+    eq(rc, 0, f"{res}")
+    rc, res = probe("http", f"http://127.0.0.1:{mport}/bytes/10", "--expect", '{"ssl": true}')
+    eq((res["reason"], res["detail"]),
+       ("expect", "ssl: the final request was plain http, expected TLS"), f"{res}")
+    rc, res = https(sport, "--expect", '{"ssl": false}')
+    eq(res["detail"], "ssl: the final request was over TLS, expected plain http", f"{res}")
+    r = outpost("probe", "http", f"http://127.0.0.1:{mport}/", "--expect", '{"ssl": "yes"}')
+    eq(r.returncode, 2, "exit")
+    assert "expect.ssl is true (the final request must be over TLS" in r.stderr, r.stderr
+
+
 def test_cert_min_days():
     port = s_server("good")
     rc, res = https(port, "--expect", '{"cert_min_days": 60}')
