@@ -30,6 +30,15 @@ def ev(m, name):
     return metric(m, name, probe="pipe")
 
 
+def wsserver():
+    """Start tests/integration/wsserver.js (the npm ws package); its port."""
+    p = subprocess.Popen(["node", os.path.join(HERE, "wsserver.js")], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    import lib
+    lib._procs.append(p)
+    return int(p.stdout.readline().split()[1])
+
+
 def test_counters_match_the_mock_faults():
     mock_p, mock = start_tool("outpost-mock")
     base = f"http://127.0.0.1:{mock}"
@@ -123,11 +132,7 @@ def test_an_app_id_survives_a_collector_that_re_encodes_the_event():
     """An app id with a quote and non-ASCII letters goes into the event as JSON, and comes back
     from a collector that re-encodes events (every non-ASCII letter as \\uXXXX) as ours: no
     rejected posts, no foreign events."""
-    p = subprocess.Popen(["node", os.path.join(HERE, "wsserver.js")], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
-    import lib
-    lib._procs.append(p)
-    port = int(p.stdout.readline().split()[1])
+    port = wsserver()
     app = Appliance({"probes": [{
         "name": "pipe", "kind": "pipeline", "target": f"http://127.0.0.1:{port}/publish?ascii=1",
         "subscribe": f"ws://127.0.0.1:{port}/events", "app_id": 'caf\u00e9 \"\u00e9t\u00e9\"',
@@ -141,11 +146,7 @@ def test_an_app_id_survives_a_collector_that_re_encodes_the_event():
 
 
 def test_flapping_subscription_reconnects_without_leaks():
-    p = subprocess.Popen(["node", os.path.join(HERE, "wsserver.js")], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
-    import lib
-    lib._procs.append(p)
-    port = int(p.stdout.readline().split()[1])
+    port = wsserver()
     app = Appliance({"probes": [{
         "name": "pipe", "kind": "pipeline", "target": f"http://127.0.0.1:{port}/publish",
         "subscribe": f"ws://127.0.0.1:{port}/events?drop=1000", "interval": "200ms",
