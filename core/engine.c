@@ -60,6 +60,8 @@ static struct {
 	const struct cfg_probe *cp; /* a one-off probe, or NULL: */
 	char name[OP_NAME_MAX];     /* ... run this configured probe now */
 	struct result res;
+	struct cert_id cert; /* the leaf certificate the run was shown, when has_cert */
+	uint8_t has_cert;
 	int state, err;
 } adhoc[OP_ADHOC_MAX];
 static int adhoc_open; /* the engine takes requests */
@@ -324,10 +326,13 @@ static void run_timeout(struct ev_timer *t)
 		phase >= 0 ? phase_name(phase) : "");
 }
 
-static void adhoc_finish(uint32_t i, const struct result *res)
+static void adhoc_finish(uint32_t i, const struct result *res, const struct probe *p)
 {
 	plat_lock();
 	adhoc[i].res = *res;
+	adhoc[i].has_cert = p && p->stats.has_cert;
+	if (adhoc[i].has_cert)
+		adhoc[i].cert = p->stats.cert;
 	adhoc[i].state = ADHOC_DONE;
 	plat_cond_broadcast();
 	plat_unlock();
@@ -336,13 +341,13 @@ static void adhoc_finish(uint32_t i, const struct result *res)
 static void record(struct probe *p, const struct result *res)
 {
 	if (p->adhoc) {
-		adhoc_finish(p->id, res);
+		adhoc_finish(p->id, res, p);
 		return;
 	}
 	if (p->internal)
 		return; /* a notification: alarm.c counts it */
 	if (p->now_slot) {
-		adhoc_finish(p->now_slot - 1u, res);
+		adhoc_finish(p->now_slot - 1u, res, p);
 		p->now_slot = 0;
 	}
 	stats_add(&p->stats, res);
@@ -571,7 +576,7 @@ static void adhoc_start(void)
 				plat_lock();
 				adhoc[i].err = err;
 				plat_unlock();
-				adhoc_finish(i, &r);
+				adhoc_finish(i, &r, NULL);
 				continue;
 			}
 			p->now_slot = (uint8_t)(i + 1);
@@ -590,16 +595,19 @@ static void adhoc_start(void)
 }
 
 static int adhoc_request(const struct cfg_probe *cp, const char *name, uint64_t timeout_us,
-	struct result *out);
+	struct probe_stats *out);
 
-int engine_run_adhoc(const struct cfg_probe *cp, struct result *out)
+int engine_run_adhoc(const struct cfg_probe *cp, struct probe_stats *out)
 {
 	return adhoc_request(cp, NULL, cp->timeout_us, out);
 }
 
 int engine_run_now(const char *name, struct result *out)
 {
-	return adhoc_request(NULL, name, 3600000000ull, out);
+	struct probe_stats s;
+	int rc = adhoc_request(NULL, name, 3600000000ull, &s);
+	*out = s.last;
+	return rc;
 }
 
 void engine_request_reload(void)
@@ -608,8 +616,10 @@ void engine_request_reload(void)
 }
 
 static int adhoc_request(const struct cfg_probe *cp, const char *name, uint64_t timeout_us,
-	struct result *out)
+	struct probe_stats *st)
 {
+	struct result *out = &st->last;
+	st->has_cert = 0;
 	int slot = -1;
 	plat_lock();
 	for (int i = 0; i < OP_ADHOC_MAX && slot < 0; i++)
@@ -633,6 +643,9 @@ static int adhoc_request(const struct cfg_probe *cp, const char *name, uint64_t 
 	for (;;) {
 		if (adhoc[slot].state == ADHOC_DONE) {
 			*out = adhoc[slot].res;
+			st->has_last = 1;
+			st->has_cert = adhoc[slot].has_cert;
+			st->cert = adhoc[slot].cert;
 			break;
 		}
 		/* never started (the engine stopped for good): nothing refers to cp, leave */

@@ -37,9 +37,10 @@ void engine_request_stop(void);
 
 /* Run one probe now, out of schedule, on the engine (from another thread: web/). Blocks until
  * the result, which the probe's own timeout bounds. cp must stay valid until the call returns.
- * Returns 0 with *out filled, OP_ENOMEM when every ad-hoc slot is busy, OP_ECANCELED when the
- * engine stopped first (then *out says "canceled"). The result is not added to any history. */
-int engine_run_adhoc(const struct cfg_probe *cp, struct result *out);
+ * Returns 0 with out's last result (and the certificate, when the run saw one) filled,
+ * OP_ENOMEM when every ad-hoc slot is busy, OP_ECANCELED when the engine stopped first (then
+ * out->last says "canceled"). The result is not added to any history. */
+int engine_run_adhoc(const struct cfg_probe *cp, struct probe_stats *out);
 
 /* Run the configured probe name now, out of schedule (from another thread). The result also
  * goes into its history. Blocks until the result. Returns 0, OP_ENOENT (no such probe),

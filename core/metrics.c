@@ -27,15 +27,14 @@ static void flush(struct mw *w)
 
 __attribute__((format(printf, 2, 3))) static void put(struct mw *w, const char *fmt, ...)
 {
-	char line[1024];
+	char line[4096];
 	va_list ap;
 	va_start(ap, fmt);
 	int n = vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
-	if (n < 0)
+	/* a line cut short would break the whole exposition: one that does not fit is left out */
+	if (n < 0 || (size_t)n >= sizeof line)
 		return;
-	if ((size_t)n >= sizeof line)
-		n = sizeof line - 1;
 	if (w->len + (size_t)n > sizeof w->buf)
 		flush(w);
 	memcpy(w->buf + w->len, line, (size_t)n);
@@ -223,6 +222,32 @@ static void e_cipher(struct mw *w, const char *n, const char *l, const struct sn
 	line(w, n, l, extra, "1");
 }
 
+static int has_cert(const struct snap_probe *p)
+{
+	return p->stats.has_cert;
+}
+
+/* blackbox_exporter's labels for the leaf certificate of the last handshake */
+static void e_chain(struct mw *w, const char *n, const char *l, const struct snap_probe *p)
+{
+	const struct cert_id *c = &p->stats.cert;
+	char fp[65], serial[41], subject[130], issuer[130], san[162], extra[600];
+	for (int i = 0; i < 32; i++)
+		snprintf(fp + 2 * i, 3, "%02x", c->sha256[i]);
+	size_t s = 0;
+	for (int i = 0; i < c->serial_len; i++)
+		s += (size_t)snprintf(serial + s, sizeof serial - s, "%02x", c->serial[i]);
+	serial[s] = 0;
+	metrics_escape(subject, sizeof subject, c->subject);
+	metrics_escape(issuer, sizeof issuer, c->issuer);
+	metrics_escape(san, sizeof san, c->san);
+	/* the serial as a number in hex: no leading zero (as Go's big.Int writes it) */
+	snprintf(extra, sizeof extra, "fingerprint_sha256=\"%s\",subject=\"%s\",issuer=\"%s\","
+		"subjectalternative=\"%s\",serialnumber=\"%s\"", fp, subject, issuer, san,
+		serial[0] == '0' && serial[1] ? serial + 1 : serial);
+	line(w, n, l, extra, "1");
+}
+
 static void e_ip(struct mw *w, const char *n, const char *l, const struct snap_probe *p)
 {
 	linef(w, n, l, "", LAST(p)->ip_protocol);
@@ -357,6 +382,9 @@ static const struct family families[] = {
 	{"probe_tls_version_info", "gauge", "The TLS version used; always 1.", has_tls,
 		e_tls_version},
 	{"probe_tls_cipher_info", "gauge", "The cipher suite used; always 1.", has_tls, e_cipher},
+	{"probe_ssl_last_chain_info", "gauge",
+		"The leaf certificate of the last handshake (also when verification failed); always 1.",
+		has_cert, e_chain},
 	{"outpost_probe_phase_seconds", "gauge", "Time of each phase of the last run.", has_last,
 		e_phases},
 	{"outpost_probe_last_run_timestamp_seconds", "gauge",

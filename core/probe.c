@@ -233,6 +233,7 @@ static int tls_step(struct probe_run *r, struct tls_conn *t, int insecure)
 	r->facts.tls_resumed = (uint8_t)tls_resumed(t);
 	r->facts.tls_cipher = (uint16_t)tls_cipher_id(t);
 	r->facts.cert_expiry = tls_earliest_expiry(t);
+	r->p->stats.has_cert = tls_cert_id(t, &r->p->stats.cert) == 0;
 	char why[80];
 	enum tls_verdict v = tls_verify(t, why, sizeof why);
 	r->facts.cert_verified = v == TLS_OK;

@@ -72,6 +72,15 @@ struct result {
 #define OP_HIST_BOUNDS {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
 #define OP_HIST_N 13
 
+/* The leaf certificate the last TLS handshake was shown (probe_ssl_last_chain_info); the texts
+ * are cut to fit. */
+struct cert_id {
+	uint8_t sha256[32]; /* of its DER */
+	uint8_t serial[20], serial_len;
+	char subject[64], issuer[64]; /* distinguished names as mbedTLS writes them */
+	char san[80];       /* DNS names and IP addresses, comma-separated */
+};
+
 struct probe_stats {
 	uint64_t runs_ok, runs_fail, skipped;
 	uint64_t tls_full, tls_resumed; /* completed TLS handshakes by type */
@@ -80,7 +89,8 @@ struct probe_stats {
 	double sum_s;
 	struct result last;
 	struct result last_failure;
-	uint8_t has_last, has_failure;
+	struct cert_id cert;
+	uint8_t has_last, has_failure, has_cert;
 };
 
 /* The SLA event of a run, as exec users publish it: {"service","groups","succeeded",

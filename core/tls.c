@@ -7,6 +7,7 @@
 #include <mbedtls/memory_buffer_alloc.h>
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/ssl.h>
+#include <mbedtls/sha256.h>
 #include <mbedtls/ssl_internal.h>
 #include <mbedtls/x509_crt.h>
 #include "pool.h"
@@ -348,6 +349,54 @@ static int64_t x509_unix(const mbedtls_x509_time *tm)
 	int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
 	int64_t days = (int64_t)era * 146097 + doe - 719468;
 	return days * 86400 + tm->hour * 3600 + tm->min * 60 + tm->sec;
+}
+
+/* Append text (n bytes) to a comma-separated list in out, each byte outside printable ASCII
+ * as '?' (a server's certificate must not put control bytes or broken UTF-8 into a label);
+ * what does not fit is left out. */
+static void list_add(char *out, size_t cap, const char *text, size_t n)
+{
+	size_t w = strlen(out);
+	if (w + (w > 0) + n >= cap)
+		return;
+	if (w)
+		out[w++] = ',';
+	for (size_t i = 0; i < n; i++)
+		out[w++] = text[i] >= 32 && text[i] < 127 ? text[i] : '?';
+	out[w] = 0;
+}
+
+int tls_cert_id(struct tls_conn *t, struct cert_id *id)
+{
+	const mbedtls_x509_crt *c = mbedtls_ssl_get_peer_cert(&t->ssl);
+	memset(id, 0, sizeof *id);
+	if (!c || !c->raw.len)
+		return -1;
+	mbedtls_sha256_ret(c->raw.p, c->raw.len, id->sha256, 0);
+	/* the serial as the integer it is: DER's sign byte dropped */
+	const uint8_t *sp = c->serial.p;
+	size_t sl = c->serial.len;
+	while (sl > 1 && *sp == 0)
+		sp++, sl--;
+	id->serial_len = (uint8_t)OP_MIN(sl, sizeof id->serial);
+	memcpy(id->serial, sp, id->serial_len);
+	char dn[256];
+	if (mbedtls_x509_dn_gets(dn, sizeof dn, &c->subject) >= 0)
+		list_add(id->subject, sizeof id->subject, dn, OP_MIN(strlen(dn), sizeof id->subject - 1));
+	if (mbedtls_x509_dn_gets(dn, sizeof dn, &c->issuer) >= 0)
+		list_add(id->issuer, sizeof id->issuer, dn, OP_MIN(strlen(dn), sizeof id->issuer - 1));
+	for (const mbedtls_x509_sequence *n = &c->subject_alt_names; n && n->buf.len; n = n->next) {
+		if (n->buf.tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 2)) { /* dNSName */
+			list_add(id->san, sizeof id->san, (const char *)n->buf.p, n->buf.len);
+		} else if (n->buf.tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 7) &&
+			(n->buf.len == 4 || n->buf.len == 16)) {
+			struct plat_addr a = {.family = n->buf.len == 4 ? PLAT_AF_INET : PLAT_AF_INET6};
+			memcpy(a.ip, n->buf.p, n->buf.len);
+			int l = plat_addr_format(&a, dn, sizeof dn);
+			list_add(id->san, sizeof id->san, dn, (size_t)(l > 0 ? l : 0));
+		}
+	}
+	return 0;
 }
 
 int64_t tls_earliest_expiry(struct tls_conn *t)

@@ -44,6 +44,8 @@ void tls_close(struct tls_conn *t);
 enum tls_verdict tls_verify(struct tls_conn *t, char *detail, size_t cap);
 /* The result reason for a verdict (REASON_CERT_EXPIRED...). */
 int tls_verdict_reason(enum tls_verdict v);
+/* The identity of the presented leaf certificate into id: 0, or -1 when there is none. */
+int tls_cert_id(struct tls_conn *t, struct cert_id *id);
 /* Earliest NotAfter of the presented chain (Unix seconds), or 0 if none. */
 int64_t tls_earliest_expiry(struct tls_conn *t);
 /* The negotiated version (12 for TLS 1.2) and cipher suite id. */

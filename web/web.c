@@ -234,14 +234,14 @@ static int h_probe(struct mg_connection *c, void *cb)
 	}
 	struct snap_probe p;
 	memset(&p, 0, sizeof p);
-	int rc = engine_run_adhoc(&one.probes[0], &p.stats.last);
+	int rc = engine_run_adhoc(&one.probes[0], &p.stats);
 	if (rc == OP_ENOMEM || rc == OP_ECANCELED) {
 		cfg_free(&one);
 		const char *why = rc == OP_ENOMEM ? "too many /probe requests at once\n" :
 			"the probe engine is not running\n";
 		return reply(c, 503, "text/plain", why, strlen(why));
 	}
-	p.stats.has_last = 1;
+	p.stats.has_last = 1; /* (a canceled run too: its series say so) */
 	op_strlcpy(p.name, "probe", sizeof p.name);
 	op_strlcpy(p.kind, one.probes[0].kind, sizeof p.kind);
 	op_strlcpy(p.target, target, sizeof p.target);

@@ -2,6 +2,7 @@
 time: phases, verification verdicts with distinct reasons, expiry reported even when
 verification fails, insecure_skip_verify, cert_min_days, and the TLS series on /metrics."""
 import calendar
+import hashlib
 import os
 import socket
 import ssl
@@ -323,11 +324,24 @@ def test_metrics_tls_series():
     assert metric(m, "probe_ssl_last_chain_expiry_timestamp_seconds", probe="smtps") > time.time()
     eq(metric(m, "probe_tls_version_info", probe="smtps", version="TLS 1.2"), 1, "tcp version")
     eq(metric(m, "probe_http_ssl", probe="smtps"), None, "no HTTP series for tcp")
+    # which certificate: blackbox_exporter's labels, also for a chain that failed verification
+    der = subprocess.run(["openssl", "x509", "-in", f"{D}/good.pem", "-outform", "DER"],
+                         capture_output=True, check=True).stdout
+    leaf = [lab for lab, v in m["probe_ssl_last_chain_info"] if lab["probe"] == "smtps"]
+    eq(len(leaf), 1, "one chain info series")
+    eq({k: leaf[0][k] for k in ("fingerprint_sha256", "subject", "issuer", "subjectalternative",
+                                "serialnumber")},
+       {"fingerprint_sha256": hashlib.sha256(der).hexdigest(), "subject": "CN=localhost",
+        "issuer": "CN=outpost test CA", "subjectalternative": "localhost,127.0.0.1",
+        "serialnumber": "1000"}, "the leaf's identity")
+    bad = [lab for lab, v in m["probe_ssl_last_chain_info"] if lab["probe"] == "expired"]
+    eq(bad[0]["subject"], "CN=localhost", "the expired chain's leaf")
     s, body = app.get(f"/probe?module=tls_connect&target=localhost:{rev}")
     eq(s, 200, "/probe of a tcp module with TLS")
     one = parse_metrics(body)
     eq(metric(one, "probe_success"), 1, f"{body}")
     assert metric(one, "probe_ssl_earliest_cert_expiry") > time.time(), body
+    eq(metric(one, "probe_ssl_last_chain_info", subject="CN=localhost"), 1, f"{body}")
     assert 0 < metric(m, "outpost_tls_arena_peak_bytes") <= metric(m, "outpost_tls_arena_bytes")
     eq(metric(m, "outpost_engine_allocs_total"), 0, "engine allocations with TLS")
     promtool_check(app.get("/metrics")[1])
