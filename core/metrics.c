@@ -10,12 +10,19 @@
 #include "metrics.h"
 #include "tls.h"
 
+/* The appliance's labels at their longest, escaped: name and region, and OP_MAX_LABELS
+ * name="value" pairs (every character of a value may double when escaped). A cut label would
+ * break every series line. */
+#define APP_LABELS_MAX (2 * (16 + 2 * OP_NAME_MAX) + OP_MAX_LABELS * (3 * OP_NAME_MAX + 4))
+/* One probe's labels: probe, kind and target (escaped), then the appliance's. */
+#define PROBE_LABELS_MAX (2 * OP_NAME_MAX + 2 * OP_TARGET_MAX + 64 + APP_LABELS_MAX)
+
 struct mw {
 	metrics_out_fn *out;
 	void *ctx;
 	char buf[4096];
 	size_t len;
-	char app[512]; /* appliance labels, rendered once */
+	char app[APP_LABELS_MAX]; /* appliance labels, rendered once */
 };
 
 static void flush(struct mw *w)
@@ -430,7 +437,7 @@ static const struct family families[] = {
 /* The last-result families for n probes; bare: no labels (the /probe answer). */
 static void probe_families(struct mw *w, const struct snap_probe *ps, uint32_t n, int bare)
 {
-	char l[OP_NAME_MAX * 2 + OP_TARGET_MAX * 2 + 600];
+	char l[PROBE_LABELS_MAX];
 	for (size_t f = 0; f < OP_ARRAY_LEN(families); f++) {
 		int any = 0;
 		for (uint32_t i = 0; i < n; i++) {
@@ -511,7 +518,7 @@ void metrics_render(const struct snap *s, uint64_t now_us, metrics_out_fn *out, 
 	struct mw *w = &mw;
 	static const double bounds[OP_HIST_N] = OP_HIST_BOUNDS;
 	const struct snap_app *a = &s->app;
-	char l[OP_NAME_MAX * 2 + OP_TARGET_MAX * 2 + 600];
+	char l[PROBE_LABELS_MAX];
 	w->out = out;
 	w->ctx = ctx;
 	w->len = 0;

@@ -66,6 +66,22 @@ def test_metrics_and_healthz():
     assert "stopping" in err
 
 
+
+def test_the_longest_labels_keep_the_exposition_valid():
+    """Eight appliance labels of the longest names and values the config takes, every
+    character a quote (escaped: doubled), a target of 255 characters: no series line is cut."""
+    labels = {f"k{i}_" + "x" * 59: '"' * 62 for i in range(8)}
+    target = "h" * 249 + ":65000"
+    app = Appliance({"appliance": {"name": "a" * 63, "region": "r" * 63, "labels": labels},
+                     "probes": [{"name": "p" * 63, "kind": "tcp", "target": target,
+                                 "interval": "1s"}]})
+    wait_for(lambda: metric(app.metrics(), "probe_success") is not None, 10, "a result")
+    text = app.get("/metrics")[1]
+    promtool_check(text)  # a cut label broke every line here before (invalid escape '\\}')
+    eq(metric(parse_metrics(text), "probe_success", **{next(iter(labels)): '"' * 62}), 0,
+       "the labels whole")
+    app.stop()
+
 def test_reload_good_and_bad():
     _, tport = start_tool("mocktcp")
     _, dport = start_tool("mockdns", "svc.test:A:10.9.8.7")
