@@ -679,7 +679,7 @@ static int read_objective(struct cfg_ctx *c, int tok, void *field)
 	return 0;
 }
 
-/* "groups": ["nightly", "storage"], kept as JSON text for the events that carry it */
+/* "ip_protocol": "auto" (0), "ip4" (4) or "ip6" (6) */
 static int read_ip_protocol(struct cfg_ctx *c, int tok, void *field)
 {
 	const char *v;
@@ -694,6 +694,7 @@ static int read_ip_protocol(struct cfg_ctx *c, int tok, void *field)
 	return 0;
 }
 
+/* "groups": ["nightly", "storage"], kept as JSON text for the events that carry it */
 static int read_groups(struct cfg_ctx *c, int tok, void *field)
 {
 	int n = c->t[tok].size;

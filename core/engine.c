@@ -604,7 +604,7 @@ int engine_run_adhoc(const struct cfg_probe *cp, struct probe_stats *out)
 
 int engine_run_now(const char *name, struct result *out)
 {
-	struct probe_stats s;
+	struct probe_stats s = {0};
 	int rc = adhoc_request(NULL, name, 3600000000ull, &s);
 	*out = s.last;
 	return rc;

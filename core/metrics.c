@@ -238,7 +238,7 @@ static int has_cert(const struct snap_probe *p)
 static void e_chain(struct mw *w, const char *n, const char *l, const struct snap_probe *p)
 {
 	const struct cert_id *c = &p->stats.cert;
-	char fp[65], serial[41], subject[130], issuer[130], san[162], extra[600];
+	char fp[65], serial[41], subject[130], issuer[130], san[162], extra[700];
 	for (int i = 0; i < 32; i++)
 		snprintf(fp + 2 * i, 3, "%02x", c->sha256[i]);
 	size_t s = 0;

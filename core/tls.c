@@ -183,7 +183,7 @@ struct tls_conn *tls_start(struct net_conn *c, const char *ca_path, const char *
 {
 	/* An IP address is not sent as SNI (RFC 6066), and mbedTLS 2.28 matches only DNS names:
 	 * tls_verify checks it against the certificate's IP address entries itself. */
-	struct plat_addr a;
+	struct plat_addr a = {0};
 	int ip = plat_addr_parse(name, &a) == 0;
 	int ca = -1;
 	for (int i = 0; i < T.nca; i++)
