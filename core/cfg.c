@@ -1010,8 +1010,7 @@ static int read_p(struct cfg_ctx *c, int tok, void *field)
 	return read_ratio(c, tok, "p", field);
 }
 
-/* send_resolved is true unless written false: kept as 1 + the value */
-static int read_send_resolved(struct cfg_ctx *c, int tok, void *field)
+int cfg_bool_given(struct cfg_ctx *c, int tok, void *field, const char *error)
 {
 	const char *v;
 	char tmp[8];
@@ -1019,9 +1018,15 @@ static int read_send_resolved(struct cfg_ctx *c, int tok, void *field)
 	if (rc)
 		return rc;
 	if (strcmp(v, "true") && strcmp(v, "false"))
-		return cfg_error(c, tok, "\"send_resolved\" is true or false");
+		return cfg_error(c, tok, "%s", error);
 	*(uint8_t *)field = (uint8_t)(1 + !strcmp(v, "true"));
 	return 0;
+}
+
+/* send_resolved is true unless written false */
+static int read_send_resolved(struct cfg_ctx *c, int tok, void *field)
+{
+	return cfg_bool_given(c, tok, field, "\"send_resolved\" is true or false");
 }
 
 struct alarm_read {

@@ -142,6 +142,9 @@ void *cfg_alloc(struct cfg_ctx *c, int tok, size_t size);
 void cfg_tls_resume(struct cfg_ctx *c);
 /* Keep a copy of s[0..n) for the config's lifetime (NUL-terminated); NULL when full. */
 const char *cfg_store(struct cfg_ctx *c, const char *s, size_t n);
+/* A CFG_FN reader's true or false into the uint8_t at field as 1 + the value, so that 0 stays
+ * "not given"; anything else is a config error with the text error. */
+int cfg_bool_given(struct cfg_ctx *c, int tok, void *field, const char *error);
 /* The text of the scalar at tok: a string (expanded) or a primitive copied into tmp. */
 int cfg_scalar(struct cfg_ctx *c, int tok, const char **out, char *tmp, size_t cap);
 /* Token access for custom readers: type (jsmn), child count, and the index after tok. */

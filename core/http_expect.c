@@ -19,17 +19,8 @@ __attribute__((format(printf, 3, 4))) static int fail(char *why, size_t cap, con
 /* "ssl": true or false, kept apart from "not given" */
 static int read_ssl(struct cfg_ctx *c, int tok, void *field)
 {
-	const char *v;
-	char tmp[8];
-	int rc = cfg_scalar(c, tok, &v, tmp, sizeof tmp);
-	if (rc)
-		return rc;
-	int prim = cfg_tok_type(c, tok) == JSMN_PRIMITIVE;
-	*(uint8_t *)field = prim && !strcmp(v, "true") ? 2 : prim && !strcmp(v, "false") ? 1 : 0;
-	if (!*(uint8_t *)field)
-		return cfg_error(c, tok, "expect.ssl is true (the final request must be over TLS, "
-			"after any redirects) or false (it must not be)");
-	return 0;
+	return cfg_bool_given(c, tok, field, "expect.ssl is true (the final request must be over "
+		"TLS, after any redirects) or false (it must not be)");
 }
 
 static int read_header_expect(struct cfg_ctx *c, int tok, void *field)
