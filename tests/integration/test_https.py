@@ -3,7 +3,9 @@ time: phases, verification verdicts with distinct reasons, expiry reported even 
 verification fails, insecure_skip_verify, cert_min_days, and the TLS series on /metrics."""
 import calendar
 import hashlib
+import json
 import os
+import shutil
 import socket
 import ssl
 import subprocess
@@ -82,6 +84,34 @@ def test_distinct_reasons_and_expiry_on_failure():
     # the system bundle does not trust our CA either
     rc, res = probe("http", f"https://localhost:{s_server('good')}/")
     eq(res["reason"], "cert_untrusted", f"{res}")
+
+
+def test_an_ipv6_address_is_checked_against_the_certificate():
+    """In a network namespace of the test's own (loopback only): https://[::1]/ verifies with a
+    certificate that names ::1, and fails cert_hostname with one that names only 127.0.0.1."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        raise AssertionError("needs root and unshare(1) to make a network namespace")
+    # the probe is tried again while s_server is still starting (refused), at most 10 times
+    script = """ip link set lo up
+openssl s_server -accept "[::1]:$PORT" -www -quiet -cert "$D/$CERT.pem" -key "$D/$CERT.key" \\
+    >/dev/null 2>&1 &
+for i in 1 2 3 4 5 6 7 8 9 10; do
+    sleep 0.2
+    res=$("$OUTPOST" probe http "https://[::1]:$PORT/" --tls "{\\"ca_file\\": \\"$D/ca.pem\\"}")
+    case "$res" in *'"reason":"refused"'*) ;; *) break ;; esac
+done
+echo "$res"
+kill %1"""
+    out = {}
+    for name in ("v6", "good"):
+        env = {**outpost_env(), "PORT": str(free_port()), "D": D, "CERT": name,
+               "OUTPOST": OUTPOST}
+        r = subprocess.run(["unshare", "-n", "sh", "-c", script], capture_output=True,
+                           text=True, timeout=60, env=env)
+        out[name] = json.loads(r.stdout.strip().splitlines()[-1])
+    eq((out["v6"]["success"], out["v6"]["tls"]["verified"]), (True, True), f"{out['v6']}")
+    eq((out["good"]["reason"], out["good"]["detail"]),
+       ("cert_hostname", "certificate is not for this IP address"), f"{out['good']}")
 
 
 def test_insecure_skip_verify_still_reports():
