@@ -29,12 +29,6 @@ int httpc_configure(struct cfg_ctx *c, int tok, const char *probe, const char *f
 	return probe_tls_configure(c, tok, t);
 }
 
-/* Wait for what the transport needs: TLS may have to write to read, or read to write. */
-static void io_want(struct probe_run *r, struct httpc *s, unsigned plain)
-{
-	net_want(&r->conn, s->tls && s->stage != HTTPC_SEND ? tls_want(s->tls) : plain);
-}
-
 /* Append to the request head; past its end, only count (the caller reports it too large). */
 static void put(struct httpc *s, size_t *n, const char *p, size_t len)
 {
@@ -300,7 +294,7 @@ static void http_read(struct probe_run *r, struct httpc *s, const struct httpc_r
 		size_t cap = s->stage == HTTPC_HEAD ? sizeof s->head - s->head_len : sizeof scratch;
 		int n = stream_recv(s->tls, &r->conn, dst, cap);
 		if (n == OP_EAGAIN) {
-			io_want(r, s, PLAT_READ);
+			stream_want(s->tls, &r->conn, PLAT_READ);
 			return;
 		}
 		if (n < 0) {
@@ -353,7 +347,7 @@ static void http_send(struct probe_run *r, struct httpc *s)
 			stream_send(s->tls, &r->conn, s->q->body + (s->sent - s->req_len),
 				s->req_len + s->extra - s->sent);
 		if (n == OP_EAGAIN) {
-			net_want(&r->conn, s->tls ? tls_want(s->tls) : PLAT_WRITE);
+			stream_want(s->tls, &r->conn, PLAT_WRITE);
 			return;
 		}
 		if (n < 0) {

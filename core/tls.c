@@ -287,6 +287,11 @@ int stream_recv(struct tls_conn *t, struct net_conn *c, void *buf, size_t cap)
 	return t ? tls_recv(t, buf, cap) : net_recv(c, buf, cap);
 }
 
+void stream_want(struct tls_conn *t, struct net_conn *c, unsigned plain)
+{
+	net_want(c, t ? tls_want(t) : plain);
+}
+
 void tls_close(struct tls_conn *t)
 {
 	if (!t || !t->in_use)

@@ -37,6 +37,9 @@ int tls_recv(struct tls_conn *t, void *buf, size_t cap);
  * c. Like net_send/net_recv. */
 int stream_send(struct tls_conn *t, struct net_conn *c, const void *buf, size_t len);
 int stream_recv(struct tls_conn *t, struct net_conn *c, void *buf, size_t cap);
+/* After OP_EAGAIN: wait on c for what the transport needs (TLS may have to write to read, or
+ * read to write); plain: what a plain connection waits for (PLAT_READ or PLAT_WRITE). */
+void stream_want(struct tls_conn *t, struct net_conn *c, unsigned plain);
 /* Reset the context and return it to the pool (idempotent with NULL). */
 void tls_close(struct tls_conn *t);
 

@@ -112,12 +112,6 @@ static int tcp_start(struct probe_run *r)
 	return 0;
 }
 
-/* Wait for what the transport needs: TLS may have to write to read, or read to write. */
-static void io_want(struct probe_run *r, struct tcp_state *s, unsigned plain)
-{
-	net_want(&r->conn, s->tls ? tls_want(s->tls) : plain);
-}
-
 /* Printable excerpt of what arrived, for the failure detail. */
 static void excerpt(const uint8_t *b, size_t n, char *out, size_t cap)
 {
@@ -158,7 +152,7 @@ static void tcp_read(struct probe_run *r, struct tcp_state *s, const struct tcp_
 		}
 		int n = stream_recv(s->tls, &r->conn, r->buf + r->buf_len, sizeof r->buf - r->buf_len);
 		if (n == OP_EAGAIN) {
-			io_want(r, s, PLAT_READ);
+			stream_want(s->tls, &r->conn, PLAT_READ);
 			return;
 		}
 		if (n <= 0) {
@@ -192,7 +186,7 @@ static void tcp_send(struct probe_run *r, struct tcp_state *s, const struct tcp_
 	while (s->sent < s->send_len) {
 		int n = stream_send(s->tls, &r->conn, k->send + s->sent, s->send_len - s->sent);
 		if (n == OP_EAGAIN) {
-			io_want(r, s, PLAT_WRITE);
+			stream_want(s->tls, &r->conn, PLAT_WRITE);
 			return;
 		}
 		if (n < 0) {
@@ -206,7 +200,7 @@ static void tcp_send(struct probe_run *r, struct tcp_state *s, const struct tcp_
 		return;
 	}
 	probe_run_phase_at(r, PHASE_PROCESSING, r->conn.tx_us); /* 0 (nothing sent): now */
-	io_want(r, s, PLAT_READ);
+	stream_want(s->tls, &r->conn, PLAT_READ);
 	tcp_read(r, s, k); /* (a greeting may already wait, in the socket or the TLS context) */
 }
 
