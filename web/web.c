@@ -77,6 +77,23 @@ static void html_escape(const char *in, char *out, size_t cap)
 	out[w] = 0;
 }
 
+/* A TLS run's certificate line, as app.js's cert() draws it: the days left, red under 14. */
+static void cert_line(const struct result *r, int64_t now_s, char *out, size_t cap)
+{
+	out[0] = 0;
+	if (!r->tls_version || !r->cert_expiry)
+		return;
+	int64_t left = r->cert_expiry - now_s;
+	char when[48];
+	if (left < 0)
+		snprintf(when, sizeof when, "expired %lld days ago", (long long)((-left + 86399) / 86400));
+	else
+		snprintf(when, sizeof when, "expires in %lld days", (long long)(left / 86400));
+	snprintf(out, cap, "<small class=\"cert%s\">TLS %d.%d · certificate %s%s</small>",
+		left < 14 * 86400 ? " soon" : "", r->tls_version / 10, r->tls_version % 10, when,
+		r->cert_verified ? "" : " · not verified");
+}
+
 /* The dashboard: the page template with the probe table rendered here, so the page reads
  * without JavaScript; app.js then keeps it current from the JSON API. */
 static void chunk_str(struct mg_connection *c, const char *s, size_t n)
@@ -94,7 +111,9 @@ static int h_index(struct mg_connection *c, void *cb)
 		return 503;
 	}
 	char name[OP_NAME_MAX * 6], target[OP_TARGET_MAX * 6], detail[OP_DETAIL_MAX * 6];
-	char buf[2048];
+	char cert[128];
+	/* a row at its longest (every character escaped) fits whole: a cut one would break the page */
+	char buf[2 * sizeof name + sizeof target + sizeof detail + sizeof cert + 512];
 	mg_send_http_ok(c, "text/html; charset=utf-8", -1);
 	const char *t = web_index_html;
 	static const char *const marks[] = {"<!--NAME-->", "<!--FACTS-->", "<!--ROWS-->"};
@@ -120,11 +139,12 @@ static int h_index(struct mg_connection *c, void *cb)
 				html_escape(st->has_failure ? st->last_failure.detail : "", detail,
 					sizeof detail);
 				const char *state = !st->has_last ? "unknown" : st->last.ok ? "up" : "down";
+				cert_line(&st->last, plat_wall_us() / 1000000, cert, sizeof cert);
 				n = snprintf(buf, sizeof buf,
-					"<tr data-probe=\"%s\"><td class=name>%s<small>%s · %s</small><td>"
+					"<tr data-probe=\"%s\"><td class=name>%s<small>%s · %s</small>%s<td>"
 					"<span class=\"badge %s\">%s</span><td class=w>%.1f ms<td class=w>"
 					"<td class=m>%llu/%llu<td class=m><td class=reason>%s%s%s<td class=m></tr>",
-					name, name, p->kind, target, state, state,
+					name, name, p->kind, target, cert, state, state,
 					st->has_last ? st->last.duration_us / 1e3 : 0.0,
 					(unsigned long long)st->runs_ok,
 					(unsigned long long)(st->runs_ok + st->runs_fail),
@@ -169,9 +189,6 @@ static int reply(struct mg_connection *c, int status, const char *type, const ch
 	return status;
 }
 
-/* /probe?target=URL&module=NAME[&debug=true]: blackbox_exporter's multi-target endpoint. The
- * probe runs once, now, on the engine, within the scrape's timeout, and the answer is its
- * series alone. */
 /* /logs/<service>/<object>: a stored run output, as text. Only names the store holds are
  * served, so no path leaves its directory. */
 static int h_log(struct mg_connection *c, void *cb)
@@ -198,6 +215,9 @@ static int h_log(struct mg_connection *c, void *cb)
 	return 200;
 }
 
+/* /probe?target=URL&module=NAME[&debug=true]: blackbox_exporter's multi-target endpoint. The
+ * probe runs once, now, on the engine, within the scrape's timeout, and the answer is its
+ * series alone. */
 static int h_probe(struct mg_connection *c, void *cb)
 {
 	(void)cb;

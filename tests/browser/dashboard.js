@@ -10,14 +10,16 @@ const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '
 
 (async () => {
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args, timeout: 30000 });
-  const out = { rows: {}, noscript: {} };
+  const out = { rows: {}, noscript: {}, noscript_cert: {} };
   try {
     // without JavaScript the server-rendered table is there
     const plain = await browser.newContext({ javaScriptEnabled: false });
     const p0 = await plain.newPage();
     await p0.goto(url, { timeout: 15000 });
     for (const r of await p0.$$('tr[data-probe]')) {
-      out.noscript[await r.getAttribute('data-probe')] = (await r.$eval('.badge', e => e.textContent));
+      const name = await r.getAttribute('data-probe');
+      out.noscript[name] = await r.$eval('.badge', e => e.textContent);
+      out.noscript_cert[name] = await r.$eval('.cert', e => e.textContent).catch(() => null);
     }
     await plain.close();
 

@@ -81,6 +81,8 @@ def test_dashboard_in_chromium():
     eq(out["phone_overflow"], False, "fits a phone screen")
     eq(sorted(out["noscript"]), sorted(rows), "rows without JavaScript")
     eq(out["noscript"]["broken"], "down", "state without JavaScript")
+    eq(out["noscript_cert"]["mail"], rows["mail"]["cert"], "certificate line without JavaScript")
+    eq(out["noscript_cert"]["api"], None, "no certificate line without TLS, without JavaScript")
     assert os.path.getsize(shot) > 10000
     print(f"# dashboard: screenshot {shot}")
     app.stop()
