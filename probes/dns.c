@@ -37,6 +37,10 @@ static const struct cfg_key dns_keys[] = {
 static int dns_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 {
 	struct dns_conf *k = (struct dns_conf *)p->conf;
+	if (p->ip_protocol)
+		return cfg_error(c, tok, "probe \"%s\": \"ip_protocol\" does not apply to a dns "
+			"probe (it asks \"server\", an address, or the system's resolvers; \"record\": "
+			"\"AAAA\" asks for IPv6 addresses); remove it", p->name);
 	int t = dns_type_parse(k->record ? k->record : "A");
 	if (t < 0)
 		return cfg_error(c, tok, "probe \"%s\": record \"%s\" is not one of A, AAAA, CNAME, "

@@ -97,7 +97,9 @@ static const struct cfg_key exec_keys[] = {
 static int exec_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 {
 	struct exec_conf *k = (struct exec_conf *)p->conf;
-	(void)c, (void)tok;
+	if (p->ip_protocol)
+		return cfg_error(c, tok, "probe \"%s\": \"ip_protocol\" does not apply to an exec "
+			"probe (the command makes its own connections); remove it", p->name);
 	if (!k->max_output)
 		k->max_output = OP_EXEC_OUTPUT_MAX;
 	if (!k->ncodes)

@@ -108,6 +108,10 @@ static const struct {
 		"t.json:1:13: ", "record \"AAA\" is not one of"},
 	{"{\"probes\": [{\"name\": \"a b\", \"kind\": \"dns\", \"target\": \"x\"}]}", "t.json:1:13: ",
 		"names use letters"},
+	{"{\"probes\": [{\"name\": \"a\", \"kind\": \"dns\", \"target\": \"x\", \"ip_protocol\": \"ip6\"}]}",
+		"t.json:1:13: ", "\"ip_protocol\" does not apply to a dns probe"},
+	{"{\"probes\": [{\"name\": \"a\", \"kind\": \"exec\", \"target\": \"x\", \"command\": [\"true\"], "
+	 "\"ip_protocol\": \"ip4\"}]}", "t.json:1:13: ", "does not apply to an exec probe"},
 	{"{\"limits\": {\"max_probes\": 1}, \"limits\": {}}", "t.json:1:31: ", "given twice"},
 	{"", "t.json:1:1: ", "the file is empty"},
 	{"{\"web\": {\"listen\": \"\"} \"limits\": {}}", "t.json:1:24: ", "invalid JSON"},
