@@ -75,6 +75,21 @@ int op_parse_time(const char *s, int64_t *us)
 	return 0;
 }
 
+size_t op_excerpt(const void *bytes, size_t n, char *out, size_t cap)
+{
+	const uint8_t *b = bytes;
+	size_t w = 0;
+	for (size_t i = 0; i < n && w + 5 < cap; i++) {
+		if (b[i] >= 32 && b[i] < 127 && b[i] != '"')
+			out[w++] = (char)b[i];
+		else
+			w += (size_t)snprintf(out + w, cap - w, "\\x%02x", b[i]);
+	}
+	if (cap)
+		out[w] = 0;
+	return w;
+}
+
 const void *op_memmem(const void *hay, size_t hn, const void *needle, size_t nn)
 {
 	const uint8_t *h = hay, *n = needle;

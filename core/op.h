@@ -72,6 +72,9 @@ int op_parse_time(const char *s, int64_t *wall_us);
 size_t op_base64(char *out, size_t cap, const void *in, size_t n);
 /* Do strings a and b hold the same text? Takes the same time wherever they differ (for secrets). */
 int op_same(const char *a, const char *b);
+/* A printable excerpt of n bytes that arrived, for a failure detail: bytes outside printable
+ * ASCII, and '"', as \xNN; as many as fit cap. Returns the length. */
+size_t op_excerpt(const void *bytes, size_t n, char *out, size_t cap);
 /* Find needle in hay (C11 has no memmem). NULL when absent. */
 const void *op_memmem(const void *hay, size_t hn, const void *needle, size_t nn);
 

@@ -7,43 +7,13 @@
  * Phases: resolve, connect, tls (with the STARTTLS dialogue), processing (request sent to first
  * byte), transfer (first byte to match). Without send and expect, a completed connect (or
  * handshake) is success. With "tls" or "starttls" it is a certificate check for any TLS
- * service: SMTPS, IMAPS, LDAPS, MQTT, SMTP submission, a database... */
+ * service: SMTPS, IMAPS, LDAPS, MQTT, SMTP submission, a database... The STARTTLS dialogues
+ * themselves are core/starttls.c. */
 #include <stdio.h>
 #include <string.h>
 #include "../core/probe.h"
+#include "../core/starttls.h"
 #include "../core/tls.h"
-
-/* A STARTTLS dialogue: the steps that bring a plain connection to "go ahead with TLS". Each
- * step sends (or not) and reads until a line starts with ok (success) or with one of the bad
- * prefixes ("|"-separated: the server refused). Postgres answers one byte, not a line. */
-struct starttls_step {
-	const char *send;
-	size_t send_len;
-	const char *ok, *bad;
-};
-
-struct starttls {
-	const char *name;
-	uint8_t lines, nsteps;
-	struct starttls_step step[3];
-};
-
-#define S(text) text, sizeof text - 1
-static const struct starttls starttls_protos[] = {
-	/* RFC 3207: greeting, EHLO, STARTTLS; a multi-line reply ends with "NNN " */
-	{"smtp", 1, 3, {{NULL, 0, "220 ", "4|5"}, {S("EHLO outpost.invalid\r\n"), "250 ", "4|5"},
-		{S("STARTTLS\r\n"), "220", "4|5"}}},
-	/* RFC 3501 */
-	{"imap", 1, 2, {{NULL, 0, "* OK", "* BYE|* PREAUTH"},
-		{S("a1 STARTTLS\r\n"), "a1 OK", "a1 NO|a1 BAD|* BYE"}}},
-	/* RFC 2595 */
-	{"pop3", 1, 2, {{NULL, 0, "+OK", "-ERR"}, {S("STLS\r\n"), "+OK", "-ERR"}}},
-	/* RFC 4217 */
-	{"ftp", 1, 2, {{NULL, 0, "220 ", "4|5"}, {S("AUTH TLS\r\n"), "234", "4|5"}}},
-	/* SSLRequest: length 8, code 80877103; 'S' goes ahead, 'N' (or an error 'E') refuses */
-	{"postgres", 0, 1, {{S("\0\0\0\x08\x04\xd2\x16\x2f"), "S", "N|E"}}},
-};
-#undef S
 
 struct tcp_conf {
 	const char *send;
@@ -88,13 +58,10 @@ static int tcp_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 		return cfg_error(c, tok, "probe \"%s\": target \"%s\" must be \"host:port\"", p->name,
 			p->target);
 	if (k->starttls_name) {
-		for (size_t i = 0; i < OP_ARRAY_LEN(starttls_protos) && !k->starttls; i++)
-			if (!strcmp(k->starttls_name, starttls_protos[i].name))
-				k->starttls = &starttls_protos[i];
+		k->starttls = starttls_find(k->starttls_name);
 		if (!k->starttls)
-			return cfg_error(c, tok, "probe \"%s\": \"starttls\" is \"smtp\", \"imap\", "
-				"\"pop3\", \"ftp\" or \"postgres\", not \"%s\"", p->name,
-				k->starttls_name);
+			return cfg_error(c, tok, "probe \"%s\": \"starttls\" is %s, not \"%s\"", p->name,
+				starttls_names, k->starttls_name);
 		k->use_tls = 1;
 	}
 	if (k->cert_min_days && !k->use_tls)
@@ -110,19 +77,6 @@ static int tcp_start(struct probe_run *r)
 	net_split_hostport(r->p->cfg->target, host, sizeof host, 0, &port); /* checked at load */
 	probe_run_resolve(r, host, port);
 	return 0;
-}
-
-/* Printable excerpt of what arrived, for the failure detail. */
-static void excerpt(const uint8_t *b, size_t n, char *out, size_t cap)
-{
-	size_t w = 0;
-	for (size_t i = 0; i < n && w + 5 < cap; i++) {
-		if (b[i] >= 32 && b[i] < 127 && b[i] != '"')
-			out[w++] = (char)b[i];
-		else
-			w += (size_t)snprintf(out + w, cap - w, "\\x%02x", b[i]);
-	}
-	out[w] = 0;
 }
 
 /* Success, unless the certificate is closer to its end than cert_min_days. */
@@ -157,7 +111,7 @@ static void tcp_read(struct probe_run *r, struct tcp_state *s, const struct tcp_
 		}
 		if (n <= 0) {
 			char ex[48];
-			excerpt(r->buf, OP_MIN(r->buf_len, 24), ex, sizeof ex);
+			op_excerpt(r->buf, OP_MIN(r->buf_len, 24), ex, sizeof ex);
 			if (n == 0)
 				probe_run_done(r, 0, REASON_EXPECT,
 					"closed before \"%.24s\" arrived; got \"%s\"", k->expect, ex);
@@ -204,48 +158,6 @@ static void tcp_send(struct probe_run *r, struct tcp_state *s, const struct tcp_
 	tcp_read(r, s, k); /* (a greeting may already wait, in the socket or the TLS context) */
 }
 
-/* Does the line at p (n bytes) start with one of the "|"-separated prefixes? */
-static int starts_with_any(const uint8_t *p, size_t n, const char *set)
-{
-	while (*set) {
-		size_t l = strcspn(set, "|");
-		if (l <= n && !memcmp(p, set, l))
-			return 1;
-		set += l + (set[l] == '|');
-	}
-	return 0;
-}
-
-/* Judge what arrived for this step: 1 ok, -1 refused (the run ended), 0 wait for more.
- * Complete lines that decide nothing are dropped, so only a single over-long line can fill
- * the buffer. */
-static int starttls_judge(struct probe_run *r, const struct starttls *t,
-	const struct starttls_step *st)
-{
-	size_t at = 0;
-	while (at < r->buf_len) {
-		const uint8_t *line = r->buf + at;
-		size_t left = r->buf_len - at;
-		const uint8_t *nl = t->lines ? memchr(line, '\n', left) : line + left - 1;
-		if (!nl)
-			break; /* a line is judged whole */
-		size_t n = (size_t)(nl - line) + 1;
-		if (starts_with_any(line, n, st->ok))
-			return 1;
-		if (starts_with_any(line, n, st->bad)) {
-			char ex[48];
-			excerpt(line, OP_MIN(n, 40), ex, sizeof ex);
-			probe_run_done(r, 0, REASON_TLS, "STARTTLS (%s): the server refused: \"%s\"",
-				t->name, ex);
-			return -1;
-		}
-		at += n;
-	}
-	memmove(r->buf, r->buf + at, r->buf_len - at);
-	r->buf_len -= at;
-	return 0;
-}
-
 static void tcp_ready(struct probe_run *r, struct tcp_state *s, const struct tcp_conf *k);
 
 /* The plain-text dialogue before the handshake; then the handshake on the same connection. */
@@ -268,9 +180,12 @@ static void starttls_io(struct probe_run *r, struct tcp_state *s, const struct t
 			s->sent += (size_t)n;
 			continue;
 		}
-		int v = starttls_judge(r, t, st);
-		if (v < 0)
+		char why[OP_DETAIL_MAX];
+		int v = starttls_judge(st, r->buf, &r->buf_len, why, sizeof why);
+		if (v < 0) {
+			probe_run_done(r, 0, REASON_TLS, "STARTTLS (%s): %s", t->name, why);
 			return;
+		}
 		if (v > 0) {
 			r->buf_len = 0;
 			s->sent = 0;
@@ -282,8 +197,8 @@ static void starttls_io(struct probe_run *r, struct tcp_state *s, const struct t
 			return;
 		}
 		if (r->buf_len == sizeof r->buf) {
-			probe_run_done(r, 0, REASON_PROTOCOL, "STARTTLS (%s): a line over %zu bytes",
-				t->name, sizeof r->buf);
+			probe_run_done(r, 0, REASON_PROTOCOL, "STARTTLS (%s): a %s over %zu bytes",
+				t->name, st->judge ? "reply" : "line", sizeof r->buf);
 			return;
 		}
 		int n = net_recv(&r->conn, r->buf + r->buf_len, sizeof r->buf - r->buf_len);
