@@ -1,6 +1,7 @@
 """The http and tcp probes over TLS against openssl s_server with certificates made at test
 time: phases, verification verdicts with distinct reasons, expiry reported even when
-verification fails, insecure_skip_verify, cert_min_days, and the TLS series on /metrics."""
+verification fails, insecure_skip_verify, cert_min_days, the TLS series on /metrics, and
+STARTTLS against a server in the test and against OpenLDAP's slapd and MariaDB."""
 import calendar
 import hashlib
 import json
@@ -8,11 +9,14 @@ import os
 import shutil
 import socket
 import ssl
+import struct
 import subprocess
+import tempfile
 import threading
 import time
 from lib import *
 import certs
+import lib
 
 D = certs.make()
 
@@ -241,10 +245,27 @@ def test_tcp_over_tls_checks_the_certificate_of_any_service():
     assert '"cert_min_days" checks a TLS certificate: add "tls": {}' in r.stderr, r.stderr
 
 
+def mysql_greeting(ssl_ok):
+    """A MySQL 8 Protocol::Handshake v10 packet, with CLIENT_SSL or without."""
+    caps = 0x00fff7ff | (0x0800 if ssl_ok else 0)
+    body = (b"\x0a8.0.36-test\0" + struct.pack("<I", 7) + b"abcdefgh\0" +
+            struct.pack("<HBHH", caps & 0xffff, 0x21, 2, caps >> 16) + bytes([21]) + b"\0" * 10 +
+            b"ijklmnopqrst\0caching_sha2_password\0")
+    return struct.pack("<I", len(body))[:3] + b"\0" + body
+
+
+def mysql_error(code, text):
+    body = b"\xff" + struct.pack("<H", code) + text
+    return struct.pack("<I", len(body))[:3] + b"\0" + body
+
+
+LDAP_STARTTLS = b"\x30\x1d\x02\x01\x01\x77\x18\x80\x16" + b"1.3.6.1.4.1.1466.20037"
+
+
 class StartTLS:
     """A server that speaks one protocol's plain dialogue, then TLS (Python's ssl, that is
     OpenSSL) with the test certificate, and then answers each line with "250 ok". refuse: the
-    STARTTLS command gets the protocol's refusal instead."""
+    reply at the protocol's refusing step (REFUSE_AT, else the last) is this instead."""
     DIALOGUE = {
         "smtp": [(None, b"220-mail.test ESMTP\r\n220 ready\r\n"),
                  (b"EHLO ", b"250-mail.test\r\n250-PIPELINING\r\n250 STARTTLS\r\n"),
@@ -254,12 +275,24 @@ class StartTLS:
         "pop3": [(None, b"+OK ready\r\n"), (b"STLS\r\n", b"+OK begin TLS\r\n")],
         "ftp": [(None, b"220 ftp ready\r\n"), (b"AUTH TLS\r\n", b"234 go\r\n")],
         "postgres": [(b"\0\0\0\x08\x04\xd2\x16\x2f", b"S")],
+        # ExtendedResponse, success, with the responseName; a long-form length
+        "ldap": [(LDAP_STARTTLS, b"\x30\x81\x24\x02\x01\x01\x78\x1f\x0a\x01\x00\x04\x00\x04\x00"
+                  b"\x8a\x16" + b"1.3.6.1.4.1.1466.20037")],
+        # the greeting; then SSLRequest, which has no answer
+        "mysql": [(None, mysql_greeting(True)),
+                  (b"\x20\0\0\x01\x01\x8a\0\0\0\0\0\x01\x21" + b"\0" * 23, b"")],
     }
+    BINARY = ("postgres", "ldap", "mysql")
     REFUSE = {"smtp": b"454 4.7.0 TLS not available\r\n", "imap": b"a1 NO not now\r\n",
-              "pop3": b"-ERR not now\r\n", "ftp": b"534 not now\r\n", "postgres": b"N"}
+              "pop3": b"-ERR not now\r\n", "ftp": b"534 not now\r\n", "postgres": b"N",
+              # resultCode 52 (unavailable), diagnosticMessage "not now"
+              "ldap": b"\x30\x13\x02\x01\x01\x78\x0e\x0a\x01\x34\x04\x00\x04\x07not now",
+              "mysql": mysql_error(1130, b"Host '127.0.0.1' is not allowed to connect")}
+    REFUSE_AT = {"mysql": 0}
 
-    def __init__(self, proto, refuse=False):
-        self.proto, self.refuse = proto, refuse
+    def __init__(self, proto, refuse=None):
+        self.proto = proto
+        self.refuse = self.REFUSE[proto] if refuse is True else refuse
         self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.tls.load_cert_chain(f"{D}/good.pem", f"{D}/good.key")
         self.srv = socket.create_server(("127.0.0.1", 0))
@@ -279,12 +312,14 @@ class StartTLS:
             for i, (want, reply) in enumerate(steps):
                 if want:
                     got = b""
-                    while len(got) < len(want) and (b"\n" not in got or self.proto == "postgres"):
-                        got += c.recv(256)
+                    # a binary request is read to its length and no further: the client's
+                    # TLS hello may follow it at once
+                    while len(got) < len(want) and (b"\n" not in got or self.proto in self.BINARY):
+                        got += c.recv(len(want) - len(got) if self.proto in self.BINARY else 256)
                     self.seen.append(got)
                     assert got.startswith(want), got
-                if self.refuse and i == len(steps) - 1:
-                    c.sendall(self.REFUSE[self.proto])
+                if self.refuse and i == self.REFUSE_AT.get(self.proto, len(steps) - 1):
+                    c.sendall(self.refuse)
                     return
                 c.sendall(reply)
             t = self.tls.wrap_socket(c, server_side=True)
@@ -314,16 +349,68 @@ def test_starttls_upgrades_a_plain_dialogue_then_verifies():
     rc, res = probe("tcp", f"localhost:{srv.port}", "--starttls", "smtp")
     eq(res["reason"], "cert_untrusted", f"{res}")
     # a server that refuses fails at once, naming what it said
-    for proto, said in (("smtp", "454 4.7.0 TLS not available"), ("imap", "a1 NO not now"),
-                        ("postgres", "N")):
-        srv = StartTLS(proto, refuse=True)
+    for proto, refuse, said in (
+            ("smtp", True, 'the server refused: "454 4.7.0 TLS not available\\x0d\\x0a"'),
+            ("imap", True, 'the server refused: "a1 NO not now\\x0d\\x0a"'),
+            ("postgres", True, 'the server refused: "N"'),
+            ("ldap", True, 'the server refused: resultCode 52 "not now"'),
+            ("ldap", b"\x30\x0c\x02\x01\x01\x78\x07\x0a\x01\x02\x04\x00\x04\x00",
+             "the server refused: resultCode 2"),
+            ("ldap", b"220 smtp.test\r\n", 'not an LDAP response: "220 smtp.test\\x0d\\x0a"'),
+            ("mysql", True,
+             # (a message is cut at 40 bytes: the detail holds 96)
+             'the server refused: error 1130 "Host \'127.0.0.1\' is not allowed to conne"'),
+            ("mysql", mysql_greeting(False), "the server (8.0.36-test) does not offer TLS")):
+        srv = StartTLS(proto, refuse=refuse)
         rc, res = probe("tcp", f"localhost:{srv.port}", "--starttls", proto, *tls)
-        eq(res["reason"], "tls", f"{proto}: {res}")
-        assert res["detail"].startswith(f'STARTTLS ({proto}): the server refused: "{said}'), res
+        eq((res["reason"], res["detail"]), ("tls", f"STARTTLS ({proto}): {said}"), proto)
     r = outpost("probe", "tcp", "localhost:25", "--starttls", "xmpp")
     eq(r.returncode, 2, "exit")
-    assert '"starttls" is "smtp", "imap", "pop3", "ftp" or "postgres", not "xmpp"' in r.stderr, \
-        r.stderr
+    assert ('"starttls" is "smtp", "imap", "pop3", "ftp", "postgres", "ldap" or "mysql", '
+            'not "xmpp"') in r.stderr, r.stderr
+
+def slapd(tls):
+    """OpenLDAP's slapd on loopback, with StartTLS on the test certificate or without TLS."""
+    d, port = tempfile.mkdtemp(prefix="outpost-slapd-"), free_port()
+    os.mkdir(f"{d}/db")
+    with open(f"{d}/slapd.conf", "w") as f:
+        f.write("include /etc/ldap/schema/core.schema\nmodulepath /usr/lib/ldap\n"
+                f"moduleload back_mdb\npidfile {d}/pid\n" +
+                (f"TLSCertificateFile {D}/good.pem\nTLSCertificateKeyFile {D}/good.key\n"
+                 if tls else "") +
+                f'database mdb\nsuffix "dc=test"\ndirectory {d}/db\n')
+    lib._procs.append(subprocess.Popen(
+        ["slapd", "-d", "0", "-f", f"{d}/slapd.conf", "-h", f"ldap://127.0.0.1:{port}/"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    wait_for(lambda: socket.socket().connect_ex(("127.0.0.1", port)) == 0, 10, "slapd")
+    return port
+
+
+def mariadb():
+    """MariaDB's server on loopback with TLS on the test certificate, in a fresh data dir."""
+    d, port = tempfile.mkdtemp(prefix="outpost-mariadb-"), free_port()
+    subprocess.run(["mariadb-install-db", "--no-defaults", f"--datadir={d}/data", "--user=root",
+                    "--skip-test-db"], check=True, capture_output=True, timeout=120)
+    lib._procs.append(subprocess.Popen(
+        ["mariadbd", "--no-defaults", f"--datadir={d}/data", f"--socket={d}/sock",
+         f"--pid-file={d}/pid", f"--port={port}", "--bind-address=127.0.0.1", "--user=root",
+         "--skip-log-bin", f"--ssl-cert={D}/good.pem", f"--ssl-key={D}/good.key"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    wait_for(lambda: socket.socket().connect_ex(("127.0.0.1", port)) == 0, 60, "mariadbd")
+    return port
+
+
+def test_starttls_against_slapd_and_mariadb():
+    """The binary dialogues against the real servers, not only against the test's own."""
+    tls = ["--tls", f'{{"ca_file": "{D}/ca.pem"}}']
+    for what, port, proto in (("slapd", slapd(True), "ldap"), ("mariadb", mariadb(), "mysql")):
+        rc, res = probe("tcp", f"localhost:{port}", "--starttls", proto, *tls)
+        eq((rc, res["reason"], res["tls"]["verified"]), (0, "", True), f"{what}: {res}")
+    # a slapd without TLS answers the extended operation with protocolError
+    rc, res = probe("tcp", f"localhost:{slapd(False)}", "--starttls", "ldap", *tls)
+    eq((res["reason"], res["detail"]), ("tls", "STARTTLS (ldap): the server refused: "
+                                        'resultCode 2 "unsupported extended operation"'), "slapd")
+
 
 def test_metrics_tls_series():
     good, expired, rev = s_server("good"), s_server("expired"), s_server("good", "-rev")
