@@ -210,6 +210,28 @@ def test_tcp_by_name_through_resolver():
     eq(res["reason"], "resolve", f"{res}")
 
 
+def test_a_resolver_that_fails_or_is_silent_gives_way_to_the_next():
+    """Two nameservers, as an edge box often has: a failing first one is not the answer, and a
+    silent one costs resolv.conf's "options timeout:1", not the run."""
+    _, bad = start_tool("mockdns", "db.test:SERVFAIL")
+    _, silent = start_tool("mockdns", "db.test:DROP")
+    _, good = start_tool("mockdns", "db.test:A:127.0.0.1")
+    _, tport = start_tool("mocktcp")
+    env = outpost_env()
+    for first, least, most in ((bad, 0, 500), (silent, 1000, 2500)):
+        env["OUTPOST_RESOLV_CONF"] = write(
+            f"options timeout:1 attempts:1\nnameserver 127.0.0.1:{first}\n"
+            f"nameserver 127.0.0.1:{good}\n", ".conf")
+        rc, res = probe("tcp", f"db.test:{tport}", "--timeout", "4s", env=env)
+        eq((rc, res["reason"]), (0, ""), f"{res}")
+        assert least <= res["phases"]["resolve_ms"] < most, res
+    # with only the failing one, SERVFAIL is the verdict, at once
+    env["OUTPOST_RESOLV_CONF"] = write(f"nameserver 127.0.0.1:{bad}\n", ".conf")
+    rc, res = probe("tcp", f"db.test:{tport}", env=env)
+    eq(res["reason"], "resolve", f"{res}")
+    assert "SERVFAIL" in res["detail"] and res["duration_ms"] < 500, res
+
+
 def test_hosts_file_entries_it_cannot_keep_are_reported():
     _, tport = start_tool("mocktcp")
     env = outpost_env()
