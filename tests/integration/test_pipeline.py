@@ -1,7 +1,8 @@
 """The pipeline probe against outpost-mock with fixed faults: every counter agrees with what
 the mock says it did, losses are within binomial bounds, latencies match the injected delay;
 retries ride out a collector that rejects half the posts; and a subscription that is cut every
-second reconnects without leaking descriptors, query slots or memory."""
+second reconnects without leaking descriptors, query slots or memory; and posts over https with
+the subscription over wss, verified (or refused, and why) against the test CA."""
 import json
 import math
 import os
@@ -30,10 +31,11 @@ def ev(m, name):
     return metric(m, name, probe="pipe")
 
 
-def wsserver():
-    """Start tests/integration/wsserver.js (the npm ws package); its port."""
-    p = subprocess.Popen(["node", os.path.join(HERE, "wsserver.js")], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
+def wsserver(*cert_key):
+    """Start tests/integration/wsserver.js (the npm ws package), over TLS when given a
+    certificate and key; its port."""
+    p = subprocess.Popen(["node", os.path.join(HERE, "wsserver.js"), *cert_key],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     import lib
     lib._procs.append(p)
     return int(p.stdout.readline().split()[1])
@@ -142,6 +144,37 @@ def test_an_app_id_survives_a_collector_that_re_encodes_the_event():
     m = app.metrics()
     eq(ev(m, "probe_wrong_appid_total"), 0, "foreign")
     eq(ev(m, "probe_event_post_errors_total"), 0, "post errors")
+    app.stop()
+
+
+def test_over_https_and_wss():
+    """Posts over https and the subscription over wss, both verified against the test CA, with
+    a subscribe_message; a subscription whose certificate is not trusted fails the runs and
+    says why."""
+    import certs
+    d = certs.make()
+    port = wsserver(f"{d}/good.pem", f"{d}/good.key")
+    probe = {"kind": "pipeline", "target": f"https://localhost:{port}/publish",
+             "subscribe": f"wss://localhost:{port}/events", "subscribe_message": "hello",
+             "interval": "200ms", "timeout": "150ms", "lost_after": "2s", "settle": "500ms"}
+    app = Appliance({"probes": [{**probe, "name": "pipe", "tls": {"ca_file": f"{d}/ca.pem"}},
+                                {**probe, "name": "untrusted"}]})
+    wait_for(lambda: (ev(app.metrics(), "probe_events_received_total") or 0) >= 3, 10,
+             "events back over wss")
+    m = app.metrics()
+    eq(metric(m, "probe_success", probe="pipe"), 1, "success")
+    eq(ev(m, "probe_wrong_appid_total"), 0, "foreign")
+    import ssl
+    stats = json.loads(urllib.request.urlopen(
+        f"https://localhost:{port}/stats", timeout=5,
+        context=ssl.create_default_context(cafile=f"{d}/ca.pem")).read())
+    assert "hello" in stats["said"], stats
+    probes = {p["name"]: p for p in json.loads(app.get("/api/v1/probes")[1])["probes"]}
+    sub = probes["untrusted"]["events"]["subscription"]
+    eq((sub["connected"], sub["connects"]), (False, 0), "untrusted subscription")
+    eq(sub["last_error"], "certificate is not signed by a trusted CA", "why")
+    body = json.loads(app.get("/api/v1/probes/untrusted/results")[1])
+    assert body["results"] and not any(r["success"] for r in body["results"]), body
     app.stop()
 
 

@@ -11,14 +11,15 @@
 //                     (cut after M ms when drop is given); POST /publish?ascii=1 parses the
 //                     body and sends it re-encoded with every non-ASCII character as \uXXXX
 //                     (as Python's json.dumps does), a body that is not JSON gets 400
-// GET /stats answers {"pongs":n,"closes":{"1000":n,...},"connections":n,"open":n} as JSON.
+// GET /stats answers {"pongs":n,"closes":{"1000":n,...},"connections":n,"open":n,"said":[...]}
+// as JSON; "said" holds the messages subscribers sent.
 const fs = require('fs');
 const http = require('http');
 const https = require('https');
 const path = require('path');
 const {WebSocketServer} = require(path.join(__dirname, '../../build/npm/node_modules/ws'));
 
-const stats = {pongs: 0, closes: {}, connections: 0, open: 0};
+const stats = {pongs: 0, closes: {}, connections: 0, open: 0, said: []};
 const subscribers = new Set();
 const lifetime = setTimeout(() => process.exit(0), 600000);
 lifetime.unref();
@@ -96,6 +97,7 @@ wss.on('connection', (ws, req) => {
       break;
     case '/events':
       subscribers.add(ws);
+      ws.on('message', (m) => stats.said.push(m.toString()));
       if (url.searchParams.get('drop')) setTimeout(() => ws.terminate(), Number(url.searchParams.get('drop')));
       break;
     default:
