@@ -274,10 +274,12 @@ static int scen_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 			if ((rc = httpc_configure(c, tok, p->name, "url", u, "http", &k->tls_opts,
 				&tmp)) < 0)
 				return rc;
-		} else if (strncmp(u, "http://", 7) && strncmp(u, "https://", 8) && u[0] != '/') {
+		} else if (strncmp(u, "http://", 7) && strncmp(u, "https://", 8) && u[0] != '/' &&
+			strncmp(u, "{{", 2)) {
+			/* (a URL that is a value, a Location captured, is checked when it is known) */
 			return cfg_error(c, tok, "probe \"%s\": step \"%s\": url \"%s\" must start with "
-				"\"/\" (taken against the target) or be a whole http(s) URL", p->name,
-				k->steps[i].name, u);
+				"\"/\" (taken against the target), be a whole http(s) URL or a value that "
+				"holds one (\"{{location}}\")", p->name, k->steps[i].name, u);
 		}
 	}
 	return 0;

@@ -23,7 +23,7 @@
  *   GET  /stats             what the collector did: {"posted":..,"delivered":..,...}
  *
  * A job API (for scenario probes):
- *   POST /jobs {"spec": S}  201 {"id": "job-N", "state": "pending"}
+ *   POST /jobs {"spec": S}  201 {"id": "job-N", "state": "pending"}, Location: the job's URL
  *   GET  /jobs              {"jobs": [{"id", "state"}, ...]}
  *   GET  /jobs/<id>         {"id", "state", "spec"}: pending, then running after half of
  *                           JOB_DELAY_MS, then completed (or failed) after JOB_DELAY_MS
@@ -445,9 +445,15 @@ static int jobs_api(struct mg_connection *c, const struct mg_request_info *ri)
 			.fail = dice(100) < (uint32_t)f.job_fail_pct,
 			.wrong = dice(100) < (uint32_t)f.job_wrong_pct, .used = 1};
 		snprintf(j->spec, sizeof j->spec, "%s", spec);
-		snprintf(out, sizeof out, "{\"id\":\"job-%d\",\"state\":\"pending\"}", j->id);
+		int id = j->id;
+		snprintf(out, sizeof out, "{\"id\":\"job-%d\",\"state\":\"pending\"}", id);
 		pthread_mutex_unlock(&M.mu);
-		return reply_json(c, 201, out);
+		/* where the job lives, as a whole URL, as APIs that answer 201 say it */
+		const char *host = mg_get_header(c, "Host");
+		mg_printf(c, "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n"
+			"Location: http://%s/jobs/job-%d\r\nContent-Length: %zu\r\n"
+			"Connection: close\r\n\r\n%s", host ? host : "127.0.0.1", id, strlen(out), out);
+		return 201;
 	}
 	if (!*rest) {
 		size_t w = (size_t)snprintf(out, sizeof out, "{\"jobs\":[");

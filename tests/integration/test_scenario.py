@@ -121,6 +121,35 @@ def test_a_capture_says_why_it_found_nothing():
         eq(r["detail"], detail.replace("6 steps", "7 steps"), url + path)
 
 
+def test_a_location_header_leads_to_the_job():
+    """Submit answers 201 with the job's whole URL in Location: captured from the header, it is
+    where the later steps go (replacing the value "vars" started it with)."""
+    _, mock = start_tool("outpost-mock")
+    get_json(f"http://127.0.0.1:{mock}/config?JOB_DELAY_MS=100")
+    p = scenario(mock, vars={"spec": "hello", "job": "http://127.0.0.1:1/nowhere"})
+    st = p["probes"][0]["steps"]
+    st[1]["capture"] = {"job": "header:Location"}
+    for s in st[2:]:
+        s["request"]["url"] = s["request"]["url"].replace("/jobs/{{job_id}}", "{{job}}")
+    app = Appliance(p)
+    r = last_run(app)
+    eq((r["success"], r["detail"]), (True, "6 steps passed"), "via Location")
+    # a header that is not there fails the capture by name
+    st[1]["capture"] = {"job": "header:X-Job"}
+    app.stop()
+    app = Appliance(p)
+    r = last_run(app)
+    eq(r["detail"], 'step "submit": capture job: header X-Job absent', "absent header")
+    app.stop()
+    # a value that is no URL fails the step that would go there, when it is known
+    st[1]["capture"] = {"job": "$.id"}
+    app = Appliance(p)
+    r = last_run(app)
+    assert (r["detail"].startswith('step "wait": url "job-') and
+            r["detail"].endswith('" is not an http(s) URL')), r
+    app.stop()
+
+
 TOKEN = "eyJ" + "x" * 1500  # a bearer token as long as a real JWT gets
 
 
