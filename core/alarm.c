@@ -479,7 +479,11 @@ void alarm_channel_done(uint32_t c, int ok)
 int alarm_request_silence(const struct alarm_silence *s)
 {
 	plat_lock();
-	int rc = A.nreq < OP_ARRAY_LEN(A.req) ? 0 : OP_ENOMEM;
+	/* a name must be an alarm's, as in the config: a typo must not leave the real one paging */
+	int known = !s->alarm[0];
+	for (uint32_t i = 0; i < A.npub && !known; i++)
+		known = !strcmp(A.pub[i].alarm, s->alarm);
+	int rc = !known ? OP_ENOENT : A.nreq < OP_ARRAY_LEN(A.req) ? 0 : OP_ENOMEM;
 	if (rc == 0)
 		A.req[A.nreq++] = *s;
 	plat_unlock();

@@ -142,6 +142,8 @@ struct notify_msg *alarm_channel_head(uint32_t chan);
 /* Channel i's run ended: ok pops the message; a failure schedules another try. */
 void alarm_channel_done(uint32_t chan, int ok);
 /* Requests from other threads (taken by the engine on wake-up). */
+/* A silence asked over the API: 0, OP_ENOENT when it names no alarm, OP_ENOMEM when too many
+ * wait. */
 int alarm_request_silence(const struct alarm_silence *s);
 int alarm_request_test(void);
 void alarm_take_requests(void);

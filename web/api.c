@@ -533,7 +533,10 @@ static int post_silence(struct mg_connection *c)
 	}
 	if (s.until_wall_us <= plat_wall_us())
 		return error(c, 400, "bad_request", "the silence would end in the past");
-	if (alarm_request_silence(&s) != 0)
+	int rc = alarm_request_silence(&s);
+	if (rc == OP_ENOENT)
+		return error(c, 404, "not_found", "no alarm by that name (GET /api/v1/alarms lists them)");
+	if (rc != 0)
 		return error(c, 503, "unavailable", "too many silences asked at once; try again");
 	char until[40];
 	op_fmt_time(until, sizeof until, s.until_wall_us);

@@ -221,6 +221,36 @@ def test_silence_and_test_endpoint_and_exec_channel():
         eq(e.code, 401, "token required")
 
 
+def test_silences_api_refuses_what_it_cannot_keep():
+    """A silence names an alarm that exists (as in the config: a typo must not leave the real
+    alarm paging), ends in the future, and says when; each refusal says why."""
+    rec, target = Receiver(), Target()
+    app = Appliance(config(target, rec.port, tempfile.mkdtemp()))
+
+    def status(body):
+        try:
+            return post(app, "/api/v1/silences", body)
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read())
+    for body, code, words in (
+            ({"alarm": "db-dwn", "for": "1h"}, 404, "no alarm by that name"),
+            ({"alarm": "db-down", "for": "soon"}, 400, "for must be a duration"),
+            ({"alarm": "db-down", "until": "tomorrow"}, 400, "until must be an RFC 3339"),
+            ({"alarm": "db-down", "until": "2020-01-01T00:00:00Z"}, 400, "would end in the past"),
+            ({"alarm": "db-down"}, 400, 'give "until" or "for"'),
+            ([1, 2], 400, "must be a JSON object")):
+        got, res = status(body)
+        eq(got, code, f"{body}: {res}")
+        assert words in res["detail"], (body, res)
+    got, res = status({"alarm": "db-down", "until": "2099-01-01T06:00:00Z"})
+    eq((got, res["until"]), (202, "2099-01-01T06:00:00.000000Z"), "until")
+    got, res = status({"alarm": "*", "for": "30m"})
+    eq((got, res["alarm"]), (202, "*"), "every alarm")
+    wait_for(lambda: len(json.loads(app.get("/api/v1/alarms")[1])["silences"]) == 2, 5,
+             "two silences listed")
+    app.stop()
+
+
 def test_an_incident_on_a_slow_disk_does_not_stall_the_probes():
     """Twenty probes fail at once: twenty alarms fire, each a save of the state file, on a disk
     that takes about a second a write. The probes keep their pace meanwhile, and the state that
