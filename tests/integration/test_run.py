@@ -157,6 +157,41 @@ def test_port_in_use_is_a_clear_error():
     assert f"cannot listen on 127.0.0.1:{port}" in r.stderr, r.stderr
 
 
+def test_more_due_runs_than_run_slots_wait_their_turn():
+    """Six probes whose runs each hold a slot for 500 ms, due six times a second, on two run
+    slots: runs wait in turn (never more than two at once), the ones that cannot be had are
+    counted skipped, and every probe still gets its share; none starves, none is lost."""
+    _, port = start_tool("mocktcp", "-m", "silent")
+    app = Appliance({"limits": {"max_probes": 6, "max_inflight": 2},
+                     "probes": [{"name": f"p{i}", "kind": "tcp", "target": f"127.0.0.1:{port}",
+                                 "expect": "never", "interval": "1s", "timeout": "500ms"}
+                                for i in range(6)]})
+    inflight, waiting = set(), set()
+    t_end = time.monotonic() + 6
+    while time.monotonic() < t_end:
+        m = app.metrics()
+        inflight.add(metric(m, "outpost_probes_inflight"))
+        waiting.add(metric(m, "outpost_probes_waiting"))
+        time.sleep(0.1)
+    m = app.metrics()
+    runs = {}
+    for lab, v in m["outpost_probe_runs_total"]:
+        runs[lab["probe"]] = runs.get(lab["probe"], 0) + v
+        eq(v == 0 or lab["result"] == "timeout", True, f"only timeouts: {lab} {v}")
+    skipped = sum(v for _, v in m["outpost_probe_skipped_total"])
+    print(f"# two slots, six probes: runs {sorted(runs.values())}, skipped {skipped:.0f}, "
+          f"inflight seen {sorted(inflight)}, waiting seen {sorted(waiting)}")
+    eq(max(inflight), 2, "never more than two runs at once")
+    assert max(waiting) >= 1, waiting
+    eq(sorted(runs), [f"p{i}" for i in range(6)], "every probe ran")
+    # two slots free four runs a second: about 24 in 6 s, shared out
+    assert min(runs.values()) >= 2 and sum(runs.values()) >= 16, runs
+    assert skipped >= 6, skipped
+    eq(metric(m, "outpost_pool_failures_total", pool="runs"), 0, "no pool failure")
+    rc, _ = app.stop()
+    eq(rc, 0, "exit")
+
+
 def test_healthz_recovers_after_freeze():
     # SIGSTOP freezes every thread; after SIGCONT the loop's heartbeat must resume and
     # /healthz answer 200 again (a stall longer than 5 s answers 503 meanwhile)
