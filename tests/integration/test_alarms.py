@@ -251,6 +251,50 @@ def test_silences_api_refuses_what_it_cannot_keep():
     app.stop()
 
 
+def test_certificate_and_window_rules_and_groups():
+    """cert_expires_within against a real handshake (the test certificate has 30 days left),
+    availability_below over its window, and a rule that selects its probes by group."""
+    import certs
+    import lib
+    import subprocess
+    d, tport = certs.make(), free_port()
+    lib._procs.append(subprocess.Popen(
+        ["openssl", "s_server", "-accept", f"127.0.0.1:{tport}", "-quiet", "-cert",
+         f"{d}/good.pem", "-key", f"{d}/good.key"], stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL))
+    wait_for(lambda: socket.socket().connect_ex(("127.0.0.1", tport)) == 0, 10, "s_server")
+    closed = free_port()
+    probe = {"kind": "tcp", "interval": "300ms", "timeout": "250ms"}
+    app = Appliance({
+        "probes": [{**probe, "name": "mail", "target": f"localhost:{tport}",
+                    "tls": {"ca_file": f"{d}/ca.pem"}},
+                   {**probe, "name": "api", "target": f"127.0.0.1:{closed}", "groups": ["edge"]},
+                   {**probe, "name": "other", "target": f"127.0.0.1:{closed}"}],
+        "alarms": [{"name": "cert-soon", "probes": ["mail"], "when": "cert_expires_within",
+                    "days": 45},
+                   {"name": "cert-fine", "probes": ["mail"], "when": "cert_expires_within",
+                    "days": 14},
+                   {"name": "edge-down", "groups": ["edge"], "when": "failures"},
+                   {"name": "edge-avail", "groups": ["edge"], "when": "availability_below",
+                    "value": 0.5, "window": "5m"}]})
+
+    def states():
+        body = json.loads(app.get("/api/v1/alarms")[1])
+        return {(a["alarm"], a["probe"]): a for a in body["alarms"]}
+    wait_for(lambda: sum(a["state"] == "firing" for a in states().values()) == 3, 10,
+             "three firing")
+    st = states()
+    eq(sorted(st), [("cert-fine", "mail"), ("cert-soon", "mail"), ("edge-avail", "api"),
+                    ("edge-down", "api")], "instances: the group's probe only")
+    eq(st[("cert-fine", "mail")]["state"], "ok", "30 days is not within 14")
+    soon = st[("cert-soon", "mail")]
+    assert 29.9 < soon["value"] <= 30 and soon["reason"] in (
+        "the certificate expires in 30.0 days", "the certificate expires in 29.9 days"), soon
+    eq((st[("edge-avail", "api")]["state"], st[("edge-avail", "api")]["value"]),
+       ("firing", 0), "availability 0 of the window")
+    app.stop()
+
+
 def test_an_incident_on_a_slow_disk_does_not_stall_the_probes():
     """Twenty probes fail at once: twenty alarms fire, each a save of the state file, on a disk
     that takes about a second a write. The probes keep their pace meanwhile, and the state that
