@@ -225,8 +225,8 @@ static int tls_step(struct probe_run *r, struct tls_conn *t, int insecure)
 		return OP_EAGAIN;
 	}
 	if (rc != 0) {
-		char e[64];
-		tls_error(rc, e, sizeof e);
+		char e[OP_DETAIL_MAX];
+		tls_error(t, rc, e, sizeof e);
 		return probe_run_done(r, 0, REASON_TLS, "%s", e), -1;
 	}
 	r->facts.tls_version = (uint8_t)tls_version_code(t);

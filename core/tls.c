@@ -438,9 +438,48 @@ void tls_cipher_name(int id, char *buf, size_t cap)
 			*p = '_';
 }
 
-void tls_error(int rc, char *buf, size_t cap)
+/* The name of a TLS alert (RFC 8446 6), with what it usually means for a client like this
+ * one where that is not plain from the name. */
+static void alert_text(unsigned a, char *buf, size_t cap)
+{
+	static const struct {
+		uint8_t code;
+		const char *name, *hint;
+	} alerts[] = {
+		{10, "unexpected_message", NULL}, {20, "bad_record_mac", NULL},
+		{40, "handshake_failure", "no cipher suite or curve in common, or mTLS"},
+		{42, "bad_certificate", NULL}, {45, "certificate_expired", NULL},
+		{46, "certificate_unknown", NULL}, {47, "illegal_parameter", NULL},
+		{48, "unknown_ca", NULL}, {49, "access_denied", NULL}, {50, "decode_error", NULL},
+		{51, "decrypt_error", NULL},
+		{70, "protocol_version", "it does not accept TLS 1.2"},
+		{71, "insufficient_security", "it wants stronger ciphers"},
+		{80, "internal_error", NULL}, {90, "user_canceled", NULL},
+		{109, "missing_extension", NULL}, {110, "unsupported_extension", NULL},
+		{112, "unrecognized_name", "it does not serve this name"},
+		{116, "certificate_required", "it wants a client certificate"},
+		{120, "no_application_protocol", NULL},
+	};
+	for (size_t i = 0; i < OP_ARRAY_LEN(alerts); i++) {
+		if (alerts[i].code == a) {
+			snprintf(buf, cap, "alert %s from the server%s%s%s", alerts[i].name,
+				alerts[i].hint ? " (" : "", alerts[i].hint ? alerts[i].hint : "",
+				alerts[i].hint ? ")" : "");
+			return;
+		}
+	}
+	snprintf(buf, cap, "alert %u from the server", a);
+}
+
+void tls_error(const struct tls_conn *t, int rc, char *buf, size_t cap)
 {
 	const char *s;
+	/* the alert that ended it is still in the record buffer: name it */
+	if (rc == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE && t && t->ssl.in_msg &&
+		t->ssl.in_msgtype == MBEDTLS_SSL_MSG_ALERT && t->ssl.in_msglen >= 2) {
+		alert_text(t->ssl.in_msg[1], buf, cap);
+		return;
+	}
 	switch (rc) {
 	case MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE: s = "the server sent a fatal alert"; break;
 	case MBEDTLS_ERR_SSL_NO_USABLE_CIPHERSUITE: s = "no cipher suite in common"; break;

@@ -56,8 +56,9 @@ int tls_version_code(struct tls_conn *t);
 int tls_cipher_id(struct tls_conn *t);
 /* The IANA name of a cipher suite id ("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"). */
 void tls_cipher_name(int id, char *buf, size_t cap);
-/* The last mbedTLS error as text (for failure details). */
-void tls_error(int rc, char *buf, size_t cap);
+/* An mbedTLS error of t (or of none: NULL) as text, for failure details; a fatal alert by its
+ * name. */
+void tls_error(const struct tls_conn *t, int rc, char *buf, size_t cap);
 
 /* Arena bytes reserved and the peak in use (for /metrics). */
 void tls_arena_stats(uint64_t *size, uint64_t *peak);

@@ -268,7 +268,7 @@ static void sub_tls_step(struct pipe *pp)
 	}
 	char why[OP_DETAIL_MAX];
 	if (rc != 0) {
-		tls_error(rc, why, sizeof why);
+		tls_error(pp->tls, rc, why, sizeof why);
 		return sub_fail(pp, why);
 	}
 	if (tls_verify(pp->tls, why, sizeof why) != TLS_OK && !pp->k->sub.tls_set->insecure)

@@ -21,12 +21,13 @@ import lib
 D = certs.make()
 
 
-def s_server(name, mode="-www"):
+def s_server(name, mode="-www", *opts):
     """mode -www answers HTTP; -rev sends each line back reversed (a TLS service that is not
-    HTTP)."""
+    HTTP); opts go to s_server as they are."""
     port = free_port()
     p = subprocess.Popen(["openssl", "s_server", "-accept", f"127.0.0.1:{port}", mode,
-                          "-quiet", "-cert", f"{D}/{name}.pem", "-key", f"{D}/{name}.key"],
+                          "-quiet", "-cert", f"{D}/{name}.pem", "-key", f"{D}/{name}.key",
+                          *opts],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     import lib
     lib._procs.append(p)
@@ -178,6 +179,20 @@ def test_tls_to_a_plain_port_fails_cleanly():
     rc, res = probe("http", f"https://127.0.0.1:{port}/", "--tls", '{"insecure_skip_verify": true}',
                     "--timeout", "2s")
     eq(res["reason"], "tls", f"{res}")
+
+
+def test_a_refused_handshake_names_the_alert():
+    """A server that speaks only TLS 1.3, one that shares no cipher suite, one that wants a
+    client certificate: each failure names the alert the server sent, and what it means."""
+    for opts, said in ((["-tls1_3"], "alert protocol_version from the server (it does not "
+                        "accept TLS 1.2)"),
+                       (["-tls1_2", "-cipher", "AES128-SHA256"], "alert handshake_failure from "
+                        "the server (no cipher suite or curve in common, or mTLS)"),
+                       (["-Verify", "1"], "alert handshake_failure from the server (no cipher "
+                        "suite or curve in common, or mTLS)")):
+        port = s_server("good", "-www", *opts)
+        rc, res = https(port)
+        eq((rc, res["reason"], res["detail"]), (1, "tls", said), " ".join(opts))
 
 
 def test_session_resumption():
