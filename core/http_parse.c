@@ -90,8 +90,14 @@ int http_parse_response(const char *buf, size_t len, struct http_response *out)
 
 const struct http_header *http_find_header(const struct http_response *r, const char *name)
 {
+	return http_next_header(r, name, NULL);
+}
+
+const struct http_header *http_next_header(const struct http_response *r, const char *name,
+	const struct http_header *prev)
+{
 	size_t nl = strlen(name);
-	for (size_t i = 0; i < r->nheaders; i++) {
+	for (size_t i = prev ? (size_t)(prev - r->headers) + 1 : 0; i < r->nheaders; i++) {
 		const struct http_header *h = &r->headers[i];
 		if (h->name_len != nl)
 			continue;

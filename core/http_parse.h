@@ -26,6 +26,9 @@ int http_parse_response(const char *buf, size_t len, struct http_response *out);
 
 /* Case-insensitive lookup of a header; NULL when absent. */
 const struct http_header *http_find_header(const struct http_response *r, const char *name);
+/* The next header called name after prev (one of r's; NULL: from the first); NULL when none. */
+const struct http_header *http_next_header(const struct http_response *r, const char *name,
+	const struct http_header *prev);
 
 /* Does a comma-separated header value contain token (case-insensitive)? */
 int http_header_has_token(const struct http_header *h, const char *token);

@@ -269,6 +269,17 @@ static int head_done(struct probe_run *r, struct httpc *s, const struct httpc_re
 			probe_run_done(r, 0, REASON_PROTOCOL, "empty Content-Length");
 			return -1;
 		}
+		/* RFC 9112 6.3: differing lengths leave the framing unknown (a broken proxy, or a
+		 * smuggling attempt): an error, not a guess */
+		for (const struct http_header *o = cl; (o = http_next_header(&resp, "Content-Length",
+			     o)) != NULL;) {
+			if (o->value_len != cl->value_len || memcmp(o->value, cl->value, cl->value_len)) {
+				probe_run_done(r, 0, REASON_PROTOCOL, "conflicting Content-Length headers "
+					"(%.*s and %.*s)", (int)OP_MIN(cl->value_len, 20), cl->value,
+					(int)OP_MIN(o->value_len, 20), o->value);
+				return -1;
+			}
+		}
 		s->framing = HTTPC_FR_LENGTH;
 		s->body_left = v;
 		r->facts.content_length = (int64_t)v;

@@ -11,6 +11,7 @@
  *   /badchunk        a bad chunk size              /endless        chunked data, never ends
  *   /bigheader       a 1 MiB header                /silent         reads the request, never answers
  *   /head-nolf       a head that never ends        /json           a small JSON document
+ *   /twolengths      two differing Content-Lengths
  *   anything else    404
  * Every request gets "Connection: close". The server exits after -l seconds (default 300). */
 #define _GNU_SOURCE
@@ -164,6 +165,8 @@ static void respond(struct conn *c)
 		out_printf(c, "SSH-2.0-NotHTTP\r\n\x01\x02\x03 garbage garbage\r\n\r\n");
 	} else if (!strcmp(path, "/truncated")) {
 		out_printf(c, "%sContent-Length: 100\r\n\r\n0123456789", ok);
+	} else if (!strcmp(path, "/twolengths")) {
+		out_printf(c, "%sContent-Length: 5\r\ncontent-length: 7\r\n\r\nhello", ok);
 	} else if (!strcmp(path, "/badchunk")) {
 		out_printf(c, "%sTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n", ok);
 	} else if (!strcmp(path, "/endless")) {

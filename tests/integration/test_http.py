@@ -139,6 +139,7 @@ def test_hostile_servers_fail_with_reasons():
         "/garbage": ("protocol", "not an HTTP response"),
         "/truncated": ("closed", "Content-Length not reached"),
         "/badchunk": ("protocol", "bad chunked encoding"),
+        "/twolengths": ("protocol", "conflicting Content-Length headers (5 and 7)"),
         "/bigheader": ("too_large", "response head over"),
         "/head-nolf": ("closed", "inside the response head"),
         "/silent": ("timeout", "during processing"),

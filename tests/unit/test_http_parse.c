@@ -34,6 +34,16 @@ static void test_head_fields(void)
 	ASSERT(http_header_has_token(http_find_header(&r, "Transfer-Encoding"), "chunked"));
 	ASSERT(!http_header_has_token(http_find_header(&r, "Transfer-Encoding"), "chunk"));
 	ASSERT(http_find_header(&r, "Server") == NULL);
+	/* the next one of a name: none after the only Content-Length; from NULL, the first */
+	ASSERT(http_next_header(&r, "Content-Length", cl) == NULL);
+	ASSERT(http_next_header(&r, "content-LENGTH", NULL) == cl);
+	static const char two[] = "HTTP/1.1 200 OK\r\nA: 1\r\nB: x\r\na: 2\r\n\r\n";
+	r.nheaders = 8;
+	ASSERT(http_parse_response(two, sizeof two - 1, &r) > 0);
+	const struct http_header *a1 = http_find_header(&r, "A");
+	const struct http_header *a2 = http_next_header(&r, "A", a1);
+	ASSERT(a1 && a2 && a2 != a1 && a2->value[0] == '2');
+	ASSERT(http_next_header(&r, "A", a2) == NULL);
 }
 
 static const struct {
