@@ -52,25 +52,44 @@ struct scan {
 	const char *service;
 	struct log_entry *found;
 	uint32_t n, cap;
+	uint64_t deleted;
 };
 
+static int by_time(const void *a, const void *b);
+
+/* One object of the last run's: kept while there is room; past the count, the older of it and
+ * the oldest kept is deleted now, so what the disk holds beyond the bound never lingers
+ * unindexed (the directory's order is no order). */
 static void scan_file(void *ctx, const char *name, int is_dir)
 {
 	struct scan *s = ctx;
 	long long ts;
 	char kind[16];
-	if (is_dir || s->n == s->cap || sscanf(name, "%lld_%15[A-Z]", &ts, kind) != 2 ||
+	if (is_dir || sscanf(name, "%lld_%15[A-Z]", &ts, kind) != 2 ||
 		(strcmp(kind, "SUCCESS") && strcmp(kind, "FAILURE")))
 		return;
-	struct log_entry *e = &s->found[s->n];
-	snprintf(e->name, sizeof e->name, "%s/%s", s->service, name);
+	struct log_entry e;
+	snprintf(e.name, sizeof e.name, "%s/%s", s->service, name);
 	char path[512];
-	snprintf(path, sizeof path, "%s/%s", L.dir, e->name);
+	snprintf(path, sizeof path, "%s/%s", L.dir, e.name);
 	int64_t size = plat_file_size(path);
-	e->size = size > 0 ? (uint32_t)size : 0;
-	e->wall_us = ts * 1000000;
-	e->ok = kind[0] == 'S';
-	s->n++;
+	e.size = size > 0 ? (uint32_t)size : 0;
+	e.wall_us = ts * 1000000;
+	e.ok = kind[0] == 'S';
+	if (s->n < s->cap) {
+		s->found[s->n++] = e;
+		return;
+	}
+	uint32_t old = 0;
+	for (uint32_t i = 1; i < s->n; i++)
+		if (by_time(&s->found[i], &s->found[old]) < 0)
+			old = i;
+	struct log_entry *drop = by_time(&e, &s->found[old]) < 0 ? &e : &s->found[old];
+	snprintf(path, sizeof path, "%s/%s", L.dir, drop->name);
+	plat_file_remove(path);
+	s->deleted++;
+	if (drop != &e)
+		*drop = e;
 }
 
 static void scan_service(void *ctx, const char *name, int is_dir)
@@ -97,27 +116,24 @@ void logstore_init(const char *dir, uint64_t max_bytes, struct log_entry *mem, u
 	plat_unlock();
 	if (!dir || !dir[0] || !cap)
 		return;
-	/* what the last run left: every object, oldest first (start-up, so it may allocate) */
-	struct scan s = {.found = calloc(cap * 2, sizeof *s.found), .cap = cap * 2};
+	/* what the last run left: the newest cap objects, straight into the index (no reader
+	 * looks at it until L.on), then oldest first */
+	struct scan s = {.found = mem, .cap = cap};
 	op_strlcpy(L.dir, dir, sizeof L.dir);
-	if (s.found)
-		plat_dir_scan(dir, scan_service, &s);
-	qsort(s.found, s.n, sizeof *s.found, by_time);
+	plat_dir_scan(dir, scan_service, &s);
+	qsort(mem, s.n, sizeof *mem, by_time);
 	plat_lock();
 	L.e = mem;
 	L.cap = cap;
+	L.len = s.n;
 	L.max_bytes = max_bytes;
+	L.deleted = s.deleted;
 	L.on = 1;
-	for (uint32_t i = 0; i < s.n; i++) {
-		if (L.len == L.cap)
-			drop_oldest();
-		*at(L.len++) = s.found[i];
-		L.bytes += s.found[i].size;
-	}
+	for (uint32_t i = 0; i < s.n; i++)
+		L.bytes += mem[i].size;
 	while (L.len && L.bytes > L.max_bytes)
 		drop_oldest();
 	plat_unlock();
-	free(s.found);
 }
 
 void logstore_deinit(void)

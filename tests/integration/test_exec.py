@@ -157,6 +157,28 @@ def test_log_store_keeps_bounded_objects_across_restarts():
     app = Appliance(cfg)  # the objects are found again
     listed2 = json.loads(app.get("/api/v1/probes/report/logs")[1])["logs"]
     assert newest["object"] in {o["object"] for o in listed2}, (listed, listed2)
+    app.stop()
+    # restarted with room for fewer objects than the disk holds: the newest stays, the rest
+    # are deleted at start-up (not left on the disk unindexed)
+    before = sorted(os.listdir(os.path.join(logs, "nightly-report")))
+    assert len(before) >= 2, before
+    cfg["logs"].update(max_bytes=1 << 20, max_objects=1)
+    cfg["probes"][0]["disabled"] = True
+    app = Appliance(cfg)
+    listed3 = json.loads(app.get("/api/v1/probes/report/logs")[1])["logs"]
+    eq(([o["object"] for o in listed3], os.listdir(os.path.join(logs, "nightly-report"))),
+       ([f"nightly-report/{before[-1]}"], [before[-1]]), "the newest, alone")
+    eq(metric(app.metrics(), "outpost_logs_deleted_total"), len(before) - 1, "deleted")
+    app.stop()
+    # and a new run's object replaces it
+    cfg["probes"][0]["disabled"] = False
+    app = Appliance(cfg)
+    wait_for(lambda: (metric(app.metrics(), "outpost_logs_deleted_total") or 0) >= 1, 5,
+             "a run's object replacing it")
+    after = os.listdir(os.path.join(logs, "nightly-report"))
+    eq(len(after), 1, "one object")
+    assert after[0] > before[-1], (before, after)
+    app.stop()
 
 
 def test_delay_waits_after_each_run_ends():
