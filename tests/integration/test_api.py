@@ -94,6 +94,32 @@ def test_writes_need_the_token():
     app.stop()
 
 
+def test_run_now_while_it_runs_is_busy():
+    """"Run now" on a probe already running answers 409 at once rather than queue behind it;
+    the run it waited for comes back whole."""
+    import threading
+    _, mport = start_tool("mockhttp")
+    app = appliance(mport, extra=[{"name": "slow", "kind": "http", "interval": "30s",
+                                   "target": f"http://127.0.0.1:{mport}/delay/1500",
+                                   "timeout": "5s"}])
+    # (its first scheduled run comes within a second of start; the next one 30 s later)
+    wait_for(lambda: sum(v for lab, v in app.metrics().get("outpost_probe_runs_total", [])
+                         if lab["probe"] == "slow") == 1, 5, "the scheduled run")
+    got = []
+    t = threading.Thread(target=lambda: got.append(call(app, "POST", "/api/v1/probes/slow/run",
+                                                        "t0ken")))
+    t.start()
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    s, e = call(app, "POST", "/api/v1/probes/slow/run", "t0ken")
+    eq((s, e["error"]), (409, "busy"), f"{e}")
+    assert time.monotonic() - t0 < 0.5, "answered at once"
+    t.join(10)
+    eq((got[0][0], got[0][1]["success"]), (200, True), f"{got}")
+    assert got[0][1]["duration_ms"] >= 1500, got
+    app.stop()
+
+
 def test_writes_off_without_a_token():
     _, mport = start_tool("mockhttp")
     app = appliance(mport, token=None)
