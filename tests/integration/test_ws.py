@@ -150,6 +150,12 @@ def test_broken_servers_fail_with_reasons():
         ("not 101", lambda k: b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
          "protocol", "status 200, not 101"),
         ("garbage", lambda k: b"\x00\x01garbage\r\n\r\n", "protocol", "not HTTP"),
+        ("101 without upgrade", lambda k: b"HTTP/1.1 101 Switching Protocols\r\n"
+         b"Sec-WebSocket-Accept: " + accept_for(k) + b"\r\n\r\n", "protocol",
+         "101 without Upgrade: websocket and Connection: upgrade"),
+        ("unasked extension", lambda k: upgrade(k)[:-2] +
+         b"Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n", "protocol",
+         "server chose an extension none was offered"),
         ("big ping", lambda k: upgrade(k) + b"\x89\x7e\x00\xc8" + b"p" * 200,
          "protocol", "control frame over 125 bytes"),
         ("masked", lambda k: upgrade(k) + b"\x81\x81abcd\x00", "protocol", "masked frame"),
