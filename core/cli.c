@@ -107,6 +107,33 @@ static int dry_run(const char *path)
 	return rc ? 1 : dry_failed;
 }
 
+/* A reload moved the web server to next's address: serve there, or, when that address cannot
+ * be had (taken, not local), go on serving where it was rather than lose the dashboard, the
+ * API and /metrics; next then keeps that address, so a later reload tries the new one again.
+ * Returns whether the web server is on. */
+static int web_move(const struct cli_hooks *hooks, int on, const struct cfg *cur,
+	struct cfg *next)
+{
+	static char kept[64]; /* the address served when next's could not be had */
+	char err[256];
+	if (on)
+		hooks->web_stop();
+	if (!*next->listen)
+		return 0;
+	if (hooks->web_start(next->listen, err, sizeof err) == 0) {
+		fprintf(stderr, "outpost: dashboard now at http://%s/\n", next->listen);
+		return 1;
+	}
+	fprintf(stderr, "outpost: %s\n", err);
+	if (!on || hooks->web_start(cur->listen, err, sizeof err) != 0)
+		return 0;
+	fprintf(stderr, "outpost: still serving at http://%s/\n", cur->listen);
+	if (cur->listen != kept)
+		op_strlcpy(kept, cur->listen, sizeof kept);
+	next->listen = kept;
+	return 1;
+}
+
 static int cmd_run(int argc, char **argv, const struct cli_hooks *hooks)
 {
 	const char *path = getenv("OUTPOST_CONFIG");
@@ -168,14 +195,8 @@ static int cmd_run(int argc, char **argv, const struct cli_hooks *hooks)
 			continue;
 		}
 		engine_deinit();
-		if (web_on && strcmp(next.listen, cur.listen)) {
-			hooks->web_stop();
-			web_on = 0;
-			if (*next.listen && hooks->web_start(next.listen, err, sizeof err) == 0)
-				web_on = 1;
-			else if (*next.listen)
-				fprintf(stderr, "outpost: %s\n", err);
-		}
+		if (hooks && hooks->web_start && strcmp(next.listen, cur.listen))
+			web_on = web_move(hooks, web_on, &cur, &next);
 		cfg_free(&cur);
 		cur = next;
 		rc = engine_init(&cur, NULL);

@@ -113,6 +113,47 @@ def test_reload_good_and_bad():
     assert "reload refused" in err and "did you mean \"interval\"" in err, err
 
 
+def test_reload_moves_the_web_server_or_keeps_it():
+    """A reload with another listen address moves the dashboard there; one whose address is
+    taken keeps it where it was (the API and /metrics stay up) and says so; the next reload
+    tries the new address again."""
+    import socket
+    _, tport = start_tool("mocktcp")
+    cfg = {"probes": [{"name": "up", "kind": "tcp", "target": f"127.0.0.1:{tport}",
+                       "interval": "500ms", "timeout": "400ms"}]}
+    app = Appliance(cfg)
+    old = app.port
+
+    def reload_to(port):
+        cfg["web"]["listen"] = f"127.0.0.1:{port}"
+        write_to(app.path, cfg)
+        app.signal(signal.SIGHUP)
+    new = free_port()
+    reload_to(new)
+    app.port = new
+    wait_for(lambda: app.get("/healthz")[0] == 200, 10, "serving at the new address")
+    app.port = old
+    eq(app.get("/healthz")[0], 0, "the old address let go")
+    # an address that is taken: still serving where it was
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+    reload_to(taken.getsockname()[1])
+    app.port = new
+    wait_for(lambda: metric(app.metrics(), "outpost_config_reloads_total", result="success") == 2,
+             10, "the second reload")
+    eq(app.get("/healthz")[0], 200, "still serving at the address it had")
+    # the address is free again: the next reload takes it
+    later = taken.getsockname()[1]
+    taken.close()
+    reload_to(later)
+    app.port = later
+    wait_for(lambda: app.get("/healthz")[0] == 200, 10, "serving at the freed address")
+    rc, err = app.stop()
+    eq(rc, 0, "exit")
+    assert f"still serving at http://127.0.0.1:{new}/" in err, err
+
+
 def write_to(path, cfg):
     import json
     with open(path, "w") as f:
