@@ -120,6 +120,25 @@ def test_run_now_while_it_runs_is_busy():
     app.stop()
 
 
+def test_idle_connections_do_not_hold_the_web_server():
+    """Connections that send nothing (a browser's preconnects, a balancer's checks) each hold
+    one of the web server's 8 threads until their request times out: six of them leave /metrics
+    answering at once, not after the 10 s they held it with 4 threads."""
+    import socket
+    _, mport = start_tool("mockhttp")
+    app = appliance(mport)
+    idle = [socket.create_connection(("127.0.0.1", app.port)) for _ in range(6)]
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    s, body = app.get("/metrics", timeout=15)
+    took = time.monotonic() - t0
+    eq(s, 200, "metrics")
+    assert took < 2, f"/metrics took {took:.1f} s behind six idle connections"
+    for k in idle:
+        k.close()
+    app.stop()
+
+
 def test_writes_off_without_a_token():
     _, mport = start_tool("mockhttp")
     app = appliance(mport, token=None)
