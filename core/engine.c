@@ -407,11 +407,15 @@ int probe_run_done(struct probe_run *r, int ok, int reason, const char *fmt, ...
 	p->run = NULL;
 	pool_put(&op_pools[POOL_RUN], r);
 	E.inflight--;
+	/* an ad-hoc run's config belongs to the thread that asked for it, which may free it the
+	 * moment record() hands the result back: nothing after record() reads p->cfg */
+	uint64_t rearm = p->adhoc || p->internal || E.opts.once || E.draining ? 0 :
+		p->cfg->delay_us;
 	record(p, &res);
-	if (E.opts.on_result && !p->internal)
+	if (E.opts.on_result && !p->internal && !p->adhoc)
 		E.opts.on_result(p, &res);
-	if (p->cfg->delay_us && !p->adhoc && !p->internal && !E.opts.once && !E.draining)
-		ev_timer_at(&op_loop, &p->tick, op_loop.now_us + p->cfg->delay_us);
+	if (rearm)
+		ev_timer_at(&op_loop, &p->tick, op_loop.now_us + rearm);
 	if (E.wait_head && !ev_timer_armed(&E.drain))
 		ev_timer_at(&op_loop, &E.drain, op_loop.now_us);
 	if (E.opts.once && !p->adhoc && !p->internal && --E.once_left == 0)

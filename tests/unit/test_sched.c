@@ -131,6 +131,79 @@ static void test_engine_no_alloc_while_running(void)
 	cfg_free(&c);
 }
 
+/* Threads asking for ad-hoc runs the way /probe does: each loads a one-probe config, runs it
+ * on the engine and frees it the moment the result is back. Under ASan, an engine that read
+ * the config after handing the result back is a heap-use-after-free (it was: a crash with six
+ * /probe scrapes finishing at once). */
+#include <pthread.h>
+static int adhoc_port;
+static int adhoc_left = 6;
+static pthread_mutex_t adhoc_mu = PTHREAD_MUTEX_INITIALIZER;
+static int adhoc_fail;
+
+static void *adhoc_asker(void *arg)
+{
+	(void)arg;
+	char text[256], err[256];
+	int n = snprintf(text, sizeof text, "{\"web\": {\"listen\": \"\"}, \"probes\": [{\"name\": "
+		"\"x\", \"kind\": \"tcp\", \"target\": \"127.0.0.1:%d\", \"timeout\": \"1s\"}]}",
+		adhoc_port);
+	for (int i = 0; i < 150; i++) {
+		struct cfg one;
+		if (cfg_load_text(&one, "t", text, (size_t)n, err, sizeof err)) {
+			adhoc_fail = 1;
+			break;
+		}
+		struct probe_stats st;
+		int rc = engine_run_adhoc(&one.probes[0], &st);
+		cfg_free(&one);
+		if (rc || st.last.reason != REASON_REFUSED)
+			adhoc_fail = 1;
+	}
+	pthread_mutex_lock(&adhoc_mu);
+	adhoc_left--;
+	pthread_mutex_unlock(&adhoc_mu);
+	plat_wake();
+	return NULL;
+}
+
+static struct ev_timer adhoc_check;
+static void adhoc_check_cb(struct ev_timer *t)
+{
+	pthread_mutex_lock(&adhoc_mu);
+	int left = adhoc_left;
+	pthread_mutex_unlock(&adhoc_mu);
+	if (!left)
+		engine_request_stop();
+	else
+		ev_timer_at(&op_loop, t, op_loop.now_us + 20000);
+}
+
+static void test_adhoc_runs_from_many_threads(void)
+{
+	adhoc_port = closed_port();
+	static const char text[] = "{\"web\": {\"listen\": \"\"}, \"probes\": []}";
+	struct cfg c;
+	char err[512];
+	if (cfg_load_text(&c, "t", text, sizeof text - 1, err, sizeof err))
+		T_FAIL_AT("%s", err);
+	ASSERT_EQ(engine_init(&c, NULL), 0);
+	pthread_t th[6];
+	for (int i = 0; i < 6; i++)
+		pthread_create(&th[i], NULL, adhoc_asker, NULL);
+	adhoc_check.cb = adhoc_check_cb;
+	ev_timer_at(&op_loop, &adhoc_check, op_loop.now_us + 20000);
+	ASSERT_EQ(engine_run(), ENGINE_STOP);
+	for (int i = 0; i < 6; i++)
+		pthread_join(th[i], NULL);
+	ASSERT_EQ(adhoc_fail, 0);
+	struct snap s = {0};
+	snap_read(&s, 0);
+	ASSERT_EQ(s.app.pools[POOL_RUN].fails, 0);
+	engine_deinit();
+	cfg_free(&c);
+}
+
 int main(void)
 {
 	dns_init("/dev/null", NULL);
@@ -138,5 +211,6 @@ int main(void)
 	RUN(test_few_probes_start_soon);
 	RUN(test_engine_cadence_and_pools);
 	RUN(test_engine_no_alloc_while_running);
+	RUN(test_adhoc_runs_from_many_threads);
 	return T_DONE();
 }
