@@ -50,11 +50,8 @@ static struct {
 	int running;
 } E;
 
-/* Ad-hoc runs asked for by other threads; guarded by plat_lock, outside the arena so a reload
- * can finish them. */
-#ifndef OP_ADHOC_MAX
-#define OP_ADHOC_MAX 8
-#endif
+/* Ad-hoc runs asked for by other threads (OP_ADHOC_MAX: opts.h); guarded by plat_lock,
+ * outside the arena so a reload can finish them. */
 enum { ADHOC_FREE, ADHOC_QUEUED, ADHOC_RUNNING, ADHOC_DONE };
 static struct {
 	const struct cfg_probe *cp; /* a one-off probe, or NULL: */

@@ -324,13 +324,15 @@ int web_start(const char *listen, char *err, size_t errcap)
 		lib = 1;
 	}
 	/* civetweb writes IPv6 as [addr]:port, the same as our config. Each connection holds a
-	 * thread while it is open, even idle: 8 threads (about 20 KB of RSS each) let a browser's
-	 * preconnects and a balancer's checks sit beside a Prometheus scrape; a connection that
-	 * sends nothing goes after 5 s, and keep-alive ends 1 s after a request (the dashboard
-	 * polls every 3 s, so it never pins a thread). */
+	 * thread while it is open, even idle: OP_WEB_THREADS (about 20 KB of RSS each) let a
+	 * browser's preconnects and a balancer's checks sit beside a Prometheus scrape; a
+	 * connection that sends nothing goes after 5 s, and keep-alive ends 1 s after a request
+	 * (the dashboard polls every 3 s, so it never pins a thread). */
+	char threads[12];
+	snprintf(threads, sizeof threads, "%d", OP_WEB_THREADS);
 	const char *opts[] = {
 		"listening_ports", listen,
-		"num_threads", "8",
+		"num_threads", threads,
 		"request_timeout_ms", "5000",
 		"max_request_size", "16384",
 		"enable_keep_alive", "yes",

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import tempfile
+import time
 import urllib.parse
 import urllib.request
 from lib import *
@@ -89,6 +90,36 @@ def test_probe_endpoint_answers():
     s, body = app.get("/probe?module=http_2xx&target=ftp://x/")
     eq(s, 400, "bad target")
     assert "must be a URL" in body, body
+    app.stop()
+
+
+def test_probe_scrapes_of_slow_targets_leave_metrics_answering():
+    """Eight /probe scrapes at once of a target that takes 2 s: six run (each holds a web
+    thread while it waits), the other two are told 503 at once, and /metrics and the
+    dashboard still answer meanwhile, from the two threads kept for them."""
+    import threading
+    _, mport = start_tool("mockhttp")
+    app = Appliance({"modules": {"http_2xx": {"kind": "http", "timeout": "5s"}}, "probes": []})
+    got = []
+
+    def scrape():
+        t0 = time.monotonic()
+        s, _ = app.get(f"/probe?module=http_2xx&target=http://127.0.0.1:{mport}/delay/2000",
+                       timeout=10)
+        got.append((s, time.monotonic() - t0))
+    threads = [threading.Thread(target=scrape) for _ in range(8)]
+    for t in threads:
+        t.start()
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    s, _ = app.get("/metrics", timeout=10)
+    took = time.monotonic() - t0
+    for t in threads:
+        t.join(10)
+    eq(s, 200, "metrics")
+    assert took < 1, f"/metrics took {took:.1f} s"
+    eq(sorted(c for c, _ in got), [200] * 6 + [503] * 2, f"{got}")
+    assert all(d < 1 for c, d in got if c == 503), got
     app.stop()
 
 
