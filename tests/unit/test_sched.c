@@ -144,11 +144,16 @@ static int adhoc_fail;
 static void *adhoc_asker(void *arg)
 {
 	(void)arg;
-	char text[256], err[256];
-	int n = snprintf(text, sizeof text, "{\"web\": {\"listen\": \"\"}, \"probes\": [{\"name\": "
-		"\"x\", \"kind\": \"tcp\", \"target\": \"127.0.0.1:%d\", \"timeout\": \"1s\"}]}",
-		adhoc_port);
-	for (int i = 0; i < 150; i++) {
+	/* kinds that end at once with no server: refused, or a name from the hosts file */
+	static const char *const kinds[][2] = {{"tcp", "127.0.0.1:%d"},
+		{"http", "http://127.0.0.1:%d/"}, {"ws", "ws://127.0.0.1:%d/"}, {"dns", "localhost"}};
+	char text[256], target[64], err[256];
+	for (int i = 0; i < 160; i++) {
+		const char *const *k = kinds[i % 4];
+		snprintf(target, sizeof target, k[1], adhoc_port);
+		int n = snprintf(text, sizeof text, "{\"web\": {\"listen\": \"\"}, \"probes\": [{"
+			"\"name\": \"x\", \"kind\": \"%s\", \"target\": \"%s\", \"timeout\": \"1s\"}]}",
+			k[0], target);
 		struct cfg one;
 		if (cfg_load_text(&one, "t", text, (size_t)n, err, sizeof err)) {
 			adhoc_fail = 1;
@@ -157,7 +162,7 @@ static void *adhoc_asker(void *arg)
 		struct probe_stats st;
 		int rc = engine_run_adhoc(&one.probes[0], &st);
 		cfg_free(&one);
-		if (rc || st.last.reason != REASON_REFUSED)
+		if (rc || st.last.reason != (i % 4 == 3 ? REASON_NONE : REASON_REFUSED))
 			adhoc_fail = 1;
 	}
 	pthread_mutex_lock(&adhoc_mu);
