@@ -55,7 +55,11 @@ struct scan {
 	uint64_t deleted;
 };
 
-static int by_time(const void *a, const void *b);
+static int by_time(const void *a, const void *b)
+{
+	const struct log_entry *x = a, *y = b;
+	return x->wall_us < y->wall_us ? -1 : x->wall_us > y->wall_us ? 1 : strcmp(x->name, y->name);
+}
 
 /* One object of the last run's: kept while there is room; past the count, the older of it and
  * the oldest kept is deleted now, so what the disk holds beyond the bound never lingers
@@ -101,12 +105,6 @@ static void scan_service(void *ctx, const char *name, int is_dir)
 	snprintf(sub, sizeof sub, "%s/%s", L.dir, name);
 	s->service = name;
 	plat_dir_scan(sub, scan_file, s);
-}
-
-static int by_time(const void *a, const void *b)
-{
-	const struct log_entry *x = a, *y = b;
-	return x->wall_us < y->wall_us ? -1 : x->wall_us > y->wall_us ? 1 : strcmp(x->name, y->name);
 }
 
 void logstore_init(const char *dir, uint64_t max_bytes, struct log_entry *mem, uint32_t cap)
