@@ -9,12 +9,15 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import tempfile
 import threading
 import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from lib import *
+import certs
+import lib
 
 
 class Receiver:
@@ -254,9 +257,6 @@ def test_silences_api_refuses_what_it_cannot_keep():
 def test_certificate_and_window_rules_and_groups():
     """cert_expires_within against a real handshake (the test certificate has 30 days left),
     availability_below over its window, and a rule that selects its probes by group."""
-    import certs
-    import lib
-    import subprocess
     d, tport = certs.make(), free_port()
     lib._procs.append(subprocess.Popen(
         ["openssl", "s_server", "-accept", f"127.0.0.1:{tport}", "-quiet", "-cert",

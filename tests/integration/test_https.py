@@ -29,9 +29,7 @@ def s_server(name, mode="-www", *opts):
                           "-quiet", "-cert", f"{D}/{name}.pem", "-key", f"{D}/{name}.key",
                           *opts],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    import lib
     lib._procs.append(p)
-    import socket
     wait_for(lambda: socket.socket().connect_ex(("127.0.0.1", port)) == 0, 10, "s_server")
     return port
 

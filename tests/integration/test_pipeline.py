@@ -6,10 +6,12 @@ the subscription over wss, verified (or refused, and why) against the test CA.""
 import json
 import math
 import os
+import ssl
 import subprocess
 import time
 import urllib.request
 from lib import *
+import certs
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -151,7 +153,6 @@ def test_over_https_and_wss():
     """Posts over https and the subscription over wss, both verified against the test CA, with
     a subscribe_message; a subscription whose certificate is not trusted fails the runs and
     says why."""
-    import certs
     d = certs.make()
     port = wsserver(f"{d}/good.pem", f"{d}/good.key")
     probe = {"kind": "pipeline", "target": f"https://localhost:{port}/publish",
@@ -164,7 +165,6 @@ def test_over_https_and_wss():
     m = app.metrics()
     eq(metric(m, "probe_success", probe="pipe"), 1, "success")
     eq(ev(m, "probe_wrong_appid_total"), 0, "foreign")
-    import ssl
     stats = json.loads(urllib.request.urlopen(
         f"https://localhost:{port}/stats", timeout=5,
         context=ssl.create_default_context(cafile=f"{d}/ca.pem")).read())

@@ -2,6 +2,7 @@
 reload on SIGHUP (good and bad configs), clean stop, and the embedded default config."""
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from lib import *
@@ -117,7 +118,6 @@ def test_reload_moves_the_web_server_or_keeps_it():
     """A reload with another listen address moves the dashboard there; one whose address is
     taken keeps it where it was (the API and /metrics stay up) and says so; the next reload
     tries the new address again."""
-    import socket
     _, tport = start_tool("mocktcp")
     cfg = {"probes": [{"name": "up", "kind": "tcp", "target": f"127.0.0.1:{tport}",
                        "interval": "500ms", "timeout": "400ms"}]}
@@ -186,7 +186,6 @@ def test_embedded_default_config():
 
 
 def test_port_in_use_is_a_clear_error():
-    import socket
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     s.listen(1)
