@@ -1,9 +1,11 @@
 /* test_sched.c: the scheduler: first runs spread evenly, no overlap, cadence kept, lag
- * measured, pools empty afterwards, and no allocation while running. */
+ * measured, pools empty afterwards, no allocation while running, and ad-hoc runs asked from
+ * many threads at once. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include "../../core/engine.h"
@@ -135,7 +137,6 @@ static void test_engine_no_alloc_while_running(void)
  * on the engine and frees it the moment the result is back. Under ASan, an engine that read
  * the config after handing the result back is a heap-use-after-free (it was: a crash with six
  * /probe scrapes finishing at once). */
-#include <pthread.h>
 static int adhoc_port;
 static int adhoc_left = 6;
 static pthread_mutex_t adhoc_mu = PTHREAD_MUTEX_INITIALIZER;
