@@ -4,6 +4,15 @@
 #include "op.h"
 #include "starttls.h"
 
+/* A reply of another protocol: -1, and why says what it was not and how it began. */
+static int not_a(const char *what, const uint8_t *b, size_t n, char *why, size_t cap)
+{
+	char ex[48];
+	op_excerpt(b, OP_MIN(n, 16), ex, sizeof ex);
+	snprintf(why, cap, "not %s: \"%s\"", what, ex);
+	return -1;
+}
+
 /* Postgres answers SSLRequest with one byte: 'S' goes ahead, 'N' (or an error 'E') refuses;
  * anything else is another protocol. */
 static int judge_postgres(const uint8_t *b, size_t n, char *why, size_t cap)
@@ -12,10 +21,11 @@ static int judge_postgres(const uint8_t *b, size_t n, char *why, size_t cap)
 		return 0;
 	if (b[0] == 'S')
 		return 1;
+	if (b[0] != 'N' && b[0] != 'E')
+		return not_a("a PostgreSQL answer", b, n, why, cap);
 	char ex[48];
 	op_excerpt(b, OP_MIN(n, 40), ex, sizeof ex);
-	snprintf(why, cap, "%s: \"%s\"", b[0] == 'N' || b[0] == 'E' ? "the server refused" :
-		"not a PostgreSQL answer", ex);
+	snprintf(why, cap, "the server refused: \"%s\"", ex);
 	return -1;
 }
 
@@ -60,12 +70,8 @@ static int judge_ldap(const uint8_t *b, size_t n, char *why, size_t cap)
 		flen[i] = len;
 		p += h + (path[i] == 0x78 ? 0 : len); /* into the response, past the others */
 	}
-	if (!field[2] || flen[2] != 1) {
-		char ex[48];
-		op_excerpt(b, OP_MIN(n, 16), ex, sizeof ex);
-		snprintf(why, cap, "not an LDAP response: \"%s\"", ex);
-		return -1;
-	}
+	if (!field[2] || flen[2] != 1)
+		return not_a("an LDAP response", b, n, why, cap);
 	if (field[2][0] == 0)
 		return 1;
 	char ex[48] = "";
@@ -83,17 +89,14 @@ static int judge_mysql(const uint8_t *b, size_t n, char *why, size_t cap)
 	if (n < 4)
 		return 0;
 	size_t len = (size_t)b[0] | (size_t)b[1] << 8 | (size_t)b[2] << 16;
-	char ex[48];
-	if (b[3] != 0 || len > 1024) {
-		/* not packet 0 of a sane size: another protocol (an SSH or HTTP banner), so say so
-		 * now rather than wait for megabytes */
-		op_excerpt(b, OP_MIN(n, 16), ex, sizeof ex);
-		snprintf(why, cap, "not a MySQL greeting: \"%s\"", ex);
-		return -1;
-	}
+	/* not packet 0 of a sane size: another protocol (an SSH or HTTP banner), so say so now
+	 * rather than wait for megabytes */
+	if (b[3] != 0 || len > 1024)
+		return not_a("a MySQL greeting", b, n, why, cap);
 	if (n < 4 + len)
 		return 0;
 	const uint8_t *p = b + 4, *end = p + len;
+	char ex[48];
 	if (len >= 3 && p[0] == 0xff) {
 		/* ERR_Packet: 0xff, code, ["#" and a 5-character SQL state], message */
 		const uint8_t *msg = p + 3 + (len >= 9 && p[3] == '#' ? 6 : 0);
@@ -102,11 +105,8 @@ static int judge_mysql(const uint8_t *b, size_t n, char *why, size_t cap)
 		return -1;
 	}
 	const uint8_t *ver = p + 1, *nul = len > 1 ? memchr(ver, 0, len - 1) : NULL;
-	if (!len || p[0] != 10 || !nul || end - nul < 1 + 4 + 8 + 1 + 2) {
-		op_excerpt(b, OP_MIN(n, 16), ex, sizeof ex);
-		snprintf(why, cap, "not a MySQL greeting: \"%s\"", ex);
-		return -1;
-	}
+	if (!len || p[0] != 10 || !nul || end - nul < 1 + 4 + 8 + 1 + 2)
+		return not_a("a MySQL greeting", b, n, why, cap);
 	const uint8_t *caps = nul + 1 + 4 + 8 + 1; /* past the connection id and the salt */
 	if (!((caps[0] | caps[1] << 8) & 0x0800)) { /* CLIENT_SSL */
 		op_excerpt(ver, OP_MIN((size_t)(nul - ver), 32), ex, sizeof ex);
