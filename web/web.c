@@ -258,7 +258,7 @@ static int h_probe(struct mg_connection *c, void *cb)
 	if (rc == OP_ENOMEM || rc == OP_ECANCELED) {
 		cfg_free(&one);
 		const char *why = rc == OP_ENOMEM ? "too many /probe requests at once\n" :
-			"the probe engine is not running\n";
+			"the run was cut short by a reload or a stop; ask again\n";
 		return reply(c, 503, "text/plain", why, strlen(why));
 	}
 	p.stats.has_last = 1; /* (a canceled run too: its series say so) */
