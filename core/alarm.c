@@ -121,7 +121,7 @@ int alarm_eval(struct alarm_inst *a, const struct cfg_alarm *r, const struct res
 	default: /* ALARM_CERT */
 		if (!res->cert_expiry)
 			return a->state != ALARM_OK; /* no certificate seen this time: no news */
-		a->value = (double)(res->cert_expiry - now_us / 1000000) / 86400;
+		a->value = result_cert_days(res, now_us);
 		if (a->value < r->days)
 			snprintf(a->reason, sizeof a->reason, "the certificate expires in %.1f days",
 				a->value);

@@ -266,10 +266,10 @@ int probe_cert_short(const struct probe_run *r, uint32_t min_days, char *why, si
 {
 	if (!min_days || !r->facts.cert_expiry)
 		return 0;
-	int64_t left = r->facts.cert_expiry - plat_wall_us() / 1000000;
-	if (left >= (int64_t)min_days * 86400)
+	double left = result_cert_days(&r->facts, plat_wall_us());
+	if (left >= min_days)
 		return 0;
-	snprintf(why, cap, "cert_min_days: the chain expires in %.1f days, fewer than %u",
-		left / 86400.0, min_days);
+	snprintf(why, cap, "cert_min_days: the chain expires in %.1f days, fewer than %u", left,
+		min_days);
 	return 1;
 }

@@ -135,6 +135,11 @@ size_t result_event(char *out, size_t cap, const char *service, const char *grou
 	return n < 0 ? 0 : OP_MIN((size_t)n, cap - 1);
 }
 
+double result_cert_days(const struct result *r, int64_t now_us)
+{
+	return (double)(r->cert_expiry - now_us / 1000000) / 86400.0;
+}
+
 size_t result_tls_json(char *out, size_t cap, const struct result *r)
 {
 	if (!r->tls_version || !cap) {

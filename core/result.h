@@ -101,6 +101,9 @@ size_t result_event(char *out, size_t cap, const char *service, const char *grou
 
 /* Count a result into stats (counters, histogram, last). */
 void stats_add(struct probe_stats *s, const struct result *r);
+/* Days the presented chain has left at wall time now_us (negative once it has expired);
+ * meaningful only when r->cert_expiry is set. */
+double result_cert_days(const struct result *r, int64_t now_us);
 /* A TLS run's facts as a JSON member, ",\"tls\":{...}" (version, cipher, cert_expiry,
  * cert_expiry_unix, verified, resumed); "" without TLS. The length written. */
 size_t result_tls_json(char *out, size_t cap, const struct result *r);

@@ -88,7 +88,7 @@ static void tcp_ok(struct probe_run *r, const struct tcp_conf *k)
 	else if (r->facts.cert_expiry)
 		probe_run_done(r, 1, REASON_NONE, "TLS %d.%d; the chain expires in %.1f days",
 			r->facts.tls_version / 10, r->facts.tls_version % 10,
-			(double)(r->facts.cert_expiry - plat_wall_us() / 1000000) / 86400.0);
+			result_cert_days(&r->facts, plat_wall_us()));
 	else
 		probe_run_done(r, 1, REASON_NONE, NULL);
 }

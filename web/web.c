@@ -78,19 +78,20 @@ static void html_escape(const char *in, char *out, size_t cap)
 }
 
 /* A TLS run's certificate line, as app.js's cert() draws it: the days left, red under 14. */
-static void cert_line(const struct result *r, int64_t now_s, char *out, size_t cap)
+static void cert_line(const struct result *r, int64_t now_us, char *out, size_t cap)
 {
 	out[0] = 0;
 	if (!r->tls_version || !r->cert_expiry)
 		return;
-	int64_t left = r->cert_expiry - now_s;
+	double days = result_cert_days(r, now_us);
+	long long whole = (long long)(days < 0 ? -days : days); /* whole days, rounded down */
 	char when[48];
-	if (left < 0)
-		snprintf(when, sizeof when, "expired %lld days ago", (long long)((-left + 86399) / 86400));
+	if (days < 0)
+		snprintf(when, sizeof when, "expired %lld days ago", whole + (whole < -days));
 	else
-		snprintf(when, sizeof when, "expires in %lld days", (long long)(left / 86400));
+		snprintf(when, sizeof when, "expires in %lld days", whole);
 	snprintf(out, cap, "<small class=\"cert%s\">TLS %d.%d · certificate %s%s</small>",
-		left < 14 * 86400 ? " soon" : "", r->tls_version / 10, r->tls_version % 10, when,
+		days < 14 ? " soon" : "", r->tls_version / 10, r->tls_version % 10, when,
 		r->cert_verified ? "" : " · not verified");
 }
 
@@ -139,7 +140,7 @@ static int h_index(struct mg_connection *c, void *cb)
 				html_escape(st->has_failure ? st->last_failure.detail : "", detail,
 					sizeof detail);
 				const char *state = !st->has_last ? "unknown" : st->last.ok ? "up" : "down";
-				cert_line(&st->last, plat_wall_us() / 1000000, cert, sizeof cert);
+				cert_line(&st->last, plat_wall_us(), cert, sizeof cert);
 				n = snprintf(buf, sizeof buf,
 					"<tr data-probe=\"%s\"><td class=name>%s<small>%s · %s</small>%s<td>"
 					"<span class=\"badge %s\">%s</span><td class=w>%.1f ms<td class=w>"
