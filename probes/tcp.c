@@ -125,12 +125,10 @@ static void tcp_read(struct probe_run *r, struct tcp_state *s, const struct tcp_
 		}
 		size_t from = r->buf_len >= s->expect_len ? r->buf_len - s->expect_len + 1 : 0;
 		r->buf_len += (size_t)n;
-		for (size_t i = from; i + s->expect_len <= r->buf_len; i++) {
-			if (!memcmp(r->buf + i, k->expect, s->expect_len)) {
-				probe_run_end_at(r, r->conn.rx_us);
-				tcp_ok(r, k);
-				return;
-			}
+		if (op_memmem(r->buf + from, r->buf_len - from, k->expect, s->expect_len)) {
+			probe_run_end_at(r, r->conn.rx_us);
+			tcp_ok(r, k);
+			return;
 		}
 	}
 }
