@@ -110,28 +110,41 @@ const struct http_header *http_next_header(const struct http_response *r, const 
 	return NULL;
 }
 
-int http_header_has_token(const struct http_header *h, const char *token)
+/* Where token is in h's comma-separated list: 0 absent, 1 present, 2 the last element. */
+static int token_place(const struct http_header *h, const char *token)
 {
 	size_t tl = strlen(token);
 	const char *p = h->value, *end = h->value + h->value_len;
+	int found = 0;
 	while (p < end) {
 		while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
 			p++;
+		if (p == end)
+			break;
 		const char *s = p;
 		while (p < end && *p != ',')
 			p++;
 		const char *e = p;
 		while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
 			e--;
-		if ((size_t)(e - s) == tl) {
-			size_t k = 0;
-			while (k < tl && lower((unsigned char)s[k]) == lower((unsigned char)token[k]))
-				k++;
-			if (k == tl)
-				return 1;
-		}
+		size_t k = 0;
+		while ((size_t)(e - s) == tl && k < tl &&
+			lower((unsigned char)s[k]) == lower((unsigned char)token[k]))
+			k++;
+		int match = (size_t)(e - s) == tl && k == tl;
+		found = match ? 2 : found ? 1 : 0;
 	}
-	return 0;
+	return found;
+}
+
+int http_header_has_token(const struct http_header *h, const char *token)
+{
+	return token_place(h, token) != 0;
+}
+
+int http_header_last_token(const struct http_header *h, const char *token)
+{
+	return token_place(h, token) == 2;
 }
 
 enum { CH_SIZE, CH_EXT, CH_SIZE_LF, CH_DATA, CH_DATA_CR, CH_DATA_LF, CH_TRAILER_START,

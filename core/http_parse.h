@@ -32,6 +32,8 @@ const struct http_header *http_next_header(const struct http_response *r, const 
 
 /* Does a comma-separated header value contain token (case-insensitive)? */
 int http_header_has_token(const struct http_header *h, const char *token);
+/* Is token the last element of h's list (e.g. the final transfer coding)? */
+int http_header_last_token(const struct http_header *h, const char *token);
 
 /* Zero-initialise before the first call. */
 struct http_chunked {

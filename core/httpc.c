@@ -248,12 +248,16 @@ static int head_done(struct probe_run *r, struct httpc *s, const struct httpc_re
 	r->facts.http_status = (int16_t)resp.status;
 	r->facts.http_version = (uint8_t)(10 + resp.minor_version);
 	r->facts.content_length = -1;
-	const struct http_header *te = http_find_header(&resp, "Transfer-Encoding");
-	const struct http_header *cl = http_find_header(&resp, "Content-Length");
+	/* RFC 9112 6.3: Transfer-Encoding overrides Content-Length; the body is chunked when
+	 * chunked is the final coding (of the last such header), else it runs to the close */
+	const struct http_header *te = NULL, *cl = http_find_header(&resp, "Content-Length");
+	for (const struct http_header *t = NULL; (t = http_next_header(&resp, "Transfer-Encoding",
+		     t)) != NULL;)
+		te = t;
 	if (!strcmp(k->method, "HEAD") || resp.status == 204 || resp.status == 304) {
 		s->framing = HTTPC_FR_NONE;
-	} else if (te && http_header_has_token(te, "chunked")) {
-		s->framing = HTTPC_FR_CHUNKED;
+	} else if (te) {
+		s->framing = http_header_last_token(te, "chunked") ? HTTPC_FR_CHUNKED : HTTPC_FR_CLOSE;
 	} else if (cl) {
 		uint64_t v = 0;
 		for (size_t i = 0; i < cl->value_len; i++) {

@@ -11,7 +11,8 @@
  *   /badchunk        a bad chunk size              /endless        chunked data, never ends
  *   /bigheader       a 1 MiB header                /silent         reads the request, never answers
  *   /head-nolf       a head that never ends        /json           a small JSON document
- *   /twolengths      two differing Content-Lengths
+ *   /twolengths      two differing Content-Lengths /te-last        chunked, in a 2nd Transfer-Encoding
+ *   /te-close        Transfer-Encoding gzip, Content-Length 5, then 20 bytes to the close
  *   anything else    404
  * Every request gets "Connection: close". The server exits after -l seconds (default 300). */
 #define _GNU_SOURCE
@@ -167,6 +168,13 @@ static void respond(struct conn *c)
 		out_printf(c, "%sContent-Length: 100\r\n\r\n0123456789", ok);
 	} else if (!strcmp(path, "/twolengths")) {
 		out_printf(c, "%sContent-Length: 5\r\ncontent-length: 7\r\n\r\nhello", ok);
+	} else if (!strcmp(path, "/te-close")) {
+		/* chunked is not the final coding: the body runs to the close (RFC 9112 6.3) */
+		out_printf(c, "%sTransfer-Encoding: gzip\r\nContent-Length: 5\r\n\r\n", ok);
+		out_fill(c, 'g', 20);
+	} else if (!strcmp(path, "/te-last")) {
+		out_printf(c, "%sTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n"
+			"5\r\nhello\r\n0\r\n\r\n", ok);
 	} else if (!strcmp(path, "/badchunk")) {
 		out_printf(c, "%sTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n", ok);
 	} else if (!strcmp(path, "/endless")) {

@@ -32,10 +32,14 @@ def test_injected_delay_is_measured():
 
 def test_framings():
     _, port = start_tool("mockhttp")
-    for path, n in (("/chunked/70000", 70000), ("/close/5000", 5000), ("/bytes/0", 0)):
+    # Transfer-Encoding overrides Content-Length, and only a final chunked makes the body
+    # chunked (of the last such header); any other coding runs to the close
+    for path, n, length in (("/chunked/70000", 70000, -1), ("/close/5000", 5000, -1),
+                            ("/bytes/0", 0, 0), ("/te-close", 20, -1), ("/te-last", 5, -1)):
         rc, res = http(port, path)
         eq(rc, 0, f"{path}: {res}")
         eq(res["http"]["body_bytes"], n, path)
+        eq(res["http"]["content_length"], length, path)
 
 
 def test_status_expectations():

@@ -46,6 +46,26 @@ static void test_head_fields(void)
 	ASSERT(http_next_header(&r, "A", a2) == NULL);
 }
 
+/* has_token finds a list element anywhere; last_token only the final one (the transfer coding
+ * that frames a body) */
+static void test_tokens(void)
+{
+	static const struct {
+		const char *value;
+		int has, last;
+	} cases[] = {
+		{"chunked", 1, 1}, {"gzip, chunked", 1, 1}, {"Chunked ,\t", 1, 1},
+		{"chunked, gzip", 1, 0}, {"gzip", 0, 0}, {"", 0, 0}, {" , ,", 0, 0},
+		{"xchunked", 0, 0}, {"chunked;q=1", 0, 0}, {"gzip,chunked , chunked", 1, 1},
+	};
+	for (size_t i = 0; i < OP_ARRAY_LEN(cases); i++) {
+		struct http_header h = {.name = "Transfer-Encoding", .name_len = 17,
+			.value = cases[i].value, .value_len = strlen(cases[i].value)};
+		ASSERT_EQ(http_header_has_token(&h, "chunked"), cases[i].has);
+		ASSERT_EQ(http_header_last_token(&h, "chunked"), cases[i].last);
+	}
+}
+
 static const struct {
 	const char *in;
 	int want; /* > 0: the head's length is the whole input */
@@ -163,6 +183,7 @@ static void test_chunked_errors(void)
 int main(void)
 {
 	RUN(test_head_fields);
+	RUN(test_tokens);
 	RUN(test_table);
 	RUN(test_too_many_headers);
 	RUN(test_prefixes_and_guard_page);
