@@ -313,7 +313,9 @@ static void http_read(struct probe_run *r, struct httpc *s, const struct httpc_r
 			return;
 		}
 		if (n < 0) {
-			probe_run_done(r, 0, REASON_RECV, "%s", op_strerror(n));
+			char why[OP_DETAIL_MAX];
+			stream_error(s->tls, n, why, sizeof why);
+			probe_run_done(r, 0, REASON_RECV, "%s", why);
 			return;
 		}
 		if (n == 0) {
@@ -366,7 +368,9 @@ static void http_send(struct probe_run *r, struct httpc *s)
 			return;
 		}
 		if (n < 0) {
-			probe_run_done(r, 0, REASON_SEND, "%s", op_strerror(n));
+			char why[OP_DETAIL_MAX];
+			stream_error(s->tls, n, why, sizeof why);
+			probe_run_done(r, 0, REASON_SEND, "%s", why);
 			return;
 		}
 		s->sent += (size_t)n;

@@ -28,6 +28,7 @@ struct tls_conn {
 	struct net_conn *c;
 	unsigned want;
 	int ca, resume;
+	int err; /* the mbedTLS code of the read or write that failed, or 0 */
 	uint8_t in_use, ready, resumed;
 	uint8_t ip_len;  /* the server was named by an IP address: 4 or 16 bytes in ip */
 	uint8_t ip[16];
@@ -200,6 +201,7 @@ struct tls_conn *tls_start(struct net_conn *c, const char *ca_path, const char *
 		t->ca = ca;
 		t->want = PLAT_WRITE;
 		t->ready = 0;
+		t->err = 0;
 		/* rebinding the config keeps the record buffers: no allocation here */
 		t->ssl.conf = &T.conf[ca];
 		mbedtls_ssl_set_hostname(&t->ssl, ip ? NULL : name);
@@ -262,7 +264,10 @@ unsigned tls_want(const struct tls_conn *t)
 int tls_send(struct tls_conn *t, const void *buf, size_t len)
 {
 	int rc = mbedtls_ssl_write(&t->ssl, buf, len);
-	return rc >= 0 ? rc : map(t, rc) == OP_EAGAIN ? OP_EAGAIN : OP_EIO;
+	if (rc >= 0 || map(t, rc) == OP_EAGAIN)
+		return rc >= 0 ? rc : OP_EAGAIN;
+	t->err = rc;
+	return OP_EIO;
 }
 
 int tls_recv(struct tls_conn *t, void *buf, size_t cap)
@@ -274,7 +279,10 @@ int tls_recv(struct tls_conn *t, void *buf, size_t cap)
 		return 0;
 	if (rc == MBEDTLS_ERR_NET_CONN_RESET)
 		return OP_ECONNRESET;
-	return map(t, rc) == OP_EAGAIN ? OP_EAGAIN : OP_EIO;
+	if (map(t, rc) == OP_EAGAIN)
+		return OP_EAGAIN;
+	t->err = rc;
+	return OP_EIO;
 }
 
 int stream_send(struct tls_conn *t, struct net_conn *c, const void *buf, size_t len)
@@ -290,6 +298,14 @@ int stream_recv(struct tls_conn *t, struct net_conn *c, void *buf, size_t cap)
 void stream_want(struct tls_conn *t, struct net_conn *c, unsigned plain)
 {
 	net_want(c, t ? tls_want(t) : plain);
+}
+
+void stream_error(const struct tls_conn *t, int n, char *buf, size_t cap)
+{
+	if (t && n == OP_EIO && t->err)
+		tls_error(t, t->err, buf, cap);
+	else
+		op_strlcpy(buf, op_strerror(n), cap);
 }
 
 void tls_close(struct tls_conn *t)
@@ -484,7 +500,10 @@ void tls_error(const struct tls_conn *t, int rc, char *buf, size_t cap)
 	case MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE: s = "the server sent a fatal alert"; break;
 	case MBEDTLS_ERR_SSL_NO_USABLE_CIPHERSUITE: s = "no cipher suite in common"; break;
 	case MBEDTLS_ERR_SSL_BAD_HS_SERVER_HELLO: s = "bad ServerHello"; break;
-	case MBEDTLS_ERR_SSL_INVALID_RECORD: s = "not a TLS record (is the port TLS?)"; break;
+	case MBEDTLS_ERR_SSL_INVALID_RECORD:
+		s = t && t->ready ? "not a TLS record" : "not a TLS record (is the port TLS?)";
+		break;
+	case MBEDTLS_ERR_SSL_INVALID_MAC: s = "a record failed its MAC (altered on the way?)"; break;
 	case MBEDTLS_ERR_SSL_BAD_HS_PROTOCOL_VERSION: s = "protocol version refused"; break;
 	case MBEDTLS_ERR_NET_CONN_RESET: s = "connection reset"; break;
 	case MBEDTLS_ERR_SSL_CONN_EOF: s = "connection closed during the handshake"; break;

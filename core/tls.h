@@ -40,6 +40,9 @@ int stream_recv(struct tls_conn *t, struct net_conn *c, void *buf, size_t cap);
 /* After OP_EAGAIN: wait on c for what the transport needs (TLS may have to write to read, or
  * read to write); plain: what a plain connection waits for (PLAT_READ or PLAT_WRITE). */
 void stream_want(struct tls_conn *t, struct net_conn *c, unsigned plain);
+/* Why stream_send or stream_recv failed with n, for a failure detail: what TLS saw (a fatal
+ * alert, a record that failed its MAC...) or the socket's error. */
+void stream_error(const struct tls_conn *t, int n, char *buf, size_t cap);
 /* Reset the context and return it to the pool (idempotent with NULL). */
 void tls_close(struct tls_conn *t);
 

@@ -186,8 +186,11 @@ void wsc_io(struct wsc *w)
 		int n = stream_send(w->tls, w->conn, w->out + w->out_sent, w->out_len - w->out_sent);
 		if (n == OP_EAGAIN)
 			break;
-		if (n < 0)
-			return finish(w, n, WS_CLOSE_ABNORMAL, "send: %s", op_strerror(n));
+		if (n < 0) {
+			char why[OP_DETAIL_MAX];
+			stream_error(w->tls, n, why, sizeof why);
+			return finish(w, n, WS_CLOSE_ABNORMAL, "send: %s", why);
+		}
 		w->out_sent += (size_t)n;
 	}
 	for (int round = 0; round < 64; round++) {
@@ -198,8 +201,11 @@ void wsc_io(struct wsc *w)
 		int n = stream_recv(w->tls, w->conn, dst, cap);
 		if (n == OP_EAGAIN)
 			break;
-		if (n < 0)
-			return finish(w, n, WS_CLOSE_ABNORMAL, "recv: %s", op_strerror(n));
+		if (n < 0) {
+			char why[OP_DETAIL_MAX];
+			stream_error(w->tls, n, why, sizeof why);
+			return finish(w, n, WS_CLOSE_ABNORMAL, "recv: %s", why);
+		}
 		w->rx_us = op_loop.now_us;
 		if (n == 0)
 			return finish(w, OP_ECLOSED, WS_CLOSE_ABNORMAL, up ?

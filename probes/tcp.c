@@ -110,13 +110,14 @@ static void tcp_read(struct probe_run *r, struct tcp_state *s, const struct tcp_
 			return;
 		}
 		if (n <= 0) {
-			char ex[48];
+			char ex[48], why[OP_DETAIL_MAX];
 			op_excerpt(r->buf, OP_MIN(r->buf_len, 24), ex, sizeof ex);
+			stream_error(s->tls, n, why, sizeof why);
 			if (n == 0)
 				probe_run_done(r, 0, REASON_EXPECT,
 					"closed before \"%.24s\" arrived; got \"%s\"", k->expect, ex);
 			else
-				probe_run_done(r, 0, REASON_RECV, "%s", op_strerror(n));
+				probe_run_done(r, 0, REASON_RECV, "%s", why);
 			return;
 		}
 		if (!s->got_first) {
@@ -142,7 +143,9 @@ static void tcp_send(struct probe_run *r, struct tcp_state *s, const struct tcp_
 			return;
 		}
 		if (n < 0) {
-			probe_run_done(r, 0, REASON_SEND, "%s", op_strerror(n));
+			char why[OP_DETAIL_MAX];
+			stream_error(s->tls, n, why, sizeof why);
+			probe_run_done(r, 0, REASON_SEND, "%s", why);
 			return;
 		}
 		s->sent += (size_t)n;

@@ -193,6 +193,36 @@ def test_a_refused_handshake_names_the_alert():
         eq((rc, res["reason"], res["detail"]), (1, "tls", said), " ".join(opts))
 
 
+def test_tls_broken_after_the_handshake_is_named():
+    """A server whose bytes go bad after the handshake (a record whose MAC does not verify, as a
+    middlebox that alters data makes; bytes that are not a record at all): the probe fails at
+    recv and says what TLS saw, not just "I/O error"."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(f"{D}/good.pem", f"{D}/good.key")
+    for bad, said in ((b"\x17\x03\x03\x00\x28" + os.urandom(40),
+                       "a record failed its MAC (altered on the way?)"),
+                      (b"HTTP/1.1 200 OK\r\n\r\n", "not a TLS record")):
+        srv = socket.create_server(("127.0.0.1", 0))
+
+        def serve():
+            c, _ = srv.accept()
+            c.settimeout(5)
+            try:
+                t = ctx.wrap_socket(c, server_side=True)
+                t.recv(4096)
+                os.write(t.fileno(), bad)  # under TLS, on the socket itself
+                time.sleep(1)
+            except OSError:
+                pass
+            finally:
+                c.close()
+        threading.Thread(target=serve, daemon=True).start()
+        rc, res = https(srv.getsockname()[1], "--timeout", "3s")
+        srv.close()
+        eq((rc, res["reason"], res["detail"]), (1, "recv", said), f"{res}")
+
+
 def test_session_resumption():
     port = s_server("good")
     tls = {"ca_file": f"{D}/ca.pem"}
