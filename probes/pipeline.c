@@ -25,8 +25,6 @@
 #define BODY_MAX 2048
 #define BACKOFF_MIN_MS 500
 #define BACKOFF_MAX_MS 30000
-#define PING_EVERY_US (30 * 1000000ull)  /* keep-alive on a quiet subscription */
-#define QUIET_MAX_US (75 * 1000000ull)   /* nothing at all (not even a pong): reconnect */
 #define DEFAULT_BODY "{\"id\":\"{{id}}\",\"app_id\":\"{{app_id}}\",\"sent_at_ms\":{{sent_ms}}}"
 
 struct pipe_conf {
@@ -35,6 +33,7 @@ struct pipe_conf {
 	uint8_t retries_p1; /* retries + 1; 0: not given (3) */
 	uint32_t max_message;
 	uint64_t lost_after_us, purge_after_us, settle_us;
+	uint64_t ping_every_us; /* keep-alive of a quiet subscription; 2.5x that of silence ends it */
 	struct probe_tls tls_opts;
 	/* derived */
 	struct httpc_req post, sub;
@@ -106,6 +105,8 @@ static const struct cfg_key pipe_keys[] = {
 	{"purge_after", CFG_DUR, 0, offsetof(struct pipe_conf, purge_after_us), 1000000,
 		24 * 3600000000ull, NULL},
 	{"settle", CFG_DUR, 0, offsetof(struct pipe_conf, settle_us), 0, 3600000000ull, NULL},
+	{"ping_every", CFG_DUR, 0, offsetof(struct pipe_conf, ping_every_us), 1000000,
+		3600000000ull, NULL},
 	{"tls", CFG_OBJ, 0, offsetof(struct pipe_conf, tls_opts), 0, 0, NULL, probe_tls_keys,
 		PROBE_TLS_NKEYS},
 };
@@ -142,6 +143,8 @@ static int pipe_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 		k->purge_after_us = 15 * 60000000ull;
 	if (!k->settle_us)
 		k->settle_us = OP_MIN(10000000ull, k->lost_after_us);
+	if (!k->ping_every_us)
+		k->ping_every_us = 30000000ull;
 	if (k->purge_after_us < k->lost_after_us)
 		return cfg_error(c, tok, "probe \"%s\": purge_after must not be shorter than "
 			"lost_after: an event is forgotten only after it could be counted lost", p->name);
@@ -363,10 +366,12 @@ static void pipe_tick(struct ev_timer *t)
 	struct pipe *pp = OP_CONTAINER_OF(t, struct pipe, tick);
 	uint64_t now = op_loop.now_us;
 	evt_tick(&pp->t, now);
-	if (pp->state == SUB_OPEN && now - pp->w.rx_us > QUIET_MAX_US) {
+	/* a subscription can die without a word (a NAT or balancer that forgot it): silence for
+	 * two and a half pings, not even a pong, ends it */
+	if (pp->state == SUB_OPEN && now - pp->w.rx_us > pp->k->ping_every_us * 5 / 2) {
 		sub_fail(pp, "subscription silent (no answer to pings)");
 	} else if (pp->state == SUB_OPEN) {
-		if (now - pp->pinged_us > PING_EVERY_US) {
+		if (now - pp->pinged_us >= pp->k->ping_every_us) {
 			wsc_send(&pp->w, WS_PING, "outpost", 7);
 			pp->pinged_us = now;
 		}

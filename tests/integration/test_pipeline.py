@@ -178,6 +178,37 @@ def test_over_https_and_wss():
     app.stop()
 
 
+def test_a_silent_subscription_is_pinged_then_dropped():
+    """A quiet subscription is pinged every ping_every; one whose server answers nothing, not
+    even a pong, for 2.5 pings is closed and opened again."""
+    port = wsserver()
+
+    def app(path):
+        # one post at start-up, then none for a minute: the subscription is quiet
+        return Appliance({"probes": [{
+            "name": "pipe", "kind": "pipeline", "target": f"http://127.0.0.1:{port}/publish",
+            "subscribe": f"ws://127.0.0.1:{port}{path}", "interval": "60s", "timeout": "1s",
+            "ping_every": "1s"}]})
+    a = app("/events")
+    wait_for(lambda: get_json(f"http://127.0.0.1:{port}/stats")["pings"] >= 3, 10, "pings")
+    eq(ev(a.metrics(), "outpost_event_subscription_connects_total"), 1, "pongs keep it open")
+    a.stop()
+    def conns():
+        return get_json(f"http://127.0.0.1:{port}/stats")["connections"]
+    before = conns()
+    b = app("/events?mute=200")
+    wait_for(lambda: conns() == before + 1, 10, "the first connection")
+    t0 = time.monotonic()
+    wait_for(lambda: conns() == before + 2, 15, "a reconnect")
+    took = time.monotonic() - t0
+    print(f"# pipeline: a muted subscription was replaced after {took:.1f} s (ping_every 1s)")
+    # silence is judged once a second, from 2.5 s on; the backoff adds at most 0.5 s
+    assert 2.5 <= took < 5.5, took
+    wait_for(lambda: ev(b.metrics(), "outpost_event_subscription_connects_total") == 2, 5,
+             "outpost to count the second connection")
+    b.stop()
+
+
 def test_flapping_subscription_reconnects_without_leaks():
     port = wsserver()
     app = Appliance({"probes": [{

@@ -7,11 +7,14 @@
 //   /big?n=N          answer each message with N bytes of "x"
 //   /close?code=C     close at once with code C and reason "bye"
 //   /drop?ms=M        accept, then cut the connection (no close frame) after M ms
-//   /events[?drop=M]  a subscriber: every message POSTed to /publish is sent to all of them
-//                     (cut after M ms when drop is given); POST /publish?ascii=1 parses the
+//   /events[?drop=M|mute=M]  a subscriber: every message POSTed to /publish is sent to all of
+//                     them (cut after M ms when drop is given; after M ms of mute it stops
+//                     reading, so pings go unanswered, as behind a NAT that forgot the
+//                     connection); POST /publish?ascii=1 parses the
 //                     body and sends it re-encoded with every non-ASCII character as \uXXXX
 //                     (as Python's json.dumps does), a body that is not JSON gets 400
-// GET /stats answers {"pongs":n,"closes":{"1000":n,...},"connections":n,"open":n,"said":[...]}
+// GET /stats answers {"pongs":n,"pings":n,"closes":{"1000":n,...},"connections":n,"open":n,
+// "said":[...]}
 // as JSON; "said" holds the messages subscribers sent.
 const fs = require('fs');
 const http = require('http');
@@ -19,7 +22,7 @@ const https = require('https');
 const path = require('path');
 const {WebSocketServer} = require(path.join(__dirname, '../../build/npm/node_modules/ws'));
 
-const stats = {pongs: 0, closes: {}, connections: 0, open: 0, said: []};
+const stats = {pongs: 0, pings: 0, closes: {}, connections: 0, open: 0, said: []};
 const subscribers = new Set();
 const lifetime = setTimeout(() => process.exit(0), 600000);
 lifetime.unref();
@@ -64,6 +67,7 @@ wss.on('connection', (ws, req) => {
   stats.connections++;
   stats.open++;
   ws.on('pong', () => stats.pongs++);
+  ws.on('ping', () => stats.pings++);
   ws.on('close', (code) => {
     stats.open--;
     stats.closes[code] = (stats.closes[code] || 0) + 1;
@@ -99,6 +103,7 @@ wss.on('connection', (ws, req) => {
       subscribers.add(ws);
       ws.on('message', (m) => stats.said.push(m.toString()));
       if (url.searchParams.get('drop')) setTimeout(() => ws.terminate(), Number(url.searchParams.get('drop')));
+      if (url.searchParams.get('mute')) setTimeout(() => req.socket.pause(), Number(url.searchParams.get('mute')));
       break;
     default:
       ws.on('message', (m, binary) => ws.send(m, {binary}));
