@@ -11,8 +11,9 @@
  *   /badchunk        a bad chunk size              /endless        chunked data, never ends
  *   /bigheader       a 1 MiB header                /silent         reads the request, never answers
  *   /head-nolf       a head that never ends        /json           a small JSON document
- *   /twolengths      two differing Content-Lengths /te-last        chunked, in a 2nd Transfer-Encoding
+ *   /twolengths      two differing Content-Lengths /te-last        chunked, in a 2nd TE header
  *   /te-close        Transfer-Encoding gzip, Content-Length 5, then 20 bytes to the close
+ *   /early           103 and 100 first, then 200   /badlength      Content-Length: 1x
  *   anything else    404
  * Every request gets "Connection: close". The server exits after -l seconds (default 300). */
 #define _GNU_SOURCE
@@ -175,6 +176,11 @@ static void respond(struct conn *c)
 	} else if (!strcmp(path, "/te-last")) {
 		out_printf(c, "%sTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n"
 			"5\r\nhello\r\n0\r\n\r\n", ok);
+	} else if (!strcmp(path, "/early")) {
+		out_printf(c, "HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n"
+			"HTTP/1.1 100 Continue\r\n\r\n%sContent-Length: 3\r\n\r\nok\n", ok);
+	} else if (!strcmp(path, "/badlength")) {
+		out_printf(c, "%sContent-Length: 1x\r\n\r\nok\n", ok);
 	} else if (!strcmp(path, "/badchunk")) {
 		out_printf(c, "%sTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n", ok);
 	} else if (!strcmp(path, "/endless")) {

@@ -35,7 +35,8 @@ def test_framings():
     # Transfer-Encoding overrides Content-Length, and only a final chunked makes the body
     # chunked (of the last such header); any other coding runs to the close
     for path, n, length in (("/chunked/70000", 70000, -1), ("/close/5000", 5000, -1),
-                            ("/bytes/0", 0, 0), ("/te-close", 20, -1), ("/te-last", 5, -1)):
+                            ("/bytes/0", 0, 0), ("/te-close", 20, -1), ("/te-last", 5, -1),
+                            ("/early", 3, 3)):  # interim 1xx responses are skipped
         rc, res = http(port, path)
         eq(rc, 0, f"{path}: {res}")
         eq(res["http"]["body_bytes"], n, path)
@@ -144,6 +145,7 @@ def test_hostile_servers_fail_with_reasons():
         "/truncated": ("closed", "Content-Length not reached"),
         "/badchunk": ("protocol", "bad chunked encoding"),
         "/twolengths": ("protocol", "conflicting Content-Length headers (5 and 7)"),
+        "/badlength": ("protocol", 'bad Content-Length "1x"'),
         "/bigheader": ("too_large", "response head over"),
         "/head-nolf": ("closed", "inside the response head"),
         "/silent": ("timeout", "during processing"),

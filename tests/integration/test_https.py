@@ -407,6 +407,13 @@ def test_starttls_upgrades_a_plain_dialogue_then_verifies():
         srv = StartTLS(proto, refuse=refuse)
         rc, res = probe("tcp", f"localhost:{srv.port}", "--starttls", proto, *tls)
         eq((res["reason"], res["detail"]), ("tls", f"STARTTLS ({proto}): {said}"), proto)
+    # a server that hangs up before it agrees, or whose line never ends
+    for refuse, reason, said in ((b"250-still thinking\r\n", "closed",
+                                  "connection closed before the server agreed"),
+                                 (b"250-" + b"x" * 2000, "protocol", "a line over 1280 bytes")):
+        srv = StartTLS("smtp", refuse=refuse)
+        rc, res = probe("tcp", f"localhost:{srv.port}", "--starttls", "smtp", *tls)
+        eq((res["reason"], res["detail"]), (reason, f"STARTTLS (smtp): {said}"), said)
     r = outpost("probe", "tcp", "localhost:25", "--starttls", "xmpp")
     eq(r.returncode, 2, "exit")
     assert ('"starttls" is "smtp", "imap", "pop3", "ftp", "postgres", "ldap" or "mysql", '

@@ -209,6 +209,22 @@ def test_a_silent_subscription_is_pinged_then_dropped():
     b.stop()
 
 
+def test_a_subscription_that_cannot_connect_says_why():
+    port = wsserver()
+    app = Appliance({"probes": [{
+        "name": "pipe", "kind": "pipeline", "target": f"http://127.0.0.1:{port}/publish",
+        "subscribe": f"ws://127.0.0.1:{free_port()}/events", "interval": "200ms",
+        "timeout": "150ms"}]})
+
+    def sub():
+        return json.loads(app.get("/api/v1/probes")[1])["probes"][0]["events"]["subscription"]
+    wait_for(lambda: sub()["last_error"], 10, "a subscription error")
+    s = sub()
+    eq((s["connected"], s["connects"]), (False, 0), f"{s}")
+    assert s["last_error"].startswith("connect: ") and "refused" in s["last_error"], s
+    app.stop()
+
+
 def test_flapping_subscription_reconnects_without_leaks():
     port = wsserver()
     app = Appliance({"probes": [{
