@@ -234,13 +234,30 @@ def test_more_due_runs_than_run_slots_wait_their_turn():
 
 def test_healthz_recovers_after_freeze():
     # SIGSTOP freezes every thread; after SIGCONT the loop's heartbeat must resume and
-    # /healthz answer 200 again (a stall longer than 5 s answers 503 meanwhile)
+    # /healthz answer 200 again (a stall longer than 5 s answers 503 meanwhile). The runs the
+    # freeze missed are counted skipped, not made up in a burst.
     _, tport = start_tool("mocktcp")
-    app = Appliance({"probes": [{"name": "up", "kind": "tcp", "target": f"127.0.0.1:{tport}"}]})
-    app.signal(signal.SIGSTOP)
+    app = Appliance({"probes": [{"name": "up", "kind": "tcp", "target": f"127.0.0.1:{tport}",
+                                 "interval": "200ms", "timeout": "150ms"}]})
+
+    def counts():
+        m = app.metrics()
+        return (sum(v for _, v in m["outpost_probe_runs_total"]),
+                metric(m, "outpost_probe_skipped_total", probe="up"))
     time.sleep(1)
+    runs0, skipped0 = counts()
+    app.signal(signal.SIGSTOP)
+    time.sleep(2)
     app.signal(signal.SIGCONT)
     wait_for(lambda: app.get("/healthz")[0] == 200, 5, "recovery")
+    runs1, skipped1 = counts()
+    time.sleep(1)
+    runs2, skipped2 = counts()
+    print(f"# a 2 s freeze at a 200 ms interval: skipped {skipped1 - skipped0:.0f}, runs "
+          f"{runs1 - runs0:.0f} around it and {runs2 - runs1:.0f} in the second after")
+    assert 8 <= skipped1 - skipped0 <= 12, (skipped0, skipped1)
+    assert runs1 - runs0 <= 3, (runs0, runs1)
+    assert 3 <= runs2 - runs1 <= 7 and skipped2 == skipped1, (runs1, runs2, skipped1, skipped2)
     rc, err = app.stop()
     eq(rc, 0, f"exit; stderr: {err}")
 
