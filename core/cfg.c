@@ -438,22 +438,33 @@ int cfg_object(struct cfg_ctx *c, int tok, const char *what, const struct cfg_ke
 	return 0;
 }
 
-int cfg_tls_ca(struct cfg_ctx *c, int tok, const char *path)
+int cfg_tls_add(struct cfg_ctx *c, int tok, const struct cfg_tls *t)
 {
 	struct cfg *cfg = c->cfg;
-	for (uint32_t i = 0; i < cfg->ntls_ca; i++)
-		if (!strcmp(cfg->tls_ca[i], path))
+	for (uint32_t i = 0; i < cfg->ntls; i++)
+		if (!strcmp(cfg->tls[i].ca, t->ca) && !strcmp(cfg->tls[i].cert, t->cert) &&
+			!strcmp(cfg->tls[i].key, t->key))
 			return (int)i;
-	if (cfg->ntls_ca == OP_ARRAY_LEN(cfg->tls_ca))
-		return cfg_error(c, tok, "at most %zu different CA files",
-			OP_ARRAY_LEN(cfg->tls_ca));
-	int64_t size = *path ? plat_file_size(path) : 0;
-	if (size < 0)
-		return cfg_error(c, tok, "CA file \"%s\" cannot be read; install ca-certificates, set "
-			"\"ca_file\" in \"tls\", or set \"insecure_skip_verify\": true", path);
-	cfg->tls_ca[cfg->ntls_ca] = path;
-	cfg->tls_ca_bytes[cfg->ntls_ca] = (uint32_t)OP_MIN(size, 64 * 1024 * 1024);
-	return (int)cfg->ntls_ca++;
+	if (cfg->ntls == OP_ARRAY_LEN(cfg->tls))
+		return cfg_error(c, tok, "at most %zu different TLS setups (CA file, client "
+			"certificate and key)", OP_ARRAY_LEN(cfg->tls));
+	const char *files[] = {t->ca, t->cert, t->key};
+	int64_t bytes = 0;
+	for (int i = 0; i < 3; i++) {
+		int64_t size = *files[i] ? plat_file_size(files[i]) : 0;
+		if (size < 0 && i == 0)
+			return cfg_error(c, tok, "CA file \"%s\" cannot be read; install "
+				"ca-certificates, set \"ca_file\" in \"tls\", or set "
+				"\"insecure_skip_verify\": true", t->ca);
+		if (size < 0)
+			return cfg_error(c, tok, "%s \"%s\" cannot be read", i == 1 ?
+				"client certificate (tls.cert_file)" : "client key (tls.key_file)",
+				files[i]);
+		bytes += size;
+	}
+	cfg->tls[cfg->ntls] = *t;
+	cfg->tls[cfg->ntls].bytes = (uint32_t)OP_MIN(bytes, 64 * 1024 * 1024);
+	return (int)cfg->ntls++;
 }
 
 void cfg_tls_resume(struct cfg_ctx *c)
@@ -938,8 +949,13 @@ static int read_modules(struct cfg_ctx *c, int tok, void *f)
 		if (rc)
 			return cfg_error(c, obj, "module \"%s\": %s", m->name, cfg_error_text(err));
 		m->kind = probe.probes[0].ops->kind;
-		for (uint32_t ca = 0; ca < probe.ntls_ca && rc >= 0; ca++)
-			rc = cfg_tls_ca(c, obj, cfg_store(c, probe.tls_ca[ca], strlen(probe.tls_ca[ca])));
+		for (uint32_t s = 0; s < probe.ntls && rc >= 0; s++) {
+			const struct cfg_tls *t = &probe.tls[s];
+			struct cfg_tls kept = {cfg_store(c, t->ca, strlen(t->ca)),
+				cfg_store(c, t->cert, strlen(t->cert)), cfg_store(c, t->key, strlen(t->key))};
+			rc = kept.ca && kept.cert && kept.key ? cfg_tls_add(c, obj, &kept) :
+				cfg_error(c, obj, "configuration too large");
+		}
 		cfg_free(&probe);
 		if (rc < 0)
 			return rc;

@@ -53,6 +53,14 @@ struct cfg_probe {
 	_Alignas(max_align_t) uint8_t conf[OP_PROBE_CONF_MAX]; /* the kind's own settings */
 };
 
+/* A TLS setup: the trust store and, for mTLS, a client certificate (chain) and its private key:
+ * file paths, "" for none (an empty trust store is that of probes that skip verification);
+ * bytes: their size together, to size the TLS arena. */
+struct cfg_tls {
+	const char *ca, *cert, *key;
+	uint32_t bytes;
+};
+
 /* A probe template for on-demand runs (/probe?module=NAME): the module's keys as JSON members
  * without braces, and its timeout apart (the request sets the timeout). */
 #define OP_MAX_MODULES 16
@@ -80,10 +88,9 @@ struct cfg {
 	struct slo_target objective; /* the default objective for every probe (nwin 0: none) */
 	struct cfg_module modules[OP_MAX_MODULES];
 	uint32_t nmodules;
-	/* CA files the probes use (TLS is set up only when ntls_ca > 0) */
-	const char *tls_ca[4];
-	uint32_t tls_ca_bytes[4];
-	uint32_t ntls_ca;
+	/* the TLS setups probes use (TLS is set up only when ntls > 0) */
+	struct cfg_tls tls[4];
+	uint32_t ntls;
 	uint32_t tls_resume; /* probes that resume TLS sessions */
 	/* alarms, the channels they notify (each a probe of the internal kind "notify"), and
 	 * maintenance windows */
@@ -132,9 +139,9 @@ int cfg_string(struct cfg_ctx *c, int tok, const char **out);
  * what names the object in messages ("probe \"db\""). */
 int cfg_object(struct cfg_ctx *c, int tok, const char *what, const struct cfg_key *keys,
 	size_t nkeys, void *base, const struct cfg_key *keys2, size_t nkeys2, void *base2);
-/* Register a CA bundle a probe uses; returns its index, or OP_EINVAL after cfg_error (file
- * unreadable, or more than 4 different files). */
-int cfg_tls_ca(struct cfg_ctx *c, int tok, const char *path);
+/* Register a TLS setup a probe uses (t: its files, bytes not needed); returns its index, or
+ * OP_EINVAL after cfg_error (a file unreadable, or more than 4 different setups). */
+int cfg_tls_add(struct cfg_ctx *c, int tok, const struct cfg_tls *t);
 /* Zeroed, aligned memory that lives as long as the config; NULL (after cfg_error) when out of
  * memory. */
 void *cfg_alloc(struct cfg_ctx *c, int tok, size_t size);

@@ -93,12 +93,12 @@ static int dry_run(const char *path)
 		return 2;
 	}
 	struct engine_opts o = {.once = 1, .on_result = dry_on_result, .on_output = dry_on_output};
-	int rc = engine_init(&c, &o);
+	int rc = engine_init(&c, &o, err, sizeof err);
 	if (rc == 0) {
 		engine_run();
 		engine_deinit();
 	} else {
-		fprintf(stderr, "outpost: %s\n", op_strerror(rc));
+		fprintf(stderr, "outpost: %s\n", err);
 	}
 	for (uint32_t i = 0; i < c.nprobes; i++)
 		if (c.probes[i].disabled)
@@ -175,10 +175,9 @@ static int cmd_run(int argc, char **argv, const struct cli_hooks *hooks)
 		}
 		web_on = 1;
 	}
-	int rc = engine_init(&cur, NULL);
+	int rc = engine_init(&cur, NULL, err, sizeof err);
 	if (rc) {
-		fprintf(stderr, "outpost: cannot reserve memory for %u probes: %s\n", cur.max_probes,
-			op_strerror(rc));
+		fprintf(stderr, "outpost: %s\n", err);
 		goto out;
 	}
 	fprintf(stderr, "outpost %s: %u probes from %s\n", op_version, cur.nprobes, cur.file);
@@ -195,15 +194,28 @@ static int cmd_run(int argc, char **argv, const struct cli_hooks *hooks)
 			continue;
 		}
 		engine_deinit();
-		if (hooks && hooks->web_start && strcmp(next.listen, cur.listen))
-			web_on = web_move(hooks, web_on, &cur, &next);
-		cfg_free(&cur);
+		/* the engine keeps a pointer to its config: it runs on cur, whichever that is */
+		struct cfg prev = cur;
 		cur = next;
-		rc = engine_init(&cur, NULL);
+		rc = engine_init(&cur, NULL, err, sizeof err);
 		if (rc) {
-			fprintf(stderr, "outpost: reload failed: %s\n", op_strerror(rc));
-			goto out;
+			/* files the new config names (a CA, a client key) did not load: go on with
+			 * the running config, as for a config that does not parse */
+			fprintf(stderr, "outpost: reload refused, keeping the running config: %s\n", err);
+			cfg_free(&cur);
+			cur = prev;
+			rc = engine_init(&cur, NULL, err, sizeof err);
+			if (rc) {
+				fprintf(stderr, "outpost: cannot start the running config again: %s\n",
+					err);
+				goto out;
+			}
+			engine_note_reload(0);
+			continue;
 		}
+		if (hooks && hooks->web_start && strcmp(cur.listen, prev.listen))
+			web_on = web_move(hooks, web_on, &prev, &cur);
+		cfg_free(&prev);
 		engine_note_reload(1);
 		fprintf(stderr, "outpost: reloaded %s: %u probes\n", cur.file, cur.nprobes);
 	}
@@ -403,15 +415,17 @@ static int cmd_probe(int argc, char **argv)
 		return 2;
 	}
 	struct engine_opts o = {.once = 1, .on_result = probe_on_result};
-	int rc = engine_init(&c, &o);
+	int rc = engine_init(&c, &o, err, sizeof err);
 	if (rc == 0) {
 		engine_run();
 		engine_deinit();
 	}
 	if (probe_got)
 		print_result(&c.probes[0], &probe_result);
+	else if (rc)
+		fprintf(stderr, "outpost probe: %s\n", err);
 	else
-		fprintf(stderr, "outpost probe: %s\n", op_strerror(rc));
+		fprintf(stderr, "outpost probe: no result\n");
 	cfg_free(&c);
 	return probe_got && probe_result.ok ? 0 : 1;
 }

@@ -838,7 +838,7 @@ static size_t layout(uint8_t *base, const struct cfg *cfg, uint32_t timers)
 	return off;
 }
 
-int engine_init(const struct cfg *cfg, const struct engine_opts *opts)
+int engine_init(const struct cfg *cfg, const struct engine_opts *opts, char *err, size_t cap)
 {
 	memset(&E, 0, sizeof E);
 	E.cfg = cfg;
@@ -849,6 +849,7 @@ int engine_init(const struct cfg *cfg, const struct engine_opts *opts)
 	/* every probe's tick, every run's deadline, every query's timer, the engine's own, and
 	 * what kinds keep between runs */
 	uint32_t timers = cfg->max_probes + 2 * cfg->max_inflight + nq + 6 + kind_reserve(cfg, 1);
+	snprintf(err, cap, "cannot reserve memory for %u probes", cfg->max_probes);
 	int rc = snap_prepare(cfg);
 	if (rc == 0)
 		rc = snap_modules(cfg);
@@ -856,28 +857,31 @@ int engine_init(const struct cfg *cfg, const struct engine_opts *opts)
 		return rc;
 	E.arena_bytes = layout(NULL, cfg, timers);
 	E.arena = plat_alloc(E.arena_bytes);
-	if (!E.arena)
+	if (!E.arena) {
+		snprintf(err, cap, "cannot reserve %zu bytes for %u probes", E.arena_bytes,
+			cfg->max_probes);
 		return OP_ENOMEM;
+	}
 	memset(E.arena, 0, E.arena_bytes);
 	layout(E.arena, cfg, timers);
 	/* descriptors: a run holds one socket, a query one, plus the signal pipe */
 	rc = plat_poll_init((int)(cfg->max_inflight + kind_reserve(cfg, 0) + nq + 8));
-	if (rc)
-		goto fail;
-	int sfd = plat_signal_init();
+	int sfd = rc ? rc : plat_signal_init();
 	if (sfd < 0) {
 		rc = sfd;
+		snprintf(err, cap, "cannot set up the poller and signals: %s", op_strerror(rc));
 		goto fail;
 	}
 	E.sig = (struct ev_io){.fd = sfd, .cb = on_signal};
-	if (cfg->ntls_ca) {
-		char err[256];
-		rc = tls_init(cfg, cfg->max_inflight + kind_reserve(cfg, 0), err, sizeof err);
+	if (cfg->ntls) {
+		rc = tls_init(cfg, cfg->max_inflight + kind_reserve(cfg, 0), err, cap);
 		if (rc)
 			goto fail;
 	}
-	if ((rc = ev_io_set(&E.sig, PLAT_READ)) != 0)
+	if ((rc = ev_io_set(&E.sig, PLAT_READ)) != 0) {
+		snprintf(err, cap, "cannot watch signals: %s", op_strerror(rc));
 		goto fail;
+	}
 
 	uint64_t now = plat_now_us();
 	size_t slo_off = 0;

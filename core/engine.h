@@ -21,9 +21,11 @@ struct engine_opts {
 	engine_output_fn *on_output; /* NULL: outputs go to the log store */
 };
 
-/* Reserve the arena and pools for cfg (which must outlive the engine) and schedule its probes.
- * The only allocation the engine makes. Returns 0, OP_ENOMEM, or another negative code. */
-int engine_init(const struct cfg *cfg, const struct engine_opts *opts);
+/* Reserve the arena and pools for cfg (which must outlive the engine), set up TLS (reading its
+ * files) and schedule the probes. The only allocation the engine makes. Returns 0, or OP_ENOMEM
+ * or another negative code with err saying what failed (a CA file that does not parse, a
+ * client key that does not match its certificate...). */
+int engine_init(const struct cfg *cfg, const struct engine_opts *opts, char *err, size_t cap);
 /* Run until a stop or reload signal (or, in once mode, until every probe ran).
  * Returns enum engine_exit. */
 int engine_run(void);

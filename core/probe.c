@@ -187,6 +187,8 @@ const struct cfg_key probe_tls_keys[PROBE_TLS_NKEYS] = {
 	{"server_name", CFG_STR, 0, offsetof(struct probe_tls, server_name), 0, 253, NULL},
 	{"insecure_skip_verify", CFG_BOOL, 0, offsetof(struct probe_tls, insecure), 0, 1, NULL},
 	{"resume", CFG_BOOL, 0, offsetof(struct probe_tls, resume), 0, 1, NULL},
+	{"cert_file", CFG_STR, 0, offsetof(struct probe_tls, cert_file), 1, 255, NULL},
+	{"key_file", CFG_STR, 0, offsetof(struct probe_tls, key_file), 1, 255, NULL},
 };
 
 int probe_tls_configure(struct cfg_ctx *c, int tok, struct probe_tls *t)
@@ -194,7 +196,12 @@ int probe_tls_configure(struct cfg_ctx *c, int tok, struct probe_tls *t)
 	/* skipping verification needs no trust store; verifying needs the system's or one */
 	if (!t->ca_file)
 		t->ca_file = t->insecure ? "" : "/etc/ssl/certs/ca-certificates.crt";
-	int rc = cfg_tls_ca(c, tok, t->ca_file);
+	if (!t->cert_file != !t->key_file)
+		return cfg_error(c, tok, "a client certificate needs both \"cert_file\" and "
+			"\"key_file\" in \"tls\" (PEM or DER; the key unencrypted)");
+	if (!t->cert_file)
+		t->cert_file = t->key_file = "";
+	int rc = cfg_tls_add(c, tok, &(struct cfg_tls){t->ca_file, t->cert_file, t->key_file});
 	if (rc < 0)
 		return rc;
 	if (t->resume)
@@ -202,9 +209,16 @@ int probe_tls_configure(struct cfg_ctx *c, int tok, struct probe_tls *t)
 	return 0;
 }
 
+struct tls_conn *probe_tls_start(struct net_conn *c, const struct probe_tls *o,
+	const char *host, int resume)
+{
+	return tls_start(c, &(struct cfg_tls){o->ca_file, o->cert_file, o->key_file},
+		o->server_name ? o->server_name : host, resume);
+}
+
 static struct tls_conn *tls_begin(struct probe_run *r, const struct probe_tls *o)
 {
-	struct tls_conn *t = tls_start(&r->conn, o->ca_file, o->server_name ? o->server_name : r->host,
+	struct tls_conn *t = probe_tls_start(&r->conn, o, r->host,
 		o->resume && !r->p->adhoc ? (int)r->p->id : -1);
 	if (!t) {
 		probe_run_done(r, 0, REASON_NO_SLOT, "no free TLS context (or CA file %s not loaded "

@@ -143,14 +143,18 @@ void probe_run_connect(struct probe_run *r);
 struct probe_tls {
 	const char *ca_file;     /* CA bundle; probe_tls_configure sets the system's, or "" */
 	const char *server_name; /* SNI and the name verified, instead of the target's host */
+	const char *cert_file, *key_file; /* the client's certificate and key (mTLS), or "" */
 	uint8_t insecure, resume;
 };
-#define PROBE_TLS_NKEYS 4
+#define PROBE_TLS_NKEYS 6
 extern const struct cfg_key probe_tls_keys[PROBE_TLS_NKEYS];
 /* At config load, for a probe that may use TLS: complete t (ca_file: the system bundle unless
  * set, "" when insecure) and register its CA file and resumption. Idempotent. 0 or a negative
  * code after cfg_error. */
 int probe_tls_configure(struct cfg_ctx *c, int tok, struct probe_tls *t);
+/* tls_start on c with o's files and name (else host's); resume as for tls_start. */
+struct tls_conn *probe_tls_start(struct net_conn *c, const struct probe_tls *o,
+	const char *host, int resume);
 
 /* Bring r->conn up on the run's events, from PROBE_EV_RESOLVED on: connect, then with t (NULL:
  * plain TCP) the TLS handshake (SNI: t->server_name, else r->host unless it is an IP literal;

@@ -13,7 +13,7 @@
 #include "pool.h"
 #include "tls.h"
 
-#define OP_TLS_MAX_CA 4
+#define OP_TLS_MAX_SETUPS OP_ARRAY_LEN(((struct cfg *)0)->tls)
 /* Arena: a fixed part, each CA file's parsed size (about 2.5x the PEM text), and per
  * connection its record buffers (16 KiB in, 4 KiB out), handshake state and the peer chain. */
 #ifndef OP_TLS_ARENA_BASE
@@ -27,7 +27,7 @@ struct tls_conn {
 	mbedtls_ssl_context ssl;
 	struct net_conn *c;
 	unsigned want;
-	int ca, resume;
+	int setup, resume; /* T.conf and T.sessions indices */
 	int err; /* the mbedTLS code of the read or write that failed, or 0 */
 	uint8_t in_use, ready, resumed;
 	uint8_t ip_len;  /* the server was named by an IP address: 4 or 16 bytes in ip */
@@ -43,10 +43,12 @@ static struct {
 	uint8_t *arena;
 	size_t arena_size;
 	mbedtls_ctr_drbg_context drbg;
-	mbedtls_x509_crt ca[OP_TLS_MAX_CA];
-	mbedtls_ssl_config conf[OP_TLS_MAX_CA];
-	const char *ca_path[OP_TLS_MAX_CA];
-	int nca;
+	/* one client config per setup (cfg->tls): its trust store and client identity */
+	mbedtls_x509_crt ca[OP_TLS_MAX_SETUPS], cert[OP_TLS_MAX_SETUPS];
+	mbedtls_pk_context key[OP_TLS_MAX_SETUPS];
+	mbedtls_ssl_config conf[OP_TLS_MAX_SETUPS];
+	struct cfg_tls setup[OP_TLS_MAX_SETUPS];
+	int nsetup;
 	struct tls_conn *conns;
 	uint32_t nconn;
 	mbedtls_ssl_session *sessions; /* by probe id, for tls.resume */
@@ -88,10 +90,11 @@ int tls_init(const struct cfg *cfg, uint32_t nconn, char *err, size_t errcap)
 {
 	OP_CHECK(!T.up, OP_EINVAL);
 	memset(&T, 0, sizeof T);
+	int ret = OP_ENOMEM; /* or OP_EINVAL: a file that does not parse */
 	size_t size = OP_TLS_ARENA_BASE + (size_t)nconn * OP_TLS_ARENA_PER_CONN +
 		(size_t)cfg->tls_resume * OP_TLS_ARENA_PER_SESSION;
-	for (uint32_t i = 0; i < cfg->ntls_ca; i++)
-		size += (size_t)cfg->tls_ca_bytes[i] * 3;
+	for (uint32_t i = 0; i < cfg->ntls; i++)
+		size += (size_t)cfg->tls[i].bytes * 3;
 	size = (size + 63) / 64 * 64;
 	T.arena = plat_alloc(size);
 	T.conns = plat_alloc(sizeof *T.conns * (nconn ? nconn : 1));
@@ -114,24 +117,51 @@ int tls_init(const struct cfg *cfg, uint32_t nconn, char *err, size_t errcap)
 		snprintf(err, errcap, "tls: no entropy");
 		goto fail;
 	}
-	for (uint32_t i = 0; i < cfg->ntls_ca; i++) {
+	for (uint32_t i = 0; i < cfg->ntls; i++) {
+		const struct cfg_tls *s = &cfg->tls[i];
 		mbedtls_x509_crt_init(&T.ca[i]);
+		mbedtls_x509_crt_init(&T.cert[i]);
+		mbedtls_pk_init(&T.key[i]);
 		mbedtls_ssl_config_init(&T.conf[i]);
-		T.ca_path[i] = cfg->tls_ca[i];
-		T.nca++;
+		T.setup[i] = *s;
+		T.nsetup++;
 		/* "" is the empty trust store of probes that skip verification */
-		int rc = cfg->tls_ca[i][0] ? mbedtls_x509_crt_parse_file(&T.ca[i], cfg->tls_ca[i]) : 0;
+		int rc = s->ca[0] ? mbedtls_x509_crt_parse_file(&T.ca[i], s->ca) : 0;
 		if (rc < 0) {
-			snprintf(err, errcap, "tls: cannot load CA file %s (-0x%04x)", cfg->tls_ca[i],
-				(unsigned)-rc);
+			snprintf(err, errcap, "tls: CA file %s holds no PEM or DER certificate (-0x%04x)",
+				s->ca, (unsigned)-rc);
+			ret = OP_EINVAL;
 			goto fail;
 		}
 		mbedtls_ssl_config *c = &T.conf[i];
 		mbedtls_ssl_config_defaults(c, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
 			MBEDTLS_SSL_PRESET_DEFAULT);
 		mbedtls_ssl_conf_authmode(c, MBEDTLS_SSL_VERIFY_OPTIONAL);
-		if (cfg->tls_ca[i][0])
+		if (s->ca[0])
 			mbedtls_ssl_conf_ca_chain(c, &T.ca[i], NULL);
+		if (s->cert[0]) {
+			/* mTLS: sent when the server asks for a certificate */
+			const char *key = "cert_file", *file = s->cert;
+			const char *what = "is not a PEM or DER certificate";
+			rc = mbedtls_x509_crt_parse_file(&T.cert[i], s->cert);
+			if (rc == 0) {
+				key = "key_file", file = s->key;
+				what = "is not a PEM or DER private key (or it is encrypted)";
+				rc = mbedtls_pk_parse_keyfile(&T.key[i], s->key, NULL);
+			}
+			if (rc == 0) {
+				what = "is not the key of cert_file";
+				rc = mbedtls_pk_check_pair(&T.cert[i].pk, &T.key[i]);
+			}
+			if (rc == 0)
+				rc = mbedtls_ssl_conf_own_cert(c, &T.cert[i], &T.key[i]);
+			if (rc != 0) {
+				snprintf(err, errcap, "tls: %s %s %s (-0x%04x)", key, file, what,
+					(unsigned)-rc);
+				ret = OP_EINVAL;
+				goto fail;
+			}
+		}
 		mbedtls_ssl_conf_rng(c, mbedtls_ctr_drbg_random, &T.drbg);
 		/* X25519 first: the default list lets servers pick slow large NIST curves */
 		mbedtls_ssl_conf_curves(c, curves);
@@ -150,7 +180,7 @@ int tls_init(const struct cfg *cfg, uint32_t nconn, char *err, size_t errcap)
 	return 0;
 fail:
 	tls_deinit();
-	return OP_ENOMEM;
+	return ret;
 }
 
 void tls_deinit(void)
@@ -167,9 +197,11 @@ void tls_deinit(void)
 		mbedtls_ssl_session_free(&T.sessions[i]);
 	for (uint32_t i = 0; i < T.nconn; i++)
 		mbedtls_ssl_free(&T.conns[i].ssl);
-	for (int i = 0; i < T.nca; i++) {
+	for (int i = 0; i < T.nsetup; i++) {
 		mbedtls_ssl_config_free(&T.conf[i]);
 		mbedtls_x509_crt_free(&T.ca[i]);
+		mbedtls_x509_crt_free(&T.cert[i]);
+		mbedtls_pk_free(&T.key[i]);
 	}
 	mbedtls_ctr_drbg_free(&T.drbg);
 	mbedtls_memory_buffer_alloc_free();
@@ -180,17 +212,19 @@ void tls_deinit(void)
 	memset(&T, 0, sizeof T);
 }
 
-struct tls_conn *tls_start(struct net_conn *c, const char *ca_path, const char *name, int resume)
+struct tls_conn *tls_start(struct net_conn *c, const struct cfg_tls *want, const char *name,
+	int resume)
 {
 	/* An IP address is not sent as SNI (RFC 6066), and mbedTLS 2.28 matches only DNS names:
 	 * tls_verify checks it against the certificate's IP address entries itself. */
 	struct plat_addr a = {0};
 	int ip = plat_addr_parse(name, &a) == 0;
-	int ca = -1;
-	for (int i = 0; i < T.nca; i++)
-		if (!strcmp(T.ca_path[i], ca_path))
-			ca = i;
-	if (ca < 0)
+	int setup = -1;
+	for (int i = 0; i < T.nsetup; i++)
+		if (!strcmp(T.setup[i].ca, want->ca) && !strcmp(T.setup[i].cert, want->cert) &&
+			!strcmp(T.setup[i].key, want->key))
+			setup = i;
+	if (setup < 0)
 		return NULL;
 	for (uint32_t i = 0; i < T.nconn; i++) {
 		struct tls_conn *t = &T.conns[i];
@@ -198,12 +232,12 @@ struct tls_conn *tls_start(struct net_conn *c, const char *ca_path, const char *
 			continue;
 		t->in_use = 1;
 		t->c = c;
-		t->ca = ca;
+		t->setup = setup;
 		t->want = PLAT_WRITE;
 		t->ready = 0;
 		t->err = 0;
 		/* rebinding the config keeps the record buffers: no allocation here */
-		t->ssl.conf = &T.conf[ca];
+		t->ssl.conf = &T.conf[setup];
 		mbedtls_ssl_set_hostname(&t->ssl, ip ? NULL : name);
 		t->ip_len = ip ? (a.family == PLAT_AF_INET6 ? 16 : 4) : 0;
 		memcpy(t->ip, a.ip, sizeof t->ip);

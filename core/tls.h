@@ -12,17 +12,18 @@ struct tls_conn;
 /* Verification outcome, in the order they are checked. */
 enum tls_verdict { TLS_OK, TLS_EXPIRED, TLS_HOSTNAME, TLS_UNTRUSTED, TLS_OTHER };
 
-/* Set up for cfg: the arena, the RNG, one client config per CA file of cfg->tls_ca, and
- * nconn contexts. Blocks (reads CA files): start-up and reload only. 0 or a negative code
+/* Set up for cfg: the arena, the RNG, one client config per setup of cfg->tls (its trust store
+ * and client certificate), and nconn contexts. Blocks (reads CA files): start-up and reload only. 0 or a negative code
  * with err filled. */
 int tls_init(const struct cfg *cfg, uint32_t nconn, char *err, size_t errcap);
 void tls_deinit(void);
 
-/* Start a client handshake on a connected c. ca: the CA file (one of those tls_init loaded;
- * "" for none); name: the server's name, sent as SNI unless it is an IP literal; resume: a
- * probe id whose last session is offered for resumption and replaced by this one, or -1. NULL
- * when no context is free or the CA file was not loaded. */
-struct tls_conn *tls_start(struct net_conn *c, const char *ca, const char *name, int resume);
+/* Start a client handshake on a connected c. want: the setup (one of those tls_init loaded,
+ * matched by its files; bytes unused); name: the server's name, sent as SNI unless it is an IP
+ * literal; resume: a probe id whose last session is offered for resumption and replaced by this
+ * one, or -1. NULL when no context is free or that setup was not loaded. */
+struct tls_conn *tls_start(struct net_conn *c, const struct cfg_tls *want, const char *name,
+	int resume);
 /* After the handshake: was it a resumed session? */
 int tls_resumed(const struct tls_conn *t);
 /* Drive the handshake. 0 when done, OP_EAGAIN while it goes on (wait for tls_want()), or a

@@ -284,8 +284,7 @@ static void sub_connected(struct pipe *pp)
 	const struct httpc_req *s = &pp->k->sub;
 	if (!s->tls)
 		return sub_upgrade(pp);
-	pp->tls = tls_start(&pp->conn, s->tls_set->ca_file,
-		s->tls_set->server_name ? s->tls_set->server_name : s->host, -1);
+	pp->tls = probe_tls_start(&pp->conn, s->tls_set, s->host, -1);
 	if (!pp->tls)
 		return sub_fail(pp, "no free TLS context");
 	pp->state = SUB_TLS;

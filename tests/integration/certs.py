@@ -1,6 +1,6 @@
 """Certificates made with openssl at test time: a CA, a good server certificate for
 localhost/127.0.0.1, one for another host, an expired one, one not valid before 2040, one for
-::1, and a self-signed one."""
+::1, a self-signed one, and a client certificate for mTLS."""
 import os
 import subprocess
 import tempfile
@@ -37,6 +37,7 @@ def make():
     leaf("future", "localhost", "DNS:localhost,IP:127.0.0.1",
          ["-startdate", "20400101000000Z", "-enddate", "20410101000000Z"])
     leaf("v6", "localhost", "DNS:localhost,IP:::1", ["-days", "30"])
+    leaf("client", "outpost probe", "DNS:outpost.invalid", ["-days", "30"])
     _run("req", "-x509", *ec, "-keyout", "self.key", "-out", "self.pem", "-days", "30",
          "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", cwd=d)
     return d

@@ -223,6 +223,46 @@ def test_tls_broken_after_the_handshake_is_named():
         eq((rc, res["reason"], res["detail"]), (1, "recv", said), f"{res}")
 
 
+def test_client_certificate_for_mtls():
+    """A server that requires a client certificate signed by its CA: without one the handshake
+    fails with the server's alert; with tls.cert_file and key_file it goes through; one its CA
+    did not sign is refused. A key that is not the certificate's, or one file without the
+    other, is an error before anything runs."""
+    port = s_server("good", "-www", "-Verify", "1", "-verify_return_error", "-CAfile",
+                    f"{D}/ca.pem")
+    rc, res = https(port)
+    eq((rc, res["reason"]), (1, "tls"), f"{res}")
+    assert res["detail"].startswith("alert handshake_failure from the server"), res
+
+    def mtls(cert, key):
+        return probe("http", f"https://localhost:{port}/", "--tls", json.dumps(
+            {"ca_file": f"{D}/ca.pem", "cert_file": f"{D}/{cert}", "key_file": f"{D}/{key}"}))
+    rc, res = mtls("client.pem", "client.key")
+    eq((rc, res["http"]["status_code"], res["tls"]["verified"]), (0, 200, True), f"{res}")
+    rc, res = mtls("self.pem", "self.key")
+    eq((rc, res["reason"]), (1, "tls"), f"{res}")
+    assert res["detail"].startswith("alert "), res
+    r = outpost("probe", "http", f"https://localhost:{port}/", "--tls", json.dumps(
+        {"ca_file": f"{D}/ca.pem", "cert_file": f"{D}/client.pem", "key_file": f"{D}/good.key"}))
+    eq(r.returncode, 1, "exit")
+    assert f"tls: key_file {D}/good.key is not the key of cert_file" in r.stderr, r.stderr
+    r = outpost("probe", "http", f"https://localhost:{port}/", "--tls", json.dumps(
+        {"cert_file": f"{D}/client.pem"}))
+    eq(r.returncode, 2, "exit")
+    assert 'a client certificate needs both "cert_file" and "key_file"' in r.stderr, r.stderr
+    # an appliance: the same probe with and without its certificate, side by side
+    base = {"kind": "http", "target": f"https://localhost:{port}/", "interval": "500ms",
+            "timeout": "400ms", "tls": {"ca_file": f"{D}/ca.pem"}}
+    app = Appliance({"probes": [
+        dict(base, name="anonymous"),
+        dict(base, name="mtls", tls={"ca_file": f"{D}/ca.pem", "cert_file": f"{D}/client.pem",
+                                     "key_file": f"{D}/client.key"})]})
+    wait_for(lambda: metric(app.metrics(), "probe_success", probe="mtls") == 1, 10, "mtls")
+    wait_for(lambda: metric(app.metrics(), "probe_success", probe="anonymous") == 0, 10,
+             "anonymous")
+    app.stop()
+
+
 def test_session_resumption():
     port = s_server("good")
     tls = {"ca_file": f"{D}/ca.pem"}

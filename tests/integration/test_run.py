@@ -1,5 +1,6 @@
 """outpost run: the appliance with its web server: /healthz, /metrics (checked by promtool),
 reload on SIGHUP (good and bad configs), clean stop, and the embedded default config."""
+import json
 import shutil
 import signal
 import socket
@@ -109,9 +110,25 @@ def test_reload_good_and_bad():
     before = metric(app.metrics(), "outpost_probe_runs_total", probe="added", result="success")
     wait_for(lambda: metric(app.metrics(), "outpost_probe_runs_total", probe="added",
                             result="success") > before, 10, "old config still running")
+    # a config that parses but names a CA file that does not load is refused too, once the
+    # engine tries it: the running config goes on with its counters
+    bad_ca = write("not a certificate\n", ".pem")
+    broken = json.loads(json.dumps(cfg))
+    broken["probes"].append({"name": "tls", "kind": "tcp", "target": f"127.0.0.1:{tport}",
+                             "tls": {"ca_file": bad_ca}})
+    write_to(app.path, broken)
+    before = metric(app.metrics(), "outpost_probe_runs_total", probe="added", result="success")
+    app.signal(signal.SIGHUP)
+    wait_for(lambda: metric(app.metrics(), "outpost_config_reloads_total", result="failure") == 2,
+             10, "the second failed reload counted")
+    wait_for(lambda: metric(app.metrics(), "outpost_probe_runs_total", probe="added",
+                            result="success") > before, 10, "old config still running")
+    assert metric(app.metrics(), "outpost_probe_runs_total", probe="tls") is None
     rc, err = app.stop()
     eq(rc, 0, "exit")
     assert "reload refused" in err and "did you mean \"interval\"" in err, err
+    assert (f"reload refused, keeping the running config: tls: CA file {bad_ca} holds no PEM "
+            "or DER certificate") in err, err
 
 
 def test_reload_moves_the_web_server_or_keeps_it():

@@ -77,7 +77,7 @@ static void run_once(const char *text)
 	if (cfg_load_text(&c, "t", text, strlen(text), err, sizeof err))
 		T_FAIL_AT("%s", err);
 	struct engine_opts o = {.once = 1, .on_result = on_result};
-	ASSERT_EQ(engine_init(&c, &o), 0);
+	ASSERT_EQ(engine_init(&c, &o, err, sizeof err), 0);
 	faults_on = 1;
 	engine_run();
 	faults_on = 0;

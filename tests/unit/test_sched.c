@@ -70,7 +70,7 @@ static void test_engine_cadence_and_pools(void)
 	char err[512];
 	if (cfg_load_text(&c, "t", text, w, err, sizeof err))
 		T_FAIL_AT("%s", err);
-	ASSERT_EQ(engine_init(&c, NULL), 0);
+	ASSERT_EQ(engine_init(&c, NULL, err, sizeof err), 0);
 	stop_timer.cb = stop_cb;
 	ev_timer_at(&op_loop, &stop_timer, op_loop.now_us + 2250000);
 	ASSERT_EQ(engine_run(), ENGINE_STOP);
@@ -121,7 +121,7 @@ static void test_engine_no_alloc_while_running(void)
 	char err[512];
 	if (cfg_load_text(&c, "t", text, strlen(text), err, sizeof err))
 		T_FAIL_AT("%s", err);
-	ASSERT_EQ(engine_init(&c, NULL), 0);
+	ASSERT_EQ(engine_init(&c, NULL, err, sizeof err), 0);
 	stop_timer.cb = stop_cb;
 	ev_timer_at(&op_loop, &stop_timer, op_loop.now_us + 1500000);
 	engine_run();
@@ -193,7 +193,7 @@ static void test_adhoc_runs_from_many_threads(void)
 	char err[512];
 	if (cfg_load_text(&c, "t", text, sizeof text - 1, err, sizeof err))
 		T_FAIL_AT("%s", err);
-	ASSERT_EQ(engine_init(&c, NULL), 0);
+	ASSERT_EQ(engine_init(&c, NULL, err, sizeof err), 0);
 	pthread_t th[6];
 	for (int i = 0; i < 6; i++)
 		pthread_create(&th[i], NULL, adhoc_asker, NULL);
