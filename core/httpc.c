@@ -1,7 +1,7 @@
 /* httpc.c: the HTTP/1.1 client of probe runs.
  *
- *   resolve -> connect -> [tls] -> send request -> read head -> read body -> [redirect: again]
- *   -> done()
+ *   resolve -> connect -> [CONNECT through a proxy] -> [tls] -> send request -> read head
+ *   -> read body -> [redirect: again] -> done()
  *
  * Phases (blackbox_exporter's): resolve, connect, tls, processing (request sent to first byte),
  * transfer (first byte to end of body); redirects add to the same phases. Bodies are framed by
@@ -27,6 +27,45 @@ int httpc_configure(struct cfg_ctx *c, int tok, const char *probe, const char *f
 		return 0; /* (a redirect may lead to https: then it needs its trust store too) */
 	q->tls_set = t;
 	return probe_tls_configure(c, tok, t);
+}
+
+int httpc_proxy_configure(struct cfg_ctx *c, int tok, const char *probe, const char *url,
+	struct httpc_proxy *px, struct httpc_req *q)
+{
+	if (!url)
+		return 0;
+	/* user:password@ comes out of the URL, percent-decoded, into a Basic credential */
+	char plain[OP_TARGET_MAX], host[DNS_NAME_MAX], cred[128], b64[180], line[200];
+	const char *rest = strstr(url, "://"), *path;
+	size_t at = rest ? strcspn(rest + 3, "/@") : 0, w = 0;
+	int tls = 0;
+	if (rest && rest[3 + at] == '@') {
+		for (const char *p = rest + 3; p < rest + 3 + at && w + 1 < sizeof cred; p++) {
+			unsigned x;
+			if (p[0] == '%' && sscanf(p + 1, "%2x", &x) == 1)
+				cred[w++] = (char)x, p += 2;
+			else
+				cred[w++] = *p;
+		}
+		snprintf(plain, sizeof plain, "%.*s%s", (int)(rest + 3 - url), url, rest + 4 + at);
+	} else {
+		op_strlcpy(plain, url, sizeof plain);
+	}
+	if (net_split_url(plain, "http", &tls, host, sizeof host, &px->port, &path) != 0 || tls ||
+		strcmp(path, "/"))
+		return cfg_error(c, tok, "probe \"%s\": proxy \"%s\" must be an http proxy like "
+			"\"http://host:3128\" or \"http://user:password@host:3128\"", probe, url);
+	px->host = cfg_store(c, host, strlen(host));
+	px->auth = NULL;
+	if (w) {
+		op_base64(b64, sizeof b64, cred, w);
+		snprintf(line, sizeof line, "Proxy-Authorization: Basic %s\r\n", b64);
+		px->auth = cfg_store(c, line, strlen(line));
+	}
+	if (!px->host || (w && !px->auth))
+		return cfg_error(c, tok, "configuration too large");
+	q->proxy = px;
+	return 0;
 }
 
 /* Append to the request head; past its end, only count (the caller reports it too large). */
@@ -60,6 +99,11 @@ static int build_request(struct probe_run *r, struct httpc *s, const struct http
 	net_host_header(hosthdr, sizeof hosthdr, s->host, s->port, s->tls_on ? 443 : 80);
 	put(s, &n, k->method, strlen(k->method));
 	put(s, &n, " ", 1);
+	int via_proxy = k->proxy && !s->tls_on; /* https goes through a tunnel, as if direct */
+	if (via_proxy) {
+		put(s, &n, "http://", 7);
+		put(s, &n, hosthdr, strlen(hosthdr));
+	}
 	put(s, &n, s->path, strlen(s->path));
 	put(s, &n, line, (size_t)snprintf(line, sizeof line, " HTTP/1.1\r\nHost: %s\r\n"
 		"User-Agent: outpost/%.40s\r\nAccept: */*\r\nConnection: close\r\n", hosthdr,
@@ -72,6 +116,8 @@ static int build_request(struct probe_run *r, struct httpc *s, const struct http
 			put(s, &n, l, len);
 		l += len;
 	}
+	if (via_proxy && k->proxy->auth)
+		put(s, &n, k->proxy->auth, strlen(k->proxy->auth));
 	if (blen || !strcmp(k->method, "POST") || !strcmp(k->method, "PUT"))
 		put(s, &n, line, (size_t)snprintf(line, sizeof line, "Content-Length: %zu\r\n", blen));
 	put(s, &n, "\r\n", 2);
@@ -90,6 +136,17 @@ static int build_request(struct probe_run *r, struct httpc *s, const struct http
 	s->req_len = n;
 	s->sent = 0;
 	return 0;
+}
+
+/* Look up where this hop connects: the proxy when there is one (an https hop then tunnels
+ * through it with CONNECT), else the host. */
+static void dial(struct probe_run *r, struct httpc *s, const struct httpc_req *k)
+{
+	s->tunnel = (uint8_t)(k->proxy && s->tls_on);
+	if (k->proxy)
+		probe_run_resolve(r, k->proxy->host, k->proxy->port);
+	else
+		probe_run_resolve(r, s->host, s->port);
 }
 
 /* Follow a Location header; returns 1 when a new request is under way (or the run ended). The
@@ -151,7 +208,7 @@ static int follow(struct probe_run *r, struct httpc *s, const struct httpc_req *
 	memset(&s->ch, 0, sizeof s->ch);
 	r->facts.body_bytes = 0;
 	if (build_request(r, s, k) == 0)
-		probe_run_resolve(r, s->host, s->port);
+		dial(r, s, k);
 	return 1;
 }
 
@@ -401,19 +458,103 @@ void httpc_start(struct probe_run *r, struct httpc *s, const struct httpc_req *k
 	r->facts.ssl = k->tls;
 	if (build_request(r, s, k) != 0)
 		return;
-	probe_run_resolve(r, s->host, s->port);
+	dial(r, s, k);
+}
+
+/* The CONNECT of an https hop through the proxy: sent from s->head, and its reply read back
+ * into it (before the hop's own response needs it). 2xx: the tunnel is up, and TLS starts in
+ * it with the host's name; anything else fails the run with the proxy's words. */
+static void tunnel_io(struct probe_run *r, struct httpc *s)
+{
+	while (s->tunnel == 1 && s->sent < s->head_len) {
+		int n = net_send(&r->conn, s->head + s->sent, s->head_len - s->sent);
+		if (n == OP_EAGAIN) {
+			net_want(&r->conn, PLAT_WRITE);
+			return;
+		}
+		if (n < 0) {
+			probe_run_done(r, 0, REASON_SEND, "proxy: %s", op_strerror(n));
+			return;
+		}
+		s->sent += (size_t)n;
+	}
+	if (s->tunnel == 1) {
+		s->tunnel = 2;
+		s->head_len = s->sent = 0;
+		net_want(&r->conn, PLAT_READ);
+	}
+	for (int round = 0; round < 8; round++) {
+		int n = net_recv(&r->conn, s->head + s->head_len, sizeof s->head - s->head_len);
+		if (n == OP_EAGAIN)
+			return;
+		if (n <= 0) {
+			probe_run_done(r, 0, n ? REASON_RECV : REASON_CLOSED, "proxy: %s", n ?
+				op_strerror(n) : "connection closed before its CONNECT reply");
+			return;
+		}
+		s->head_len += (size_t)n;
+		struct http_header h[OP_HTTP_MAX_HEADERS];
+		struct http_response resp = {.headers = h, .nheaders = OP_HTTP_MAX_HEADERS};
+		int hl = http_parse_response(s->head, s->head_len, &resp);
+		if (hl == OP_EPARTIAL && s->head_len < sizeof s->head)
+			continue;
+		if (hl < 0) {
+			probe_run_done(r, 0, REASON_PROTOCOL, "proxy: not an HTTP reply to CONNECT");
+			return;
+		}
+		if (resp.status / 100 != 2) {
+			probe_run_done(r, 0, REASON_CONNECT, "proxy refused CONNECT to %s: %d %.*s",
+				r->host, resp.status, (int)OP_MIN(resp.reason_len, 40), resp.reason);
+			return;
+		}
+		if ((size_t)hl != s->head_len) {
+			probe_run_done(r, 0, REASON_PROTOCOL, "proxy: bytes after its CONNECT reply");
+			return;
+		}
+		/* through the tunnel, TLS names the host, not the proxy */
+		s->tunnel = 0;
+		s->head_len = 0;
+		op_strlcpy(r->host, s->host, sizeof r->host);
+		s->stage = HTTPC_DIAL;
+		if (probe_run_dial(r, &s->tls, s->q->tls_set, PROBE_EV_CONNECTED)) {
+			s->stage = HTTPC_SEND;
+			http_send(r, s);
+		}
+		return;
+	}
+}
+
+static void tunnel_start(struct probe_run *r, struct httpc *s)
+{
+	const struct httpc_proxy *px = s->q->proxy;
+	char hp[DNS_NAME_MAX + 10];
+	snprintf(hp, sizeof hp, strchr(s->host, ':') ? "[%s]:%u" : "%s:%u", s->host, s->port);
+	int n = snprintf(s->head, sizeof s->head, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n"
+		"User-Agent: outpost/%.40s\r\n%s\r\n", hp, hp, op_version, px->auth ? px->auth : "");
+	s->stage = HTTPC_TUNNEL;
+	probe_run_phase(r, PHASE_CONNECT); /* the tunnel is part of getting connected */
+	s->head_len = (size_t)n;
+	s->sent = 0;
+	op_strlcpy(r->host, hp, sizeof r->host); /* for the proxy's refusal */
+	tunnel_io(r, s);
 }
 
 void httpc_on_event(struct probe_run *r, struct httpc *s, int ev, unsigned events)
 {
 	(void)events;
 	if (s->stage == HTTPC_DIAL) {
-		if (probe_run_dial(r, &s->tls, s->tls_on ? s->q->tls_set : NULL, ev)) {
+		if (probe_run_dial(r, &s->tls, s->tls_on && !s->tunnel ? s->q->tls_set : NULL, ev)) {
+			if (s->tunnel) {
+				tunnel_start(r, s);
+				return;
+			}
 			s->stage = HTTPC_SEND;
 			http_send(r, s);
 		}
 	} else if (ev == PROBE_EV_IO) {
-		if (s->stage == HTTPC_SEND)
+		if (s->stage == HTTPC_TUNNEL)
+			tunnel_io(r, s);
+		else if (s->stage == HTTPC_SEND)
 			http_send(r, s);
 		else
 			http_read(r, s, s->q);

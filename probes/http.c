@@ -13,6 +13,8 @@ struct http_conf {
 	struct httpc_req req; /* method, headers, body, limits from the keys; the rest derived */
 	struct http_expect expect;
 	struct probe_tls tls_opts;
+	const char *proxy_url;
+	struct httpc_proxy proxy;
 };
 
 struct http_state {
@@ -31,12 +33,15 @@ static const struct cfg_key http_keys[] = {
 		HTTP_EXPECT_NKEYS},
 	{"tls", CFG_OBJ, 0, offsetof(struct http_conf, tls_opts), 0, 0, NULL, probe_tls_keys,
 		PROBE_TLS_NKEYS},
+	{"proxy", CFG_STR, 0, offsetof(struct http_conf, proxy_url), 1, OP_TARGET_MAX - 1, NULL},
 };
 
 static int http_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 {
 	struct http_conf *k = (struct http_conf *)p->conf;
 	int rc = httpc_configure(c, tok, p->name, "target", p->target, "http", &k->tls_opts, &k->req);
+	if (rc == 0)
+		rc = httpc_proxy_configure(c, tok, p->name, k->proxy_url, &k->proxy, &k->req);
 	if (rc < 0)
 		return rc;
 	if (!k->req.method)

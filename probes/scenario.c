@@ -63,6 +63,8 @@ struct scen_conf {
 	const char *var_name[VARS_MAX], *var_value[VARS_MAX];
 	struct probe_tls tls_opts;
 	uint32_t concurrency;
+	const char *proxy_url;
+	struct httpc_proxy proxy;
 	/* derived: the base URL's parts and TLS setup, for relative URLs */
 	struct httpc_req base;
 	const char *base_url;
@@ -236,6 +238,7 @@ static const struct cfg_key scen_keys[] = {
 	{"tls", CFG_OBJ, 0, offsetof(struct scen_conf, tls_opts), 0, 0, NULL, probe_tls_keys,
 		PROBE_TLS_NKEYS},
 	{"concurrency", CFG_UINT, 0, offsetof(struct scen_conf, concurrency), 1, 16, NULL},
+	{"proxy", CFG_STR, 0, offsetof(struct scen_conf, proxy_url), 1, OP_TARGET_MAX - 1, NULL},
 };
 
 static int scen_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
@@ -243,6 +246,8 @@ static int scen_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 	struct scen_conf *k = (struct scen_conf *)p->conf;
 	int rc = httpc_configure(c, tok, p->name, "target", p->target, "http", &k->tls_opts,
 		&k->base);
+	if (rc == 0) /* every step's request starts as a copy of base: all go through it */
+		rc = httpc_proxy_configure(c, tok, p->name, k->proxy_url, &k->proxy, &k->base);
 	if (rc < 0)
 		return rc;
 	k->base_url = p->target;

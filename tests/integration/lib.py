@@ -209,6 +209,18 @@ def run(ns, time_limit=300):
     sys.exit(1 if failed else 0)
 
 
+def tinyproxy(auth=None):
+    """Debian's tinyproxy on loopback (BasicAuth when auth is "user password"); its port."""
+    d, port = tempfile.mkdtemp(prefix="outpost-proxy-"), free_port()
+    with open(f"{d}/tp.conf", "w") as f:
+        f.write(f"Port {port}\nListen 127.0.0.1\nTimeout 10\nMaxClients 20\n"
+                f"LogLevel Critical\n" + (f"BasicAuth {auth}\n" if auth else ""))
+    _procs.append(subprocess.Popen(["tinyproxy", "-d", "-c", f"{d}/tp.conf"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    wait_for(lambda: socket.socket().connect_ex(("127.0.0.1", port)) == 0, 10, "tinyproxy")
+    return port
+
+
 def promtool_check(text):
     """Prometheus' own linter on an exposition; raises with its complaints."""
     r = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,

@@ -263,6 +263,52 @@ def test_client_certificate_for_mtls():
     app.stop()
 
 
+def test_through_an_http_proxy():
+    """Plain http goes to the proxy in absolute form; https tunnels through it with
+    CONNECT and verifies the host's certificate, not the proxy's; a proxy that wants a password
+    gets one from the URL, and without it its refusal is the failure."""
+    _, mport = start_tool("mockhttp")
+    sport = s_server("good")
+    open_proxy, auth_proxy = tinyproxy(), tinyproxy("probe s3cret")
+    rc, res = probe("http", f"http://127.0.0.1:{mport}/echo/x", "--proxy",
+                    f"http://127.0.0.1:{open_proxy}")
+    eq(rc, 0, f"{res}")
+    rc, res = https(sport, "--proxy", f"http://127.0.0.1:{open_proxy}")
+    eq((rc, res["http"]["status_code"], res["tls"]["verified"]), (0, 200, True), f"{res}")
+    assert res["phases"]["connect_ms"] > 0 and res["phases"]["tls_ms"] > 0, res
+    # a redirect from http to https goes through the proxy too: the second hop tunnels
+    rc, res = probe("http", f"http://127.0.0.1:{mport}/r?to=https://localhost:{sport}/",
+                    "--max_redirects", "1", "--tls", f'{{"ca_file": "{D}/ca.pem"}}', "--proxy",
+                    f"http://127.0.0.1:{open_proxy}")
+    eq((rc, res["http"]["redirects"], res["http"]["ssl"], res["tls"]["verified"]),
+       (0, 1, True, True), f"{res}")
+    # what the target saw: the proxy's Via on a plain request, and not the proxy's password
+    app = Appliance({"probes": [{"name": "via", "kind": "http",
+                                 "target": f"http://127.0.0.1:{mport}/echo/x",
+                                 "proxy": f"http://probe:s3cret@127.0.0.1:{auth_proxy}",
+                                 "expect": {"body_contains": "(tinyproxy/",
+                                            "body_not_contains": "Proxy-Authorization"}}]})
+    wait_for(lambda: metric(app.metrics(), "probe_success", probe="via") is not None, 10, "run")
+    eq(metric(app.metrics(), "probe_success", probe="via"), 1, "through the proxy")
+    app.stop()
+    # a password the proxy wants: given (percent-encoded characters decoded), or missing
+    rc, res = https(sport, "--proxy", f"http://prob%65:s3cret@127.0.0.1:{auth_proxy}")
+    eq(rc, 0, f"{res}")
+    rc, res = https(sport, "--proxy", f"http://127.0.0.1:{auth_proxy}")
+    eq((rc, res["reason"]), (1, "connect"), f"{res}")
+    eq(res["detail"], f"proxy refused CONNECT to localhost:{sport}: 407 Proxy Authentication "
+       "Required", "detail")
+    rc, res = probe("http", f"http://127.0.0.1:{mport}/bytes/5", "--proxy",
+                    f"http://127.0.0.1:{auth_proxy}")
+    eq(res["detail"], "status 407, expected 2xx", f"{res}")
+    # a proxy that is not there, and one that is not a proxy URL
+    rc, res = https(sport, "--proxy", f"http://127.0.0.1:{free_port()}")
+    eq(res["reason"], "refused", f"{res}")
+    r = outpost("probe", "http", f"http://127.0.0.1:{mport}/", "--proxy", "https://p:3128")
+    eq(r.returncode, 2, "exit")
+    assert 'must be an http proxy like "http://host:3128"' in r.stderr, r.stderr
+
+
 def test_session_resumption():
     port = s_server("good")
     tls = {"ca_file": f"{D}/ca.pem"}

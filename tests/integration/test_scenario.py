@@ -74,6 +74,20 @@ def test_the_canary_flow_passes_with_step_series():
     promtool_check(app.get("/metrics")[1])
 
 
+def test_every_step_goes_through_the_proxy():
+    _, mock = start_tool("outpost-mock")
+    get_json(f"http://127.0.0.1:{mock}/config?JOB_DELAY_MS=200")
+    app = Appliance(scenario(mock, proxy=f"http://127.0.0.1:{tinyproxy()}"))
+    r = last_run(app)
+    eq((r["success"], r["detail"]), (True, "6 steps passed"), f"{r}")
+    app.stop()
+    # a proxy that is not there: the first step cannot connect, though the target is up
+    app = Appliance(scenario(mock, proxy=f"http://127.0.0.1:{free_port()}"))
+    r = last_run(app)
+    eq((r["success"], r["reason"]), (False, "refused"), f"{r}")
+    assert r["detail"].startswith('step "list":'), r
+
+
 def test_failures_name_the_step_and_cleanup_still_runs():
     _, mock = start_tool("outpost-mock")
     base = f"http://127.0.0.1:{mock}"
