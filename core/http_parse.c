@@ -127,11 +127,9 @@ static int token_place(const struct http_header *h, const char *token)
 		const char *e = p;
 		while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
 			e--;
-		size_t k = 0;
-		while ((size_t)(e - s) == tl && k < tl &&
-			lower((unsigned char)s[k]) == lower((unsigned char)token[k]))
-			k++;
-		int match = (size_t)(e - s) == tl && k == tl;
+		int match = (size_t)(e - s) == tl;
+		for (size_t k = 0; match && k < tl; k++)
+			match = lower((unsigned char)s[k]) == lower((unsigned char)token[k]);
 		found = match ? 2 : found ? 1 : 0;
 	}
 	return found;

@@ -34,18 +34,25 @@ int httpc_proxy_configure(struct cfg_ctx *c, int tok, const char *probe, const c
 {
 	if (!url)
 		return 0;
-	/* user:password@ comes out of the URL, percent-decoded, into a Basic credential */
-	char plain[OP_TARGET_MAX], host[DNS_NAME_MAX], cred[128], b64[180], line[200];
-	const char *rest = strstr(url, "://"), *path;
+	/* user:password@ comes out of the URL, percent-decoded, into a Basic credential; errors
+	 * show the URL without it */
+	static const char hex[] = "0123456789abcdef";
+	char plain[OP_TARGET_MAX], host[DNS_NAME_MAX], cred[96], b64[132], line[180];
+	const char *rest = strstr(url, "://"), *path, *h1, *h2;
 	size_t at = rest ? strcspn(rest + 3, "/@") : 0, w = 0;
 	int tls = 0;
 	if (rest && rest[3 + at] == '@') {
-		for (const char *p = rest + 3; p < rest + 3 + at && w + 1 < sizeof cred; p++) {
-			unsigned x;
-			if (p[0] == '%' && sscanf(p + 1, "%2x", &x) == 1)
-				cred[w++] = (char)x, p += 2;
-			else
+		for (const char *p = rest + 3; p < rest + 3 + at; p++) {
+			if (w == sizeof cred)
+				return cfg_error(c, tok, "probe \"%s\": the proxy's user:password is over "
+					"%zu bytes", probe, sizeof cred);
+			if (p[0] == '%' && p[1] && p[2] && (h1 = strchr(hex, p[1] | 32)) != NULL &&
+				(h2 = strchr(hex, p[2] | 32)) != NULL) {
+				cred[w++] = (char)((h1 - hex) << 4 | (h2 - hex));
+				p += 2;
+			} else {
 				cred[w++] = *p;
+			}
 		}
 		snprintf(plain, sizeof plain, "%.*s%s", (int)(rest + 3 - url), url, rest + 4 + at);
 	} else {
@@ -54,7 +61,7 @@ int httpc_proxy_configure(struct cfg_ctx *c, int tok, const char *probe, const c
 	if (net_split_url(plain, "http", &tls, host, sizeof host, &px->port, &path) != 0 || tls ||
 		strcmp(path, "/"))
 		return cfg_error(c, tok, "probe \"%s\": proxy \"%s\" must be an http proxy like "
-			"\"http://host:3128\" or \"http://user:password@host:3128\"", probe, url);
+			"\"http://host:3128\" or \"http://user:password@host:3128\"", probe, plain);
 	px->host = cfg_store(c, host, strlen(host));
 	px->auth = NULL;
 	if (w) {
