@@ -14,7 +14,7 @@
 #include "tls.h"
 
 #define OP_TLS_MAX_SETUPS OP_ARRAY_LEN(((struct cfg *)0)->tls)
-/* Arena: a fixed part, each CA file's parsed size (about 2.5x the PEM text), and per
+/* Arena: a fixed part, each setup's files parsed (about 2.5x their PEM text), and per
  * connection its record buffers (16 KiB in, 4 KiB out), handshake state and the peer chain. */
 #ifndef OP_TLS_ARENA_BASE
 #define OP_TLS_ARENA_BASE (64 * 1024)
@@ -298,8 +298,10 @@ unsigned tls_want(const struct tls_conn *t)
 int tls_send(struct tls_conn *t, const void *buf, size_t len)
 {
 	int rc = mbedtls_ssl_write(&t->ssl, buf, len);
-	if (rc >= 0 || map(t, rc) == OP_EAGAIN)
-		return rc >= 0 ? rc : OP_EAGAIN;
+	if (rc >= 0)
+		return rc;
+	if (map(t, rc) == OP_EAGAIN)
+		return OP_EAGAIN;
 	t->err = rc;
 	return OP_EIO;
 }
