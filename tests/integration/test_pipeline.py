@@ -178,6 +178,14 @@ def test_over_https_and_wss():
     app.stop()
 
 
+def via_wsserver(port, subscribe, **extra):
+    """A pipeline probe that posts to wsserver.js's /publish and subscribes at subscribe."""
+    p = {"name": "pipe", "kind": "pipeline", "target": f"http://127.0.0.1:{port}/publish",
+         "subscribe": subscribe, "interval": "200ms", "timeout": "150ms"}
+    p.update(extra)
+    return {"probes": [p]}
+
+
 def test_a_silent_subscription_is_pinged_then_dropped():
     """A quiet subscription is pinged every ping_every; one whose server answers nothing, not
     even a pong, for 2.5 pings is closed and opened again."""
@@ -185,10 +193,8 @@ def test_a_silent_subscription_is_pinged_then_dropped():
 
     def app(path):
         # one post at start-up, then none for a minute: the subscription is quiet
-        return Appliance({"probes": [{
-            "name": "pipe", "kind": "pipeline", "target": f"http://127.0.0.1:{port}/publish",
-            "subscribe": f"ws://127.0.0.1:{port}{path}", "interval": "60s", "timeout": "1s",
-            "ping_every": "1s"}]})
+        return Appliance(via_wsserver(port, f"ws://127.0.0.1:{port}{path}", interval="60s",
+                                      timeout="1s", ping_every="1s"))
     a = app("/events")
     wait_for(lambda: get_json(f"http://127.0.0.1:{port}/stats")["pings"] >= 3, 10, "pings")
     eq(ev(a.metrics(), "outpost_event_subscription_connects_total"), 1, "pongs keep it open")
@@ -211,10 +217,7 @@ def test_a_silent_subscription_is_pinged_then_dropped():
 
 def test_a_subscription_that_cannot_connect_says_why():
     port = wsserver()
-    app = Appliance({"probes": [{
-        "name": "pipe", "kind": "pipeline", "target": f"http://127.0.0.1:{port}/publish",
-        "subscribe": f"ws://127.0.0.1:{free_port()}/events", "interval": "200ms",
-        "timeout": "150ms"}]})
+    app = Appliance(via_wsserver(port, f"ws://127.0.0.1:{free_port()}/events"))
 
     def sub():
         return json.loads(app.get("/api/v1/probes")[1])["probes"][0]["events"]["subscription"]
@@ -227,10 +230,8 @@ def test_a_subscription_that_cannot_connect_says_why():
 
 def test_flapping_subscription_reconnects_without_leaks():
     port = wsserver()
-    app = Appliance({"probes": [{
-        "name": "pipe", "kind": "pipeline", "target": f"http://127.0.0.1:{port}/publish",
-        "subscribe": f"ws://127.0.0.1:{port}/events?drop=1000", "interval": "200ms",
-        "timeout": "150ms", "lost_after": "2s", "purge_after": "4s", "settle": "500ms"}]})
+    app = Appliance(via_wsserver(port, f"ws://127.0.0.1:{port}/events?drop=1000",
+                                 lost_after="2s", purge_after="4s", settle="500ms"))
     pid = app.p.pid
     time.sleep(2)
     fds0 = len(os.listdir(f"/proc/{pid}/fd"))
