@@ -301,9 +301,17 @@ def test_through_an_http_proxy():
     rc, res = probe("http", f"http://127.0.0.1:{mport}/bytes/5", "--proxy",
                     f"http://127.0.0.1:{auth_proxy}")
     eq(res["detail"], "status 407, expected 2xx", f"{res}")
-    # a proxy that is not there, and one that is not a proxy URL
+    # a proxy that is not there, broken ones, and one that is not a proxy URL
     rc, res = https(sport, "--proxy", f"http://127.0.0.1:{free_port()}")
     eq(res["reason"], "refused", f"{res}")
+    for mode, reason, said in (
+            ("reply:", "closed", "proxy: connection closed before its CONNECT reply"),
+            ("reply:SSH-2.0-OpenSSH\r\n\r\n", "protocol", "proxy: not an HTTP reply to CONNECT"),
+            ("reply:HTTP/1.1 200 OK\r\n\r\n\x16\x03", "protocol",
+             "proxy: bytes after its CONNECT reply")):
+        _, bad = start_tool("mocktcp", "-m", mode)
+        rc, res = https(sport, "--proxy", f"http://127.0.0.1:{bad}", "--timeout", "2s")
+        eq((rc, res["reason"], res["detail"]), (1, reason, said), mode)
     r = outpost("probe", "http", f"http://127.0.0.1:{mport}/", "--proxy", "https://p:3128")
     eq(r.returncode, 2, "exit")
     assert 'must be an http proxy like "http://host:3128"' in r.stderr, r.stderr
