@@ -29,52 +29,6 @@ int httpc_configure(struct cfg_ctx *c, int tok, const char *probe, const char *f
 	return probe_tls_configure(c, tok, t);
 }
 
-int httpc_proxy_configure(struct cfg_ctx *c, int tok, const char *probe, const char *url,
-	struct httpc_proxy *px, struct httpc_req *q)
-{
-	if (!url)
-		return 0;
-	/* user:password@ comes out of the URL, percent-decoded, into a Basic credential; errors
-	 * show the URL without it */
-	static const char hex[] = "0123456789abcdef";
-	char plain[OP_TARGET_MAX], host[DNS_NAME_MAX], cred[96], b64[132], line[180];
-	const char *rest = strstr(url, "://"), *path, *h1, *h2;
-	size_t at = rest ? strcspn(rest + 3, "/@") : 0, w = 0;
-	int tls = 0;
-	if (rest && rest[3 + at] == '@') {
-		for (const char *p = rest + 3; p < rest + 3 + at; p++) {
-			if (w == sizeof cred)
-				return cfg_error(c, tok, "probe \"%s\": the proxy's user:password is over "
-					"%zu bytes", probe, sizeof cred);
-			if (p[0] == '%' && p[1] && p[2] && (h1 = strchr(hex, p[1] | 32)) != NULL &&
-				(h2 = strchr(hex, p[2] | 32)) != NULL) {
-				cred[w++] = (char)((h1 - hex) << 4 | (h2 - hex));
-				p += 2;
-			} else {
-				cred[w++] = *p;
-			}
-		}
-		snprintf(plain, sizeof plain, "%.*s%s", (int)(rest + 3 - url), url, rest + 4 + at);
-	} else {
-		op_strlcpy(plain, url, sizeof plain);
-	}
-	if (net_split_url(plain, "http", &tls, host, sizeof host, &px->port, &path) != 0 || tls ||
-		strcmp(path, "/"))
-		return cfg_error(c, tok, "probe \"%s\": proxy \"%s\" must be an http proxy like "
-			"\"http://host:3128\" or \"http://user:password@host:3128\"", probe, plain);
-	px->host = cfg_store(c, host, strlen(host));
-	px->auth = NULL;
-	if (w) {
-		op_base64(b64, sizeof b64, cred, w);
-		snprintf(line, sizeof line, "Proxy-Authorization: Basic %s\r\n", b64);
-		px->auth = cfg_store(c, line, strlen(line));
-	}
-	if (!px->host || (w && !px->auth))
-		return cfg_error(c, tok, "configuration too large");
-	q->proxy = px;
-	return 0;
-}
-
 /* Append to the request head; past its end, only count (the caller reports it too large). */
 static void put(struct httpc *s, size_t *n, const char *p, size_t len)
 {
@@ -145,15 +99,14 @@ static int build_request(struct probe_run *r, struct httpc *s, const struct http
 	return 0;
 }
 
-/* Look up where this hop connects: the proxy when there is one (an https hop then tunnels
- * through it with CONNECT), else the host. */
+/* Look up where this hop connects: through the proxy when there is one (a plain request goes
+ * to it in absolute form; an https hop tunnels through it), else to the host. */
 static void dial(struct probe_run *r, struct httpc *s, const struct httpc_req *k)
 {
-	s->tunnel = (uint8_t)(k->proxy && s->tls_on);
-	if (k->proxy)
-		probe_run_resolve(r, k->proxy->host, k->proxy->port);
+	if (k->proxy && !s->tls_on)
+		probe_run_resolve(r, NULL, k->proxy->host, k->proxy->port);
 	else
-		probe_run_resolve(r, s->host, s->port);
+		probe_run_resolve(r, k->proxy, s->host, s->port);
 }
 
 /* Follow a Location header; returns 1 when a new request is under way (or the run ended). The
@@ -468,100 +421,16 @@ void httpc_start(struct probe_run *r, struct httpc *s, const struct httpc_req *k
 	dial(r, s, k);
 }
 
-/* The CONNECT of an https hop through the proxy: sent from s->head, and its reply read back
- * into it (before the hop's own response needs it). 2xx: the tunnel is up, and TLS starts in
- * it with the host's name; anything else fails the run with the proxy's words. */
-static void tunnel_io(struct probe_run *r, struct httpc *s)
-{
-	while (s->tunnel == 1 && s->sent < s->head_len) {
-		int n = net_send(&r->conn, s->head + s->sent, s->head_len - s->sent);
-		if (n == OP_EAGAIN) {
-			net_want(&r->conn, PLAT_WRITE);
-			return;
-		}
-		if (n < 0) {
-			probe_run_done(r, 0, REASON_SEND, "proxy: %s", op_strerror(n));
-			return;
-		}
-		s->sent += (size_t)n;
-	}
-	if (s->tunnel == 1) {
-		s->tunnel = 2;
-		s->head_len = s->sent = 0;
-		net_want(&r->conn, PLAT_READ);
-	}
-	for (int round = 0; round < 8; round++) {
-		int n = net_recv(&r->conn, s->head + s->head_len, sizeof s->head - s->head_len);
-		if (n == OP_EAGAIN)
-			return;
-		if (n <= 0) {
-			probe_run_done(r, 0, n ? REASON_RECV : REASON_CLOSED, "proxy: %s", n ?
-				op_strerror(n) : "connection closed before its CONNECT reply");
-			return;
-		}
-		s->head_len += (size_t)n;
-		struct http_header h[OP_HTTP_MAX_HEADERS];
-		struct http_response resp = {.headers = h, .nheaders = OP_HTTP_MAX_HEADERS};
-		int hl = http_parse_response(s->head, s->head_len, &resp);
-		if (hl == OP_EPARTIAL && s->head_len < sizeof s->head)
-			continue;
-		if (hl < 0) {
-			probe_run_done(r, 0, REASON_PROTOCOL, "proxy: not an HTTP reply to CONNECT");
-			return;
-		}
-		if (resp.status / 100 != 2) {
-			probe_run_done(r, 0, REASON_CONNECT, "proxy refused CONNECT to %s: %d %.*s",
-				r->host, resp.status, (int)OP_MIN(resp.reason_len, 40), resp.reason);
-			return;
-		}
-		if ((size_t)hl != s->head_len) {
-			probe_run_done(r, 0, REASON_PROTOCOL, "proxy: bytes after its CONNECT reply");
-			return;
-		}
-		/* through the tunnel, TLS names the host, not the proxy */
-		s->tunnel = 0;
-		s->head_len = 0;
-		op_strlcpy(r->host, s->host, sizeof r->host);
-		s->stage = HTTPC_DIAL;
-		if (probe_run_dial(r, &s->tls, s->q->tls_set, PROBE_EV_CONNECTED)) {
-			s->stage = HTTPC_SEND;
-			http_send(r, s);
-		}
-		return;
-	}
-}
-
-static void tunnel_start(struct probe_run *r, struct httpc *s)
-{
-	const struct httpc_proxy *px = s->q->proxy;
-	char hp[DNS_NAME_MAX + 10];
-	snprintf(hp, sizeof hp, strchr(s->host, ':') ? "[%s]:%u" : "%s:%u", s->host, s->port);
-	int n = snprintf(s->head, sizeof s->head, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n"
-		"User-Agent: outpost/%.40s\r\n%s\r\n", hp, hp, op_version, px->auth ? px->auth : "");
-	s->stage = HTTPC_TUNNEL;
-	probe_run_phase(r, PHASE_CONNECT); /* the tunnel is part of getting connected */
-	s->head_len = (size_t)n;
-	s->sent = 0;
-	op_strlcpy(r->host, hp, sizeof r->host); /* for the proxy's refusal */
-	tunnel_io(r, s);
-}
-
 void httpc_on_event(struct probe_run *r, struct httpc *s, int ev, unsigned events)
 {
 	(void)events;
 	if (s->stage == HTTPC_DIAL) {
-		if (probe_run_dial(r, &s->tls, s->tls_on && !s->tunnel ? s->q->tls_set : NULL, ev)) {
-			if (s->tunnel) {
-				tunnel_start(r, s);
-				return;
-			}
+		if (probe_run_dial(r, &s->tls, s->tls_on ? s->q->tls_set : NULL, ev)) {
 			s->stage = HTTPC_SEND;
 			http_send(r, s);
 		}
 	} else if (ev == PROBE_EV_IO) {
-		if (s->stage == HTTPC_TUNNEL)
-			tunnel_io(r, s);
-		else if (s->stage == HTTPC_SEND)
+		if (s->stage == HTTPC_SEND)
 			http_send(r, s);
 		else
 			http_read(r, s, s->q);

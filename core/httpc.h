@@ -21,20 +21,14 @@
 #define OP_HTTP_REQ_MAX 4096
 #endif
 
-/* An HTTP proxy requests go through: a plain one in absolute form, an https one through a
- * CONNECT tunnel. auth: a "Proxy-Authorization: Basic ...\r\n" line, or NULL. */
-struct httpc_proxy {
-	const char *host, *auth;
-	uint16_t port;
-};
-
 /* What to send, and how. Must stay valid for the whole run. */
 struct httpc_req {
 	const char *method, *headers, *body; /* headers: "Name: value\r\n" lines, or NULL */
 	size_t body_len;                     /* 0: strlen(body) (a binary body sets it) */
 	const char *host, *path;
 	const struct probe_tls *tls_set;     /* TLS settings; NULL when TLS cannot happen */
-	const struct httpc_proxy *proxy;     /* NULL: straight to the host */
+	const struct probe_proxy *proxy;     /* NULL: straight to the host; plain requests go to it
+	                                      * in absolute form, https ones through a tunnel */
 	uint32_t max_redirects, max_body_kib;
 	uint16_t port;
 	uint8_t tls;                         /* the URL is https (wss) */
@@ -47,18 +41,13 @@ struct httpc_req {
 int httpc_configure(struct cfg_ctx *c, int tok, const char *probe, const char *field,
 	const char *url, const char *scheme, struct probe_tls *t, struct httpc_req *q);
 
-/* At config load: px from url ("http://[user:password@]host:port"; NULL: no proxy), and q
- * set to go through it. 0, or a negative code after cfg_error. */
-int httpc_proxy_configure(struct cfg_ctx *c, int tok, const char *probe, const char *url,
-	struct httpc_proxy *px, struct httpc_req *q);
-
 struct httpc;
 /* The response is complete: status and lengths are in r->facts, the head in h->head, the
  * first h->kept body bytes in h->body, its last byte's arrival in r->conn.rx_us. The callee
  * ends the run (or starts another request). */
 typedef void httpc_done_fn(struct probe_run *r, struct httpc *h);
 
-enum httpc_stage { HTTPC_DIAL, HTTPC_TUNNEL, HTTPC_SEND, HTTPC_HEAD, HTTPC_BODY };
+enum httpc_stage { HTTPC_DIAL, HTTPC_SEND, HTTPC_HEAD, HTTPC_BODY };
 enum httpc_framing { HTTPC_FR_NONE, HTTPC_FR_LENGTH, HTTPC_FR_CHUNKED, HTTPC_FR_CLOSE };
 
 struct httpc {
@@ -66,7 +55,6 @@ struct httpc {
 	httpc_done_fn *done;
 	struct tls_conn *tls;
 	uint8_t stage, framing, got_first, tls_on; /* tls_on: this hop's scheme is https */
-	uint8_t tunnel; /* this hop's CONNECT through the proxy: 1 to send, 2 its reply awaited */
 	size_t req_len, sent, head_len, kept;
 	size_t extra; /* body bytes sent from the caller's buffer after req */
 	uint64_t body_left;

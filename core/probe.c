@@ -2,6 +2,8 @@
  * may end the run before it returns (on failure), so a kind never touches r after calling one. */
 #include <stdio.h>
 #include <string.h>
+#include "engine.h"
+#include "http_parse.h"
 #include "probe.h"
 #include "tls.h"
 
@@ -63,8 +65,17 @@ uint8_t probe_family(const struct cfg_probe *p)
 	return p->ip_protocol == 4 ? PLAT_AF_INET : p->ip_protocol == 6 ? PLAT_AF_INET6 : 0;
 }
 
-void probe_run_resolve(struct probe_run *r, const char *host, uint16_t port)
+void probe_run_resolve(struct probe_run *r, const struct probe_proxy *px, const char *host,
+	uint16_t port)
 {
+	r->proxy = px;
+	r->tunnel = px ? 1 : 0;
+	if (px) {
+		op_strlcpy(r->via_host, host, sizeof r->via_host);
+		r->via_port = port;
+		host = px->host;
+		port = px->port;
+	}
 	op_strlcpy(r->host, host, sizeof r->host);
 	r->port = port;
 	probe_run_phase(r, PHASE_RESOLVE);
@@ -89,7 +100,7 @@ static int connect_failed(struct probe_run *r, int rc)
 static void run_io(struct ev_io *io, unsigned events)
 {
 	struct probe_run *r = OP_CONTAINER_OF(io, struct probe_run, conn.io);
-	if (r->phase == PHASE_CONNECT) {
+	if (r->phase == PHASE_CONNECT && r->tunnel < 2) {
 		/* writable without an error condition is a completed connect; only a failure needs
 		 * the socket's error read out */
 		int rc = events & PLAT_ERROR ? net_finish_connect(&r->conn) : 0;
@@ -209,6 +220,52 @@ int probe_tls_configure(struct cfg_ctx *c, int tok, struct probe_tls *t)
 	return 0;
 }
 
+int probe_proxy_configure(struct cfg_ctx *c, int tok, const char *probe, const char *url,
+	struct probe_proxy *px, const struct probe_proxy **use)
+{
+	if (!url)
+		return 0;
+	/* user:password@ comes out of the URL, percent-decoded, into a Basic credential; errors
+	 * show the URL without it */
+	static const char hex[] = "0123456789abcdef";
+	char plain[OP_TARGET_MAX], host[DNS_NAME_MAX], cred[96], b64[132], line[180];
+	const char *rest = strstr(url, "://"), *path, *h1, *h2;
+	size_t at = rest ? strcspn(rest + 3, "/@") : 0, w = 0;
+	int tls = 0;
+	if (rest && rest[3 + at] == '@') {
+		for (const char *p = rest + 3; p < rest + 3 + at; p++) {
+			if (w == sizeof cred)
+				return cfg_error(c, tok, "probe \"%s\": the proxy's user:password is over "
+					"%zu bytes", probe, sizeof cred);
+			if (p[0] == '%' && p[1] && p[2] && (h1 = strchr(hex, p[1] | 32)) != NULL &&
+				(h2 = strchr(hex, p[2] | 32)) != NULL) {
+				cred[w++] = (char)((h1 - hex) << 4 | (h2 - hex));
+				p += 2;
+			} else {
+				cred[w++] = *p;
+			}
+		}
+		snprintf(plain, sizeof plain, "%.*s%s", (int)(rest + 3 - url), url, rest + 4 + at);
+	} else {
+		op_strlcpy(plain, url, sizeof plain);
+	}
+	if (net_split_url(plain, "http", &tls, host, sizeof host, &px->port, &path) != 0 || tls ||
+		strcmp(path, "/"))
+		return cfg_error(c, tok, "probe \"%s\": proxy \"%s\" must be an http proxy like "
+			"\"http://host:3128\" or \"http://user:password@host:3128\"", probe, plain);
+	px->host = cfg_store(c, host, strlen(host));
+	px->auth = NULL;
+	if (w) {
+		op_base64(b64, sizeof b64, cred, w);
+		snprintf(line, sizeof line, "Proxy-Authorization: Basic %s\r\n", b64);
+		px->auth = cfg_store(c, line, strlen(line));
+	}
+	if (!px->host || (w && !px->auth))
+		return cfg_error(c, tok, "configuration too large");
+	*use = px;
+	return 0;
+}
+
 struct tls_conn *probe_tls_start(struct net_conn *c, const struct probe_tls *o,
 	const char *host, int resume)
 {
@@ -257,6 +314,72 @@ static int tls_step(struct probe_run *r, struct tls_conn *t, int insecure)
 	return 0;
 }
 
+/* "host:port" (an IPv6 address in brackets): what CONNECT asks for. */
+static void via(const struct probe_run *r, char *hp, size_t cap)
+{
+	snprintf(hp, cap, strchr(r->via_host, ':') ? "[%s]:%u" : "%s:%u", r->via_host, r->via_port);
+}
+
+/* The CONNECT through the proxy: sent from r->buf, and the reply read back into it. 1 when the
+ * tunnel is up, 0 while it goes on or after the run ended (the proxy's words as the reason). */
+static int tunnel_io(struct probe_run *r)
+{
+	char hp[DNS_NAME_MAX + 10];
+	via(r, hp, sizeof hp);
+	if (r->tunnel == 1) {
+		int n = snprintf((char *)r->buf, sizeof r->buf, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n"
+			"User-Agent: outpost/%.40s\r\n%s\r\n", hp, hp, op_version,
+			r->proxy->auth ? r->proxy->auth : "");
+		r->buf_len = (size_t)OP_MIN(n, (int)sizeof r->buf - 1);
+		r->tunnel = 2;
+		r->via_sent = 0;
+		probe_run_phase(r, PHASE_CONNECT); /* the tunnel is part of getting connected */
+	}
+	while (r->tunnel == 2 && r->via_sent < r->buf_len) {
+		int n = net_send(&r->conn, r->buf + r->via_sent, r->buf_len - r->via_sent);
+		if (n == OP_EAGAIN)
+			return net_want(&r->conn, PLAT_WRITE), 0;
+		if (n < 0)
+			return probe_run_done(r, 0, REASON_SEND, "proxy: %s", op_strerror(n)), 0;
+		r->via_sent += (size_t)n;
+	}
+	if (r->tunnel == 2) {
+		r->tunnel = 3;
+		r->buf_len = 0;
+		net_want(&r->conn, PLAT_READ);
+	}
+	for (int round = 0; round < 8; round++) {
+		int n = net_recv(&r->conn, r->buf + r->buf_len, sizeof r->buf - r->buf_len);
+		if (n == OP_EAGAIN)
+			return 0;
+		if (n <= 0)
+			return probe_run_done(r, 0, n ? REASON_RECV : REASON_CLOSED, "proxy: %s", n ?
+				op_strerror(n) : "connection closed before its CONNECT reply"), 0;
+		r->buf_len += (size_t)n;
+		struct http_header h[32];
+		struct http_response resp = {.headers = h, .nheaders = OP_ARRAY_LEN(h)};
+		int hl = http_parse_response((const char *)r->buf, r->buf_len, &resp);
+		if (hl == OP_EPARTIAL && r->buf_len < sizeof r->buf)
+			continue;
+		if (hl < 0)
+			return probe_run_done(r, 0, REASON_PROTOCOL, "proxy: not an HTTP reply to "
+				"CONNECT"), 0;
+		if (resp.status / 100 != 2)
+			return probe_run_done(r, 0, REASON_CONNECT, "proxy refused CONNECT to %s: %d %.*s",
+				hp, resp.status, (int)OP_MIN(resp.reason_len, 40), resp.reason), 0;
+		if ((size_t)hl != r->buf_len)
+			return probe_run_done(r, 0, REASON_PROTOCOL, "proxy: bytes after its CONNECT "
+				"reply"), 0;
+		/* through the tunnel, the run talks to the host: TLS names it, not the proxy */
+		r->tunnel = 0;
+		r->buf_len = 0;
+		op_strlcpy(r->host, r->via_host, sizeof r->host);
+		probe_run_phase(r, -1);
+		return 1;
+	}
+	return 0;
+}
+
 int probe_run_dial(struct probe_run *r, struct tls_conn **tls, const struct probe_tls *t, int ev)
 {
 	switch (ev) {
@@ -264,11 +387,20 @@ int probe_run_dial(struct probe_run *r, struct tls_conn **tls, const struct prob
 		probe_run_connect(r);
 		return 0;
 	case PROBE_EV_CONNECTED:
+		if (r->tunnel && !tunnel_io(r))
+			return 0;
 		if (!t)
 			return 1;
 		*tls = tls_begin(r, t);
 		break; /* on to the first handshake step */
 	case PROBE_EV_IO:
+		if (r->tunnel) {
+			if (!tunnel_io(r))
+				return 0;
+			if (!t)
+				return 1;
+			*tls = tls_begin(r, t);
+		}
 		break;
 	default:
 		return 0;

@@ -105,6 +105,12 @@ struct probe_run {
 	struct result facts; /* kind-reported facts (HTTP status, lengths...) copied into the result */
 	uint16_t port;
 	char host[DNS_NAME_MAX];
+	/* through a proxy (probe_run_resolve's px): the tunnel to via_host:via_port (1 connecting
+	 * to the proxy, 2 sending CONNECT from buf, 3 reading its reply into buf, 0 none or up) */
+	const struct probe_proxy *proxy;
+	uint8_t tunnel;
+	uint16_t via_port, via_sent;
+	char via_host[DNS_NAME_MAX];
 	size_t buf_len;
 	uint8_t buf[OP_RUN_BUF];
 	_Alignas(max_align_t) uint8_t state[]; /* ops->state_size */
@@ -129,9 +135,23 @@ void probe_run_end_at(struct probe_run *r, uint64_t at_us);
  * what was done off the clock. */
 uint64_t probe_run_elapsed(const struct probe_run *r);
 
+/* An HTTP proxy: "http://[user:password@]host:port" read into host, port and auth (a
+ * "Proxy-Authorization: Basic ...\r\n" line, or NULL). */
+struct probe_proxy {
+	const char *host, *auth;
+	uint16_t port;
+};
+/* At config load: px from url (NULL: no proxy, *use stays NULL), and *use = px. 0, or a
+ * negative code after cfg_error (which never shows the password). */
+int probe_proxy_configure(struct cfg_ctx *c, int tok, const char *probe, const char *url,
+	struct probe_proxy *px, const struct probe_proxy **use);
+
 /* Resolve host for this run (IP literal, /etc/hosts, then DNS) in the probe's ip_protocol.
- * Delivers PROBE_EV_RESOLVED, or ends the run with REASON_RESOLVE. */
-void probe_run_resolve(struct probe_run *r, const char *host, uint16_t port);
+ * Delivers PROBE_EV_RESOLVED, or ends the run with REASON_RESOLVE. With px (else NULL) the
+ * proxy is resolved instead, and probe_run_dial has it open a tunnel to host:port (CONNECT)
+ * before anything else: the kind then talks to host as if connected to it. */
+void probe_run_resolve(struct probe_run *r, const struct probe_proxy *px, const char *host,
+	uint16_t port);
 /* The dns_resolve family of a probe's ip_protocol (0: IPv4, else IPv6). */
 uint8_t probe_family(const struct cfg_probe *p);
 /* Connect r->conn to r->addr over TCP (the socket is made off the clock). Delivers
@@ -160,7 +180,8 @@ struct tls_conn *probe_tls_start(struct net_conn *c, const struct probe_tls *o,
  * plain TCP) the TLS handshake (SNI: t->server_name, else r->host unless it is an IP literal;
  * t->resume: offer this probe's last session), the tls phase and the TLS facts. 1 when the
  * connection is ready, with the chain verified unless t->insecure; 0 while it goes on, or
- * after the run ended with its reason. *tls holds the context (NULL before). */
+ * after the run ended with its reason. *tls holds the context (NULL before). Through a proxy,
+ * the CONNECT tunnel comes first, timed as part of the connect phase. */
 int probe_run_dial(struct probe_run *r, struct tls_conn **tls, const struct probe_tls *t, int ev);
 /* Does the presented chain expire in fewer than min_days (0: no check)? 1 with why filled. */
 int probe_cert_short(const struct probe_run *r, uint32_t min_days, char *why, size_t cap);

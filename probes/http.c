@@ -14,7 +14,7 @@ struct http_conf {
 	struct http_expect expect;
 	struct probe_tls tls_opts;
 	const char *proxy_url;
-	struct httpc_proxy proxy;
+	struct probe_proxy proxy;
 };
 
 struct http_state {
@@ -41,7 +41,7 @@ static int http_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 	struct http_conf *k = (struct http_conf *)p->conf;
 	int rc = httpc_configure(c, tok, p->name, "target", p->target, "http", &k->tls_opts, &k->req);
 	if (rc == 0)
-		rc = httpc_proxy_configure(c, tok, p->name, k->proxy_url, &k->proxy, &k->req);
+		rc = probe_proxy_configure(c, tok, p->name, k->proxy_url, &k->proxy, &k->req.proxy);
 	if (rc < 0)
 		return rc;
 	if (!k->req.method)

@@ -64,7 +64,7 @@ struct scen_conf {
 	struct probe_tls tls_opts;
 	uint32_t concurrency;
 	const char *proxy_url;
-	struct httpc_proxy proxy;
+	struct probe_proxy proxy;
 	/* derived: the base URL's parts and TLS setup, for relative URLs */
 	struct httpc_req base;
 	const char *base_url;
@@ -247,7 +247,7 @@ static int scen_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 	int rc = httpc_configure(c, tok, p->name, "target", p->target, "http", &k->tls_opts,
 		&k->base);
 	if (rc == 0) /* every step's request starts as a copy of base: all go through it */
-		rc = httpc_proxy_configure(c, tok, p->name, k->proxy_url, &k->proxy, &k->base);
+		rc = probe_proxy_configure(c, tok, p->name, k->proxy_url, &k->proxy, &k->base.proxy);
 	if (rc < 0)
 		return rc;
 	k->base_url = p->target;

@@ -75,7 +75,7 @@ static int tcp_start(struct probe_run *r)
 	char host[DNS_NAME_MAX];
 	uint16_t port;
 	net_split_hostport(r->p->cfg->target, host, sizeof host, 0, &port); /* checked at load */
-	probe_run_resolve(r, host, port);
+	probe_run_resolve(r, NULL, host, port);
 	return 0;
 }
 

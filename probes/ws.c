@@ -28,6 +28,8 @@ struct ws_conf {
 	struct ws_expect expect;
 	struct probe_tls tls_opts;
 	struct httpc_req at; /* host, port, path and TLS, from the target */
+	const char *proxy_url;
+	struct probe_proxy proxy; /* ws and wss alike go through its tunnel */
 };
 
 struct ws_state {
@@ -57,12 +59,15 @@ static const struct cfg_key ws_keys[] = {
 		OP_ARRAY_LEN(expect_keys)},
 	{"tls", CFG_OBJ, 0, offsetof(struct ws_conf, tls_opts), 0, 0, NULL, probe_tls_keys,
 		PROBE_TLS_NKEYS},
+	{"proxy", CFG_STR, 0, offsetof(struct ws_conf, proxy_url), 1, OP_TARGET_MAX - 1, NULL},
 };
 
 static int ws_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 {
 	struct ws_conf *k = (struct ws_conf *)p->conf;
 	int rc = httpc_configure(c, tok, p->name, "target", p->target, "ws", &k->tls_opts, &k->at);
+	if (rc == 0)
+		rc = probe_proxy_configure(c, tok, p->name, k->proxy_url, &k->proxy, &k->at.proxy);
 	if (rc < 0)
 		return rc;
 	if (!k->max_message)
@@ -160,7 +165,7 @@ static int ws_start(struct probe_run *r)
 	s->why[0] = 0;
 	r->facts.content_length = -1;
 	r->facts.ssl = k->at.tls;
-	probe_run_resolve(r, k->at.host, k->at.port);
+	probe_run_resolve(r, k->at.proxy, k->at.host, k->at.port);
 	return 0;
 }
 

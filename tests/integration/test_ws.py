@@ -101,6 +101,22 @@ def test_wss_against_node():
     eq((rc, res["reason"]), (1, "cert_untrusted"), f"{res}")
 
 
+def test_through_an_http_proxy():
+    """ws and wss alike tunnel through the proxy with CONNECT; wss verifies the target."""
+    d = certs.make()
+    port, sport = ws_server(), ws_server(f"{d}/good.pem", f"{d}/good.key")
+    proxy = f"http://127.0.0.1:{tinyproxy()}"
+    rc, res = probe("ws", f"ws://127.0.0.1:{port}/echo", "--send", "via", "--expect-contains",
+                    "via", "--proxy", proxy)
+    eq(rc, 0, f"{res}")
+    rc, res = probe("ws", f"wss://localhost:{sport}/echo", "--send", "via",
+                    "--expect-contains", "via", "--tls-ca-file", f"{d}/ca.pem", "--proxy", proxy)
+    eq((rc, res["tls"]["verified"]), (0, True), f"{res}")
+    rc, res = probe("ws", f"ws://127.0.0.1:{port}/echo", "--proxy",
+                    f"http://127.0.0.1:{free_port()}")
+    eq(res["reason"], "refused", f"{res}")
+
+
 def broken_server(reply):
     """A TCP server answering each upgrade request with reply(key) bytes; returns its port."""
     srv = socket.socket()
