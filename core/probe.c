@@ -1,5 +1,6 @@
 /* probe.c: the helpers every probe kind uses: phase timing, resolving, connecting. Each helper
  * may end the run before it returns (on failure), so a kind never touches r after calling one. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include "engine.h"
@@ -68,11 +69,8 @@ uint8_t probe_family(const struct cfg_probe *p)
 void probe_run_resolve(struct probe_run *r, const struct probe_proxy *px, const char *host,
 	uint16_t port)
 {
-	r->proxy = px;
-	r->tunnel = px ? 1 : 0;
+	proxy_tunnel_arm(&r->via, px, host, port);
 	if (px) {
-		op_strlcpy(r->via_host, host, sizeof r->via_host);
-		r->via_port = port;
 		host = px->host;
 		port = px->port;
 	}
@@ -100,7 +98,7 @@ static int connect_failed(struct probe_run *r, int rc)
 static void run_io(struct ev_io *io, unsigned events)
 {
 	struct probe_run *r = OP_CONTAINER_OF(io, struct probe_run, conn.io);
-	if (r->phase == PHASE_CONNECT && r->tunnel < 2) {
+	if (r->phase == PHASE_CONNECT && r->via.state < 2) {
 		/* writable without an error condition is a completed connect; only a failure needs
 		 * the socket's error read out */
 		int rc = events & PLAT_ERROR ? net_finish_connect(&r->conn) : 0;
@@ -314,70 +312,107 @@ static int tls_step(struct probe_run *r, struct tls_conn *t, int insecure)
 	return 0;
 }
 
-/* "host:port" (an IPv6 address in brackets): what CONNECT asks for. */
-static void via(const struct probe_run *r, char *hp, size_t cap)
+void proxy_tunnel_arm(struct proxy_tunnel *t, const struct probe_proxy *px, const char *host,
+	uint16_t port)
 {
-	snprintf(hp, cap, strchr(r->via_host, ':') ? "[%s]:%u" : "%s:%u", r->via_host, r->via_port);
+	t->px = px;
+	t->state = px ? 1 : 0;
+	if (px) {
+		op_strlcpy(t->host, host, sizeof t->host);
+		t->port = port;
+	}
 }
 
-/* The CONNECT through the proxy: sent from r->buf, and the reply read back into it. 1 when the
- * tunnel is up, 0 while it goes on or after the run ended (the proxy's words as the reason). */
-static int tunnel_io(struct probe_run *r)
+/* A tunnel that failed: -1, with the reason and why filled. */
+__attribute__((format(printf, 5, 6))) static int tunnel_failed(int *reason, int r, char *why,
+	size_t wcap, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, wcap, fmt, ap);
+	va_end(ap);
+	*reason = r;
+	return -1;
+}
+
+int proxy_tunnel_io(struct proxy_tunnel *t, struct net_conn *c, char *buf, size_t cap,
+	int *reason, char *why, size_t wcap)
 {
 	char hp[DNS_NAME_MAX + 10];
-	via(r, hp, sizeof hp);
-	if (r->tunnel == 1) {
-		int n = snprintf((char *)r->buf, sizeof r->buf, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n"
-			"User-Agent: outpost/%.40s\r\n%s\r\n", hp, hp, op_version,
-			r->proxy->auth ? r->proxy->auth : "");
-		r->buf_len = (size_t)OP_MIN(n, (int)sizeof r->buf - 1);
-		r->tunnel = 2;
-		r->via_sent = 0;
-		probe_run_phase(r, PHASE_CONNECT); /* the tunnel is part of getting connected */
+	snprintf(hp, sizeof hp, strchr(t->host, ':') ? "[%s]:%u" : "%s:%u", t->host, t->port);
+	if (t->state == 1) {
+		int n = snprintf(buf, cap, "CONNECT %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: "
+			"outpost/%.40s\r\n%s\r\n", hp, hp, op_version, t->px->auth ? t->px->auth : "");
+		t->len = (size_t)OP_MIN(n, (int)cap - 1);
+		t->sent = 0;
+		t->state = 2;
 	}
-	while (r->tunnel == 2 && r->via_sent < r->buf_len) {
-		int n = net_send(&r->conn, r->buf + r->via_sent, r->buf_len - r->via_sent);
-		if (n == OP_EAGAIN)
-			return net_want(&r->conn, PLAT_WRITE), 0;
+	while (t->state == 2 && t->sent < t->len) {
+		int n = net_send(c, buf + t->sent, t->len - t->sent);
+		if (n == OP_EAGAIN) {
+			net_want(c, PLAT_WRITE);
+			return 0;
+		}
 		if (n < 0)
-			return probe_run_done(r, 0, REASON_SEND, "proxy: %s", op_strerror(n)), 0;
-		r->via_sent += (size_t)n;
+			return tunnel_failed(reason, REASON_SEND, why, wcap, "proxy: %s", op_strerror(n));
+		t->sent += (size_t)n;
 	}
-	if (r->tunnel == 2) {
-		r->tunnel = 3;
-		r->buf_len = 0;
-		net_want(&r->conn, PLAT_READ);
+	if (t->state == 2) {
+		t->state = 3;
+		t->len = 0;
+		net_want(c, PLAT_READ);
 	}
 	for (int round = 0; round < 8; round++) {
-		int n = net_recv(&r->conn, r->buf + r->buf_len, sizeof r->buf - r->buf_len);
+		int n = net_recv(c, buf + t->len, cap - t->len);
 		if (n == OP_EAGAIN)
 			return 0;
-		if (n <= 0)
-			return probe_run_done(r, 0, n ? REASON_RECV : REASON_CLOSED, "proxy: %s", n ?
-				op_strerror(n) : "connection closed before its CONNECT reply"), 0;
-		r->buf_len += (size_t)n;
+		if (n < 0)
+			return tunnel_failed(reason, REASON_RECV, why, wcap, "proxy: %s", op_strerror(n));
+		if (n == 0)
+			return tunnel_failed(reason, REASON_CLOSED, why, wcap, "proxy: connection closed "
+				"before its CONNECT reply");
+		t->len += (size_t)n;
 		struct http_header h[32];
 		struct http_response resp = {.headers = h, .nheaders = OP_ARRAY_LEN(h)};
-		int hl = http_parse_response((const char *)r->buf, r->buf_len, &resp);
-		if (hl == OP_EPARTIAL && r->buf_len < sizeof r->buf)
+		int hl = http_parse_response(buf, t->len, &resp);
+		if (hl == OP_EPARTIAL && t->len < cap)
 			continue;
+		if (hl == OP_EPARTIAL)
+			return tunnel_failed(reason, REASON_TOO_LARGE, why, wcap, "proxy: a CONNECT "
+				"reply head over %zu bytes", cap);
 		if (hl < 0)
-			return probe_run_done(r, 0, REASON_PROTOCOL, "proxy: not an HTTP reply to "
-				"CONNECT"), 0;
+			return tunnel_failed(reason, REASON_PROTOCOL, why, wcap, "proxy: not an HTTP "
+				"reply to CONNECT");
 		if (resp.status / 100 != 2)
-			return probe_run_done(r, 0, REASON_CONNECT, "proxy refused CONNECT to %s: %d %.*s",
-				hp, resp.status, (int)OP_MIN(resp.reason_len, 40), resp.reason), 0;
-		if ((size_t)hl != r->buf_len)
-			return probe_run_done(r, 0, REASON_PROTOCOL, "proxy: bytes after its CONNECT "
-				"reply"), 0;
-		/* through the tunnel, the run talks to the host: TLS names it, not the proxy */
-		r->tunnel = 0;
-		r->buf_len = 0;
-		op_strlcpy(r->host, r->via_host, sizeof r->host);
-		probe_run_phase(r, -1);
+			return tunnel_failed(reason, REASON_CONNECT, why, wcap, "proxy refused CONNECT to "
+				"%s: %d %.*s", hp, resp.status, (int)OP_MIN(resp.reason_len, 40),
+				resp.reason);
+		if ((size_t)hl != t->len)
+			return tunnel_failed(reason, REASON_PROTOCOL, why, wcap, "proxy: bytes after its "
+				"CONNECT reply");
+		t->state = 0;
 		return 1;
 	}
 	return 0;
+}
+
+/* The run's tunnel, timed as part of connecting. 1 when up (the run then talks to the host:
+ * TLS names it, not the proxy), 0 while it goes on or after the run ended. */
+static int tunnel_io(struct probe_run *r)
+{
+	int reason;
+	char why[OP_DETAIL_MAX];
+	if (r->via.state == 1)
+		probe_run_phase(r, PHASE_CONNECT);
+	int rc = proxy_tunnel_io(&r->via, &r->conn, (char *)r->buf, sizeof r->buf, &reason, why,
+		sizeof why);
+	if (rc < 0)
+		return probe_run_done(r, 0, reason, "%s", why), 0;
+	if (rc == 1) {
+		op_strlcpy(r->host, r->via.host, sizeof r->host);
+		probe_run_phase(r, -1);
+	}
+	return rc;
 }
 
 int probe_run_dial(struct probe_run *r, struct tls_conn **tls, const struct probe_tls *t, int ev)
@@ -387,14 +422,14 @@ int probe_run_dial(struct probe_run *r, struct tls_conn **tls, const struct prob
 		probe_run_connect(r);
 		return 0;
 	case PROBE_EV_CONNECTED:
-		if (r->tunnel && !tunnel_io(r))
+		if (r->via.state && !tunnel_io(r))
 			return 0;
 		if (!t)
 			return 1;
 		*tls = tls_begin(r, t);
 		break; /* on to the first handshake step */
 	case PROBE_EV_IO:
-		if (r->tunnel) {
+		if (r->via.state) {
 			if (!tunnel_io(r))
 				return 0;
 			if (!t)

@@ -86,6 +86,30 @@ struct probe {
 	void *kstate; /* the kind's state between runs (probe_state_size), or NULL */
 };
 
+/* An HTTP proxy: "http://[user:password@]host:port" read into host, port and auth (a
+ * "Proxy-Authorization: Basic ...\r\n" line, or NULL). */
+struct probe_proxy {
+	const char *host, *auth;
+	uint16_t port;
+};
+
+/* A CONNECT tunnel through an HTTP proxy on a connected net_conn: the request goes out of a
+ * buffer the caller lends, and the proxy's reply comes back into it. */
+struct proxy_tunnel {
+	const struct probe_proxy *px;
+	uint8_t state; /* 0 none (or up), 1 to ask once connected, 2 asking, 3 reading the reply */
+	uint16_t port;
+	size_t len, sent;
+	char host[DNS_NAME_MAX];
+};
+/* Arm t to ask px for host:port once connected (px NULL: no tunnel). */
+void proxy_tunnel_arm(struct proxy_tunnel *t, const struct probe_proxy *px, const char *host,
+	uint16_t port);
+/* Drive t on c with buf (cap bytes, the same buffer every call): 1 when the tunnel is up, 0
+ * while waiting (c's interest set), -1 failed, *reason and why saying how. */
+int proxy_tunnel_io(struct proxy_tunnel *t, struct net_conn *c, char *buf, size_t cap,
+	int *reason, char *why, size_t wcap);
+
 /* One execution: one slot from the RUN pool, holding its connection and buffer. */
 struct probe_run {
 	struct probe *p;
@@ -105,12 +129,7 @@ struct probe_run {
 	struct result facts; /* kind-reported facts (HTTP status, lengths...) copied into the result */
 	uint16_t port;
 	char host[DNS_NAME_MAX];
-	/* through a proxy (probe_run_resolve's px): the tunnel to via_host:via_port (1 connecting
-	 * to the proxy, 2 sending CONNECT from buf, 3 reading its reply into buf, 0 none or up) */
-	const struct probe_proxy *proxy;
-	uint8_t tunnel;
-	uint16_t via_port, via_sent;
-	char via_host[DNS_NAME_MAX];
+	struct proxy_tunnel via; /* through a proxy (probe_run_resolve's px), made in buf */
 	size_t buf_len;
 	uint8_t buf[OP_RUN_BUF];
 	_Alignas(max_align_t) uint8_t state[]; /* ops->state_size */
@@ -135,12 +154,6 @@ void probe_run_end_at(struct probe_run *r, uint64_t at_us);
  * what was done off the clock. */
 uint64_t probe_run_elapsed(const struct probe_run *r);
 
-/* An HTTP proxy: "http://[user:password@]host:port" read into host, port and auth (a
- * "Proxy-Authorization: Basic ...\r\n" line, or NULL). */
-struct probe_proxy {
-	const char *host, *auth;
-	uint16_t port;
-};
 /* At config load: px from url (NULL: no proxy, *use stays NULL), and *use = px. 0, or a
  * negative code after cfg_error (which never shows the password). */
 int probe_proxy_configure(struct cfg_ctx *c, int tok, const char *probe, const char *url,

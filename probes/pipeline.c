@@ -35,12 +35,15 @@ struct pipe_conf {
 	uint64_t lost_after_us, purge_after_us, settle_us;
 	uint64_t ping_every_us; /* keep-alive of a quiet subscription; 2.5x that of silence ends it */
 	struct probe_tls tls_opts;
+	const char *proxy_url;
+	struct probe_proxy proxy; /* posts and the subscription alike go through it */
 	/* derived */
 	struct httpc_req post, sub;
 	uint32_t cap;
 };
 
-enum sub_state { SUB_IDLE, SUB_RESOLVE, SUB_CONNECT, SUB_TLS, SUB_WS, SUB_OPEN, SUB_WAIT };
+enum sub_state { SUB_IDLE, SUB_RESOLVE, SUB_CONNECT, SUB_TUNNEL, SUB_TLS, SUB_WS, SUB_OPEN,
+	SUB_WAIT };
 
 /* Between runs: the subscription and the table (p->kstate). */
 struct pipe {
@@ -52,6 +55,7 @@ struct pipe {
 	struct dns_query *dq;
 	struct dns_resolve rv;
 	struct plat_addr addr;
+	struct proxy_tunnel via; /* through the proxy, made in w.head before the upgrade uses it */
 	struct ev_timer timer; /* the connect deadline, or the backoff wait */
 	struct ev_timer tick;  /* the table's cleaner and the keep-alive, once a second */
 	uint32_t attempt; /* reconnections since the last open */
@@ -109,6 +113,7 @@ static const struct cfg_key pipe_keys[] = {
 		3600000000ull, NULL},
 	{"tls", CFG_OBJ, 0, offsetof(struct pipe_conf, tls_opts), 0, 0, NULL, probe_tls_keys,
 		PROBE_TLS_NKEYS},
+	{"proxy", CFG_STR, 0, offsetof(struct pipe_conf, proxy_url), 1, OP_TARGET_MAX - 1, NULL},
 };
 
 static int pipe_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
@@ -119,8 +124,11 @@ static int pipe_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 	if (rc == 0)
 		rc = httpc_configure(c, tok, p->name, "subscribe", k->subscribe, "ws", &k->tls_opts,
 			&k->sub);
+	if (rc == 0)
+		rc = probe_proxy_configure(c, tok, p->name, k->proxy_url, &k->proxy, &k->post.proxy);
 	if (rc < 0)
 		return rc;
+	k->sub.proxy = k->post.proxy;
 	k->post.method = "POST";
 	k->post.headers = k->headers;
 	k->post.max_body_kib = 64;
@@ -282,6 +290,18 @@ static void sub_tls_step(struct pipe *pp)
 static void sub_connected(struct pipe *pp)
 {
 	const struct httpc_req *s = &pp->k->sub;
+	if (pp->via.state) {
+		int reason, rc;
+		char why[OP_DETAIL_MAX];
+		pp->state = SUB_TUNNEL;
+		rc = proxy_tunnel_io(&pp->via, &pp->conn, pp->w.head, sizeof pp->w.head, &reason, why,
+			sizeof why);
+		if (rc <= 0) {
+			if (rc < 0)
+				sub_fail(pp, why);
+			return;
+		}
+	}
 	if (!s->tls)
 		return sub_upgrade(pp);
 	pp->tls = probe_tls_start(&pp->conn, s->tls_set, s->host, -1);
@@ -306,6 +326,8 @@ static void sub_io(struct ev_io *io, unsigned events)
 		}
 		return sub_connected(pp);
 	}
+	case SUB_TUNNEL:
+		return sub_connected(pp);
 	case SUB_TLS:
 		return sub_tls_step(pp);
 	case SUB_WS:
@@ -319,10 +341,10 @@ static void sub_resolved(void *udata, int err, const char *why)
 	struct pipe *pp = udata;
 	if (err) {
 		char d[OP_DETAIL_MAX];
-		snprintf(d, sizeof d, "resolve %s: %s", pp->k->sub.host, why);
+		snprintf(d, sizeof d, "resolve %s: %s", pp->rv.host, why);
 		return sub_fail(pp, d);
 	}
-	pp->addr.port = pp->k->sub.port;
+	pp->addr.port = pp->k->sub.proxy ? pp->k->sub.proxy->port : pp->k->sub.port;
 	pp->state = SUB_CONNECT;
 	int rc = net_connect(&pp->conn, PLAT_TCP, &pp->addr, sub_io);
 	if (rc == 0)
@@ -339,11 +361,12 @@ static void sub_connect(struct pipe *pp)
 	/* everything up to the open subscription within the probe's timeout */
 	uint64_t deadline = op_loop.now_us + pp->p->cfg->timeout_us;
 	ev_timer_at(&op_loop, &pp->timer, deadline);
+	const struct httpc_req *s = &pp->k->sub;
 	pp->state = SUB_RESOLVE;
-	pp->addr.port = pp->k->sub.port;
-	pp->rv = (struct dns_resolve){.host = pp->k->sub.host, .addr = &pp->addr, .q = &pp->dq,
-		.deadline_us = deadline, .cb = sub_resolved, .udata = pp,
-		.family = probe_family(pp->p->cfg)};
+	proxy_tunnel_arm(&pp->via, s->proxy, s->host, s->port);
+	pp->rv = (struct dns_resolve){.host = s->proxy ? s->proxy->host : s->host,
+		.addr = &pp->addr, .q = &pp->dq, .deadline_us = deadline, .cb = sub_resolved,
+		.udata = pp, .family = probe_family(pp->p->cfg)};
 	int rc = dns_resolve_start(&pp->rv);
 	if (rc == 0)
 		sub_resolved(pp, 0, NULL);

@@ -151,17 +151,21 @@ def test_an_app_id_survives_a_collector_that_re_encodes_the_event():
 
 def test_over_https_and_wss():
     """Posts over https and the subscription over wss, both verified against the test CA, with
-    a subscribe_message; a subscription whose certificate is not trusted fails the runs and
-    says why."""
+    a subscribe_message, directly and through a proxy's tunnels; a subscription whose
+    certificate is not trusted fails the runs and says why."""
     d = certs.make()
     port = wsserver(f"{d}/good.pem", f"{d}/good.key")
     probe = {"kind": "pipeline", "target": f"https://localhost:{port}/publish",
              "subscribe": f"wss://localhost:{port}/events", "subscribe_message": "hello",
              "interval": "200ms", "timeout": "150ms", "lost_after": "2s", "settle": "500ms"}
-    app = Appliance({"probes": [{**probe, "name": "pipe", "tls": {"ca_file": f"{d}/ca.pem"}},
-                                {**probe, "name": "untrusted"}]})
-    wait_for(lambda: (ev(app.metrics(), "probe_events_received_total") or 0) >= 3, 10,
-             "events back over wss")
+    tls = {"ca_file": f"{d}/ca.pem"}
+    app = Appliance({"probes": [{**probe, "name": "pipe", "tls": tls},
+                                {**probe, "name": "untrusted"},
+                                {**probe, "name": "proxied", "tls": tls,
+                                 "proxy": f"http://127.0.0.1:{tinyproxy()}"}]})
+    for name in ("pipe", "proxied"):
+        wait_for(lambda: (metric(app.metrics(), "probe_events_received_total", probe=name)
+                          or 0) >= 3, 10, f"{name}: events back over wss")
     m = app.metrics()
     eq(metric(m, "probe_success", probe="pipe"), 1, "success")
     eq(ev(m, "probe_wrong_appid_total"), 0, "foreign")
@@ -225,6 +229,23 @@ def test_a_subscription_that_cannot_connect_says_why():
     s = sub()
     eq((s["connected"], s["connects"]), (False, 0), f"{s}")
     assert s["last_error"].startswith("connect: ") and "refused" in s["last_error"], s
+    app.stop()
+
+
+def test_posts_and_subscription_through_a_proxy():
+    port = wsserver()
+    app = Appliance(via_wsserver(port, f"ws://127.0.0.1:{port}/events",
+                                 proxy=f"http://127.0.0.1:{tinyproxy()}"))
+    wait_for(lambda: (ev(app.metrics(), "probe_events_received_total") or 0) >= 3, 10,
+             "events back through the proxy")
+    app.stop()
+    # a proxy that is not there: the subscription says so, and the posts fail
+    app = Appliance(via_wsserver(port, f"ws://127.0.0.1:{port}/events",
+                                 proxy=f"http://127.0.0.1:{free_port()}"))
+    wait_for(lambda: json.loads(app.get("/api/v1/probes")[1])["probes"][0]["events"][
+        "subscription"]["last_error"].startswith("connect: "), 10, "the subscription's error")
+    wait_for(lambda: metric(app.metrics(), "outpost_probe_runs_total", probe="pipe",
+                            result="refused"), 10, "refused posts")
     app.stop()
 
 
