@@ -422,21 +422,18 @@ int probe_run_dial(struct probe_run *r, struct tls_conn **tls, const struct prob
 		probe_run_connect(r);
 		return 0;
 	case PROBE_EV_CONNECTED:
-		if (r->via.state && !tunnel_io(r))
-			return 0;
-		if (!t)
-			return 1;
-		*tls = tls_begin(r, t);
-		break; /* on to the first handshake step */
 	case PROBE_EV_IO:
 		if (r->via.state) {
 			if (!tunnel_io(r))
 				return 0;
+			ev = PROBE_EV_CONNECTED; /* the tunnel is up: as good as connected to the host */
+		}
+		if (ev == PROBE_EV_CONNECTED) {
 			if (!t)
 				return 1;
 			*tls = tls_begin(r, t);
 		}
-		break;
+		break; /* on to the (next) handshake step */
 	default:
 		return 0;
 	}
