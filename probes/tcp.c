@@ -23,6 +23,9 @@ struct tcp_conf {
 	uint32_t cert_min_days;
 	uint8_t use_tls; /* a "tls" object or "starttls" was given */
 	const struct starttls *starttls;
+	const char *proxy_url;
+	struct probe_proxy proxy;
+	const struct probe_proxy *via; /* &proxy when one is given: the target through a tunnel */
 };
 
 enum tcp_stage { ST_DIAL, ST_STARTTLS, ST_HANDSHAKE, ST_READY };
@@ -47,6 +50,7 @@ static const struct cfg_key tcp_keys[] = {
 	{"tls", CFG_FN, 0, offsetof(struct tcp_conf, tls), 0, 0, read_tls},
 	{"cert_min_days", CFG_UINT, 0, offsetof(struct tcp_conf, cert_min_days), 0, 3650, NULL},
 	{"starttls", CFG_STR, 0, offsetof(struct tcp_conf, starttls_name), 0, 16, NULL},
+	{"proxy", CFG_STR, 0, offsetof(struct tcp_conf, proxy_url), 1, OP_TARGET_MAX - 1, NULL},
 };
 
 static int tcp_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
@@ -67,7 +71,10 @@ static int tcp_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 	if (k->cert_min_days && !k->use_tls)
 		return cfg_error(c, tok, "probe \"%s\": \"cert_min_days\" checks a TLS certificate: "
 			"add \"tls\": {} (or \"starttls\") to connect over TLS", p->name);
-	return k->use_tls ? probe_tls_configure(c, tok, &k->tls) : 0;
+	int rc = probe_proxy_configure(c, tok, p->name, k->proxy_url, &k->proxy, &k->via);
+	if (rc == 0 && k->use_tls)
+		rc = probe_tls_configure(c, tok, &k->tls);
+	return rc;
 }
 
 static int tcp_start(struct probe_run *r)
@@ -75,7 +82,7 @@ static int tcp_start(struct probe_run *r)
 	char host[DNS_NAME_MAX];
 	uint16_t port;
 	net_split_hostport(r->p->cfg->target, host, sizeof host, 0, &port); /* checked at load */
-	probe_run_resolve(r, NULL, host, port);
+	probe_run_resolve(r, ((const struct tcp_conf *)probe_conf(r))->via, host, port);
 	return 0;
 }
 

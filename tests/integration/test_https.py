@@ -301,6 +301,16 @@ def test_through_an_http_proxy():
     rc, res = probe("http", f"http://127.0.0.1:{mport}/bytes/5", "--proxy",
                     f"http://127.0.0.1:{auth_proxy}")
     eq(res["detail"], "status 407, expected 2xx", f"{res}")
+    # tcp, plain and over TLS, through the tunnel
+    _, tport = start_tool("mocktcp", "-m", "reply:+OK ready\r\n")
+    rc, res = probe("tcp", f"127.0.0.1:{tport}", "--send", "hi\r\n", "--expect", "+OK",
+                    "--proxy", f"http://127.0.0.1:{open_proxy}")
+    eq(rc, 0, f"{res}")
+    rc, res = probe("tcp", f"localhost:{sport}", "--tls", f'{{"ca_file": "{D}/ca.pem"}}',
+                    "--proxy", f"http://127.0.0.1:{open_proxy}")
+    eq((rc, res["tls"]["verified"]), (0, True), f"{res}")
+    rc, res = probe("tcp", f"127.0.0.1:{tport}", "--proxy", f"http://127.0.0.1:{free_port()}")
+    eq(res["reason"], "refused", f"{res}")
     # a proxy that is not there, broken ones, and one that is not a proxy URL
     rc, res = https(sport, "--proxy", f"http://127.0.0.1:{free_port()}")
     eq(res["reason"], "refused", f"{res}")
