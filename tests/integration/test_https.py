@@ -322,9 +322,11 @@ def test_through_an_http_proxy():
         _, bad = start_tool("mocktcp", "-m", mode)
         rc, res = https(sport, "--proxy", f"http://127.0.0.1:{bad}", "--timeout", "2s")
         eq((rc, res["reason"], res["detail"]), (1, reason, said), mode)
-    r = outpost("probe", "http", f"http://127.0.0.1:{mport}/", "--proxy", "https://p:3128")
+    r = outpost("probe", "http", f"http://127.0.0.1:{mport}/", "--proxy", "https://u:s3cret@p:3128")
     eq(r.returncode, 2, "exit")
-    assert 'must be an http proxy like "http://host:3128"' in r.stderr, r.stderr
+    assert 'proxy "https://p:3128" must be an http proxy like "http://host:3128"' in r.stderr, \
+        r.stderr
+    assert "s3cret" not in r.stderr, r.stderr  # the password stays out of the message
 
 
 def test_session_resumption():
