@@ -200,21 +200,6 @@ static int is_string(const char *text, const char *val)
 	return val > text && val[-1] == '"';
 }
 
-static int hex4(const char *p, unsigned *out)
-{
-	unsigned v = 0;
-	for (int i = 0; i < 4; i++) {
-		char c = p[i];
-		unsigned d = c >= '0' && c <= '9' ? (unsigned)(c - '0') :
-			(c | 32) >= 'a' && (c | 32) <= 'f' ? (unsigned)((c | 32) - 'a' + 10) : 16u;
-		if (d == 16)
-			return -1;
-		v = v << 4 | d;
-	}
-	*out = v;
-	return 0;
-}
-
 int json_unescape(const char *in, size_t n, char *out, size_t cap)
 {
 	static const char from[] = "\"\\/bfnrtu", to[] = "\"\\/\b\f\n\r\t";
@@ -233,13 +218,13 @@ int json_unescape(const char *in, size_t n, char *out, size_t cap)
 			return -1;
 		unsigned cp = (unsigned char)to[esc - from];
 		if (*esc == 'u') {
-			if (i + 4 >= n || hex4(in + i + 1, &cp) != 0)
+			if (i + 4 >= n || op_hex(in + i + 1, 4, &cp) != 0)
 				return -1;
 			i += 4;
 			if (cp >= 0xd800 && cp < 0xdc00) { /* a high surrogate: its low one follows */
 				unsigned lo;
 				if (i + 6 >= n || in[i + 1] != '\\' || in[i + 2] != 'u' ||
-					hex4(in + i + 3, &lo) != 0 || lo < 0xdc00 || lo >= 0xe000)
+					op_hex(in + i + 3, 4, &lo) != 0 || lo < 0xdc00 || lo >= 0xe000)
 					return -1;
 				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
 				i += 6;

@@ -101,6 +101,21 @@ const void *op_memmem(const void *hay, size_t hn, const void *needle, size_t nn)
 	return NULL;
 }
 
+int op_hex(const char *p, int n, unsigned *out)
+{
+	unsigned v = 0;
+	for (int i = 0; i < n; i++) {
+		char c = p[i];
+		unsigned d = c >= '0' && c <= '9' ? (unsigned)(c - '0') :
+			(c | 32) >= 'a' && (c | 32) <= 'f' ? (unsigned)((c | 32) - 'a' + 10) : 16u;
+		if (d == 16)
+			return -1;
+		v = v << 4 | d;
+	}
+	*out = v;
+	return 0;
+}
+
 size_t op_base64(char *out, size_t cap, const void *in, size_t n)
 {
 	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

@@ -67,6 +67,9 @@ size_t op_fmt_time(char *buf, size_t cap, int64_t wall_us);
 /* Parse RFC 3339 UTC ("2026-11-22T21:00:00Z", optional fraction) into Unix µs. 0 or
  * OP_EINVAL. */
 int op_parse_time(const char *s, int64_t *wall_us);
+/* The value of the n hex digits at p (either case) in *out: 0, or -1 at the first other
+ * character (a NUL too, so p may end early). */
+int op_hex(const char *p, int n, unsigned *out);
 /* Standard base64 of in[0..n) into out (NUL-terminated). Returns the length, 0 if it does
  * not fit. */
 size_t op_base64(char *out, size_t cap, const void *in, size_t n);

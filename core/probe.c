@@ -225,9 +225,8 @@ int probe_proxy_configure(struct cfg_ctx *c, int tok, const char *probe, const c
 		return 0;
 	/* user:password@ comes out of the URL, percent-decoded, into a Basic credential; errors
 	 * show the URL without it */
-	static const char hex[] = "0123456789abcdef";
 	char plain[OP_TARGET_MAX], host[DNS_NAME_MAX], cred[96], b64[132], line[180];
-	const char *rest = strstr(url, "://"), *path, *h1, *h2;
+	const char *rest = strstr(url, "://"), *path;
 	size_t at = rest ? strcspn(rest + 3, "/@") : 0, w = 0;
 	int tls = 0;
 	if (rest && rest[3 + at] == '@') {
@@ -235,9 +234,9 @@ int probe_proxy_configure(struct cfg_ctx *c, int tok, const char *probe, const c
 			if (w == sizeof cred)
 				return cfg_error(c, tok, "probe \"%s\": the proxy's user:password is over "
 					"%zu bytes", probe, sizeof cred);
-			if (p[0] == '%' && p[1] && p[2] && (h1 = strchr(hex, p[1] | 32)) != NULL &&
-				(h2 = strchr(hex, p[2] | 32)) != NULL) {
-				cred[w++] = (char)((h1 - hex) << 4 | (h2 - hex));
+			unsigned x;
+			if (p[0] == '%' && op_hex(p + 1, 2, &x) == 0) {
+				cred[w++] = (char)x;
 				p += 2;
 			} else {
 				cred[w++] = *p;
@@ -335,12 +334,18 @@ __attribute__((format(printf, 5, 6))) static int tunnel_failed(int *reason, int 
 	return -1;
 }
 
+/* What CONNECT asks for: host:port, an IPv6 address in brackets. */
+static void tunnel_target(const struct proxy_tunnel *t, char *hp, size_t cap)
+{
+	snprintf(hp, cap, strchr(t->host, ':') ? "[%s]:%u" : "%s:%u", t->host, t->port);
+}
+
 int proxy_tunnel_io(struct proxy_tunnel *t, struct net_conn *c, char *buf, size_t cap,
 	int *reason, char *why, size_t wcap)
 {
 	char hp[DNS_NAME_MAX + 10];
-	snprintf(hp, sizeof hp, strchr(t->host, ':') ? "[%s]:%u" : "%s:%u", t->host, t->port);
 	if (t->state == 1) {
+		tunnel_target(t, hp, sizeof hp);
 		int n = snprintf(buf, cap, "CONNECT %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: "
 			"outpost/%.40s\r\n%s\r\n", hp, hp, op_version, t->px->auth ? t->px->auth : "");
 		t->len = (size_t)OP_MIN(n, (int)cap - 1);
@@ -383,10 +388,12 @@ int proxy_tunnel_io(struct proxy_tunnel *t, struct net_conn *c, char *buf, size_
 		if (hl < 0)
 			return tunnel_failed(reason, REASON_PROTOCOL, why, wcap, "proxy: not an HTTP "
 				"reply to CONNECT");
-		if (resp.status / 100 != 2)
+		if (resp.status / 100 != 2) {
+			tunnel_target(t, hp, sizeof hp);
 			return tunnel_failed(reason, REASON_CONNECT, why, wcap, "proxy refused CONNECT to "
 				"%s: %d %.*s", hp, resp.status, (int)OP_MIN(resp.reason_len, 40),
 				resp.reason);
+		}
 		if ((size_t)hl != t->len)
 			return tunnel_failed(reason, REASON_PROTOCOL, why, wcap, "proxy: bytes after its "
 				"CONNECT reply");
