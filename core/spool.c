@@ -386,9 +386,10 @@ void spool_note(uint32_t sink, uint64_t sent, uint64_t failed)
 
 void spool_stats(struct spool_stats *out)
 {
-	/* computed here, on the engine thread, and copied under the lock by the caller's side */
+	/* computed on the engine thread (out NULL), copied under the lock by other threads: the
+	 * figures read the engine's segment table and the disk, which a web thread must not */
 	static struct spool_stats pub;
-	{
+	if (!out) {
 		struct spool_stats s = P.st;
 		s.nsinks = P.nsinks;
 		memcpy(s.names, P.names, sizeof s.names);
@@ -419,10 +420,9 @@ void spool_stats(struct spool_stats *out)
 		plat_lock();
 		pub = s;
 		plat_unlock();
+		return;
 	}
-	if (out) {
-		plat_lock();
-		*out = pub;
-		plat_unlock();
-	}
+	plat_lock();
+	*out = pub;
+	plat_unlock();
 }

@@ -57,7 +57,8 @@ int spool_flush(void);
 int spool_read(uint32_t sink, uint8_t *buf, size_t cap, uint32_t max, struct spool_batch *b);
 /* The sink has the records of b: move its cursor past them and save it. */
 void spool_ack(uint32_t sink, const struct spool_batch *b);
-/* Figures for /metrics (any thread: a copy under plat_lock). */
+/* Figures for /metrics and the API. The engine thread computes them (out NULL, once a second);
+ * any thread copies the latest under plat_lock (out). */
 void spool_stats(struct spool_stats *out);
 /* Sink i's delivered records and failed attempts, shown with the figures. */
 void spool_note(uint32_t sink, uint64_t sent, uint64_t failed);

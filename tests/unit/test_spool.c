@@ -102,6 +102,14 @@ static void test_cursors_survive_a_reopen(void)
 	spool_stats(&st);
 	ASSERT_EQ(st.pending_records[0], 30);
 	ASSERT_EQ(st.pending_records[1], 50);
+	/* another thread only copies what the engine last computed: it reads neither the segment
+	 * table nor the disk (the engine owns both) */
+	put(650, 660);
+	spool_stats(&st);
+	ASSERT_EQ(st.pending_records[1], 50);
+	spool_stats(NULL);
+	spool_stats(&st);
+	ASSERT_EQ(st.pending_records[1], 60);
 	spool_close();
 }
 
