@@ -30,6 +30,7 @@ struct tls_conn {
 	int setup, resume; /* T.conf and T.sessions indices */
 	int err; /* the mbedTLS code of the read or write that failed, or 0 */
 	uint8_t in_use, ready, resumed;
+	uint8_t parting, alert; /* the server hung up mid-handshake after a fatal alert: which */
 	uint8_t ip_len;  /* the server was named by an IP address: 4 or 16 bytes in ip */
 	uint8_t ip[16];
 };
@@ -72,6 +73,8 @@ static int bio_send(void *ctx, const unsigned char *buf, size_t len)
 	int n = net_send(t->c, buf, len);
 	if (n == OP_EAGAIN)
 		return MBEDTLS_ERR_SSL_WANT_WRITE;
+	if (n == OP_ECONNRESET)
+		return MBEDTLS_ERR_NET_CONN_RESET;
 	return n < 0 ? MBEDTLS_ERR_NET_SEND_FAILED : n;
 }
 
@@ -236,6 +239,7 @@ struct tls_conn *tls_start(struct net_conn *c, const struct cfg_tls *want, const
 		t->want = PLAT_WRITE;
 		t->ready = 0;
 		t->err = 0;
+		t->parting = 0;
 		/* rebinding the config keeps the record buffers: no allocation here */
 		t->ssl.conf = &T.conf[setup];
 		mbedtls_ssl_set_hostname(&t->ssl, ip ? NULL : name);
@@ -264,6 +268,20 @@ static int map(struct tls_conn *t, int rc)
 	return rc;
 }
 
+/* The server hung up while our flight was on its way (a server that refuses the client's
+ * certificate, or that it has none, sends its alert and closes with our next records unread,
+ * which resets the connection). Its alert is still in the socket, ahead of the reset: one
+ * plain record, 21 3 x 0 2 level description. */
+static void parting_alert(struct tls_conn *t)
+{
+	uint8_t rec[7];
+	if (net_recv(t->c, rec, sizeof rec) == (int)sizeof rec && rec[0] == 21 && rec[1] == 3 &&
+		rec[3] == 0 && rec[4] == 2 && rec[5] == 2) {
+		t->parting = 1;
+		t->alert = rec[6];
+	}
+}
+
 int tls_handshake(struct tls_conn *t)
 {
 	/* step by step, to see whether the server took the offered session before the
@@ -272,6 +290,8 @@ int tls_handshake(struct tls_conn *t)
 		if (t->ssl.handshake)
 			t->resumed = t->ssl.handshake->resume;
 		int rc = mbedtls_ssl_handshake_step(&t->ssl);
+		if (rc == MBEDTLS_ERR_NET_CONN_RESET)
+			parting_alert(t);
 		if (rc)
 			return map(t, rc);
 	}
@@ -526,6 +546,10 @@ static void alert_text(unsigned a, char *buf, size_t cap)
 void tls_error(const struct tls_conn *t, int rc, char *buf, size_t cap)
 {
 	const char *s;
+	if (rc == MBEDTLS_ERR_NET_CONN_RESET && t && t->parting) {
+		alert_text(t->alert, buf, cap);
+		return;
+	}
 	/* the alert that ended it is still in the record buffer: name it */
 	if (rc == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE && t && t->ssl.in_msg &&
 		t->ssl.in_msgtype == MBEDTLS_SSL_MSG_ALERT && t->ssl.in_msglen >= 2) {
@@ -541,7 +565,11 @@ void tls_error(const struct tls_conn *t, int rc, char *buf, size_t cap)
 		break;
 	case MBEDTLS_ERR_SSL_INVALID_MAC: s = "a record failed its MAC (altered on the way?)"; break;
 	case MBEDTLS_ERR_SSL_BAD_HS_PROTOCOL_VERSION: s = "protocol version refused"; break;
-	case MBEDTLS_ERR_NET_CONN_RESET: s = "connection reset"; break;
+	case MBEDTLS_ERR_NET_CONN_RESET:
+		s = t && t->ready ? "connection reset" : "connection reset during the handshake";
+		break;
+	case MBEDTLS_ERR_NET_SEND_FAILED: s = "send failed"; break;
+	case MBEDTLS_ERR_NET_RECV_FAILED: s = "receive failed"; break;
 	case MBEDTLS_ERR_SSL_CONN_EOF: s = "connection closed during the handshake"; break;
 	case MBEDTLS_ERR_SSL_ALLOC_FAILED: s = "TLS arena exhausted"; break;
 	default: s = NULL; break;
