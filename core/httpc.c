@@ -332,7 +332,13 @@ static void http_read(struct probe_run *r, struct httpc *s, const struct httpc_r
 		if (n < 0) {
 			char why[OP_DETAIL_MAX];
 			stream_error(s->tls, n, why, sizeof why);
-			probe_run_done(r, 0, REASON_RECV, "%s", why);
+			/* (a server that answers before reading the whole request, a 401 or a 413,
+			 * and closes resets the connection: the status tells what it meant) */
+			if (s->stage == HTTPC_BODY)
+				probe_run_done(r, 0, REASON_RECV, "%s in the body of a %d response", why,
+					r->facts.http_status);
+			else
+				probe_run_done(r, 0, REASON_RECV, "%s", why);
 			return;
 		}
 		if (n == 0) {

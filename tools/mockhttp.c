@@ -14,6 +14,7 @@
  *   /twolengths      two differing Content-Lengths /te-last        chunked, in a 2nd TE header
  *   /te-close        Transfer-Encoding gzip, Content-Length 5, then 20 bytes to the close
  *   /early           103 and 100 first, then 200   /badlength      Content-Length: 1x
+ *   /reset           413 with part of a body to the close, then a reset (RST)
  *   anything else    404
  * Every request gets "Connection: close". The server exits after -l seconds (default 300). */
 #define _GNU_SOURCE
@@ -39,7 +40,7 @@ struct conn {
 	size_t out_len, out_off;
 	double due;     /* send when now >= due */
 	double arrived; /* when the request's last bytes reached the host (kernel stamp) */
-	int endless, silent, answered;
+	int endless, silent, answered, reset;
 };
 
 static struct conn conns[MAXC];
@@ -193,6 +194,10 @@ static void respond(struct conn *c)
 	} else if (!strcmp(path, "/head-nolf")) {
 		out_printf(c, "HTTP/1.1 200 OK\r\nX-Slow: ");
 		out_fill(c, 's', 100);
+	} else if (!strcmp(path, "/reset")) {
+		/* as a server that refuses a request it has not read does when it closes */
+		out_printf(c, "HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\n\r\ntoo la");
+		c->reset = 1;
 	} else if (!strcmp(path, "/silent")) {
 		c->silent = 1;
 	} else {
@@ -306,6 +311,12 @@ int main(int argc, char **argv)
 					drop(i);
 					continue;
 				}
+			}
+			if (c->reset && c->out_off == c->out_len) {
+				struct linger hard = {1, 0};
+				setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+				drop(i);
+				continue;
 			}
 			if (c->answered && !c->endless && !c->silent && c->out_off == c->out_len &&
 				now() >= c->due) {

@@ -149,6 +149,8 @@ def test_hostile_servers_fail_with_reasons():
         "/bigheader": ("too_large", "response head over"),
         "/head-nolf": ("closed", "inside the response head"),
         "/silent": ("timeout", "during processing"),
+        # a refusal sent before the request was read, then a reset: the status is named
+        "/reset": ("recv", "connection reset in the body of a 413 response"),
     }
     for path, (reason, words) in cases.items():
         t0 = time.monotonic()
