@@ -303,6 +303,11 @@ static void publish(void)
 		cp->failed = A.q[c].failed;
 		cp->dropped = A.q[c].dropped;
 		cp->queued = A.q[c].len;
+		const struct probe_stats *st = &A.chan[c]->stats;
+		if (st->has_failure)
+			cp->last_failure = st->last_failure;
+		else
+			cp->last_failure.wall_us = 0;
 	}
 	A.ncpub = A.cfg->nchannels;
 	memcpy(A.psil, A.sil, sizeof A.sil[0] * A.nsil);

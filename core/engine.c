@@ -341,8 +341,12 @@ static void record(struct probe *p, const struct result *res)
 		adhoc_finish(p->id, res, p);
 		return;
 	}
-	if (p->internal)
-		return; /* a notification: alarm.c counts it */
+	if (p->internal) {
+		/* a delivery (a notification, an export): alarm.c and export.c count it and publish
+		 * its last failure, which says why deliveries fail */
+		stats_add(&p->stats, res);
+		return;
+	}
 	if (p->now_slot) {
 		adhoc_finish(p->now_slot - 1u, res, p);
 		p->now_slot = 0;

@@ -39,10 +39,11 @@
 enum export_type { EX_WEBHOOK, EX_REMOTE_WRITE, EX_OTLP };
 
 struct export_conf {
-	const char *type, *url, *headers;
+	const char *type, *url, *headers, *proxy_url;
 	uint8_t kind;
 	uint32_t batch;
 	struct probe_tls tls_opts;
+	struct probe_proxy proxy;
 	struct httpc_req req;
 };
 
@@ -82,6 +83,7 @@ static const struct cfg_key export_keys[] = {
 	{"batch", CFG_UINT, 0, offsetof(struct export_conf, batch), 1, 64, NULL},
 	{"tls", CFG_OBJ, 0, offsetof(struct export_conf, tls_opts), 0, 0, NULL, probe_tls_keys,
 		PROBE_TLS_NKEYS},
+	{"proxy", CFG_STR, 0, offsetof(struct export_conf, proxy_url), 1, OP_TARGET_MAX - 1, NULL},
 };
 
 static int export_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
@@ -100,6 +102,8 @@ static int export_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 	if (!k->batch)
 		k->batch = 20;
 	int rc = httpc_configure(c, tok, p->name, "url", k->url, "http", &k->tls_opts, &k->req);
+	if (rc == 0)
+		rc = probe_proxy_configure(c, tok, p->name, k->proxy_url, &k->proxy, &k->req.proxy);
 	if (rc < 0)
 		return rc;
 	k->req.method = "POST";
@@ -532,6 +536,7 @@ int export_init(const struct cfg *cfg, struct probe **sinks)
 	if (rc == 0) {
 		X.flush.cb = flush_tick;
 		ev_timer_at(&op_loop, &X.flush, op_loop.now_us + cfg->spool_flush_us);
+		export_tick(); /* the figures from the start, not a second later */
 	}
 	return rc;
 }
@@ -549,12 +554,7 @@ void export_tick(void)
 	if (!spool_on() || !X.cfg)
 		return;
 	for (uint32_t i = 0; i < X.n; i++)
-		spool_note(i, X.sent[i], X.failed[i]);
+		spool_note(i, X.sent[i], X.failed[i],
+			X.sinks[i]->stats.has_failure ? &X.sinks[i]->stats.last_failure : NULL);
 	spool_stats(NULL); /* the figures: what the sinks left since the last flush */
-}
-
-void export_counts(uint32_t i, uint64_t *sent, uint64_t *failed)
-{
-	*sent = X.sent[i];
-	*failed = X.failed[i];
 }

@@ -19,7 +19,5 @@ void export_result(const struct probe *p, const struct result *r);
 void export_tick(void);
 /* Bytes of one sink's buffers (the engine gives each sink probe that much as kstate). */
 size_t export_bufs_size(void);
-/* Sink i's delivered results and failed attempts (engine thread). */
-void export_counts(uint32_t i, uint64_t *sent, uint64_t *failed);
 
 #endif

@@ -25,11 +25,12 @@
 enum notify_type { NT_WEBHOOK, NT_SLACK, NT_EXEC };
 
 struct notify_conf {
-	const char *type, *url, *headers, *secret, *template;
+	const char *type, *url, *headers, *secret, *template, *proxy_url;
 	char **argv, **env;
 	struct probe_tls tls_opts;
 	/* derived */
 	uint8_t kind;
+	struct probe_proxy proxy;
 	struct httpc_req req;
 };
 
@@ -54,6 +55,7 @@ static const struct cfg_key notify_keys[] = {
 	{"env", CFG_FN, 0, offsetof(struct notify_conf, env), 0, 0, cfg_env},
 	{"tls", CFG_OBJ, 0, offsetof(struct notify_conf, tls_opts), 0, 0, NULL, probe_tls_keys,
 		PROBE_TLS_NKEYS},
+	{"proxy", CFG_STR, 0, offsetof(struct notify_conf, proxy_url), 1, OP_TARGET_MAX - 1, NULL},
 };
 
 static int notify_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
@@ -75,6 +77,8 @@ static int notify_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 	if (!k->url)
 		return cfg_error(c, tok, "channel \"%s\": a %s channel needs \"url\"", p->name, k->type);
 	int rc = httpc_configure(c, tok, p->name, "url", k->url, "http", &k->tls_opts, &k->req);
+	if (rc == 0)
+		rc = probe_proxy_configure(c, tok, p->name, k->proxy_url, &k->proxy, &k->req.proxy);
 	if (rc < 0)
 		return rc;
 	k->req.method = "POST";

@@ -216,6 +216,7 @@ void spool_close(void)
 	plat_fclose(P.active);
 	P.active = -1;
 	P.on = 0;
+	P.nsinks = 0; /* the figures list no sinks until the next open */
 	plat_lock();
 	memset(&P.st, 0, sizeof P.st);
 	plat_unlock();
@@ -376,11 +377,15 @@ void spool_ack(uint32_t sink, const struct spool_batch *b)
 	cursor_save(sink);
 }
 
-void spool_note(uint32_t sink, uint64_t sent, uint64_t failed)
+void spool_note(uint32_t sink, uint64_t sent, uint64_t failed, const struct result *last_failure)
 {
 	if (sink < SPOOL_SINKS_MAX) {
 		P.st.sent[sink] = sent;
 		P.st.failed[sink] = failed;
+		if (last_failure)
+			P.st.last_failure[sink] = *last_failure;
+		else
+			P.st.last_failure[sink].wall_us = 0;
 	}
 }
 

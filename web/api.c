@@ -13,6 +13,7 @@
 #include "../core/logstore.h"
 #include "../core/cfg.h"
 #include "../core/snap.h"
+#include "../core/spool.h"
 #include "../platform/plat.h"
 
 void jb_put(struct jbuf *b, const char *s, size_t n)
@@ -101,6 +102,19 @@ static void jb_result(struct jbuf *b, const struct snap_probe *p, const char *re
 	size_t n = result_json(text, sizeof text, p->name, p->kind, p->target, region, p->service,
 		p->groups, r);
 	jb_put(b, text, n);
+}
+
+/* A delivery's latest failed attempt (a notification channel's, an export's) in the shape of
+ * a result, or null. */
+static void jb_failure(struct jbuf *b, const char *name, const char *kind, const char *target,
+	const struct result *r)
+{
+	if (!r->wall_us) {
+		jb(b, "null");
+		return;
+	}
+	char text[4096];
+	jb_put(b, text, result_json(text, sizeof text, name, kind, target, "", NULL, NULL, r));
 }
 
 /* Writes need "Authorization: Bearer <web.token>". Returns 0 when allowed, else the status of
@@ -430,6 +444,31 @@ static int post_run(struct mg_connection *c, const char *name)
 
 static const char *const alarm_states[] = {"ok", "pending", "firing"};
 
+/* GET /api/v1/exports: each export's backlog, deliveries and latest failure. */
+static int get_exports(struct mg_connection *c)
+{
+	struct spool_stats st;
+	spool_stats(&st);
+	struct jbuf b = {0};
+	jb(&b, "{\"exports\":[");
+	for (uint32_t i = 0; i < st.nsinks; i++) {
+		char oldest[40] = "";
+		if (st.oldest_pending_us[i])
+			op_fmt_time(oldest, sizeof oldest, st.oldest_pending_us[i]);
+		jb(&b, "%s{\"name\":", i ? "," : "");
+		jb_str(&b, st.names[i]);
+		jb(&b, ",\"pending_records\":%llu,\"pending_bytes\":%llu,\"oldest_pending\":%s%s%s,"
+			"\"sent\":%llu,\"failed\":%llu,\"last_failure\":",
+			(unsigned long long)st.pending_records[i], (unsigned long long)st.pending_bytes[i],
+			oldest[0] ? "\"" : "", oldest[0] ? oldest : "null", oldest[0] ? "\"" : "",
+			(unsigned long long)st.sent[i], (unsigned long long)st.failed[i]);
+		jb_failure(&b, st.names[i], "export", "", &st.last_failure[i]);
+		jb(&b, "}");
+	}
+	jb(&b, "]}\n");
+	return send_json(c, 200, &b);
+}
+
 /* GET /api/v1/alarms (and /silences): every alarm instance, the channels, the silences. */
 static int get_alarms(struct mg_connection *c)
 {
@@ -459,9 +498,11 @@ static int get_alarms(struct mg_connection *c)
 	for (uint32_t i = 0; i < nch; i++) {
 		jb(&b, "%s{\"name\":", i ? "," : "");
 		jb_str(&b, ch[i].name);
-		jb(&b, ",\"type\":\"%s\",\"sent\":%llu,\"failed\":%llu,\"dropped\":%llu,\"queued\":%u}",
-			ch[i].type, (unsigned long long)ch[i].sent, (unsigned long long)ch[i].failed,
-			(unsigned long long)ch[i].dropped, ch[i].queued);
+		jb(&b, ",\"type\":\"%s\",\"sent\":%llu,\"failed\":%llu,\"dropped\":%llu,\"queued\":%u,"
+			"\"last_failure\":", ch[i].type, (unsigned long long)ch[i].sent,
+			(unsigned long long)ch[i].failed, (unsigned long long)ch[i].dropped, ch[i].queued);
+		jb_failure(&b, ch[i].name, "notify", ch[i].type, &ch[i].last_failure);
+		jb(&b, "}");
 	}
 	jb(&b, "],\"silences\":[");
 	for (uint32_t i = 0; i < nsil; i++) {
@@ -577,6 +618,8 @@ int api_handle(struct mg_connection *c, void *cbdata)
 		jb(&b, "{\"status\":\"reloading\",\"detail\":\"watch outpost_config_reloads_total\"}\n");
 		return send_json(c, 202, &b);
 	}
+	if (!strcmp(rest, "exports"))
+		return get ? get_exports(c) : error(c, 405, "method_not_allowed", "use GET");
 	if (!strcmp(rest, "alarms"))
 		return get ? get_alarms(c) : error(c, 405, "method_not_allowed", "use GET");
 	if (!strcmp(rest, "silences")) {

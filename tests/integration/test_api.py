@@ -196,7 +196,8 @@ def test_openapi_document_validates_and_matches():
     eq(out["valid"], True, f"{out}")
     eq(out["paths"], {"/appliance": ["get"], "/probes": ["get"],
                       "/probes/{name}/results": ["get"], "/probes/{name}/logs": ["get"],
-                      "/probes/{name}/run": ["post"], "/alarms": ["get"], "/silences": ["get", "post"], "/notify/test": ["post"],
+                      "/probes/{name}/run": ["post"], "/alarms": ["get"], "/exports": ["get"],
+                      "/silences": ["get", "post"], "/notify/test": ["post"],
                       "/reload": ["post"], "/openapi.json": ["get"]}, "paths")
     # every documented GET without parameters answers
     for path, methods in out["paths"].items():

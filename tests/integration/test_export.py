@@ -14,9 +14,10 @@ from lib import *
 
 
 class Collector:
-    """Takes POSTed JSON lines; answers 503 to the first `fail` requests."""
+    """Takes POSTed JSON lines; answers 503 to the first `fail` requests. Over TLS when given a
+    server-side ssl context."""
 
-    def __init__(self, fail=0):
+    def __init__(self, fail=0, tls=None):
         self.lines, self.fail, self.posts = [], fail, 0
         self.lock = threading.Lock()
         c = self
@@ -36,6 +37,8 @@ class Collector:
             def log_message(self, *a):
                 pass
         self.srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
+        if tls:  # the handshake is in accept(): one that fails is dropped there
+            self.srv.socket = tls.wrap_socket(self.srv.socket, server_side=True)
         self.port = self.srv.server_address[1]
         threading.Thread(target=self.srv.serve_forever, daemon=True).start()
 
@@ -87,6 +90,61 @@ def test_without_a_directory_the_spool_is_in_memory():
     wait_for(lambda: len(col.keys()) >= 20, 10, "results delivered")
     assert os.path.isdir("/dev/shm/outpost-spool-edge-ram") or \
         os.path.isdir("/tmp/outpost-spool-edge-ram")
+    app.stop()
+
+
+def test_through_a_proxy_to_a_collector_that_wants_a_client_certificate():
+    """A site's uplink is often a proxy, and a collector may want a client certificate: the
+    export goes through a CONNECT tunnel with the proxy's password, presents its certificate and
+    delivers. Beside it, the same export without the certificate and one with a wrong proxy
+    password fail, and /api/v1/exports says why, without the password."""
+    import ssl
+    import certs
+    d = certs.make()
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(f"{d}/good.pem", f"{d}/good.key")
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.load_verify_locations(f"{d}/ca.pem")
+    col = Collector(tls=ctx)
+    proxy = tinyproxy("edge s3cret")
+    url = f"https://127.0.0.1:{col.port}/ingest"
+    mtls = {"ca_file": f"{d}/ca.pem", "cert_file": f"{d}/client.pem",
+            "key_file": f"{d}/client.key"}
+    cfg = config(0, tempfile.mkdtemp())
+    cfg["exports"] = {
+        "hub": {"type": "results_webhook", "url": url, "tls": mtls,
+                "proxy": f"http://edge:s3cret@127.0.0.1:{proxy}"},
+        "nocert": {"type": "results_webhook", "url": url, "tls": {"ca_file": f"{d}/ca.pem"},
+                   "proxy": f"http://edge:s3cret@127.0.0.1:{proxy}"},
+        "badpass": {"type": "results_webhook", "url": url, "tls": mtls,
+                    "proxy": f"http://edge:wr0ng@127.0.0.1:{proxy}"}}
+    app = Appliance(cfg)
+    wait_for(lambda: len(col.keys()) >= 20, 15, "results delivered through the proxy")
+
+    def exports():
+        return {e["name"]: e for e in json.loads(app.get("/api/v1/exports")[1])["exports"]}
+    wait_for(lambda: all(exports()[n]["last_failure"] for n in ("nocert", "badpass")), 15,
+             "both failures published")
+    ex = exports()
+    hub, nocert, badpass = ex["hub"], ex["nocert"], ex["badpass"]
+    eq(hub["last_failure"], None, "the export with its certificate never failed")
+    assert hub["sent"] >= 20 and hub["failed"] == 0, hub
+    assert nocert["sent"] == 0 and nocert["failed"] >= 1 and nocert["pending_records"] > 0, nocert
+    assert nocert["oldest_pending"], nocert
+    f = nocert["last_failure"]
+    eq((f["probe"], f["kind"], f["success"]), ("nocert", "export", False), "nocert's failure")
+    # Python's server answers a handshake without a certificate with an alert and closes with
+    # our next records unread, which resets the connection: the alert is still named
+    eq(f["reason"], "tls", "nocert's reason")
+    assert f["detail"].startswith("alert handshake_failure from the server"), f
+    f = badpass["last_failure"]
+    eq(f["reason"], "connect", "badpass's failure")
+    # (tinyproxy answers a wrong password with 401, a missing one with 407)
+    assert "proxy refused CONNECT" in f["detail"] and "401 Unauthorized" in f["detail"], f
+    text = app.get("/api/v1/exports")[1]
+    assert "wr0ng" not in text and "s3cret" not in text, text
+    m = app.metrics()
+    assert metric(m, "outpost_export_failures_total", sink="badpass") >= 1, m
     app.stop()
 
 
