@@ -1174,6 +1174,11 @@ static const struct cfg_key channel_keys[] = {
 	{"timeout", CFG_DUR, 0, offsetof(struct cfg_probe, timeout_us), 1000, 300000000ll, NULL},
 };
 
+const char *cfg_noun(const struct cfg_probe *p)
+{
+	return p->ops == &probe_notify ? "channel" : p->ops == &probe_export ? "export" : "probe";
+}
+
 /* An object of NAME: {settings} where each is a probe of an internal kind (notification
  * channels, export sinks), run when it has something to send. */
 static int read_internal(struct cfg_ctx *c, int tok, const char *key, const char *noun,

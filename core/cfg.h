@@ -133,6 +133,8 @@ const char *cfg_error_text(const char *err);
 
 /* For probe kinds' custom readers. */
 int cfg_error(struct cfg_ctx *c, int tok, const char *fmt, ...);
+/* What errors call p: "channel", "export" or "probe". */
+const char *cfg_noun(const struct cfg_probe *p);
 /* Read the string at tok (expanded) into *out; 0 or OP_EINVAL. */
 int cfg_string(struct cfg_ctx *c, int tok, const char **out);
 /* Fill base from the object at tok through keys (and a second table into base2, may be NULL).

@@ -13,14 +13,15 @@
 #include "httpc.h"
 #include "tls.h"
 
-int httpc_configure(struct cfg_ctx *c, int tok, const char *probe, const char *field,
+int httpc_configure(struct cfg_ctx *c, int tok, const struct cfg_probe *p, const char *field,
 	const char *url, const char *scheme, struct probe_tls *t, struct httpc_req *q)
 {
 	char host[DNS_NAME_MAX];
 	int tls;
 	if (net_split_url(url, scheme, &tls, host, sizeof host, &q->port, &q->path) != 0)
-		return cfg_error(c, tok, "probe \"%s\": %s \"%s\" must be a URL like "
-			"\"%s://host[:port]/path\" or \"%ss://...\"", probe, field, url, scheme, scheme);
+		return cfg_error(c, tok, "%s \"%s\": %s \"%s\" must be a URL like "
+			"\"%s://host[:port]/path\" or \"%ss://...\"", cfg_noun(p), p->name, field, url,
+			scheme, scheme);
 	q->tls = (uint8_t)tls;
 	q->host = cfg_store(c, host, strlen(host));
 	if (!tls && !q->max_redirects)

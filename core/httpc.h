@@ -38,7 +38,7 @@ struct httpc_req {
  * its "s" form), and its TLS settings from t (probe_tls_configure), for an http URL too when
  * q->max_redirects is set: a redirect may lead to https. field names the URL's key
  * for the error ("target"). 0, or a negative code after cfg_error. */
-int httpc_configure(struct cfg_ctx *c, int tok, const char *probe, const char *field,
+int httpc_configure(struct cfg_ctx *c, int tok, const struct cfg_probe *p, const char *field,
 	const char *url, const char *scheme, struct probe_tls *t, struct httpc_req *q);
 
 struct httpc;

@@ -76,9 +76,9 @@ static int notify_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 	p->target = k->type;
 	if (!k->url)
 		return cfg_error(c, tok, "channel \"%s\": a %s channel needs \"url\"", p->name, k->type);
-	int rc = httpc_configure(c, tok, p->name, "url", k->url, "http", &k->tls_opts, &k->req);
+	int rc = httpc_configure(c, tok, p, "url", k->url, "http", &k->tls_opts, &k->req);
 	if (rc == 0)
-		rc = probe_proxy_configure(c, tok, p->name, k->proxy_url, &k->proxy, &k->req.proxy);
+		rc = probe_proxy_configure(c, tok, p, k->proxy_url, &k->proxy, &k->req.proxy);
 	if (rc < 0)
 		return rc;
 	k->req.method = "POST";

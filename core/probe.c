@@ -218,7 +218,7 @@ int probe_tls_configure(struct cfg_ctx *c, int tok, struct probe_tls *t)
 	return 0;
 }
 
-int probe_proxy_configure(struct cfg_ctx *c, int tok, const char *probe, const char *url,
+int probe_proxy_configure(struct cfg_ctx *c, int tok, const struct cfg_probe *p, const char *url,
 	struct probe_proxy *px, const struct probe_proxy **use)
 {
 	if (!url)
@@ -230,16 +230,16 @@ int probe_proxy_configure(struct cfg_ctx *c, int tok, const char *probe, const c
 	size_t at = rest ? strcspn(rest + 3, "/@") : 0, w = 0;
 	int tls = 0;
 	if (rest && rest[3 + at] == '@') {
-		for (const char *p = rest + 3; p < rest + 3 + at; p++) {
+		for (const char *q = rest + 3; q < rest + 3 + at; q++) {
 			if (w == sizeof cred)
-				return cfg_error(c, tok, "probe \"%s\": the proxy's user:password is over "
-					"%zu bytes", probe, sizeof cred);
+				return cfg_error(c, tok, "%s \"%s\": the proxy's user:password is over "
+					"%zu bytes", cfg_noun(p), p->name, sizeof cred);
 			unsigned x;
-			if (p[0] == '%' && op_hex(p + 1, 2, &x) == 0) {
+			if (q[0] == '%' && op_hex(q + 1, 2, &x) == 0) {
 				cred[w++] = (char)x;
-				p += 2;
+				q += 2;
 			} else {
-				cred[w++] = *p;
+				cred[w++] = *q;
 			}
 		}
 		snprintf(plain, sizeof plain, "%.*s%s", (int)(rest + 3 - url), url, rest + 4 + at);
@@ -248,8 +248,9 @@ int probe_proxy_configure(struct cfg_ctx *c, int tok, const char *probe, const c
 	}
 	if (net_split_url(plain, "http", &tls, host, sizeof host, &px->port, &path) != 0 || tls ||
 		strcmp(path, "/"))
-		return cfg_error(c, tok, "probe \"%s\": proxy \"%s\" must be an http proxy like "
-			"\"http://host:3128\" or \"http://user:password@host:3128\"", probe, plain);
+		return cfg_error(c, tok, "%s \"%s\": proxy \"%s\" must be an http proxy like "
+			"\"http://host:3128\" or \"http://user:password@host:3128\"", cfg_noun(p), p->name,
+			plain);
 	px->host = cfg_store(c, host, strlen(host));
 	px->auth = NULL;
 	if (w) {

@@ -156,7 +156,7 @@ uint64_t probe_run_elapsed(const struct probe_run *r);
 
 /* At config load: px from url (NULL: no proxy, *use stays NULL), and *use = px. 0, or a
  * negative code after cfg_error (which never shows the password). */
-int probe_proxy_configure(struct cfg_ctx *c, int tok, const char *probe, const char *url,
+int probe_proxy_configure(struct cfg_ctx *c, int tok, const struct cfg_probe *p, const char *url,
 	struct probe_proxy *px, const struct probe_proxy **use);
 
 /* Resolve host for this run (IP literal, /etc/hosts, then DNS) in the probe's ip_protocol.

@@ -39,9 +39,9 @@ static const struct cfg_key http_keys[] = {
 static int http_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 {
 	struct http_conf *k = (struct http_conf *)p->conf;
-	int rc = httpc_configure(c, tok, p->name, "target", p->target, "http", &k->tls_opts, &k->req);
+	int rc = httpc_configure(c, tok, p, "target", p->target, "http", &k->tls_opts, &k->req);
 	if (rc == 0)
-		rc = probe_proxy_configure(c, tok, p->name, k->proxy_url, &k->proxy, &k->req.proxy);
+		rc = probe_proxy_configure(c, tok, p, k->proxy_url, &k->proxy, &k->req.proxy);
 	if (rc < 0)
 		return rc;
 	if (!k->req.method)

@@ -119,13 +119,13 @@ static const struct cfg_key pipe_keys[] = {
 static int pipe_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 {
 	struct pipe_conf *k = (struct pipe_conf *)p->conf;
-	int rc = httpc_configure(c, tok, p->name, "target", p->target, "http", &k->tls_opts,
+	int rc = httpc_configure(c, tok, p, "target", p->target, "http", &k->tls_opts,
 		&k->post);
 	if (rc == 0)
-		rc = httpc_configure(c, tok, p->name, "subscribe", k->subscribe, "ws", &k->tls_opts,
+		rc = httpc_configure(c, tok, p, "subscribe", k->subscribe, "ws", &k->tls_opts,
 			&k->sub);
 	if (rc == 0)
-		rc = probe_proxy_configure(c, tok, p->name, k->proxy_url, &k->proxy, &k->post.proxy);
+		rc = probe_proxy_configure(c, tok, p, k->proxy_url, &k->proxy, &k->post.proxy);
 	if (rc < 0)
 		return rc;
 	k->sub.proxy = k->post.proxy;

@@ -244,10 +244,10 @@ static const struct cfg_key scen_keys[] = {
 static int scen_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 {
 	struct scen_conf *k = (struct scen_conf *)p->conf;
-	int rc = httpc_configure(c, tok, p->name, "target", p->target, "http", &k->tls_opts,
+	int rc = httpc_configure(c, tok, p, "target", p->target, "http", &k->tls_opts,
 		&k->base);
 	if (rc == 0) /* every step's request starts as a copy of base: all go through it */
-		rc = probe_proxy_configure(c, tok, p->name, k->proxy_url, &k->proxy, &k->base.proxy);
+		rc = probe_proxy_configure(c, tok, p, k->proxy_url, &k->proxy, &k->base.proxy);
 	if (rc < 0)
 		return rc;
 	k->base_url = p->target;
@@ -276,7 +276,7 @@ static int scen_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 		const char *u = k->steps[i].req.url;
 		if (!strncmp(u, "https://", 8) && !strstr(u, "{{")) {
 			struct httpc_req tmp;
-			if ((rc = httpc_configure(c, tok, p->name, "url", u, "http", &k->tls_opts,
+			if ((rc = httpc_configure(c, tok, p, "url", u, "http", &k->tls_opts,
 				&tmp)) < 0)
 				return rc;
 		} else if (strncmp(u, "http://", 7) && strncmp(u, "https://", 8) && u[0] != '/' &&

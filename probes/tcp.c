@@ -71,7 +71,7 @@ static int tcp_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 	if (k->cert_min_days && !k->use_tls)
 		return cfg_error(c, tok, "probe \"%s\": \"cert_min_days\" checks a TLS certificate: "
 			"add \"tls\": {} (or \"starttls\") to connect over TLS", p->name);
-	int rc = probe_proxy_configure(c, tok, p->name, k->proxy_url, &k->proxy, &k->via);
+	int rc = probe_proxy_configure(c, tok, p, k->proxy_url, &k->proxy, &k->via);
 	if (rc == 0 && k->use_tls)
 		rc = probe_tls_configure(c, tok, &k->tls);
 	return rc;

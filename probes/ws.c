@@ -65,9 +65,9 @@ static const struct cfg_key ws_keys[] = {
 static int ws_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 {
 	struct ws_conf *k = (struct ws_conf *)p->conf;
-	int rc = httpc_configure(c, tok, p->name, "target", p->target, "ws", &k->tls_opts, &k->at);
+	int rc = httpc_configure(c, tok, p, "target", p->target, "ws", &k->tls_opts, &k->at);
 	if (rc == 0)
-		rc = probe_proxy_configure(c, tok, p->name, k->proxy_url, &k->proxy, &k->at.proxy);
+		rc = probe_proxy_configure(c, tok, p, k->proxy_url, &k->proxy, &k->at.proxy);
 	if (rc < 0)
 		return rc;
 	if (!k->max_message)

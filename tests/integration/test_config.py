@@ -42,4 +42,22 @@ def test_env_expansion_and_unset_variable():
     eq(outpost("check-config", path, env=env).returncode, 0, "with the variable set")
 
 
+
+def test_exports_and_channels_are_named_as_such():
+    """An export's or a channel's bad URL or proxy names it as what it is, where it is."""
+    base = '{"probes": [{"name": "a", "kind": "tcp", "target": "127.0.0.1:1"}],\n'
+    cases = [
+        ('"exports": {"hub": {"type": "results_webhook", "url": "http://h/x",\n'
+         '  "proxy": "https://p:1"}}}',
+         '2:20: export "hub": proxy "https://p:1" must be an http proxy like'),
+        ('"notifications": {"n": {"type": "webhook", "url": "htp://x"}}}',
+         '2:24: channel "n": url "htp://x" must be a URL like'),
+    ]
+    for text, want in cases:
+        path = write(base + text)
+        r = outpost("check-config", path)
+        eq(r.returncode, 2, text)
+        assert r.stderr.startswith(f"{path}:{want}"), r.stderr
+
+
 run(globals())
