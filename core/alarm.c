@@ -304,10 +304,10 @@ static void publish(void)
 		cp->dropped = A.q[c].dropped;
 		cp->queued = A.q[c].len;
 		const struct probe_stats *st = &A.chan[c]->stats;
-		if (st->has_failure)
-			cp->last_failure = st->last_failure;
-		else
+		cp->last_failure = st->last_failure;
+		if (!st->has_failure)
 			cp->last_failure.wall_us = 0;
+		cp->failing = st->has_last && !st->last.ok;
 	}
 	A.ncpub = A.cfg->nchannels;
 	memcpy(A.psil, A.sil, sizeof A.sil[0] * A.nsil);

@@ -110,6 +110,7 @@ struct channel_pub {
 	uint64_t sent, failed, dropped;
 	uint32_t queued;
 	struct result last_failure; /* the latest failed attempt; wall_us 0: none */
+	uint8_t failing;            /* the latest attempt failed */
 };
 
 /* ---- the pure state machine (unit-tested on its own) ---- */

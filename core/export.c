@@ -554,7 +554,6 @@ void export_tick(void)
 	if (!spool_on() || !X.cfg)
 		return;
 	for (uint32_t i = 0; i < X.n; i++)
-		spool_note(i, X.sent[i], X.failed[i],
-			X.sinks[i]->stats.has_failure ? &X.sinks[i]->stats.last_failure : NULL);
+		spool_note(i, X.sent[i], X.failed[i], &X.sinks[i]->stats);
 	spool_stats(NULL); /* the figures: what the sinks left since the last flush */
 }

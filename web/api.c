@@ -458,10 +458,11 @@ static int get_exports(struct mg_connection *c)
 		jb(&b, "%s{\"name\":", i ? "," : "");
 		jb_str(&b, st.names[i]);
 		jb(&b, ",\"pending_records\":%llu,\"pending_bytes\":%llu,\"oldest_pending\":%s%s%s,"
-			"\"sent\":%llu,\"failed\":%llu,\"last_failure\":",
+			"\"sent\":%llu,\"failed\":%llu,\"failing\":%s,\"last_failure\":",
 			(unsigned long long)st.pending_records[i], (unsigned long long)st.pending_bytes[i],
 			oldest[0] ? "\"" : "", oldest[0] ? oldest : "null", oldest[0] ? "\"" : "",
-			(unsigned long long)st.sent[i], (unsigned long long)st.failed[i]);
+			(unsigned long long)st.sent[i], (unsigned long long)st.failed[i],
+			st.failing[i] ? "true" : "false");
 		jb_failure(&b, st.names[i], "export", "", &st.last_failure[i]);
 		jb(&b, "}");
 	}
@@ -499,8 +500,9 @@ static int get_alarms(struct mg_connection *c)
 		jb(&b, "%s{\"name\":", i ? "," : "");
 		jb_str(&b, ch[i].name);
 		jb(&b, ",\"type\":\"%s\",\"sent\":%llu,\"failed\":%llu,\"dropped\":%llu,\"queued\":%u,"
-			"\"last_failure\":", ch[i].type, (unsigned long long)ch[i].sent,
-			(unsigned long long)ch[i].failed, (unsigned long long)ch[i].dropped, ch[i].queued);
+			"\"failing\":%s,\"last_failure\":", ch[i].type, (unsigned long long)ch[i].sent,
+			(unsigned long long)ch[i].failed, (unsigned long long)ch[i].dropped, ch[i].queued,
+			ch[i].failing ? "true" : "false");
 		jb_failure(&b, ch[i].name, "notify", ch[i].type, &ch[i].last_failure);
 		jb(&b, "}");
 	}

@@ -43,6 +43,9 @@ const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '
     }
     await page.waitForSelector('#alarm-list li', { timeout: 10000 }).catch(() => {});
     out.alarms = await page.$$eval('#alarm-list li', ls => ls.map(l => l.textContent));
+    await page.waitForFunction(() => document.querySelectorAll('#delivery-list li').length >= 2,
+      null, { timeout: 10000 }).catch(() => {});
+    out.deliveries = await page.$$eval('#delivery-list li', ls => ls.map(l => l.textContent));
     await page.evaluate(t => localStorage.setItem('outpost.token', t), token);
     const btn = await page.$('button.run[data-probe="api"]');
     await btn.click();

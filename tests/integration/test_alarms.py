@@ -245,7 +245,8 @@ def test_channels_through_a_proxy_say_why_they_fail():
     wait_for(lambda: chans()["chat"]["last_failure"], 5, "chat's failure published")
     c = chans()
     eq(c["hook"]["last_failure"], None, "hook never failed")
-    eq(c["hook"]["sent"], 1, "hook sent")
+    eq((c["hook"]["sent"], c["hook"]["failing"], c["chat"]["failing"]), (1, False, True),
+       "hook sent, chat failing")
     f = c["chat"]["last_failure"]
     eq((f["probe"], f["kind"], f["target"], f["success"], f["http_status"]),
        ("chat", "notify", "slack", False, 401), "chat's failure")

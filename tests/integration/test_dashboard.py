@@ -6,6 +6,7 @@ import json
 import os
 import socket
 import subprocess
+import tempfile
 from lib import *
 import certs
 import lib
@@ -41,7 +42,12 @@ def test_dashboard_in_chromium():
              "timeout": "900ms"},
             {"name": "mail", "kind": "tcp", "target": f"localhost:{tport}",
              "tls": {"ca_file": f"{d}/ca.pem"}, "interval": "1s", "timeout": "900ms"}],
-        "alarms": [{"name": "db-down", "probes": ["db"], "when": "failures"}]})
+        "alarms": [{"name": "db-down", "probes": ["db"], "when": "failures"}],
+        # deliveries that cannot get through: the page says which, and why
+        "notifications": {"hook": {"type": "webhook", "url": f"http://127.0.0.1:{free_port()}/"}},
+        "spool": {"dir": tempfile.mkdtemp(), "flush_every": "200ms"},
+        "exports": {"hub": {"type": "results_webhook",
+                            "url": f"http://127.0.0.1:{free_port()}/ingest"}}})
     wait_for(lambda: len([1 for lab, v in app.metrics().get("probe_success", [])]) == 8, 10,
              "every probe ran")
     def two_runs_each():
@@ -76,6 +82,12 @@ def test_dashboard_in_chromium():
     eq(rows["api"]["cert"], None, "no certificate line without TLS")
     eq(len(out["alarms"]), 1, "one alarm on the page")
     assert out["alarms"][0].startswith("db-down · db · firing") and "refused" in out["alarms"][0], out
+    dl = sorted(out["deliveries"])
+    eq(len(dl), 2, f"two deliveries failing: {dl}")
+    assert dl[0].startswith("hook · webhook channel · 1 queued · failing") and \
+        "refused" in dl[0], dl
+    assert dl[1].startswith("hub · export · ") and " results pending · failing" in dl[1] and \
+        "refused" in dl[1], dl
     assert out["run"].startswith("ok "), out
     assert out["detail_rows"] >= 2, out
     eq(out["phone_overflow"], False, "fits a phone screen")

@@ -128,7 +128,8 @@ def test_through_a_proxy_to_a_collector_that_wants_a_client_certificate():
     ex = exports()
     hub, nocert, badpass = ex["hub"], ex["nocert"], ex["badpass"]
     eq(hub["last_failure"], None, "the export with its certificate never failed")
-    assert hub["sent"] >= 20 and hub["failed"] == 0, hub
+    assert hub["sent"] >= 20 and hub["failed"] == 0 and not hub["failing"], hub
+    assert nocert["failing"] and badpass["failing"], ex
     assert nocert["sent"] == 0 and nocert["failed"] >= 1 and nocert["pending_records"] > 0, nocert
     assert nocert["oldest_pending"], nocert
     f = nocert["last_failure"]

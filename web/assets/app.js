@@ -96,6 +96,24 @@
       '<td class="m"><button type="button" class="run" data-probe="' + esc(p.name) + '">run now</button></td></tr>';
   }
 
+  /* channels and exports whose latest attempt failed, with why (the API's last_failure) */
+  var failing = {channels: [], exports: []};
+  function showDeliveries() {
+    var all = failing.channels.concat(failing.exports);
+    $('deliveries').hidden = !all.length;
+    $('delivery-list').innerHTML = all.map(function (d) {
+      var f = d.last_failure || {};
+      return '<li class="alarm"><b>' + esc(d.name) + '</b> · ' + d.what +
+        (d.pending ? ' · ' + d.pending : '') + ' · failing <span class="age">' + age(f.timestamp) + '</span>' +
+        ' <span class="reason">' + esc(f.reason + (f.detail ? ': ' + f.detail : '')) + '</span></li>';
+    }).join('');
+  }
+  function failingOf(list, what, pending) {
+    return list.filter(function (d) { return d.failing; }).map(function (d) {
+      return {name: d.name, what: what(d), pending: pending(d), last_failure: d.last_failure};
+    });
+  }
+
   function refresh() {
     getJSON('/api/v1/probes?history=60').then(function (j) {
       $('probes').tBodies[0].innerHTML = j.probes.map(row).join('');
@@ -109,6 +127,14 @@
           (a.silenced ? ' <span class="age">silenced</span>' : '') +
           (a.reason ? ' <span class="reason">' + esc(a.reason) + '</span>' : '') + '</li>';
       }).join('');
+      failing.channels = failingOf(j.channels, function (c) { return c.type + ' channel'; },
+        function (c) { return c.queued ? c.queued + ' queued' : ''; });
+      showDeliveries();
+    }).catch(function () {});
+    getJSON('/api/v1/exports').then(function (j) {
+      failing.exports = failingOf(j.exports, function () { return 'export'; },
+        function (e) { return e.pending_records ? e.pending_records + ' results pending' : ''; });
+      showDeliveries();
     }).catch(function () {});
     getJSON('/api/v1/appliance').then(function (a) {
       $('app-name').textContent = a.name + (a.region ? ' · ' + a.region : '');
