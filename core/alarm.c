@@ -303,11 +303,7 @@ static void publish(void)
 		cp->failed = A.q[c].failed;
 		cp->dropped = A.q[c].dropped;
 		cp->queued = A.q[c].len;
-		const struct probe_stats *st = &A.chan[c]->stats;
-		cp->last_failure = st->last_failure;
-		if (!st->has_failure)
-			cp->last_failure.wall_us = 0;
-		cp->failing = st->has_last && !st->last.ok;
+		stats_delivery(&A.chan[c]->stats, &cp->delivery);
 	}
 	A.ncpub = A.cfg->nchannels;
 	memcpy(A.psil, A.sil, sizeof A.sil[0] * A.nsil);

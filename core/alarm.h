@@ -109,8 +109,7 @@ struct channel_pub {
 	char name[OP_NAME_MAX], type[16];
 	uint64_t sent, failed, dropped;
 	uint32_t queued;
-	struct result last_failure; /* the latest failed attempt; wall_us 0: none */
-	uint8_t failing;            /* the latest attempt failed */
+	struct delivery_state delivery;
 };
 
 /* ---- the pure state machine (unit-tested on its own) ---- */

@@ -553,7 +553,10 @@ void export_tick(void)
 {
 	if (!spool_on() || !X.cfg)
 		return;
-	for (uint32_t i = 0; i < X.n; i++)
-		spool_note(i, X.sent[i], X.failed[i], &X.sinks[i]->stats);
+	for (uint32_t i = 0; i < X.n; i++) {
+		struct delivery_state d;
+		stats_delivery(&X.sinks[i]->stats, &d);
+		spool_note(i, X.sent[i], X.failed[i], &d);
+	}
 	spool_stats(NULL); /* the figures: what the sinks left since the last flush */
 }

@@ -79,6 +79,14 @@ void stats_add(struct probe_stats *s, const struct result *r)
 	}
 }
 
+void stats_delivery(const struct probe_stats *s, struct delivery_state *out)
+{
+	out->last_failure = s->last_failure;
+	if (!s->has_failure)
+		out->last_failure.wall_us = 0;
+	out->failing = s->has_last && !s->last.ok;
+}
+
 static int loghist_bucket(uint64_t us)
 {
 	if (us < 8)

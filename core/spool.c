@@ -377,15 +377,12 @@ void spool_ack(uint32_t sink, const struct spool_batch *b)
 	cursor_save(sink);
 }
 
-void spool_note(uint32_t sink, uint64_t sent, uint64_t failed, const struct probe_stats *st)
+void spool_note(uint32_t sink, uint64_t sent, uint64_t failed, const struct delivery_state *d)
 {
 	if (sink < SPOOL_SINKS_MAX) {
 		P.st.sent[sink] = sent;
 		P.st.failed[sink] = failed;
-		P.st.last_failure[sink] = st->last_failure;
-		if (!st->has_failure)
-			P.st.last_failure[sink].wall_us = 0;
-		P.st.failing[sink] = st->has_last && !st->last.ok;
+		P.st.delivery[sink] = *d;
 	}
 }
 

@@ -104,17 +104,19 @@ static void jb_result(struct jbuf *b, const struct snap_probe *p, const char *re
 	jb_put(b, text, n);
 }
 
-/* A delivery's latest failed attempt (a notification channel's, an export's) in the shape of
- * a result, or null. */
-static void jb_failure(struct jbuf *b, const char *name, const char *kind, const char *target,
-	const struct result *r)
+/* A delivery's state (a notification channel's, an export's): ,"failing":..,"last_failure":
+ * the latest failed attempt in the shape of a result, or null. */
+static void jb_delivery(struct jbuf *b, const char *name, const char *kind, const char *target,
+	const struct delivery_state *d)
 {
-	if (!r->wall_us) {
+	jb(b, ",\"failing\":%s,\"last_failure\":", d->failing ? "true" : "false");
+	if (!d->last_failure.wall_us) {
 		jb(b, "null");
 		return;
 	}
 	char text[4096];
-	jb_put(b, text, result_json(text, sizeof text, name, kind, target, "", NULL, NULL, r));
+	jb_put(b, text, result_json(text, sizeof text, name, kind, target, "", NULL, NULL,
+		&d->last_failure));
 }
 
 /* Writes need "Authorization: Bearer <web.token>". Returns 0 when allowed, else the status of
@@ -458,12 +460,11 @@ static int get_exports(struct mg_connection *c)
 		jb(&b, "%s{\"name\":", i ? "," : "");
 		jb_str(&b, st.names[i]);
 		jb(&b, ",\"pending_records\":%llu,\"pending_bytes\":%llu,\"oldest_pending\":%s%s%s,"
-			"\"sent\":%llu,\"failed\":%llu,\"failing\":%s,\"last_failure\":",
+			"\"sent\":%llu,\"failed\":%llu",
 			(unsigned long long)st.pending_records[i], (unsigned long long)st.pending_bytes[i],
 			oldest[0] ? "\"" : "", oldest[0] ? oldest : "null", oldest[0] ? "\"" : "",
-			(unsigned long long)st.sent[i], (unsigned long long)st.failed[i],
-			st.failing[i] ? "true" : "false");
-		jb_failure(&b, st.names[i], "export", "", &st.last_failure[i]);
+			(unsigned long long)st.sent[i], (unsigned long long)st.failed[i]);
+		jb_delivery(&b, st.names[i], "export", "", &st.delivery[i]);
 		jb(&b, "}");
 	}
 	jb(&b, "]}\n");
@@ -499,11 +500,10 @@ static int get_alarms(struct mg_connection *c)
 	for (uint32_t i = 0; i < nch; i++) {
 		jb(&b, "%s{\"name\":", i ? "," : "");
 		jb_str(&b, ch[i].name);
-		jb(&b, ",\"type\":\"%s\",\"sent\":%llu,\"failed\":%llu,\"dropped\":%llu,\"queued\":%u,"
-			"\"failing\":%s,\"last_failure\":", ch[i].type, (unsigned long long)ch[i].sent,
-			(unsigned long long)ch[i].failed, (unsigned long long)ch[i].dropped, ch[i].queued,
-			ch[i].failing ? "true" : "false");
-		jb_failure(&b, ch[i].name, "notify", ch[i].type, &ch[i].last_failure);
+		jb(&b, ",\"type\":\"%s\",\"sent\":%llu,\"failed\":%llu,\"dropped\":%llu,\"queued\":%u",
+			ch[i].type, (unsigned long long)ch[i].sent, (unsigned long long)ch[i].failed,
+			(unsigned long long)ch[i].dropped, ch[i].queued);
+		jb_delivery(&b, ch[i].name, "notify", ch[i].type, &ch[i].delivery);
 		jb(&b, "}");
 	}
 	jb(&b, "],\"silences\":[");
