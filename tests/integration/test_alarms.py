@@ -153,6 +153,32 @@ def test_restart_while_firing_does_not_page_again():
     eq(rec.on("/hook")[1]["state"], "resolved", "resolve")
 
 
+def test_a_silence_from_the_api_survives_a_restart():
+    """A silence set over the API is kept in the state file: after a restart it is listed
+    with the same end and comment, and still holds the messages back."""
+    rec, target = Receiver(), Target()
+    state = tempfile.mkdtemp()
+    cfg = config(target, rec.port, state)
+    app = Appliance(cfg)
+    status, res = post(app, "/api/v1/silences", {"alarm": "db-down", "for": "1h",
+                                                "comment": "switch swap in rack 4"})
+    eq(status, 202, "silence accepted")
+    before = json.loads(app.get("/api/v1/silences")[1])["silences"]
+    eq(len(before), 1, "one silence")
+    rc, _ = app.stop()
+    eq(rc, 0, "stopped")
+    app = Appliance(cfg, port=app.port)
+    after = json.loads(app.get("/api/v1/silences")[1])["silences"]
+    eq(after, before, "the silence after the restart")
+    target.stop()
+    wait_for(lambda: json.loads(app.get("/api/v1/alarms")[1])["alarms"][0]["state"] == "firing",
+             5, "firing")
+    a = json.loads(app.get("/api/v1/alarms")[1])["alarms"][0]
+    eq(a["silenced"], True, "silenced after the restart")
+    time.sleep(1.5)
+    eq(len(rec.got), 0, "nothing sent")
+
+
 def test_a_damaged_state_file_does_not_disable_an_alarm():
     rec, target = Receiver(), Target()
     state = tempfile.mkdtemp()
