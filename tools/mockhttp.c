@@ -15,6 +15,7 @@
  *   /te-close        Transfer-Encoding gzip, Content-Length 5, then 20 bytes to the close
  *   /early           103 and 100 first, then 200   /badlength      Content-Length: 1x
  *   /reset           413 with part of a body to the close, then a reset (RST)
+ *   /manyheaders     200 with 100 short headers (a 1 KB head: over the header count only)
  *   anything else    404
  * Every request gets "Connection: close". The server exits after -l seconds (default 300). */
 #define _GNU_SOURCE
@@ -194,6 +195,11 @@ static void respond(struct conn *c)
 	} else if (!strcmp(path, "/head-nolf")) {
 		out_printf(c, "HTTP/1.1 200 OK\r\nX-Slow: ");
 		out_fill(c, 's', 100);
+	} else if (!strcmp(path, "/manyheaders")) {
+		out_printf(c, "%s", ok);
+		for (int i = 0; i < 100; i++)
+			out_printf(c, "X-H%d: %d\r\n", i, i);
+		out_printf(c, "Content-Length: 3\r\n\r\nok\n");
 	} else if (!strcmp(path, "/reset")) {
 		/* as a server that refuses a request it has not read does when it closes */
 		out_printf(c, "HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\n\r\ntoo la");

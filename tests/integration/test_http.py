@@ -151,6 +151,7 @@ def test_hostile_servers_fail_with_reasons():
         "/silent": ("timeout", "during processing"),
         # a refusal sent before the request was read, then a reset: the status is named
         "/reset": ("recv", "connection reset in the body of a 413 response"),
+        "/manyheaders": ("too_large", "more than 64 headers"),
     }
     for path, (reason, words) in cases.items():
         t0 = time.monotonic()

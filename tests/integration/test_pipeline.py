@@ -230,6 +230,16 @@ def test_a_subscription_that_cannot_connect_says_why():
     eq((s["connected"], s["connects"]), (False, 0), f"{s}")
     assert s["last_error"].startswith("connect: ") and "refused" in s["last_error"], s
     app.stop()
+    # a server that takes the connection and the upgrade request and answers nothing: the
+    # subscription gives up within the probe's timeout and says so; the loop stays healthy
+    _, mport = start_tool("mockhttp")
+    app = Appliance(via_wsserver(port, f"ws://127.0.0.1:{mport}/silent"))
+    wait_for(lambda: sub()["last_error"], 10, "a subscription error")
+    s = sub()
+    eq((s["connected"], s["connects"], s["last_error"]),
+       (False, 0, "subscription not open within the probe's timeout"), f"{s}")
+    eq(app.get("/healthz")[0], 200, "healthy")
+    app.stop()
 
 
 def test_posts_and_subscription_through_a_proxy():

@@ -6,6 +6,7 @@ import json
 import os
 import socket
 import subprocess
+import time
 import threading
 import urllib.request
 from lib import *
@@ -58,6 +59,10 @@ def test_expectations_name_the_failure():
                     "--expect-regex", "^b")
     eq((rc, res["reason"]), (1, "expect"), f"{res}")
     assert "regex" in res["detail"], res
+    rc, res = probe("ws", f"ws://127.0.0.1:{port}/echo", "--send", "abc",
+                    "--expect-contains", "xyz")
+    eq((rc, res["reason"], res["detail"]), (1, "expect", 'contains: "xyz" not in the reply'),
+       f"{res}")
 
 
 def test_fragments_pings_and_large_messages():
@@ -77,6 +82,22 @@ def test_fragments_pings_and_large_messages():
     eq((rc, res["reason"]), (1, "protocol"), f"{res}")
     assert "max_message" in res["detail"] and "1009" in res["detail"], res
     wait_for(lambda: stats(port)["closes"].get("1009") == 1, 5, "close 1009 at the server")
+
+
+def test_a_close_left_unanswered_keeps_the_verdict():
+    """The reply is in and checked; a server that never answers our close costs the close's
+    grace (1 s), not the verdict."""
+    port = ws_server()
+    t0 = time.monotonic()
+    rc, res = probe("ws", f"ws://127.0.0.1:{port}/noclose", "--send", "hi",
+                    "--expect-contains", "hi", "--timeout", "5s")
+    eq((rc, res["success"], res["detail"]), (0, True, "server did not answer the close"),
+       f"{res}")
+    assert 0.9 < time.monotonic() - t0 < 4, time.monotonic() - t0
+    rc, res = probe("ws", f"ws://127.0.0.1:{port}/noclose", "--send", "hi",
+                    "--expect-contains", "no", "--timeout", "5s")
+    eq((rc, res["reason"], res["detail"]), (1, "expect", 'contains: "no" not in the reply'),
+       f"{res}")
 
 
 def test_server_initiated_close():

@@ -7,6 +7,7 @@
 //   /big?n=N          answer each message with N bytes of "x"
 //   /close?code=C     close at once with code C and reason "bye"
 //   /drop?ms=M        accept, then cut the connection (no close frame) after M ms
+//   /noclose          echo one message, then read nothing more (a close goes unanswered)
 //   /events[?drop=M|mute=M]  a subscriber: every message POSTed to /publish is sent to all of
 //                     them (cut after M ms when drop is given; after M ms of mute it stops
 //                     reading, so pings go unanswered, as behind a NAT that forgot the
@@ -95,6 +96,10 @@ wss.on('connection', (ws, req) => {
     }
     case '/close':
       ws.close(Number(url.searchParams.get('code') || 1000), 'bye');
+      break;
+    case '/noclose':
+      // echoes one message, then reads nothing more: a close is never answered
+      ws.once('message', (m, binary) => { ws.send(m, {binary}); req.socket.pause(); });
       break;
     case '/drop':
       setTimeout(() => ws.terminate(), Number(url.searchParams.get('ms') || 1000));
