@@ -363,8 +363,13 @@ static void queue(uint32_t c, int kind, const char *alarm, const char *probe, in
 {
 	struct notify_queue *q = &A.q[c];
 	if (q->len == OP_NOTIFY_QUEUE) {
-		/* full (the channel has been down a long time): the oldest message goes */
-		q->head = (q->head + 1) % OP_NOTIFY_QUEUE;
+		/* full (the channel has been down a long time): the oldest message goes; but while
+		 * the oldest is on its way, the one after it does (the run's end pops the head, and
+		 * its slot is about to take the new message): the head moves into that place */
+		uint32_t next = (q->head + 1) % OP_NOTIFY_QUEUE;
+		if (A.chan[c]->run)
+			q->m[next] = q->m[q->head];
+		q->head = next;
 		q->len--;
 		q->dropped++;
 	}

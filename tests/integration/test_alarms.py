@@ -214,6 +214,61 @@ def test_receiver_down_retries_and_counts_without_blocking():
     eq(rec.on("/hook")[0]["state"], "firing", "the held message")
 
 
+def test_a_full_queue_keeps_the_message_in_flight():
+    """40 alarms fire at once while the receiver holds the first message 3 s and then refuses
+    it (503): the queue (32) drops the oldest messages that are not on their way (8, counted),
+    so the refused one is retried and delivered. (A backlog goes out a message a second: the
+    test reads the first deliveries, not all 32.)"""
+    got, lock = [], threading.Lock()
+
+    class H(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+            with lock:
+                first = not got
+                got.append([body["probe"], 0])
+                i = len(got) - 1
+            if first:
+                time.sleep(3)
+            status = 503 if first else 200
+            with lock:
+                got[i][1] = status
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *a):
+            pass
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    dead = free_port()
+    names = [f"p{i:02d}" for i in range(40)]
+    app = Appliance({
+        "probes": [{"name": n, "kind": "tcp", "target": f"127.0.0.1:{dead}", "interval": "200ms",
+                    "timeout": "150ms"} for n in names],
+        "alarms": [{"name": f"down{k}", "probes": names[k * 14:k * 14 + 14],
+                    "when": "failures", "n": 1, "of": 1, "send_resolved": False}
+                   for k in range(3)],
+        "notifications": {"hook": {"type": "webhook",
+                                   "url": f"http://127.0.0.1:{srv.server_address[1]}/"}}})
+    m = lambda r: metric(app.metrics(), "outpost_notifications_total", channel="hook", result=r)
+    wait_for(lambda: (m("sent") or 0) >= 3, 20, "the first deliveries")
+    with lock:
+        ok = [n for n, st in got if st == 200]
+        first = got[0]
+    eq(first[1], 503, "the first message was refused")
+    assert first[0] in ok, f"the refused message was not retried: {got}"
+    eq(len(ok), len(set(ok)), "each delivered once")
+    # one snapshot: every message is sent, waiting (the one on its way too) or dropped
+    snap = app.metrics()
+    c = lambda r: metric(snap, "outpost_notifications_total", channel="hook", result=r)
+    eq((c("dropped"), c("failed")), (8, 1), "dropped, failed")
+    eq(c("sent") + metric(snap, "outpost_notifications_queued", channel="hook") + c("dropped"),
+       40, "sent + queued + dropped")
+    app.stop()
+    srv.shutdown()
+
+
 def test_silence_and_test_endpoint_and_exec_channel():
     rec, target = Receiver(), Target()
     out = tempfile.mktemp()
