@@ -374,6 +374,10 @@ void spool_ack(uint32_t sink, const struct spool_batch *b)
 	if (!P.on || sink >= P.nsinks || !b->n)
 		return;
 	P.cur[sink] = b->end;
+	/* the batch's segment was dropped while it was on its way (a backlog drained while the
+	 * spool is full): go on from the oldest segment left, not from one that is gone */
+	if (P.cur[sink].seg < P.segs[0].seq)
+		P.cur[sink] = (struct spool_pos){P.segs[0].seq, 0, 0};
 	cursor_save(sink);
 }
 

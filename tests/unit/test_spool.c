@@ -165,11 +165,39 @@ static void test_oldest_segments_go_and_are_counted(void)
 	spool_close();
 }
 
+/* A batch read from the oldest segment is acknowledged after that segment was dropped (a
+ * backlog drained while the spool is full): the cursor goes to the oldest segment left, and
+ * reading goes on. */
+static void test_an_ack_into_a_dropped_segment(void)
+{
+	fresh();
+	ASSERT_EQ(spool_open(dir, 128 << 10, 1, names), 0);
+	put(0, 3000);
+	static uint8_t buf[4096];
+	struct spool_batch b;
+	ASSERT_EQ(spool_read(0, buf, sizeof buf, 20, &b), 20);
+	struct spool_stats st;
+	spool_stats(NULL);
+	spool_stats(&st);
+	uint64_t dropped = st.dropped;
+	put(3000, 9000); /* the batch's segment goes while the batch is "in flight" */
+	spool_stats(NULL);
+	spool_stats(&st);
+	ASSERT(st.dropped > dropped);
+	spool_ack(0, &b);
+	ASSERT(spool_read(0, buf, sizeof buf, 20, &b) == 20);
+	int last = -1;
+	ASSERT(drain(0, &last) > 0);
+	ASSERT_EQ(last, 8999);
+	spool_close();
+}
+
 int main(void)
 {
 	RUN(test_cursors_survive_a_reopen);
 	RUN(test_torn_tail_and_flipped_byte_are_cut);
 	RUN(test_oldest_segments_go_and_are_counted);
+	RUN(test_an_ack_into_a_dropped_segment);
 	cleanup();
 	return T_DONE();
 }
