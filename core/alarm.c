@@ -425,8 +425,6 @@ void alarm_on_result(uint32_t probe, const struct result *res)
 
 void alarm_deinit(void)
 {
-	if (A.dirty)
-		save(); /* what changed since the last save (a silence just set) */
 	if (A.path[0] && plat_disk_drain(10000) != 0)
 		fprintf(stderr, "outpost: the alarm state is not on the disk after 10 s\n");
 	plat_lock();
@@ -535,7 +533,7 @@ void alarm_take_requests(void)
 		A.sil[A.nsil++] = req[i];
 		A.dirty = 1;
 	}
-	if (n)
+	if (A.dirty)
 		save(); /* the API said the silence is in force: it is kept from now on */
 	if (test)
 		for (uint32_t c = 0; c < A.cfg->nchannels; c++)

@@ -21,19 +21,26 @@ import lib
 
 
 class Receiver:
-    """Records every POST (path, headers, JSON body); answers 200, or `status`."""
+    """Records every POST (path, headers, JSON body); answers 200, or `status`. With `answer`,
+    the i-th POST is held answer(i)[0] seconds and answered answer(i)[1]; `answered` maps i to
+    the status once sent."""
 
-    def __init__(self, port=0):
-        self.got = []
+    def __init__(self, port=0, answer=None):
+        self.got, self.answered = [], {}
         self.status = 200
-        rec = self
+        rec, lock = self, threading.Lock()
 
         class H(BaseHTTPRequestHandler):
             def do_POST(self):
                 n = int(self.headers.get("Content-Length", 0))
                 body = self.rfile.read(n)
-                rec.got.append((self.path, dict(self.headers), body))
-                self.send_response(rec.status)
+                with lock:
+                    i = len(rec.got)
+                    rec.got.append((self.path, dict(self.headers), body))
+                hold, status = answer(i) if answer else (0, rec.status)
+                time.sleep(hold)
+                rec.answered[i] = status
+                self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -219,28 +226,7 @@ def test_a_full_queue_keeps_the_message_in_flight():
     it (503): the queue (32) drops the oldest messages that are not on their way (8, counted),
     so the refused one is retried and delivered. (A backlog goes out a message a second: the
     test reads the first deliveries, not all 32.)"""
-    got, lock = [], threading.Lock()
-
-    class H(BaseHTTPRequestHandler):
-        def do_POST(self):
-            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
-            with lock:
-                first = not got
-                got.append([body["probe"], 0])
-                i = len(got) - 1
-            if first:
-                time.sleep(3)
-            status = 503 if first else 200
-            with lock:
-                got[i][1] = status
-            self.send_response(status)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *a):
-            pass
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    rec = Receiver(answer=lambda i: (3, 503) if i == 0 else (0, 200))
     dead = free_port()
     names = [f"p{i:02d}" for i in range(40)]
     app = Appliance({
@@ -250,23 +236,21 @@ def test_a_full_queue_keeps_the_message_in_flight():
                     "when": "failures", "n": 1, "of": 1, "send_resolved": False}
                    for k in range(3)],
         "notifications": {"hook": {"type": "webhook",
-                                   "url": f"http://127.0.0.1:{srv.server_address[1]}/"}}})
-    m = lambda r: metric(app.metrics(), "outpost_notifications_total", channel="hook", result=r)
-    wait_for(lambda: (m("sent") or 0) >= 3, 20, "the first deliveries")
-    with lock:
-        ok = [n for n, st in got if st == 200]
-        first = got[0]
-    eq(first[1], 503, "the first message was refused")
-    assert first[0] in ok, f"the refused message was not retried: {got}"
+                                   "url": f"http://127.0.0.1:{rec.port}/"}}})
+    def count(snap, result):
+        return metric(snap, "outpost_notifications_total", channel="hook", result=result) or 0
+    wait_for(lambda: count(app.metrics(), "sent") >= 3, 20, "the first deliveries")
+    sent = {i: json.loads(rec.got[i][2])["probe"] for i in list(rec.answered)}
+    ok = [sent[i] for i, st in sorted(rec.answered.items()) if st == 200]
+    eq(rec.answered[0], 503, "the first message was refused")
+    assert sent[0] in ok, f"the refused message was not retried: {sent} {rec.answered}"
     eq(len(ok), len(set(ok)), "each delivered once")
     # one snapshot: every message is sent, waiting (the one on its way too) or dropped
     snap = app.metrics()
-    c = lambda r: metric(snap, "outpost_notifications_total", channel="hook", result=r)
-    eq((c("dropped"), c("failed")), (8, 1), "dropped, failed")
-    eq(c("sent") + metric(snap, "outpost_notifications_queued", channel="hook") + c("dropped"),
-       40, "sent + queued + dropped")
+    eq((count(snap, "dropped"), count(snap, "failed")), (8, 1), "dropped, failed")
+    eq(count(snap, "sent") + metric(snap, "outpost_notifications_queued", channel="hook") +
+       count(snap, "dropped"), 40, "sent + queued + dropped")
     app.stop()
-    srv.shutdown()
 
 
 def test_silence_and_test_endpoint_and_exec_channel():

@@ -49,6 +49,13 @@ static void put(int from, int to)
 }
 
 /* Read everything sink s has, acking as it goes; returns the count and the last number. */
+/* The figures as the engine computes them and another thread reads them. */
+static void figures(struct spool_stats *st)
+{
+	spool_stats(NULL);
+	spool_stats(st);
+}
+
 static int drain(uint32_t s, int *last)
 {
 	static uint8_t buf[65536];
@@ -83,8 +90,7 @@ static void test_cursors_survive_a_reopen(void)
 	ASSERT_EQ(drain(0, &last), 100); /* only the new ones: nothing twice */
 	ASSERT_EQ(last, 599);
 	struct spool_stats st;
-	spool_stats(NULL);
-	spool_stats(&st);
+	figures(&st);
 	ASSERT_EQ(st.pending_records[0], 0);
 	ASSERT_EQ(st.pending_records[1], 600);
 	ASSERT_EQ(drain(1, &last), 600); /* the other sink has everything */
@@ -98,8 +104,7 @@ static void test_cursors_survive_a_reopen(void)
 	spool_ack(0, &b);
 	spool_close();
 	ASSERT_EQ(spool_open(dir, 1 << 20, 2, names), 0);
-	spool_stats(NULL);
-	spool_stats(&st);
+	figures(&st);
 	ASSERT_EQ(st.pending_records[0], 30);
 	ASSERT_EQ(st.pending_records[1], 50);
 	/* another thread only copies what the engine last computed: it reads neither the segment
@@ -107,8 +112,7 @@ static void test_cursors_survive_a_reopen(void)
 	put(650, 660);
 	spool_stats(&st);
 	ASSERT_EQ(st.pending_records[1], 50);
-	spool_stats(NULL);
-	spool_stats(&st);
+	figures(&st);
 	ASSERT_EQ(st.pending_records[1], 60);
 	spool_close();
 }
@@ -130,8 +134,7 @@ static void test_torn_tail_and_flipped_byte_are_cut(void)
 	ASSERT_EQ(drain(0, &last), 99);
 	ASSERT_EQ(last, 98);
 	struct spool_stats st;
-	spool_stats(NULL);
-	spool_stats(&st);
+	figures(&st);
 	ASSERT_EQ(st.corrupt, 1);
 	spool_close();
 	/* a flipped byte in record 50's payload: the segment is cut before it */
@@ -153,13 +156,11 @@ static void test_oldest_segments_go_and_are_counted(void)
 	for (int k = 0; k < 10; k++)
 		put(k * 1000, (k + 1) * 1000);
 	struct spool_stats st;
-	spool_stats(NULL);
-	spool_stats(&st);
+	figures(&st);
 	ASSERT(st.bytes <= (128 << 10) + 65536);
 	int last = -1, got = drain(0, &last);
 	ASSERT_EQ(last, 9999);
-	spool_stats(NULL);
-	spool_stats(&st);
+	figures(&st);
 	ASSERT_EQ((uint64_t)got + st.dropped, 10000); /* every record delivered or counted */
 	ASSERT(st.dropped > 0);
 	spool_close();
@@ -177,12 +178,10 @@ static void test_an_ack_into_a_dropped_segment(void)
 	struct spool_batch b;
 	ASSERT_EQ(spool_read(0, buf, sizeof buf, 20, &b), 20);
 	struct spool_stats st;
-	spool_stats(NULL);
-	spool_stats(&st);
+	figures(&st);
 	uint64_t dropped = st.dropped;
 	put(3000, 9000); /* the batch's segment goes while the batch is "in flight" */
-	spool_stats(NULL);
-	spool_stats(&st);
+	figures(&st);
 	ASSERT(st.dropped > dropped);
 	spool_ack(0, &b);
 	ASSERT(spool_read(0, buf, sizeof buf, 20, &b) == 20);
