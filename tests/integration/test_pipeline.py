@@ -240,6 +240,12 @@ def test_a_subscription_that_cannot_connect_says_why():
        (False, 0, "subscription not open within the probe's timeout"), f"{s}")
     eq(app.get("/healthz")[0], 200, "healthy")
     app.stop()
+    # a name that does not resolve (no nameserver is configured for the tests)
+    app = Appliance(via_wsserver(port, "ws://events.invalid/subscribe"))
+    wait_for(lambda: sub()["last_error"], 10, "a subscription error")
+    s = sub()
+    assert s["last_error"].startswith("resolve events.invalid: "), s
+    app.stop()
 
 
 def test_posts_and_subscription_through_a_proxy():
