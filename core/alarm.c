@@ -303,7 +303,7 @@ static void publish(void)
 		cp->failed = A.q[c].failed;
 		cp->dropped = A.q[c].dropped;
 		cp->queued = A.q[c].len;
-		stats_delivery(&A.chan[c]->stats, &cp->delivery);
+		stats_delivery(&A.chan[c]->stats, A.chan[c]->cfg->target, &cp->delivery);
 	}
 	A.ncpub = A.cfg->nchannels;
 	memcpy(A.psil, A.sil, sizeof A.sil[0] * A.nsil);

@@ -555,7 +555,7 @@ void export_tick(void)
 		return;
 	for (uint32_t i = 0; i < X.n; i++) {
 		struct delivery_state d;
-		stats_delivery(&X.sinks[i]->stats, &d);
+		stats_delivery(&X.sinks[i]->stats, X.sinks[i]->cfg->target, &d);
 		spool_note(i, X.sent[i], X.failed[i], &d);
 	}
 	spool_stats(NULL); /* the figures: what the sinks left since the last flush */

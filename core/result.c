@@ -79,8 +79,9 @@ void stats_add(struct probe_stats *s, const struct result *r)
 	}
 }
 
-void stats_delivery(const struct probe_stats *s, struct delivery_state *out)
+void stats_delivery(const struct probe_stats *s, const char *target, struct delivery_state *out)
 {
+	op_strlcpy(out->target, target, sizeof out->target);
 	out->last_failure = s->last_failure;
 	if (!s->has_failure)
 		out->last_failure.wall_us = 0;

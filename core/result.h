@@ -104,11 +104,12 @@ void stats_add(struct probe_stats *s, const struct result *r);
 
 /* A delivery's state (a notification channel's, an export's), as the API shows it. */
 struct delivery_state {
+	char target[OP_TARGET_MAX]; /* where it delivers: an export's URL, a channel's type */
 	struct result last_failure; /* the latest failed attempt; wall_us 0: none */
 	uint8_t failing;            /* the latest attempt failed */
 };
-/* The delivery state of an internal probe's stats. */
-void stats_delivery(const struct probe_stats *s, struct delivery_state *out);
+/* The delivery state of an internal probe from its stats and target. */
+void stats_delivery(const struct probe_stats *s, const char *target, struct delivery_state *out);
 /* Days the presented chain has left at wall time now_us (negative once it has expired);
  * meaningful only when r->cert_expiry is set. */
 double result_cert_days(const struct result *r, int64_t now_us);

@@ -106,7 +106,7 @@ static void jb_result(struct jbuf *b, const struct snap_probe *p, const char *re
 
 /* A delivery's state (a notification channel's, an export's): ,"failing":..,"last_failure":
  * the latest failed attempt in the shape of a result, or null. */
-static void jb_delivery(struct jbuf *b, const char *name, const char *kind, const char *target,
+static void jb_delivery(struct jbuf *b, const char *name, const char *kind,
 	const struct delivery_state *d)
 {
 	jb(b, ",\"failing\":%s,\"last_failure\":", d->failing ? "true" : "false");
@@ -115,7 +115,7 @@ static void jb_delivery(struct jbuf *b, const char *name, const char *kind, cons
 		return;
 	}
 	char text[4096];
-	jb_put(b, text, result_json(text, sizeof text, name, kind, target, "", NULL, NULL,
+	jb_put(b, text, result_json(text, sizeof text, name, kind, d->target, "", NULL, NULL,
 		&d->last_failure));
 }
 
@@ -459,12 +459,14 @@ static int get_exports(struct mg_connection *c)
 			op_fmt_time(oldest, sizeof oldest, st.oldest_pending_us[i]);
 		jb(&b, "%s{\"name\":", i ? "," : "");
 		jb_str(&b, st.names[i]);
+		jb(&b, ",\"url\":");
+		jb_str(&b, st.delivery[i].target);
 		jb(&b, ",\"pending_records\":%llu,\"pending_bytes\":%llu,\"oldest_pending\":%s%s%s,"
 			"\"sent\":%llu,\"failed\":%llu",
 			(unsigned long long)st.pending_records[i], (unsigned long long)st.pending_bytes[i],
 			oldest[0] ? "\"" : "", oldest[0] ? oldest : "null", oldest[0] ? "\"" : "",
 			(unsigned long long)st.sent[i], (unsigned long long)st.failed[i]);
-		jb_delivery(&b, st.names[i], "export", "", &st.delivery[i]);
+		jb_delivery(&b, st.names[i], "export", &st.delivery[i]);
 		jb(&b, "}");
 	}
 	jb(&b, "]}\n");
@@ -503,7 +505,7 @@ static int get_alarms(struct mg_connection *c)
 		jb(&b, ",\"type\":\"%s\",\"sent\":%llu,\"failed\":%llu,\"dropped\":%llu,\"queued\":%u",
 			ch[i].type, (unsigned long long)ch[i].sent, (unsigned long long)ch[i].failed,
 			(unsigned long long)ch[i].dropped, ch[i].queued);
-		jb_delivery(&b, ch[i].name, "notify", ch[i].type, &ch[i].delivery);
+		jb_delivery(&b, ch[i].name, "notify", &ch[i].delivery);
 		jb(&b, "}");
 	}
 	jb(&b, "],\"silences\":[");

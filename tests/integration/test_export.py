@@ -133,7 +133,9 @@ def test_through_a_proxy_to_a_collector_that_wants_a_client_certificate():
     assert nocert["sent"] == 0 and nocert["failed"] >= 1 and nocert["pending_records"] > 0, nocert
     assert nocert["oldest_pending"], nocert
     f = nocert["last_failure"]
-    eq((f["probe"], f["kind"], f["success"]), ("nocert", "export", False), "nocert's failure")
+    eq((f["probe"], f["kind"], f["target"], f["success"]), ("nocert", "export", url, False),
+       "nocert's failure")
+    eq(nocert["url"], url, "the export's URL")
     # Python's server answers a handshake without a certificate with an alert and closes with
     # our next records unread, which resets the connection: the alert is still named
     eq(f["reason"], "tls", "nocert's reason")
