@@ -298,7 +298,6 @@ static void publish(void)
 	for (uint32_t c = 0; c < A.cfg->nchannels; c++) {
 		struct channel_pub *cp = &A.cpub[c];
 		op_strlcpy(cp->name, A.cfg->channels[c].name, sizeof cp->name);
-		op_strlcpy(cp->type, A.cfg->channels[c].target, sizeof cp->type);
 		cp->sent = A.q[c].sent;
 		cp->failed = A.q[c].failed;
 		cp->dropped = A.q[c].dropped;

@@ -106,10 +106,10 @@ struct alarm_pub {
 	char reason[OP_DETAIL_MAX];
 };
 struct channel_pub {
-	char name[OP_NAME_MAX], type[16];
+	char name[OP_NAME_MAX];
 	uint64_t sent, failed, dropped;
 	uint32_t queued;
-	struct delivery_state delivery;
+	struct delivery_state delivery; /* its target is the channel's type */
 };
 
 /* ---- the pure state machine (unit-tested on its own) ---- */

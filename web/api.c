@@ -503,7 +503,7 @@ static int get_alarms(struct mg_connection *c)
 		jb(&b, "%s{\"name\":", i ? "," : "");
 		jb_str(&b, ch[i].name);
 		jb(&b, ",\"type\":\"%s\",\"sent\":%llu,\"failed\":%llu,\"dropped\":%llu,\"queued\":%u",
-			ch[i].type, (unsigned long long)ch[i].sent, (unsigned long long)ch[i].failed,
+			ch[i].delivery.target, (unsigned long long)ch[i].sent, (unsigned long long)ch[i].failed,
 			(unsigned long long)ch[i].dropped, ch[i].queued);
 		jb_delivery(&b, ch[i].name, "notify", &ch[i].delivery);
 		jb(&b, "}");
