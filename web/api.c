@@ -51,32 +51,28 @@ static void jb_str(struct jbuf *b, const char *s)
 	jb_put(b, q, strlen(q));
 }
 
-static int send_json(struct mg_connection *c, int status, struct jbuf *b)
+/* headers: extra lines beyond Cache-Control, "" or lines ending in CRLF */
+static int send_json_with(struct mg_connection *c, int status, struct jbuf *b,
+	const char *headers)
 {
-	static const struct {
-		int code;
-		const char *text;
-	} texts[] = {{200, "OK"}, {202, "Accepted"}, {400, "Bad Request"}, {401, "Unauthorized"},
-		{403, "Forbidden"}, {404, "Not Found"}, {405, "Method Not Allowed"},
-		{409, "Conflict"}, {503, "Service Unavailable"}};
-	const char *text = "";
-	for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
-		if (texts[i].code == status)
-			text = texts[i].text;
+	char h[160];
+	snprintf(h, sizeof h, NO_STORE "%s", headers);
 	if (b->oom) {
 		status = 503;
 		b->len = 0;
-		text = "Service Unavailable";
 	}
-	mg_printf(c, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-		"Cache-Control: no-store\r\n%s\r\n", status, text, b->len,
-		status == 401 ? "WWW-Authenticate: Bearer\r\n" : "");
-	mg_write(c, b->p ? b->p : "", b->len);
+	web_reply(c, status, "application/json", h, b->p ? b->p : "", b->len);
 	free(b->p);
 	return status;
 }
 
-static int error(struct mg_connection *c, int status, const char *err, const char *detail)
+static int send_json(struct mg_connection *c, int status, struct jbuf *b)
+{
+	return send_json_with(c, status, b, "");
+}
+
+static int error_with(struct mg_connection *c, int status, const char *err, const char *detail,
+	const char *headers)
 {
 	struct jbuf b = {0};
 	jb(&b, "{\"error\":");
@@ -84,7 +80,22 @@ static int error(struct mg_connection *c, int status, const char *err, const cha
 	jb(&b, ",\"detail\":");
 	jb_str(&b, detail);
 	jb(&b, "}\n");
-	return send_json(c, status, &b);
+	return send_json_with(c, status, &b, headers);
+}
+
+static int error(struct mg_connection *c, int status, const char *err, const char *detail)
+{
+	return error_with(c, status, err, detail, status == 401 ? "WWW-Authenticate: Bearer\r\n" : "");
+}
+
+/* 405, with the Allow header RFC 9110 requires of it (HEAD goes wherever GET does). allow is
+ * "GET", "POST" or "GET, POST". */
+static int wrong_method(struct mg_connection *c, const char *allow)
+{
+	char detail[32], line[48];
+	snprintf(detail, sizeof detail, "use %s", allow);
+	snprintf(line, sizeof line, "Allow: %s%s\r\n", allow, strstr(allow, "GET") ? ", HEAD" : "");
+	return error_with(c, 405, "method_not_allowed", detail, line);
 }
 
 static void jb_time(struct jbuf *b, int64_t wall_us)
@@ -135,12 +146,12 @@ static int write_denied(struct mg_connection *c)
 	return 0;
 }
 
-/* A write endpoint: 405 unless it is a POST (allowed names the methods), then the token check.
+/* A write endpoint: 405 unless it is a POST (allow names the methods), then the token check.
  * Returns 0 when the write may go on, else the status of the error it sent. */
-static int write_refused(struct mg_connection *c, int post, const char *allowed)
+static int write_refused(struct mg_connection *c, int post, const char *allow)
 {
 	if (!post)
-		return error(c, 405, "method_not_allowed", allowed);
+		return wrong_method(c, allow);
 	return write_denied(c);
 }
 
@@ -598,23 +609,25 @@ int api_handle(struct mg_connection *c, void *cbdata)
 	const struct mg_request_info *ri = mg_get_request_info(c);
 	const char *path = ri->local_uri ? ri->local_uri : "";
 	const char *q = ri->query_string ? ri->query_string : "";
-	int post = !strcmp(ri->request_method, "POST"), get = !strcmp(ri->request_method, "GET");
+	/* HEAD is a GET whose body web_reply leaves out */
+	int post = !strcmp(ri->request_method, "POST"), get = !strcmp(ri->request_method, "GET") ||
+		!strcmp(ri->request_method, "HEAD");
 	const char *rest = path + strlen("/api/v1/");
 	if (strncmp(path, "/api/v1/", 8))
 		return error(c, 404, "not_found", "no such endpoint");
 	if (!strcmp(rest, "appliance"))
-		return get ? get_appliance(c) : error(c, 405, "method_not_allowed", "use GET");
+		return get ? get_appliance(c) : wrong_method(c, "GET");
 	if (!strcmp(rest, "probes"))
-		return get ? get_probes(c, q) : error(c, 405, "method_not_allowed", "use GET");
+		return get ? get_probes(c, q) : wrong_method(c, "GET");
 	if (!strcmp(rest, "openapi.json")) {
 		if (!get)
-			return error(c, 405, "method_not_allowed", "use GET");
+			return wrong_method(c, "GET");
 		struct jbuf b = {0};
 		jb_put(&b, web_openapi_json, web_openapi_json_len);
 		return send_json(c, 200, &b);
 	}
 	if (!strcmp(rest, "reload")) {
-		int refused = write_refused(c, post, "use POST");
+		int refused = write_refused(c, post, "POST");
 		if (refused)
 			return refused;
 		engine_request_reload();
@@ -623,17 +636,17 @@ int api_handle(struct mg_connection *c, void *cbdata)
 		return send_json(c, 202, &b);
 	}
 	if (!strcmp(rest, "exports"))
-		return get ? get_exports(c) : error(c, 405, "method_not_allowed", "use GET");
+		return get ? get_exports(c) : wrong_method(c, "GET");
 	if (!strcmp(rest, "alarms"))
-		return get ? get_alarms(c) : error(c, 405, "method_not_allowed", "use GET");
+		return get ? get_alarms(c) : wrong_method(c, "GET");
 	if (!strcmp(rest, "silences")) {
 		if (get)
 			return get_alarms(c);
-		int refused = write_refused(c, post, "use GET or POST");
+		int refused = write_refused(c, post, "GET, POST");
 		return refused ? refused : post_silence(c);
 	}
 	if (!strcmp(rest, "notify/test")) {
-		int refused = write_refused(c, post, "use POST");
+		int refused = write_refused(c, post, "POST");
 		if (refused)
 			return refused;
 		alarm_request_test();
@@ -651,12 +664,12 @@ int api_handle(struct mg_connection *c, void *cbdata)
 		name[slash - n] = 0;
 		if (!strcmp(slash, "/results"))
 			return get ? get_results(c, name, q) :
-				error(c, 405, "method_not_allowed", "use GET");
+				wrong_method(c, "GET");
 		if (!strcmp(slash, "/logs"))
 			return get ? get_logs(c, name, q) :
-				error(c, 405, "method_not_allowed", "use GET");
+				wrong_method(c, "GET");
 		if (!strcmp(slash, "/run")) {
-			int refused = write_refused(c, post, "use POST");
+			int refused = write_refused(c, post, "POST");
 			return refused ? refused : post_run(c, name);
 		}
 	}

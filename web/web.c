@@ -14,13 +14,26 @@
 
 static struct mg_context *ctx;
 
-static void send_text(struct mg_connection *c, int status, const char *type, const char *body)
+/* The one writer of a whole answer: status line, headers, Content-Length and body. A HEAD
+ * request gets the same head without the body (RFC 9110 9.3.2): left in, the body would be read
+ * as the next answer on a kept-alive connection (a balancer's "HEAD /healthz" check). headers
+ * is "" or whole lines, each ending in CRLF. */
+int web_reply(struct mg_connection *c, int status, const char *type, const char *headers,
+	const char *body, size_t n)
 {
-	size_t n = strlen(body);
-	mg_printf(c, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-		"Cache-Control: no-store\r\n\r\n", status, status == 200 ? "OK" : "Service Unavailable",
-		type, n);
-	mg_write(c, body, n);
+	mg_printf(c, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s\r\n", status,
+		mg_get_response_code_text(c, status), type, n, headers);
+	if (strcmp(mg_get_request_info(c)->request_method, "HEAD"))
+		mg_write(c, body, n);
+	return status;
+}
+
+/* One piece of a chunked body (after mg_send_http_ok with length -1); n = 0 ends it. A HEAD
+ * request gets none of it, not even the end. */
+static void web_chunk(struct mg_connection *c, const char *s, size_t n)
+{
+	if (strcmp(mg_get_request_info(c)->request_method, "HEAD"))
+		mg_send_chunk(c, s, (unsigned)n);
 }
 
 static int h_healthz(struct mg_connection *c, void *cb)
@@ -36,13 +49,13 @@ static int h_healthz(struct mg_connection *c, void *cb)
 	else
 		snprintf(body, sizeof body, "%s: event loop %s (last heartbeat %.1fs ago)\n",
 			stalled ? "stalled" : "ok", stalled ? "stalled" : "alive", age / 1e6);
-	send_text(c, stalled ? 503 : 200, "text/plain; charset=utf-8", body);
-	return stalled ? 503 : 200;
+	return web_reply(c, stalled ? 503 : 200, "text/plain; charset=utf-8", NO_STORE, body,
+		strlen(body));
 }
 
 static void chunk_out(void *conn, const char *s, size_t n)
 {
-	mg_send_chunk(conn, s, (unsigned)n);
+	web_chunk(conn, s, n);
 }
 
 static int h_metrics(struct mg_connection *c, void *cb)
@@ -55,7 +68,7 @@ static int h_metrics(struct mg_connection *c, void *cb)
 	}
 	mg_send_http_ok(c, "text/plain; version=0.0.4; charset=utf-8", -1);
 	metrics_render(&s, plat_now_us(), chunk_out, c);
-	mg_send_chunk(c, "", 0);
+	web_chunk(c, "", 0);
 	free(s.probes);
 	return 200;
 }
@@ -100,7 +113,7 @@ static void cert_line(const struct result *r, int64_t now_us, char *out, size_t 
 static void chunk_str(struct mg_connection *c, const char *s, size_t n)
 {
 	if (n)
-		mg_send_chunk(c, s, (unsigned)n);
+		web_chunk(c, s, n);
 }
 
 static int h_index(struct mg_connection *c, void *cb)
@@ -158,36 +171,25 @@ static int h_index(struct mg_connection *c, void *cb)
 		chunk_str(c, buf, (size_t)OP_MIN(n, (int)sizeof buf - 1));
 	}
 	chunk_str(c, t, strlen(t));
-	mg_send_chunk(c, "", 0);
+	web_chunk(c, "", 0);
 	free(s.probes);
 	return 200;
 }
 
+struct asset {
+	const char *type, *body;
+	const unsigned *len;
+};
+
 static int h_asset(struct mg_connection *c, void *cb)
 {
-	const char *const *a = cb; /* {type, body, length as text} */
-	mg_printf(c, "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %s\r\n"
-		"Cache-Control: max-age=300\r\n\r\n", a[0], a[2]);
-	mg_write(c, a[1], strlen(a[1]));
-	return 200;
+	const struct asset *a = cb;
+	return web_reply(c, 200, a->type, "Cache-Control: max-age=300\r\n", a->body, *a->len);
 }
 
 static void buf_out(void *to, const char *s, size_t n)
 {
 	jb_put(to, s, n);
-}
-
-static int reply(struct mg_connection *c, int status, const char *type, const char *body,
-	size_t n)
-{
-	static const char *const texts[] = {[200] = "OK", [400] = "Bad Request",
-		[503] = "Service Unavailable"};
-	mg_printf(c, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-		"Cache-Control: no-store\r\n\r\n", status,
-		status < (int)(sizeof texts / sizeof texts[0]) && texts[status] ? texts[status] : "",
-		type, n);
-	mg_write(c, body, n);
-	return status;
 }
 
 /* /logs/<service>/<object>: a stored run output, as text. Only names the store holds are
@@ -209,9 +211,7 @@ static int h_log(struct mg_connection *c, void *cb)
 		mg_send_http_error(c, 404, "the log object is gone");
 		return 404;
 	}
-	mg_printf(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n"
-		"Content-Length: %d\r\nCache-Control: no-store\r\n\r\n", n);
-	mg_write(c, buf, (size_t)n);
+	web_reply(c, 200, "text/plain; charset=utf-8", NO_STORE, buf, (size_t)n);
 	free(buf);
 	return 200;
 }
@@ -228,14 +228,14 @@ static int h_probe(struct mg_connection *c, void *cb)
 	char target[OP_TARGET_MAX], module[OP_NAME_MAX] = "http_2xx", debug[8] = "";
 	char msg[600];
 	if (mg_get_var(q, ql, "target", target, sizeof target) <= 0)
-		return reply(c, 400, "text/plain", "Target parameter is missing\n", 28);
+		return web_reply(c, 400, "text/plain", NO_STORE, "Target parameter is missing\n", 28);
 	mg_get_var(q, ql, "module", module, sizeof module);
 	mg_get_var(q, ql, "debug", debug, sizeof debug);
 	static __thread char text[16384];
 	struct cfg_module m;
 	if (snap_module(module, &m, text, sizeof text) != 0) {
 		int n = snprintf(msg, sizeof msg, "Unknown module \"%s\"\n", module);
-		return reply(c, 400, "text/plain", msg, (size_t)n);
+		return web_reply(c, 400, "text/plain", NO_STORE, msg, (size_t)n);
 	}
 	/* the scrape's own timeout less half a second, capped by the module's */
 	uint64_t timeout = 10000000;
@@ -251,7 +251,7 @@ static int h_probe(struct mg_connection *c, void *cb)
 	char err[512];
 	if (cfg_module_load(&one, &m, target, timeout, err, sizeof err) != 0) {
 		int n = snprintf(msg, sizeof msg, "Bad target or module: %s\n", cfg_error_text(err));
-		return reply(c, 400, "text/plain", msg, (size_t)n);
+		return web_reply(c, 400, "text/plain", NO_STORE, msg, (size_t)n);
 	}
 	struct snap_probe p;
 	memset(&p, 0, sizeof p);
@@ -260,7 +260,7 @@ static int h_probe(struct mg_connection *c, void *cb)
 		cfg_free(&one);
 		const char *why = rc == OP_ENOMEM ? "too many /probe requests at once\n" :
 			"the run was cut short by a reload or a stop; ask again\n";
-		return reply(c, 503, "text/plain", why, strlen(why));
+		return web_reply(c, 503, "text/plain", NO_STORE, why, strlen(why));
 	}
 	p.stats.has_last = 1; /* (a canceled run too: its series say so) */
 	op_strlcpy(p.name, "probe", sizeof p.name);
@@ -278,8 +278,8 @@ static int h_probe(struct mg_connection *c, void *cb)
 		jb_put(&b, msg, (size_t)n);
 	}
 	metrics_render_probe(&p, buf_out, &b);
-	reply(c, 200, debug[0] ? "text/plain; charset=utf-8" :
-		"text/plain; version=0.0.4; charset=utf-8", b.p ? b.p : "", b.len);
+	web_reply(c, 200, debug[0] ? "text/plain; charset=utf-8" :
+		"text/plain; version=0.0.4; charset=utf-8", NO_STORE, b.p ? b.p : "", b.len);
 	free(b.p);
 	return 200;
 }
@@ -304,10 +304,8 @@ static int begin_request(struct mg_connection *c)
 	if (h && s.app.token[0] && op_same(h, want))
 		return 0;
 	static const char body[] = "authentication required\n";
-	mg_printf(c, "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"outpost\", "
-		"charset=\"UTF-8\"\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n\r\n%s",
-		sizeof body - 1, body);
-	return 401;
+	return web_reply(c, 401, "text/plain", "WWW-Authenticate: Basic realm=\"outpost\", "
+		"charset=\"UTF-8\"\r\n", body, sizeof body - 1);
 }
 
 static int log_message(const struct mg_connection *c, const char *msg)
@@ -355,17 +353,13 @@ int web_start(const char *listen, char *err, size_t errcap)
 	}
 	mg_set_request_handler(ctx, "/healthz$", h_healthz, NULL);
 	mg_set_request_handler(ctx, "/metrics$", h_metrics, NULL);
-	static char css_len[16], js_len[16];
-	snprintf(css_len, sizeof css_len, "%u", web_style_css_len);
-	snprintf(js_len, sizeof js_len, "%u", web_app_js_len);
-	static const char *css[3], *js[3];
-	css[0] = "text/css; charset=utf-8", css[1] = web_style_css, css[2] = css_len;
-	js[0] = "text/javascript; charset=utf-8", js[1] = web_app_js, js[2] = js_len;
+	static const struct asset css = {"text/css; charset=utf-8", web_style_css,
+		&web_style_css_len}, js = {"text/javascript; charset=utf-8", web_app_js, &web_app_js_len};
 	mg_set_request_handler(ctx, "/probe$", h_probe, NULL);
 	mg_set_request_handler(ctx, "/logs/", h_log, NULL);
 	mg_set_request_handler(ctx, "/api/v1/", api_handle, NULL);
-	mg_set_request_handler(ctx, "/assets/style.css$", h_asset, (void *)css);
-	mg_set_request_handler(ctx, "/assets/app.js$", h_asset, (void *)js);
+	mg_set_request_handler(ctx, "/assets/style.css$", h_asset, (void *)&css);
+	mg_set_request_handler(ctx, "/assets/app.js$", h_asset, (void *)&js);
 	mg_set_request_handler(ctx, "/$", h_index, NULL);
 	return 0;
 }

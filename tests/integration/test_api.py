@@ -71,6 +71,41 @@ def test_read_endpoints():
     app.stop()
 
 
+def test_head_gets_the_head_alone():
+    """HEAD answers as GET does with no body (RFC 9110 9.3.2): a body left in would be read as
+    the next answer on the same kept-alive connection, as a balancer's health check keeps it.
+    A 405 names the methods in Allow."""
+    import http.client
+    _, mport = start_tool("mockhttp")
+    app = appliance(mport)
+    conn = http.client.HTTPConnection("127.0.0.1", app.port, timeout=10)
+    for path in ("/healthz", "/metrics", "/", "/assets/app.js", "/api/v1/appliance",
+                 "/api/v1/probes", "/api/v1/probes/api/results", "/api/v1/silences",
+                 "/probe?module=nope&target=x", "/api/v1/nope"):
+        conn.request("GET", path)
+        r = conn.getresponse()
+        body = r.read()
+        conn.request("HEAD", path)
+        h = conn.getresponse()
+        eq((h.status, h.read()), (r.status, b""), f"HEAD {path}")
+        eq(h.getheader("Content-Type"), r.getheader("Content-Type"), f"HEAD {path} type")
+        if r.getheader("Content-Length") and not path.startswith(("/api/v1/probes", "/api/v1/app")):
+            eq(h.getheader("Content-Length"), str(len(body)), f"HEAD {path} length")
+        # the next answer on the connection is whole and its own
+        conn.request("GET", "/healthz")
+        n = conn.getresponse()
+        eq((n.status, n.read()[:3]), (200, b"ok:"), f"the answer after HEAD {path}")
+    for method, path, allow in (("GET", "/api/v1/reload", "POST"),
+                                ("DELETE", "/api/v1/probes", "GET, HEAD"),
+                                ("PUT", "/api/v1/silences", "GET, POST, HEAD")):
+        conn.request(method, path)
+        r = conn.getresponse()
+        eq((r.status, r.getheader("Allow")), (405, allow), f"{method} {path}")
+        eq(json.loads(r.read())["error"], "method_not_allowed", f"{method} {path} body")
+    conn.close()
+    app.stop()
+
+
 def test_writes_need_the_token():
     _, mport = start_tool("mockhttp")
     app = appliance(mport)
