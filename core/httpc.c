@@ -249,11 +249,8 @@ static int head_done(struct probe_run *r, struct httpc *s, const struct httpc_re
 		return -1;
 	}
 	if (n < 0) {
-		char ex[40];
-		size_t l = OP_MIN(s->head_len, 24), w = 0;
-		for (size_t i = 0; i < l; i++)
-			w += (size_t)snprintf(ex + w, sizeof ex - w, "%c",
-				s->head[i] >= 32 && s->head[i] < 127 ? s->head[i] : '.');
+		char ex[48];
+		op_excerpt(s->head, OP_MIN(s->head_len, 24), ex, sizeof ex);
 		probe_run_done(r, 0, REASON_PROTOCOL, "not an HTTP response: \"%s\"", ex);
 		return -1;
 	}
