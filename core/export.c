@@ -3,7 +3,7 @@
  * "export" (like a notification channel): read a batch after the cursor, POST it, and on 2xx
  * move the cursor. A failure leaves the cursor where it was and tries again after a backoff
  * (2 s doubling to 5 min, jittered), so a link that is down for hours loses nothing the spool
- * can hold.
+ * can hold; only a batch the collector refuses as such (400, 422) is dropped (see sent()).
  *
  *   results_webhook: the batch as JSON lines (the results API's shape), Content-Type
  *                    application/x-ndjson.
@@ -51,7 +51,7 @@ struct export_run {
 	struct httpc h;
 	struct httpc_req req;
 	struct spool_batch b;
-	uint8_t ended;
+	uint8_t ended, more; /* more: the spool holds more than this batch (or may) */
 	char headers[1024];
 };
 
@@ -71,7 +71,7 @@ static struct {
 	struct probe **sinks;
 	uint32_t n;
 	uint32_t failures[SPOOL_SINKS_MAX];
-	uint64_t sent[SPOOL_SINKS_MAX], failed[SPOOL_SINKS_MAX];
+	uint64_t sent[SPOOL_SINKS_MAX], failed[SPOOL_SINKS_MAX], refused[SPOOL_SINKS_MAX];
 	uint64_t last_flush_us;
 	struct ev_timer flush; /* every spool.flush_every */
 } X;
@@ -360,26 +360,54 @@ static size_t otlp_head(char *out, size_t cap)
 
 /* ---- the sink's run ---- */
 
+/* The first line of what the collector answered, as " (text)" for a detail, or "". */
+static void collector_says(const struct httpc *h, char *out, size_t cap)
+{
+	size_t n = 0;
+	while (n < h->kept && n < 48 && h->body[n] != '\n' && h->body[n] != '\r')
+		n++;
+	out[0] = 0;
+	if (n && cap > 8) {
+		size_t w = op_excerpt(h->body, n, out + 2, cap - 3);
+		out[0] = ' ', out[1] = '(', out[w + 2] = ')', out[w + 3] = 0;
+	}
+}
+
 static void sent(struct probe_run *r, struct httpc *h)
 {
 	struct export_run *s = (struct export_run *)r->state;
-	(void)h;
-	int status = r->facts.http_status;
-	if (status < 200 || status > 299) {
-		probe_run_done(r, 0, REASON_EXPECT, "the collector answered %d", status);
+	struct probe *p = r->p;
+	uint32_t i = p->id;
+	int status = r->facts.http_status, refused = status == 400 || status == 422;
+	char says[64];
+	collector_says(h, says, sizeof says);
+	if ((status < 200 || status > 299) && !refused) {
+		probe_run_done(r, 0, REASON_EXPECT, "the collector answered %d%s%s", status, says,
+			status == 413 ? "; a smaller batch may pass" : "");
 		return;
 	}
-	uint32_t i = r->p->id;
-	struct probe *p = r->p;
+	/* Delivered, or refused as such (400, 422: an out-of-order sample, a timestamp from
+	 * before the box's clock was set). Sent again, a refused batch would be refused again and
+	 * hold back every result behind it for as long as the spool keeps them, so it is dropped
+	 * and counted, as remote-write and OTLP senders do. Any other failure keeps the batch:
+	 * 401, 403, 404 and 413 are a set-up to fix; 408, 429 and 5xx pass. Either way the
+	 * cursor moves past the batch, the backoff starts over (the collector is up and
+	 * answering) and a backlog goes on at once. */
+	int more = s->more;
 	spool_ack(i, &s->b);
-	X.sent[i] += s->b.n;
 	X.failures[i] = 0;
 	p->not_before_us = 0;
 	s->ended = 1;
-	int full = s->b.n == ((const struct export_conf *)probe_conf(r))->batch;
-	probe_run_done(r, 1, REASON_NONE, "%u results", s->b.n);
-	if (full)
-		engine_run_internal(p); /* a backlog: the next batch at once */
+	if (refused) {
+		X.refused[i] += s->b.n;
+		probe_run_done(r, 0, REASON_EXPECT, "%u results dropped: the collector refused them "
+			"with %d%s", s->b.n, status, says);
+	} else {
+		X.sent[i] += s->b.n;
+		probe_run_done(r, 1, REASON_NONE, "%u results", s->b.n);
+	}
+	if (more)
+		engine_run_internal(p);
 }
 
 static int export_start(struct probe_run *r)
@@ -432,6 +460,7 @@ static int export_start(struct probe_run *r)
 	if (s->b.n == 0)
 		return probe_run_done(r, 0, REASON_TOO_LARGE, "a result does not fit in %d bytes",
 			BODY_MAX);
+	s->more = s->b.n == k->batch || s->b.n < (uint32_t)n;
 	if (s->b.n < (uint32_t)n) /* fewer than were read: the cursor stops after the last sent */
 		spool_read(r->p->id, xb->raw, sizeof xb->raw, s->b.n, &s->b);
 	s->req = k->req;
@@ -556,7 +585,7 @@ void export_tick(void)
 	for (uint32_t i = 0; i < X.n; i++) {
 		struct delivery_state d;
 		stats_delivery(&X.sinks[i]->stats, X.sinks[i]->cfg->target, &d);
-		spool_note(i, X.sent[i], X.failed[i], &d);
+		spool_note(i, X.sent[i], X.failed[i], X.refused[i], &d);
 	}
 	spool_stats(NULL); /* the figures: what the sinks left since the last flush */
 }

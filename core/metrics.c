@@ -647,6 +647,8 @@ void metrics_render(const struct snap *s, uint64_t now_us, metrics_out_fn *out, 
 				{"outpost_export_results_total", "counter", "Results each export delivered."},
 				{"outpost_export_failures_total", "counter",
 					"Failed delivery attempts of each export (retried after a backoff)."},
+				{"outpost_export_refused_total", "counter",
+					"Results each export's collector refused as such (400, 422), dropped."},
 			};
 			double v[OP_ARRAY_LEN(fam)][SPOOL_SINKS_MAX];
 			for (uint32_t i = 0; i < sp.nsinks; i++) {
@@ -655,6 +657,7 @@ void metrics_render(const struct snap *s, uint64_t now_us, metrics_out_fn *out, 
 				v[2][i] = sp.oldest_pending_us[i] ? (now - sp.oldest_pending_us[i]) / 1e6 : 0;
 				v[3][i] = (double)sp.sent[i];
 				v[4][i] = (double)sp.failed[i];
+				v[5][i] = (double)sp.refused[i];
 			}
 			for (size_t f = 0; f < OP_ARRAY_LEN(fam); f++) {
 				head(w, fam[f].name, fam[f].type, fam[f].help);

@@ -381,11 +381,13 @@ void spool_ack(uint32_t sink, const struct spool_batch *b)
 	cursor_save(sink);
 }
 
-void spool_note(uint32_t sink, uint64_t sent, uint64_t failed, const struct delivery_state *d)
+void spool_note(uint32_t sink, uint64_t sent, uint64_t failed, uint64_t refused,
+	const struct delivery_state *d)
 {
 	if (sink < SPOOL_SINKS_MAX) {
 		P.st.sent[sink] = sent;
 		P.st.failed[sink] = failed;
+		P.st.refused[sink] = refused;
 		P.st.delivery[sink] = *d;
 	}
 }

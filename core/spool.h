@@ -38,6 +38,7 @@ struct spool_stats {
 	uint64_t pending_bytes[SPOOL_SINKS_MAX], pending_records[SPOOL_SINKS_MAX];
 	int64_t oldest_pending_us[SPOOL_SINKS_MAX]; /* wall time of the oldest undelivered, or 0 */
 	uint64_t sent[SPOOL_SINKS_MAX], failed[SPOOL_SINKS_MAX]; /* the sinks' own counts */
+	uint64_t refused[SPOOL_SINKS_MAX];
 	struct delivery_state delivery[SPOOL_SINKS_MAX];
 	uint32_t nsinks;
 	char names[SPOOL_SINKS_MAX][64];
@@ -62,8 +63,10 @@ void spool_ack(uint32_t sink, const struct spool_batch *b);
 /* Figures for /metrics and the API. The engine thread computes them (out NULL, once a second);
  * any thread copies the latest under plat_lock (out). */
 void spool_stats(struct spool_stats *out);
-/* Sink i's delivered records, failed attempts and delivery state, shown with the figures. */
-void spool_note(uint32_t sink, uint64_t sent, uint64_t failed, const struct delivery_state *d);
+/* Sink i's delivered records, failed attempts, records its collector refused (dropped) and
+ * delivery state, shown with the figures. */
+void spool_note(uint32_t sink, uint64_t sent, uint64_t failed, uint64_t refused,
+	const struct delivery_state *d);
 /* Whether a spool is open. */
 int spool_on(void);
 

@@ -473,10 +473,11 @@ static int get_exports(struct mg_connection *c)
 		jb(&b, ",\"url\":");
 		jb_str(&b, st.delivery[i].target);
 		jb(&b, ",\"pending_records\":%llu,\"pending_bytes\":%llu,\"oldest_pending\":%s%s%s,"
-			"\"sent\":%llu,\"failed\":%llu",
+			"\"sent\":%llu,\"failed\":%llu,\"refused\":%llu",
 			(unsigned long long)st.pending_records[i], (unsigned long long)st.pending_bytes[i],
 			oldest[0] ? "\"" : "", oldest[0] ? oldest : "null", oldest[0] ? "\"" : "",
-			(unsigned long long)st.sent[i], (unsigned long long)st.failed[i]);
+			(unsigned long long)st.sent[i], (unsigned long long)st.failed[i],
+			(unsigned long long)st.refused[i]);
 		jb_delivery(&b, st.names[i], "export", &st.delivery[i]);
 		jb(&b, "}");
 	}

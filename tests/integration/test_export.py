@@ -14,25 +14,30 @@ from lib import *
 
 
 class Collector:
-    """Takes POSTed JSON lines; answers 503 to the first `fail` requests. Over TLS when given a
-    server-side ssl context."""
+    """Takes POSTed JSON lines; answers 503 to the first `fail` requests, and what `judge` says
+    of a batch's lines when it says (status, text). Over TLS when given a server-side ssl
+    context."""
 
-    def __init__(self, fail=0, tls=None):
-        self.lines, self.fail, self.posts = [], fail, 0
+    def __init__(self, fail=0, tls=None, judge=lambda lines: None):
+        self.lines, self.fail, self.posts, self.answers = [], fail, 0, []
         self.lock = threading.Lock()
         c = self
 
         class H(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                lines = [json.loads(l) for l in body.decode().splitlines() if l]
                 with c.lock:
                     c.posts += 1
-                    ok = c.posts > c.fail
-                    if ok:
-                        c.lines += [json.loads(l) for l in body.decode().splitlines() if l]
-                self.send_response(200 if ok else 503)
-                self.send_header("Content-Length", "0")
+                    status, text = (503, b"") if c.posts <= c.fail else \
+                        judge(lines) or (200, b"")
+                    c.answers.append((status, len(lines)))
+                    if status == 200:
+                        c.lines += lines
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(text)))
                 self.end_headers()
+                self.wfile.write(text)
 
             def log_message(self, *a):
                 pass
@@ -79,6 +84,82 @@ def test_collector_that_fails_first_gets_everything_once():
     line = col.lines[0]
     assert {"timestamp", "probe", "kind", "target", "success", "duration_ms", "phases"} <= set(line)
     promtool_check(app.get("/metrics")[1])
+
+
+def test_a_refused_batch_is_dropped_and_the_rest_goes_on():
+    """A collector that refuses a batch as such (400: an out-of-order sample, a timestamp from
+    before the box's clock was set) would refuse it again: it is dropped and counted, and what
+    follows is delivered. A 401 is a set-up to fix: those batches are kept and delivered once
+    the collector takes them."""
+    state = {"auth": False}
+
+    def judge(lines):
+        if any(l["probe"] == "p1" for l in lines):
+            return 400, b"out of order sample\nfor series probe_success{probe=p1}\n"
+        if state["auth"]:
+            return 401, b"bad token"
+    col = Collector(judge=judge)
+    cfg = config(col.port, tempfile.mkdtemp(), interval="300ms")
+    cfg["exports"]["hub"]["batch"] = 4
+    # p1 runs once a minute: its one result rides in one batch, among others
+    cfg["probes"][1]["interval"] = "60s"
+    app = Appliance(cfg)
+
+    def exports():
+        return json.loads(app.get("/api/v1/exports")[1])["exports"][0]
+    wait_for(lambda: exports()["refused"] >= 1, 15, "p1's batch refused")
+    x = exports()
+    eq(x["last_failure"]["reason"], "expect", "reason")
+    detail = x["last_failure"]["detail"]
+    n = int(detail.split()[0])
+    eq(detail, f"{n} results dropped: the collector refused them with 400 (out of order sample)",
+       "detail: the count and the collector's first line")
+    eq(metric(app.metrics(), "outpost_export_refused_total", sink="hub"), n, "counted")
+    # the export is not stuck behind the refused batch
+    wait_for(lambda: exports()["pending_records"] == 0 and exports()["failing"] is False, 20,
+             "the rest delivered")
+    got = col.keys()
+    eq(len(got), len(set(got)), "nothing twice")
+    eq([k for k in got if k[0] == "p1"], [], "p1's result was not taken")
+    p1 = json.loads(app.get("/api/v1/probes/p1/results")[1])["results"][-1]["timestamp"]
+    assert sum(1 for k in got if k[1] > p1) >= 4, (p1, got)
+    # a 401 keeps everything: nothing more is refused, and it all arrives once allowed
+    before = len(got)
+    state["auth"] = True
+    wait_for(lambda: exports()["failing"] and exports()["pending_records"] >= 8, 20,
+             "a backlog behind the 401")
+    eq(exports()["refused"], n, "nothing dropped for a 401")
+    assert "answered 401 (bad token)" in exports()["last_failure"]["detail"], exports()
+    state["auth"] = False
+    wait_for(lambda: exports()["pending_records"] == 0 and not exports()["failing"], 30,
+             "the backlog delivered after the 401")
+    got = col.keys()
+    eq(len(got), len(set(got)), "nothing twice after the 401")
+    assert len(got) >= before + 8, (before, len(got))
+    app.stop()
+
+
+def test_a_backlog_of_traces_drains_at_once():
+    """An OTLP batch fills the 16 KiB body with about six results, fewer than `batch`: the
+    rest of a backlog still goes batch after batch at once, not one short batch a flush (which
+    fell behind 50 results a second for good)."""
+    state = {"down": True}
+    col = Collector(judge=lambda lines: (503, b"") if state["down"] else None)
+    cfg = config(col.port, tempfile.mkdtemp(), n=10, interval="200ms")
+    cfg["spool"]["flush_every"] = "1s"
+    cfg["exports"]["hub"]["type"] = "otlp"
+    app = Appliance(cfg)
+
+    def pending():
+        return metric(app.metrics(), "outpost_spool_pending_records", sink="hub")
+    wait_for(lambda: pending() >= 300, 20, "a backlog of 300 results")
+    state["down"] = False
+    # a flush a second, about six results a post: 300 results took over 50 s before
+    wait_for(lambda: pending() < 60, 15, "the backlog delivered")
+    spans = sum(len(l["resourceSpans"][0]["scopeSpans"][0]["spans"]) for l in col.lines)
+    assert metric(app.metrics(), "outpost_export_results_total", sink="hub") >= 240 and \
+        spans >= 240, spans
+    app.stop()
 
 
 def test_without_a_directory_the_spool_is_in_memory():
