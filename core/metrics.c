@@ -631,7 +631,8 @@ void metrics_render(const struct snap *s, uint64_t now_us, metrics_out_fn *out, 
 			head(w, "outpost_spool_bytes", "gauge", "Bytes in the spool's segments.");
 			put(w, "outpost_spool_bytes{%s} %llu\n", app, (unsigned long long)sp.bytes);
 			head(w, "outpost_spool_dropped_total", "counter",
-				"Records dropped with the oldest segment to stay within spool.max_bytes.");
+				"Records lost: dropped with the oldest segment to stay within spool.max_bytes "
+				"or the medium's space, or never written because the medium failed.");
 			put(w, "outpost_spool_dropped_total{%s} %llu\n", app, (unsigned long long)sp.dropped);
 			head(w, "outpost_spool_corrupt_total", "counter",
 				"Torn or corrupt segment tails cut at start-up.");

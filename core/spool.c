@@ -17,7 +17,8 @@ struct seg {
 
 static struct {
 	int on;
-	int active; /* append handle of the last segment, -1 when none (set by spool_open) */
+	int active; /* write handle of the last segment, -1 when none (set by spool_open) */
+	int failing; /* the last flush could not write (said once on stderr, and its end) */
 	char dir[256];
 	uint64_t max_bytes, seg_max;
 	struct seg segs[SEGS_MAX];
@@ -233,8 +234,14 @@ int spool_append(int64_t wall_us, const void *rec, size_t len)
 	if (!P.on)
 		return 0;
 	OP_CHECK(len <= REC_MAX, OP_ETOOBIG);
-	if (P.batch_len + SPOOL_HDR + len > sizeof P.batch)
-		return OP_ETOOBIG;
+	if (P.batch_len + SPOOL_HDR + len > sizeof P.batch) {
+		/* a full batch goes to the medium first; one that cannot loses this record */
+		int rc = spool_flush();
+		if (rc != 0) {
+			P.st.dropped++;
+			return rc;
+		}
+	}
 	uint8_t *h = P.batch + P.batch_len;
 	put32(h, (uint32_t)len);
 	put32(h + 8, (uint32_t)wall_us);
@@ -265,54 +272,106 @@ static uint32_t records_from(const struct seg *s, uint32_t off)
 	return n;
 }
 
-/* Over max_bytes: the oldest segment goes, and what sinks had not read of it is counted. */
+/* The oldest segment goes, and what sinks had not read of it is counted as dropped. */
+static void drop_oldest(void)
+{
+	struct seg old = P.segs[0];
+	uint32_t lost = 0;
+	for (uint32_t k = 0; k < P.nsinks; k++)
+		if (P.cur[k].seg <= old.seq)
+			lost = OP_MAX(lost, records_from(&old, P.cur[k].seg == old.seq ?
+				P.cur[k].off : 0));
+	char path[320];
+	seg_path(old.seq, path, sizeof path);
+	plat_file_remove(path);
+	memmove(P.segs, P.segs + 1, sizeof P.segs[0] * --P.nsegs);
+	P.st.dropped += lost;
+	for (uint32_t k = 0; k < P.nsinks; k++) {
+		if (P.cur[k].seg <= old.seq) {
+			P.cur[k] = (struct spool_pos){P.segs[0].seq, 0, 0};
+			cursor_save(k);
+		}
+	}
+}
+
+/* Over max_bytes: the oldest segments go. */
 static void retain(void)
 {
 	uint64_t total = 0;
 	for (uint32_t i = 0; i < P.nsegs; i++)
 		total += P.segs[i].size;
 	while (P.nsegs > 1 && total > P.max_bytes) {
-		struct seg old = P.segs[0];
-		uint32_t lost = 0;
-		for (uint32_t k = 0; k < P.nsinks; k++)
-			if (P.cur[k].seg <= old.seq)
-				lost = OP_MAX(lost, records_from(&old, P.cur[k].seg == old.seq ?
-					P.cur[k].off : 0));
-		char path[320];
-		seg_path(old.seq, path, sizeof path);
-		plat_file_remove(path);
-		memmove(P.segs, P.segs + 1, sizeof P.segs[0] * --P.nsegs);
-		total -= old.size;
-		P.st.dropped += lost;
-		for (uint32_t k = 0; k < P.nsinks; k++) {
-			if (P.cur[k].seg <= old.seq) {
-				P.cur[k] = (struct spool_pos){P.segs[0].seq, 0, 0};
-				cursor_save(k);
-			}
-		}
+		total -= P.segs[0].size;
+		drop_oldest();
 	}
+}
+
+/* A new segment takes the appends (a handle on it: P.active). 0 or OP_EIO. */
+static int roll(void)
+{
+	if (P.nsegs == SEGS_MAX)
+		return OP_EIO;
+	P.segs[P.nsegs] = (struct seg){.seq = P.segs[P.nsegs - 1].seq + 1};
+	P.nsegs++;
+	return open_active();
+}
+
+/* Write the batch at the end of the last segment. The medium full before max_bytes (a disk
+ * shared with other files, or max_bytes larger than it): the oldest segment goes, as it would
+ * at max_bytes, so the newest results still find room (a sole segment is first closed for a
+ * new one, to have something to drop). */
+static int write_batch(void)
+{
+	struct seg *last = &P.segs[P.nsegs - 1];
+	if (P.active < 0 && open_active() != 0)
+		return OP_EIO;
+	int rc = plat_fwrite_at(P.active, last->size, P.batch, P.batch_len);
+	if (rc != OP_ENOSPC)
+		return rc < 0 ? rc : 0;
+	if (P.nsegs == 1 && last->size && roll() != 0)
+		return OP_ENOSPC;
+	if (P.nsegs > 1) {
+		uint64_t total = 0, dropped = P.st.dropped;
+		for (uint32_t i = 0; i < P.nsegs; i++)
+			total += P.segs[i].size;
+		drop_oldest();
+		fprintf(stderr, "outpost: spool: %s is full at %llu bytes of segments (spool.max_bytes "
+			"is %llu): the oldest segment went to make room, with %llu results not yet "
+			"delivered\n", P.dir, (unsigned long long)total,
+			(unsigned long long)P.max_bytes, (unsigned long long)(P.st.dropped - dropped));
+	}
+	last = &P.segs[P.nsegs - 1];
+	rc = plat_fwrite_at(P.active, last->size, P.batch, P.batch_len);
+	return rc < 0 ? rc : 0;
 }
 
 int spool_flush(void)
 {
 	if (!P.on || !P.batch_len)
 		return 0;
-	struct seg *last = &P.segs[P.nsegs - 1];
-	if (last->size && last->size + P.batch_len > P.seg_max && P.nsegs < SEGS_MAX) {
-		P.segs[P.nsegs] = (struct seg){.seq = last->seq + 1};
-		P.nsegs++;
-		last = &P.segs[P.nsegs - 1];
-		if (open_active() != 0)
-			return OP_EIO;
-	}
-	char path[320];
-	seg_path(last->seq, path, sizeof path);
-	if (plat_fappend(P.active, P.batch, P.batch_len) < 0 || plat_disk_sync(path) != 0) {
-		fprintf(stderr, "outpost: spool: cannot write %s: the batch stays in memory\n", P.dir);
+	const struct seg *last = &P.segs[P.nsegs - 1];
+	if (last->size && last->size + P.batch_len > P.seg_max && P.nsegs < SEGS_MAX &&
+		roll() != 0)
 		return OP_EIO;
+	char path[320];
+	int rc = write_batch();
+	last = &P.segs[P.nsegs - 1];
+	seg_path(last->seq, path, sizeof path);
+	if (rc == 0)
+		rc = plat_disk_sync(path);
+	if (rc != 0) {
+		if (!P.failing)
+			fprintf(stderr, "outpost: spool: cannot write %s: %s; results wait in memory "
+				"(%u so far, up to %d KiB), then are lost (outpost_spool_dropped_total)\n",
+				path, op_strerror(rc), P.batch_records, OP_SPOOL_BATCH / 1024);
+		P.failing = 1;
+		return rc;
 	}
-	last->size += (uint32_t)P.batch_len;
-	last->records += P.batch_records;
+	if (P.failing)
+		fprintf(stderr, "outpost: spool: writing %s again\n", path);
+	P.failing = 0;
+	P.segs[P.nsegs - 1].size += (uint32_t)P.batch_len;
+	P.segs[P.nsegs - 1].records += P.batch_records;
 	P.st.appended += P.batch_records;
 	P.batch_len = 0;
 	P.batch_records = 0;

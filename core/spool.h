@@ -34,7 +34,7 @@ struct spool_batch {
 };
 
 struct spool_stats {
-	uint64_t bytes, dropped, corrupt, appended;
+	uint64_t bytes, dropped, corrupt, appended; /* dropped: lost to max_bytes or the medium */
 	uint64_t pending_bytes[SPOOL_SINKS_MAX], pending_records[SPOOL_SINKS_MAX];
 	int64_t oldest_pending_us[SPOOL_SINKS_MAX]; /* wall time of the oldest undelivered, or 0 */
 	uint64_t sent[SPOOL_SINKS_MAX], failed[SPOOL_SINKS_MAX]; /* the sinks' own counts */
@@ -49,7 +49,8 @@ struct spool_stats {
  * start-up. 0 or a negative code. */
 int spool_open(const char *dir, uint64_t max_bytes, uint32_t nsinks, const char *const *names);
 void spool_close(void);
-/* Add a record (len <= 4096) to the batch; OP_ETOOBIG when the batch is full (flush first). */
+/* Add a record (len <= 4096) to the batch, flushing a full batch first. 0, or the flush's error
+ * (the record is then lost, and counted as dropped). */
 int spool_append(int64_t wall_us, const void *rec, size_t len);
 /* Write the batch to the active segment and have it flushed to the medium (by the platform's
  * disk worker: the loop does not wait for a slow card); drop the oldest segments beyond

@@ -116,11 +116,13 @@ int plat_file_remove(const char *path);
 typedef void plat_dir_fn(void *ctx, const char *name, int is_dir);
 int plat_dir_scan(const char *dir, plat_dir_fn *fn, void *ctx);
 /* Open files by handle (the spool): plat_fopen returns a handle >= 0 or OP_ENOENT / OP_EIO;
- * append opens for writing at the end (creating it), otherwise read-only. Reads at an offset;
- * writes append. Each blocks briefly (local files). */
-int plat_fopen(const char *path, int append);
+ * write opens for writing (creating it), otherwise read-only. Reads and writes are at an
+ * offset: a write that failed half-way is written over by the next at the same offset, not
+ * followed by it. plat_fwrite_at returns n, or OP_ENOSPC (the medium is full) / OP_EIO. Each
+ * blocks briefly (local files). */
+int plat_fopen(const char *path, int write);
 int plat_fread_at(int h, uint64_t off, void *buf, size_t n);
-int plat_fappend(int h, const void *buf, size_t n);
+int plat_fwrite_at(int h, uint64_t off, const void *buf, size_t n);
 int plat_fsync(int h);
 int plat_ftruncate(const char *path, uint64_t len);
 void plat_fclose(int h);

@@ -305,9 +305,9 @@ int plat_file_write(const char *path, const void *buf, size_t len)
 	return write_file(path, buf, len, 0);
 }
 
-int plat_fopen(const char *path, int append)
+int plat_fopen(const char *path, int write)
 {
-	int fd = append ? open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644) :
+	int fd = write ? open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644) :
 		open(path, O_RDONLY | O_CLOEXEC);
 	return fd >= 0 ? fd : errno == ENOENT ? OP_ENOENT : OP_EIO;
 }
@@ -321,16 +321,16 @@ int plat_fread_at(int h, uint64_t off, void *buf, size_t n)
 	return r < 0 ? OP_EIO : (int)r;
 }
 
-int plat_fappend(int h, const void *buf, size_t n)
+int plat_fwrite_at(int h, uint64_t off, const void *buf, size_t n)
 {
 	const char *p = buf;
 	size_t done = 0;
 	while (done < n) {
-		ssize_t w = write(h, p + done, n - done);
+		ssize_t w = pwrite(h, p + done, n - done, (off_t)(off + done));
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
-			return OP_EIO;
+			return w < 0 && (errno == ENOSPC || errno == EDQUOT) ? OP_ENOSPC : OP_EIO;
 		done += (size_t)w;
 	}
 	return (int)n;
@@ -406,7 +406,7 @@ static int write_file(const char *path, const void *buf, size_t len, int sync)
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return OP_EIO;
-	if (plat_fappend(fd, buf, len) < 0) {
+	if (plat_fwrite_at(fd, 0, buf, len) < 0) {
 		close(fd);
 		unlink(tmp);
 		return OP_EIO;

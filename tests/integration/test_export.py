@@ -162,6 +162,40 @@ def test_a_backlog_of_traces_drains_at_once():
     app.stop()
 
 
+def test_a_full_disk_keeps_the_newest_results():
+    """The spool's medium fills before spool.max_bytes (a disk shared with other files): the
+    oldest segment goes, as at max_bytes, counted, and the newest results are written and
+    delivered. Before, nothing more was written once the disk was full."""
+    import subprocess
+    d = tempfile.mkdtemp(prefix="outpost-full-")
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=192k", "tmpfs", d], check=True)
+    try:
+        state = {"down": True}
+        col = Collector(judge=lambda lines: (503, b"") if state["down"] else None)
+        cfg = config(col.port, f"{d}/spool", n=20, interval="100ms")
+        cfg["exports"]["hub"]["batch"] = 64
+        app = Appliance(cfg)
+        m = lambda name: metric(app.metrics(), name)
+        # 200 results a second, 223 bytes each: the 192 KiB are full within about 4 s
+        wait_for(lambda: m("outpost_spool_dropped_total") > 0, 20, "the oldest segment dropped")
+        full = time.time()
+        time.sleep(2)
+        eq(app.get("/healthz")[0], 200, "healthy")
+        state["down"] = False
+        wait_for(lambda: metric(app.metrics(), "outpost_spool_pending_records", sink="hub") < 50,
+                 30, "the backlog delivered")
+        keys = col.keys()
+        eq(len(keys), len(set(keys)), "nothing twice")
+        newest = max(time.mktime(time.strptime(t[:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
+                     for _, t in keys)
+        assert newest > full + 1, ("results written after the disk filled were delivered",
+                                   newest, full)
+        _, err = app.stop()
+        assert "is full at" in err and "the oldest segment went to make room" in err, err
+    finally:
+        subprocess.run(["umount", "-l", d])
+
+
 def test_without_a_directory_the_spool_is_in_memory():
     col = Collector()
     cfg = config(col.port, None)

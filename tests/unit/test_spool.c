@@ -40,10 +40,7 @@ static void put(int from, int to)
 	for (int i = from; i < to; i++) {
 		char rec[64];
 		int n = snprintf(rec, sizeof rec, "record %05d", i);
-		if (spool_append(1000000 + i, rec, (size_t)n) == OP_ETOOBIG) {
-			spool_flush();
-			spool_append(1000000 + i, rec, (size_t)n);
-		}
+		spool_append(1000000 + i, rec, (size_t)n);
 	}
 	spool_flush();
 }
