@@ -12,7 +12,7 @@ static struct {
 	struct log_entry *e;
 	uint32_t cap, head, len;
 	uint64_t bytes, max_bytes, deleted;
-	int on;
+	int on, failing; /* failing: the last write did not reach the medium */
 } L; /* the index: changed by the engine under plat_lock, read by others under it */
 
 void logstore_name(char *out, size_t cap, const char *service, int64_t wall_us, int ok)
@@ -148,10 +148,24 @@ void logstore_put(const char *name, int64_t wall_us, int ok, const char *data, s
 		return;
 	char path[512];
 	snprintf(path, sizeof path, "%s/%s", L.dir, name);
-	if (plat_file_write(path, data, len) != 0) {
-		fprintf(stderr, "outpost: cannot write log object %s\n", path);
+	int rc = plat_file_write(path, data, len);
+	/* the medium is full before max_bytes: the oldest objects go, as at max_bytes, up to
+	 * this one's size (if that does not do, the space is someone else's) */
+	for (uint64_t freed = 0; rc == OP_ENOSPC && L.len && freed < len;) {
+		plat_lock();
+		freed += at(0)->size;
+		drop_oldest();
+		plat_unlock();
+		rc = plat_file_write(path, data, len);
+	}
+	if (rc != 0) {
+		if (!L.failing)
+			fprintf(stderr, "outpost: logs: cannot write %s: %s (said once until a write "
+				"works again)\n", path, op_strerror(rc));
+		L.failing = 1;
 		return;
 	}
+	L.failing = 0;
 	plat_lock();
 	/* two runs of a service in one second share a name: the newer replaces the entry */
 	for (uint32_t i = L.len; i-- > 0 && at(i)->wall_us / 1000000 == wall_us / 1000000;) {

@@ -107,7 +107,7 @@ int plat_file_read(const char *path, char *buf, size_t cap);
 int plat_file_write_atomic(const char *path, const void *buf, size_t len);
 /* Write buf[0..len) to path through path.tmp and a rename (readers never see half a file),
  * without forcing it to the medium (for logs: cheap on flash). Creates missing
- * directories. 0 or OP_EIO. Blocks briefly. */
+ * directories. 0, or OP_ENOSPC (the medium is full) / OP_EIO. Blocks briefly. */
 int plat_file_write(const char *path, const void *buf, size_t len);
 /* Remove a file (0, or OP_ENOENT / OP_EIO). */
 int plat_file_remove(const char *path);

@@ -406,10 +406,11 @@ static int write_file(const char *path, const void *buf, size_t len, int sync)
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return OP_EIO;
-	if (plat_fwrite_at(fd, 0, buf, len) < 0) {
+	int w = plat_fwrite_at(fd, 0, buf, len);
+	if (w < 0) {
 		close(fd);
 		unlink(tmp);
-		return OP_EIO;
+		return w;
 	}
 	int rc = sync ? fsync(fd) : 0;
 	close(fd);

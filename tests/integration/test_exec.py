@@ -130,6 +130,36 @@ def test_graceful_stop_waits_for_running_commands():
             assert took < 1.5, took       # cut at the grace
 
 
+def test_a_full_disk_keeps_the_newest_log_objects():
+    """The log store's medium fills before logs.max_bytes: the oldest objects go to make room,
+    as at max_bytes, and each new run's output is still kept (before, none was, and every run
+    said so on stderr)."""
+    import subprocess
+    d = tempfile.mkdtemp(prefix="outpost-full-")
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", d], check=True)
+    try:
+        cfg = {"logs": {"dir": f"{d}/logs", "max_bytes": 1 << 20}, "probes": [
+            {"name": "report", "kind": "exec", "target": "report", "interval": "200ms",
+             "timeout": "190ms", "command": ["sh", "-c", "printf 'line %07999d' $$"]}]}
+        app = Appliance(cfg)
+        wait_for(lambda: (metric(app.metrics(), "outpost_logs_deleted_total") or 0) >= 3, 20,
+                 "the oldest objects deleted for room")
+        time.sleep(1)
+        listed = json.loads(app.get("/api/v1/probes/report/logs")[1])["logs"]
+        newest = json.loads(app.get("/api/v1/probes/report/results?limit=1")[1])["results"][0]
+        on_disk = os.listdir(f"{d}/logs/report")
+        eq(sorted(o["object"].split("/")[1] for o in listed), sorted(on_disk), "index and disk")
+        # the newest run's output is there (names carry the run's second)
+        second = int(time.mktime(time.strptime(newest["timestamp"][:19], "%Y-%m-%dT%H:%M:%S"))
+                     - time.timezone)
+        assert any(f.startswith(str(second)) or f.startswith(str(second - 1))
+                   for f in on_disk), (second, on_disk)
+        _, err = app.stop()
+        assert err.count("cannot write") <= 1, err
+    finally:
+        subprocess.run(["umount", "-l", d])
+
+
 def test_log_store_keeps_bounded_objects_across_restarts():
     logs = tempfile.mkdtemp()
     cfg = {"logs": {"dir": logs, "max_bytes": 4096, "max_objects": 50}, "probes": [
