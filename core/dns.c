@@ -42,6 +42,8 @@ static struct {
 		char name[64];
 	} hosts[OP_DNS_MAX_HOSTS];
 	int nhosts;
+	char resolv_path[256], hosts_path[256];
+	int64_t resolv_version, hosts_version; /* plat_file_version when last read */
 } rs;
 
 size_t dns_query_size(void)
@@ -145,15 +147,18 @@ static int read_whole(const char *path, char *text, size_t cap)
 	return n;
 }
 
-int dns_init(const char *resolv_conf, const char *hosts)
+/* (Re)read both files into rs, keeping their paths. */
+static void load(const char *resolv_conf, const char *hosts)
 {
 	static char text[16384];
 	memset(&rs, 0, sizeof rs);
+	op_strlcpy(rs.resolv_path, resolv_conf, sizeof rs.resolv_path);
+	op_strlcpy(rs.hosts_path, hosts, sizeof rs.hosts_path);
 	rs.attempt_us = 5000000;
 	rs.attempts = 2;
 	hosts_left_out = 0;
-	resolv_conf = resolv_conf ? resolv_conf : "/etc/resolv.conf";
-	hosts = hosts ? hosts : "/etc/hosts";
+	rs.resolv_version = plat_file_version(resolv_conf);
+	rs.hosts_version = plat_file_version(hosts);
 	if (read_whole(resolv_conf, text, sizeof text) >= 0)
 		each_line(text, resolv_line);
 	if (rs.nservers == 0) {
@@ -167,7 +172,23 @@ int dns_init(const char *resolv_conf, const char *hosts)
 	if (hosts_left_out)
 		fprintf(stderr, "outpost: %s: %d names left out (more than %d, or longer than %zu "
 			"bytes)\n", hosts, hosts_left_out, OP_DNS_MAX_HOSTS, sizeof rs.hosts[0].name - 1);
+}
+
+int dns_init(const char *resolv_conf, const char *hosts)
+{
+	load(resolv_conf ? resolv_conf : "/etc/resolv.conf", hosts ? hosts : "/etc/hosts");
 	return 0;
+}
+
+void dns_watch(void)
+{
+	if (!rs.resolv_path[0] || (plat_file_version(rs.resolv_path) == rs.resolv_version &&
+		plat_file_version(rs.hosts_path) == rs.hosts_version))
+		return;
+	char resolv_conf[sizeof rs.resolv_path], hosts[sizeof rs.hosts_path];
+	op_strlcpy(resolv_conf, rs.resolv_path, sizeof resolv_conf);
+	op_strlcpy(hosts, rs.hosts_path, sizeof hosts);
+	load(resolv_conf, hosts);
 }
 
 int dns_hosts_lookup(const char *name, int family, struct plat_addr *out)

@@ -64,6 +64,11 @@ typedef void dns_cb(void *udata, int err, const struct dns_reply *reply);
 /* Read resolv.conf and hosts (paths may be NULL for the system defaults). Blocks: start-up
  * and reload only. Returns 0 or a negative code. */
 int dns_init(const char *resolv_conf, const char *hosts);
+/* Read them again if either changed since (a DHCP client rewrites resolv.conf when the uplink
+ * changes, and the C library follows it too). Once a second, from the engine: a stat of each,
+ * and a read of two small local files when one changed. Queries in flight take the new
+ * servers from their next attempt. */
+void dns_watch(void);
 /* Nameservers in use, for messages. */
 int dns_server_count(void);
 

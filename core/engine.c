@@ -549,6 +549,7 @@ static void second_tick(struct ev_timer *t)
 	alarm_tick();
 	export_tick();
 	slo_tick();
+	dns_watch();
 	plat_proc_tick(); /* stopped commands: SIGKILL after their grace, then reaped */
 	ev_timer_at(&op_loop, t, op_loop.now_us + 1000000);
 }

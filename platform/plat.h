@@ -145,6 +145,9 @@ uint64_t plat_disk_stats(uint32_t *pending);
 const char *plat_ram_dir(void);
 /* Size of a file in bytes, or a negative code. */
 int64_t plat_file_size(const char *path);
+/* A number that changes when path is written or replaced (its modification time, size and
+ * inode mixed), or a negative code (OP_ENOENT: it is not there). */
+int64_t plat_file_version(const char *path);
 /* Environment lookup (NULL when unset). */
 const char *plat_getenv(const char *name);
 

@@ -466,6 +466,16 @@ int64_t plat_file_size(const char *path)
 	return (int64_t)st.st_size;
 }
 
+int64_t plat_file_version(const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return errno == ENOENT ? OP_ENOENT : OP_EIO;
+	uint64_t v = (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec;
+	v ^= (uint64_t)st.st_size * 0x9E3779B97F4A7C15u ^ (uint64_t)st.st_ino * 0xC2B2AE3D27D4EB4Fu;
+	return (int64_t)(v & INT64_MAX);
+}
+
 const char *plat_getenv(const char *name)
 {
 	return getenv(name);

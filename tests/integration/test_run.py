@@ -279,4 +279,26 @@ def test_healthz_recovers_after_freeze():
     eq(rc, 0, f"exit; stderr: {err}")
 
 
+
+def test_a_new_resolv_conf_is_followed():
+    """A DHCP client rewrites /etc/resolv.conf when the uplink changes (a cellular failover): the
+    appliance asks the new servers from then on, as the C library does, with no restart."""
+    _, first = start_tool("mockdns", "svc.test:A:10.1.2.3")
+    _, second = start_tool("mockdns", "svc.test:A:10.9.9.9")
+    env = outpost_env(first)
+    resolv = env["OUTPOST_RESOLV_CONF"]
+    app = Appliance({"probes": [{"name": "svc", "kind": "dns", "target": "svc.test",
+                                 "interval": "200ms", "timeout": "150ms"}]}, env=env)
+
+    def answer():
+        r = json.loads(app.get("/api/v1/probes/svc/results?limit=1")[1])["results"]
+        return r[0]["detail"] if r else ""
+    wait_for(lambda: answer() == "10.1.2.3", 10, "the first server's answer")
+    # replaced as DHCP clients do it: a new file renamed over the old
+    with open(resolv + ".new", "w") as f:
+        f.write(f"nameserver 127.0.0.1:{second}\n")
+    os.rename(resolv + ".new", resolv)
+    wait_for(lambda: answer() == "10.9.9.9", 5, "the new server's answer")
+    app.stop()
+
 run(globals())
