@@ -655,7 +655,9 @@ void metrics_render(const struct snap *s, uint64_t now_us, metrics_out_fn *out, 
 			for (uint32_t i = 0; i < sp.nsinks; i++) {
 				v[0][i] = (double)sp.pending_bytes[i];
 				v[1][i] = (double)sp.pending_records[i];
-				v[2][i] = sp.oldest_pending_us[i] ? (now - sp.oldest_pending_us[i]) / 1e6 : 0;
+				/* (never below 0: the wall clock may have been set back since) */
+				v[2][i] = sp.oldest_pending_us[i] && now > sp.oldest_pending_us[i] ?
+					(now - sp.oldest_pending_us[i]) / 1e6 : 0;
 				v[3][i] = (double)sp.sent[i];
 				v[4][i] = (double)sp.failed[i];
 				v[5][i] = (double)sp.refused[i];

@@ -1,10 +1,12 @@
 """outpost run: the appliance with its web server: /healthz, /metrics (checked by promtool),
 reload on SIGHUP (good and bad configs), clean stop, and the embedded default config."""
 import json
+import re
 import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from lib import *
 
@@ -300,5 +302,23 @@ def test_a_new_resolv_conf_is_followed():
     os.rename(resolv + ".new", resolv)
     wait_for(lambda: answer() == "10.9.9.9", 5, "the new server's answer")
     app.stop()
+
+
+def test_the_systemd_unit_verifies():
+    """board/linux-x86_64/outpost.service, as README's install steps place it, passes
+    systemd-analyze verify with nothing said (an unknown key or a bad value is only a warning
+    there), and stops outpost with more time than its default shutdown grace."""
+    unit = open(os.path.join(ROOT, "board/linux-x86_64/outpost.service")).read()
+    assert "ExecStart=/usr/local/bin/outpost run -c /etc/outpost/outpost.json\n" in unit, unit
+    stop = int(re.search(r"^TimeoutStopSec=(\d+)$", unit, re.M).group(1))
+    assert stop > 30, stop
+    d = tempfile.mkdtemp(prefix="outpost-unit-")
+    cfg = write({"probes": []})
+    with open(f"{d}/outpost.service", "w") as f:
+        f.write(unit.replace("/usr/local/bin/outpost", OUTPOST).replace(
+            "/etc/outpost/outpost.json", cfg))
+    r = subprocess.run(["systemd-analyze", "verify", f"{d}/outpost.service"],
+                       capture_output=True, text=True, timeout=30)
+    eq((r.returncode, r.stdout + r.stderr), (0, ""), "systemd-analyze verify")
 
 run(globals())
