@@ -271,14 +271,16 @@ static int scen_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 			names[nnames++] = v;
 		}
 	}
-	/* absolute step URLs: their TLS trust store is loaded now */
+	/* absolute step URLs: their TLS trust store is loaded now, and an https step of a
+	 * scenario whose target is http has it (every step starts as a copy of base) */
 	for (int i = 0; i < k->nsteps; i++) {
 		const char *u = k->steps[i].req.url;
 		if (!strncmp(u, "https://", 8) && !strstr(u, "{{")) {
-			struct httpc_req tmp;
+			struct httpc_req tmp = {0};
 			if ((rc = httpc_configure(c, tok, p, "url", u, "http", &k->tls_opts,
 				&tmp)) < 0)
 				return rc;
+			k->base.tls_set = tmp.tls_set;
 		} else if (strncmp(u, "http://", 7) && strncmp(u, "https://", 8) && u[0] != '/' &&
 			strncmp(u, "{{", 2)) {
 			/* (a URL that is a value, a Location captured, is checked when it is known) */
@@ -592,7 +594,7 @@ static void step_begin(struct probe_run *r, struct scen_run *s)
 		if (net_split_url(path, "http", &tls, s->host, sizeof s->host, &s->req.port, &p) != 0)
 			return step_end(r, s, 0, REASON_EXPECT, "url \"%.60s\" is not an http(s) URL",
 				path);
-		if (tls != k->base.tls && tls && !k->base.tls)
+		if (tls && !k->base.tls_set) /* (a value's URL: no step asked for TLS at load) */
 			return step_end(r, s, 0, REASON_EXPECT, "https URL but the target is http: "
 				"put the scenario's target on https");
 		s->req.tls = (uint8_t)tls;

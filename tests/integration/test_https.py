@@ -623,4 +623,23 @@ def test_metrics_tls_series():
     eq(rc, 0, "exit")
 
 
+
+def test_an_https_step_of_a_scenario_on_http():
+    """A scenario whose target is plain http may name an https URL in a step (a login service
+    elsewhere): that step goes over TLS, verified against the scenario's trust store. It was
+    accepted at load and then failed every run ("https URL but the target is http")."""
+    port = s_server("good")
+    _, mport = start_tool("mockhttp")
+    app = Appliance({"probes": [{
+        "name": "mixed", "kind": "scenario", "target": f"http://127.0.0.1:{mport}",
+        "interval": "1s", "timeout": "900ms", "tls": {"ca_file": f"{D}/ca.pem"},
+        "steps": [{"name": "plain", "request": {"url": "/status/200"}},
+                  {"name": "secure", "request": {"url": f"https://localhost:{port}/"},
+                   "expect": {"body_contains": "s_server"}}]}]})
+    wait_for(lambda: json.loads(app.get("/api/v1/probes/mixed/results?limit=1")[1])["results"],
+             10, "a run")
+    r = json.loads(app.get("/api/v1/probes/mixed/results?limit=1")[1])["results"][0]
+    assert r["success"], r
+    app.stop()
+
 run(globals())
