@@ -14,9 +14,11 @@
  *                    and a child span per phase, ids derived from the run (a resend carries
  *                    the same ones).
  *
- * Record: u8 version | five strings (u16 length + bytes): name, kind, target, service, groups |
- * struct result (this build's layout; records of another layout are skipped) | for scenario
- * probes: u8 count and per step a string name, u32 duration µs, u8 state. */
+ * Record: u8 version (2) | five strings (u16 length + bytes): name, kind, target, service,
+ * groups | u16 length + the result in its stable encoding (result_encode: a backlog written
+ * before an upgrade is still read after it) | for scenario probes: u8 count and per step a
+ * string name, u32 duration µs, u8 state. Version 1 had the raw struct result instead, read
+ * while its layout is this build's. */
 #include <stdio.h>
 #include <string.h>
 #include "cfg.h"
@@ -32,7 +34,7 @@
 #include <mbedtls/sha256.h>
 #include "json.h"
 
-#define REC_VERSION 1
+#define REC_VERSION 2
 #define RAW_MAX 6144
 #define BODY_MAX 16384
 
@@ -150,8 +152,10 @@ void export_result(const struct probe *p, const struct result *r)
 	w += put_str(rec + w, cp->target);
 	w += put_str(rec + w, cp->service);
 	w += put_str(rec + w, cp->groups);
-	memcpy(rec + w, r, sizeof *r);
-	w += sizeof *r;
+	size_t n = result_encode(rec + w + 2, 512, r);
+	rec[w] = (uint8_t)n;
+	rec[w + 1] = (uint8_t)(n >> 8);
+	w += 2 + n;
 	if (cp->ops->publish && !strcmp(cp->kind, "scenario") && p->kstate) {
 		/* the steps of the run that just ended (published to the kind's state first) */
 		static struct snap_probe sp;
@@ -178,15 +182,24 @@ struct rec {
 static int decode(const uint8_t *rec, size_t len, struct rec *o)
 {
 	const uint8_t *p = rec, *end = rec + len;
-	if (len < 1 || *p++ != REC_VERSION || !get_str(&p, end, o->name, sizeof o->name) ||
+	uint8_t version = len ? *p++ : 0;
+	if ((version != 1 && version != REC_VERSION) || !get_str(&p, end, o->name, sizeof o->name) ||
 		!get_str(&p, end, o->kind, sizeof o->kind) ||
 		!get_str(&p, end, o->target, sizeof o->target) ||
 		!get_str(&p, end, o->service, sizeof o->service) ||
-		!get_str(&p, end, o->groups, sizeof o->groups) ||
-		(size_t)(end - p) < sizeof(struct result))
+		!get_str(&p, end, o->groups, sizeof o->groups))
 		return -1;
-	memcpy(&o->r, p, sizeof o->r);
-	p += sizeof o->r;
+	if (version == 1) {
+		if ((size_t)(end - p) < sizeof(struct result))
+			return -1;
+		memcpy(&o->r, p, sizeof o->r);
+		p += sizeof o->r;
+	} else {
+		size_t n = end - p < 2 ? SIZE_MAX : (size_t)(p[0] | p[1] << 8);
+		if (n > (size_t)(end - p) - 2 || result_decode(p + 2, n, &o->r) != 0)
+			return -1;
+		p += 2 + n;
+	}
 	o->steps.n = 0;
 	if (p == end)
 		return 0;

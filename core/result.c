@@ -1,4 +1,5 @@
-/* result.c: reason and phase names, per-probe counters and histograms. */
+/* result.c: reason and phase names, per-probe counters and histograms, the stable encoding. */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include "json.h"
@@ -197,4 +198,122 @@ size_t result_json(char *out, size_t cap, const char *name, const char *kind, co
 	if (w > 0 && (size_t)w < cap)
 		w += snprintf(out + w, cap - (size_t)w, "}");
 	return w > 0 && (size_t)w < cap ? (size_t)w : 0;
+}
+
+/* ---- the stable encoding (result_encode) ---- */
+
+/* The integer fields and their ids. Ids are forever: a new field takes a new id. */
+static const struct {
+	uint8_t id, size, is_signed;
+	uint16_t off;
+} enc_ints[] = {
+#define F(id, field, sgn) {id, sizeof(((struct result *)0)->field), sgn, \
+	offsetof(struct result, field)}
+	F(1, wall_us, 1), F(2, duration_us, 0), F(3, ok, 0), F(4, http_version, 0),
+	F(5, redirects, 0), F(6, ssl, 0), F(7, content_failed, 0), F(8, http_status, 1),
+	F(9, content_length, 1), F(10, body_bytes, 0), F(11, cert_expiry, 1),
+	F(12, tls_cipher, 0), F(13, tls_version, 0), F(14, cert_verified, 0),
+	F(15, ip_protocol, 0), F(16, tls_resumed, 0),
+#undef F
+};
+enum { ENC_PHASE0 = 32, ENC_REASON = 64, ENC_DETAIL = 65 }; /* phase i: ENC_PHASE0 + i */
+
+static uint64_t load_int(const void *p, size_t size, int is_signed)
+{
+	uint8_t u8;
+	uint16_t u16;
+	uint32_t u32;
+	uint64_t u64;
+	switch (size) {
+	case 1: memcpy(&u8, p, 1); return is_signed ? (uint64_t)(int64_t)(int8_t)u8 : u8;
+	case 2: memcpy(&u16, p, 2); return is_signed ? (uint64_t)(int64_t)(int16_t)u16 : u16;
+	case 4: memcpy(&u32, p, 4); return is_signed ? (uint64_t)(int64_t)(int32_t)u32 : u32;
+	default: memcpy(&u64, p, 8); return u64;
+	}
+}
+
+static void store_int(void *p, size_t size, uint64_t v)
+{
+	uint8_t u8 = (uint8_t)v;
+	uint16_t u16 = (uint16_t)v;
+	uint32_t u32 = (uint32_t)v;
+	switch (size) {
+	case 1: memcpy(p, &u8, 1); break;
+	case 2: memcpy(p, &u16, 2); break;
+	case 4: memcpy(p, &u32, 4); break;
+	default: memcpy(p, &v, 8); break;
+	}
+}
+
+static int put_field(uint8_t *out, size_t cap, size_t *w, uint8_t id, const void *bytes,
+	size_t n)
+{
+	if (n > 255 || *w + 2 + n > cap)
+		return -1;
+	out[(*w)++] = id;
+	out[(*w)++] = (uint8_t)n;
+	memcpy(out + *w, bytes, n);
+	*w += n;
+	return 0;
+}
+
+static int put_int(uint8_t *out, size_t cap, size_t *w, uint8_t id, uint64_t v, size_t size)
+{
+	uint8_t le[8];
+	for (size_t i = 0; i < size; i++)
+		le[i] = (uint8_t)(v >> (8 * i));
+	return put_field(out, cap, w, id, le, size);
+}
+
+size_t result_encode(uint8_t *out, size_t cap, const struct result *r)
+{
+	size_t w = 0;
+	int bad = 0;
+	for (size_t i = 0; i < OP_ARRAY_LEN(enc_ints); i++)
+		bad |= put_int(out, cap, &w, enc_ints[i].id, load_int((const uint8_t *)r +
+			enc_ints[i].off, enc_ints[i].size, enc_ints[i].is_signed), enc_ints[i].size);
+	for (int i = 0; i < PHASE_COUNT; i++)
+		bad |= put_int(out, cap, &w, (uint8_t)(ENC_PHASE0 + i), r->phase_us[i], 4);
+	const char *label = reason_label(r->reason);
+	bad |= put_field(out, cap, &w, ENC_REASON, label, strlen(label));
+	bad |= put_field(out, cap, &w, ENC_DETAIL, r->detail, strlen(r->detail));
+	return bad ? 0 : w;
+}
+
+int result_decode(const uint8_t *in, size_t n, struct result *r)
+{
+	memset(r, 0, sizeof *r);
+	r->content_length = -1;
+	for (size_t at = 0; at < n;) {
+		if (n - at < 2 || n - at - 2 < in[at + 1])
+			return -1;
+		uint8_t id = in[at], len = in[at + 1];
+		const uint8_t *v = in + at + 2;
+		at += 2u + len;
+		uint64_t x = 0;
+		for (int i = len < 8 ? len : 8; i-- > 0;)
+			x = x << 8 | v[i];
+		if (id == ENC_DETAIL) {
+			size_t k = len < sizeof r->detail - 1 ? len : sizeof r->detail - 1;
+			memcpy(r->detail, v, k);
+			r->detail[k] = 0;
+		} else if (id == ENC_REASON) {
+			for (int i = 0; i < REASON_COUNT; i++) {
+				const char *l = reason_label(i);
+				if (strlen(l) == len && !memcmp(l, v, len))
+					r->reason = (uint8_t)i;
+			}
+		} else if (id >= ENC_PHASE0 && id < ENC_PHASE0 + PHASE_COUNT) {
+			r->phase_us[id - ENC_PHASE0] = (uint32_t)x;
+		} else {
+			for (size_t i = 0; i < OP_ARRAY_LEN(enc_ints); i++) {
+				if (enc_ints[i].id != id || !len || len > 8)
+					continue;
+				if (enc_ints[i].is_signed && len < 8 && (x >> (8 * len - 1)) & 1)
+					x |= ~0ull << (8 * len); /* sign-extend a narrower value */
+				store_int((uint8_t *)r + enc_ints[i].off, enc_ints[i].size, x);
+			}
+		}
+	}
+	return 0;
 }

@@ -123,6 +123,14 @@ size_t result_json(char *out, size_t cap, const char *name, const char *kind, co
 /* The OP_HIST_BOUNDS bucket of a duration (OP_HIST_N: above the largest bound). */
 int result_hist_bucket(uint64_t us);
 
+/* A result in a form that outlives this build, for the spool: each field as (id, length,
+ * little-endian value), the reason by its label, the detail as text. A later build that
+ * widens, adds or reorders fields (or reasons) still reads it: unknown ids are skipped, absent
+ * ones stay 0. result_encode returns the bytes written (0: cap too small); result_decode
+ * returns 0, or -1 when the bytes are not such a record. */
+size_t result_encode(uint8_t *out, size_t cap, const struct result *r);
+int result_decode(const uint8_t *in, size_t n, struct result *r);
+
 /* A log-scale histogram of microsecond values for quantiles (scheduling lag, loop passes):
  * 8 buckets per power of two from 1 µs to ~1 hour, relative error under 9 %. */
 #define LOGHIST_N 256
