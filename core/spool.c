@@ -350,11 +350,9 @@ int spool_flush(void)
 	if (!P.on || !P.batch_len)
 		return 0;
 	const struct seg *last = &P.segs[P.nsegs - 1];
-	if (last->size && last->size + P.batch_len > P.seg_max && P.nsegs < SEGS_MAX &&
-		roll() != 0)
-		return OP_EIO;
+	int full = last->size && last->size + P.batch_len > P.seg_max && P.nsegs < SEGS_MAX;
+	int rc = full && roll() != 0 ? OP_EIO : write_batch();
 	char path[320];
-	int rc = write_batch();
 	last = &P.segs[P.nsegs - 1];
 	seg_path(last->seq, path, sizeof path);
 	if (rc == 0)
