@@ -53,9 +53,11 @@ static int h_healthz(struct mg_connection *c, void *cb)
 		strlen(body));
 }
 
+/* A piece of a rendered body (an empty one would end it, so it is left out). */
 static void chunk_out(void *conn, const char *s, size_t n)
 {
-	web_chunk(conn, s, n);
+	if (n)
+		web_chunk(conn, s, n);
 }
 
 static int h_metrics(struct mg_connection *c, void *cb)
@@ -110,12 +112,6 @@ static void cert_line(const struct result *r, int64_t now_us, char *out, size_t 
 
 /* The dashboard: the page template with the probe table rendered here, so the page reads
  * without JavaScript; app.js then keeps it current from the JSON API. */
-static void chunk_str(struct mg_connection *c, const char *s, size_t n)
-{
-	if (n)
-		web_chunk(c, s, n);
-}
-
 static int h_index(struct mg_connection *c, void *cb)
 {
 	(void)cb;
@@ -135,7 +131,7 @@ static int h_index(struct mg_connection *c, void *cb)
 		const char *at = strstr(t, marks[m]);
 		if (!at)
 			break;
-		chunk_str(c, t, (size_t)(at - t));
+		chunk_out(c, t, (size_t)(at - t));
 		t = at + strlen(marks[m]);
 		int n = 0;
 		if (m == 0) {
@@ -164,13 +160,13 @@ static int h_index(struct mg_connection *c, void *cb)
 					(unsigned long long)(st->runs_ok + st->runs_fail),
 					st->has_failure ? reason_text(st->last_failure.reason) : "",
 					detail[0] ? ": " : "", detail);
-				chunk_str(c, buf, (size_t)OP_MIN(n, (int)sizeof buf - 1));
+				chunk_out(c, buf, (size_t)OP_MIN(n, (int)sizeof buf - 1));
 			}
 			n = 0;
 		}
-		chunk_str(c, buf, (size_t)OP_MIN(n, (int)sizeof buf - 1));
+		chunk_out(c, buf, (size_t)OP_MIN(n, (int)sizeof buf - 1));
 	}
-	chunk_str(c, t, strlen(t));
+	chunk_out(c, t, strlen(t));
 	web_chunk(c, "", 0);
 	free(s.probes);
 	return 200;
