@@ -88,6 +88,26 @@ int http_parse_response(const char *buf, size_t len, struct http_response *out)
 	}
 }
 
+int http_line_is(const char *line, const char *name)
+{
+	size_t i = 0;
+	for (; name[i]; i++)
+		if ((line[i] | 32) != (name[i] | 32))
+			return 0;
+	return line[i] == ':';
+}
+
+int http_lines_have(const char *lines, const char *name)
+{
+	for (const char *l = lines; l && *l;) {
+		if (http_line_is(l, name))
+			return 1;
+		const char *e = strstr(l, "\r\n");
+		l = e ? e + 2 : l + strlen(l);
+	}
+	return 0;
+}
+
 const struct http_header *http_find_header(const struct http_response *r, const char *name)
 {
 	return http_next_header(r, name, NULL);

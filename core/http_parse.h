@@ -26,6 +26,10 @@ int http_parse_response(const char *buf, size_t len, struct http_response *out);
 
 /* Case-insensitive lookup of a header; NULL when absent. */
 const struct http_header *http_find_header(const struct http_response *r, const char *name);
+/* Is the header line at line ("Name: value\r\n") called name (any case)? */
+int http_line_is(const char *line, const char *name);
+/* In configured header lines (NULL: none), does one have this name? */
+int http_lines_have(const char *lines, const char *name);
 /* The next header called name after prev (one of r's; NULL: from the first); NULL when none. */
 const struct http_header *http_next_header(const struct http_response *r, const char *name,
 	const struct http_header *prev);

@@ -67,14 +67,24 @@ static int build_request(struct probe_run *r, struct httpc *s, const struct http
 		put(s, &n, hosthdr, strlen(hosthdr));
 	}
 	put(s, &n, s->path, strlen(s->path));
-	put(s, &n, line, (size_t)snprintf(line, sizeof line, " HTTP/1.1\r\nHost: %s\r\n"
-		"User-Agent: outpost/%.40s\r\nAccept: */*\r\nConnection: close\r\n", hosthdr,
-		op_version));
+	put(s, &n, " HTTP/1.1\r\n", 11);
+	/* A configured Host, User-Agent or Accept replaces outpost's own: a probe of one backend
+	 * by its address, for its virtual host, sends "Host: api.example.net" (two Host headers
+	 * are a 400 to any server: RFC 9112 3.2). The configured Host is for the configured host
+	 * only: after a redirect elsewhere it is left out, and the new host named. */
 	int origin = dns_name_eq(s->host, k->host) && !(k->tls && !s->tls_on);
+	if (!origin || !http_lines_have(k->headers, "Host"))
+		put(s, &n, line, (size_t)snprintf(line, sizeof line, "Host: %s\r\n", hosthdr));
+	if (!http_lines_have(k->headers, "User-Agent"))
+		put(s, &n, line, (size_t)snprintf(line, sizeof line, "User-Agent: outpost/%.40s\r\n",
+			op_version));
+	if (!http_lines_have(k->headers, "Accept"))
+		put(s, &n, "Accept: */*\r\n", 13);
+	put(s, &n, "Connection: close\r\n", 19);
 	for (const char *l = k->headers; l && *l;) {
 		const char *e = strstr(l, "\r\n");
 		size_t len = e ? (size_t)(e - l) + 2 : strlen(l);
-		if (origin || !credential(l, len))
+		if (origin || (!credential(l, len) && !http_line_is(l, "Host")))
 			put(s, &n, l, len);
 		l += len;
 	}

@@ -62,10 +62,14 @@ int wsc_begin(struct wsc *w, struct net_conn *conn, struct tls_conn *tls, const 
 	}
 	ws_key_make(nonce, key);
 	ws_accept_for(key, w->accept);
+	/* a configured Host or User-Agent replaces ours (as in httpc) */
+	int own_host = !http_lines_have(headers, "Host"), own_ua = !http_lines_have(headers,
+		"User-Agent");
 	int n = snprintf((char *)w->out, sizeof w->out,
-		"GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-		"Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\nUser-Agent: outpost\r\n%s\r\n",
-		path, host_hdr, key, headers ? headers : "");
+		"GET %s HTTP/1.1\r\n%s%s%sUpgrade: websocket\r\nConnection: Upgrade\r\n"
+		"Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n%s%s\r\n",
+		path, own_host ? "Host: " : "", own_host ? host_hdr : "", own_host ? "\r\n" : "", key,
+		own_ua ? "User-Agent: outpost\r\n" : "", headers ? headers : "");
 	if (n < 0 || (size_t)n >= sizeof w->out)
 		return OP_ETOOBIG;
 	w->conn = conn;

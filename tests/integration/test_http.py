@@ -138,6 +138,25 @@ def test_request_method_headers_body():
     assert "POST /x HTTP/1.1" in res["detail"], res
 
 
+def test_a_configured_host_replaces_ours():
+    """A probe of one backend by its address, for its virtual host: the configured Host (and
+    User-Agent) goes instead of outpost's own, once; two Host headers are a 400 to any
+    server (RFC 9112 3.2)."""
+    _, port = start_tool("mockhttp")
+    for expect in ({"body_regex": "\r\nHost: api\\.example\\.net\r\n",
+                    "body_not_contains": "Host: 127"},
+                   {"body_contains": "\r\nUser-Agent: edge-check/2\r\n",
+                    "body_not_contains": "outpost/"}):
+        rc, res = probe("http", f"http://127.0.0.1:{port}/echo/x", "--headers",
+                        '{"Host": "api.example.net", "User-Agent": "edge-check/2"}',
+                        "--expect", json.dumps(expect))
+        eq((rc, res["reason"]), (0, ""), f"{expect}: {res}")
+    # without one, outpost's own, naming the target
+    rc, res = probe("http", f"http://127.0.0.1:{port}/echo/x", "--expect",
+                    json.dumps({"body_contains": f"Host: 127.0.0.1:{port}\r\nUser-Agent: outpost/"}))
+    eq((rc, res["reason"]), (0, ""), f"{res}")
+
+
 def test_hostile_servers_fail_with_reasons():
     _, port = start_tool("mockhttp")
     cases = {

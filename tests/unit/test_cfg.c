@@ -118,6 +118,9 @@ static const struct {
 	{"{\"probes\": [{}, , {}]}", "t.json:1:17: ", "invalid JSON"},
 	{"{\"appliance\": {\"name\": \"a\\u0000b\"}}", "t.json:1:24: ", "may not hold \\u0000"},
 	{"{\"appliance\": {\"name\": \"\\ud83dx\"}}", "t.json:1:24: ", "half a surrogate pair"},
+	{"{\"probes\": [{\"name\": \"a\", \"kind\": \"http\", \"target\": \"http://h/\", "
+	 "\"headers\": {\"Host\": \"v.example\", \"connection\": \"keep-alive\"}}]}", "t.json:1:99: ",
+		"header \"connection\" is set by outpost itself"},
 };
 
 static void test_errors(void)
