@@ -391,8 +391,9 @@ static void sent(struct probe_run *r, struct httpc *h)
 	struct probe *p = r->p;
 	uint32_t i = p->id;
 	int status = r->facts.http_status, refused = status == 400 || status == 422;
-	char says[64];
-	collector_says(h, says, sizeof says);
+	char says[64] = "";
+	if (status < 200 || status > 299)
+		collector_says(h, says, sizeof says);
 	if ((status < 200 || status > 299) && !refused) {
 		probe_run_done(r, 0, REASON_EXPECT, "the collector answered %d%s%s", status, says,
 			status == 413 ? "; a smaller batch may pass" : "");
