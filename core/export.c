@@ -73,6 +73,7 @@ static struct {
 	struct probe **sinks;
 	uint32_t n;
 	uint32_t failures[SPOOL_SINKS_MAX];
+	uint32_t batch[SPOOL_SINKS_MAX]; /* results a request carries now: batch, or less after 413 */
 	uint64_t sent[SPOOL_SINKS_MAX], failed[SPOOL_SINKS_MAX], refused[SPOOL_SINKS_MAX];
 	uint64_t last_flush_us;
 	struct ev_timer flush; /* every spool.flush_every */
@@ -390,20 +391,30 @@ static void sent(struct probe_run *r, struct httpc *h)
 	struct export_run *s = (struct export_run *)r->state;
 	struct probe *p = r->p;
 	uint32_t i = p->id;
-	int status = r->facts.http_status, refused = status == 400 || status == 422;
+	int status = r->facts.http_status;
+	/* 413 for one result: that result is too large for the collector, refused as such */
+	int refused = status == 400 || status == 422 || (status == 413 && s->b.n == 1);
 	char says[64] = "";
 	if (status < 200 || status > 299)
 		collector_says(h, says, sizeof says);
+	if (status == 413 && !refused) {
+		/* the body is over the collector's limit: half the batch from now on, at once */
+		X.batch[i] = s->b.n / 2;
+		s->ended = 1;
+		probe_run_done(r, 0, REASON_EXPECT, "the collector answered 413%s; batches of %u from "
+			"now on", says, X.batch[i]);
+		engine_run_internal(p);
+		return;
+	}
 	if ((status < 200 || status > 299) && !refused) {
-		probe_run_done(r, 0, REASON_EXPECT, "the collector answered %d%s%s", status, says,
-			status == 413 ? "; a smaller batch may pass" : "");
+		probe_run_done(r, 0, REASON_EXPECT, "the collector answered %d%s", status, says);
 		return;
 	}
 	/* Delivered, or refused as such (400, 422: an out-of-order sample, a timestamp from
 	 * before the box's clock was set). Sent again, a refused batch would be refused again and
 	 * hold back every result behind it for as long as the spool keeps them, so it is dropped
 	 * and counted, as remote-write and OTLP senders do. Any other failure keeps the batch:
-	 * 401, 403, 404 and 413 are a set-up to fix; 408, 429 and 5xx pass. Either way the
+	 * 401, 403 and 404 are a set-up to fix; 408, 429 and 5xx pass. Either way the
 	 * cursor moves past the batch, the backoff starts over (the collector is up and
 	 * answering) and a backlog goes on at once. */
 	int more = s->more;
@@ -430,7 +441,8 @@ static int export_start(struct probe_run *r)
 	const struct export_conf *k = probe_conf(r);
 	s->ended = 0;
 	s->h.tls = NULL;
-	int n = spool_read(r->p->id, xb->raw, sizeof xb->raw, k->batch, &s->b);
+	uint32_t batch = X.batch[r->p->id] ? X.batch[r->p->id] : k->batch;
+	int n = spool_read(r->p->id, xb->raw, sizeof xb->raw, batch, &s->b);
 	if (n <= 0) {
 		s->ended = 1;
 		return probe_run_done(r, 1, REASON_NONE, "nothing to send");
@@ -473,7 +485,7 @@ static int export_start(struct probe_run *r)
 	if (s->b.n == 0)
 		return probe_run_done(r, 0, REASON_TOO_LARGE, "a result does not fit in %d bytes",
 			BODY_MAX);
-	s->more = s->b.n == k->batch || s->b.n < (uint32_t)n;
+	s->more = s->b.n == batch || s->b.n < (uint32_t)n;
 	if (s->b.n < (uint32_t)n) /* fewer than were read: the cursor stops after the last sent */
 		spool_read(r->p->id, xb->raw, sizeof xb->raw, s->b.n, &s->b);
 	s->req = k->req;

@@ -139,6 +139,30 @@ def test_a_refused_batch_is_dropped_and_the_rest_goes_on():
     app.stop()
 
 
+def test_a_collector_with_a_small_body_limit_gets_smaller_batches():
+    """413: the body is over the collector's limit. The batch is halved until it passes, at
+    once, and everything arrives; a single result still too large would be dropped as
+    refused."""
+    col = Collector(judge=lambda lines: (413, b"Payload Too Large") if len(lines) > 5 else None)
+    cfg = config(col.port, tempfile.mkdtemp(), n=3, interval="100ms")
+    app = Appliance(cfg)
+    wait_for(lambda: len(col.keys()) >= 60, 20, "results delivered in smaller batches")
+    x = json.loads(app.get("/api/v1/exports")[1])["exports"][0]
+    eq(x["refused"], 0, "nothing dropped")
+    import re
+    assert re.fullmatch(r"the collector answered 413 \(Payload Too Large\); batches of \d+ "
+                        r"from now on", x["last_failure"]["detail"]), x
+    # each 413 was followed by half that batch or less, and none got through over the limit
+    answers = col.answers
+    for (status, n), (_, nxt) in zip(answers, answers[1:]):
+        if status == 413:
+            assert nxt <= n // 2, answers
+    assert all(n <= 5 for status, n in answers if status == 200), answers
+    keys = col.keys()
+    eq(len(keys), len(set(keys)), "nothing twice")
+    app.stop()
+
+
 def test_a_backlog_of_traces_drains_at_once():
     """An OTLP batch fills the 16 KiB body with about six results, fewer than `batch`: the
     rest of a backlog still goes batch after batch at once, not one short batch a flush (which
