@@ -1555,19 +1555,17 @@ int cfg_headers(struct cfg_ctx *c, int tok, void *field)
 			return rc;
 		if (strpbrk(k, "\r\n: ") || strpbrk(v, "\r\n"))
 			return cfg_error(c, i, "header \"%s\" has a line break or a bad character", k);
+		int m = snprintf(buf + w, sizeof buf - w, "%s: %s\r\n", k, v);
+		if (m < 0 || (size_t)m >= sizeof buf - w)
+			return cfg_error(c, i, "headers exceed %zu bytes", sizeof buf);
 		/* how a message is framed and kept is outpost's to say: a second, different one
 		 * would make the server guess (or answer 400) */
 		static const char *const own[] = {"Connection", "Content-Length",
 			"Transfer-Encoding", "Upgrade", "Sec-WebSocket-Key", "Sec-WebSocket-Version"};
-		char line[80];
-		snprintf(line, sizeof line, "%s:", k);
 		for (size_t o = 0; o < OP_ARRAY_LEN(own); o++)
-			if (http_line_is(line, own[o]))
+			if (http_line_is(buf + w, own[o]))
 				return cfg_error(c, i, "header \"%s\" is set by outpost itself (the request's "
 					"framing and connection); leave it out", k);
-		int m = snprintf(buf + w, sizeof buf - w, "%s: %s\r\n", k, v);
-		if (m < 0 || (size_t)m >= sizeof buf - w)
-			return cfg_error(c, i, "headers exceed %zu bytes", sizeof buf);
 		w += (size_t)m;
 		i = cfg_tok_next(c, i + 1);
 	}

@@ -41,17 +41,10 @@ static void put(struct httpc *s, size_t *n, const char *p, size_t len)
 /* Is this configured header line a credential? Those go only where they were meant: after a
  * redirect to another host, or from https down to http, the other headers are sent without
  * them (as curl and Go's client do), so an open redirect cannot collect a token. */
-static int credential(const char *line, size_t n)
+static int credential(const char *line)
 {
-	static const char *const names[] = {"authorization:", "proxy-authorization:", "cookie:"};
-	for (size_t i = 0; i < OP_ARRAY_LEN(names); i++) {
-		size_t l = strlen(names[i]), k = 0;
-		while (k < l && k < n && (line[k] | 32) == names[i][k])
-			k++;
-		if (k == l)
-			return 1;
-	}
-	return 0;
+	return http_line_is(line, "Authorization") || http_line_is(line, "Proxy-Authorization") ||
+		http_line_is(line, "Cookie");
 }
 
 static int build_request(struct probe_run *r, struct httpc *s, const struct httpc_req *k)
@@ -84,7 +77,7 @@ static int build_request(struct probe_run *r, struct httpc *s, const struct http
 	for (const char *l = k->headers; l && *l;) {
 		const char *e = strstr(l, "\r\n");
 		size_t len = e ? (size_t)(e - l) + 2 : strlen(l);
-		if (origin || (!credential(l, len) && !http_line_is(l, "Host")))
+		if (origin || (!credential(l) && !http_line_is(l, "Host")))
 			put(s, &n, l, len);
 		l += len;
 	}
