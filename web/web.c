@@ -14,6 +14,12 @@
 
 static struct mg_context *ctx;
 
+/* A HEAD request gets the head of the answer alone (RFC 9110 9.3.2). */
+static int wants_body(const struct mg_connection *c)
+{
+	return strcmp(mg_get_request_info(c)->request_method, "HEAD") != 0;
+}
+
 /* The one writer of a whole answer: status line, headers, Content-Length and body. A HEAD
  * request gets the same head without the body (RFC 9110 9.3.2): left in, the body would be read
  * as the next answer on a kept-alive connection (a balancer's "HEAD /healthz" check). headers
@@ -23,7 +29,7 @@ int web_reply(struct mg_connection *c, int status, const char *type, const char 
 {
 	mg_printf(c, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s\r\n", status,
 		mg_get_response_code_text(c, status), type, n, headers);
-	if (strcmp(mg_get_request_info(c)->request_method, "HEAD"))
+	if (wants_body(c))
 		mg_write(c, body, n);
 	return status;
 }
@@ -32,7 +38,7 @@ int web_reply(struct mg_connection *c, int status, const char *type, const char 
  * request gets none of it, not even the end. */
 static void web_chunk(struct mg_connection *c, const char *s, size_t n)
 {
-	if (strcmp(mg_get_request_info(c)->request_method, "HEAD"))
+	if (wants_body(c))
 		mg_send_chunk(c, s, (unsigned)n);
 }
 
