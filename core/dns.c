@@ -42,6 +42,9 @@ static struct {
 		char name[64];
 	} hosts[OP_DNS_MAX_HOSTS];
 	int nhosts;
+	/* resolv.conf "search" (or "domain"): suffixes for short names, NUL-separated */
+	char search[256];
+	int nsearch, ndots;
 	char resolv_path[256], hosts_path[256];
 	int64_t resolv_version, hosts_version; /* plat_file_version when last read */
 } rs;
@@ -107,6 +110,23 @@ static void resolv_line(char **w, int n)
 			a.port = port;
 			rs.servers[rs.nservers++] = a;
 		}
+	} else if (!strcmp(w[0], "search") || !strcmp(w[0], "domain")) {
+		/* the last such line wins, as in the C library; "domain" is a list of one */
+		size_t used = 0;
+		rs.nsearch = 0;
+		for (int i = 1; i < n && rs.nsearch < OP_DNS_MAX_SEARCH; i++) {
+			size_t l = strlen(w[i]);
+			if (w[i][l - 1] == '.')
+				l--; /* "corp.example." is the same suffix */
+			if (l == 0 || used + l + 1 > sizeof rs.search)
+				continue;
+			memcpy(rs.search + used, w[i], l);
+			rs.search[used + l] = 0;
+			used += l + 1;
+			rs.nsearch++;
+			if (!strcmp(w[0], "domain"))
+				break;
+		}
 	} else if (!strcmp(w[0], "options")) {
 		for (int i = 1; i < n; i++) {
 			if (!strncmp(w[i], "timeout:", 8)) {
@@ -115,6 +135,9 @@ static void resolv_line(char **w, int n)
 			} else if (!strncmp(w[i], "attempts:", 9)) {
 				int a = to_uint(w[i] + 9);
 				rs.attempts = a < 1 ? 1 : a > 5 ? 5 : a;
+			} else if (!strncmp(w[i], "ndots:", 6)) {
+				int d = to_uint(w[i] + 6);
+				rs.ndots = d > 15 ? 15 : d;
 			}
 		}
 	}
@@ -156,6 +179,7 @@ static void load(const char *resolv_conf, const char *hosts)
 	op_strlcpy(rs.hosts_path, hosts, sizeof rs.hosts_path);
 	rs.attempt_us = 5000000;
 	rs.attempts = 2;
+	rs.ndots = 1;
 	hosts_left_out = 0;
 	rs.resolv_version = plat_file_version(resolv_conf);
 	rs.hosts_version = plat_file_version(hosts);
@@ -398,6 +422,63 @@ void dns_query_cancel(struct dns_query *q)
 	pool_put(&op_pools[POOL_DNSQ], q);
 }
 
+/* The name to ask for as rv->tried's candidate, in the C library's order: a name with at
+ * least ndots dots as given first, then with each search suffix; a shorter one with the
+ * suffixes first. A trailing dot says the name is whole. Returns 0, or OP_ENOTFOUND past the
+ * last one. */
+static int candidate(const struct dns_resolve *rv, char *out, size_t cap)
+{
+	size_t len = strlen(rv->host);
+	int dots = 0;
+	for (const char *p = rv->host; *p; p++)
+		dots += *p == '.';
+	int nsearch = len && rv->host[len - 1] == '.' ? 0 : rs.nsearch;
+	int as_given = dots >= rs.ndots ? 0 : nsearch;
+	if (rv->tried == as_given) {
+		op_strlcpy(out, rv->host, cap);
+		return 0;
+	}
+	int i = rv->tried - (rv->tried > as_given); /* which suffix */
+	if (i >= nsearch)
+		return OP_ENOTFOUND;
+	const char *sfx = rs.search;
+	while (i-- > 0)
+		sfx += strlen(sfx) + 1;
+	if (len + 1 + strlen(sfx) > 253)
+		out[0] = 0; /* too long with this suffix: the caller goes on to the next */
+	else
+		snprintf(out, cap, "%s.%s", rv->host, sfx);
+	return 0;
+}
+
+static void resolve_cb(void *udata, int err, const struct dns_reply *reply);
+
+/* Ask for the next candidate name: A first, unless only IPv6 is wanted. Returns OP_EAGAIN
+ * with a query under way, OP_ENOTFOUND when every name has been tried, or an error. */
+static int ask_next(struct dns_resolve *rv)
+{
+	char name[DNS_NAME_MAX];
+	do {
+		if (candidate(rv, name, sizeof name) != 0)
+			return OP_ENOTFOUND;
+		rv->tried++;
+	} while (!name[0]);
+	uint8_t first = rv->family ? rv->family : PLAT_AF_INET;
+	uint64_t left = rv->deadline_us > op_loop.now_us ? rv->deadline_us - op_loop.now_us : 1;
+	rv->addr->family = first;
+	int rc = dns_query_start(name, first == PLAT_AF_INET ? DNS_A : DNS_AAAA, NULL, left,
+		resolve_cb, rv, rv->q);
+	return rc ? rc : OP_EAGAIN;
+}
+
+/* A name had no usable answer: the next candidate, or the end with why. */
+static void try_next(struct dns_resolve *rv, const char *why)
+{
+	int rc = ask_next(rv);
+	if (rc != OP_EAGAIN)
+		rv->cb(rv->udata, OP_ENOTFOUND, rc == OP_ENOTFOUND ? why : op_strerror(rc));
+}
+
 static void resolve_cb(void *udata, int err, const struct dns_reply *reply)
 {
 	struct dns_resolve *rv = udata;
@@ -406,7 +487,7 @@ static void resolve_cb(void *udata, int err, const struct dns_reply *reply)
 	if (err)
 		return rv->cb(rv->udata, err, op_strerror(err));
 	if (reply->rcode != 0)
-		return rv->cb(rv->udata, OP_ENOTFOUND, dns_rcode_name(reply->rcode));
+		return try_next(rv, dns_rcode_name(reply->rcode));
 	for (int i = 0; i < reply->n; i++) {
 		if (reply->an[i].type == asked) {
 			memcpy(rv->addr->ip, reply->an[i].addr, 16);
@@ -414,16 +495,16 @@ static void resolve_cb(void *udata, int err, const struct dns_reply *reply)
 		}
 	}
 	if (asked == DNS_A && !rv->family) {
-		/* no IPv4 address: try IPv6, within what is left of the time */
+		/* no IPv4 address: try IPv6 for the same name, within what is left of the time */
 		uint64_t left = rv->deadline_us > op_loop.now_us ? rv->deadline_us - op_loop.now_us : 1;
 		rv->addr->family = PLAT_AF_INET6;
-		int rc = dns_query_start(rv->host, DNS_AAAA, NULL, left, resolve_cb, rv, rv->q);
+		int rc = dns_query_start(reply->qname, DNS_AAAA, NULL, left, resolve_cb, rv, rv->q);
 		if (rc != 0)
 			rv->cb(rv->udata, rc, op_strerror(rc));
 		return;
 	}
-	rv->cb(rv->udata, OP_ENOTFOUND, !rv->family ? "no address" :
-		asked == DNS_A ? "no IPv4 address" : "no IPv6 address");
+	try_next(rv, !rv->family ? "no address" : asked == DNS_A ? "no IPv4 address" :
+		"no IPv6 address");
 }
 
 int dns_resolve_start(struct dns_resolve *rv)
@@ -439,11 +520,9 @@ int dns_resolve_start(struct dns_resolve *rv)
 		rv->addr->port = port;
 		return 0;
 	}
-	rv->addr->family = first;
-	uint64_t left = rv->deadline_us > op_loop.now_us ? rv->deadline_us - op_loop.now_us : 1;
-	int rc = dns_query_start(rv->host, first == PLAT_AF_INET ? DNS_A : DNS_AAAA, NULL, left,
-		resolve_cb, rv, rv->q);
-	return rc ? rc : OP_EAGAIN;
+	rv->tried = 0;
+	int rc = ask_next(rv);
+	return rc == OP_ENOTFOUND ? OP_EINVAL : rc;
 }
 
 void dns_resolve_cancel(struct dns_resolve *rv)

@@ -96,10 +96,13 @@ struct dns_resolve {
 	dns_addr_fn *cb;
 	void *udata;
 	uint8_t family;          /* 0: IPv4, else IPv6; PLAT_AF_INET or PLAT_AF_INET6: only that */
+	uint8_t tried;           /* the resolver's own: names asked for so far */
 };
 /* An IP literal or /etc/hosts entry answers at once (returns 0, cb not called); otherwise DNS
  * A, then AAAA when there is no IPv4 address (with family 0): returns OP_EAGAIN and cb
- * follows. A negative code when no query could start, or OP_EFAMILY for a literal of the other
+ * follows. A name is tried with resolv.conf's search suffixes as the C library does ("ndots",
+ * default 1): a name with no usable answer (an error rcode, or no address) gives way to the
+ * next; a timeout ends the resolution. A negative code when no query could start, or OP_EFAMILY for a literal of the other
  * family. Never blocks. */
 int dns_resolve_start(struct dns_resolve *rv);
 /* Stop a resolution under way (idempotent); cb is not called. */

@@ -26,6 +26,10 @@
 #ifndef OP_DNS_MAX_HOSTS
 #define OP_DNS_MAX_HOSTS 64
 #endif
+/* resolv.conf "search" domains kept (the C library's historic limit) */
+#ifndef OP_DNS_MAX_SEARCH
+#define OP_DNS_MAX_SEARCH 6
+#endif
 /* A DNS message over UDP or TCP; larger TCP answers fail with "too large". */
 #ifndef OP_DNS_MSG_MAX
 #define OP_DNS_MSG_MAX 1232

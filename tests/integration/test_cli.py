@@ -210,6 +210,40 @@ def test_tcp_by_name_through_resolver():
     eq(res["reason"], "resolve", f"{res}")
 
 
+def test_short_names_take_the_search_domains():
+    """resolv.conf's "search" and "ndots", read as the C library reads them: a short name is
+    tried with each suffix in turn (an NXDOMAIN or a name with no address gives way to the
+    next), a name with ndots dots is tried as given first, a trailing dot means the name is
+    whole. 127.0.0.1 is where mocktcp listens; 127.0.0.3 refuses."""
+    _, dport = start_tool("mockdns", "db.a.test:NXDOMAIN", "db.c.test:A:127.0.0.1",
+                          "x.y:A:127.0.0.3", "x.y.a.test:A:127.0.0.1", "db:NXDOMAIN")
+    _, tport = start_tool("mocktcp")
+    env = dict(os.environ)
+
+    def tcp(host, resolv):
+        env["OUTPOST_RESOLV_CONF"] = write(f"nameserver 127.0.0.1:{dport}\n{resolv}", ".conf")
+        return probe("tcp", f"{host}:{tport}", env=env)[1]
+
+    # db.a.test is NXDOMAIN, db.b.test has no address, db.c.test answers
+    res = tcp("db", "search a.test b.test c.test\n")
+    eq((res["success"], res["reason"]), (True, ""), f"db through the suffixes {res}")
+    res = tcp("db", "domain c.test\n")
+    eq(res["success"], True, f"db through the domain line {res}")
+    res = tcp("db", "")
+    eq(res["reason"], "resolve", f"db with no search list {res}")
+    assert "NXDOMAIN" in res["detail"], res
+    res = tcp("db.", "search c.test\n")
+    eq(res["reason"], "resolve", f"db. is whole {res}")
+    # one dot: as given first (127.0.0.3, refused); with ndots:2, the suffix first
+    res = tcp("x.y", "search a.test\n")
+    eq(res["reason"], "refused", f"x.y as given {res}")
+    assert "127.0.0.3" in res["detail"], res
+    res = tcp("x.y", "search a.test\noptions ndots:2\n")
+    eq(res["success"], True, f"x.y.a.test first with ndots:2 {res}")
+    res = tcp("nope", "search a.test b.test\n")
+    eq(res["reason"], "resolve", f"nope anywhere {res}")
+
+
 def test_a_resolver_that_fails_or_is_silent_gives_way_to_the_next():
     """Two nameservers, as an edge box often has: a failing first one is not the answer, and a
     silent one costs resolv.conf's "options timeout:1", not the run."""
