@@ -55,9 +55,16 @@ void slo_add(struct slo *s, uint32_t minute, int ok, uint64_t latency_us)
 {
 	if (!s->nring)
 		return;
+	if (minute + s->nring <= s->now_min) {
+		/* Older than every window: the wall clock was set back by more than the longest
+		 * one (a box that booted with a date in the future). What the ring holds is on the
+		 * old time line; waiting for the clock to catch up would count nothing for that
+		 * long, so the windows start again from this minute. */
+		memset(s->ring, 0, sizeof *s->ring * s->nring);
+		memset(s->sum, 0, sizeof s->sum);
+		s->now_min = 0;
+	}
 	slo_advance(s, minute);
-	if (minute + s->t->win_min[s->t->nwin - 1] <= s->now_min)
-		return; /* older than every window (the clock stepped back a lot) */
 	struct slo_bucket *b = &s->ring[minute % s->nring];
 	if (b->minute != minute) {
 		memset(b, 0, sizeof *b);

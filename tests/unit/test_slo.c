@@ -95,9 +95,42 @@ static void test_view_math(void)
 	ASSERT(v.availability == 1.0);
 }
 
+/* A box that booted with a date a year ahead, then had its clock set right: the runs after the
+ * step are counted at once, not after a year. A step back within the longest window keeps
+ * what the windows hold. */
+static void test_a_clock_set_back_a_long_way(void)
+{
+	static struct slo_bucket ring[60];
+	struct slo_target t = {.availability = 0.9, .nwin = 2, .win_min = {5, 60}};
+	struct slo s;
+	slo_init(&s, &t, ring);
+	uint32_t ahead = 29000000 + 525600;
+	for (int i = 0; i < 4; i++)
+		slo_add(&s, ahead, 0, 1000);
+	slo_add(&s, ahead - 30, 1, 1000); /* back 30 minutes: inside the hour */
+	struct slo_view v;
+	slo_view(&s, 1, &v);
+	ASSERT_EQ(v.total, 5);
+	slo_view(&s, 0, &v);
+	ASSERT_EQ(v.total, 4); /* the 5-minute window is still the one ending at `ahead` */
+	slo_add(&s, 29000000, 1, 1000);
+	slo_add(&s, 29000000, 1, 1000);
+	for (int w = 0; w < 2; w++) {
+		slo_view(&s, w, &v);
+		ASSERT_EQ(v.total, 2);
+		ASSERT(v.availability == 1.0);
+	}
+	slo_advance(&s, 29000005);
+	slo_view(&s, 0, &v);
+	ASSERT_EQ(v.total, 0);
+	slo_view(&s, 1, &v);
+	ASSERT_EQ(v.total, 2);
+}
+
 int main(void)
 {
 	RUN(test_windows_vs_brute_force);
 	RUN(test_view_math);
+	RUN(test_a_clock_set_back_a_long_way);
 	return T_DONE();
 }
