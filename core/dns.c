@@ -476,7 +476,7 @@ static void try_next(struct dns_resolve *rv, const char *why)
 {
 	int rc = ask_next(rv);
 	if (rc != OP_EAGAIN)
-		rv->cb(rv->udata, OP_ENOTFOUND, rc == OP_ENOTFOUND ? why : op_strerror(rc));
+		rv->cb(rv->udata, rc, rc == OP_ENOTFOUND ? why : op_strerror(rc));
 }
 
 static void resolve_cb(void *udata, int err, const struct dns_reply *reply)

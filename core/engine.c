@@ -843,6 +843,21 @@ static size_t layout(uint8_t *base, const struct cfg *cfg, uint32_t timers)
 	return off;
 }
 
+/* Ask for the descriptors this config can hold at once: the loop's, the web server's
+ * connections, exports, channels, and a margin for files and on-demand runs. Below that, a run
+ * past the limit fails with "out of file descriptors"; said once per limit, with the fix. */
+static void fd_budget(long want)
+{
+	static long said;
+	long have = plat_fd_limit(want);
+	if (have < 0 || have >= want || have == said)
+		return;
+	said = have;
+	fprintf(stderr, "outpost: the descriptor limit is %ld (ulimit -n), and this config may "
+		"hold %ld at once: runs past it fail with \"out of file descriptors\". Raise the "
+		"limit (LimitNOFILE= in a systemd unit), or lower limits.max_inflight\n", have, want);
+}
+
 int engine_init(const struct cfg *cfg, const struct engine_opts *opts, char *err, size_t cap)
 {
 	memset(&E, 0, sizeof E);
@@ -870,7 +885,9 @@ int engine_init(const struct cfg *cfg, const struct engine_opts *opts, char *err
 	memset(E.arena, 0, E.arena_bytes);
 	layout(E.arena, cfg, timers);
 	/* descriptors: a run holds one socket, a query one, plus the signal pipe */
-	rc = plat_poll_init((int)(cfg->max_inflight + kind_reserve(cfg, 0) + nq + 8));
+	uint32_t fds = cfg->max_inflight + kind_reserve(cfg, 0) + nq + 8;
+	fd_budget(fds + OP_WEB_THREADS + cfg->nsinks + cfg->nchannels + 32);
+	rc = plat_poll_init((int)fds);
 	int sfd = rc ? rc : plat_signal_init();
 	if (sfd < 0) {
 		rc = sfd;

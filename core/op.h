@@ -26,6 +26,7 @@
 	X(ECANCELED, "canceled")                                \
 	X(EFAMILY, "an address of the other IP version")        \
 	X(ENOSPC, "no space left on the medium")                \
+	X(EMFILE, "out of file descriptors (ulimit -n)")        \
 	X(EIO, "i/o error")
 
 /* OP_X_<name> numbers the codes 1..N; OP_<name> is the negative code callers see. */

@@ -51,11 +51,18 @@ static void run_resolved(struct probe_run *r)
 	r->ops->on_event(r, PROBE_EV_RESOLVED, 0);
 }
 
+/* A run that cannot have a descriptor or a slot on this host fails as no_slot: the limit is
+ * this host's, and the target is not to blame for it. */
+static int reason_for(int rc, int otherwise)
+{
+	return rc == OP_EMFILE || rc == OP_ENOMEM ? REASON_NO_SLOT : otherwise;
+}
+
 static void resolve_cb(void *udata, int err, const char *why)
 {
 	struct probe_run *r = udata;
 	if (err) {
-		probe_run_done(r, 0, REASON_RESOLVE, "%s: %s", r->host, why);
+		probe_run_done(r, 0, reason_for(err, REASON_RESOLVE), "%s: %s", r->host, why);
 		return;
 	}
 	run_resolved(r);
@@ -84,7 +91,7 @@ void probe_run_resolve(struct probe_run *r, const struct probe_proxy *px, const 
 	if (rc == 0)
 		run_resolved(r);
 	else if (rc != OP_EAGAIN)
-		probe_run_done(r, 0, REASON_RESOLVE, "%s: %s", host, op_strerror(rc));
+		probe_run_done(r, 0, reason_for(rc, REASON_RESOLVE), "%s: %s", host, op_strerror(rc));
 }
 
 static int connect_failed(struct probe_run *r, int rc)
@@ -125,7 +132,10 @@ void probe_run_connect(struct probe_run *r)
 	int rc = net_open(&r->conn, PLAT_TCP, r->addr.family, run_io);
 	r->off_us += plat_now_us() - t;
 	if (rc < 0) {
-		connect_failed(r, rc);
+		if (reason_for(rc, 0))
+			probe_run_done(r, 0, REASON_NO_SLOT, "cannot open a socket: %s", op_strerror(rc));
+		else
+			connect_failed(r, rc);
 		return;
 	}
 	probe_run_phase(r, PHASE_CONNECT);
@@ -158,7 +168,7 @@ int probe_run_spawn(struct probe_run *r, char *const argv[], char *const env[], 
 	probe_run_phase(r, PHASE_PROCESSING);
 	int pid = plat_proc_spawn(argv, env, cwd, &fd);
 	if (pid < 0) {
-		probe_run_done(r, 0, REASON_EXEC, pid == OP_ENOENT ? "%s: no such program" :
+		probe_run_done(r, 0, reason_for(pid, REASON_EXEC), pid == OP_ENOENT ? "%s: no such program" :
 			"%s: cannot start (%s)", argv[0], op_strerror(pid));
 		return pid;
 	}

@@ -168,5 +168,8 @@ uint64_t plat_engine_allocs(void);
 void plat_engine_thread(void);
 /* Resident set size in bytes, or 0 if unknown. */
 uint64_t plat_rss_bytes(void);
+/* Let the process have want descriptors open at once, as far as its hard limit allows (only
+ * ever raised). Returns the limit now in force, or a negative code when unknown. */
+long plat_fd_limit(long want);
 
 #endif

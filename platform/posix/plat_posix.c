@@ -1,6 +1,7 @@
 /* plat_posix.c: the POSIX (Linux) port: clocks, entropy, sockets, signals, files, memory. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -69,6 +71,7 @@ static int map_errno(int e)
 		return OP_ENETUNREACH;
 	case EMFILE:
 	case ENFILE:
+		return OP_EMFILE;
 	case ENOBUFS:
 	case ENOMEM:
 		return OP_ENOMEM;
@@ -543,4 +546,21 @@ uint64_t plat_rss_bytes(void)
 		return 0;
 	const char *p = strchr(buf, ' ');
 	return p ? strtoull(p + 1, NULL, 10) * (uint64_t)sysconf(_SC_PAGESIZE) : 0;
+}
+
+long plat_fd_limit(long want)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return OP_EIO;
+	/* only up to want, not to the hard limit: exec probes' children inherit the soft limit,
+	 * and some programs walk every descriptor up to it */
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)want) {
+		rlim_t old = rl.rlim_cur;
+		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > (rlim_t)want ?
+			(rlim_t)want : rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			rl.rlim_cur = old;
+	}
+	return rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > LONG_MAX ? LONG_MAX : (long)rl.rlim_cur;
 }

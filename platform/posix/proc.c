@@ -43,7 +43,7 @@ int plat_proc_spawn(char *const argv[], char *const env[], const char *cwd, int 
 
 	int fds[2];
 	if (pipe2(fds, O_CLOEXEC) != 0)
-		return OP_ENOMEM;
+		return errno == EMFILE || errno == ENFILE ? OP_EMFILE : OP_ENOMEM;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	posix_spawn_file_actions_init(&fa);

@@ -2,6 +2,7 @@
 wait bounded. Each test file calls run(globals()); each test_* prints PASS or FAIL."""
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -70,14 +71,17 @@ def probe(*args, env=None, timeout=30):
 class Appliance:
     """outpost run on a config, with its web port."""
 
-    def __init__(self, cfg, env=None, port=None):
+    def __init__(self, cfg, env=None, port=None, nofile=None):
         self.port = port or free_port()
         if isinstance(cfg, dict):
             cfg.setdefault("web", {})["listen"] = f"127.0.0.1:{self.port}"
         self.path = write(cfg)
         self.env = env or outpost_env()
+        # nofile: (soft, hard) descriptor limits for the appliance
+        limit = (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, nofile)) if nofile else None
         self.p = subprocess.Popen([OUTPOST, "run", "-c", self.path], env=self.env,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                  preexec_fn=limit)
         _procs.append(self.p)
         wait_for(lambda: self.get("/healthz")[0] == 200, 10, "appliance /healthz")
 

@@ -304,6 +304,40 @@ def test_a_new_resolv_conf_is_followed():
     app.stop()
 
 
+def test_a_low_descriptor_limit_is_said_and_not_blamed_on_the_target():
+    """A box whose descriptor limit is below what the config can hold at once: outpost raises
+    its soft limit as far as the hard one allows, says once what is short and how to fix it,
+    and a run that finds no descriptor fails as no_slot ("out of file descriptors"), not as
+    the target's connect failure. The web server goes on answering."""
+    _, hport = start_tool("mockhttp")
+    probes = [{"name": f"p{i}", "kind": "http", "target": f"http://127.0.0.1:{hport}/silent",
+               "interval": "1s", "timeout": "900ms"} for i in range(30)]
+    app = Appliance({"probes": probes}, nofile=(24, 24))
+
+    def reasons():
+        body = json.loads(app.get("/api/v1/probes")[1])
+        return [((p.get("last") or {}).get("reason"), (p.get("last") or {}).get("detail", ""))
+                for p in body["probes"]]
+    wait_for(lambda: any(r == "no_slot" for r, _ in reasons()), 10, "a run without a descriptor")
+    got = reasons()
+    short = [d for r, d in got if r == "no_slot"]
+    assert all("out of file descriptors (ulimit -n)" in d for d in short), got
+    assert not [d for r, d in got if r in ("connect", "resolve")], got
+    eq(app.get("/healthz")[0], 200, "healthz")
+    _, err = app.stop()
+    said = [l for l in err.splitlines() if "the descriptor limit is 24 (ulimit -n)" in l]
+    eq(len(said), 1, f"said once: {err}")
+    assert "LimitNOFILE=" in said[0], said
+
+    # a soft limit below the hard one is raised, and nothing is said
+    app = Appliance({"probes": probes[:2]}, nofile=(24, 4096))
+    limits = open(f"/proc/{app.p.pid}/limits").read()
+    soft = int(re.search(r"^Max open files\s+(\d+)", limits, re.M).group(1))
+    assert 24 < soft <= 4096, limits
+    _, err = app.stop()
+    assert "descriptor limit" not in err, err
+
+
 def test_the_systemd_unit_verifies():
     """board/linux-x86_64/outpost.service, as README's install steps place it, passes
     systemd-analyze verify with nothing said (an unknown key or a bad value is only a warning
