@@ -49,6 +49,17 @@ int alarm_step(struct alarm_inst *a, const struct cfg_alarm *r, int cond, int64_
 	return a->state;
 }
 
+void alarm_shift(struct alarm_inst *a, int64_t d_us)
+{
+	/* A box that booted with the time of its last shutdown and then had it set by NTP would
+	 * otherwise fire a pending alarm at once ("for" looks long over) or, set back, hold it
+	 * and every reminder for as long as the clock was wrong. */
+	if (a->since_us)
+		a->since_us += d_us;
+	if (a->notified_us)
+		a->notified_us += d_us;
+}
+
 int alarm_due(const struct alarm_inst *a, const struct cfg_alarm *r, int silenced,
 	int64_t now_us)
 {
@@ -450,6 +461,20 @@ void alarm_tick(void)
 		kick(c);
 	if (A.dirty)
 		save();
+	publish();
+}
+
+void alarm_clock_step(int64_t d_us)
+{
+	if (!A.cfg)
+		return;
+	for (uint32_t i = 0; i < A.n; i++)
+		alarm_shift(&A.inst[i], d_us);
+	for (uint32_t c = 0; c < A.cfg->nchannels; c++)
+		for (uint32_t k = 0; k < A.q[c].len; k++)
+			A.q[c].m[(A.q[c].head + k) % OP_NOTIFY_QUEUE].since_us += d_us;
+	A.dirty = 1;
+	save();
 	publish();
 }
 

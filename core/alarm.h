@@ -122,6 +122,9 @@ int alarm_due(const struct alarm_inst *a, const struct cfg_alarm *r, int silence
 	int64_t now_us);
 /* Does a silence cover alarm name at wall time now? */
 int alarm_silenced(const struct alarm_silence *s, uint32_t n, const char *name, int64_t now_us);
+/* The wall clock stepped by d_us: a's times move with it, so "for" and "repeat" count the
+ * time that passed, not the step. */
+void alarm_shift(struct alarm_inst *a, int64_t d_us);
 /* The condition of rule r after result res was added to a (bits and windows updated here). */
 int alarm_eval(struct alarm_inst *a, const struct cfg_alarm *r, const struct result *res,
 	int64_t now_us);
@@ -138,6 +141,9 @@ void alarm_init(const struct cfg *cfg, struct alarm_inst *inst, uint8_t *rings,
 void alarm_on_result(uint32_t probe, const struct result *res);
 /* Once a second: "for", reminders, silences ending, sending what is queued. */
 void alarm_tick(void);
+/* The wall clock stepped by d_us (op_clock_step): every instance's times, and the queued
+ * messages', move with it. */
+void alarm_clock_step(int64_t d_us);
 /* Channel i's head message, for its run; NULL when the queue is empty. */
 struct notify_msg *alarm_channel_head(uint32_t chan);
 /* Channel i's run ended: ok pops the message; a failure schedules another try. */

@@ -38,6 +38,7 @@ static struct {
 	struct probe *wait_head, *wait_tail;
 	uint32_t inflight, waiting, once_left;
 	struct ev_timer drain, tick;
+	struct op_clock clock; /* the wall clock against the monotonic one, for its steps */
 	struct ev_io sig;
 	struct loghist lag;
 	uint64_t runs_started, skipped;
@@ -542,8 +543,21 @@ static void publish_kinds(void)
 	plat_unlock();
 }
 
+/* A step of the wall clock moves the alarms' times with it, and is said: results stamped
+ * before and after it are on different time lines. */
+static void clock_watch(void)
+{
+	int64_t d = op_clock_step(&E.clock, plat_wall_us(), plat_now_us());
+	if (!d)
+		return;
+	fprintf(stderr, "outpost: the wall clock stepped %s%.1f s; alarm times move with it\n",
+		d > 0 ? "+" : "", d / 1e6);
+	alarm_clock_step(d);
+}
+
 static void second_tick(struct ev_timer *t)
 {
+	clock_watch();
 	publish_app();
 	publish_kinds();
 	alarm_tick();

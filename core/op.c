@@ -38,6 +38,14 @@ size_t op_strlcpy(char *dst, const char *src, size_t cap)
 	return n;
 }
 
+int64_t op_clock_step(struct op_clock *c, int64_t wall_us, uint64_t mono_us)
+{
+	int64_t d = c->mono_us ? (wall_us - c->wall_us) - (int64_t)(mono_us - c->mono_us) : 0;
+	c->wall_us = wall_us;
+	c->mono_us = mono_us;
+	return d > 1000000 || d < -1000000 ? d : 0;
+}
+
 size_t op_fmt_time(char *buf, size_t cap, int64_t wall_us)
 {
 	/* civil date from days since the epoch (H. Hinnant's algorithm); no libc time zone code */

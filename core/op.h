@@ -66,6 +66,15 @@ size_t op_strlcpy(char *dst, const char *src, size_t cap);
 
 /* Format a Unix µs time as RFC 3339 UTC with microseconds ("2026-11-22T21:00:00.123456Z"). */
 size_t op_fmt_time(char *buf, size_t cap, int64_t wall_us);
+/* Steps of the wall clock (NTP setting a box that booted without a real-time clock, an
+ * operator's date): op_clock_step returns how far it jumped since the last call, its advance
+ * less the monotonic clock's, when that is over a second (NTP slews by at most 0.5 ms a
+ * second; more is a step). 0 otherwise, and on the first call with c zeroed. */
+struct op_clock {
+	int64_t wall_us;
+	uint64_t mono_us;
+};
+int64_t op_clock_step(struct op_clock *c, int64_t wall_us, uint64_t mono_us);
 /* Parse RFC 3339 UTC ("2026-11-22T21:00:00Z", optional fraction) into Unix µs. 0 or
  * OP_EINVAL. */
 int op_parse_time(const char *s, int64_t *wall_us);

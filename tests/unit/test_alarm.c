@@ -176,6 +176,57 @@ static void test_window_rules_match_a_recount(void)
 	}
 }
 
+/* One failed run a second, as the engine feeds them, with the wall clock read against the
+ * monotonic one and a step at second `at` of `step` µs. Returns the second the alarm fired at
+ * (or the reminder came at, with a firing start), -1 if never within `limit` seconds. */
+static int64_t seconds_to_message(const struct cfg_alarm *r, int firing, int64_t at,
+	int64_t step, int64_t limit)
+{
+	struct alarm_inst a;
+	memset(&a, 0, sizeof a);
+	struct op_clock c = {0};
+	int64_t wall = 1700000000 * S;
+	uint64_t mono = 1000 * S;
+	op_clock_step(&c, wall, mono);
+	if (firing) {
+		a.state = a.notified = ALARM_FIRING;
+		a.since_us = a.notified_us = wall;
+	}
+	for (int64_t t = 1; t <= limit; t++) {
+		mono += S;
+		wall += S + (t == at ? step : 0);
+		int64_t d = op_clock_step(&c, wall, mono);
+		if (d)
+			alarm_shift(&a, d);
+		struct result res = {.ok = 0, .wall_us = wall, .duration_us = 1000};
+		alarm_step(&a, r, alarm_eval(&a, r, &res, wall), wall);
+		int due = alarm_due(&a, r, 0, wall);
+		if (due == NOTIFY_FIRING)
+			return t;
+	}
+	return -1;
+}
+
+static void test_a_stepped_wall_clock(void)
+{
+	/* the clock keeps pace, or NTP slews it (0.5 ms a second): no step */
+	struct op_clock c = {0};
+	ASSERT_EQ(op_clock_step(&c, 5 * S, 10 * S), 0);
+	ASSERT_EQ(op_clock_step(&c, 6 * S + 500, 11 * S), 0);
+	ASSERT_EQ(op_clock_step(&c, 6 * S + 3 * 86400 * S, 11 * S + 300000), 3 * 86400 * S - 300500);
+	ASSERT_EQ(op_clock_step(&c, 7 * S, 12 * S), -3 * 86400 * S + 300000);
+
+	/* pending with "for" 5 minutes when NTP sets the clock 3 days ahead: fires after 5
+	 * minutes of failing, not at once */
+	struct cfg_alarm r = {.when = ALARM_FAILURES, .n = 1, .of = 1, .for_us = 300 * S};
+	ASSERT_EQ(seconds_to_message(&r, 0, 60, 3 * 86400 * S, 400), 301); /* pending from 1 s */
+	ASSERT_EQ(seconds_to_message(&r, 0, 60, -365 * 86400 * S, 400), 301);
+	/* firing with hourly reminders when the clock is set back a year: an hour, not a year */
+	struct cfg_alarm h = {.when = ALARM_FAILURES, .n = 1, .of = 1, .repeat_us = 3600 * S};
+	ASSERT_EQ(seconds_to_message(&h, 1, 600, -365 * 86400 * S, 4000), 3600);
+	ASSERT_EQ(seconds_to_message(&h, 1, 600, 2 * 86400 * S, 4000), 3600);
+}
+
 int main(void)
 {
 	RUN(test_n_of_m_fires_once_and_resolves_once);
@@ -184,5 +235,6 @@ int main(void)
 	RUN(test_silences);
 	RUN(test_restart_does_not_repeat);
 	RUN(test_window_rules_match_a_recount);
+	RUN(test_a_stepped_wall_clock);
 	return T_DONE();
 }
