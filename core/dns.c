@@ -453,6 +453,12 @@ static int candidate(const struct dns_resolve *rv, char *out, size_t cap)
 
 static void resolve_cb(void *udata, int err, const struct dns_reply *reply);
 
+/* What is left of the resolution's time (at least 1 µs: a query must have some). */
+static uint64_t time_left(const struct dns_resolve *rv)
+{
+	return rv->deadline_us > op_loop.now_us ? rv->deadline_us - op_loop.now_us : 1;
+}
+
 /* Ask for the next candidate name: A first, unless only IPv6 is wanted. Returns OP_EAGAIN
  * with a query under way, OP_ENOTFOUND when every name has been tried, or an error. */
 static int ask_next(struct dns_resolve *rv)
@@ -464,10 +470,9 @@ static int ask_next(struct dns_resolve *rv)
 		rv->tried++;
 	} while (!name[0]);
 	uint8_t first = rv->family ? rv->family : PLAT_AF_INET;
-	uint64_t left = rv->deadline_us > op_loop.now_us ? rv->deadline_us - op_loop.now_us : 1;
 	rv->addr->family = first;
-	int rc = dns_query_start(name, first == PLAT_AF_INET ? DNS_A : DNS_AAAA, NULL, left,
-		resolve_cb, rv, rv->q);
+	int rc = dns_query_start(name, first == PLAT_AF_INET ? DNS_A : DNS_AAAA, NULL,
+		time_left(rv), resolve_cb, rv, rv->q);
 	return rc ? rc : OP_EAGAIN;
 }
 
@@ -496,9 +501,9 @@ static void resolve_cb(void *udata, int err, const struct dns_reply *reply)
 	}
 	if (asked == DNS_A && !rv->family) {
 		/* no IPv4 address: try IPv6 for the same name, within what is left of the time */
-		uint64_t left = rv->deadline_us > op_loop.now_us ? rv->deadline_us - op_loop.now_us : 1;
-		rv->addr->family = PLAT_AF_INET6;
-		int rc = dns_query_start(reply->qname, DNS_AAAA, NULL, left, resolve_cb, rv, rv->q);
+			rv->addr->family = PLAT_AF_INET6;
+		int rc = dns_query_start(reply->qname, DNS_AAAA, NULL, time_left(rv), resolve_cb, rv,
+			rv->q);
 		if (rc != 0)
 			rv->cb(rv->udata, rc, op_strerror(rc));
 		return;
