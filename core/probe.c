@@ -61,11 +61,37 @@ static int reason_for(int rc, int otherwise)
 static void resolve_cb(void *udata, int err, const char *why)
 {
 	struct probe_run *r = udata;
+	if (err && r->v6_fallback) {
+		probe_run_done(r, 0, reason_for(err, REASON_CONNECT), "%s: no route to IPv4 from this "
+			"host, and IPv6: %s", r->host, why);
+		return;
+	}
 	if (err) {
 		probe_run_done(r, 0, reason_for(err, REASON_RESOLVE), "%s: %s", r->host, why);
 		return;
 	}
 	run_resolved(r);
+}
+
+/* "auto" on a host with no route to IPv4 (an IPv6-only network): the kernel says so at once,
+ * and the name's IPv6 address is tried, within the same timeout, as other clients do. 1 when
+ * that is under way or done, 0 when it does not apply. */
+static int try_ipv6(struct probe_run *r, int rc)
+{
+	struct plat_addr literal;
+	if (rc != OP_ENETUNREACH || r->rv.family || r->addr.family != PLAT_AF_INET ||
+		plat_addr_parse(r->host, &literal) == 0)
+		return 0;
+	net_close(&r->conn);
+	r->v6_fallback = 1;
+	r->rv.family = PLAT_AF_INET6;
+	probe_run_phase(r, PHASE_RESOLVE);
+	rc = dns_resolve_start(&r->rv);
+	if (rc == 0)
+		run_resolved(r);
+	else if (rc != OP_EAGAIN)
+		resolve_cb(r, rc, op_strerror(rc));
+	return 1;
 }
 
 uint8_t probe_family(const struct cfg_probe *p)
@@ -96,6 +122,8 @@ void probe_run_resolve(struct probe_run *r, const struct probe_proxy *px, const 
 
 static int connect_failed(struct probe_run *r, int rc)
 {
+	if (try_ipv6(r, rc))
+		return 0;
 	char ip[64];
 	plat_addr_format(&r->addr, ip, sizeof ip);
 	return probe_run_done(r, 0, rc == OP_ECONNREFUSED ? REASON_REFUSED : REASON_CONNECT,

@@ -83,13 +83,15 @@ def test_tcp_server_that_floods_cannot_hold_the_loop():
 
 
 # Runs inside a network namespace of the test's own: a resolver that knows a dual-stack name
-# and an IPv4-only one, a listener on both families that notes who connects, and the probes.
+# and an IPv4-only one, both also with an IPv4 address the namespace has no route to (as on an
+# IPv6-only network), a listener on both families that notes who connects, and the probes.
 IP_CASES = r"""
 import json, os, socket, subprocess, sys, tempfile, threading
 tools, outpost = sys.argv[1], sys.argv[2]
 dns = subprocess.Popen([f"{tools}/mockdns", "-l", "60", "dual.test:A:127.0.0.1",
-                        "dual.test:AAAA:::1", "v4.test:A:127.0.0.1"], stdout=subprocess.PIPE,
-                       text=True)
+                        "dual.test:AAAA:::1", "v4.test:A:127.0.0.1", "far.test:A:192.0.2.10",
+                        "far.test:AAAA:::1", "farv4.test:A:192.0.2.10"],
+                       stdout=subprocess.PIPE, text=True)
 dport = dns.stdout.readline().split()[1]
 fd, resolv = tempfile.mkstemp(suffix=".conf")
 os.write(fd, f"nameserver 127.0.0.1:{dport}\n".encode())
@@ -107,7 +109,8 @@ threading.Thread(target=serve, daemon=True).start()
 env = {**os.environ, "OUTPOST_RESOLV_CONF": resolv}
 out = []
 for host, ip in (("dual.test", None), ("dual.test", "ip4"), ("dual.test", "ip6"),
-                 ("v4.test", "ip6"), ("127.0.0.1", "ip6"), ("::1", "ip4")):
+                 ("v4.test", "ip6"), ("127.0.0.1", "ip6"), ("::1", "ip4"), ("far.test", None),
+                 ("far.test", "ip4"), ("farv4.test", None), ("192.0.2.10", None)):
     n = len(peers)
     target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     r = subprocess.run([outpost, "probe", "tcp", target, "--timeout", "2s"] +
@@ -123,7 +126,9 @@ print(json.dumps(out))
 def test_ip_protocol_picks_the_address_family():
     """In a namespace with only loopback (IPv6 traffic stays inside the test): a name with an A
     and an AAAA record is reached over IPv4 by default and with ip4, over IPv6 with ip6; a name
-    without an AAAA record fails ip6 by saying so; a literal of the other family fails at once."""
+    without an AAAA record fails ip6 by saying so; a literal of the other family fails at once.
+    Where this host has no route to the IPv4 address (an IPv6-only network), auto goes on to
+    the name's IPv6 address, as other clients do."""
     if os.geteuid() != 0 or not shutil.which("unshare"):
         raise AssertionError("needs root and unshare(1) to make a network namespace")
     r = subprocess.run(["unshare", "-n", "sh", "-c",
@@ -135,6 +140,16 @@ def test_ip_protocol_picks_the_address_family():
     eq(got[("dual.test", None)][::3], (True, "::ffff:127.0.0.1"), "auto: IPv4 first")
     eq(got[("dual.test", "ip4")][::3], (True, "::ffff:127.0.0.1"), "ip4")
     eq(got[("dual.test", "ip6")][::3], (True, "::1"), "ip6")
+    # no route to IPv4 from here: auto takes the name's IPv6 address; ip4 and a literal do not
+    eq(got[("far.test", None)][::3], (True, "::1"), "auto with no IPv4 route")
+    ok, reason, detail, _ = got[("far.test", "ip4")]
+    eq((ok, reason), (False, "connect"), "ip4 with no IPv4 route")
+    assert detail.startswith("192.0.2.10 port ") and detail.endswith(": network unreachable"), \
+        detail
+    eq(got[("farv4.test", None)][:3], (False, "connect", "farv4.test: no route to IPv4 from "
+                                       "this host, and IPv6: no IPv6 address"),
+       "auto with no IPv4 route and no AAAA record")
+    eq(got[("192.0.2.10", None)][:2], (False, "connect"), "an IPv4 literal with no route")
     eq(got[("v4.test", "ip6")], (False, "resolve", "v4.test: no IPv6 address", None),
        "ip6 without an AAAA record")
     eq(got[("127.0.0.1", "ip6")][:3], (False, "resolve",
