@@ -530,6 +530,17 @@ int dns_resolve_start(struct dns_resolve *rv)
 	return rc == OP_ENOTFOUND ? OP_EINVAL : rc;
 }
 
+int dns_resolve_ipv6_instead(struct dns_resolve *rv, int rc)
+{
+	struct plat_addr literal;
+	if (rc != OP_ENETUNREACH || rv->family || rv->addr->family != PLAT_AF_INET ||
+		plat_addr_parse(rv->host, &literal) == 0)
+		return 0;
+	rv->v4_unreachable = 1;
+	rv->family = PLAT_AF_INET6;
+	return 1;
+}
+
 void dns_resolve_cancel(struct dns_resolve *rv)
 {
 	if (rv->q && *rv->q) {

@@ -97,6 +97,7 @@ struct dns_resolve {
 	void *udata;
 	uint8_t family;          /* 0: IPv4, else IPv6; PLAT_AF_INET or PLAT_AF_INET6: only that */
 	uint8_t tried;           /* the resolver's own: names asked for so far */
+	uint8_t v4_unreachable;  /* dns_resolve_ipv6_instead took over */
 };
 /* An IP literal or /etc/hosts entry answers at once (returns 0, cb not called); otherwise DNS
  * A, then AAAA when there is no IPv4 address (with family 0): returns OP_EAGAIN and cb
@@ -105,6 +106,11 @@ struct dns_resolve {
  * next; a timeout ends the resolution. A negative code when no query could start, or OP_EFAMILY for a literal of the other
  * family. Never blocks. */
 int dns_resolve_start(struct dns_resolve *rv);
+/* A connect to rv's IPv4 answer failed with rc. When that says this host has no route to IPv4
+ * (an IPv6-only network) and rv may take either family, rv is set to ask for the name's IPv6
+ * address instead (v4_unreachable): returns 1, and the caller starts it again with
+ * dns_resolve_start, within the same deadline. 0 when it does not apply. */
+int dns_resolve_ipv6_instead(struct dns_resolve *rv, int rc);
 /* Stop a resolution under way (idempotent); cb is not called. */
 void dns_resolve_cancel(struct dns_resolve *rv);
 

@@ -61,7 +61,7 @@ static int reason_for(int rc, int otherwise)
 static void resolve_cb(void *udata, int err, const char *why)
 {
 	struct probe_run *r = udata;
-	if (err && r->v6_fallback) {
+	if (err && r->rv.v4_unreachable) {
 		probe_run_done(r, 0, reason_for(err, REASON_CONNECT), "%s: no route to IPv4 from this "
 			"host, and IPv6: %s", r->host, why);
 		return;
@@ -73,25 +73,15 @@ static void resolve_cb(void *udata, int err, const char *why)
 	run_resolved(r);
 }
 
-/* "auto" on a host with no route to IPv4 (an IPv6-only network): the kernel says so at once,
- * and the name's IPv6 address is tried, within the same timeout, as other clients do. 1 when
- * that is under way or done, 0 when it does not apply. */
-static int try_ipv6(struct probe_run *r, int rc)
+/* Start (or start again) r->rv, in the resolve phase. */
+static void resolve(struct probe_run *r)
 {
-	struct plat_addr literal;
-	if (rc != OP_ENETUNREACH || r->rv.family || r->addr.family != PLAT_AF_INET ||
-		plat_addr_parse(r->host, &literal) == 0)
-		return 0;
-	net_close(&r->conn);
-	r->v6_fallback = 1;
-	r->rv.family = PLAT_AF_INET6;
 	probe_run_phase(r, PHASE_RESOLVE);
-	rc = dns_resolve_start(&r->rv);
+	int rc = dns_resolve_start(&r->rv);
 	if (rc == 0)
 		run_resolved(r);
 	else if (rc != OP_EAGAIN)
 		resolve_cb(r, rc, op_strerror(rc));
-	return 1;
 }
 
 uint8_t probe_family(const struct cfg_probe *p)
@@ -109,21 +99,20 @@ void probe_run_resolve(struct probe_run *r, const struct probe_proxy *px, const 
 	}
 	op_strlcpy(r->host, host, sizeof r->host);
 	r->port = port;
-	probe_run_phase(r, PHASE_RESOLVE);
 	r->rv = (struct dns_resolve){.host = r->host, .addr = &r->addr, .q = &r->dq,
 		.deadline_us = r->deadline.when_us, .cb = resolve_cb, .udata = r,
 		.family = probe_family(r->p->cfg)};
-	int rc = dns_resolve_start(&r->rv);
-	if (rc == 0)
-		run_resolved(r);
-	else if (rc != OP_EAGAIN)
-		probe_run_done(r, 0, reason_for(rc, REASON_RESOLVE), "%s: %s", host, op_strerror(rc));
+	resolve(r);
 }
 
 static int connect_failed(struct probe_run *r, int rc)
 {
-	if (try_ipv6(r, rc))
+	if (r->rv.addr && dns_resolve_ipv6_instead(&r->rv, rc)) {
+		/* an IPv6-only network: the name's IPv6 address, in the resolve phase again */
+		net_close(&r->conn);
+		resolve(r);
 		return 0;
+	}
 	char ip[64];
 	plat_addr_format(&r->addr, ip, sizeof ip);
 	return probe_run_done(r, 0, rc == OP_ECONNREFUSED ? REASON_REFUSED : REASON_CONNECT,

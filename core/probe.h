@@ -119,7 +119,6 @@ struct probe_run {
 	struct ev_timer aux;  /* the kind's own timer (probe_run_timer) */
 	struct dns_query *dq;
 	struct dns_resolve rv;
-	uint8_t v6_fallback;       /* IPv4 had no route: resolving again for IPv6 (try_ipv6) */
 	uint64_t t0_us, mark_us;
 	uint64_t end_us;           /* probe_run_end_at, else 0: the duration ends when recorded */
 	uint64_t off_us;           /* left out of the duration: making sockets (probe_run_connect) */

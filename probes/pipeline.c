@@ -336,12 +336,15 @@ static void sub_io(struct ev_io *io, unsigned events)
 	}
 }
 
+static void sub_resolve(struct pipe *pp);
+
 static void sub_resolved(void *udata, int err, const char *why)
 {
 	struct pipe *pp = udata;
 	if (err) {
 		char d[OP_DETAIL_MAX];
-		snprintf(d, sizeof d, "resolve %s: %s", pp->rv.host, why);
+		snprintf(d, sizeof d, pp->rv.v4_unreachable ? "connect %s: no route to IPv4 from this "
+			"host, and IPv6: %s" : "resolve %s: %s", pp->rv.host, why);
 		return sub_fail(pp, d);
 	}
 	pp->addr.port = pp->k->sub.proxy ? pp->k->sub.proxy->port : pp->k->sub.port;
@@ -349,11 +352,25 @@ static void sub_resolved(void *udata, int err, const char *why)
 	int rc = net_connect(&pp->conn, PLAT_TCP, &pp->addr, sub_io);
 	if (rc == 0)
 		return sub_connected(pp);
+	if (rc != OP_EAGAIN && dns_resolve_ipv6_instead(&pp->rv, rc)) {
+		net_close(&pp->conn); /* an IPv6-only network: the name's IPv6 address */
+		return sub_resolve(pp);
+	}
 	if (rc != OP_EAGAIN) {
 		char d[OP_DETAIL_MAX];
 		snprintf(d, sizeof d, "connect: %s", op_strerror(rc));
 		sub_fail(pp, d);
 	}
+}
+
+static void sub_resolve(struct pipe *pp)
+{
+	pp->state = SUB_RESOLVE;
+	int rc = dns_resolve_start(&pp->rv);
+	if (rc == 0)
+		sub_resolved(pp, 0, NULL);
+	else if (rc != OP_EAGAIN)
+		sub_resolved(pp, rc, op_strerror(rc));
 }
 
 static void sub_connect(struct pipe *pp)
@@ -362,16 +379,11 @@ static void sub_connect(struct pipe *pp)
 	uint64_t deadline = op_loop.now_us + pp->p->cfg->timeout_us;
 	ev_timer_at(&op_loop, &pp->timer, deadline);
 	const struct httpc_req *s = &pp->k->sub;
-	pp->state = SUB_RESOLVE;
 	proxy_tunnel_arm(&pp->via, s->proxy, s->host, s->port);
 	pp->rv = (struct dns_resolve){.host = s->proxy ? s->proxy->host : s->host,
 		.addr = &pp->addr, .q = &pp->dq, .deadline_us = deadline, .cb = sub_resolved,
 		.udata = pp, .family = probe_family(pp->p->cfg)};
-	int rc = dns_resolve_start(&pp->rv);
-	if (rc == 0)
-		sub_resolved(pp, 0, NULL);
-	else if (rc != OP_EAGAIN)
-		sub_resolved(pp, rc, op_strerror(rc));
+	sub_resolve(pp);
 }
 
 static void sub_timer(struct ev_timer *t)
