@@ -357,8 +357,12 @@ void plat_fclose(int h)
 
 const char *plat_ram_dir(void)
 {
-	struct stat st;
-	return stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) ? "/dev/shm" : "/tmp";
+	/* the first one this process may write to: a container can have /dev/shm read-only */
+	static const char *const dirs[] = {"/dev/shm", "/run", "/tmp"};
+	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0] - 1; i++)
+		if (access(dirs[i], W_OK) == 0)
+			return dirs[i];
+	return "/tmp";
 }
 
 int plat_file_remove(const char *path)

@@ -71,15 +71,15 @@ def probe(*args, env=None, timeout=30):
 class Appliance:
     """outpost run on a config, with its web port."""
 
-    def __init__(self, cfg, env=None, port=None, nofile=None):
+    def __init__(self, cfg, env=None, port=None, nofile=None, wrap=()):
         self.port = port or free_port()
         if isinstance(cfg, dict):
             cfg.setdefault("web", {})["listen"] = f"127.0.0.1:{self.port}"
         self.path = write(cfg)
         self.env = env or outpost_env()
-        # nofile: (soft, hard) descriptor limits for the appliance
+        # nofile: (soft, hard) descriptor limits for the appliance; wrap: a command before it
         limit = (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, nofile)) if nofile else None
-        self.p = subprocess.Popen([OUTPOST, "run", "-c", self.path], env=self.env,
+        self.p = subprocess.Popen([*wrap, OUTPOST, "run", "-c", self.path], env=self.env,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                   preexec_fn=limit)
         _procs.append(self.p)

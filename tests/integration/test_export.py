@@ -232,6 +232,21 @@ def test_without_a_directory_the_spool_is_in_memory():
     app.stop()
 
 
+def test_a_read_only_dev_shm_keeps_the_spool_in_memory_elsewhere():
+    """A container whose /dev/shm cannot be written (in a mount namespace of the test's own):
+    the spool in memory goes to /run (here a tmpfs of the namespace's) and results are
+    delivered. Before, it failed to open and nothing was exported."""
+    col = Collector()
+    cfg = config(col.port, None)
+    del cfg["spool"]["dir"]
+    app = Appliance(cfg, wrap=["unshare", "-m", "sh", "-c",
+                               "mount -t tmpfs -o ro,size=4k tmpfs /dev/shm && "
+                               "mount -t tmpfs -o size=8m tmpfs /run && exec \"$@\"", "sh"])
+    wait_for(lambda: len(col.keys()) >= 20, 10, "results delivered")
+    _, err = app.stop()
+    assert "results are not exported" not in err, err
+
+
 def test_through_a_proxy_to_a_collector_that_wants_a_client_certificate():
     """A site's uplink is often a proxy, and a collector may want a client certificate: the
     export goes through a CONNECT tunnel with the proxy's password, presents its certificate and
