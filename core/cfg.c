@@ -749,6 +749,24 @@ static const struct cfg_key probe_keys[] = {
 	{"ip_protocol", CFG_FN, 0, offsetof(struct cfg_probe, ip_protocol), 0, 0, read_ip_protocol},
 };
 
+/* Once the kind has read its URL: a password in it is not shown again (the dashboard, the API,
+ * metrics labels, exported results): "https://user:secret@host/" becomes
+ * "https://user@host/". */
+static int hide_password(struct cfg_ctx *c, int tok, struct cfg_probe *p)
+{
+	const char *t = p->target, *rest = t ? strstr(t, "://") : NULL;
+	if (!rest)
+		return 0;
+	size_t at = strcspn(rest + 3, "/@");
+	const char *colon = memchr(rest + 3, ':', at);
+	if (rest[3 + at] != '@' || !colon)
+		return 0;
+	char buf[OP_TARGET_MAX];
+	int n = snprintf(buf, sizeof buf, "%.*s%s", (int)(colon - t), t, rest + 3 + at);
+	p->target = cfg_store(c, buf, (size_t)n);
+	return p->target ? 0 : cfg_error(c, tok, "configuration too large");
+}
+
 static int read_probe(struct cfg_ctx *c, int tok, struct cfg_probe *p, int index)
 {
 	char what[96];
@@ -824,9 +842,8 @@ static int read_probe(struct cfg_ctx *c, int tok, struct cfg_probe *p, int index
 			"%s: timeout %s is longer than its interval %s; lower \"timeout\" or raise "
 			"\"interval\"", what, t, iv);
 	}
-	if (p->ops->configure)
-		return p->ops->configure(c, tok, p);
-	return 0;
+	rc = p->ops->configure ? p->ops->configure(c, tok, p) : 0;
+	return rc ? rc : hide_password(c, tok, p);
 }
 
 static int read_probes(struct cfg_ctx *c, int tok, void *field)
@@ -1217,7 +1234,7 @@ static int read_internal(struct cfg_ctx *c, int tok, const char *key, const char
 		if (!p->timeout_us)
 			p->timeout_us = 10000000;
 		p->interval_us = p->timeout_us;
-		if ((rc = ops->configure(c, i + 1, p)) != 0)
+		if ((rc = ops->configure(c, i + 1, p)) != 0 || (rc = hide_password(c, i + 1, p)) != 0)
 			return rc;
 		(*count)++;
 	}

@@ -16,18 +16,37 @@
 int httpc_configure(struct cfg_ctx *c, int tok, const struct cfg_probe *p, const char *field,
 	const char *url, const char *scheme, struct probe_tls *t, struct httpc_req *q)
 {
-	char host[DNS_NAME_MAX];
+	char host[DNS_NAME_MAX], plain[OP_TARGET_MAX];
 	int tls;
-	if (net_split_url(url, scheme, &tls, host, sizeof host, &q->port, &q->path) != 0)
+	int rc = probe_url_credential(c, tok, p, url, "Authorization", plain, sizeof plain, &q->auth);
+	if (rc)
+		return rc;
+	if (net_split_url(plain, scheme, &tls, host, sizeof host, &q->port, &q->path) != 0)
 		return cfg_error(c, tok, "%s \"%s\": %s \"%s\" must be a URL like "
-			"\"%s://host[:port]/path\" or \"%ss://...\"", cfg_noun(p), p->name, field, url,
-			scheme, scheme);
+			"\"%s://[user:password@]host[:port]/path\" or \"%ss://...\"", cfg_noun(p), p->name,
+			field, plain, scheme, scheme);
+	q->path = cfg_store(c, q->path, strlen(q->path)); /* it pointed into plain */
 	q->tls = (uint8_t)tls;
 	q->host = cfg_store(c, host, strlen(host));
+	if (!q->path || !q->host)
+		return cfg_error(c, tok, "configuration too large");
 	if (!tls && !q->max_redirects)
 		return 0; /* (a redirect may lead to https: then it needs its trust store too) */
 	q->tls_set = t;
 	return probe_tls_configure(c, tok, t);
+}
+
+const char *httpc_headers_with_auth(struct cfg_ctx *c, int tok, const struct httpc_req *q,
+	const char *headers)
+{
+	if (!q->auth || http_lines_have(headers, "Authorization"))
+		return headers ? headers : "";
+	char buf[2048 + 180];
+	int n = snprintf(buf, sizeof buf, "%s%s", q->auth, headers ? headers : "");
+	const char *s = cfg_store(c, buf, (size_t)n);
+	if (!s)
+		cfg_error(c, tok, "configuration too large");
+	return s;
 }
 
 /* Append to the request head; past its end, only count (the caller reports it too large). */
@@ -73,6 +92,9 @@ static int build_request(struct probe_run *r, struct httpc *s, const struct http
 			op_version));
 	if (!http_lines_have(k->headers, "Accept"))
 		put(s, &n, "Accept: */*\r\n", 13);
+	/* the URL's user:password: to its own host, as a configured Authorization would be */
+	if (k->auth && origin && !http_lines_have(k->headers, "Authorization"))
+		put(s, &n, k->auth, strlen(k->auth));
 	put(s, &n, "Connection: close\r\n", 19);
 	for (const char *l = k->headers; l && *l;) {
 		const char *e = strstr(l, "\r\n");

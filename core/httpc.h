@@ -29,17 +29,24 @@ struct httpc_req {
 	const struct probe_tls *tls_set;     /* TLS settings; NULL when TLS cannot happen */
 	const struct probe_proxy *proxy;     /* NULL: straight to the host; plain requests go to it
 	                                      * in absolute form, https ones through a tunnel */
+	const char *auth;                    /* the URL's user:password, "Authorization: Basic
+	                                      * ...\r\n", for host only; NULL when none */
 	uint32_t max_redirects, max_body_kib;
 	uint16_t port;
 	uint8_t tls;                         /* the URL is https (wss) */
 };
 
-/* At config load: fill q's host, port, path and tls from url (scheme "http" or "ws", each with
- * its "s" form), and its TLS settings from t (probe_tls_configure), for an http URL too when
- * q->max_redirects is set: a redirect may lead to https. field names the URL's key
- * for the error ("target"). 0, or a negative code after cfg_error. */
+/* At config load: fill q's host, port, path, tls and auth from url (scheme "http" or "ws", each
+ * with its "s" form; "user:password@" before the host becomes auth), and its TLS settings from
+ * t (probe_tls_configure), for an http URL too when q->max_redirects is set: a redirect may
+ * lead to https. field names the URL's key for the error ("target"). 0, or a negative code
+ * after cfg_error. */
 int httpc_configure(struct cfg_ctx *c, int tok, const struct cfg_probe *p, const char *field,
 	const char *url, const char *scheme, struct probe_tls *t, struct httpc_req *q);
+/* headers with q->auth in front, unless they set Authorization themselves: for a client that
+ * takes its headers as one string (the WebSocket upgrade). NULL after cfg_error. */
+const char *httpc_headers_with_auth(struct cfg_ctx *c, int tok, const struct httpc_req *q,
+	const char *headers);
 
 struct httpc;
 /* The response is complete: status and lengths are in r->facts, the head in h->head, the

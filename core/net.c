@@ -120,7 +120,8 @@ int net_split_url(const char *url, const char *scheme, int *tls, char *host, siz
 	*path = slash ? slash : "/";
 	char hp[DNS_NAME_MAX + 8];
 	size_t hl = slash ? (size_t)(slash - rest) : strlen(rest);
-	if (hl == 0 || hl >= sizeof hp)
+	/* (a user:password@ is taken out at config load: probe_url_credential) */
+	if (hl == 0 || hl >= sizeof hp || memchr(rest, '@', hl))
 		return OP_EINVAL;
 	memcpy(hp, rest, hl);
 	hp[hl] = 0;

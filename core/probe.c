@@ -245,47 +245,56 @@ int probe_tls_configure(struct cfg_ctx *c, int tok, struct probe_tls *t)
 	return 0;
 }
 
+int probe_url_credential(struct cfg_ctx *c, int tok, const struct cfg_probe *p, const char *url,
+	const char *header, char *plain, size_t cap, const char **line)
+{
+	char cred[96], b64[132], text[180];
+	const char *rest = strstr(url, "://");
+	size_t at = rest ? strcspn(rest + 3, "/@") : 0, w = 0;
+	*line = NULL;
+	if (!rest || rest[3 + at] != '@') {
+		op_strlcpy(plain, url, cap);
+		return 0;
+	}
+	for (const char *q = rest + 3; q < rest + 3 + at; q++) {
+		if (w == sizeof cred)
+			return cfg_error(c, tok, "%s \"%s\": the user:password in a URL is over %zu bytes",
+				cfg_noun(p), p->name, sizeof cred);
+		unsigned x;
+		if (q[0] == '%' && op_hex(q + 1, 2, &x) == 0) {
+			cred[w++] = (char)x;
+			q += 2;
+		} else {
+			cred[w++] = *q;
+		}
+	}
+	snprintf(plain, cap, "%.*s%s", (int)(rest + 3 - url), url, rest + 4 + at);
+	op_base64(b64, sizeof b64, cred, w);
+	int n = snprintf(text, sizeof text, "%s: Basic %s\r\n", header, b64);
+	*line = cfg_store(c, text, (size_t)n);
+	return *line ? 0 : cfg_error(c, tok, "configuration too large");
+}
+
 int probe_proxy_configure(struct cfg_ctx *c, int tok, const struct cfg_probe *p, const char *url,
 	struct probe_proxy *px, const struct probe_proxy **use)
 {
 	if (!url)
 		return 0;
-	/* user:password@ comes out of the URL, percent-decoded, into a Basic credential; errors
-	 * show the URL without it */
-	char plain[OP_TARGET_MAX], host[DNS_NAME_MAX], cred[96], b64[132], line[180];
-	const char *rest = strstr(url, "://"), *path;
-	size_t at = rest ? strcspn(rest + 3, "/@") : 0, w = 0;
+	/* errors show the URL without its user:password */
+	char plain[OP_TARGET_MAX], host[DNS_NAME_MAX];
+	const char *path;
 	int tls = 0;
-	if (rest && rest[3 + at] == '@') {
-		for (const char *q = rest + 3; q < rest + 3 + at; q++) {
-			if (w == sizeof cred)
-				return cfg_error(c, tok, "%s \"%s\": the proxy's user:password is over "
-					"%zu bytes", cfg_noun(p), p->name, sizeof cred);
-			unsigned x;
-			if (q[0] == '%' && op_hex(q + 1, 2, &x) == 0) {
-				cred[w++] = (char)x;
-				q += 2;
-			} else {
-				cred[w++] = *q;
-			}
-		}
-		snprintf(plain, sizeof plain, "%.*s%s", (int)(rest + 3 - url), url, rest + 4 + at);
-	} else {
-		op_strlcpy(plain, url, sizeof plain);
-	}
+	int rc = probe_url_credential(c, tok, p, url, "Proxy-Authorization", plain, sizeof plain,
+		&px->auth);
+	if (rc)
+		return rc;
 	if (net_split_url(plain, "http", &tls, host, sizeof host, &px->port, &path) != 0 || tls ||
 		strcmp(path, "/"))
 		return cfg_error(c, tok, "%s \"%s\": proxy \"%s\" must be an http proxy like "
 			"\"http://host:3128\" or \"http://user:password@host:3128\"", cfg_noun(p), p->name,
 			plain);
 	px->host = cfg_store(c, host, strlen(host));
-	px->auth = NULL;
-	if (w) {
-		op_base64(b64, sizeof b64, cred, w);
-		snprintf(line, sizeof line, "Proxy-Authorization: Basic %s\r\n", b64);
-		px->auth = cfg_store(c, line, strlen(line));
-	}
-	if (!px->host || (w && !px->auth))
+	if (!px->host)
 		return cfg_error(c, tok, "configuration too large");
 	*use = px;
 	return 0;

@@ -154,6 +154,11 @@ void probe_run_end_at(struct probe_run *r, uint64_t at_us);
  * what was done off the clock. */
 uint64_t probe_run_elapsed(const struct probe_run *r);
 
+/* At config load: url without its user:password@ into plain (cap bytes), and that credential,
+ * percent-decoded, as a header line "<header>: Basic ...\r\n" kept in the config in *line
+ * (NULL when the URL has none). 0, or a negative code after cfg_error. */
+int probe_url_credential(struct cfg_ctx *c, int tok, const struct cfg_probe *p, const char *url,
+	const char *header, char *plain, size_t cap, const char **line);
 /* At config load: px from url (NULL: no proxy, *use stays NULL), and *use = px. 0, or a
  * negative code after cfg_error (which never shows the password). */
 int probe_proxy_configure(struct cfg_ctx *c, int tok, const struct cfg_probe *p, const char *url,

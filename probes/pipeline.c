@@ -129,6 +129,8 @@ static int pipe_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 	if (rc < 0)
 		return rc;
 	k->sub.proxy = k->post.proxy;
+	if (!(k->ws_headers = httpc_headers_with_auth(c, tok, &k->sub, k->ws_headers)))
+		return OP_EINVAL;
 	k->post.method = "POST";
 	k->post.headers = k->headers;
 	k->post.max_body_kib = 64;

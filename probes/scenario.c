@@ -67,7 +67,6 @@ struct scen_conf {
 	struct probe_proxy proxy;
 	/* derived: the base URL's parts and TLS setup, for relative URLs */
 	struct httpc_req base;
-	const char *base_url;
 };
 
 struct scen_run {
@@ -250,7 +249,6 @@ static int scen_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 		rc = probe_proxy_configure(c, tok, p, k->proxy_url, &k->proxy, &k->base.proxy);
 	if (rc < 0)
 		return rc;
-	k->base_url = p->target;
 	/* every variable a run can hold has a place: the vars, and the names captures set */
 	const char *names[VARS_MAX];
 	int nnames = 0;
@@ -599,6 +597,8 @@ static void step_begin(struct probe_run *r, struct scen_run *s)
 				"put the scenario's target on https");
 		s->req.tls = (uint8_t)tls;
 		snprintf(s->url, sizeof s->url, "%s", p);
+		if (!dns_name_eq(s->host, k->base.host))
+			s->req.auth = NULL; /* the target's user:password is for the target's host */
 		s->req.host = s->host;
 		s->req.path = s->url;
 	}

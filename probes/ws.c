@@ -70,6 +70,8 @@ static int ws_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 		rc = probe_proxy_configure(c, tok, p, k->proxy_url, &k->proxy, &k->at.proxy);
 	if (rc < 0)
 		return rc;
+	if (!(k->headers = httpc_headers_with_auth(c, tok, &k->at, k->headers)))
+		return OP_EINVAL;
 	if (!k->max_message)
 		k->max_message = OP_WS_MSG_MAX;
 	if ((k->expect.contains || k->expect.regex.re || k->expect.json.n) && !k->send)

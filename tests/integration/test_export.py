@@ -20,6 +20,7 @@ class Collector:
 
     def __init__(self, fail=0, tls=None, judge=lambda lines: None):
         self.lines, self.fail, self.posts, self.answers = [], fail, 0, []
+        self.auth = set()  # the Authorization headers seen
         self.lock = threading.Lock()
         c = self
 
@@ -29,6 +30,7 @@ class Collector:
                 lines = [json.loads(l) for l in body.decode().splitlines() if l]
                 with c.lock:
                     c.posts += 1
+                    c.auth.add(self.headers.get("Authorization"))
                     status, text = (503, b"") if c.posts <= c.fail else \
                         judge(lines) or (200, b"")
                     c.answers.append((status, len(lines)))
@@ -221,14 +223,20 @@ def test_a_full_disk_keeps_the_newest_results():
 
 
 def test_without_a_directory_the_spool_is_in_memory():
+    """Also: a user:password in the collector's URL (as a hosted remote-write endpoint gives
+    it) goes as Authorization: Basic, and the exports API shows the URL without it."""
     col = Collector()
     cfg = config(col.port, None)
     del cfg["spool"]["dir"]
     cfg["appliance"] = {"name": "edge-ram"}
+    cfg["exports"]["hub"]["url"] = f"http://12345:glc_t%2Bk@127.0.0.1:{col.port}/ingest"
     app = Appliance(cfg)
     wait_for(lambda: len(col.keys()) >= 20, 10, "results delivered")
     assert os.path.isdir("/dev/shm/outpost-spool-edge-ram") or \
         os.path.isdir("/tmp/outpost-spool-edge-ram")
+    eq(col.auth, {"Basic MTIzNDU6Z2xjX3Qraw=="}, "the URL's credential")  # "12345:glc_t+k"
+    body = app.get("/api/v1/exports")[1]
+    assert f"http://12345@127.0.0.1:{col.port}/ingest" in body and "glc" not in body, body
     app.stop()
 
 

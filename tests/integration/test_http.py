@@ -1,6 +1,7 @@
 """The http probe against tools/mockhttp: phases, framing, redirects, assertions, and hostile
 servers that must fail only the probe, with a reason, within its timeout."""
 import time
+import base64
 import json
 from lib import *
 
@@ -88,6 +89,37 @@ def test_redirects():
             eq(rc == 0, want, f"{text} after {path}: {res}")
     rc, res = http(port, "/r?to=ftp:%2F%2Fh%2Ff", "--max_redirects", "1")
     eq((res["reason"], res["detail"]), ("protocol", 'redirect to unsupported "ftp://h/f"'), "ftp")
+
+
+def test_a_user_and_password_in_the_url():
+    """http://user:password@host/, as curl and Go's client take it (a collector's remote-write
+    URL often carries one): sent as Authorization: Basic, percent-escapes decoded, to that host
+    only; a configured Authorization wins; the password is never shown again (the result's
+    target, the API, /metrics)."""
+    _, port = start_tool("mockhttp")
+    basic = "Authorization: Basic " + base64.b64encode(b"us@r:p:ss w").decode()
+    url = f"http://us%40r:p%3Ass%20w@127.0.0.1:{port}"
+    rc, res = probe("http", f"{url}/echo/a", "--expect", json.dumps({"body_contains": basic}))
+    eq(rc, 0, f"{res}")
+    eq(res["target"], f"http://us%40r@127.0.0.1:{port}/echo/a", "shown without the password")
+    for path, sent in ((f"/r?to=http:%2F%2Flocalhost:{port}%2Fecho%2Fh", False),
+                       ("/r?to=%2Fecho%2Fsame", True)):
+        rc, res = probe("http", url + path, "--max_redirects", "1", "--expect",
+                        json.dumps({"body_contains": basic}))
+        eq(rc == 0, sent, f"after {path}: {res}")
+    rc, res = probe("http", f"{url}/echo/c", "--headers", '{"Authorization": "Bearer t"}',
+                    "--expect", json.dumps({"body_not_contains": "Basic"}))
+    eq(rc, 0, f"a configured Authorization wins: {res}")
+    app = Appliance({"probes": [{"name": "a", "kind": "http", "target": f"{url}/echo/d",
+                                 "interval": "200ms"}]})
+    wait_for(lambda: json.loads(app.get("/api/v1/probes/a/results?limit=1")[1])["results"],
+             10, "a result")
+    for path in ("/api/v1/probes", "/api/v1/probes/a/results?limit=1", "/metrics", "/"):
+        body = app.get(path)[1]
+        assert "p%3Ass" not in body and f"us%40r@127.0.0.1:{port}" in body, (path, body[:500])
+    last = json.loads(app.get("/api/v1/probes/a/results?limit=1")[1])["results"][0]
+    eq(last["success"], True, f"{last}")
+    app.stop()
 
 
 def test_body_and_header_assertions_name_the_failure():

@@ -65,6 +65,16 @@ def test_expectations_name_the_failure():
        f"{res}")
 
 
+def test_a_user_and_password_in_the_url():
+    """ws://user:password@host/ goes as Authorization: Basic on the upgrade, and the result
+    shows the URL without the password."""
+    port = ws_server()
+    rc, res = probe("ws", f"ws://op:s%3Acret@127.0.0.1:{port}/auth", "--send", "who",
+                    "--expect-contains", "Basic b3A6czpjcmV0")  # base64 of "op:s:cret"
+    eq(rc, 0, f"{res}")
+    eq(res["target"], f"ws://op@127.0.0.1:{port}/auth", "shown without the password")
+
+
 def test_fragments_pings_and_large_messages():
     port = ws_server()
     msg = "fragmented-" + "y" * 900

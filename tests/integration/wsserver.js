@@ -85,6 +85,10 @@ wss.on('connection', (ws, req) => {
         ws.send(s.slice(b), {fin: true});
       });
       break;
+    case '/auth':
+      // the upgrade's Authorization, in answer to any message
+      ws.on('message', () => ws.send(req.headers.authorization || 'none'));
+      break;
     case '/ping':
       ws.ping('are you there');
       ws.on('message', (m, binary) => setTimeout(() => ws.send(m, {binary}), 50));
