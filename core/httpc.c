@@ -294,23 +294,25 @@ static int head_done(struct probe_run *r, struct httpc *s, const struct httpc_re
 	for (const struct http_header *t = NULL; (t = http_next_header(&resp, "Transfer-Encoding",
 		     t)) != NULL;)
 		te = t;
+	uint64_t v = 0;
+	int cl_ok = cl && cl->value_len > 0;
+	for (size_t i = 0; cl_ok && i < cl->value_len; i++) {
+		char ch = cl->value[i];
+		cl_ok = ch >= '0' && ch <= '9' && v <= (UINT64_MAX - 9) / 10;
+		v = v * 10 + (uint64_t)(ch - '0');
+	}
 	if (!strcmp(k->method, "HEAD") || resp.status == 204 || resp.status == 304) {
 		s->framing = HTTPC_FR_NONE;
+		/* what a GET would have carried, as Go's client (and so blackbox_exporter) says */
+		if (cl_ok && !te)
+			r->facts.content_length = (int64_t)v;
 	} else if (te) {
 		s->framing = http_header_last_token(te, "chunked") ? HTTPC_FR_CHUNKED : HTTPC_FR_CLOSE;
 	} else if (cl) {
-		uint64_t v = 0;
-		for (size_t i = 0; i < cl->value_len; i++) {
-			char ch = cl->value[i];
-			if (ch < '0' || ch > '9' || v > (UINT64_MAX - 9) / 10) {
-				probe_run_done(r, 0, REASON_PROTOCOL, "bad Content-Length \"%.*s\"",
-					(int)OP_MIN(cl->value_len, 20), cl->value);
-				return -1;
-			}
-			v = v * 10 + (uint64_t)(ch - '0');
-		}
-		if (cl->value_len == 0) {
-			probe_run_done(r, 0, REASON_PROTOCOL, "empty Content-Length");
+		if (!cl_ok) {
+			probe_run_done(r, 0, REASON_PROTOCOL, cl->value_len ? "bad Content-Length "
+				"\"%.*s\"" : "empty Content-Length", (int)OP_MIN(cl->value_len, 20),
+				cl->value);
 			return -1;
 		}
 		/* RFC 9112 6.3: differing lengths leave the framing unknown (a broken proxy, or a

@@ -55,6 +55,15 @@ def test_status_expectations():
     eq(rc, 0, f"{res}")
 
 
+def test_head_reports_the_length_a_get_would_carry():
+    """A HEAD answer's Content-Length is the length of what GET would send; it reads no body.
+    Go's client (and so blackbox_exporter's probe_http_content_length) reports it; so do we."""
+    _, port = start_tool("mockhttp")
+    rc, res = http(port, "/bytes/1000", "--method", "HEAD")
+    eq(rc, 0, f"{res}")
+    eq((res["http"]["content_length"], res["http"]["body_bytes"]), (1000, 0), f"{res}")
+
+
 def test_redirects():
     _, port = start_tool("mockhttp")
     rc, res = http(port, "/redirect/3")
