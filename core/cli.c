@@ -254,9 +254,10 @@ static void print_result(const struct cfg_probe *p, const struct result *r)
 	printf("}");
 	if (!strcmp(p->kind, "http"))
 		printf(",\"http\":{\"status_code\":%d,\"version\":\"%.1f\",\"content_length\":%lld,"
-			"\"body_bytes\":%llu,\"redirects\":%u,\"ssl\":%s}", r->http_status,
-			r->http_version / 10.0, (long long)r->content_length,
-			(unsigned long long)r->body_bytes, r->redirects, r->ssl ? "true" : "false");
+			"\"body_bytes\":%llu,\"redirects\":%u,\"ssl\":%s,\"last_modified\":%lld}",
+			r->http_status, r->http_version / 10.0, (long long)r->content_length,
+			(unsigned long long)r->body_bytes, r->redirects, r->ssl ? "true" : "false",
+			(long long)r->last_modified);
 	if (!strcmp(p->kind, "ws") && r->http_status == 101)
 		printf(",\"ws\":{\"message_bytes\":%llu}", (unsigned long long)r->body_bytes);
 	char tls[256];

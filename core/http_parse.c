@@ -1,4 +1,5 @@
 /* http_parse.c: HTTP/1.x response head and chunked body, bounds-checked. */
+#include <stdio.h>
 #include <string.h>
 #include "http_parse.h"
 
@@ -279,4 +280,23 @@ int http_chunked_decode(struct http_chunked *d, char *buf, size_t *len)
 	}
 	*len = out;
 	return d->state == CH_DONE ? 0 : OP_EPARTIAL;
+}
+
+int http_date_parse(const char *s, size_t n, int64_t *out)
+{
+	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	char text[40], wd[4], mon[4], zone[4];
+	int d, y, h, mi, sec, end = 0;
+	if (n >= sizeof text)
+		return OP_EINVAL;
+	memcpy(text, s, n);
+	text[n] = 0;
+	if (sscanf(text, "%3[A-Za-z], %2d %3[A-Za-z] %4d %2d:%2d:%2d %3[A-Z]%n", wd, &d, mon, &y, &h,
+		&mi, &sec, zone, &end) != 8 || (size_t)end != n || strcmp(zone, "GMT"))
+		return OP_EINVAL;
+	const char *m = strstr(months, mon);
+	if (!m || (m - months) % 3 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+		return OP_EINVAL;
+	*out = op_utc_seconds(y, (int)(m - months) / 3 + 1, d, h, mi, sec);
+	return 0;
 }

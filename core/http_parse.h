@@ -34,6 +34,9 @@ int http_lines_have(const char *lines, const char *name);
 const struct http_header *http_next_header(const struct http_response *r, const char *name,
 	const struct http_header *prev);
 
+/* An HTTP date in the form RFC 9110 5.6.7 has senders write (IMF-fixdate: "Sun, 06 Nov 1994
+ * 08:49:37 GMT") to Unix seconds in *out: 0, or OP_EINVAL (the obsolete forms too). */
+int http_date_parse(const char *s, size_t n, int64_t *out);
 /* Does a comma-separated header value contain token (case-insensitive)? */
 int http_header_has_token(const struct http_header *h, const char *token);
 /* Is token the last element of h's list (e.g. the final transfer coding)? */

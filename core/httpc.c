@@ -288,6 +288,10 @@ static int head_done(struct probe_run *r, struct httpc *s, const struct httpc_re
 	r->facts.http_status = (int16_t)resp.status;
 	r->facts.http_version = (uint8_t)(10 + resp.minor_version);
 	r->facts.content_length = -1;
+	r->facts.last_modified = 0;
+	const struct http_header *lm = http_find_header(&resp, "Last-Modified");
+	if (lm)
+		http_date_parse(lm->value, lm->value_len, &r->facts.last_modified);
 	/* RFC 9112 6.3: Transfer-Encoding overrides Content-Length; the body is chunked when
 	 * chunked is the final coding (of the last such header), else it runs to the close */
 	const struct http_header *te = NULL, *cl = http_find_header(&resp, "Content-Length");

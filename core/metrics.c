@@ -183,6 +183,17 @@ static void e_clen(struct mw *w, const char *n, const char *l, const struct snap
 	linef(w, n, l, "", (double)LAST(p)->content_length);
 }
 
+static int has_last_modified(const struct snap_probe *p)
+{
+	return p->stats.has_last && p->stats.last.last_modified;
+}
+
+static void e_last_modified(struct mw *w, const char *n, const char *l,
+	const struct snap_probe *p)
+{
+	linef(w, n, l, "", (double)LAST(p)->last_modified);
+}
+
 static void e_body(struct mw *w, const char *n, const char *l, const struct snap_probe *p)
 {
 	linef(w, n, l, "", (double)LAST(p)->body_bytes);
@@ -380,6 +391,9 @@ static const struct family families[] = {
 	{"probe_http_version", "gauge", "The HTTP version of the response.", has_http, e_version},
 	{"probe_failed_due_to_regex", "gauge", "Whether a body or header assertion failed.",
 		has_http, e_regex},
+	{"probe_http_last_modified_timestamp_seconds", "gauge",
+		"The Last-Modified of the response, Unix seconds (only when it sent one).",
+		has_last_modified, e_last_modified},
 	{"probe_ssl_earliest_cert_expiry", "gauge",
 		"Earliest NotAfter of the presented chain, Unix seconds (also when verification "
 		"failed).", has_expiry, e_expiry},

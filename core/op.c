@@ -75,12 +75,18 @@ int op_parse_time(const char *s, int64_t *us)
 	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%lf%7s", &y, &mo, &d, &h, &mi, &sec, z) != 7 ||
 		strcmp(z, "Z") || mo < 1 || mo > 12 || d < 1 || d > 31)
 		return OP_EINVAL;
+	*us = op_utc_seconds(y, mo, d, h, mi, 0) * 1000000 + (int64_t)(sec * 1e6);
+	return 0;
+}
+
+int64_t op_utc_seconds(int y, int mo, int d, int h, int mi, int s)
+{
+	/* days from the civil date (H. Hinnant's algorithm) */
 	y -= mo <= 2;
 	int era = (y >= 0 ? y : y - 399) / 400, yoe = y - era * 400;
 	int doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
 	int64_t days = (int64_t)era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
-	*us = (days * 86400 + h * 3600 + mi * 60) * 1000000 + (int64_t)(sec * 1e6);
-	return 0;
+	return days * 86400 + h * 3600 + mi * 60 + s;
 }
 
 size_t op_excerpt(const void *bytes, size_t n, char *out, size_t cap)

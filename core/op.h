@@ -75,6 +75,8 @@ struct op_clock {
 	uint64_t mono_us;
 };
 int64_t op_clock_step(struct op_clock *c, int64_t wall_us, uint64_t mono_us);
+/* Unix seconds of a UTC civil time (proleptic Gregorian calendar; month 1..12). */
+int64_t op_utc_seconds(int y, int mo, int d, int h, int mi, int s);
 /* Parse RFC 3339 UTC ("2026-11-22T21:00:00Z", optional fraction) into Unix µs. 0 or
  * OP_EINVAL. */
 int op_parse_time(const char *s, int64_t *wall_us);

@@ -58,6 +58,7 @@ struct result {
 	int16_t http_status;
 	int64_t content_length; /* -1 when the response had none */
 	uint64_t body_bytes;
+	int64_t last_modified;  /* its Last-Modified, Unix s; 0: none (or not a date) */
 	/* TLS facts */
 	int64_t cert_expiry;   /* earliest NotAfter of the presented chain, Unix s; 0: none */
 	uint16_t tls_cipher;   /* IANA cipher suite id */

@@ -135,6 +135,7 @@ def test_body_and_header_assertions_name_the_failure():
     _, port = start_tool("mockhttp")
     rc, res = http(port, "/headers", "--expect", '{"body_contains": "ok"}')
     eq(rc, 0, f"{res}")
+    eq(res["http"]["last_modified"], 784111777, "Last-Modified: Sun, 06 Nov 1994 08:49:37 GMT")
     rc, res = http(port, "/headers", "--expect", '{"body_contains": "nope"}')
     eq(res["reason"], "expect", "reason")
     assert 'body_contains: "nope"' in res["detail"], res
@@ -237,7 +238,8 @@ def test_appliance_exports_blackbox_series_and_stays_healthy():
     probes = [{"name": n, "kind": "http", "target": base + p, "interval": "500ms",
                "timeout": "400ms"} for n, p in (("ok", "/bytes/10"), ("bad", "/garbage"),
                                                 ("big", "/bigheader"), ("slow", "/silent"),
-                                                ("flood", "/endless"))]
+                                                ("flood", "/endless"),
+                                                ("dated", "/headers"))]
     probes[0]["max_redirects"] = 2
     app = Appliance({"probes": probes})
     wait_for(lambda: all(metric(app.metrics(), "outpost_probe_runs_total", probe=p["name"],
@@ -252,6 +254,10 @@ def test_appliance_exports_blackbox_series_and_stays_healthy():
     eq(metric(m, "probe_http_version", probe="ok"), 1.1, "version")
     eq(metric(m, "probe_http_ssl", probe="ok"), 0, "ssl")
     assert metric(m, "probe_http_duration_seconds", probe="ok", phase="processing") > 0
+    # only when the server sent one, as blackbox_exporter does
+    eq(metric(m, "probe_http_last_modified_timestamp_seconds", probe="dated"), 784111777,
+       "Last-Modified")
+    eq(metric(m, "probe_http_last_modified_timestamp_seconds", probe="ok"), None, "none sent")
     for p in ("bad", "big", "slow", "flood"):
         eq(metric(m, "probe_success", probe=p), 0, p)
     eq(metric(m, "outpost_engine_allocs_total"), 0, "allocations")

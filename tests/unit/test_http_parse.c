@@ -180,6 +180,34 @@ static void test_chunked_errors(void)
 	ASSERT_EQ(len, 3);
 }
 
+static void test_dates(void)
+{
+	static const struct {
+		const char *s;
+		int64_t want; /* -1: refused */
+	} dates[] = {
+		{"Sun, 06 Nov 1994 08:49:37 GMT", 784111777},
+		{"Thu, 01 Jan 1970 00:00:00 GMT", 0},
+		{"Mon, 30 Nov 2026 10:00:00 GMT", 1796032800},
+		{"Tue, 29 Feb 2028 23:59:60 GMT", 1835481600}, /* a leap year, a leap second */
+		{"Sunday, 06-Nov-94 08:49:37 GMT", -1},        /* RFC 850: obsolete */
+		{"Sun Nov  6 08:49:37 1994", -1},              /* asctime: obsolete */
+		{"Sun, 06 Nov 1994 08:49:37 UTC", -1},
+		{"Sun, 06 Nov 1994 08:49:37 GMT junk", -1},
+		{"Sun, 06 Foo 1994 08:49:37 GMT", -1},
+		{"Sun, 06 ovD 1994 08:49:37 GMT", -1},
+		{"Sun, 32 Nov 1994 08:49:37 GMT", -1},
+		{"Sun, 06 Nov 1994 24:49:37 GMT", -1},
+		{"", -1},
+	};
+	for (size_t i = 0; i < OP_ARRAY_LEN(dates); i++) {
+		int64_t v = -1;
+		int rc = http_date_parse(dates[i].s, strlen(dates[i].s), &v);
+		if (dates[i].want < 0 ? rc != OP_EINVAL : rc != 0 || v != dates[i].want)
+			T_FAIL_AT("\"%s\": rc %d, %lld", dates[i].s, rc, (long long)v);
+	}
+}
+
 int main(void)
 {
 	RUN(test_head_fields);
@@ -189,5 +217,6 @@ int main(void)
 	RUN(test_prefixes_and_guard_page);
 	RUN(test_chunked_whole_and_bytewise);
 	RUN(test_chunked_errors);
+	RUN(test_dates);
 	return T_DONE();
 }
