@@ -83,4 +83,9 @@ void httpc_on_event(struct probe_run *r, struct httpc *h, int ev, unsigned event
 /* Release the TLS context (from the kind's cancel). */
 void httpc_cancel(struct httpc *h);
 
+/* After a response: its Retry-After in seconds (delta-seconds, or an HTTP date less now), or
+ * -1 when it has none that reads. For a collector or a chat service that asks for a pause
+ * (429, 503). */
+int64_t httpc_retry_after_s(const struct httpc *h);
+
 #endif

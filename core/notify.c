@@ -39,6 +39,7 @@ struct notify_run {
 	struct httpc_req req;
 	uint8_t ended, eof;
 	int pid, status;
+	int64_t pause_s; /* the receiver's Retry-After with a failure (s); <= 0: none */
 	char headers[1536];
 	char body[BODY_MAX];
 	char *envp[16];
@@ -175,9 +176,9 @@ static void sign(const char *secret, const char *body, size_t len, char hex[65])
 static void sent(struct probe_run *r, struct httpc *h)
 {
 	struct notify_run *s = (struct notify_run *)r->state;
-	(void)h;
 	int status = r->facts.http_status;
 	if (status < 200 || status > 299) {
+		s->pause_s = httpc_retry_after_s(h);
 		probe_run_done(r, 0, REASON_EXPECT, "the receiver answered %d", status);
 		return;
 	}
@@ -295,8 +296,13 @@ static void notify_cancel(struct probe_run *r)
 	if (s->pid > 0)
 		probe_run_stop(s->pid);
 	s->pid = 0;
-	if (!s->ended)
+	if (!s->ended) {
 		alarm_channel_done(r->p->id, 0);
+		/* a pause asked for (Slack's 429 says how long): at least that, within 5 minutes */
+		if (s->pause_s > 0)
+			r->p->not_before_us = OP_MAX(r->p->not_before_us, op_loop.now_us +
+				(uint64_t)OP_MIN(s->pause_s, 300) * 1000000u);
+	}
 	s->ended = 1;
 }
 

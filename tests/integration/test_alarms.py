@@ -21,12 +21,13 @@ import lib
 
 
 class Receiver:
-    """Records every POST (path, headers, JSON body); answers 200, or `status`. With `answer`,
-    the i-th POST is held answer(i)[0] seconds and answered answer(i)[1]; `answered` maps i to
-    the status once sent."""
+    """Records every POST (path, headers, JSON body) and when it came (`at`); answers 200, or
+    `status`. With `answer`, the i-th POST is held answer(i)[0] seconds and answered
+    answer(i)[1], with the headers answer(i)[2] if given; `answered` maps i to the status once
+    sent."""
 
     def __init__(self, port=0, answer=None):
-        self.got, self.answered = [], {}
+        self.got, self.answered, self.at = [], {}, []
         self.status = 200
         rec, lock = self, threading.Lock()
 
@@ -37,10 +38,13 @@ class Receiver:
                 with lock:
                     i = len(rec.got)
                     rec.got.append((self.path, dict(self.headers), body))
-                hold, status = answer(i) if answer else (0, rec.status)
+                    rec.at.append(time.monotonic())
+                hold, status, *more = answer(i) if answer else (0, rec.status)
                 time.sleep(hold)
                 rec.answered[i] = status
                 self.send_response(status)
+                for k, v in (more[0] if more else {}).items():
+                    self.send_header(k, v)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -250,6 +254,20 @@ def test_a_full_queue_keeps_the_message_in_flight():
     eq((count(snap, "dropped"), count(snap, "failed")), (8, 1), "dropped, failed")
     eq(count(snap, "sent") + metric(snap, "outpost_notifications_queued", channel="hook") +
        count(snap, "dropped"), 40, "sent + queued + dropped")
+    app.stop()
+
+
+def test_a_chat_service_that_asks_for_a_pause_gets_it():
+    """Slack answers 429 with Retry-After when a channel posts too fast: the next try waits
+    that long (here 5 s; the backoff alone would be 2 to 4 s), and the message is delivered."""
+    rec = Receiver(answer=lambda i: (0, 429, {"Retry-After": "5"}) if i == 0 else (0, 200))
+    target = Target()
+    cfg = config(target, rec.port, tempfile.mkdtemp(), notify=["chat"])
+    app = Appliance(cfg)
+    target.stop()
+    wait_for(lambda: len(rec.at) >= 2, 30, "the try after the pause")
+    assert rec.at[1] - rec.at[0] > 4.5, (rec.at, rec.answered)
+    eq(json.loads(rec.got[1][2])["text"].startswith("db-down is firing"), True, "delivered")
     app.stop()
 
 

@@ -15,12 +15,13 @@ from lib import *
 
 class Collector:
     """Takes POSTed JSON lines; answers 503 to the first `fail` requests, and what `judge` says
-    of a batch's lines when it says (status, text). Over TLS when given a server-side ssl
-    context."""
+    of a batch's lines when it says (status, text) or (status, text, headers). Over TLS when
+    given a server-side ssl context."""
 
     def __init__(self, fail=0, tls=None, judge=lambda lines: None):
         self.lines, self.fail, self.posts, self.answers = [], fail, 0, []
         self.auth = set()  # the Authorization headers seen
+        self.times = []    # when each post came
         self.lock = threading.Lock()
         c = self
 
@@ -31,12 +32,15 @@ class Collector:
                 with c.lock:
                     c.posts += 1
                     c.auth.add(self.headers.get("Authorization"))
-                    status, text = (503, b"") if c.posts <= c.fail else \
+                    status, text, *more = (503, b"") if c.posts <= c.fail else \
                         judge(lines) or (200, b"")
                     c.answers.append((status, len(lines)))
+                    c.times.append(time.monotonic())
                     if status == 200:
                         c.lines += lines
                 self.send_response(status)
+                for k, v in (more[0] if more else {}).items():
+                    self.send_header(k, v)
                 self.send_header("Content-Length", str(len(text)))
                 self.end_headers()
                 self.wfile.write(text)
@@ -139,6 +143,28 @@ def test_a_refused_batch_is_dropped_and_the_rest_goes_on():
     eq(len(got), len(set(got)), "nothing twice after the 401")
     assert len(got) >= before + 8, (before, len(got))
     app.stop()
+
+
+def test_a_collector_that_asks_for_a_pause_gets_it():
+    """429 with Retry-After (seconds, or a date): the next try waits that long, not the backoff's
+    1 to 2 s, and then everything arrives."""
+    for after in ("5", None):
+        state = {"n": 0}
+
+        def judge(lines):
+            state["n"] += 1
+            if state["n"] > 1:
+                return None
+            when = after or time.strftime("%a, %d %b %Y %H:%M:%S GMT",
+                                          time.gmtime(time.time() + 6))
+            return 429, b"slow down", {"Retry-After": when}
+        col = Collector(judge=judge)
+        app = Appliance(config(col.port, tempfile.mkdtemp(prefix="outpost-pause-")))
+        wait_for(lambda: len(col.times) >= 2, 20, "the try after the pause")
+        gap = col.times[1] - col.times[0]
+        assert gap > 4.5, (after, gap, col.answers)
+        wait_for(lambda: len(col.keys()) >= 20, 10, "results delivered")
+        app.stop()
 
 
 def test_a_collector_with_a_small_body_limit_gets_smaller_batches():
