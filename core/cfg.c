@@ -1234,7 +1234,8 @@ static int read_internal(struct cfg_ctx *c, int tok, const char *key, const char
 		if (!p->timeout_us)
 			p->timeout_us = 10000000;
 		p->interval_us = p->timeout_us;
-		if ((rc = ops->configure(c, i + 1, p)) != 0 || (rc = hide_password(c, i + 1, p)) != 0)
+		if ((rc = ops->configure(c, i + 1, p)) != 0 ||
+			(rc = hide_password(c, i + 1, p)) != 0)
 			return rc;
 		(*count)++;
 	}

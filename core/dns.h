@@ -103,8 +103,8 @@ struct dns_resolve {
  * A, then AAAA when there is no IPv4 address (with family 0): returns OP_EAGAIN and cb
  * follows. A name is tried with resolv.conf's search suffixes as the C library does ("ndots",
  * default 1): a name with no usable answer (an error rcode, or no address) gives way to the
- * next; a timeout ends the resolution. A negative code when no query could start, or OP_EFAMILY for a literal of the other
- * family. Never blocks. */
+ * next; a timeout ends the resolution. A negative code when no query could start, or
+ * OP_EFAMILY for a literal of the other family. Never blocks. */
 int dns_resolve_start(struct dns_resolve *rv);
 /* A connect to rv's IPv4 answer failed with rc. When that says this host has no route to IPv4
  * (an IPv6-only network) and rv may take either family, rv is set to ask for the name's IPv6

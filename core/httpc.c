@@ -478,7 +478,6 @@ void httpc_cancel(struct httpc *s)
 	s->tls = NULL;
 }
 
-
 int64_t httpc_retry_after_s(const struct httpc *h)
 {
 	struct http_header hd[OP_HTTP_MAX_HEADERS];

@@ -185,8 +185,8 @@ int probe_run_spawn(struct probe_run *r, char *const argv[], char *const env[], 
 	probe_run_phase(r, PHASE_PROCESSING);
 	int pid = plat_proc_spawn(argv, env, cwd, &fd);
 	if (pid < 0) {
-		probe_run_done(r, 0, reason_for(pid, REASON_EXEC), pid == OP_ENOENT ? "%s: no such program" :
-			"%s: cannot start (%s)", argv[0], op_strerror(pid));
+		probe_run_done(r, 0, reason_for(pid, REASON_EXEC), pid == OP_ENOENT ?
+			"%s: no such program" : "%s: cannot start (%s)", argv[0], op_strerror(pid));
 		return pid;
 	}
 	r->conn.io = (struct ev_io){.fd = fd, .cb = run_io};
