@@ -55,6 +55,17 @@ void slo_add(struct slo *s, uint32_t minute, int ok, uint64_t latency_us)
 {
 	if (!s->nring)
 		return;
+	struct slo_bucket one = {.minute = minute, .total = 1, .ok = (uint16_t)!!ok,
+		.fast = (uint16_t)(latency_us <= s->t->latency_max_us)};
+	one.lat[result_hist_bucket(latency_us)] = 1;
+	slo_merge(s, &one);
+}
+
+void slo_merge(struct slo *s, const struct slo_bucket *one)
+{
+	uint32_t minute = one->minute;
+	if (!s->nring || !minute)
+		return;
 	if (minute + s->nring <= s->now_min) {
 		/* Older than every window: the wall clock was set back by more than the longest
 		 * one (a box that booted with a date in the future). What the ring holds is on the
@@ -70,16 +81,26 @@ void slo_add(struct slo *s, uint32_t minute, int ok, uint64_t latency_us)
 		memset(b, 0, sizeof *b);
 		b->minute = minute;
 	}
-	if (b->total == UINT16_MAX)
+	if (b->total + one->total > UINT16_MAX)
 		return; /* 65,535 runs in a minute: the rest of it is not counted */
-	struct slo_bucket one = {.minute = minute, .total = 1, .ok = (uint16_t)!!ok,
-		.fast = (uint16_t)(latency_us <= s->t->latency_max_us)};
-	int i = result_hist_bucket(latency_us);
-	one.lat[i] = 1;
-	b->total++, b->ok += one.ok, b->fast += one.fast, b->lat[i]++;
+	b->total += one->total, b->ok += one->ok, b->fast += one->fast;
+	for (int i = 0; i <= OP_HIST_N; i++)
+		b->lat[i] += one->lat[i];
 	for (int w = 0; w < s->t->nwin; w++)
 		if (minute + s->t->win_min[w] > s->now_min)
-			sums_add(&s->sum[w], &one, 1);
+			sums_add(&s->sum[w], one, 1);
+}
+
+uint32_t slo_export(const struct slo *s, struct slo_bucket *out, uint32_t cap)
+{
+	uint32_t n = 0;
+	for (uint32_t k = 0; k < s->nring && n < cap; k++) {
+		uint32_t m = s->now_min - (s->nring - 1 - k); /* oldest first */
+		const struct slo_bucket *b = &s->ring[m % s->nring];
+		if (m <= s->now_min && b->minute == m && b->total)
+			out[n++] = *b;
+	}
+	return n;
 }
 
 void slo_view(const struct slo *s, int w, struct slo_view *v)

@@ -55,6 +55,12 @@ size_t slo_ring_bytes(const struct slo_target *t);
 void slo_init(struct slo *s, const struct slo_target *t, struct slo_bucket *ring);
 /* Count one run that started in Unix minute `minute`. */
 void slo_add(struct slo *s, uint32_t minute, int ok, uint64_t latency_us);
+/* Count a bucket of runs (any counts, of minute b->minute) as if each had been added: how
+ * windows are carried over (slo_export's buckets, oldest first). */
+void slo_merge(struct slo *s, const struct slo_bucket *b);
+/* The buckets within the longest window that hold runs, oldest first, into out (at most cap):
+ * returns how many. */
+uint32_t slo_export(const struct slo *s, struct slo_bucket *out, uint32_t cap);
 /* Move the windows to Unix minute `minute` (drops what fell out). */
 void slo_advance(struct slo *s, uint32_t minute);
 /* The view of window w (0..nwin-1). */

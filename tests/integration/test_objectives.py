@@ -1,6 +1,9 @@
 """Objectives: availability and latency over sliding windows, on /metrics and in the API, with
 a default objective for every probe and per-probe overrides; config errors."""
 import json
+import signal
+import tempfile
+import time
 from lib import *
 
 
@@ -46,6 +49,48 @@ def test_objectives_on_metrics_and_api():
     eq((w["window"], w["met"], w["availability"]), ("10m", False, 1.0), "window")
     assert w["runs"] >= 2 and w["within_max"] == 0 and w["latency_ms"] >= 50, w
     eq(metric(m, "outpost_engine_allocs_total"), 0, "engine allocations")
+    app.stop()
+
+
+def test_windows_outlive_a_reload_and_a_restart():
+    """A probe keeps its objective's windows across a reload (while its name, kind and target
+    are unchanged) and, with state_dir, across a stop and a start; a probe whose target
+    changed starts again. Before, every reload and restart emptied every window."""
+    _, mport = start_tool("mockhttp")
+    base = f"http://127.0.0.1:{mport}"
+    state = tempfile.mkdtemp(prefix="outpost-slo-")
+
+    def cfg(moved_to, interval):
+        return {"state_dir": state, "objective": {"availability": 0.9, "windows": ["5m"]},
+                "probes": [{"name": "down", "kind": "http", "target": base + "/status/500",
+                            "interval": interval, "timeout": "150ms"},
+                           {"name": "moved", "kind": "http", "target": base + moved_to,
+                            "interval": interval, "timeout": "150ms"}]}
+
+    def runs(app):
+        body = json.loads(app.get("/api/v1/probes")[1])
+        return {p["name"]: p["objective"]["windows"][0]["runs"] for p in body["probes"]}
+    app = Appliance(cfg("/status/500", "200ms"))
+    wait_for(lambda: min(runs(app).values()) >= 10, 15, "ten runs of each")
+    before = runs(app)
+    # the reload: one run an hour from now on, so the windows can only hold what was kept
+    with open(app.path, "w") as f:
+        json.dump({**cfg("/status/501", "1h"), "web": {"listen": f"127.0.0.1:{app.port}"}}, f)
+    app.signal(signal.SIGHUP)
+    wait_for(lambda: "/status/501" in app.get("/api/v1/probes")[1], 10, "the reload")
+    time.sleep(1.5)  # each probe's first run under the new config
+    after = runs(app)
+    assert after["down"] >= before["down"], (before, after)
+    assert after["moved"] <= 1, (before, after)
+    rc, err = app.stop()
+    eq(rc, 0, f"exit {err}")
+    # a stop and a start with the same state_dir
+    app = Appliance(cfg("/status/501", "1h"))
+    time.sleep(1.5)
+    again = runs(app)
+    assert again["down"] >= before["down"], (before, again)
+    m = app.metrics()
+    eq(metric(m, "outpost_objective_availability", probe="down", window="5m"), 0, "down")
     app.stop()
 
 

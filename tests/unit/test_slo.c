@@ -127,10 +127,53 @@ static void test_a_clock_set_back_a_long_way(void)
 	ASSERT_EQ(v.total, 2);
 }
 
+/* The windows carried over (a reload, a restart): exported from one, merged into a fresh one,
+ * every window says the same, and a shorter window set takes only its share. */
+static void test_export_and_merge_carry_the_windows(void)
+{
+	static struct slo_bucket ring[1440], ring2[1440], ring3[60], out[1440];
+	struct slo_target t = {.availability = 0.99, .latency_p = 0.9, .latency_max_us = 300000,
+		.nwin = 3, .win_min = {5, 60, 1440}};
+	struct slo_target t3 = t;
+	t3.nwin = 2;
+	struct slo a, b, c;
+	slo_init(&a, &t, ring);
+	srand(7);
+	uint32_t now = 29000000;
+	for (int i = 0; i < 5000; i++) {
+		now += rand() % 3 == 0;
+		slo_add(&a, now, rand() % 10 != 0, (uint64_t)(rand() % 600000));
+	}
+	uint32_t n = slo_export(&a, out, 1440);
+	ASSERT(n > 1000 && n <= 1440);
+	for (uint32_t i = 1; i < n; i++)
+		ASSERT(out[i].minute > out[i - 1].minute);
+	slo_init(&b, &t, ring2);
+	slo_init(&c, &t3, ring3);
+	for (uint32_t i = 0; i < n; i++) {
+		slo_merge(&b, &out[i]);
+		slo_merge(&c, &out[i]);
+	}
+	for (int w = 0; w < 3; w++) {
+		struct slo_view va, vb, vc;
+		slo_view(&a, w, &va);
+		slo_view(&b, w, &vb);
+		if (va.total != vb.total || va.availability != vb.availability ||
+			va.fast_ratio != vb.fast_ratio || va.latency_q_s != vb.latency_q_s)
+			T_FAIL_AT("window %d: %u/%f vs %u/%f", w, va.total, va.availability, vb.total,
+				vb.availability);
+		if (w < 2) {
+			slo_view(&c, w, &vc);
+			ASSERT_EQ(vc.total, va.total);
+		}
+	}
+}
+
 int main(void)
 {
 	RUN(test_windows_vs_brute_force);
 	RUN(test_view_math);
 	RUN(test_a_clock_set_back_a_long_way);
+	RUN(test_export_and_merge_carry_the_windows);
 	return T_DONE();
 }
