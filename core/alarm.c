@@ -216,38 +216,57 @@ uint32_t alarm_count(const struct cfg *cfg, size_t *ring_bytes)
 	return n;
 }
 
-/* The state file: one line per instance that is not quiet, and the API's silences. */
+/* The state as text: one line per instance that is not quiet, and the API's silences. It is
+ * the state file, and what a reload goes on from. */
+static size_t state_text(char *buf, size_t cap)
+{
+	size_t w = (size_t)snprintf(buf, cap, "outpost-alarms 1\n");
+	for (uint32_t i = 0; i < A.n && w < cap - 300; i++) {
+		const struct alarm_inst *a = &A.inst[i];
+		if (a->state == ALARM_OK && a->notified == ALARM_OK)
+			continue;
+		w += (size_t)snprintf(buf + w, cap - w, "i %s %s %d %d %lld %lld %llx %u\n",
+			A.cfg->alarms[a->rule].name, probe_name(a->probe), a->state, a->notified,
+			(long long)a->since_us, (long long)a->notified_us, (unsigned long long)a->bits,
+			a->nbits);
+	}
+	for (uint32_t i = A.ncfg_sil; i < A.nsil && w < cap - 200; i++)
+		w += (size_t)snprintf(buf + w, cap - w, "s %lld %s %s\n",
+			(long long)A.sil[i].until_wall_us, A.sil[i].alarm[0] ? A.sil[i].alarm : "*",
+			A.sil[i].comment[0] ? A.sil[i].comment : "-");
+	return w;
+}
+
+/* The state when the last engine stopped: the next one (a reload) goes on from it, with or
+ * without state_dir. Else a reload found every alarm at ok, paged again for one that was
+ * firing, and forgot the API's silences. */
+static char kept[PLAT_DISK_JOB_BYTES];
+static size_t kept_len;
+
 static void save(void)
 {
 	A.dirty = 0;
 	if (!A.path[0])
 		return;
 	static char buf[PLAT_DISK_JOB_BYTES];
-	size_t w = (size_t)snprintf(buf, sizeof buf, "outpost-alarms 1\n");
-	for (uint32_t i = 0; i < A.n && w < sizeof buf - 300; i++) {
-		const struct alarm_inst *a = &A.inst[i];
-		if (a->state == ALARM_OK && a->notified == ALARM_OK)
-			continue;
-		w += (size_t)snprintf(buf + w, sizeof buf - w, "i %s %s %d %d %lld %lld %llx %u\n",
-			A.cfg->alarms[a->rule].name, probe_name(a->probe), a->state, a->notified,
-			(long long)a->since_us, (long long)a->notified_us, (unsigned long long)a->bits,
-			a->nbits);
-	}
-	for (uint32_t i = A.ncfg_sil; i < A.nsil && w < sizeof buf - 200; i++)
-		w += (size_t)snprintf(buf + w, sizeof buf - w, "s %lld %s %s\n",
-			(long long)A.sil[i].until_wall_us, A.sil[i].alarm[0] ? A.sil[i].alarm : "*",
-			A.sil[i].comment[0] ? A.sil[i].comment : "-");
+	size_t w = state_text(buf, sizeof buf);
 	/* by the disk worker: an incident flips many alarms at once, and each flip is a save
 	 * that a worn card could hold for a second */
 	if (plat_disk_replace(A.path, buf, w) != 0)
 		fprintf(stderr, "outpost: cannot write the alarm state to %s\n", A.path);
 }
 
+/* The state of a reload's engine before, or else of the state file. */
 static void load(void)
 {
 	static char buf[65536];
-	if (!A.path[0] || plat_file_read(A.path, buf, sizeof buf) <= 0)
+	if (kept_len) {
+		memcpy(buf, kept, kept_len);
+		buf[kept_len] = 0;
+		kept_len = 0;
+	} else if (!A.path[0] || plat_file_read(A.path, buf, sizeof buf) <= 0) {
 		return;
+	}
 	char *line = buf, *next;
 	for (; line && *line; line = next) {
 		next = strchr(line, '\n');
@@ -435,6 +454,7 @@ void alarm_on_result(uint32_t probe, const struct result *res)
 
 void alarm_deinit(void)
 {
+	kept_len = A.cfg ? state_text(kept, sizeof kept) : 0;
 	if (A.path[0] && plat_disk_drain(10000) != 0)
 		fprintf(stderr, "outpost: the alarm state is not on the disk after 10 s\n");
 	plat_lock();
