@@ -452,6 +452,40 @@ void alarm_on_result(uint32_t probe, const struct result *res)
 		publish();
 }
 
+static void inst_key(char *out, size_t cap, const struct alarm_inst *a)
+{
+	snprintf(out, cap, "alarm\n%s\n%s", A.cfg->alarms[a->rule].name, probe_name(a->probe));
+}
+
+size_t alarm_keep_bytes(void)
+{
+	char key[2 * OP_NAME_MAX + 8];
+	size_t n = 0;
+	for (uint32_t i = 0; A.cfg && i < A.n; i++) {
+		inst_key(key, sizeof key, &A.inst[i]);
+		n += A.inst[i].slo.nring ? slo_keep_bytes(&A.inst[i].slo, key) : 0;
+	}
+	return n;
+}
+
+void alarm_keep_put(struct slo_keep *k)
+{
+	char key[2 * OP_NAME_MAX + 8];
+	for (uint32_t i = 0; A.cfg && i < A.n; i++) {
+		inst_key(key, sizeof key, &A.inst[i]);
+		slo_keep_put(k, key, &A.inst[i].slo);
+	}
+}
+
+void alarm_keep_take(const struct slo_keep *k)
+{
+	char key[2 * OP_NAME_MAX + 8];
+	for (uint32_t i = 0; A.cfg && i < A.n; i++) {
+		inst_key(key, sizeof key, &A.inst[i]);
+		slo_keep_take(k, key, &A.inst[i].slo);
+	}
+}
+
 void alarm_deinit(void)
 {
 	kept_len = A.cfg ? state_text(kept, sizeof kept) : 0;

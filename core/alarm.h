@@ -154,6 +154,11 @@ void alarm_channel_done(uint32_t chan, int ok);
 int alarm_request_silence(const struct alarm_silence *s);
 int alarm_request_test(void);
 void alarm_take_requests(void);
+/* Window rules' buckets carried over an engine restart (engine.c, slo_keep): the bytes they
+ * need, put them, take what k holds for this config's instances. */
+size_t alarm_keep_bytes(void);
+void alarm_keep_put(struct slo_keep *k);
+void alarm_keep_take(const struct slo_keep *k);
 /* The engine stops: nothing refers to its config any more. */
 void alarm_deinit(void);
 /* Copy the published alarms (at most cap; returns how many there are), the channels (*nch, at

@@ -536,118 +536,70 @@ static void slo_tick(void)
 	slo_publish(minute);
 }
 
-/* ---- objectives kept across a reload and a restart ----
- * A probe keeps its windows while its name, kind and target are unchanged (as it keeps its
- * counters), and while its latency bound is: the buckets' "fast" counts hold for that bound
- * only. Kept in memory across a reload; with state_dir, in state_dir/objectives across a stop
- * and a start (a power cut loses what came after the last stop or reload). The format is this
- * build's buckets as they are, behind a header that names their layout: another layout is not
- * read. */
-#define KEEP_MAGIC 0x4f534c31u /* "OSL1" */
-static struct {
-	uint8_t *buf;
-	size_t len;
-	int read; /* the file was looked for (once, at the first start) */
-} K;
+/* ---- windows kept across a reload and a restart ----
+ * A probe keeps its objective's windows while its name, kind and target are unchanged (as it
+ * keeps its counters), and while its latency bound is: the buckets' "fast" counts hold for
+ * that bound only; an alarm's window rule, while its name and probe are. Kept in memory across
+ * a reload; with state_dir, in state_dir/windows across a stop and a start (a power cut loses
+ * what came after the last stop or reload). */
+static struct slo_keep K;
+static int keep_read; /* the file was looked for (once, at the first start) */
 
-struct keep_head {
-	uint32_t magic, bucket_size, hist_n, nprobes;
-};
-struct keep_rec {
-	char name[OP_NAME_MAX], kind[16], target[OP_TARGET_MAX];
-	uint64_t latency_max_us;
-	uint32_t n; /* buckets that follow */
-};
-
-static void keep_path(char *out, size_t cap)
+static void keep_key(char *out, size_t cap, const struct cfg_probe *cp)
 {
-	snprintf(out, cap, "%s/objectives", E.cfg->state_dir);
+	snprintf(out, cap, "probe\n%s\n%s\n%s", cp->name, cp->kind, cp->target);
 }
 
-/* Before the arena goes: every objective's buckets into K (and the file). */
+/* Before the arena goes: every window's buckets into K (and the file). */
 static void keep_save(void)
 {
-	size_t len = sizeof(struct keep_head);
-	for (uint32_t i = 0; i < E.nprobes; i++)
-		if (E.probes[i]->slo.nring)
-			len += sizeof(struct keep_rec) + E.probes[i]->slo.nring * sizeof(struct slo_bucket);
+	char key[OP_NAME_MAX + OP_TARGET_MAX + 32];
+	struct slo_keep k = {0};
+	size_t len = slo_keep_start(&k) + alarm_keep_bytes();
+	for (uint32_t i = 0; i < E.nprobes; i++) {
+		keep_key(key, sizeof key, E.probes[i]->cfg);
+		len += E.probes[i]->slo.nring ? slo_keep_bytes(&E.probes[i]->slo, key) : 0;
+	}
 	plat_free(K.buf);
-	K.buf = len > sizeof(struct keep_head) ? plat_alloc(len) : NULL;
-	K.len = 0;
+	K = (struct slo_keep){.buf = plat_alloc(len), .cap = len};
 	if (!K.buf)
 		return;
-	struct keep_head h = {KEEP_MAGIC, sizeof(struct slo_bucket), OP_HIST_N, 0};
-	size_t w = sizeof h;
+	slo_keep_start(&K);
 	for (uint32_t i = 0; i < E.nprobes; i++) {
-		const struct probe *p = E.probes[i];
-		if (!p->slo.nring)
-			continue;
-		struct keep_rec r;
-		memset(&r, 0, sizeof r);
-		op_strlcpy(r.name, p->cfg->name, sizeof r.name);
-		op_strlcpy(r.kind, p->cfg->kind, sizeof r.kind);
-		op_strlcpy(r.target, p->cfg->target, sizeof r.target);
-		r.latency_max_us = p->cfg->objective.latency_max_us;
-		r.n = slo_export(&p->slo, (struct slo_bucket *)(void *)(K.buf + w + sizeof r),
-			p->slo.nring);
-		memcpy(K.buf + w, &r, sizeof r);
-		w += sizeof r + r.n * sizeof(struct slo_bucket);
-		h.nprobes++;
+		keep_key(key, sizeof key, E.probes[i]->cfg);
+		slo_keep_put(&K, key, &E.probes[i]->slo);
 	}
-	memcpy(K.buf, &h, sizeof h);
-	K.len = w;
-	char path[512];
-	if (E.cfg->state_dir && E.cfg->state_dir[0] && !E.opts.once) {
-		keep_path(path, sizeof path);
+	alarm_keep_put(&K);
+	if (E.cfg->state_dir && E.cfg->state_dir[0]) {
+		char path[512];
+		snprintf(path, sizeof path, "%s/windows", E.cfg->state_dir);
 		if (plat_file_write_atomic(path, K.buf, K.len) != 0)
-			fprintf(stderr, "outpost: cannot write %s: the objectives' windows start again "
-				"after a restart\n", path);
+			fprintf(stderr, "outpost: cannot write %s: objectives' and alarms' windows start "
+				"again after a restart\n", path);
 	}
 }
 
-/* After the probes are set up: what K (or, at the first start, the file) holds for them. */
+/* After the probes and alarms are set up: what K (or, at the first start, the file) holds
+ * for them. */
 static void keep_restore(void)
 {
-	if (!K.read && !K.buf && E.cfg->state_dir && E.cfg->state_dir[0]) {
+	if (!keep_read && !K.buf && E.cfg->state_dir && E.cfg->state_dir[0]) {
 		char path[512];
-		keep_path(path, sizeof path);
+		snprintf(path, sizeof path, "%s/windows", E.cfg->state_dir);
 		int64_t size = plat_file_size(path);
-		K.buf = size > (int64_t)sizeof(struct keep_head) ? plat_alloc((size_t)size + 1) : NULL;
+		K.buf = size > 0 ? plat_alloc((size_t)size + 1) : NULL;
 		int n = K.buf ? plat_file_read(path, (char *)K.buf, (size_t)size + 1) : -1;
 		K.len = n > 0 ? (size_t)n : 0;
 	}
-	K.read = 1;
-	struct keep_head h;
-	size_t r = sizeof h;
-	if (K.len >= sizeof h)
-		memcpy(&h, K.buf, sizeof h);
-	if (K.len < sizeof h || h.magic != KEEP_MAGIC || h.bucket_size != sizeof(struct slo_bucket) ||
-		h.hist_n != OP_HIST_N)
-		h.nprobes = 0;
-	for (uint32_t k = 0; k < h.nprobes && r + sizeof(struct keep_rec) <= K.len; k++) {
-		struct keep_rec rec;
-		memcpy(&rec, K.buf + r, sizeof rec);
-		r += sizeof rec;
-		if (rec.n > (K.len - r) / sizeof(struct slo_bucket))
-			break; /* torn */
-		for (uint32_t i = 0; i < E.nprobes; i++) {
-			struct probe *p = E.probes[i];
-			if (!p->slo.nring || strncmp(p->cfg->name, rec.name, sizeof rec.name) ||
-				strncmp(p->cfg->kind, rec.kind, sizeof rec.kind) ||
-				strncmp(p->cfg->target, rec.target, sizeof rec.target) ||
-				p->cfg->objective.latency_max_us != rec.latency_max_us)
-				continue;
-			for (uint32_t b = 0; b < rec.n; b++) {
-				struct slo_bucket one;
-				memcpy(&one, K.buf + r + b * sizeof one, sizeof one);
-				slo_merge(&p->slo, &one);
-			}
-		}
-		r += rec.n * sizeof(struct slo_bucket);
+	keep_read = 1;
+	char key[OP_NAME_MAX + OP_TARGET_MAX + 32];
+	for (uint32_t i = 0; i < E.nprobes; i++) {
+		keep_key(key, sizeof key, E.probes[i]->cfg);
+		slo_keep_take(&K, key, &E.probes[i]->slo);
 	}
+	alarm_keep_take(&K);
 	plat_free(K.buf);
-	K.buf = NULL;
-	K.len = 0;
+	K = (struct slo_keep){0};
 	slo_publish((uint32_t)(plat_wall_us() / 60000000));
 }
 
@@ -1072,8 +1024,6 @@ int engine_init(const struct cfg *cfg, const struct engine_opts *opts, char *err
 		if (cfg->probes[i].ops->attach && !cfg->probes[i].disabled && !E.opts.once)
 			cfg->probes[i].ops->attach(E.probes[i]);
 	}
-	if (!E.opts.once)
-		keep_restore();
 	for (uint32_t c = 0; c < cfg->nchannels; c++) {
 		E.chan[c].cfg = &cfg->channels[c];
 		E.chan[c].id = c;
@@ -1092,6 +1042,7 @@ int engine_init(const struct cfg *cfg, const struct engine_opts *opts, char *err
 		alarm_init(cfg, E.alarms, E.alarm_rings, E.queues, E.chan_ptr);
 		logstore_init(cfg->logs_dir, cfg->logs_max_bytes, E.logs,
 			cfg->logs_dir && cfg->logs_dir[0] ? cfg->logs_max_objects : 0);
+		keep_restore();
 	}
 	E.once_left = 0;
 	for (uint32_t i = 0; i < cfg->nprobes; i++)

@@ -136,3 +136,82 @@ void slo_window_name(uint32_t minutes, char *buf, size_t cap)
 	else
 		snprintf(buf, cap, "%um", minutes);
 }
+
+/* ---- carried over an engine restart ---- */
+
+#define KEEP_MAGIC 0x4f534c32u /* "OSL2" */
+struct keep_head {
+	uint32_t magic, bucket_size, hist_n, pad;
+};
+struct keep_rec {
+	uint64_t latency_max_us;
+	uint32_t key_len, n; /* the key's bytes, then n buckets, follow */
+};
+
+/* A record's size: its key padded to 8 bytes, so the buckets stay aligned for a reader. */
+static size_t key_room(size_t len)
+{
+	return (len + 7) & ~(size_t)7;
+}
+
+size_t slo_keep_bytes(const struct slo *s, const char *key)
+{
+	return sizeof(struct keep_rec) + key_room(strlen(key)) + s->nring * sizeof(struct slo_bucket);
+}
+
+size_t slo_keep_start(struct slo_keep *k)
+{
+	struct keep_head h = {KEEP_MAGIC, sizeof(struct slo_bucket), OP_HIST_N, 0};
+	if (k->cap >= sizeof h) {
+		memcpy(k->buf, &h, sizeof h);
+		k->len = sizeof h;
+	}
+	return sizeof h;
+}
+
+void slo_keep_put(struct slo_keep *k, const char *key, const struct slo *s)
+{
+	if (!s->nring || k->len < sizeof(struct keep_head) ||
+		k->cap - k->len < slo_keep_bytes(s, key))
+		return;
+	struct keep_rec r = {s->t->latency_max_us, (uint32_t)strlen(key), 0};
+	uint8_t *at = k->buf + k->len;
+	memset(at + sizeof r, 0, key_room(r.key_len));
+	memcpy(at + sizeof r, key, r.key_len);
+	r.n = slo_export(s, (struct slo_bucket *)(void *)(at + sizeof r + key_room(r.key_len)),
+		s->nring);
+	memcpy(at, &r, sizeof r);
+	k->len += sizeof r + key_room(r.key_len) + r.n * sizeof(struct slo_bucket);
+}
+
+int slo_keep_take(const struct slo_keep *k, const char *key, struct slo *s)
+{
+	struct keep_head h;
+	if (!s->nring || k->len < sizeof h)
+		return 0;
+	memcpy(&h, k->buf, sizeof h);
+	if (h.magic != KEEP_MAGIC || h.bucket_size != sizeof(struct slo_bucket) ||
+		h.hist_n != OP_HIST_N)
+		return 0;
+	size_t klen = strlen(key);
+	for (size_t off = sizeof h; k->len - off >= sizeof(struct keep_rec);) {
+		struct keep_rec r;
+		memcpy(&r, k->buf + off, sizeof r);
+		off += sizeof r;
+		if (r.key_len > k->len - off || key_room(r.key_len) > k->len - off ||
+			r.n > (k->len - off - key_room(r.key_len)) / sizeof(struct slo_bucket))
+			return 0; /* torn */
+		const uint8_t *b = k->buf + off + key_room(r.key_len);
+		if (r.key_len == klen && !memcmp(k->buf + off, key, klen) &&
+			r.latency_max_us == s->t->latency_max_us) {
+			for (uint32_t i = 0; i < r.n; i++) {
+				struct slo_bucket one;
+				memcpy(&one, b + i * sizeof one, sizeof one);
+				slo_merge(s, &one);
+			}
+			return 1;
+		}
+		off += key_room(r.key_len) + r.n * sizeof(struct slo_bucket);
+	}
+	return 0;
+}

@@ -61,6 +61,20 @@ void slo_merge(struct slo *s, const struct slo_bucket *b);
 /* The buckets within the longest window that hold runs, oldest first, into out (at most cap):
  * returns how many. */
 uint32_t slo_export(const struct slo *s, struct slo_bucket *out, uint32_t cap);
+/* Windows carried over an engine restart (a reload, or a stop and a start through a file): one
+ * buffer of records, each a key (what owns the windows), the latency bound the buckets' "fast"
+ * counts hold for, and the buckets. The layout is this build's, behind a header that names it:
+ * another build's is not read. */
+struct slo_keep {
+	uint8_t *buf;
+	size_t len, cap;
+};
+/* Bytes slo_keep_put needs for s under key (the header counted once, by slo_keep_start). */
+size_t slo_keep_bytes(const struct slo *s, const char *key);
+size_t slo_keep_start(struct slo_keep *k); /* the header; returns its size */
+void slo_keep_put(struct slo_keep *k, const char *key, const struct slo *s);
+/* Merge into s what k holds under key, when the latency bound is s's. 1 when it did. */
+int slo_keep_take(const struct slo_keep *k, const char *key, struct slo *s);
 /* Move the windows to Unix minute `minute` (drops what fell out). */
 void slo_advance(struct slo *s, uint32_t minute);
 /* The view of window w (0..nwin-1). */

@@ -190,6 +190,49 @@ def test_a_silence_from_the_api_survives_a_restart():
     eq(len(rec.got), 0, "nothing sent")
 
 
+def test_a_reload_goes_on_from_where_the_alarms_were():
+    """Without state_dir, a reload (a probe added) keeps what the alarms knew: a firing alarm
+    does not page again, a window rule keeps its window (the probe recovering at the reload
+    does not resolve it on a few good runs), and a silence set over the API stays. Before,
+    every reload paged again and emptied the windows."""
+    rec, target = Receiver(), Target()
+    cfg = config(target, rec.port, "", notify=["hook"])
+    del cfg["state_dir"]
+    cfg["alarms"].append({"name": "avail", "probes": ["db"], "when": "availability_below",
+                          "value": 0.5, "window": "5m", "notify": ["hook"]})
+    cfg["alarms"].append({"name": "quiet", "probes": ["db"], "when": "failures", "n": 64,
+                          "of": 64, "notify": ["hook"]})
+    app = Appliance(cfg)
+    status, _ = post(app, "/api/v1/silences", {"alarm": "quiet", "for": "1h", "comment": "kept"})
+    eq(status, 202, "silence accepted")
+    target.stop()
+    wait_for(lambda: sorted(m["alarm"] for m in rec.on("/hook")) == ["avail", "db-down"], 10,
+             "both firing")
+    # 40 failed runs in the window: the good runs after the reload stay fewer for a while
+    wait_for(lambda: sum(v for lab, v in app.metrics()["outpost_probe_runs_total"]
+                         if lab["probe"] == "db" and lab["result"] != "success") >= 40, 20,
+             "40 failed runs")
+    since = {a["alarm"]: a["since"] for a in json.loads(app.get("/api/v1/alarms")[1])["alarms"]}
+    target.start()  # the probe recovers as the config changes
+    cfg["probes"].append({"name": "other", "kind": "tcp", "target": f"127.0.0.1:{target.port}",
+                          "interval": "1s"})
+    cfg["web"]["listen"] = f"127.0.0.1:{app.port}"
+    with open(app.path, "w") as f:
+        json.dump(cfg, f)
+    app.signal(signal.SIGHUP)
+    wait_for(lambda: "other" in app.get("/api/v1/probes")[1], 10, "the reload")
+    wait_for(lambda: len(rec.on("/hook")) >= 3, 10, "db-down resolved on good runs")
+    time.sleep(2)
+    got = [(m["alarm"], m["state"]) for m in rec.on("/hook")]
+    eq(got, [got[0], got[1], ("db-down", "resolved")], "nothing but db-down's resolve")
+    a = {a["alarm"]: a for a in json.loads(app.get("/api/v1/alarms")[1])["alarms"]}
+    eq((a["avail"]["state"], a["avail"]["since"]), ("firing", since["avail"]),
+       "the window rule still fires, since the same time")
+    sil = json.loads(app.get("/api/v1/silences")[1])["silences"]
+    eq([s["comment"] for s in sil], ["kept"], "the API's silence")
+    app.stop()
+
+
 def test_a_damaged_state_file_does_not_disable_an_alarm():
     rec, target = Receiver(), Target()
     state = tempfile.mkdtemp()

@@ -169,11 +169,61 @@ static void test_export_and_merge_carry_the_windows(void)
 	}
 }
 
+/* Records under keys: each window set takes its own; another latency bound, another build's
+ * layout or a torn buffer gives nothing (and reads nothing past the end). */
+static void test_keep_records(void)
+{
+	static struct slo_bucket r1[60], r2[60], r3[60];
+	static uint8_t buf[2 * (sizeof(struct slo_bucket) * 60 + 64) + 64];
+	struct slo_target t = {.availability = 0.9, .latency_max_us = 1000, .nwin = 1,
+		.win_min = {60}};
+	struct slo_target other = t;
+	other.latency_max_us = 2000;
+	struct slo a, b, c;
+	slo_init(&a, &t, r1);
+	slo_init(&b, &t, r2);
+	for (uint32_t m = 1000; m < 1030; m++) {
+		slo_add(&a, m, 1, 500);
+		slo_add(&b, m, m % 2, 500);
+		slo_add(&b, m, 0, 500);
+	}
+	struct slo_keep k = {.buf = buf, .cap = sizeof buf};
+	size_t need = slo_keep_start(&k) + slo_keep_bytes(&a, "probe\na") + slo_keep_bytes(&b, "b");
+	ASSERT(need <= sizeof buf);
+	slo_keep_put(&k, "probe\na", &a);
+	slo_keep_put(&k, "b", &b);
+	struct slo_view v;
+	slo_init(&c, &t, r3);
+	ASSERT_EQ(slo_keep_take(&k, "b", &c), 1);
+	slo_view(&c, 0, &v);
+	ASSERT_EQ(v.total, 60);
+	slo_init(&c, &t, r3);
+	ASSERT_EQ(slo_keep_take(&k, "probe\na", &c), 1);
+	slo_view(&c, 0, &v);
+	ASSERT_EQ(v.total, 30);
+	ASSERT(v.availability == 1.0);
+	slo_init(&c, &t, r3);
+	ASSERT_EQ(slo_keep_take(&k, "probe\n", &c), 0); /* a prefix is not the key */
+	slo_init(&c, &other, r3);
+	ASSERT_EQ(slo_keep_take(&k, "b", &c), 0);         /* "fast" was counted for 1 ms */
+	for (size_t cut = 0; cut < k.len; cut += 7) {     /* torn anywhere */
+		struct slo_keep torn = {.buf = buf, .len = cut, .cap = cut};
+		slo_init(&c, &t, r3);
+		slo_keep_take(&torn, "b", &c);
+		slo_view(&c, 0, &v);
+		ASSERT(v.total == 0 || (v.total == 60 && cut == k.len));
+	}
+	buf[0] ^= 1; /* another layout */
+	slo_init(&c, &t, r3);
+	ASSERT_EQ(slo_keep_take(&k, "b", &c), 0);
+}
+
 int main(void)
 {
 	RUN(test_windows_vs_brute_force);
 	RUN(test_view_math);
 	RUN(test_a_clock_set_back_a_long_way);
 	RUN(test_export_and_merge_carry_the_windows);
+	RUN(test_keep_records);
 	return T_DONE();
 }
