@@ -242,6 +242,13 @@ static size_t state_text(char *buf, size_t cap)
  * firing, and forgot the API's silences. */
 static char kept[PLAT_DISK_JOB_BYTES];
 static size_t kept_len;
+/* And the channels' queues, by name: what was not yet delivered (counted as told) goes out
+ * from the next engine, rather than being lost; the counts go on too. */
+static struct kept_queue {
+	char name[OP_NAME_MAX];
+	struct notify_queue q;
+} *kept_q;
+static uint32_t kept_nq;
 
 static void save(void)
 {
@@ -352,6 +359,13 @@ void alarm_init(const struct cfg *cfg, struct alarm_inst *inst, uint8_t *rings,
 	A.chan = channels;
 	A.n = 0;
 	A.dirty = 0;
+	for (uint32_t k = 0; k < kept_nq; k++)
+		for (uint32_t c = 0; c < cfg->nchannels; c++)
+			if (!strcmp(cfg->channels[c].name, kept_q[k].name))
+				A.q[c] = kept_q[k].q;
+	plat_free(kept_q);
+	kept_q = NULL;
+	kept_nq = 0;
 	size_t off = 0;
 	for (uint32_t r = 0; r < cfg->nalarms; r++) {
 		for (uint32_t p = 0; p < cfg->nprobes; p++) {
@@ -489,6 +503,14 @@ void alarm_keep_take(const struct slo_keep *k)
 void alarm_deinit(void)
 {
 	kept_len = A.cfg ? state_text(kept, sizeof kept) : 0;
+	plat_free(kept_q);
+	kept_nq = 0;
+	kept_q = A.cfg && A.cfg->nchannels ? plat_alloc(sizeof *kept_q * A.cfg->nchannels) : NULL;
+	for (uint32_t c = 0; kept_q && c < A.cfg->nchannels; c++) {
+		op_strlcpy(kept_q[c].name, A.cfg->channels[c].name, sizeof kept_q[c].name);
+		kept_q[c].q = A.q[c];
+		kept_nq++;
+	}
 	if (A.path[0] && plat_disk_drain(10000) != 0)
 		fprintf(stderr, "outpost: the alarm state is not on the disk after 10 s\n");
 	plat_lock();

@@ -268,6 +268,37 @@ def test_receiver_down_retries_and_counts_without_blocking():
     eq(rec.on("/hook")[0]["state"], "firing", "the held message")
 
 
+def test_a_reload_keeps_what_a_channel_has_not_delivered():
+    """The receiver is down when an alarm fires; a reload comes before it is back. The message
+    waits in the channel's queue through the reload and is delivered once, and the channel's
+    counts go on. Before, the reload dropped the queue, and the alarm, told as far as it knew,
+    was never sent."""
+    target = Target()
+    rport = free_port()  # nothing listens yet
+    cfg = config(target, rport, "", notify=["hook"])
+    del cfg["state_dir"]
+    app = Appliance(cfg)
+    target.stop()
+    wait_for(lambda: (metric(app.metrics(), "outpost_notifications_total", channel="hook",
+                             result="failed") or 0) >= 1, 10, "a failed attempt")
+    cfg["probes"].append({"name": "other", "kind": "tcp", "target": f"127.0.0.1:{target.port}",
+                          "interval": "1s"})
+    cfg["web"]["listen"] = f"127.0.0.1:{app.port}"
+    with open(app.path, "w") as f:
+        json.dump(cfg, f)
+    app.signal(signal.SIGHUP)
+    wait_for(lambda: "other" in app.get("/api/v1/probes")[1], 10, "the reload")
+    eq(metric(app.metrics(), "outpost_notifications_queued", channel="hook"), 1, "still queued")
+    rec = Receiver(rport)
+    wait_for(lambda: len(rec.on("/hook")) == 1, 40, "delivered once the receiver is up")
+    eq(rec.on("/hook")[0]["state"], "firing", "the held message")
+    assert metric(app.metrics(), "outpost_notifications_total", channel="hook",
+                  result="failed") >= 1, "the counts went on"
+    time.sleep(1)
+    eq(len(rec.on("/hook")), 1, "once")
+    app.stop()
+
+
 def test_a_full_queue_keeps_the_message_in_flight():
     """40 alarms fire at once while the receiver holds the first message 3 s and then refuses
     it (503): the queue (32) drops the oldest messages that are not on their way (8, counted),
