@@ -107,10 +107,19 @@ static void line(struct mw *w, const char *name, const char *lab, const char *ex
 		put(w, "%s{%s%s%s} %s\n", name, lab, both ? "," : "", extra, value);
 }
 
+/* v in the fewest digits that read back as v: a Unix time (a certificate's expiry) or a
+ * 32-bit hash keeps every digit, and 0.1 stays "0.1". */
+static void fmt_value(char *out, size_t cap, double v)
+{
+	snprintf(out, cap, "%.15g", v);
+	if (strtod(out, NULL) != v)
+		snprintf(out, cap, "%.17g", v);
+}
+
 static void linef(struct mw *w, const char *name, const char *lab, const char *extra, double v)
 {
 	char val[40];
-	snprintf(val, sizeof val, "%.9g", v);
+	fmt_value(val, sizeof val, v);
 	line(w, name, lab, extra, val);
 }
 
@@ -266,6 +275,16 @@ static void e_chain(struct mw *w, const char *n, const char *l, const struct sna
 	line(w, n, l, extra, "1");
 }
 
+static int has_ip(const struct snap_probe *p)
+{
+	return p->stats.has_last && p->stats.last.ip_protocol;
+}
+
+static void e_ip_hash(struct mw *w, const char *n, const char *l, const struct snap_probe *p)
+{
+	linef(w, n, l, "", LAST(p)->ip_hash);
+}
+
 static void e_ip(struct mw *w, const char *n, const char *l, const struct snap_probe *p)
 {
 	linef(w, n, l, "", LAST(p)->ip_protocol);
@@ -378,6 +397,8 @@ static const struct family families[] = {
 		has_last, e_dns},
 	{"probe_ip_protocol", "gauge", "IP version of the last connection (4 or 6; 0 for none).",
 		has_last, e_ip},
+	{"probe_ip_addr_hash", "gauge", "FNV-1a hash of the address connected to (it changes when "
+		"the address does).", has_ip, e_ip_hash},
 	{"probe_http_duration_seconds", "gauge", "Duration of each phase of the last HTTP request.",
 		has_http, e_phases},
 	{"probe_http_status_code", "gauge", "Response HTTP status code.", has_http, e_status},
@@ -678,9 +699,11 @@ void metrics_render(const struct snap *s, uint64_t now_us, metrics_out_fn *out, 
 			}
 			for (size_t f = 0; f < OP_ARRAY_LEN(fam); f++) {
 				head(w, fam[f].name, fam[f].type, fam[f].help);
-				for (uint32_t i = 0; i < sp.nsinks; i++)
-					put(w, "%s{sink=\"%s\",%s} %.9g\n", fam[f].name, sp.names[i], app,
-						v[f][i]);
+				for (uint32_t i = 0; i < sp.nsinks; i++) {
+					char val[40];
+					fmt_value(val, sizeof val, v[f][i]);
+					put(w, "%s{sink=\"%s\",%s} %s\n", fam[f].name, sp.names[i], app, val);
+				}
 			}
 		}
 	}

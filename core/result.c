@@ -213,7 +213,7 @@ static const struct {
 	F(5, redirects, 0), F(6, ssl, 0), F(7, content_failed, 0), F(8, http_status, 1),
 	F(9, content_length, 1), F(10, body_bytes, 0), F(11, cert_expiry, 1),
 	F(12, tls_cipher, 0), F(13, tls_version, 0), F(14, cert_verified, 0),
-	F(15, ip_protocol, 0), F(16, tls_resumed, 0), F(17, last_modified, 1),
+	F(15, ip_protocol, 0), F(16, tls_resumed, 0), F(17, last_modified, 1), F(18, ip_hash, 0),
 #undef F
 };
 enum { ENC_PHASE0 = 32, ENC_REASON = 64, ENC_DETAIL = 65 }; /* phase i: ENC_PHASE0 + i */

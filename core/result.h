@@ -65,6 +65,7 @@ struct result {
 	uint8_t tls_version;   /* 12 for TLS 1.2 */
 	uint8_t cert_verified; /* the chain verified */
 	uint8_t ip_protocol;   /* 4 or 6: the address family connected to; 0 for none */
+	uint32_t ip_hash;      /* FNV-1a of that address's bytes (probe_ip_addr_hash) */
 	uint8_t tls_resumed;   /* the handshake resumed a session */
 	char detail[OP_DETAIL_MAX];
 };

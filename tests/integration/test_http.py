@@ -258,6 +258,11 @@ def test_appliance_exports_blackbox_series_and_stays_healthy():
     eq(metric(m, "probe_http_last_modified_timestamp_seconds", probe="dated"), 784111777,
        "Last-Modified")
     eq(metric(m, "probe_http_last_modified_timestamp_seconds", probe="ok"), None, "none sent")
+    # blackbox_exporter's hash of the address: FNV-1a over its 4 bytes, every digit printed
+    h = 2166136261
+    for b in (127, 0, 0, 1):
+        h = ((h ^ b) * 16777619) & 0xFFFFFFFF
+    eq(metric(m, "probe_ip_addr_hash", probe="ok"), h, "probe_ip_addr_hash")
     for p in ("bad", "big", "slow", "flood"):
         eq(metric(m, "probe_success", probe=p), 0, p)
     eq(metric(m, "outpost_engine_allocs_total"), 0, "allocations")

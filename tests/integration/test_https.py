@@ -587,6 +587,11 @@ def test_metrics_tls_series():
     eq(metric(m, "probe_success", probe="expired"), 0, "expired")
     eq(metric(m, "probe_ssl_earliest_cert_expiry", probe="expired"),
        calendar.timegm((2020, 2, 1, 0, 0, 0)), "expiry reported although verification failed")
+    end = subprocess.run(["openssl", "x509", "-enddate", "-noout", "-in", f"{D}/good.pem"],
+                         capture_output=True, text=True).stdout.strip().split("=", 1)[1]
+    eq(metric(m, "probe_ssl_earliest_cert_expiry", probe="good"),
+       calendar.timegm(time.strptime(end, "%b %d %H:%M:%S %Y GMT")),
+       f"every digit of the leaf's NotAfter ({end}); it was printed to 9")
     assert metric(m, "probe_ssl_last_chain_expiry_timestamp_seconds", probe="good") > time.time()
     eq(metric(m, "probe_ssl_last_chain_expiry_timestamp_seconds", probe="expired"), None,
        "no verified chain")
