@@ -10,6 +10,7 @@
 #include <mbedtls/sha256.h>
 #include <mbedtls/ssl_internal.h>
 #include <mbedtls/x509_crt.h>
+#include "dns.h"
 #include "pool.h"
 #include "tls.h"
 
@@ -222,6 +223,15 @@ struct tls_conn *tls_start(struct net_conn *c, const struct cfg_tls *want, const
 	 * tls_verify checks it against the certificate's IP address entries itself. */
 	struct plat_addr a = {0};
 	int ip = plat_addr_parse(name, &a) == 0;
+	/* "host." (a whole name, which skips resolv.conf's search list) is the same host: SNI and
+	 * the certificate carry it without the dot (RFC 6066 3), as curl and Go send and check it */
+	char bare[DNS_NAME_MAX];
+	size_t nl = strlen(name);
+	if (nl > 1 && nl < sizeof bare && name[nl - 1] == '.') {
+		memcpy(bare, name, nl - 1);
+		bare[nl - 1] = 0;
+		name = bare;
+	}
 	int setup = -1;
 	for (int i = 0; i < T.nsetup; i++)
 		if (!strcmp(T.setup[i].ca, want->ca) && !strcmp(T.setup[i].cert, want->cert) &&

@@ -54,6 +54,9 @@ def test_good_certificate_and_phases():
     assert 29 * 86400 < left < 31 * 86400, left
     rc, res = https(port, host="127.0.0.1")  # IP SAN, no SNI
     eq(rc, 0, f"{res}")
+    # a whole name ("localhost.", which skips the search list) is the same host to TLS
+    rc, res = https(port, host="localhost.")
+    eq((rc, res["reason"], res["tls"]["verified"]), (0, "", True), f"{res}")
 
 
 def day():
