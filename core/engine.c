@@ -541,7 +541,7 @@ static void slo_tick(void)
  * keeps its counters), and while its latency bound is: the buckets' "fast" counts hold for
  * that bound only; an alarm's window rule, while its name and probe are. Kept in memory across
  * a reload; with state_dir, in state_dir/windows across a stop and a start (a power cut loses
- * what came after the last stop or reload). */
+ * what came after the last stop). */
 static struct slo_keep K;
 static int keep_read; /* the file was looked for (once, at the first start) */
 
@@ -570,7 +570,9 @@ static void keep_save(void)
 		slo_keep_put(&K, key, &E.probes[i]->slo);
 	}
 	alarm_keep_put(&K);
-	if (E.cfg->state_dir && E.cfg->state_dir[0]) {
+	/* the file at a stop only: a reload has K, and a worn card need not take a megabyte at
+	 * every config change */
+	if (E.exit_code != ENGINE_RELOAD && E.cfg->state_dir && E.cfg->state_dir[0]) {
 		char path[512];
 		snprintf(path, sizeof path, "%s/windows", E.cfg->state_dir);
 		if (plat_file_write_atomic(path, K.buf, K.len) != 0)
