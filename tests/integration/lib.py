@@ -101,6 +101,13 @@ class Appliance:
     def signal(self, sig):
         self.p.send_signal(sig)
 
+    def reload(self, cfg):
+        """cfg over the config file, at this web address, and SIGHUP."""
+        cfg.setdefault("web", {})["listen"] = f"127.0.0.1:{self.port}"
+        with open(self.path, "w") as f:
+            json.dump(cfg, f)
+        self.signal(signal.SIGHUP)
+
     def stop(self, timeout=10):
         self.p.send_signal(signal.SIGTERM)
         out, err = self.p.communicate(timeout=timeout)

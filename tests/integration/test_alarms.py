@@ -190,6 +190,13 @@ def test_a_silence_from_the_api_survives_a_restart():
     eq(len(rec.got), 0, "nothing sent")
 
 
+def reload_adding_a_probe(app, cfg, target):
+    cfg["probes"].append({"name": "other", "kind": "tcp", "target": f"127.0.0.1:{target.port}",
+                          "interval": "1s"})
+    app.reload(cfg)
+    wait_for(lambda: "other" in app.get("/api/v1/probes")[1], 10, "the reload")
+
+
 def test_a_reload_goes_on_from_where_the_alarms_were():
     """Without state_dir, a reload (a probe added) keeps what the alarms knew: a firing alarm
     does not page again, a window rule keeps its window (the probe recovering at the reload
@@ -214,13 +221,7 @@ def test_a_reload_goes_on_from_where_the_alarms_were():
              "40 failed runs")
     since = {a["alarm"]: a["since"] for a in json.loads(app.get("/api/v1/alarms")[1])["alarms"]}
     target.start()  # the probe recovers as the config changes
-    cfg["probes"].append({"name": "other", "kind": "tcp", "target": f"127.0.0.1:{target.port}",
-                          "interval": "1s"})
-    cfg["web"]["listen"] = f"127.0.0.1:{app.port}"
-    with open(app.path, "w") as f:
-        json.dump(cfg, f)
-    app.signal(signal.SIGHUP)
-    wait_for(lambda: "other" in app.get("/api/v1/probes")[1], 10, "the reload")
+    reload_adding_a_probe(app, cfg, target)
     wait_for(lambda: len(rec.on("/hook")) >= 3, 10, "db-down resolved on good runs")
     time.sleep(2)
     got = [(m["alarm"], m["state"]) for m in rec.on("/hook")]
@@ -281,13 +282,7 @@ def test_a_reload_keeps_what_a_channel_has_not_delivered():
     target.stop()
     wait_for(lambda: (metric(app.metrics(), "outpost_notifications_total", channel="hook",
                              result="failed") or 0) >= 1, 10, "a failed attempt")
-    cfg["probes"].append({"name": "other", "kind": "tcp", "target": f"127.0.0.1:{target.port}",
-                          "interval": "1s"})
-    cfg["web"]["listen"] = f"127.0.0.1:{app.port}"
-    with open(app.path, "w") as f:
-        json.dump(cfg, f)
-    app.signal(signal.SIGHUP)
-    wait_for(lambda: "other" in app.get("/api/v1/probes")[1], 10, "the reload")
+    reload_adding_a_probe(app, cfg, target)
     eq(metric(app.metrics(), "outpost_notifications_queued", channel="hook"), 1, "still queued")
     rec = Receiver(rport)
     wait_for(lambda: len(rec.on("/hook")) == 1, 40, "delivered once the receiver is up")

@@ -96,8 +96,7 @@ def test_reload_good_and_bad():
     cfg["probes"].append({"name": "added", "kind": "tcp", "target": f"127.0.0.1:{tport}",
                           "interval": "500ms", "timeout": "400ms"})
     before = metric(app.metrics(), "outpost_probe_runs_total", probe="up", result="success")
-    write_to(app.path, cfg)
-    app.signal(signal.SIGHUP)
+    app.reload(cfg)
     wait_for(ran(app, "added"), 10, "the added probe's first run")
     # an unchanged probe keeps its counters across the reload
     assert metric(app.metrics(), "outpost_probe_runs_total", probe="up",
