@@ -225,6 +225,31 @@ def test_captured_values_are_made_safe_for_where_they_go():
     srv.shutdown()
 
 
+def test_the_targets_user_and_password_go_to_its_host_only():
+    """A scenario whose target carries user:password@: its steps on that host send it as
+    Authorization: Basic (a relative URL, or the host written out); a step on another host
+    does not; the API shows the target without the password."""
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hostile)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    port = srv.server_address[1]
+    Hostile.seen.clear()
+    app = Appliance({"probes": [{
+        "name": "jobs", "kind": "scenario", "target": f"http://op:s3cret@127.0.0.1:{port}",
+        "interval": "2s", "timeout": "1s",
+        "steps": [{"name": "rel", "request": {"url": "/a"}},
+                  {"name": "same", "request": {"url": f"http://127.0.0.1:{port}/b"}},
+                  {"name": "other", "request": {"url": f"http://localhost:{port}/c"}}]}]})
+    r = last_run(app)
+    eq(r["success"], True, f"{r}")
+    sent = {path: h.get("Authorization") for path, h in Hostile.seen[:3]}
+    eq(sent, {"/a": "Basic b3A6czNjcmV0", "/b": "Basic b3A6czNjcmV0", "/c": None},
+       "the credential where it belongs")
+    body = app.get("/api/v1/probes")[1]
+    assert f"http://op@127.0.0.1:{port}" in body and "s3cret" not in body, body[:400]
+    app.stop()
+    srv.shutdown()
+
+
 def test_a_request_head_past_its_bound_fails_that_run_only():
     _, mock = start_tool("outpost-mock")
     pad = {"X-Pad": "x" * 2000, "X-V": "{{v1}}{{v2}}{{v3}}{{v4}}"}
