@@ -80,6 +80,14 @@ static struct {
 	struct ev_timer flush; /* every spool.flush_every */
 } X;
 
+/* Each sink's counts when the last engine stopped: a sink of the same name goes on from them
+ * after a reload, as probes and channels do. */
+static struct {
+	char name[OP_NAME_MAX];
+	uint64_t sent, failed, refused;
+} kept[SPOOL_SINKS_MAX];
+static uint32_t nkept;
+
 static const struct cfg_key export_keys[] = {
 	{"type", CFG_STR, 1, offsetof(struct export_conf, type), 0, 32, NULL},
 	{"url", CFG_STR, 1, offsetof(struct export_conf, url), 0, OP_TARGET_MAX - 1, NULL},
@@ -569,6 +577,16 @@ int export_init(const struct cfg *cfg, struct probe **sinks)
 	X.cfg = cfg;
 	X.sinks = sinks;
 	X.n = cfg->nsinks;
+	for (uint32_t i = 0; i < cfg->nsinks; i++) {
+		for (uint32_t k = 0; k < nkept; k++) {
+			if (!strcmp(kept[k].name, cfg->sinks[i].name)) {
+				X.sent[i] = kept[k].sent;
+				X.failed[i] = kept[k].failed;
+				X.refused[i] = kept[k].refused;
+			}
+		}
+	}
+	nkept = 0;
 	if (!cfg->nsinks)
 		return 0;
 	const char *names[SPOOL_SINKS_MAX];
@@ -603,6 +621,12 @@ int export_init(const struct cfg *cfg, struct probe **sinks)
 
 void export_deinit(void)
 {
+	for (nkept = 0; X.cfg && nkept < X.n; nkept++) {
+		op_strlcpy(kept[nkept].name, X.cfg->sinks[nkept].name, sizeof kept[nkept].name);
+		kept[nkept].sent = X.sent[nkept];
+		kept[nkept].failed = X.failed[nkept];
+		kept[nkept].refused = X.refused[nkept];
+	}
 	ev_timer_cancel(&op_loop, &X.flush);
 	spool_close();
 	X.n = 0;

@@ -250,8 +250,10 @@ def test_a_full_disk_keeps_the_newest_results():
 
 def test_without_a_directory_the_spool_is_in_memory():
     """Also: a user:password in the collector's URL (as a hosted remote-write endpoint gives
-    it) goes as Authorization: Basic, and the exports API shows the URL without it."""
-    col = Collector()
+    it) goes as Authorization: Basic, and the exports API shows the URL without it. And a
+    reload keeps the sink's counts."""
+    state = {"down": False}
+    col = Collector(judge=lambda lines: (503, b"") if state["down"] else None)
     cfg = config(col.port, None)
     del cfg["spool"]["dir"]
     cfg["appliance"] = {"name": "edge-ram"}
@@ -263,6 +265,22 @@ def test_without_a_directory_the_spool_is_in_memory():
     eq(col.auth, {"Basic MTIzNDU6Z2xjX3Qraw=="}, "the URL's credential")  # "12345:glc_t+k"
     body = app.get("/api/v1/exports")[1]
     assert f"http://12345@127.0.0.1:{col.port}/ingest" in body and "glc" not in body, body
+    # a reload (a probe added): the sink's counts go on, as a probe's and a channel's do (the
+    # collector refuses meanwhile, so nothing more counts as sent)
+    def sent_now():
+        return json.loads(app.get("/api/v1/exports")[1])["exports"][0]["sent"]
+    state["down"] = True
+    n = len(col.keys())
+    time.sleep(1.5)  # the last post before "down", and the once-a-second figure
+    eq(len(col.keys()), n, "nothing accepted while down")
+    sent = sent_now()
+    cfg["probes"].append({"name": "added", "kind": "tcp", "target": cfg["probes"][0]["target"],
+                          "interval": "1s"})
+    app.reload(cfg)
+    wait_for(lambda: "added" in app.get("/api/v1/probes")[1], 10, "the reload")
+    time.sleep(1.5)  # the figure is taken once a second
+    eq(sent_now(), sent, "sent, after the reload")
+    assert sent >= 20, sent
     app.stop()
 
 
