@@ -754,15 +754,13 @@ static const struct cfg_key probe_keys[] = {
  * "https://user@host/". */
 static int hide_password(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 {
-	const char *t = p->target, *rest = t ? strstr(t, "://") : NULL;
-	if (!rest)
-		return 0;
-	size_t at = strcspn(rest + 3, "/@");
-	const char *colon = memchr(rest + 3, ':', at);
-	if (rest[3 + at] != '@' || !colon)
+	size_t at;
+	const char *t = p->target, *ui = t ? net_url_userinfo(t, &at) : NULL;
+	const char *colon = ui ? memchr(ui, ':', at) : NULL;
+	if (!colon)
 		return 0;
 	char buf[OP_TARGET_MAX];
-	int n = snprintf(buf, sizeof buf, "%.*s%s", (int)(colon - t), t, rest + 3 + at);
+	int n = snprintf(buf, sizeof buf, "%.*s%s", (int)(colon - t), t, ui + at);
 	p->target = cfg_store(c, buf, (size_t)n);
 	return p->target ? 0 : cfg_error(c, tok, "configuration too large");
 }

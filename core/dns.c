@@ -501,7 +501,7 @@ static void resolve_cb(void *udata, int err, const struct dns_reply *reply)
 	}
 	if (asked == DNS_A && !rv->family) {
 		/* no IPv4 address: try IPv6 for the same name, within what is left of the time */
-			rv->addr->family = PLAT_AF_INET6;
+		rv->addr->family = PLAT_AF_INET6;
 		int rc = dns_query_start(reply->qname, DNS_AAAA, NULL, time_left(rv), resolve_cb, rv,
 			rv->q);
 		if (rc != 0)

@@ -54,7 +54,7 @@ struct export_run {
 	struct httpc_req req;
 	struct spool_batch b;
 	uint8_t ended, more; /* more: the spool holds more than this batch (or may) */
-	int64_t pause_s;     /* the collector's Retry-After with a failure (s); <= 0: none */
+	uint64_t pause_us;   /* the collector's Retry-After with a failure (httpc_pause_us) */
 	char headers[1024];
 };
 
@@ -416,7 +416,7 @@ static void sent(struct probe_run *r, struct httpc *h)
 		return;
 	}
 	if ((status < 200 || status > 299) && !refused) {
-		s->pause_s = httpc_retry_after_s(h);
+		s->pause_us = httpc_pause_us(h);
 		probe_run_done(r, 0, REASON_EXPECT, "the collector answered %d%s", status, says);
 		return;
 	}
@@ -533,12 +533,9 @@ static void export_cancel(struct probe_run *r)
 	if (!s->ended) {
 		uint32_t i = r->p->id;
 		X.failed[i]++;
-		/* the backoff, or the pause the collector asked for (429, 503), whichever is longer,
-		 * within 5 minutes */
-		uint64_t wait = op_backoff_us(X.failures[i]++, 2000000, 300000000);
-		if (s->pause_s > 0)
-			wait = OP_MAX(wait, (uint64_t)OP_MIN(s->pause_s, 300) * 1000000u);
-		r->p->not_before_us = op_loop.now_us + wait;
+		/* the backoff, or the pause the collector asked for, whichever is longer */
+		r->p->not_before_us = op_loop.now_us + OP_MAX(s->pause_us,
+			op_backoff_us(X.failures[i]++, 2000000, 300000000));
 	}
 	s->ended = 1;
 }

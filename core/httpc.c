@@ -478,23 +478,23 @@ void httpc_cancel(struct httpc *s)
 	s->tls = NULL;
 }
 
-int64_t httpc_retry_after_s(const struct httpc *h)
+uint64_t httpc_pause_us(const struct httpc *h)
 {
 	struct http_header hd[OP_HTTP_MAX_HEADERS];
 	struct http_response resp = {.headers = hd, .nheaders = OP_HTTP_MAX_HEADERS};
 	if (http_parse_response(h->head, h->head_len, &resp) < 0)
-		return -1;
+		return 0;
 	const struct http_header *ra = http_find_header(&resp, "Retry-After");
 	if (!ra || !ra->value_len)
-		return -1;
+		return 0;
 	int64_t v = 0;
 	size_t i = 0;
 	for (; i < ra->value_len && ra->value[i] >= '0' && ra->value[i] <= '9'; i++)
 		v = v < 100000000 ? v * 10 + (ra->value[i] - '0') : v;
-	if (i == ra->value_len)
-		return v;
-	if (http_date_parse(ra->value, ra->value_len, &v) != 0)
-		return -1;
-	v -= plat_wall_us() / 1000000;
-	return v > 0 ? v : 0;
+	if (i < ra->value_len) {
+		if (http_date_parse(ra->value, ra->value_len, &v) != 0)
+			return 0;
+		v -= plat_wall_us() / 1000000;
+	}
+	return v > 0 ? (uint64_t)OP_MIN(v, 300) * 1000000u : 0;
 }

@@ -83,9 +83,9 @@ void httpc_on_event(struct probe_run *r, struct httpc *h, int ev, unsigned event
 /* Release the TLS context (from the kind's cancel). */
 void httpc_cancel(struct httpc *h);
 
-/* After a response: its Retry-After in seconds (delta-seconds, or an HTTP date less now), or
- * -1 when it has none that reads. For a collector or a chat service that asks for a pause
- * (429, 503). */
-int64_t httpc_retry_after_s(const struct httpc *h);
+/* After a response: the pause its Retry-After asks for (delta-seconds, or an HTTP date less
+ * now), at most 5 minutes, in µs; 0 when it has none that reads. For a collector or a chat
+ * service that is failed by a 429 or 503: the next try waits at least that long. */
+uint64_t httpc_pause_us(const struct httpc *h);
 
 #endif

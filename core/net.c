@@ -104,6 +104,16 @@ void net_close(struct net_conn *c)
 	c->io.fd = -1;
 }
 
+const char *net_url_userinfo(const char *url, size_t *len)
+{
+	const char *rest = strstr(url, "://");
+	if (!rest)
+		return NULL;
+	rest += 3;
+	*len = strcspn(rest, "/@"); /* the authority ends at the first '/' */
+	return rest[*len] == '@' ? rest : NULL;
+}
+
 int net_split_url(const char *url, const char *scheme, int *tls, char *host, size_t hcap,
 	uint16_t *port, const char **path)
 {

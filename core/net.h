@@ -18,6 +18,9 @@ struct net_conn {
 int net_split_hostport(const char *s, char *host, size_t cap, uint16_t default_port,
 	uint16_t *port);
 
+/* A URL's "user:password" (RFC 3986 userinfo, before '@' and the host): its start, with its
+ * length in *len (the '@' not counted); NULL when the URL has none. */
+const char *net_url_userinfo(const char *url, size_t *len);
 /* Split "<scheme>[s]://host[:port][/path]" (scheme "http" or "ws"): *tls for the s form, the
  * port defaults to 80 or 443, *path points into url ("/" when absent). 0 or OP_EINVAL. */
 int net_split_url(const char *url, const char *scheme, int *tls, char *host, size_t hcap,

@@ -39,7 +39,7 @@ struct notify_run {
 	struct httpc_req req;
 	uint8_t ended, eof;
 	int pid, status;
-	int64_t pause_s; /* the receiver's Retry-After with a failure (s); <= 0: none */
+	uint64_t pause_us; /* the receiver's Retry-After with a failure (httpc_pause_us) */
 	char headers[1536];
 	char body[BODY_MAX];
 	char *envp[16];
@@ -178,7 +178,7 @@ static void sent(struct probe_run *r, struct httpc *h)
 	struct notify_run *s = (struct notify_run *)r->state;
 	int status = r->facts.http_status;
 	if (status < 200 || status > 299) {
-		s->pause_s = httpc_retry_after_s(h);
+		s->pause_us = httpc_pause_us(h);
 		probe_run_done(r, 0, REASON_EXPECT, "the receiver answered %d", status);
 		return;
 	}
@@ -298,10 +298,8 @@ static void notify_cancel(struct probe_run *r)
 	s->pid = 0;
 	if (!s->ended) {
 		alarm_channel_done(r->p->id, 0);
-		/* a pause asked for (Slack's 429 says how long): at least that, within 5 minutes */
-		if (s->pause_s > 0)
-			r->p->not_before_us = OP_MAX(r->p->not_before_us, op_loop.now_us +
-				(uint64_t)OP_MIN(s->pause_s, 300) * 1000000u);
+		/* a pause asked for (Slack's 429 says how long): at least that */
+		r->p->not_before_us = OP_MAX(r->p->not_before_us, op_loop.now_us + s->pause_us);
 	}
 	s->ended = 1;
 }

@@ -255,14 +255,14 @@ int probe_url_credential(struct cfg_ctx *c, int tok, const struct cfg_probe *p, 
 	const char *header, char *plain, size_t cap, const char **line)
 {
 	char cred[96], b64[132], text[180];
-	const char *rest = strstr(url, "://");
-	size_t at = rest ? strcspn(rest + 3, "/@") : 0, w = 0;
+	size_t at, w = 0;
+	const char *ui = net_url_userinfo(url, &at);
 	*line = NULL;
-	if (!rest || rest[3 + at] != '@') {
+	if (!ui) {
 		op_strlcpy(plain, url, cap);
 		return 0;
 	}
-	for (const char *q = rest + 3; q < rest + 3 + at; q++) {
+	for (const char *q = ui; q < ui + at; q++) {
 		if (w == sizeof cred)
 			return cfg_error(c, tok, "%s \"%s\": the user:password in a URL is over %zu bytes",
 				cfg_noun(p), p->name, sizeof cred);
@@ -274,7 +274,7 @@ int probe_url_credential(struct cfg_ctx *c, int tok, const struct cfg_probe *p, 
 			cred[w++] = *q;
 		}
 	}
-	snprintf(plain, cap, "%.*s%s", (int)(rest + 3 - url), url, rest + 4 + at);
+	snprintf(plain, cap, "%.*s%s", (int)(ui - url), url, ui + at + 1);
 	op_base64(b64, sizeof b64, cred, w);
 	int n = snprintf(text, sizeof text, "%s: Basic %s\r\n", header, b64);
 	*line = cfg_store(c, text, (size_t)n);
