@@ -198,7 +198,7 @@ int slo_keep_take(const struct slo_keep *k, const char *key, struct slo *s)
 		struct keep_rec r;
 		memcpy(&r, k->buf + off, sizeof r);
 		off += sizeof r;
-		if (r.key_len > k->len - off || key_room(r.key_len) > k->len - off ||
+		if (key_room(r.key_len) > k->len - off ||
 			r.n > (k->len - off - key_room(r.key_len)) / sizeof(struct slo_bucket))
 			return 0; /* torn */
 		const uint8_t *b = k->buf + off + key_room(r.key_len);

@@ -358,8 +358,8 @@ void plat_fclose(int h)
 const char *plat_ram_dir(void)
 {
 	/* the first one this process may write to: a container can have /dev/shm read-only */
-	static const char *const dirs[] = {"/dev/shm", "/run", "/tmp"};
-	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0] - 1; i++)
+	static const char *const dirs[] = {"/dev/shm", "/run"};
+	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
 		if (access(dirs[i], W_OK) == 0)
 			return dirs[i];
 	return "/tmp";
