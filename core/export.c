@@ -533,9 +533,10 @@ static void export_cancel(struct probe_run *r)
 	if (!s->ended) {
 		uint32_t i = r->p->id;
 		X.failed[i]++;
-		/* the backoff, or the pause the collector asked for, whichever is longer */
-		r->p->not_before_us = op_loop.now_us + OP_MAX(s->pause_us,
-			op_backoff_us(X.failures[i]++, 2000000, 300000000));
+		/* the backoff, or the pause the collector asked for, whichever is longer (apart:
+		 * OP_MAX reads its arguments twice) */
+		uint64_t wait = op_backoff_us(X.failures[i]++, 2000000, 300000000);
+		r->p->not_before_us = op_loop.now_us + OP_MAX(wait, s->pause_us);
 	}
 	s->ended = 1;
 }
