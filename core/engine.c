@@ -550,9 +550,83 @@ static void keep_key(char *out, size_t cap, const struct cfg_probe *cp)
 	snprintf(out, cap, "probe\n%s\n%s\n%s", cp->name, cp->kind, cp->target);
 }
 
+/* What kinds keep between runs (a pipeline's event table) goes on across a reload only: it
+ * holds monotonic times, which mean nothing to the next process. One record a probe: its
+ * keep_key and the kind's bytes, each padded to 8 (a kind reads its bytes in place). */
+static struct {
+	uint8_t *buf;
+	size_t len;
+} kinds_kept;
+
+struct kind_rec {
+	uint32_t key_len, len;
+};
+
+static size_t pad8(size_t n)
+{
+	return (n + 7) & ~(size_t)7;
+}
+
+static int kind_keeps(const struct probe *p)
+{
+	return p->cfg->ops->keep && p->kstate && !p->cfg->disabled;
+}
+
+static void kinds_save(void)
+{
+	char key[OP_NAME_MAX + OP_TARGET_MAX + 32];
+	size_t need = 0;
+	for (uint32_t i = 0; i < E.nprobes; i++) {
+		if (!kind_keeps(E.probes[i]))
+			continue;
+		keep_key(key, sizeof key, E.probes[i]->cfg);
+		need += sizeof(struct kind_rec) + pad8(strlen(key)) +
+			pad8(E.probes[i]->cfg->ops->keep(E.probes[i], NULL, 0));
+	}
+	plat_free(kinds_kept.buf);
+	kinds_kept.len = 0;
+	kinds_kept.buf = need ? plat_alloc(need) : NULL;
+	for (uint32_t i = 0; kinds_kept.buf && i < E.nprobes; i++) {
+		struct probe *p = E.probes[i];
+		if (!kind_keeps(p))
+			continue;
+		keep_key(key, sizeof key, p->cfg);
+		struct kind_rec r = {(uint32_t)strlen(key), 0};
+		uint8_t *at = kinds_kept.buf + kinds_kept.len;
+		memcpy(at + sizeof r, key, r.key_len);
+		size_t head = sizeof r + pad8(r.key_len);
+		r.len = (uint32_t)p->cfg->ops->keep(p, at + head, need - kinds_kept.len - head);
+		memcpy(at, &r, sizeof r);
+		kinds_kept.len += head + pad8(r.len);
+	}
+}
+
+static void kinds_restore(void)
+{
+	char key[OP_NAME_MAX + OP_TARGET_MAX + 32];
+	for (size_t off = 0; off < kinds_kept.len;) {
+		struct kind_rec r;
+		memcpy(&r, kinds_kept.buf + off, sizeof r);
+		const uint8_t *at = kinds_kept.buf + off + sizeof r;
+		for (uint32_t i = 0; i < E.nprobes; i++) {
+			if (!kind_keeps(E.probes[i]) || !E.probes[i]->cfg->ops->take)
+				continue;
+			keep_key(key, sizeof key, E.probes[i]->cfg);
+			if (strlen(key) == r.key_len && !memcmp(key, at, r.key_len))
+				E.probes[i]->cfg->ops->take(E.probes[i], at + pad8(r.key_len), r.len);
+		}
+		off += sizeof r + pad8(r.key_len) + pad8(r.len);
+	}
+	plat_free(kinds_kept.buf);
+	kinds_kept.buf = NULL;
+	kinds_kept.len = 0;
+}
+
 /* Before the arena goes: every window's buckets into K (and the file). */
 static void keep_save(void)
 {
+	if (E.exit_code == ENGINE_RELOAD)
+		kinds_save();
 	char key[OP_NAME_MAX + OP_TARGET_MAX + 32];
 	struct slo_keep k = {0};
 	size_t len = slo_keep_start(&k) + alarm_keep_bytes();
@@ -600,6 +674,7 @@ static void keep_restore(void)
 		slo_keep_take(&K, key, &E.probes[i]->slo);
 	}
 	alarm_keep_take(&K);
+	kinds_restore();
 	plat_free(K.buf);
 	K = (struct slo_keep){0};
 	slo_publish((uint32_t)(plat_wall_us() / 60000000));
@@ -948,7 +1023,15 @@ static void fd_budget(long want)
 
 int engine_init(const struct cfg *cfg, const struct engine_opts *opts, char *err, size_t cap)
 {
+	/* the process's counts, not the config's: a reload keeps them (a Prometheus counter that
+	 * drops reads as a restart) */
+	struct loghist lag = E.lag;
+	uint64_t started = E.runs_started, skipped = E.skipped, allocs = E.allocs_before;
 	memset(&E, 0, sizeof E);
+	E.lag = lag;
+	E.runs_started = started;
+	E.skipped = skipped;
+	E.allocs_before = allocs;
 	E.cfg = cfg;
 	if (opts)
 		E.opts = *opts;
@@ -1045,6 +1128,7 @@ int engine_init(const struct cfg *cfg, const struct engine_opts *opts, char *err
 		logstore_init(cfg->logs_dir, cfg->logs_max_bytes, E.logs,
 			cfg->logs_dir && cfg->logs_dir[0] ? cfg->logs_max_objects : 0);
 		keep_restore();
+		publish_kinds(); /* what they kept, at once: not zeros for a second */
 	}
 	E.once_left = 0;
 	for (uint32_t i = 0; i < cfg->nprobes; i++)

@@ -97,7 +97,7 @@ void evt_tick(struct evt_table *t, uint64_t now_us)
 			e->state = EVT_FREE;
 			continue;
 		}
-		if (e->state == EVT_FAILED)
+		if (e->state == EVT_FAILED || (e->excused && !e->received_us))
 			continue;
 		if (!e->received_us && !e->lost && age >= t->lost_after_us && e->state == EVT_POSTED) {
 			e->lost = 1;
@@ -120,4 +120,35 @@ void evt_tick(struct evt_table *t, uint64_t now_us)
 		t->st.window_events[w] = n[w];
 		t->st.missing_share[w] = n[w] ? (double)missing[w] / n[w] : -1;
 	}
+}
+
+uint32_t evt_keep(const struct evt_table *t, struct evt_entry *out)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < t->cap; i++) {
+		const struct evt_entry *e = &t->e[(t->next + i) % t->cap];
+		if (e->state != EVT_FREE)
+			out[n++] = *e;
+	}
+	return n;
+}
+
+void evt_take(struct evt_table *t, const struct evt_stats *st, const struct evt_entry *e,
+	uint32_t n, uint64_t now_us)
+{
+	struct evt_stats keep = t->st; /* this table's own: its capacity, the subscription's state */
+	t->st = *st;
+	t->st.capacity = keep.capacity;
+	t->st.connected = keep.connected;
+	t->st.connected_since_wall_us = keep.connected_since_wall_us;
+	uint32_t skip = n > t->cap ? n - t->cap : 0;
+	memset(t->e, 0, t->cap * sizeof *t->e);
+	t->next = 0;
+	for (uint32_t i = skip; i < n; i++) {
+		struct evt_entry *to = &t->e[t->next];
+		t->next = (t->next + 1) % t->cap;
+		*to = e[i];
+		to->excused |= to->state != EVT_FAILED && !to->received_us && !to->lost;
+	}
+	evt_tick(t, now_us);
 }

@@ -42,6 +42,7 @@ struct evt_entry {
 	uint64_t received_us; /* 0 until it came back */
 	uint8_t state;        /* enum evt_state */
 	uint8_t lost;         /* counted lost */
+	uint8_t excused;      /* expected back when a reload closed the subscription (evt_take) */
 };
 
 struct evt_table {
@@ -67,5 +68,15 @@ int64_t evt_received(struct evt_table *t, uint64_t id, int ours_id, int ours_app
 	uint64_t now_us);
 /* Once a second or so: count the lost, forget the purged, recompute the windows. */
 void evt_tick(struct evt_table *t, uint64_t now_us);
+
+/* Across a reload (the same process: the times are on the same monotonic clock). evt_keep
+ * copies the events t remembers into out (room for t->cap), oldest first, and returns how
+ * many. evt_take carries them and the counters st into t (set up by evt_init, perhaps with
+ * another capacity: the newest that fit), at now_us. The subscription was closed for the
+ * reload and may have missed what came back meanwhile, so an event still expected back is
+ * excused: counted if it comes, never lost nor missing if it does not. */
+uint32_t evt_keep(const struct evt_table *t, struct evt_entry *out);
+void evt_take(struct evt_table *t, const struct evt_stats *st, const struct evt_entry *e,
+	uint32_t n, uint64_t now_us);
 
 #endif

@@ -56,8 +56,13 @@ struct probe_ops {
 	/* begin (the loop is ready) and end (the engine stops) what it holds; */
 	void (*attach)(struct probe *p);
 	void (*detach)(struct probe *p);
-	/* copy what the snapshot shows of it into sp (called under plat_lock, once a second). */
+	/* copy what the snapshot shows of it into sp (called under plat_lock, once a second); */
 	void (*publish)(struct probe *p, struct snap_probe *sp);
+	/* across a reload, to the same probe (name, kind and target) in the next engine: keep
+	 * writes what goes on into buf (cap bytes) and returns its size (buf NULL: the size it
+	 * needs); take, after attach, reads it back. */
+	size_t (*keep)(struct probe *p, void *buf, size_t cap);
+	void (*take)(struct probe *p, const void *buf, size_t len);
 };
 
 /* NULL-terminated list of every kind (probes/registry.c). */

@@ -456,6 +456,30 @@ static void pipe_publish(struct probe *p, struct snap_probe *sp)
 	sp->events = pp->t.st;
 }
 
+/* A reload closes the subscription and opens it again; the books go on (evt_take). */
+static size_t pipe_keep(struct probe *p, void *buf, size_t cap)
+{
+	struct pipe *pp = p->kstate;
+	size_t need = sizeof pp->t.st + pp->t.cap * sizeof(struct evt_entry);
+	if (!buf || cap < need)
+		return need;
+	memcpy(buf, &pp->t.st, sizeof pp->t.st);
+	uint32_t n = evt_keep(&pp->t, (struct evt_entry *)(void *)((uint8_t *)buf +
+		sizeof pp->t.st));
+	return sizeof pp->t.st + n * sizeof(struct evt_entry);
+}
+
+static void pipe_take(struct probe *p, const void *buf, size_t len)
+{
+	struct pipe *pp = p->kstate;
+	struct evt_stats st;
+	if (len < sizeof st)
+		return;
+	memcpy(&st, buf, sizeof st);
+	evt_take(&pp->t, &st, (const struct evt_entry *)(const void *)((const uint8_t *)buf +
+		sizeof st), (uint32_t)((len - sizeof st) / sizeof(struct evt_entry)), op_loop.now_us);
+}
+
 /* ---- the run: post one event ---- */
 
 /* The probe's table, when the engine runs it on schedule (not in one-shot or ad-hoc runs). */
@@ -602,4 +626,6 @@ const struct probe_ops probe_pipeline = {
 	.attach = pipe_attach,
 	.detach = pipe_detach,
 	.publish = pipe_publish,
+	.keep = pipe_keep,
+	.take = pipe_take,
 };

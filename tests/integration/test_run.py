@@ -95,12 +95,18 @@ def test_reload_good_and_bad():
     # a good new config: a probe added
     cfg["probes"].append({"name": "added", "kind": "tcp", "target": f"127.0.0.1:{tport}",
                           "interval": "500ms", "timeout": "400ms"})
-    before = metric(app.metrics(), "outpost_probe_runs_total", probe="up", result="success")
+    wait_for(lambda: metric(app.metrics(), "outpost_runs_started_total") >= 20, 10, "20 runs")
+    m = app.metrics()
+    before = metric(m, "outpost_probe_runs_total", probe="up", result="success")
+    started = metric(m, "outpost_runs_started_total")
+    lag = metric(m, "outpost_sched_lag_seconds_count")
     app.reload(cfg)
     wait_for(ran(app, "added"), 10, "the added probe's first run")
-    # an unchanged probe keeps its counters across the reload
-    assert metric(app.metrics(), "outpost_probe_runs_total", probe="up",
-                  result="success") >= before
+    # an unchanged probe keeps its counters across the reload, and the appliance its own
+    m = app.metrics()
+    assert metric(m, "outpost_probe_runs_total", probe="up", result="success") >= before
+    assert metric(m, "outpost_runs_started_total") >= started, (started, m)
+    assert metric(m, "outpost_sched_lag_seconds_count") >= lag, (lag, m)
     eq(metric(app.metrics(), "outpost_config_reloads_total", result="success"), 1, "reloads")
     # a broken config is refused; the running one goes on
     with open(app.path, "w") as f:
