@@ -298,7 +298,7 @@ int result_decode(const uint8_t *in, size_t n, struct result *r)
 			memcpy(r->detail, v, k);
 			r->detail[k] = 0;
 		} else if (id == ENC_REASON) {
-			for (int i = 0; i < REASON_COUNT; i++) {
+			for (int i = 0; i < REASON_COUNT && !r->reason; i++) {
 				const char *l = reason_label(i);
 				if (strlen(l) == len && !memcmp(l, v, len))
 					r->reason = (uint8_t)i;

@@ -75,31 +75,56 @@ static int rec_len(const uint8_t *h, uint32_t off, uint32_t size)
 	return (int)len;
 }
 
+/* Walk segment s's records from off up to size: each good one (its length, and its CRC when
+ * check: the first read after a start; what repair passed, or this process wrote, is good)
+ * to fn, when given, and counted in *n; the walk ends at the first bad one. Returns the
+ * offset past the last good record. The file is read a block at a time: a start-up reads
+ * every segment through, and one read per record would be two system calls for each of 180
+ * bytes. */
+static uint32_t walk(const struct seg *s, uint32_t off, uint64_t size, int check, uint32_t *n,
+	spool_rec_fn *fn, void *ctx)
+{
+	static uint8_t buf[16384]; /* > SPOOL_HDR + REC_MAX: a fresh read holds a whole record */
+	uint32_t at = 0, have = 0;  /* buf holds the segment's bytes [at, at + have) */
+	char path[320];
+	seg_path(s->seq, path, sizeof path);
+	int h = plat_fopen(path, 0);
+	while (h >= 0 && off < size) {
+		uint32_t in = off - at;
+		int len = off >= at && in + SPOOL_HDR <= have ? rec_len(buf + in, off, (uint32_t)size) :
+			-2;
+		if (len == -2 || (len >= 0 && in + SPOOL_HDR + (uint32_t)len > have)) {
+			if (at == off && have) /* read from here already: the file ends early */
+				break;
+			int got = plat_fread_at(h, off, buf, (size_t)OP_MIN(sizeof buf, size - off));
+			if (got < SPOOL_HDR)
+				break;
+			at = off;
+			have = (uint32_t)got;
+			continue;
+		}
+		const uint8_t *rec = buf + in;
+		if (len < 0 || (check && spool_crc32(0, rec + 8, 8 + (size_t)len) != get32(rec + 4)))
+			break;
+		if (fn)
+			fn(ctx, (int64_t)((uint64_t)get32(rec + 8) | (uint64_t)get32(rec + 12) << 32),
+				rec + SPOOL_HDR, (size_t)len);
+		off += SPOOL_HDR + (uint32_t)len;
+		(*n)++;
+	}
+	plat_fclose(h);
+	return off;
+}
+
 /* Scan one segment: cut it after its last good record. */
 static void repair(struct seg *s)
 {
 	char path[320];
 	seg_path(s->seq, path, sizeof path);
 	int64_t size = plat_file_size(path);
-	int h = plat_fopen(path, 0);
-	s->size = 0;
 	s->records = 0;
-	if (h < 0 || size < 0)
-		return;
-	uint8_t rec[SPOOL_HDR + REC_MAX];
-	uint32_t off = 0;
-	while (off < (uint64_t)size) {
-		if (plat_fread_at(h, off, rec, SPOOL_HDR) != SPOOL_HDR)
-			break;
-		int len = rec_len(rec, off, (uint32_t)size);
-		if (len < 0 || plat_fread_at(h, off + SPOOL_HDR, rec + SPOOL_HDR, (size_t)len) != len ||
-			spool_crc32(0, rec + 8, 8 + (size_t)len) != get32(rec + 4))
-			break;
-		off += SPOOL_HDR + (uint32_t)len;
-		s->records++;
-	}
-	plat_fclose(h);
-	if (off < (uint64_t)size) {
+	uint32_t off = size > 0 ? walk(s, 0, (uint64_t)size, 1, &s->records, NULL, NULL) : 0;
+	if (size > 0 && off < (uint64_t)size) {
 		fprintf(stderr, "outpost: spool: %s: a torn or corrupt record at byte %u; cut there "
 			"(%lld bytes dropped)\n", path, off, (long long)size - off);
 		plat_ftruncate(path, off);
@@ -256,20 +281,17 @@ int spool_append(int64_t wall_us, const void *rec, size_t len)
 /* Records from off to the end of segment s (to count what a drop loses). */
 static uint32_t records_from(const struct seg *s, uint32_t off)
 {
-	char path[320];
-	uint8_t h[SPOOL_HDR];
 	uint32_t n = 0;
-	seg_path(s->seq, path, sizeof path);
-	int f = plat_fopen(path, 0);
-	while (f >= 0 && off < s->size && plat_fread_at(f, off, h, SPOOL_HDR) == SPOOL_HDR) {
-		int len = rec_len(h, off, s->size);
-		if (len < 0)
-			break;
-		off += SPOOL_HDR + (uint32_t)len;
-		n++;
-	}
-	plat_fclose(f);
+	walk(s, off, s->size, 0, &n, NULL, NULL);
 	return n;
+}
+
+void spool_each(spool_rec_fn *fn, void *ctx)
+{
+	for (uint32_t i = 0; P.on && i < P.nsegs; i++) {
+		uint32_t n = 0;
+		walk(&P.segs[i], 0, P.segs[i].size, 0, &n, fn, ctx);
+	}
 }
 
 /* The oldest segment goes, and what sinks had not read of it is counted as dropped. */

@@ -68,6 +68,10 @@ void spool_stats(struct spool_stats *out);
  * delivery state, shown with the figures. */
 void spool_note(uint32_t sink, uint64_t sent, uint64_t failed, uint64_t refused,
 	const struct delivery_state *d);
+/* Every record the spool holds on its medium, oldest first, to fn (what was written before a restart,
+ * read back: the probes' history). Blocks: start-up. */
+typedef void spool_rec_fn(void *ctx, int64_t wall_us, const uint8_t *rec, size_t len);
+void spool_each(spool_rec_fn *fn, void *ctx);
 /* Whether a spool is open. */
 int spool_on(void);
 

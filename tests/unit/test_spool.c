@@ -145,6 +145,33 @@ static void test_torn_tail_and_flipped_byte_are_cut(void)
 	spool_close();
 }
 
+/* Every record the medium holds, oldest first, across segments and a reopen, without a sink
+ * (the history a restart reads back). */
+static int each_next, each_bad;
+static void each_one(void *ctx, int64_t wall_us, const uint8_t *rec, size_t len)
+{
+	(void)ctx;
+	char want[32];
+	int n = snprintf(want, sizeof want, "record %05d", each_next);
+	each_bad += wall_us != 1000000 + each_next || len != (size_t)n || memcmp(rec, want, len);
+	each_next++;
+}
+
+static void test_each_record_oldest_first(void)
+{
+	fresh();
+	ASSERT_EQ(spool_open(dir, 1 << 20, 0, names), 0);
+	for (int k = 0; k < 6; k++)
+		put(k * 1000, (k + 1) * 1000); /* 168 KB: three segments */
+	spool_close();
+	ASSERT_EQ(spool_open(dir, 1 << 20, 0, names), 0);
+	spool_append(5, "not flushed", 11);
+	spool_each(each_one, NULL);
+	ASSERT_EQ(each_next, 6000);
+	ASSERT_EQ(each_bad, 0);
+	spool_close();
+}
+
 static void test_oldest_segments_go_and_are_counted(void)
 {
 	fresh();
@@ -192,6 +219,7 @@ int main(void)
 {
 	RUN(test_cursors_survive_a_reopen);
 	RUN(test_torn_tail_and_flipped_byte_are_cut);
+	RUN(test_each_record_oldest_first);
 	RUN(test_oldest_segments_go_and_are_counted);
 	RUN(test_an_ack_into_a_dropped_segment);
 	cleanup();
