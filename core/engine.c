@@ -336,6 +336,16 @@ static void adhoc_finish(uint32_t i, const struct result *res, const struct prob
 	plat_unlock();
 }
 
+/* Probe id's history ring takes res (under plat_lock). */
+static void hist_push(uint32_t id, const struct result *res)
+{
+	struct snap_probe *sp = &S.probes[id];
+	ring(S.hist, S.hist_cap, id)[sp->hist_head] = *res;
+	sp->hist_head = (sp->hist_head + 1) % S.hist_cap;
+	if (sp->hist_len < S.hist_cap)
+		sp->hist_len++;
+}
+
 static void record(struct probe *p, const struct result *res)
 {
 	if (p->adhoc) {
@@ -364,10 +374,7 @@ static void record(struct probe *p, const struct result *res)
 	sp->stats = p->stats;
 	if (p->slo.nring)
 		memcpy(sp->slo, views, sizeof views[0] * p->slo.t->nwin);
-	ring(S.hist, S.hist_cap, p->id)[sp->hist_head] = *res;
-	sp->hist_head = (sp->hist_head + 1) % S.hist_cap;
-	if (sp->hist_len < S.hist_cap)
-		sp->hist_len++;
+	hist_push(p->id, res);
 	plat_unlock();
 	alarm_on_result(p->id, res);
 	export_result(p, res);
@@ -544,6 +551,7 @@ static void slo_tick(void)
  * what came after the last stop). */
 static struct slo_keep K;
 static int keep_read; /* the file was looked for (once, at the first start) */
+static int history_read; /* the spool's results went into the history (the first start) */
 
 static void keep_key(char *out, size_t cap, const struct cfg_probe *cp)
 {
@@ -678,6 +686,60 @@ static void keep_restore(void)
 	plat_free(K.buf);
 	K = (struct slo_keep){0};
 	slo_publish((uint32_t)(plat_wall_us() / 60000000));
+}
+
+/* ---- the history from before a restart ----
+ * At the first start, the results the spool holds (a restart of the process, or of the box
+ * when spool.dir is on disk) go back into the probes' history rings, so the dashboard and
+ * the results API go on where they were. Counters and the last result start again: they
+ * describe this process, and /metrics must not show a run from before it as the latest. The
+ * probes are found by name through a table made for the occasion (the spool holds a few
+ * hundred thousand records at most). */
+struct hist_index {
+	uint32_t *slot; /* 1 + probe id, 0 empty; mask + 1 entries */
+	uint32_t mask;
+};
+
+static uint32_t name_hash(const char *name)
+{
+	return op_fnv1a(OP_FNV_START, name, strlen(name));
+}
+
+static void history_put(void *ctx, const char *name, const char *kind, const char *target,
+	const struct result *r)
+{
+	const struct hist_index *x = ctx;
+	for (uint32_t h = name_hash(name) & x->mask; x->slot[h]; h = (h + 1) & x->mask) {
+		const struct cfg_probe *cp = E.probes[x->slot[h] - 1]->cfg;
+		if (strcmp(cp->name, name))
+			continue;
+		if (!strcmp(cp->kind, kind) && !strcmp(cp->target, target)) {
+			plat_lock();
+			hist_push(x->slot[h] - 1, r);
+			plat_unlock();
+		}
+		return;
+	}
+}
+
+static void history_refill(void)
+{
+	struct hist_index x = {0};
+	while (x.mask + 1 < 2 * E.nprobes)
+		x.mask = x.mask * 2 + 1;
+	x.slot = plat_alloc((x.mask + 1) * sizeof *x.slot);
+	if (!x.slot || !E.nprobes)
+		goto out;
+	memset(x.slot, 0, (x.mask + 1) * sizeof *x.slot);
+	for (uint32_t i = 0; i < E.nprobes; i++) {
+		uint32_t h = name_hash(E.probes[i]->cfg->name) & x.mask;
+		while (x.slot[h])
+			h = (h + 1) & x.mask;
+		x.slot[h] = i + 1;
+	}
+	export_each_result(history_put, &x);
+out:
+	plat_free(x.slot);
 }
 
 /* What kinds keep between runs, into the snapshot. */
@@ -1129,6 +1191,9 @@ int engine_init(const struct cfg *cfg, const struct engine_opts *opts, char *err
 			cfg->logs_dir && cfg->logs_dir[0] ? cfg->logs_max_objects : 0);
 		keep_restore();
 		publish_kinds(); /* what they kept, at once: not zeros for a second */
+		if (!history_read)
+			history_refill();
+		history_read = 1;
 	}
 	E.once_left = 0;
 	for (uint32_t i = 0; i < cfg->nprobes; i++)

@@ -225,6 +225,27 @@ static int decode(const uint8_t *rec, size_t len, struct rec *o)
 	return p == end ? 0 : -1;
 }
 
+struct each {
+	export_result_fn *fn;
+	void *ctx;
+};
+
+static void each_record(void *ctx, int64_t wall_us, const uint8_t *rec, size_t len)
+{
+	static struct rec o;
+	struct each *e = ctx;
+	(void)wall_us;
+	if (decode(rec, len, &o) == 0)
+		e->fn(e->ctx, o.name, o.kind, o.target, &o.r);
+}
+
+void export_each_result(export_result_fn *fn, void *ctx)
+{
+	struct each e = {fn, ctx};
+	if (spool_on())
+		spool_each(each_record, &e);
+}
+
 /* One record as a JSON line; 0 when it is not one of ours or does not fit. */
 static size_t render(char *out, size_t cap, const uint8_t *rec, size_t len)
 {
@@ -585,7 +606,8 @@ int export_init(const struct cfg *cfg, struct probe **sinks)
 		}
 	}
 	nkept = 0;
-	if (!cfg->nsinks)
+	/* a spool.dir without exports keeps the results for the history across a restart */
+	if (!cfg->nsinks && !(cfg->spool_dir && cfg->spool_dir[0]))
 		return 0;
 	const char *names[SPOOL_SINKS_MAX];
 	for (uint32_t i = 0; i < cfg->nsinks; i++)

@@ -89,6 +89,14 @@ int64_t op_utc_seconds(int y, int mo, int d, int h, int mi, int s)
 	return days * 86400 + h * 3600 + mi * 60 + s;
 }
 
+uint32_t op_fnv1a(uint32_t h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 16777619u;
+	return h;
+}
+
 size_t op_excerpt(const void *bytes, size_t n, char *out, size_t cap)
 {
 	const uint8_t *b = bytes;

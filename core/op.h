@@ -91,6 +91,9 @@ int op_same(const char *a, const char *b);
 /* A printable excerpt of n bytes that arrived, for a failure detail: bytes outside printable
  * ASCII, and '"', as \xNN; as many as fit cap. Returns the length. */
 size_t op_excerpt(const void *bytes, size_t n, char *out, size_t cap);
+/* FNV-1a of n bytes, going on from h (start from OP_FNV_START). */
+#define OP_FNV_START 2166136261u
+uint32_t op_fnv1a(uint32_t h, const void *p, size_t n);
 /* Find needle in hay (C11 has no memmem). NULL when absent. */
 const void *op_memmem(const void *hay, size_t hn, const void *needle, size_t nn);
 

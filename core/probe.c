@@ -49,10 +49,7 @@ static void run_resolved(struct probe_run *r)
 	r->facts.ip_protocol = r->addr.family == PLAT_AF_INET6 ? 6 : 4;
 	/* FNV-1a over the address's 4 or 16 bytes, as blackbox_exporter hashes it, so an alert on
 	 * its changes (a DNS answer that moved) reads the same */
-	uint32_t h = 2166136261u;
-	for (int i = 0; i < (r->facts.ip_protocol == 6 ? 16 : 4); i++)
-		h = (h ^ r->addr.ip[i]) * 16777619u;
-	r->facts.ip_hash = h;
+	r->facts.ip_hash = op_fnv1a(OP_FNV_START, r->addr.ip, r->facts.ip_protocol == 6 ? 16 : 4);
 	probe_run_phase(r, -1);
 	r->ops->on_event(r, PROBE_EV_RESOLVED, 0);
 }

@@ -250,8 +250,8 @@ def test_a_full_disk_keeps_the_newest_results():
 
 def test_without_a_directory_the_spool_is_in_memory():
     """Also: a user:password in the collector's URL (as a hosted remote-write endpoint gives
-    it) goes as Authorization: Basic, and the exports API shows the URL without it. And a
-    reload keeps the sink's counts."""
+    it) goes as Authorization: Basic, and the exports API shows the URL without it. A reload
+    keeps the sink's counts, and a restart the probes' history."""
     state = {"down": False}
     col = Collector(judge=lambda lines: (503, b"") if state["down"] else None)
     cfg = config(col.port, None)
@@ -281,6 +281,59 @@ def test_without_a_directory_the_spool_is_in_memory():
     time.sleep(1.5)  # the figure is taken once a second
     eq(sent_now(), sent, "sent, after the reload")
     assert sent >= 20, sent
+    # a restart of the process finds the spool in memory, and the history in it
+    before = history(app, "p0")
+    app.stop()
+    app = Appliance(cfg, port=app.port)
+    after = history(app, "p0")
+    assert len(before) >= 10, before
+    eq([t for t in before if t not in after], [], "p0's history after a restart")
+    app.stop()
+
+
+def history(app, name):
+    """A probe's history as the dashboard reads it: {unix ms: (duration ms, ok)}."""
+    for p in json.loads(app.get("/api/v1/probes?history=240")[1])["probes"]:
+        if p["name"] == name:
+            return {h[0]: (h[1], h[2]) for h in p.get("history", [])}
+    return None
+
+
+def test_the_history_survives_a_restart_and_a_kill():
+    """The dashboard's history goes on after a kill (as after a power cut) and a stop, read
+    back from the spool on disk: a spool.dir without exports keeps the results for that
+    alone. The counters start again; a probe whose target moved starts with no history."""
+    spool = tempfile.mkdtemp()
+    _, tport = start_tool("mocktcp")
+    cfg = {"spool": {"dir": spool, "flush_every": "200ms"},
+           "probes": [{"name": n, "kind": "tcp", "target": f"127.0.0.1:{tport}",
+                       "interval": "100ms", "timeout": "90ms"} for n in ("a", "b")]}
+    cfg["probes"][1]["target"] = "127.0.0.1:1"  # b fails: its history is failures
+    app = Appliance(cfg)
+    wait_for(lambda: len(history(app, "a")) >= 30, 10, "30 runs")
+    before = {n: history(app, n) for n in ("a", "b")}
+    app.p.send_signal(signal.SIGKILL)
+    app.p.wait()
+    app = Appliance(cfg, port=app.port)
+    after = {n: history(app, n) for n in ("a", "b")}
+    for n in ("a", "b"):
+        # all but the newest: the last 200 ms's batch may not have reached the medium
+        newest = max(before[n])
+        old = {t: v for t, v in before[n].items() if t < newest - 600}
+        assert len(old) >= 20, before[n]
+        missing = [t for t in old if after[n].get(t) != old[t]]
+        eq(missing, [], f"{n}'s history before the kill, after it")
+    assert all(ok == 0 for _, ok in after["b"].values()), after["b"]
+    m = app.metrics()
+    assert metric(m, "outpost_probe_runs_total", probe="a", result="success") < 30, m
+    # a stop, and b moved: a keeps all it had, b starts empty
+    before = history(app, "a")
+    app.stop()
+    cfg["probes"][1]["target"] = f"127.0.0.1:{tport}"
+    app = Appliance(cfg, port=app.port)
+    after = {n: history(app, n) for n in ("a", "b")}
+    eq([t for t in before if t not in after["a"]], [], "a's history after a stop")
+    assert all(ok == 1 for _, ok in after["b"].values()), after["b"]
     app.stop()
 
 
