@@ -516,10 +516,17 @@ int dns_resolve_start(struct dns_resolve *rv)
 {
 	uint16_t port = rv->addr->port;
 	uint8_t first = rv->family ? rv->family : PLAT_AF_INET;
-	if (plat_addr_parse(rv->host, rv->addr) == 0) {
+	int literal = plat_addr_parse(rv->host, rv->addr);
+	if (literal == 0) {
 		rv->addr->port = port;
+		const uint8_t *ip = rv->addr->ip; /* fe80::/10, link-local: on which link? */
+		if (rv->addr->family == PLAT_AF_INET6 && !rv->addr->scope && ip[0] == 0xfe &&
+			(ip[1] & 0xc0) == 0x80)
+			return OP_ENOZONE;
 		return rv->family && rv->addr->family != rv->family ? OP_EFAMILY : 0;
 	}
+	if (literal == OP_ENODEV) /* "fe80::1%eth9": an address, on an interface this host lacks */
+		return literal;
 	if (dns_hosts_lookup(rv->host, first, rv->addr) == 0 ||
 		(!rv->family && dns_hosts_lookup(rv->host, PLAT_AF_INET6, rv->addr) == 0)) {
 		rv->addr->port = port;

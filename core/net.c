@@ -135,7 +135,12 @@ int net_split_url(const char *url, const char *scheme, int *tls, char *host, siz
 		return OP_EINVAL;
 	memcpy(hp, rest, hl);
 	hp[hl] = 0;
-	return net_split_hostport(hp, host, hcap, *tls ? 443 : 80, port);
+	int rc = net_split_hostport(hp, host, hcap, *tls ? 443 : 80, port);
+	/* an IPv6 address's zone is "%25eth0" in a URL (RFC 6874): "%eth0" in the address */
+	char *zone = strstr(host, "%25");
+	if (rc == 0 && zone && zone[3] && strchr(host, ':'))
+		memmove(zone + 1, zone + 3, strlen(zone + 3) + 1);
+	return rc;
 }
 
 int net_url_clean(char *out, size_t cap, const char *in, size_t n)
@@ -164,8 +169,11 @@ int net_url_clean(char *out, size_t cap, const char *in, size_t n)
 void net_host_header(char *out, size_t cap, const char *host, uint16_t port, uint16_t dflt)
 {
 	int v6 = strchr(host, ':') != NULL;
+	/* an IPv6 address's zone means something on this host only: the server is not told it
+	 * (RFC 6874 4) */
+	int n = (int)strcspn(host, v6 ? "%" : "");
 	if (port == dflt)
-		snprintf(out, cap, v6 ? "[%s]" : "%s", host);
+		snprintf(out, cap, v6 ? "[%.*s]" : "%.*s", n, host);
 	else
-		snprintf(out, cap, v6 ? "[%s]:%u" : "%s:%u", host, port);
+		snprintf(out, cap, v6 ? "[%.*s]:%u" : "%.*s:%u", n, host, port);
 }

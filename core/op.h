@@ -27,6 +27,8 @@
 	X(EFAMILY, "an address of the other IP version")        \
 	X(ENOSPC, "no space left on the medium")                \
 	X(EMFILE, "out of file descriptors (ulimit -n)")        \
+	X(ENODEV, "no such network interface")                  \
+	X(ENOZONE, "a link-local address needs its interface, as fe80::1%eth0") \
 	X(EIO, "i/o error")
 
 /* OP_X_<name> numbers the codes 1..N; OP_<name> is the negative code callers see. */

@@ -24,6 +24,7 @@ struct plat_addr {
 	uint8_t family; /* PLAT_AF_INET or PLAT_AF_INET6 */
 	uint16_t port;  /* host order */
 	uint8_t ip[16]; /* network order; first 4 bytes for IPv4 */
+	uint32_t scope; /* IPv6: the interface a link-local address is on (its zone); 0 none */
 };
 
 /* Open a socket; TCP sockets get TCP_NODELAY (a probe's request must not wait for Nagle).
@@ -41,9 +42,11 @@ int plat_sock_error(int fd);
 int plat_sock_send(int fd, const void *buf, size_t len);
 int plat_sock_recv(int fd, void *buf, size_t cap, uint64_t *at_us);
 void plat_sock_close(int fd);
-/* Parse a numeric IPv4/IPv6 address (no port). Returns 0 or OP_EINVAL. */
+/* Parse a numeric IPv4/IPv6 address (no port); an IPv6 one may name its zone, the interface
+ * it is reached on, as "fe80::1%eth0" or "fe80::1%2". Returns 0, OP_EINVAL, or OP_ENODEV (no
+ * such interface). */
 int plat_addr_parse(const char *ip, struct plat_addr *out);
-/* Format an address without port into buf. Returns the length. */
+/* Format an address without port into buf (with its zone). Returns the length. */
 int plat_addr_format(const struct plat_addr *a, char *buf, size_t cap);
 
 /* ---- poller ---- */

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
@@ -120,6 +121,7 @@ static socklen_t to_sockaddr(const struct plat_addr *a, struct sockaddr_storage 
 		s6->sin6_family = AF_INET6;
 		s6->sin6_port = htons(a->port);
 		memcpy(&s6->sin6_addr, a->ip, 16);
+		s6->sin6_scope_id = a->scope;
 		return sizeof *s6;
 	}
 	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
@@ -219,17 +221,35 @@ int plat_addr_parse(const char *ip, struct plat_addr *out)
 		out->family = PLAT_AF_INET;
 		return 0;
 	}
-	if (inet_pton(AF_INET6, ip, out->ip) == 1) {
-		out->family = PLAT_AF_INET6;
+	char bare[INET6_ADDRSTRLEN];
+	const char *zone = strchr(ip, '%');
+	size_t n = zone ? (size_t)(zone - ip) : strlen(ip);
+	if (n >= sizeof bare)
+		return OP_EINVAL;
+	memcpy(bare, ip, n);
+	bare[n] = 0;
+	if (inet_pton(AF_INET6, bare, out->ip) != 1)
+		return OP_EINVAL;
+	out->family = PLAT_AF_INET6;
+	if (!zone)
 		return 0;
-	}
-	return OP_EINVAL;
+	char *end;
+	unsigned long index = strtoul(zone + 1, &end, 10);
+	out->scope = zone[1] && !*end ? (uint32_t)index : if_nametoindex(zone + 1);
+	return out->scope ? 0 : OP_ENODEV;
 }
 
 int plat_addr_format(const struct plat_addr *a, char *buf, size_t cap)
 {
 	if (!inet_ntop(a->family == PLAT_AF_INET6 ? AF_INET6 : AF_INET, a->ip, buf, (socklen_t)cap))
 		op_strlcpy(buf, "?", cap);
+	size_t n = strlen(buf);
+	char name[IF_NAMESIZE];
+	if (a->family == PLAT_AF_INET6 && a->scope) {
+		if (!if_indextoname(a->scope, name))
+			snprintf(name, sizeof name, "%u", a->scope);
+		snprintf(buf + n, cap - n, "%%%s", name);
+	}
 	return (int)strlen(buf);
 }
 

@@ -161,6 +161,80 @@ def test_ip_protocol_picks_the_address_family():
     assert '"ip_protocol" is "auto" (IPv4, else IPv6), "ip4" or "ip6", not "ipv6"' in r.stderr, \
         r.stderr
 
+LINK_LOCAL_CASES = r"""
+import http.server, json, os, socket, struct, subprocess, sys, tempfile, threading
+outpost = sys.argv[1]
+run = lambda *a: subprocess.run(a, check=True)
+run("ip", "link", "add", "d0", "type", "veth", "peer", "name", "d1")
+run("ip", "link", "set", "d0", "up")
+run("ip", "link", "set", "d1", "up")
+run("ip", "-6", "addr", "add", "fe80::5/64", "dev", "d0", "nodad")
+index = str(socket.if_nametoindex("d0"))
+
+class Web(http.server.ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+
+class Echo(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = ("host=" + self.headers.get("Host", "")).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *a):
+        pass
+web = Web(("::", 0), Echo)
+port = web.server_address[1]
+threading.Thread(target=web.serve_forever, daemon=True).start()
+# a name server on the link-local address only: ll.test A 127.0.0.1
+dns = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+dns.bind(("fe80::5", 0, 0, int(index)))
+def answer():
+    while True:
+        q, peer = dns.recvfrom(512)
+        end = q.index(b"\0", 12) + 5
+        dns.sendto(q[:2] + b"\x81\x80\0\1\0\1\0\0\0\0" + q[12:end] +
+                   b"\xc0\x0c\0\1\0\1\0\0\0\x3c\0\4\x7f\0\0\1", peer)
+threading.Thread(target=answer, daemon=True).start()
+fd, resolv = tempfile.mkstemp(suffix=".conf")
+os.write(fd, f"nameserver [fe80::5%d0]:{dns.getsockname()[1]}\n".encode())
+env = {**os.environ, "OUTPOST_RESOLV_CONF": resolv}
+out = {}
+told = ["--expect", json.dumps({"body_contains": f"host=[fe80::5]:{port}"})]
+for key, args in (("tcp", ["tcp", f"[fe80::5%d0]:{port}"]),
+                  ("http", ["http", f"http://[fe80::5%25d0]:{port}/", *told]),
+                  ("index", ["http", f"http://[fe80::5%25{index}]:{port}/", *told]),
+                  ("no such", ["tcp", f"[fe80::5%d9]:{port}"]),
+                  ("no zone", ["tcp", f"[fe80::5]:{port}"]),
+                  ("server", ["tcp", f"ll.test:{port}"])):
+    r = subprocess.run([outpost, "probe", *args, "--timeout", "2s"], capture_output=True,
+                       text=True, env=env, timeout=20)
+    out[key] = json.loads(r.stdout) if r.stdout.strip() else {"stderr": r.stderr}
+print(json.dumps(out))
+"""
+
+
+def test_link_local_addresses_with_their_interface():
+    """A link-local IPv6 address is reached on the interface its zone names (fe80::5%d0 in a
+    target, %25 in a URL, by name or index), as a router's neighbour is; the server is not
+    told the zone (Host: [fe80::5]:port); a resolv.conf name server on a link-local address
+    (as router advertisements give) answers; one without its zone, or on an interface this
+    host lacks, fails at once saying so. In a namespace of the test's own."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        raise AssertionError("needs root and unshare(1) to make a network namespace")
+    r = subprocess.run(["unshare", "-n", "sh", "-c",
+                        f'ip link set lo up && exec "{sys.executable}" -c "$0" "$1"',
+                        LINK_LOCAL_CASES, OUTPOST], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.strip(), (r.stdout, r.stderr[-2000:])
+    got = json.loads(r.stdout)
+    for key in ("tcp", "http", "index", "server"):
+        eq((got[key].get("success"), got[key].get("reason")), (True, ""), f"{key}: {got[key]}")
+    eq(got["no such"]["detail"], "fe80::5%d9: no such network interface", "an unknown interface")
+    eq(got["no zone"]["detail"], "fe80::5: a link-local address needs its interface, as "
+       "fe80::1%eth0", "no zone")
+
+
 def test_dns_a_from_server():
     _, port = start_tool("mockdns", "svc.test:A:10.1.2.3", "svc.test:A:10.1.2.4")
     rc, res = probe("dns", "svc.test", "--server", f"127.0.0.1:{port}",
