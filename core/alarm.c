@@ -99,12 +99,21 @@ int alarm_silenced(const struct alarm_silence *s, uint32_t n, const char *name, 
 	return 0;
 }
 
-int alarm_eval(struct alarm_inst *a, const struct cfg_alarm *r, const struct result *res,
-	int64_t now_us)
+/* A run into what a rule counts: the last 64 runs' failures, a window rule's window. */
+static void count_run(struct alarm_inst *a, const struct cfg_alarm *r, const struct result *res,
+	int windows)
 {
 	a->bits = a->bits << 1 | !res->ok;
 	if (a->nbits < 64)
 		a->nbits++;
+	if (windows && (r->when == ALARM_AVAILABILITY || r->when == ALARM_LATENCY))
+		slo_add(&a->slo, (uint32_t)(res->wall_us / 60000000), res->ok, res->duration_us);
+}
+
+int alarm_eval(struct alarm_inst *a, const struct cfg_alarm *r, const struct result *res,
+	int64_t now_us)
+{
+	count_run(a, r, res, 1);
 	if (!res->ok)
 		snprintf(a->reason, sizeof a->reason, "%s%s%s", reason_label(res->reason),
 			res->detail[0] ? ": " : "", res->detail);
@@ -118,7 +127,6 @@ int alarm_eval(struct alarm_inst *a, const struct cfg_alarm *r, const struct res
 	case ALARM_AVAILABILITY:
 	case ALARM_LATENCY: {
 		struct slo_view v;
-		slo_add(&a->slo, (uint32_t)(res->wall_us / 60000000), res->ok, res->duration_us);
 		slo_view(&a->slo, 0, &v);
 		if (!v.total)
 			return 0;
@@ -443,6 +451,13 @@ static void dispatch(struct alarm_inst *a, int64_t now)
 	for (uint32_t c = 0; c < A.cfg->nchannels; c++)
 		if (r->notify & (1u << c))
 			queue(c, kind, r->name, probe_name(a->probe), a->since_us, a->value, a->reason);
+}
+
+void alarm_count_past(uint32_t probe, const struct result *res, int windows)
+{
+	for (uint32_t i = 0; i < A.n; i++)
+		if (A.inst[i].probe == probe)
+			count_run(&A.inst[i], &A.cfg->alarms[A.inst[i].rule], res, windows);
 }
 
 void alarm_on_result(uint32_t probe, const struct result *res)

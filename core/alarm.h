@@ -139,6 +139,9 @@ void alarm_init(const struct cfg *cfg, struct alarm_inst *inst, uint8_t *rings,
 	struct notify_queue *queues, struct probe **channels);
 /* A probe's result (engine thread). */
 void alarm_on_result(uint32_t probe, const struct result *res);
+/* A result from before this start (the spool, read back): counted by the probe's failure
+ * rules, and by its window rules when windows, without judging or telling anything. */
+void alarm_count_past(uint32_t probe, const struct result *res, int windows);
 /* Once a second: "for", reminders, silences ending, sending what is queued. */
 void alarm_tick(void);
 /* The wall clock stepped by d_us (op_clock_step): every instance's times, and the queued

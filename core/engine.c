@@ -547,11 +547,12 @@ static void slo_tick(void)
  * A probe keeps its objective's windows while its name, kind and target are unchanged (as it
  * keeps its counters), and while its latency bound is: the buckets' "fast" counts hold for
  * that bound only; an alarm's window rule, while its name and probe are. Kept in memory across
- * a reload; with state_dir, in state_dir/windows across a stop and a start (a power cut loses
- * what came after the last stop). */
+ * a reload; with state_dir, in state_dir/windows across a stop and a start (what came after
+ * the last stop, a power cut's, is counted again from the spool: history_refill). */
 static struct slo_keep K;
 static int keep_read; /* the file was looked for (once, at the first start) */
 static int history_read; /* the spool's results went into the history (the first start) */
+static int64_t replay_since_us; /* and those from then on into the windows (keep_restore) */
 
 static void keep_key(char *out, size_t cap, const struct cfg_probe *cp)
 {
@@ -637,7 +638,7 @@ static void keep_save(void)
 		kinds_save();
 	char key[OP_NAME_MAX + OP_TARGET_MAX + 32];
 	struct slo_keep k = {0};
-	size_t len = slo_keep_start(&k) + alarm_keep_bytes();
+	size_t len = slo_keep_start(&k, 0) + alarm_keep_bytes();
 	for (uint32_t i = 0; i < E.nprobes; i++) {
 		keep_key(key, sizeof key, E.probes[i]->cfg);
 		len += E.probes[i]->slo.nring ? slo_keep_bytes(&E.probes[i]->slo, key) : 0;
@@ -646,7 +647,9 @@ static void keep_save(void)
 	K = (struct slo_keep){.buf = plat_alloc(len), .cap = len};
 	if (!K.buf)
 		return;
-	slo_keep_start(&K);
+	/* rounded up: a result of this second is in the windows, not counted again from the
+	 * spool at the next start (see history_refill) */
+	slo_keep_start(&K, (uint32_t)((plat_wall_us() + 999999) / 1000000));
 	for (uint32_t i = 0; i < E.nprobes; i++) {
 		keep_key(key, sizeof key, E.probes[i]->cfg);
 		slo_keep_put(&K, key, &E.probes[i]->slo);
@@ -675,6 +678,11 @@ static void keep_restore(void)
 		int n = K.buf ? plat_file_read(path, (char *)K.buf, (size_t)size + 1) : -1;
 		K.len = n > 0 ? (size_t)n : 0;
 	}
+	if (!keep_read) {
+		/* windows saved at a stop hold the runs until then; after them, the spool's count */
+		int64_t saved = slo_keep_saved_s(&K);
+		replay_since_us = saved < 0 ? 0 : saved ? saved * 1000000 : INT64_MAX;
+	}
 	keep_read = 1;
 	char key[OP_NAME_MAX + OP_TARGET_MAX + 32];
 	for (uint32_t i = 0; i < E.nprobes; i++) {
@@ -691,10 +699,12 @@ static void keep_restore(void)
 /* ---- the history from before a restart ----
  * At the first start, the results the spool holds (a restart of the process, or of the box
  * when spool.dir is on disk) go back into the probes' history rings, so the dashboard and
- * the results API go on where they were. Counters and the last result start again: they
- * describe this process, and /metrics must not show a run from before it as the latest. The
- * probes are found by name through a table made for the occasion (the spool holds a few
- * hundred thousand records at most). */
+ * the results API go on where they were; into the alarms' failure counts; and, those after
+ * the windows saved at the last stop (all of them when none were), into the objectives' and
+ * window rules' windows: a power cut loses only the unflushed batch of them too. Counters
+ * and the last result start again: they describe this process, and /metrics must not show
+ * a run from before it as the latest. The probes are found by name through a table made for
+ * the occasion (the spool holds a few hundred thousand records at most). */
 struct hist_index {
 	uint32_t *slot; /* 1 + probe id, 0 empty; mask + 1 entries */
 	uint32_t mask;
@@ -714,9 +724,15 @@ static void history_put(void *ctx, const char *name, const char *kind, const cha
 		if (strcmp(cp->name, name))
 			continue;
 		if (!strcmp(cp->kind, kind) && !strcmp(cp->target, target)) {
+			uint32_t id = x->slot[h] - 1;
+			int windows = r->wall_us >= replay_since_us;
 			plat_lock();
-			hist_push(x->slot[h] - 1, r);
+			hist_push(id, r);
 			plat_unlock();
+			if (windows && E.probes[id]->slo.nring)
+				slo_add(&E.probes[id]->slo, (uint32_t)(r->wall_us / 60000000), r->ok,
+					r->duration_us);
+			alarm_count_past(id, r, windows);
 		}
 		return;
 	}
@@ -738,6 +754,7 @@ static void history_refill(void)
 		x.slot[h] = i + 1;
 	}
 	export_each_result(history_put, &x);
+	slo_publish((uint32_t)(plat_wall_us() / 60000000));
 out:
 	plat_free(x.slot);
 }

@@ -141,7 +141,8 @@ void slo_window_name(uint32_t minutes, char *buf, size_t cap)
 
 #define KEEP_MAGIC 0x4f534c32u /* "OSL2" */
 struct keep_head {
-	uint32_t magic, bucket_size, hist_n, pad;
+	uint32_t magic, bucket_size, hist_n;
+	uint32_t saved_s; /* Unix seconds when the windows were taken (0: not said) */
 };
 struct keep_rec {
 	uint64_t latency_max_us;
@@ -159,9 +160,9 @@ size_t slo_keep_bytes(const struct slo *s, const char *key)
 	return sizeof(struct keep_rec) + key_room(strlen(key)) + s->nring * sizeof(struct slo_bucket);
 }
 
-size_t slo_keep_start(struct slo_keep *k)
+size_t slo_keep_start(struct slo_keep *k, uint32_t saved_s)
 {
-	struct keep_head h = {KEEP_MAGIC, sizeof(struct slo_bucket), OP_HIST_N, 0};
+	struct keep_head h = {KEEP_MAGIC, sizeof(struct slo_bucket), OP_HIST_N, saved_s};
 	if (k->cap >= sizeof h) {
 		memcpy(k->buf, &h, sizeof h);
 		k->len = sizeof h;
@@ -182,6 +183,18 @@ void slo_keep_put(struct slo_keep *k, const char *key, const struct slo *s)
 		s->nring);
 	memcpy(at, &r, sizeof r);
 	k->len += sizeof r + key_room(r.key_len) + r.n * sizeof(struct slo_bucket);
+}
+
+int64_t slo_keep_saved_s(const struct slo_keep *k)
+{
+	struct keep_head h;
+	if (k->len < sizeof h)
+		return -1;
+	memcpy(&h, k->buf, sizeof h);
+	if (h.magic != KEEP_MAGIC || h.bucket_size != sizeof(struct slo_bucket) ||
+		h.hist_n != OP_HIST_N)
+		return -1;
+	return h.saved_s;
 }
 
 int slo_keep_take(const struct slo_keep *k, const char *key, struct slo *s)

@@ -71,7 +71,11 @@ struct slo_keep {
 };
 /* Bytes slo_keep_put needs for s under key (the header counted once, by slo_keep_start). */
 size_t slo_keep_bytes(const struct slo *s, const char *key);
-size_t slo_keep_start(struct slo_keep *k); /* the header; returns its size */
+/* The header, with when the windows were taken (Unix seconds); returns its size. */
+size_t slo_keep_start(struct slo_keep *k, uint32_t saved_s);
+/* When k's windows were taken: Unix seconds, 0 when not said, -1 when k holds none of this
+ * build's. */
+int64_t slo_keep_saved_s(const struct slo_keep *k);
 void slo_keep_put(struct slo_keep *k, const char *key, const struct slo *s);
 /* Merge into s what k holds under key, when the latency bound is s's. 1 when it did. */
 int slo_keep_take(const struct slo_keep *k, const char *key, struct slo *s);

@@ -188,8 +188,10 @@ static void test_keep_records(void)
 		slo_add(&b, m, 0, 500);
 	}
 	struct slo_keep k = {.buf = buf, .cap = sizeof buf};
-	size_t need = slo_keep_start(&k) + slo_keep_bytes(&a, "probe\na") + slo_keep_bytes(&b, "b");
+	size_t need = slo_keep_start(&k, 1796000000) + slo_keep_bytes(&a, "probe\na") +
+		slo_keep_bytes(&b, "b");
 	ASSERT(need <= sizeof buf);
+	ASSERT_EQ(slo_keep_saved_s(&k), 1796000000);
 	slo_keep_put(&k, "probe\na", &a);
 	slo_keep_put(&k, "b", &b);
 	struct slo_view v;
@@ -208,6 +210,7 @@ static void test_keep_records(void)
 	ASSERT_EQ(slo_keep_take(&k, "b", &c), 0);         /* "fast" was counted for 1 ms */
 	for (size_t cut = 0; cut < k.len; cut += 7) {     /* torn anywhere */
 		struct slo_keep torn = {.buf = buf, .len = cut, .cap = cut};
+		ASSERT(slo_keep_saved_s(&torn) == (cut < 16 ? -1 : 1796000000));
 		slo_init(&c, &t, r3);
 		slo_keep_take(&torn, "b", &c);
 		slo_view(&c, 0, &v);
