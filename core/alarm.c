@@ -107,7 +107,7 @@ static void count_run(struct alarm_inst *a, const struct cfg_alarm *r, const str
 	if (a->nbits < 64)
 		a->nbits++;
 	if (windows && (r->when == ALARM_AVAILABILITY || r->when == ALARM_LATENCY))
-		slo_add(&a->slo, (uint32_t)(res->wall_us / 60000000), res->ok, res->duration_us);
+		slo_add_result(&a->slo, res);
 }
 
 int alarm_eval(struct alarm_inst *a, const struct cfg_alarm *r, const struct result *res,

@@ -365,7 +365,7 @@ static void record(struct probe *p, const struct result *res)
 	stats_add(&p->stats, res);
 	struct slo_view views[SLO_MAX_WINDOWS];
 	if (p->slo.nring) {
-		slo_add(&p->slo, (uint32_t)(res->wall_us / 60000000), res->ok, res->duration_us);
+		slo_add_result(&p->slo, res);
 		for (int w = 0; w < p->slo.t->nwin; w++)
 			slo_view(&p->slo, w, &views[w]);
 	}
@@ -729,9 +729,8 @@ static void history_put(void *ctx, const char *name, const char *kind, const cha
 			plat_lock();
 			hist_push(id, r);
 			plat_unlock();
-			if (windows && E.probes[id]->slo.nring)
-				slo_add(&E.probes[id]->slo, (uint32_t)(r->wall_us / 60000000), r->ok,
-					r->duration_us);
+			if (windows)
+				slo_add_result(&E.probes[id]->slo, r);
 			alarm_count_past(id, r, windows);
 		}
 		return;
@@ -743,9 +742,9 @@ static void history_refill(void)
 	struct hist_index x = {0};
 	while (x.mask + 1 < 2 * E.nprobes)
 		x.mask = x.mask * 2 + 1;
-	x.slot = plat_alloc((x.mask + 1) * sizeof *x.slot);
-	if (!x.slot || !E.nprobes)
-		goto out;
+	x.slot = E.nprobes ? plat_alloc((x.mask + 1) * sizeof *x.slot) : NULL;
+	if (!x.slot)
+		return;
 	memset(x.slot, 0, (x.mask + 1) * sizeof *x.slot);
 	for (uint32_t i = 0; i < E.nprobes; i++) {
 		uint32_t h = name_hash(E.probes[i]->cfg->name) & x.mask;
@@ -755,7 +754,6 @@ static void history_refill(void)
 	}
 	export_each_result(history_put, &x);
 	slo_publish((uint32_t)(plat_wall_us() / 60000000));
-out:
 	plat_free(x.slot);
 }
 

@@ -61,6 +61,11 @@ void slo_add(struct slo *s, uint32_t minute, int ok, uint64_t latency_us)
 	slo_merge(s, &one);
 }
 
+void slo_add_result(struct slo *s, const struct result *r)
+{
+	slo_add(s, (uint32_t)(r->wall_us / 60000000), r->ok, r->duration_us);
+}
+
 void slo_merge(struct slo *s, const struct slo_bucket *one)
 {
 	uint32_t minute = one->minute;

@@ -55,6 +55,8 @@ size_t slo_ring_bytes(const struct slo_target *t);
 void slo_init(struct slo *s, const struct slo_target *t, struct slo_bucket *ring);
 /* Count one run that started in Unix minute `minute`. */
 void slo_add(struct slo *s, uint32_t minute, int ok, uint64_t latency_us);
+/* Count a run's result (its start's minute, success and duration). */
+void slo_add_result(struct slo *s, const struct result *r);
 /* Count a bucket of runs (any counts, of minute b->minute) as if each had been added: how
  * windows are carried over (slo_export's buckets, oldest first). */
 void slo_merge(struct slo *s, const struct slo_bucket *b);
