@@ -701,10 +701,11 @@ static void keep_restore(void)
  * when spool.dir is on disk) go back into the probes' history rings, so the dashboard and
  * the results API go on where they were; into the alarms' failure counts; and, those after
  * the windows saved at the last stop (all of them when none were), into the objectives' and
- * window rules' windows: a power cut loses only the unflushed batch of them too. Counters
- * and the last result start again: they describe this process, and /metrics must not show
- * a run from before it as the latest. The probes are found by name through a table made for
- * the occasion (the spool holds a few hundred thousand records at most). */
+ * window rules' windows: a power cut loses only the unflushed batch of them too. The newest
+ * is each probe's last result (and last failure), with its time, as before the restart: a
+ * probe that runs hourly is not unknown for an hour. Counters start again, as a restart's
+ * do. The probes are found by name through a table made for the occasion (the spool holds a
+ * few hundred thousand records at most). */
 struct hist_index {
 	uint32_t *slot; /* 1 + probe id, 0 empty; mask + 1 entries */
 	uint32_t mask;
@@ -726,6 +727,7 @@ static void history_put(void *ctx, const char *name, const char *kind, const cha
 		if (!strcmp(cp->kind, kind) && !strcmp(cp->target, target)) {
 			uint32_t id = x->slot[h] - 1;
 			int windows = r->wall_us >= replay_since_us;
+			stats_last(&E.probes[id]->stats, r);
 			plat_lock();
 			hist_push(id, r);
 			plat_unlock();
@@ -753,6 +755,10 @@ static void history_refill(void)
 		x.slot[h] = i + 1;
 	}
 	export_each_result(history_put, &x);
+	plat_lock();
+	for (uint32_t i = 0; i < E.nprobes; i++)
+		S.probes[i].stats = E.probes[i]->stats;
+	plat_unlock();
 	slo_publish((uint32_t)(plat_wall_us() / 60000000));
 	plat_free(x.slot);
 }

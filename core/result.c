@@ -72,6 +72,11 @@ void stats_add(struct probe_stats *s, const struct result *r)
 			s->tls_full++;
 	}
 	s->sum_s += sec;
+	stats_last(s, r);
+}
+
+void stats_last(struct probe_stats *s, const struct result *r)
+{
 	s->last = *r;
 	s->has_last = 1;
 	if (!r->ok) {

@@ -103,6 +103,8 @@ size_t result_event(char *out, size_t cap, const char *service, const char *grou
 
 /* Count a result into stats (counters, histogram, last). */
 void stats_add(struct probe_stats *s, const struct result *r);
+/* Only the last result and the last failure (a run from before a restart). */
+void stats_last(struct probe_stats *s, const struct result *r);
 
 /* A delivery's state (a notification channel's, an export's), as the API shows it. */
 struct delivery_state {

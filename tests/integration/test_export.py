@@ -302,7 +302,8 @@ def history(app, name):
 def test_the_history_survives_a_restart_and_a_kill():
     """The dashboard's history goes on after a kill (as after a power cut) and a stop, read
     back from the spool on disk: a spool.dir without exports keeps the results for that
-    alone. The counters start again; a probe whose target moved starts with no history."""
+    alone. The last run is the last before the stop; the counters start again; a probe whose
+    target moved starts with no history."""
     spool = tempfile.mkdtemp()
     _, tport = start_tool("mocktcp")
     cfg = {"spool": {"dir": spool, "flush_every": "200ms"},
@@ -326,14 +327,21 @@ def test_the_history_survives_a_restart_and_a_kill():
     assert all(ok == 0 for _, ok in after["b"].values()), after["b"]
     m = app.metrics()
     assert metric(m, "outpost_probe_runs_total", probe="a", result="success") < 30, m
-    # a stop, and b moved: a keeps all it had, b starts empty
-    before = history(app, "a")
+    # a stop, a moved, both at 1h (b's first run half an hour away): b keeps all it had and
+    # its last run is the last before the stop, with its time; a starts empty
+    before = history(app, "b")
     app.stop()
-    cfg["probes"][1]["target"] = f"127.0.0.1:{tport}"
+    stopped = time.time() * 1000
+    cfg["probes"][0]["target"] = f"localhost:{tport}"
+    for p in cfg["probes"]:
+        p["interval"] = "1h"
     app = Appliance(cfg, port=app.port)
     after = {n: history(app, n) for n in ("a", "b")}
-    eq([t for t in before if t not in after["a"]], [], "a's history after a stop")
-    assert all(ok == 1 for _, ok in after["b"].values()), after["b"]
+    eq([t for t in before if t not in after["b"]], [], "b's history after a stop")
+    assert all(t > stopped for t in after["a"]), (stopped, after["a"])
+    b = json.loads(app.get("/api/v1/probes")[1])["probes"][1]
+    eq((b["state"], b["last"]["success"], b["runs"]["failure"]), ("down", False, 0),
+       "b's last run, from before the stop; no run counted in this process")
     app.stop()
 
 
