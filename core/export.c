@@ -416,6 +416,31 @@ static void collector_says(const struct httpc *h, char *out, size_t cap)
 	}
 }
 
+/* An OTLP collector that took a request but not all of it says so in a 200 (OTLP/HTTP:
+ * partial success), and the request must not be sent again: the spans it rejected, and its
+ * message as " (text)" into out ("" when none; a message with none rejected is a warning, and
+ * the request a success). */
+static uint64_t otlp_partial(const struct httpc *h, char *out, size_t cap)
+{
+	static const char *const paths[] = {"$.partialSuccess.rejectedSpans",
+		"$.partialSuccess.errorMessage"};
+	const char *val[2];
+	size_t vlen[2];
+	char msg[256], shown[128];
+	uint64_t n = 0;
+	out[0] = 0;
+	if (!h->kept || json_values(h->body, h->kept, paths, 2, val, vlen) != 0)
+		return 0;
+	for (size_t k = 0; val[0] && k < vlen[0] && val[0][k] >= '0' && val[0][k] <= '9'; k++)
+		n = n * 10 + (uint64_t)(val[0][k] - '0'); /* an int64: a string in JSON, or a number */
+	if (n && val[1] && vlen[1] &&
+		json_as_read(h->body, &val[1], &vlen[1], msg, sizeof msg) == 0) {
+		op_excerpt(val[1], vlen[1], shown, sizeof shown);
+		snprintf(out, cap, " (%s)", shown);
+	}
+	return n;
+}
+
 static void sent(struct probe_run *r, struct httpc *h)
 {
 	struct export_run *s = (struct export_run *)r->state;
@@ -459,7 +484,14 @@ static void sent(struct probe_run *r, struct httpc *h)
 			"with %d%s", s->b.n, status, says);
 	} else {
 		X.sent[i] += s->b.n;
-		probe_run_done(r, 1, REASON_NONE, "%u results", s->b.n);
+		const struct export_conf *k = probe_conf(r);
+		char part[160] = "";
+		uint64_t rejected = k->kind == EX_OTLP ? otlp_partial(h, part, sizeof part) : 0;
+		if (rejected)
+			probe_run_done(r, 0, REASON_EXPECT, "%u results delivered, but the collector "
+				"rejected %llu of their spans%s", s->b.n, (unsigned long long)rejected, part);
+		else
+			probe_run_done(r, 1, REASON_NONE, "%u results", s->b.n);
 	}
 	if (more)
 		engine_run_internal(p);

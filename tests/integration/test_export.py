@@ -555,6 +555,50 @@ def test_remote_write_backfills_an_outage_into_prometheus():
     app.stop()
 
 
+def test_an_otlp_partial_success_is_said_and_not_sent_again():
+    """An OTLP collector answers 200 with partialSuccess: it took the request but rejected
+    some spans. The batch is not sent again (the protocol forbids it) and the export's last
+    failure says how many were rejected and why; a message with none rejected (a warning) is a
+    success. Before, a partial success read as a plain one."""
+    answers = [b'{"partialSuccess":{"rejectedSpans":"3","errorMessage":"span too old"}}',
+               b'{"partialSuccess":{"errorMessage":"clock skew"}}']
+    posts = []
+
+    class H(BaseHTTPRequestHandler):
+        def do_POST(self):
+            posts.append(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+            body = answers.pop(0) if answers else b"{}"
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    cfg = config(srv.server_address[1], tempfile.mkdtemp(), n=1, interval="300ms")
+    cfg["exports"]["hub"]["type"] = "otlp"
+    app = Appliance(cfg)
+
+    def export():
+        return json.loads(app.get("/api/v1/exports")[1])["exports"][0]
+    wait_for(lambda: len(posts) >= 4, 15, "four posts")
+    e = export()
+    app.stop()
+    detail = e["last_failure"]["detail"]
+    assert "results delivered, but the collector rejected 3 of their spans (span too old)" in \
+        detail, e
+    eq(e["failing"], False, "a later batch went through whole")
+    eq(e["failed"], 0, "no attempt counted failed")
+    # nothing twice: each post carries new runs only
+    ids = [s["traceId"] for b in posts for rs in json.loads(b)["resourceSpans"]
+           for ss in rs["scopeSpans"] for s in ss["spans"] if "parentSpanId" not in s or
+           not s["parentSpanId"]]
+    eq(len(ids), len(set(ids)), "every trace once")
+
+
 def test_otlp_traces_decode_and_nest():
     """OTLP/HTTP JSON: each run a trace whose root span holds one child per phase, in order
     and inside it; the body decodes with the OpenTelemetry protobuf definitions (npm)."""
