@@ -562,30 +562,12 @@ def test_an_otlp_partial_success_is_said_and_not_sent_again():
     success. Before, a partial success read as a plain one."""
     answers = [b'{"partialSuccess":{"rejectedSpans":"3","errorMessage":"span too old"}}',
                b'{"partialSuccess":{"errorMessage":"clock skew"}}']
-    posts = []
-
-    class H(BaseHTTPRequestHandler):
-        def do_POST(self):
-            posts.append(self.rfile.read(int(self.headers.get("Content-Length", 0))))
-            body = answers.pop(0) if answers else b"{}"
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *a):
-            pass
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    cfg = config(srv.server_address[1], tempfile.mkdtemp(), n=1, interval="300ms")
+    col = Collector(judge=lambda docs: (200, answers.pop(0)) if answers else None)
+    cfg = config(col.port, tempfile.mkdtemp(), n=1, interval="300ms")
     cfg["exports"]["hub"]["type"] = "otlp"
     app = Appliance(cfg)
-
-    def export():
-        return json.loads(app.get("/api/v1/exports")[1])["exports"][0]
-    wait_for(lambda: len(posts) >= 4, 15, "four posts")
-    e = export()
+    wait_for(lambda: col.posts >= 4, 15, "four posts")
+    e = json.loads(app.get("/api/v1/exports")[1])["exports"][0]
     app.stop()
     detail = e["last_failure"]["detail"]
     assert "results delivered, but the collector rejected 3 of their spans (span too old)" in \
@@ -593,9 +575,8 @@ def test_an_otlp_partial_success_is_said_and_not_sent_again():
     eq(e["failing"], False, "a later batch went through whole")
     eq(e["failed"], 0, "no attempt counted failed")
     # nothing twice: each post carries new runs only
-    ids = [s["traceId"] for b in posts for rs in json.loads(b)["resourceSpans"]
-           for ss in rs["scopeSpans"] for s in ss["spans"] if "parentSpanId" not in s or
-           not s["parentSpanId"]]
+    ids = [s["traceId"] for doc in col.lines for rs in doc["resourceSpans"]
+           for ss in rs["scopeSpans"] for s in ss["spans"] if not s.get("parentSpanId")]
     eq(len(ids), len(set(ids)), "every trace once")
 
 
