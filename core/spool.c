@@ -78,10 +78,10 @@ static int rec_len(const uint8_t *h, uint32_t off, uint32_t size)
 /* Walk segment s's records from off up to size: each good one (its length, and its CRC when
  * check: the first read after a start; what repair passed, or this process wrote, is good)
  * to fn, when given, and counted in *n; the walk ends at the first bad one. Returns the
- * offset past the last good record. The file is read a block at a time: a start-up reads
- * every segment through, and one read per record would be two system calls for each of 180
- * bytes. */
-static uint32_t walk(const struct seg *s, uint32_t off, uint64_t size, int check, uint32_t *n,
+ * offset past the last good record, or -1 when the segment cannot be opened. The file is
+ * read a block at a time: a start-up reads every segment through, and one read per record
+ * would be two system calls for each of 180 bytes. */
+static int64_t walk(const struct seg *s, uint32_t off, uint64_t size, int check, uint32_t *n,
 	spool_rec_fn *fn, void *ctx)
 {
 	static uint8_t buf[16384]; /* > SPOOL_HDR + REC_MAX: a fresh read holds a whole record */
@@ -89,7 +89,9 @@ static uint32_t walk(const struct seg *s, uint32_t off, uint64_t size, int check
 	char path[320];
 	seg_path(s->seq, path, sizeof path);
 	int h = plat_fopen(path, 0);
-	while (h >= 0 && off < size) {
+	if (h < 0)
+		return -1;
+	while (off < size) {
 		uint32_t in = off - at;
 		int len = off >= at && in + SPOOL_HDR <= have ? rec_len(buf + in, off, (uint32_t)size) :
 			-2;
@@ -123,14 +125,16 @@ static void repair(struct seg *s)
 	seg_path(s->seq, path, sizeof path);
 	int64_t size = plat_file_size(path);
 	s->records = 0;
-	uint32_t off = size > 0 ? walk(s, 0, (uint64_t)size, 1, &s->records, NULL, NULL) : 0;
-	if (size > 0 && off < (uint64_t)size) {
-		fprintf(stderr, "outpost: spool: %s: a torn or corrupt record at byte %u; cut there "
-			"(%lld bytes dropped)\n", path, off, (long long)size - off);
-		plat_ftruncate(path, off);
+	int64_t off = size > 0 ? walk(s, 0, (uint64_t)size, 1, &s->records, NULL, NULL) : 0;
+	if (off < 0) { /* a segment this process may not read: as if empty, left as it is */
+		off = 0;
+	} else if (off < size) {
+		fprintf(stderr, "outpost: spool: %s: a torn or corrupt record at byte %lld; cut there "
+			"(%lld bytes dropped)\n", path, (long long)off, (long long)(size - off));
+		plat_ftruncate(path, (uint64_t)off);
 		P.st.corrupt++;
 	}
-	s->size = off;
+	s->size = (uint32_t)off;
 }
 
 static void scan_seg(void *ctx, const char *name, int is_dir)
