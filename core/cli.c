@@ -22,7 +22,8 @@ static const char usage[] =
 	"                             success and 1 on failure. OPTS: --timeout 5s, and any key\n"
 	"                             of that kind as --key value (e.g. --send, --expect,\n"
 	"                             --record AAAA, --server 127.0.0.1:53, --expect-status 200,\n"
-	"                             --starttls smtp, --ip_protocol ip6)\n"
+	"                             --starttls smtp, --ip_protocol ip6); --insecure is\n"
+	"                             --tls-insecure-skip-verify true\n"
 	"  probe exec [OPTS] -- CMD [ARGS]  run a command as an exec probe\n"
 	"  --version                  print the version\n"
 	"  --help                     print this help\n"
@@ -347,11 +348,15 @@ static int cmd_probe(int argc, char **argv)
 	const char *parents[4];
 	int nparents = 0;
 	for (int i = first; i < end; i++) {
-		if (strncmp(argv[i], "--", 2) || i + 1 >= argc) {
-			fprintf(stderr, "outpost probe: expected --key value, got \"%s\"\n", argv[i]);
-			return 2;
+		const char *key = "tls-insecure-skip-verify", *val = "true";
+		if (strcmp(argv[i], "--insecure")) { /* --insecure: a flag, as curl's --insecure */
+			if (strncmp(argv[i], "--", 2) || i + 1 >= argc) {
+				fprintf(stderr, "outpost probe: expected --key value, got \"%s\"\n",
+					argv[i]);
+				return 2;
+			}
+			key = argv[i] + 2, val = argv[++i];
 		}
-		const char *key = argv[i] + 2, *val = argv[++i];
 		if (!strcmp(key, "timeout")) {
 			timeout = val;
 			continue;

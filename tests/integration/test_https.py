@@ -122,12 +122,13 @@ kill $srv  # (sh -c has no job control: %1 would leave it running)"""
 
 
 def test_insecure_skip_verify_still_reports():
+    """Also as the one-shot CLI's flag, --insecure (curl's), before other options."""
     port = s_server("expired")
-    rc, res = probe("http", f"https://localhost:{port}/", "--tls",
-                    '{"insecure_skip_verify": true}')
-    eq(rc, 0, f"{res}")
-    eq(res["tls"]["verified"], False, "verified")
-    eq(res["tls"]["cert_expiry_unix"], calendar.timegm((2020, 2, 1, 0, 0, 0)), "expiry")
+    for opts in (["--tls", '{"insecure_skip_verify": true}'], ["--insecure", "--timeout", "5s"]):
+        rc, res = probe("http", f"https://localhost:{port}/", *opts)
+        eq(rc, 0, f"{opts}: {res}")
+        eq(res["tls"]["verified"], False, "verified")
+        eq(res["tls"]["cert_expiry_unix"], calendar.timegm((2020, 2, 1, 0, 0, 0)), "expiry")
 
 
 def test_a_redirect_from_http_to_https_is_followed_and_verified():
