@@ -141,6 +141,19 @@ void evt_take(struct evt_table *t, const struct evt_stats *st, const struct evt_
 	t->st.capacity = keep.capacity;
 	t->st.connected = keep.connected;
 	t->st.connected_since_wall_us = keep.connected_since_wall_us;
+	/* An event still expected back is excused when it could have come back while nobody
+	 * listened: when it is younger than the slowest return so far (the top of the highest
+	 * latency bucket holding one; any age, when one was slower than the last bound or none
+	 * came back yet). One older than that would have been lost or late anyway and is judged
+	 * as ever, so reloads, however often, hide no loss. */
+	static const double bounds[OP_HIST_N] = OP_HIST_BOUNDS;
+	uint64_t slowest_us = UINT64_MAX;
+	for (int b = OP_HIST_N - 1; b >= 0 && !st->hist[OP_HIST_N]; b--) {
+		if (st->hist[b]) {
+			slowest_us = (uint64_t)(bounds[b] * 1e6);
+			break;
+		}
+	}
 	uint32_t skip = n > t->cap ? n - t->cap : 0;
 	memset(t->e, 0, t->cap * sizeof *t->e);
 	t->next = 0;
@@ -148,7 +161,8 @@ void evt_take(struct evt_table *t, const struct evt_stats *st, const struct evt_
 		struct evt_entry *to = &t->e[t->next];
 		t->next = (t->next + 1) % t->cap;
 		*to = e[i];
-		to->excused |= to->state != EVT_FAILED && !to->received_us && !to->lost;
+		to->excused |= to->state != EVT_FAILED && !to->received_us && !to->lost &&
+			now_us - to->posted_us <= slowest_us;
 	}
 	evt_tick(t, now_us);
 }

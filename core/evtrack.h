@@ -73,8 +73,9 @@ void evt_tick(struct evt_table *t, uint64_t now_us);
  * copies the events t remembers into out (room for t->cap), oldest first, and returns how
  * many. evt_take carries them and the counters st into t (set up by evt_init, perhaps with
  * another capacity: the newest that fit), at now_us. The subscription was closed for the
- * reload and may have missed what came back meanwhile, so an event still expected back is
- * excused: counted if it comes, never lost nor missing if it does not. */
+ * reload and may have missed what came back meanwhile, so an event still expected back, and
+ * younger than the slowest return so far, is excused: counted if it comes, never lost nor
+ * missing if it does not. */
 uint32_t evt_keep(const struct evt_table *t, struct evt_entry *out);
 void evt_take(struct evt_table *t, const struct evt_stats *st, const struct evt_entry *e,
 	uint32_t n, uint64_t now_us);
