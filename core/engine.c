@@ -709,6 +709,7 @@ static void keep_restore(void)
 struct hist_index {
 	uint32_t *slot; /* 1 + probe id, 0 empty; mask + 1 entries */
 	uint32_t mask;
+	uint64_t read, windows; /* results read back; of them, counted into windows */
 };
 
 static uint32_t name_hash(const char *name)
@@ -719,7 +720,7 @@ static uint32_t name_hash(const char *name)
 static void history_put(void *ctx, const char *name, const char *kind, const char *target,
 	const struct result *r)
 {
-	const struct hist_index *x = ctx;
+	struct hist_index *x = ctx;
 	for (uint32_t h = name_hash(name) & x->mask; x->slot[h]; h = (h + 1) & x->mask) {
 		const struct cfg_probe *cp = E.probes[x->slot[h] - 1]->cfg;
 		if (strcmp(cp->name, name))
@@ -727,6 +728,8 @@ static void history_put(void *ctx, const char *name, const char *kind, const cha
 		if (!strcmp(cp->kind, kind) && !strcmp(cp->target, target)) {
 			uint32_t id = x->slot[h] - 1;
 			int windows = r->wall_us >= replay_since_us;
+			x->read++;
+			x->windows += windows;
 			stats_last(&E.probes[id]->stats, r);
 			plat_lock();
 			hist_push(id, r);
@@ -761,6 +764,10 @@ static void history_refill(void)
 	plat_unlock();
 	slo_publish((uint32_t)(plat_wall_us() / 60000000));
 	plat_free(x.slot);
+	if (x.read)
+		fprintf(stderr, "outpost: %llu results from before the start read back from the "
+			"spool into the history (%llu into windows and alarm counts)\n",
+			(unsigned long long)x.read, (unsigned long long)x.windows);
 }
 
 /* What kinds keep between runs, into the snapshot. */

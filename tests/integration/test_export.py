@@ -330,7 +330,9 @@ def test_the_history_survives_a_restart_and_a_kill():
     # a stop, a moved, both at 1h (b's first run half an hour away): b keeps all it had and
     # its last run is the last before the stop, with its time; a starts empty
     before = history(app, "b")
-    app.stop()
+    _, err = app.stop()
+    assert "results from before the start read back from the spool into the history (" in err, \
+        err
     stopped = time.time() * 1000
     cfg["probes"][0]["target"] = f"localhost:{tport}"
     for p in cfg["probes"]:
