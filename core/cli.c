@@ -348,13 +348,13 @@ static int cmd_probe(int argc, char **argv)
 	const char *parents[4];
 	int nparents = 0;
 	for (int i = first; i < end; i++) {
-		const char *key = "tls-insecure-skip-verify", *val = "true";
-		if (strcmp(argv[i], "--insecure")) { /* --insecure: a flag, as curl's --insecure */
-			if (strncmp(argv[i], "--", 2) || i + 1 >= argc) {
-				fprintf(stderr, "outpost probe: expected --key value, got \"%s\"\n",
-					argv[i]);
-				return 2;
-			}
+		const char *key, *val;
+		if (!strcmp(argv[i], "--insecure")) { /* a flag, as curl's */
+			key = "tls-insecure-skip-verify", val = "true";
+		} else if (strncmp(argv[i], "--", 2) || i + 1 >= argc) {
+			fprintf(stderr, "outpost probe: expected --key value, got \"%s\"\n", argv[i]);
+			return 2;
+		} else {
 			key = argv[i] + 2, val = argv[++i];
 		}
 		if (!strcmp(key, "timeout")) {
