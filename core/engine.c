@@ -766,7 +766,7 @@ static void history_refill(void)
 	plat_free(x.slot);
 	if (x.read)
 		fprintf(stderr, "outpost: %llu results from before the start read back from the "
-			"spool into the history (%llu into windows and alarm counts)\n",
+			"spool into the history (%llu of them into the windows)\n",
 			(unsigned long long)x.read, (unsigned long long)x.windows);
 }
 
