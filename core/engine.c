@@ -571,11 +571,6 @@ struct kind_rec {
 	uint32_t key_len, len;
 };
 
-static size_t pad8(size_t n)
-{
-	return (n + 7) & ~(size_t)7;
-}
-
 static int kind_keeps(const struct probe *p)
 {
 	return p->cfg->ops->keep && p->kstate && !p->cfg->disabled;
@@ -589,8 +584,8 @@ static void kinds_save(void)
 		if (!kind_keeps(E.probes[i]))
 			continue;
 		keep_key(key, sizeof key, E.probes[i]->cfg);
-		need += sizeof(struct kind_rec) + pad8(strlen(key)) +
-			pad8(E.probes[i]->cfg->ops->keep(E.probes[i], NULL, 0));
+		need += sizeof(struct kind_rec) + op_pad8(strlen(key)) +
+			op_pad8(E.probes[i]->cfg->ops->keep(E.probes[i], NULL, 0));
 	}
 	plat_free(kinds_kept.buf);
 	kinds_kept.len = 0;
@@ -603,10 +598,10 @@ static void kinds_save(void)
 		struct kind_rec r = {(uint32_t)strlen(key), 0};
 		uint8_t *at = kinds_kept.buf + kinds_kept.len;
 		memcpy(at + sizeof r, key, r.key_len);
-		size_t head = sizeof r + pad8(r.key_len);
+		size_t head = sizeof r + op_pad8(r.key_len);
 		r.len = (uint32_t)p->cfg->ops->keep(p, at + head, need - kinds_kept.len - head);
 		memcpy(at, &r, sizeof r);
-		kinds_kept.len += head + pad8(r.len);
+		kinds_kept.len += head + op_pad8(r.len);
 	}
 }
 
@@ -622,9 +617,9 @@ static void kinds_restore(void)
 				continue;
 			keep_key(key, sizeof key, E.probes[i]->cfg);
 			if (strlen(key) == r.key_len && !memcmp(key, at, r.key_len))
-				E.probes[i]->cfg->ops->take(E.probes[i], at + pad8(r.key_len), r.len);
+				E.probes[i]->cfg->ops->take(E.probes[i], at + op_pad8(r.key_len), r.len);
 		}
-		off += sizeof r + pad8(r.key_len) + pad8(r.len);
+		off += sizeof r + op_pad8(r.key_len) + op_pad8(r.len);
 	}
 	plat_free(kinds_kept.buf);
 	kinds_kept.buf = NULL;

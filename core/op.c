@@ -89,6 +89,11 @@ int64_t op_utc_seconds(int y, int mo, int d, int h, int mi, int s)
 	return days * 86400 + h * 3600 + mi * 60 + s;
 }
 
+size_t op_pad8(size_t n)
+{
+	return (n + 7) & ~(size_t)7;
+}
+
 uint32_t op_fnv1a(uint32_t h, const void *p, size_t n)
 {
 	const uint8_t *b = p;

@@ -93,6 +93,8 @@ int op_same(const char *a, const char *b);
 /* A printable excerpt of n bytes that arrived, for a failure detail: bytes outside printable
  * ASCII, and '"', as \xNN; as many as fit cap. Returns the length. */
 size_t op_excerpt(const void *bytes, size_t n, char *out, size_t cap);
+/* n rounded up to a multiple of 8: a record's part padded, so the next stays aligned. */
+size_t op_pad8(size_t n);
 /* FNV-1a of n bytes, going on from h (start from OP_FNV_START). */
 #define OP_FNV_START 2166136261u
 uint32_t op_fnv1a(uint32_t h, const void *p, size_t n);

@@ -151,18 +151,12 @@ struct keep_head {
 };
 struct keep_rec {
 	uint64_t latency_max_us;
-	uint32_t key_len, n; /* the key's bytes, then n buckets, follow */
+	uint32_t key_len, n; /* the key's bytes (padded to 8: op_pad8), then n buckets, follow */
 };
-
-/* A record's size: its key padded to 8 bytes, so the buckets stay aligned for a reader. */
-static size_t key_room(size_t len)
-{
-	return (len + 7) & ~(size_t)7;
-}
 
 size_t slo_keep_bytes(const struct slo *s, const char *key)
 {
-	return sizeof(struct keep_rec) + key_room(strlen(key)) + s->nring * sizeof(struct slo_bucket);
+	return sizeof(struct keep_rec) + op_pad8(strlen(key)) + s->nring * sizeof(struct slo_bucket);
 }
 
 size_t slo_keep_start(struct slo_keep *k, uint32_t saved_s)
@@ -182,12 +176,12 @@ void slo_keep_put(struct slo_keep *k, const char *key, const struct slo *s)
 		return;
 	struct keep_rec r = {s->t->latency_max_us, (uint32_t)strlen(key), 0};
 	uint8_t *at = k->buf + k->len;
-	memset(at + sizeof r, 0, key_room(r.key_len));
+	memset(at + sizeof r, 0, op_pad8(r.key_len));
 	memcpy(at + sizeof r, key, r.key_len);
-	r.n = slo_export(s, (struct slo_bucket *)(void *)(at + sizeof r + key_room(r.key_len)),
+	r.n = slo_export(s, (struct slo_bucket *)(void *)(at + sizeof r + op_pad8(r.key_len)),
 		s->nring);
 	memcpy(at, &r, sizeof r);
-	k->len += sizeof r + key_room(r.key_len) + r.n * sizeof(struct slo_bucket);
+	k->len += sizeof r + op_pad8(r.key_len) + r.n * sizeof(struct slo_bucket);
 }
 
 int64_t slo_keep_saved_s(const struct slo_keep *k)
@@ -216,10 +210,10 @@ int slo_keep_take(const struct slo_keep *k, const char *key, struct slo *s)
 		struct keep_rec r;
 		memcpy(&r, k->buf + off, sizeof r);
 		off += sizeof r;
-		if (key_room(r.key_len) > k->len - off ||
-			r.n > (k->len - off - key_room(r.key_len)) / sizeof(struct slo_bucket))
+		if (op_pad8(r.key_len) > k->len - off ||
+			r.n > (k->len - off - op_pad8(r.key_len)) / sizeof(struct slo_bucket))
 			return 0; /* torn */
-		const uint8_t *b = k->buf + off + key_room(r.key_len);
+		const uint8_t *b = k->buf + off + op_pad8(r.key_len);
 		if (r.key_len == klen && !memcmp(k->buf + off, key, klen) &&
 			r.latency_max_us == s->t->latency_max_us) {
 			for (uint32_t i = 0; i < r.n; i++) {
@@ -229,7 +223,7 @@ int slo_keep_take(const struct slo_keep *k, const char *key, struct slo *s)
 			}
 			return 1;
 		}
-		off += key_room(r.key_len) + r.n * sizeof(struct slo_bucket);
+		off += op_pad8(r.key_len) + r.n * sizeof(struct slo_bucket);
 	}
 	return 0;
 }
