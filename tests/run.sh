@@ -10,11 +10,14 @@ mkdir -p "$log"
 passed=0
 failed=0
 failed_names=()
+started=$SECONDS
 
 # count NAME LOGFILE RC: add the PASS/FAIL lines of one program; a crash or a non-zero exit
-# with no FAIL line counts as one failure of its own.
+# with no FAIL line counts as one failure of its own. Each program's time is said, so the one
+# that makes the suite slow is plain (it must stay well under 15 minutes).
 count() {
 	local name=$1 file=$2 rc=$3 p f
+	local now=$SECONDS
 	p=$(grep -c '^PASS ' "$file")
 	f=$(grep -c '^FAIL ' "$file")
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
@@ -24,6 +27,8 @@ count() {
 	passed=$((passed + p))
 	failed=$((failed + f))
 	grep -E '^(PASS|FAIL|# )' "$file" | sed "s|^|$name: |"
+	echo "# $name: $((now - started)) s"
+	started=$now
 	if [ "$f" -ne 0 ]; then
 		failed_names+=("$name")
 		echo "---- $name output ----"
@@ -60,5 +65,6 @@ done
 if [ ${#failed_names[@]} -ne 0 ]; then
 	echo "failed in: ${failed_names[*]} (logs in $log/)"
 fi
+echo "# the whole suite: $SECONDS s"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
