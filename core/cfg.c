@@ -558,6 +558,7 @@ static const struct cfg_key web_keys[] = {
 	{"token", CFG_STR, 0, offsetof(struct cfg, token), 0, 128, NULL},
 	{"user", CFG_STR, 0, offsetof(struct cfg, page_user), 0, 64, NULL},
 	{"password", CFG_STR, 0, offsetof(struct cfg, page_password), 0, 128, NULL},
+	{"threads", CFG_UINT, 0, offsetof(struct cfg, web_threads), 3, OP_WEB_THREADS_MAX, NULL},
 };
 
 static const struct cfg_key spool_keys[] = {
@@ -1455,6 +1456,7 @@ int cfg_load_text(struct cfg *out, const char *file, const char *text, size_t le
 	out->region = "";
 	out->listen = "127.0.0.1:8080";
 	out->token = "";
+	out->web_threads = OP_MIN(8, OP_WEB_THREADS_MAX);
 	out->max_probes = OP_MIN(256, OP_MAX_PROBES);
 	out->max_inflight = OP_MIN(64, OP_MAX_INFLIGHT);
 	out->history = OP_MIN(120, OP_MAX_HISTORY);

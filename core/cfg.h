@@ -81,6 +81,7 @@ struct cfg {
 	const char *listen; /* "" disables the web server */
 	const char *token;  /* bearer token for the API's write endpoints; "" turns them off */
 	const char *page_user, *page_password; /* read-only basic auth for everything but /healthz */
+	uint32_t web_threads; /* the web server's; on-demand runs may hold all but two */
 	uint32_t max_probes, max_inflight, history;
 	uint64_t shutdown_grace_us; /* how long a stop waits for runs in progress */
 	struct cfg_probe *probes;

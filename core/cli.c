@@ -108,10 +108,10 @@ static int dry_run(const char *path)
 	return rc ? 1 : dry_failed;
 }
 
-/* A reload moved the web server to next's address: serve there, or, when that address cannot
- * be had (taken, not local), go on serving where it was rather than lose the dashboard, the
- * API and /metrics; next then keeps that address, so a later reload tries the new one again.
- * Returns whether the web server is on. */
+/* A reload moved the web server to next's address or changed its threads: serve there, or,
+ * when that address cannot be had (taken, not local), go on serving where it was rather than
+ * lose the dashboard, the API and /metrics; next then keeps that address, so a later reload
+ * tries the new one again. Returns whether the web server is on. */
 static int web_move(const struct cli_hooks *hooks, int on, const struct cfg *cur,
 	struct cfg *next)
 {
@@ -121,12 +121,13 @@ static int web_move(const struct cli_hooks *hooks, int on, const struct cfg *cur
 		hooks->web_stop();
 	if (!*next->listen)
 		return 0;
-	if (hooks->web_start(next->listen, err, sizeof err) == 0) {
-		fprintf(stderr, "outpost: dashboard now at http://%s/\n", next->listen);
+	if (hooks->web_start(next->listen, next->web_threads, err, sizeof err) == 0) {
+		fprintf(stderr, "outpost: dashboard now at http://%s/ (%u threads)\n", next->listen,
+			next->web_threads);
 		return 1;
 	}
 	fprintf(stderr, "outpost: %s\n", err);
-	if (!on || hooks->web_start(cur->listen, err, sizeof err) != 0)
+	if (!on || hooks->web_start(cur->listen, next->web_threads, err, sizeof err) != 0)
 		return 0;
 	fprintf(stderr, "outpost: still serving at http://%s/\n", cur->listen);
 	if (cur->listen != kept)
@@ -169,7 +170,7 @@ static int cmd_run(int argc, char **argv, const struct cli_hooks *hooks)
 	}
 	int web_on = 0;
 	if (*cur.listen && hooks && hooks->web_start) {
-		if (hooks->web_start(cur.listen, err, sizeof err) != 0) {
+		if (hooks->web_start(cur.listen, cur.web_threads, err, sizeof err) != 0) {
 			fprintf(stderr, "outpost: %s\n", err);
 			cfg_free(&cur);
 			return 1;
@@ -214,7 +215,8 @@ static int cmd_run(int argc, char **argv, const struct cli_hooks *hooks)
 			engine_note_reload(0);
 			continue;
 		}
-		if (hooks && hooks->web_start && strcmp(cur.listen, prev.listen))
+		if (hooks && hooks->web_start && (strcmp(cur.listen, prev.listen) ||
+			cur.web_threads != prev.web_threads))
 			web_on = web_move(hooks, web_on, &prev, &cur);
 		cfg_free(&prev);
 		engine_note_reload(1);

@@ -6,7 +6,7 @@
 
 /* What the composition root (platform main) plugs in: the web server. */
 struct cli_hooks {
-	int (*web_start)(const char *listen, char *err, size_t errcap);
+	int (*web_start)(const char *listen, unsigned threads, char *err, size_t errcap);
 	void (*web_stop)(void);
 };
 

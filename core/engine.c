@@ -63,6 +63,7 @@ static struct {
 	int state, err;
 } adhoc[OP_ADHOC_MAX];
 static int adhoc_open; /* the engine takes requests */
+static int adhoc_slots; /* engine_adhoc_slots */
 static struct probe adhoc_probe[OP_ADHOC_MAX];
 
 /* The published snapshot lives outside the arena so it stays readable across a reload. */
@@ -864,6 +865,14 @@ int engine_run_now(const char *name, struct result *out)
 	return rc;
 }
 
+void engine_adhoc_slots(int n)
+{
+	plat_lock();
+	adhoc_slots = OP_MIN(n, OP_ADHOC_MAX);
+	plat_cond_broadcast();
+	plat_unlock();
+}
+
 void engine_request_reload(void)
 {
 	plat_signal_raise(PLAT_SIG_RELOAD);
@@ -876,12 +885,12 @@ static int adhoc_request(const struct cfg_probe *cp, const char *name, uint64_t 
 	st->has_cert = 0;
 	int slot = -1;
 	plat_lock();
-	for (int i = 0; i < OP_ADHOC_MAX && slot < 0; i++)
+	for (int i = 0; i < adhoc_slots && slot < 0; i++)
 		if (adhoc[i].state == ADHOC_FREE)
 			slot = i;
 	if (slot < 0) {
 		plat_unlock();
-		return OP_ENOMEM;
+		return adhoc_slots ? OP_ENOMEM : OP_ECANCELED;
 	}
 	/* queued even while the engine restarts (a reload): its next start takes it */
 	adhoc[slot].cp = cp;
@@ -902,8 +911,9 @@ static int adhoc_request(const struct cfg_probe *cp, const char *name, uint64_t 
 			st->cert = adhoc[slot].cert;
 			break;
 		}
-		/* never started (the engine stopped for good): nothing refers to cp, leave */
-		if (adhoc[slot].state == ADHOC_QUEUED && plat_now_us() > give_up) {
+		/* never started (the engine stopped for good, or the web server stops): nothing
+		 * refers to cp, leave */
+		if (adhoc[slot].state == ADHOC_QUEUED && (!adhoc_slots || plat_now_us() > give_up)) {
 			memset(out, 0, sizeof *out);
 			out->reason = REASON_CANCELED;
 			break;
@@ -1142,7 +1152,7 @@ int engine_init(const struct cfg *cfg, const struct engine_opts *opts, char *err
 	layout(E.arena, cfg, timers);
 	/* descriptors: a run holds one socket, a query one, plus the signal pipe */
 	uint32_t fds = cfg->max_inflight + kind_reserve(cfg, 0) + nq + 8;
-	fd_budget(fds + OP_WEB_THREADS + cfg->nsinks + cfg->nchannels + 32);
+	fd_budget(fds + cfg->web_threads + cfg->nsinks + cfg->nchannels + 32);
 	rc = plat_poll_init((int)fds);
 	int sfd = rc ? rc : plat_signal_init();
 	if (sfd < 0) {
@@ -1228,7 +1238,6 @@ int engine_init(const struct cfg *cfg, const struct engine_opts *opts, char *err
 	plat_lock();
 	adhoc_open = 1;
 	plat_unlock();
-	adhoc_start(); /* requests that came while the engine was reloading */
 	return 0;
 fail:
 	engine_deinit();
@@ -1241,6 +1250,7 @@ int engine_run(void)
 	E.allocs_at_entry = plat_engine_allocs();
 	E.running = 1;
 	E.exit_code = -1;
+	adhoc_start(); /* requests that came while the engine was reloading */
 	if (E.opts.once && E.once_left == 0)
 		E.exit_code = ENGINE_ONCE_DONE;
 	/* the heartbeat /healthz reads is the second tick's publication: every pass fires the

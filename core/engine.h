@@ -44,6 +44,12 @@ void engine_request_stop(void);
  * out->last says "canceled"). The result is not added to any history. */
 int engine_run_adhoc(const struct cfg_probe *cp, struct probe_stats *out);
 
+/* How many ad-hoc runs may wait at once (the web server's threads less two; OP_ADHOC_MAX at
+ * most). 0 refuses new ones and ends those not started yet as OP_ECANCELED: the web server
+ * sets it before it stops, so that none of its threads waits on a run that a stopped loop
+ * (a reload) would never start. */
+void engine_adhoc_slots(int n);
+
 /* Run the configured probe name now, out of schedule (from another thread). The result also
  * goes into its history. Blocks until the result. Returns 0, OP_ENOENT (no such probe),
  * OP_EAGAIN (it is running right now), OP_ENOMEM (every ad-hoc slot busy) or OP_ECANCELED. */

@@ -42,14 +42,15 @@
 #ifndef OP_RUN_BUF
 #define OP_RUN_BUF 1280
 #endif
-/* Threads of the web server, one per open connection. On-demand runs (/probe, "run now")
- * wait on one each and may hold all but two, so /metrics and the dashboard always have one. */
-#ifndef OP_WEB_THREADS
-#define OP_WEB_THREADS 8
+/* Most threads of the web server (web.threads), one per open connection. On-demand runs
+ * (/probe, "run now") wait on one each and may hold all but two, so /metrics and the dashboard
+ * always have one. */
+#ifndef OP_WEB_THREADS_MAX
+#define OP_WEB_THREADS_MAX 64
 #endif
-#define OP_ADHOC_MAX (OP_WEB_THREADS - 2)
-#if OP_WEB_THREADS < 3
-#error "OP_WEB_THREADS must leave room for on-demand runs and two more"
+#define OP_ADHOC_MAX (OP_WEB_THREADS_MAX - 2)
+#if OP_WEB_THREADS_MAX < 3
+#error "OP_WEB_THREADS_MAX must leave room for on-demand runs and two more"
 #endif
 /* Failure detail text kept with each result. */
 #ifndef OP_DETAIL_MAX

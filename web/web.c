@@ -317,7 +317,7 @@ static int log_message(const struct mg_connection *c, const char *msg)
 	return 1;
 }
 
-int web_start(const char *listen, char *err, size_t errcap)
+int web_start(const char *listen, unsigned threads, char *err, size_t errcap)
 {
 	static int lib;
 	if (!lib) {
@@ -325,15 +325,15 @@ int web_start(const char *listen, char *err, size_t errcap)
 		lib = 1;
 	}
 	/* civetweb writes IPv6 as [addr]:port, the same as our config. Each connection holds a
-	 * thread while it is open, even idle: OP_WEB_THREADS (about 20 KB of RSS each) let a
+	 * thread while it is open, even idle: web.threads (about 18 KB of RSS each) let a
 	 * browser's preconnects and a balancer's checks sit beside a Prometheus scrape; a
 	 * connection that sends nothing goes after 5 s, and keep-alive ends 1 s after a request
 	 * (the dashboard polls every 3 s, so it never pins a thread). */
-	char threads[12];
-	snprintf(threads, sizeof threads, "%d", OP_WEB_THREADS);
+	char nthreads[12];
+	snprintf(nthreads, sizeof nthreads, "%u", threads);
 	const char *opts[] = {
 		"listening_ports", listen,
-		"num_threads", threads,
+		"num_threads", nthreads,
 		"request_timeout_ms", "5000",
 		"max_request_size", "16384",
 		"enable_keep_alive", "yes",
@@ -363,11 +363,15 @@ int web_start(const char *listen, char *err, size_t errcap)
 	mg_set_request_handler(ctx, "/assets/style.css$", h_asset, (void *)&css);
 	mg_set_request_handler(ctx, "/assets/app.js$", h_asset, (void *)&js);
 	mg_set_request_handler(ctx, "/$", h_index, NULL);
+	engine_adhoc_slots((int)threads - 2); /* two threads stay free for the rest */
 	return 0;
 }
 
 void web_stop(void)
 {
+	/* threads waiting on runs the loop has not started would hold mg_stop for good: the
+	 * loop that calls this is not running them (a reload) */
+	engine_adhoc_slots(0);
 	if (ctx)
 		mg_stop(ctx);
 	ctx = NULL;

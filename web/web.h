@@ -5,8 +5,9 @@
 
 #include <stddef.h>
 
-/* Start serving on listen ("ip:port"). Returns 0, or -1 with err filled. */
-int web_start(const char *listen, char *err, size_t errcap);
+/* Start serving on listen ("ip:port") with this many threads (3 or more). Returns 0, or -1 with
+ * err filled. */
+int web_start(const char *listen, unsigned threads, char *err, size_t errcap);
 /* Stop the server and join its threads (idempotent). */
 void web_stop(void);
 

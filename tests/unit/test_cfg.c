@@ -55,6 +55,7 @@ static void test_defaults(void)
 {
 	ASSERT_EQ(load("{}"), 0);
 	ASSERT_STR_EQ(c.listen, "127.0.0.1:8080");
+	ASSERT_EQ(c.web_threads, 8);
 	ASSERT_EQ(c.max_probes, 256);
 	ASSERT_EQ(c.max_inflight, 64);
 	ASSERT_EQ(c.history, 120);
@@ -101,6 +102,7 @@ static const struct {
 	{"{\"appliance\": {\"labels\": {\"probe\": \"x\"}}}", "t.json:1:27: ",
 		"label name \"probe\" is used by outpost itself"},
 	{"{\"web\": {\"listen\": \"x\"}}", "t.json:1:20: ", "\"listen\" must be \"ip:port\""},
+	{"{\"web\": {\"threads\": 2}}", "t.json:1:21: ", "\"threads\" must be between 3 and 64"},
 	{"{\"web\": {}}\n{}", "t.json:2:1: ", "text after the top-level object"},
 	{"{\"web\": {\"listen\": \"127.0.0.1:80\",}}", "t.json:1:", "invalid JSON"},
 	{"{\"web\": {\"listen\": \"127.0.0.1:80\"}", "t.json:1:", "ends too early"},
