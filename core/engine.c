@@ -819,6 +819,14 @@ static void adhoc_start(void)
 	}
 	plat_unlock();
 	for (uint32_t i = 0; i < OP_ADHOC_MAX; i++) {
+		if (E.draining && (names[i][0] || todo[i])) {
+			/* a stop starts no new runs: the grace is for those in progress, and a
+			 * scraper that asks without a pause would fill all of it */
+			struct result r = {.wall_us = plat_wall_us(), .reason = REASON_CANCELED};
+			op_strlcpy(r.detail, "stopping", sizeof r.detail);
+			adhoc_finish(i, &r, NULL);
+			continue;
+		}
 		if (names[i][0]) {
 			/* run a configured probe now, unless it is running already */
 			struct probe *p = NULL;

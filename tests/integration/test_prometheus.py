@@ -133,15 +133,18 @@ def test_probe_scrapes_of_slow_targets_leave_metrics_answering():
     app.stop()
 
 
-def test_a_reload_that_moves_the_web_server_while_scrapes_wait():
+def test_reloads_and_a_stop_while_scrapes_wait():
     """Twelve scrapers call /probe without a pause while three reloads move the web server to
     another port and back: it serves at each new address within seconds. (It used to hang for
     good: a scrape that came in the reload's middle waited on a run the stopped loop would
-    never start, and the stop of the web server waited on it.)"""
+    never start, and the stop of the web server waited on it.) Then a stop, the scrapers still
+    asking: it waits for the runs in progress (300 ms), not for the whole grace (20 s), which
+    new runs would fill."""
     import threading
     _, mport = start_tool("mockhttp")
     ports = [free_port(), free_port()]
-    cfg = {"modules": {"http_2xx": {"kind": "http", "timeout": "5s"}}, "probes": []}
+    cfg = {"modules": {"http_2xx": {"kind": "http", "timeout": "5s"}}, "probes": [],
+           "shutdown_grace": "20s"}
     app = Appliance(cfg, port=ports[0])
     done = threading.Event()
     answered = []
@@ -152,7 +155,7 @@ def test_a_reload_that_moves_the_web_server_while_scrapes_wait():
                 return
             port = ports[(i + k) % 2]
             url = f"http://127.0.0.1:{port}/probe?module=http_2xx&target=" \
-                  f"http://127.0.0.1:{mport}/delay/20"
+                  f"http://127.0.0.1:{mport}/delay/300"
             try:
                 with urllib.request.urlopen(url, timeout=10) as r:
                     answered.append(r.status)
@@ -170,13 +173,17 @@ def test_a_reload_that_moves_the_web_server_while_scrapes_wait():
             app.reload(cfg)
             wait_for(lambda: app.get("/healthz", timeout=1)[0] == 200, 10,
                      f"serving at the new address after reload {n}")
+        time.sleep(0.5)
+        t0 = time.monotonic()
+        rc, _ = app.stop(timeout=30)
+        took = time.monotonic() - t0
     finally:
         done.set()
         for t in threads:
             t.join(15)
     assert 200 in answered, "no scrape was answered"
-    rc, _ = app.stop()
     eq(rc, 0, "exit")
+    assert took < 10, f"the stop took {took:.1f} s"
 
 
 def test_module_errors_at_load():
