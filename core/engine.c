@@ -64,6 +64,7 @@ static struct {
 } adhoc[OP_ADHOC_MAX];
 static int adhoc_open; /* the engine takes requests */
 static int adhoc_slots; /* engine_adhoc_slots */
+static int adhoc_hi;    /* the most slots ever allowed: no slot past it was used */
 static struct probe adhoc_probe[OP_ADHOC_MAX];
 
 /* The published snapshot lives outside the arena so it stays readable across a reload. */
@@ -809,7 +810,8 @@ static void adhoc_start(void)
 	const struct cfg_probe *todo[OP_ADHOC_MAX] = {0};
 	char names[OP_ADHOC_MAX][OP_NAME_MAX];
 	plat_lock();
-	for (int i = 0; i < OP_ADHOC_MAX; i++) {
+	int hi = adhoc_hi;
+	for (int i = 0; i < hi; i++) {
 		names[i][0] = 0;
 		if (adhoc[i].state == ADHOC_QUEUED) {
 			adhoc[i].state = ADHOC_RUNNING;
@@ -818,7 +820,7 @@ static void adhoc_start(void)
 		}
 	}
 	plat_unlock();
-	for (uint32_t i = 0; i < OP_ADHOC_MAX; i++) {
+	for (int i = 0; i < hi; i++) {
 		if (E.draining && (names[i][0] || todo[i])) {
 			/* a stop starts no new runs: the grace is for those in progress, and a
 			 * scraper that asks without a pause would fill all of it */
@@ -877,6 +879,7 @@ void engine_adhoc_slots(int n)
 {
 	plat_lock();
 	adhoc_slots = OP_MIN(n, OP_ADHOC_MAX);
+	adhoc_hi = OP_MAX(adhoc_hi, adhoc_slots);
 	plat_cond_broadcast();
 	plat_unlock();
 }
@@ -1280,7 +1283,7 @@ void engine_deinit(void)
 	if (E.draining)
 		fprintf(stderr, "outpost: %u runs finished in the grace period, %u interrupted\n",
 			E.drained, E.interrupted);
-	for (uint32_t i = 0; i < OP_ADHOC_MAX; i++)
+	for (int i = 0; i < adhoc_hi; i++)
 		if (adhoc_probe[i].run)
 			probe_run_done(adhoc_probe[i].run, 0, REASON_CANCELED, "engine stopped");
 	for (uint32_t c = 0; E.chan && E.cfg && c < E.cfg->nchannels; c++)
@@ -1298,7 +1301,7 @@ void engine_deinit(void)
 	 * for the next engine, or give up by themselves) */
 	plat_lock();
 	adhoc_open = 0;
-	for (uint32_t i = 0; i < OP_ADHOC_MAX; i++) {
+	for (int i = 0; i < adhoc_hi; i++) {
 		if (adhoc[i].state == ADHOC_RUNNING) {
 			struct result r = {.wall_us = plat_wall_us(), .reason = REASON_CANCELED};
 			op_strlcpy(r.detail, "engine stopped", sizeof r.detail);
