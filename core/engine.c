@@ -442,6 +442,31 @@ int probe_run_done(struct probe_run *r, int ok, int reason, const char *fmt, ...
 	return 0;
 }
 
+/* An on-demand run's budget (a scrape's) runs from when it was asked, not from when a run slot
+ * freed: one still waiting in the FIFO when it ends fails here, and one that starts late has
+ * what is left of it as its timeout (run_start). */
+static void adhoc_no_slot(struct ev_timer *t)
+{
+	struct probe *p = OP_CONTAINER_OF(t, struct probe, tick), *prev = NULL;
+	struct probe **pp = &E.wait_head;
+	while (*pp && *pp != p) {
+		prev = *pp;
+		pp = &prev->wait_next;
+	}
+	if (*pp) { /* (a stop empties the FIFO and leaves its runs to the grace) */
+		*pp = p->wait_next;
+		if (E.wait_tail == p)
+			E.wait_tail = prev;
+		E.waiting--;
+	}
+	p->waiting = 0;
+	struct result r = {.wall_us = plat_wall_us(), .reason = REASON_NO_SLOT,
+		.duration_us = (uint32_t)p->cfg->timeout_us};
+	snprintf(r.detail, sizeof r.detail, "no run slot came free within the timeout (%u runs "
+		"in progress: limits.max_inflight)", E.inflight);
+	adhoc_finish(p->id, &r, p);
+}
+
 /* Start a run of p that was due at due_us; queue p when every run slot is busy. */
 static void run_start(struct probe *p, uint64_t due_us)
 {
@@ -459,6 +484,10 @@ static void run_start(struct probe *p, uint64_t due_us)
 			E.wait_head = p;
 		E.wait_tail = p;
 		E.waiting++;
+		if (p->adhoc) {
+			p->tick.cb = adhoc_no_slot;
+			ev_timer_at(&op_loop, &p->tick, due_us + p->cfg->timeout_us);
+		}
 		return;
 	}
 	r->p = p;
@@ -473,7 +502,9 @@ static void run_start(struct probe *p, uint64_t due_us)
 	E.runs_started++;
 	E.inflight++;
 	p->run = r;
-	ev_timer_at(&op_loop, &r->deadline, r->t0_us + p->cfg->timeout_us);
+	if (p->adhoc)
+		ev_timer_cancel(&op_loop, &p->tick);
+	ev_timer_at(&op_loop, &r->deadline, (p->adhoc ? due_us : r->t0_us) + p->cfg->timeout_us);
 	r->ops->start(r);
 }
 
@@ -1145,7 +1176,8 @@ int engine_init(const struct cfg *cfg, const struct engine_opts *opts, char *err
 	uint32_t nq = cfg->max_inflight + 4 + kind_reserve(cfg, 0);
 	/* every probe's tick, every run's deadline, every query's timer, the engine's own, and
 	 * what kinds keep between runs */
-	uint32_t timers = cfg->max_probes + 2 * cfg->max_inflight + nq + 6 + kind_reserve(cfg, 1);
+	uint32_t timers = cfg->max_probes + 2 * cfg->max_inflight + nq + 6 + kind_reserve(cfg, 1) +
+		cfg->web_threads; /* on-demand runs waiting for a slot (adhoc_no_slot) */
 	snprintf(err, cap, "cannot reserve memory for %u probes", cfg->max_probes);
 	int rc = snap_prepare(cfg);
 	if (rc == 0)

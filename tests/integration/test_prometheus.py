@@ -186,6 +186,33 @@ def test_reloads_and_a_stop_while_scrapes_wait():
     assert took < 10, f"the stop took {took:.1f} s"
 
 
+def test_a_scrape_that_finds_every_run_slot_busy_keeps_its_budget():
+    """With every run slot held (limits.max_inflight 1, a scheduled run of 20 s), a scrape with
+    a 3 s timeout is answered within its budget (2.5 s) as a failure that says why, rather
+    than after the slot frees (it was answered 20 s later, long after Prometheus gave up)."""
+    _, mport = start_tool("mockhttp")
+    cfg = {"limits": {"max_inflight": 1}, "shutdown_grace": "0s",
+           "modules": {"http_2xx": {"kind": "http", "timeout": "5s"}},
+           "probes": [{"name": "hog", "kind": "http", "target":
+                       f"http://127.0.0.1:{mport}/delay/20000", "interval": "30s",
+                       "timeout": "25s"}]}
+    app = Appliance(cfg)
+    wait_for(lambda: metric(app.metrics(), "outpost_probes_inflight") == 1, 5, "the hog's run")
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{app.port}/probe?module=http_2xx&debug=true&"
+        f"target=http://127.0.0.1:{mport}/status/200",
+        headers={"X-Prometheus-Scrape-Timeout-Seconds": "3"})
+    t0 = time.monotonic()
+    with urllib.request.urlopen(req, timeout=15) as r:
+        body = r.read().decode()
+    took = time.monotonic() - t0
+    assert took < 5, f"answered after {took:.1f} s"
+    assert "result: failure (no free run slot)" in body, body
+    assert "no run slot came free within the timeout" in body, body
+    assert "\nprobe_success 0\n" in body, body
+    app.stop()
+
+
 def test_module_errors_at_load():
     path = write({"modules": {"m": {"kind": "http", "max_redirect": 1}}})
     r = outpost("check-config", path)
