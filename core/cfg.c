@@ -993,6 +993,13 @@ int cfg_module_load(struct cfg *out, const struct cfg_module *m, const char *tar
 	const struct probe_ops *ops = probe_kind_find(kind);
 	if (!target)
 		target = ops && ops->example_target ? ops->example_target : "module.invalid";
+	/* blackbox_exporter takes an http target without a scheme as http:// (its README asks
+	 * for ?target=google.com): scrape configs written for it list bare host names */
+	char url[OP_TARGET_MAX + 8];
+	if (!strcmp(kind, "http") && !strstr(target, "://")) {
+		snprintf(url, sizeof url, "http://%s", target);
+		target = url;
+	}
 	size_t cap = strlen(m->members) + strlen(target) * 2 + 256;
 	text = malloc(cap);
 	if (!text) {

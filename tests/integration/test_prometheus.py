@@ -90,6 +90,9 @@ def test_probe_endpoint_answers():
     s, body = app.get("/probe?module=http_2xx&target=ftp://x/")
     eq(s, 400, "bad target")
     assert "must be a URL" in body, body
+    # a target without a scheme is http://, as blackbox_exporter takes it (?target=google.com)
+    s, body = app.get(f"/probe?module=http_2xx&target=127.0.0.1:{mport}/status/200")
+    eq((s, parse_metrics(body).get("probe_success")), (200, [({}, 1.0)]), body)
     app.stop()
 
 
