@@ -229,7 +229,13 @@ static int h_probe(struct mg_connection *c, void *cb)
 	size_t ql = strlen(q);
 	char target[OP_TARGET_MAX], module[OP_NAME_MAX] = "http_2xx", debug[8] = "";
 	char msg[600];
-	if (mg_get_var(q, ql, "target", target, sizeof target) <= 0)
+	int tl = mg_get_var(q, ql, "target", target, sizeof target);
+	if (tl == -2) {
+		int n = snprintf(msg, sizeof msg, "Target parameter is longer than %d bytes\n",
+			OP_TARGET_MAX - 1);
+		return web_reply(c, 400, "text/plain", NO_STORE, msg, (size_t)n);
+	}
+	if (tl <= 0)
 		return web_reply(c, 400, "text/plain", NO_STORE, "Target parameter is missing\n", 28);
 	mg_get_var(q, ql, "module", module, sizeof module);
 	mg_get_var(q, ql, "debug", debug, sizeof debug);

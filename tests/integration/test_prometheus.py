@@ -84,6 +84,8 @@ def test_probe_endpoint_answers():
     eq(s, 200, body)
     assert "timeout=0.300s" in body and "result: failure (timeout)" in body, body
     eq(app.get("/probe?module=http_2xx")[0], 400, "no target")
+    s, body = app.get("/probe?module=http_2xx&target=http://x/" + "a" * 300)
+    eq((s, body), (400, "Target parameter is longer than 255 bytes\n"), "a long target")
     s, body = app.get("/probe?module=nope&target=x")
     eq(s, 400, "unknown module")
     assert 'Unknown module "nope"' in body
