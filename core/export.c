@@ -647,18 +647,19 @@ int export_init(const struct cfg *cfg, struct probe **sinks)
 	/* without spool.dir: the same log in memory (it survives a restart of the process, not
 	 * of the box), and smaller unless max_bytes says otherwise */
 	char ram[256];
+	snprintf(ram, sizeof ram, "%s/outpost-spool-%s", plat_ram_dir(), cfg->name);
+	for (char *c = ram + strlen(plat_ram_dir()) + 1; *c; c++)
+		if (*c == '/')
+			*c = '_';
 	const char *dir = cfg->spool_dir;
-	uint64_t max = cfg->spool_max_bytes;
+	uint64_t max = cfg->spool_max_bytes, ram_max = 4u << 20;
 	if (!dir || !dir[0]) {
-		snprintf(ram, sizeof ram, "%s/outpost-spool-%s", plat_ram_dir(), cfg->name);
-		for (char *c = ram + strlen(plat_ram_dir()) + 1; *c; c++)
-			if (*c == '/')
-				*c = '_';
 		dir = ram;
 		if (!cfg->spool_max_set)
-			max = 4u << 20;
+			max = ram_max;
 	}
-	int rc = spool_open(dir, max, cfg->nsinks, names);
+	/* the memory log is also where a spool.dir whose medium fails goes on (smaller) */
+	int rc = spool_open(dir, max, cfg->nsinks, names, ram, OP_MIN(max, ram_max));
 	if (rc)
 		fprintf(stderr, "outpost: spool %s: %s; results are not exported\n", dir,
 			op_strerror(rc));

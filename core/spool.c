@@ -20,6 +20,8 @@ static struct {
 	int active; /* write handle of the last segment, -1 when none (set by spool_open) */
 	int failing; /* the last flush could not write (said once on stderr, and its end) */
 	char dir[256];
+	char spare[256]; /* where the log moves when dir's medium fails ("": nowhere) */
+	uint64_t spare_max;
 	uint64_t max_bytes, seg_max;
 	struct seg segs[SEGS_MAX];
 	uint32_t nsegs;
@@ -193,7 +195,8 @@ static int open_active(void)
 	return P.active < 0 ? OP_EIO : 0;
 }
 
-int spool_open(const char *dir, uint64_t max_bytes, uint32_t nsinks, const char *const *names)
+static int open_dir(const char *dir, uint64_t max_bytes, uint32_t nsinks,
+	const char *const *names)
 {
 	if (!P.on)
 		P.active = -1;
@@ -233,6 +236,161 @@ int spool_open(const char *dir, uint64_t max_bytes, uint32_t nsinks, const char 
 	}
 	P.on = 1;
 	return 0;
+}
+
+static void remove_spool_file(void *ctx, const char *name, int is_dir)
+{
+	char path[320], tail[8];
+	unsigned n;
+	if (is_dir || (sscanf(name, "%8u.%7s", &n, tail) != 2 && !strstr(name, ".cursor")))
+		return;
+	snprintf(path, sizeof path, "%s/%s", (const char *)ctx, name);
+	plat_file_remove(path);
+}
+
+/* dir's medium failed (a card gone read-only, a disk that answers with I/O errors, or one
+ * filled by other files): the log goes on in the spare (memory), so the exports go on. What
+ * the sinks have not been sent and can still be read comes along, each cursor landing where
+ * its record does, then the batch; beyond the spare's bound the oldest go, counted as dropped
+ * as at any bound. Not steady state: it allocates. 0, or the spare's error (then the spool is
+ * off). */
+static int move_to_spare(void)
+{
+	char old[256], names[SPOOL_SINKS_MAX][64];
+	const char *np[SPOOL_SINKS_MAX];
+	struct spool_pos cur[SPOOL_SINKS_MAX], to[SPOOL_SINKS_MAX];
+	uint8_t mapped[SPOOL_SINKS_MAX] = {0};
+	uint32_t nsinks = P.nsinks, from = P.segs[P.nsegs - 1].seq + 1, lost = 0, moved = 0;
+	op_strlcpy(old, P.dir, sizeof old);
+	for (uint32_t k = 0; k < nsinks; k++) {
+		op_strlcpy(names[k], P.names[k], sizeof names[k]);
+		np[k] = names[k];
+		cur[k] = P.cur[k];
+		from = OP_MIN(from, cur[k].seg);
+	}
+	uint32_t first = 0;
+	while (first < P.nsegs && P.segs[first].seq < from)
+		first++;
+	uint32_t nold = P.nsegs - first;
+	struct seg *segs = malloc(sizeof *segs * (nold ? nold : 1));
+	uint8_t *batch = malloc(P.batch_len ? P.batch_len : 1);
+	if (!segs || !batch) {
+		free(segs);
+		free(batch);
+		return OP_ENOMEM;
+	}
+	memcpy(segs, P.segs + first, sizeof *segs * nold);
+	size_t batch_len = P.batch_len;
+	uint32_t batch_records = P.batch_records;
+	memcpy(batch, P.batch, batch_len);
+	struct spool_stats st = P.st;
+	plat_fclose(P.active);
+	P.active = -1;
+	P.on = 0;
+	P.batch_len = 0;
+	plat_dir_scan(P.spare, remove_spool_file, P.spare); /* a log of an earlier process */
+	int rc = open_dir(P.spare, P.spare_max, nsinks, np);
+	P.spare[0] = 0; /* one move: the spare's own failure ends in the usual way */
+	if (rc == 0) {
+		P.st.dropped = st.dropped;
+		P.st.corrupt = st.corrupt;
+		P.st.appended = st.appended;
+		/* each old record, read straight from its segment; a cursor maps to the new place
+		 * of the record it points at */
+		static uint8_t rec[SPOOL_HDR + REC_MAX];
+		for (uint32_t i = 0; i < nold; i++) {
+			char path[320];
+			snprintf(path, sizeof path, "%s/%08u.seg", old, segs[i].seq);
+			int h = plat_fopen(path, 0);
+			/* the first segment from the oldest cursor in it: what is before was sent */
+			uint32_t off = 0, n = 0, sent = 0;
+			for (uint32_t k = 0; k < nsinks && i == 0; k++) {
+				if (cur[k].seg == segs[i].seq && (!n || cur[k].off < off)) {
+					off = cur[k].off;
+					sent = cur[k].idx;
+					n = 1;
+				}
+			}
+			n = 0;
+			while (h >= 0 && off < segs[i].size) {
+				for (uint32_t k = 0; k < nsinks; k++) {
+					if (!mapped[k] && cur[k].seg == segs[i].seq && cur[k].off <= off) {
+						spool_flush();
+						to[k] = (struct spool_pos){P.segs[P.nsegs - 1].seq,
+							P.segs[P.nsegs - 1].size, 0};
+						mapped[k] = 1;
+					}
+				}
+				int len = plat_fread_at(h, off, rec, SPOOL_HDR) == SPOOL_HDR ?
+					rec_len(rec, off, segs[i].size) : -1;
+				if (len < 0 || plat_fread_at(h, off + SPOOL_HDR, rec + SPOOL_HDR,
+					(size_t)len) != len)
+					break;
+				spool_append((int64_t)((uint64_t)get32(rec + 8) |
+					(uint64_t)get32(rec + 12) << 32), rec + SPOOL_HDR, (size_t)len);
+				off += SPOOL_HDR + (uint32_t)len;
+				n++;
+			}
+			plat_fclose(h);
+			moved += n;
+			lost += segs[i].records > sent + n ? segs[i].records - sent - n : 0;
+		}
+		/* cursors at the end, or in what could not be read: before the batch */
+		spool_flush();
+		for (uint32_t k = 0; k < nsinks; k++)
+			if (!mapped[k])
+				to[k] = (struct spool_pos){P.segs[P.nsegs - 1].seq,
+					P.segs[P.nsegs - 1].size, 0};
+		for (size_t at = 0; at + SPOOL_HDR <= batch_len;) {
+			uint32_t len = get32(batch + at);
+			spool_append((int64_t)((uint64_t)get32(batch + at + 8) |
+				(uint64_t)get32(batch + at + 12) << 32), batch + at + SPOOL_HDR, len);
+			at += SPOOL_HDR + len;
+		}
+		spool_flush();
+		for (uint32_t k = 0; k < nsinks; k++) {
+			P.cur[k] = to[k];
+			cursor_clamp(&P.cur[k]);
+			const struct seg *cs = seg_find(P.cur[k].seg);
+			P.cur[k].idx = cs ? cs->records - records_from(cs, P.cur[k].off) : 0;
+			cursor_save(k);
+		}
+		P.st.dropped += lost;
+		P.st.moved = 1;
+		char less[64] = "";
+		if (lost)
+			snprintf(less, sizeof less, " (less %u that could not be read)", lost);
+		fprintf(stderr, "outpost: spool: %s cannot be written: the spool goes on in memory "
+			"at %s (up to %llu KiB) with the %u results not yet sent%s\n", old, P.dir,
+			(unsigned long long)(P.max_bytes >> 10), moved + batch_records, less);
+	} else {
+		fprintf(stderr, "outpost: spool: %s cannot be written, nor the spare %s: results are "
+			"not exported\n", old, P.dir);
+	}
+	free(segs);
+	free(batch);
+	return rc;
+}
+
+int spool_open(const char *dir, uint64_t max_bytes, uint32_t nsinks, const char *const *names,
+	const char *spare, uint64_t spare_max)
+{
+	int rc = open_dir(dir, max_bytes, nsinks, names);
+	op_strlcpy(P.spare, spare && strcmp(spare, dir) ? spare : "", sizeof P.spare);
+	P.spare_max = spare_max;
+	if (rc == 0 || !P.spare[0])
+		return rc;
+	/* a medium that fails from the start (read-only, not mounted): the spare at once, as it
+	 * is (a process before this one may have left its log there) */
+	char bad[256];
+	op_strlcpy(bad, dir, sizeof bad);
+	rc = open_dir(P.spare, P.spare_max, nsinks, names);
+	fprintf(stderr, "outpost: spool: %s cannot be written: the spool is in memory at %s "
+		"(up to %llu KiB)%s\n", bad, P.spare, (unsigned long long)(P.spare_max >> 10),
+		rc ? ", which cannot be written either: results are not exported" : "");
+	P.spare[0] = 0;
+	P.st.moved = 1;
+	return rc;
 }
 
 void spool_close(void)
@@ -383,6 +541,8 @@ int spool_flush(void)
 	seg_path(last->seq, path, sizeof path);
 	if (rc == 0)
 		rc = plat_disk_sync(path);
+	if (rc != 0 && P.spare[0])
+		return move_to_spare();
 	if (rc != 0) {
 		if (!P.failing)
 			fprintf(stderr, "outpost: spool: cannot write %s: %s; results wait in memory "

@@ -41,13 +41,17 @@ struct spool_stats {
 	uint64_t refused[SPOOL_SINKS_MAX];
 	struct delivery_state delivery[SPOOL_SINKS_MAX];
 	uint32_t nsinks;
+	uint8_t moved; /* the medium failed: the spool is in the spare (memory) */
 	char names[SPOOL_SINKS_MAX][64];
 };
 
 /* Open dir (created if missing) for nsinks sinks named names[i]: scan and repair the segments,
  * load the cursors. max_bytes bounds the segments. Writes what it repaired to stderr. Blocks:
- * start-up. 0 or a negative code. */
-int spool_open(const char *dir, uint64_t max_bytes, uint32_t nsinks, const char *const *names);
+ * start-up. When dir cannot be written, then or later (a card gone read-only), the log goes
+ * on in spare (memory; NULL: nowhere), bounded by spare_max, with what the sinks had not been
+ * sent. 0 or a negative code. */
+int spool_open(const char *dir, uint64_t max_bytes, uint32_t nsinks, const char *const *names,
+	const char *spare, uint64_t spare_max);
 void spool_close(void);
 /* Add a record (len <= 4096) to the batch, flushing a full batch first. 0, or the flush's error
  * (the record is then lost, and counted as dropped). */

@@ -87,7 +87,7 @@ cmd_tools() {
 
 cmd_test_tools() {
 	cmd_tools
-	need prometheus openssl chromium slapd mariadb-server tinyproxy systemd
+	need prometheus openssl chromium slapd mariadb-server tinyproxy systemd e2fsprogs mount
 	command -v node >/dev/null && command -v npm >/dev/null || need nodejs npm
 	# test-only npm packages (playwright-core drives Debian's chromium; no browser download)
 	local npm_dir="$top/build/npm" pkg="$top/tests/browser/package.json"

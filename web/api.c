@@ -481,7 +481,7 @@ static int get_exports(struct mg_connection *c)
 		jb_delivery(&b, st.names[i], "export", &st.delivery[i]);
 		jb(&b, "}");
 	}
-	jb(&b, "]}\n");
+	jb(&b, "],\"spool_medium_failed\":%s}\n", st.moved ? "true" : "false");
 	return send_json(c, 200, &b);
 }
 

@@ -58,6 +58,12 @@ class Collector:
             return [(l["probe"], l["timestamp"]) for l in self.lines]
 
 
+def stamp(t):
+    """A result's timestamp ("2026-11-30T15:38:22.123Z") in Unix seconds."""
+    import calendar
+    return calendar.timegm(time.strptime(t[:19], "%Y-%m-%dT%H:%M:%S")) + float("0" + t[19:-1])
+
+
 def config(port, spool, n=3, interval="100ms"):
     _, tport = start_tool("mocktcp")
     return {"spool": {"dir": spool, "flush_every": "200ms", "max_bytes": 4194304},
@@ -246,6 +252,60 @@ def test_a_full_disk_keeps_the_newest_results():
         assert "is full at" in err and "the oldest segment went to make room" in err, err
     finally:
         subprocess.run(["umount", "-l", d])
+
+
+def test_a_card_that_fails_moves_the_spool_to_memory():
+    """The spool's card fails under it: an ext4 on a loop device whose backing store fills,
+    so its writes fail and the kernel remounts it read-only, as a worn SD card. The spool goes
+    on in memory with what was not yet sent, and every result reaches the collector once;
+    before, the exports stopped there. A start on the read-only card opens the spool in memory
+    at once (before: "results are not exported")."""
+    import subprocess
+    back, card = tempfile.mkdtemp(prefix="outpost-back-"), tempfile.mkdtemp(prefix="outpost-card-")
+    sh = lambda c: subprocess.run(c, shell=True, capture_output=True, text=True)
+    sh(f"mount -t tmpfs -o size=6m tmpfs {back} && truncate -s 64M {back}/img && "
+       f"mkfs.ext4 -q -F {back}/img")
+    loop = sh(f"losetup -f --show {back}/img").stdout.strip()
+    name = f"card-{os.getpid()}"
+    try:
+        assert loop and sh(f"mount -o errors=remount-ro {loop} {card}").returncode == 0, \
+            "needs root and a loop device"
+        col = Collector()
+        cfg = config(col.port, f"{card}/spool")
+        cfg["appliance"] = {"name": name}
+        app = Appliance(cfg)
+        wait_for(lambda: len(col.keys()) > 20, 10, "deliveries from the card")
+        sh(f"dd if=/dev/zero of={back}/filler bs=1M count=20")  # the card fails from here
+        wait_for(lambda: metric(app.metrics(), "outpost_spool_medium_failed") == 1, 20,
+                 "the spool moved to memory")
+        n = len(col.keys())
+        wait_for(lambda: len(col.keys()) > n + 60, 15, "deliveries after the move")
+        rc, err = app.stop()
+        assert f"spool: {card}/spool cannot be written: the spool goes on in memory" in err, err
+        m = col.keys()
+        eq(len(m), len(set(m)), "nothing twice")
+        mounts = sh(f"grep {card} /proc/mounts").stdout
+        assert "emergency_ro" in mounts or " ro," in mounts, f"the card read-only: {mounts}"
+        # nothing lost at the move: each probe's results (every 100 ms) follow without a gap
+        per = {}
+        for probe, t in m:
+            per.setdefault(probe, []).append(stamp(t))
+        for probe, ts in per.items():
+            ts.sort()
+            gap = max(b - a for a, b in zip(ts, ts[1:]))
+            assert gap < 0.35, f"{probe}: a gap of {gap:.3f} s in {len(ts)} results"
+        # a start on the read-only card: the spool is in memory from the start
+        col2 = Collector()
+        cfg2 = config(col2.port, f"{card}/spool")
+        cfg2["appliance"] = {"name": name}
+        app = Appliance(cfg2)
+        wait_for(lambda: len(col2.keys()) > 20, 10, "deliveries after a start on the card")
+        eq(metric(app.metrics(), "outpost_spool_medium_failed"), 1, "said on /metrics")
+        rc, err = app.stop()
+        assert f"spool: {card}/spool cannot be written: the spool is in memory at" in err, err
+    finally:
+        sh(f"umount -l {card}; losetup -d {loop}; umount -l {back}; "
+           f"rm -rf /dev/shm/outpost-spool-{name}")
 
 
 def test_without_a_directory_the_spool_is_in_memory():
