@@ -194,6 +194,7 @@ static void test_adhoc_runs_from_many_threads(void)
 	if (cfg_load_text(&c, "t", text, sizeof text - 1, err, sizeof err))
 		T_FAIL_AT("%s", err);
 	ASSERT_EQ(engine_init(&c, NULL, err, sizeof err), 0);
+	engine_adhoc_slots(6); /* as a web server with 8 threads sets it */
 	pthread_t th[6];
 	for (int i = 0; i < 6; i++)
 		pthread_create(&th[i], NULL, adhoc_asker, NULL);
