@@ -252,8 +252,7 @@ static void remove_spool_file(void *ctx, const char *name, int is_dir)
  * filled by other files): the log goes on in the spare (memory), so the exports go on. What
  * the sinks have not been sent and can still be read comes along, each cursor landing where
  * its record does, then the batch; beyond the spare's bound the oldest go, counted as dropped
- * as at any bound. Not steady state: it allocates. 0, or the spare's error (then the spool is
- * off). */
+ * as at any bound. 0, or the spare's error (then the spool is off). */
 static int move_to_spare(void)
 {
 	char old[256], names[SPOOL_SINKS_MAX][64];
@@ -271,14 +270,11 @@ static int move_to_spare(void)
 	uint32_t first = 0;
 	while (first < P.nsegs && P.segs[first].seq < from)
 		first++;
+	/* the old log's table and batch, while P becomes the spare's (in .bss: no RAM until a
+	 * medium fails, and the engine allocates nothing) */
+	static struct seg segs[SEGS_MAX];
+	static uint8_t batch[OP_SPOOL_BATCH];
 	uint32_t nold = P.nsegs - first;
-	struct seg *segs = malloc(sizeof *segs * (nold ? nold : 1));
-	uint8_t *batch = malloc(P.batch_len ? P.batch_len : 1);
-	if (!segs || !batch) {
-		free(segs);
-		free(batch);
-		return OP_ENOMEM;
-	}
 	memcpy(segs, P.segs + first, sizeof *segs * nold);
 	size_t batch_len = P.batch_len;
 	uint32_t batch_records = P.batch_records;
@@ -303,15 +299,15 @@ static int move_to_spare(void)
 			snprintf(path, sizeof path, "%s/%08u.seg", old, segs[i].seq);
 			int h = plat_fopen(path, 0);
 			/* the first segment from the oldest cursor in it: what is before was sent */
-			uint32_t off = 0, n = 0, sent = 0;
-			for (uint32_t k = 0; k < nsinks && i == 0; k++) {
-				if (cur[k].seg == segs[i].seq && (!n || cur[k].off < off)) {
+			uint32_t off = UINT32_MAX, n = 0, sent = 0;
+			for (uint32_t k = 0; k < nsinks; k++) {
+				if (i == 0 && cur[k].seg == segs[i].seq && cur[k].off < off) {
 					off = cur[k].off;
 					sent = cur[k].idx;
-					n = 1;
 				}
 			}
-			n = 0;
+			if (off == UINT32_MAX)
+				off = 0;
 			while (h >= 0 && off < segs[i].size) {
 				for (uint32_t k = 0; k < nsinks; k++) {
 					if (!mapped[k] && cur[k].seg == segs[i].seq && cur[k].off <= off) {
@@ -367,8 +363,6 @@ static int move_to_spare(void)
 		fprintf(stderr, "outpost: spool: %s cannot be written, nor the spare %s: results are "
 			"not exported\n", old, P.dir);
 	}
-	free(segs);
-	free(batch);
 	return rc;
 }
 
