@@ -1,5 +1,7 @@
 /* dns.c: the dns probe: query one record type of a name from a chosen server (or the system's
- * resolvers) and check the rcode and the answers. The resolve phase is the query time. */
+ * resolvers) and check the rcode and the answers. The resolve phase is the query time. The
+ * target is the name, or, with query_name, the server (blackbox_exporter's shape: a module
+ * names the query, and each /probe target is a server to ask). */
 #include <stdio.h>
 #include <string.h>
 #include "../core/probe.h"
@@ -11,7 +13,7 @@ struct dns_expect {
 };
 
 struct dns_conf {
-	const char *record, *server;
+	const char *record, *server, *query_name;
 	struct dns_expect expect;
 	/* derived by dns_configure */
 	uint16_t qtype;
@@ -30,6 +32,7 @@ static const struct cfg_key expect_keys[] = {
 static const struct cfg_key dns_keys[] = {
 	{"record", CFG_STR, 0, offsetof(struct dns_conf, record), 0, 8, NULL},
 	{"server", CFG_STR, 0, offsetof(struct dns_conf, server), 0, 64, NULL},
+	{"query_name", CFG_STR, 0, offsetof(struct dns_conf, query_name), 1, DNS_NAME_MAX - 2, NULL},
 	{"expect", CFG_OBJ, 0, offsetof(struct dns_conf, expect), 0, 0, NULL, expect_keys,
 		OP_ARRAY_LEN(expect_keys)},
 };
@@ -51,15 +54,21 @@ static int dns_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 		return cfg_error(c, tok, "probe \"%s\": rcode \"%s\" is not one of NOERROR, FORMERR, "
 			"SERVFAIL, NXDOMAIN, NOTIMP, REFUSED", p->name, k->expect.rcode);
 	k->rcode = (uint8_t)rc;
-	if (strlen(p->target) >= DNS_NAME_MAX - 1)
+	if (k->query_name && k->server)
+		return cfg_error(c, tok, "probe \"%s\": with \"query_name\" the target is the "
+			"server to ask; remove \"server\"", p->name);
+	const char *server = k->query_name ? p->target : k->server;
+	if (!k->query_name && strlen(p->target) >= DNS_NAME_MAX - 1)
 		return cfg_error(c, tok, "probe \"%s\": the name to query is too long", p->name);
-	if (k->server && *k->server) {
+	if (server && *server) {
 		char host[64];
 		uint16_t port;
-		if (net_split_hostport(k->server, host, sizeof host, 53, &port) != 0 ||
+		if (net_split_hostport(server, host, sizeof host, 53, &port) != 0 ||
 			plat_addr_parse(host, &k->server_addr) != 0)
-			return cfg_error(c, tok, "probe \"%s\": server \"%s\" must be an IP address "
-				"with an optional port, e.g. \"127.0.0.1:53\"", p->name, k->server);
+			return cfg_error(c, tok, "probe \"%s\": %s \"%s\" must be an IP address "
+				"with an optional port, e.g. \"127.0.0.1:53\"", p->name,
+				k->query_name ? "the target (with query_name, the server)" : "server",
+				server);
 		k->server_addr.port = port;
 		k->has_server = 1;
 	}
@@ -74,7 +83,8 @@ static void dns_answer_cb(void *udata, int err, const struct dns_reply *reply)
 	if (err) {
 		probe_run_phase(r, -1);
 		probe_run_done(r, 0, err == OP_ETIMEDOUT ? REASON_TIMEOUT : REASON_RESOLVE,
-			"query %s %s: %s", dns_type_name(k->qtype), r->p->cfg->target, op_strerror(err));
+			"query %s %s: %s", dns_type_name(k->qtype), k->query_name ? k->query_name :
+			r->p->cfg->target, op_strerror(err));
 		return;
 	}
 	probe_run_end_at(r, reply->at_us); /* the query time ends when the reply arrived */
@@ -115,7 +125,7 @@ static void dns_answer_cb(void *udata, int err, const struct dns_reply *reply)
 static int dns_start(struct probe_run *r)
 {
 	const struct dns_conf *k = probe_conf(r);
-	const char *name = r->p->cfg->target;
+	const char *name = k->query_name ? k->query_name : r->p->cfg->target;
 	probe_run_phase(r, PHASE_RESOLVE);
 	/* Without a server the probe asks what an application would get: /etc/hosts first. */
 	struct plat_addr a;
@@ -141,7 +151,7 @@ static int dns_start(struct probe_run *r)
 
 const struct probe_ops probe_dns = {
 	.kind = "dns",
-	.example_target = "module.invalid",
+	.example_target = "127.0.0.1", /* a name to ask, or with query_name a server */
 	.state_size = 0,
 	.keys = dns_keys,
 	.nkeys = OP_ARRAY_LEN(dns_keys),

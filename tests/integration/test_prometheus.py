@@ -98,6 +98,26 @@ def test_probe_endpoint_answers():
     app.stop()
 
 
+def test_a_dns_module_asks_each_target_server():
+    """blackbox_exporter's dns shape: the module names the query, each target is a server."""
+    _, dport = start_tool("mockdns", "svc.test:A:10.1.2.3")
+    app = Appliance({"modules": {"dns_svc": {"kind": "dns", "query_name": "svc.test",
+                                             "expect": {"answer_contains": "10.1.2.3"}}},
+                     "probes": []})
+    s, body = app.get(f"/probe?module=dns_svc&target=127.0.0.1:{dport}&debug=true")
+    eq(s, 200, body)
+    assert "result: success" in body and "detail: 10.1.2.3" in body, body
+    s, body = app.get("/probe?module=dns_svc&target=svc.test")
+    eq(s, 400, body)
+    assert "the target (with query_name, the server) \"svc.test\" must be an IP address" in body, \
+        body
+    app.stop()
+    r = outpost("check-config", write({"probes": [{"name": "d", "kind": "dns", "target": "1.1.1.1",
+                                                   "query_name": "x.test", "server": "1.1.1.1"}]}))
+    assert 'with "query_name" the target is the server to ask; remove "server"' in r.stderr, \
+        r.stderr
+
+
 def test_probe_scrapes_of_slow_targets_leave_metrics_answering():
     """Eight /probe scrapes at once of a target that takes 2 s: six run (each holds a web
     thread while it waits), the other two are told 503 at once, and /metrics and the
