@@ -104,8 +104,9 @@
     $('delivery-list').innerHTML = all.map(function (d) {
       var f = d.last_failure || {};
       return '<li class="alarm"><b>' + esc(d.name) + '</b> · ' + d.what +
-        (d.pending ? ' · ' + d.pending : '') + ' · failing <span class="age">' + age(f.timestamp) + '</span>' +
-        ' <span class="reason">' + esc(f.reason + (f.detail ? ': ' + f.detail : '')) + '</span></li>';
+        (d.pending ? ' · ' + d.pending : '') +
+        (f.reason ? ' · failing <span class="age">' + age(f.timestamp) + '</span>' +
+          ' <span class="reason">' + esc(f.reason + (f.detail ? ': ' + f.detail : '')) + '</span>' : '') + '</li>';
     }).join('');
   }
   function failingOf(list, what, pending) {
@@ -134,6 +135,9 @@
     getJSON('/api/v1/exports').then(function (j) {
       failing.exports = failingOf(j.exports, function () { return 'export'; },
         function (e) { return e.pending_records ? e.pending_records + ' results pending' : ''; });
+      if (j.spool_medium_failed)
+        failing.exports.push({name: 'spool', what: 'spool.dir cannot be written',
+          pending: 'results kept in memory until the next start'});
       showDeliveries();
     }).catch(function () {});
     getJSON('/api/v1/appliance').then(function (a) {
