@@ -63,6 +63,12 @@ static uint32_t get32(const uint8_t *p)
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+/* A record's wall time, from its header. */
+static int64_t rec_wall(const uint8_t *h)
+{
+	return (int64_t)((uint64_t)get32(h + 8) | (uint64_t)get32(h + 12) << 32);
+}
+
 static void seg_path(uint32_t seq, char *out, size_t cap)
 {
 	snprintf(out, cap, "%s/%08u.seg", P.dir, seq);
@@ -111,8 +117,7 @@ static int64_t walk(const struct seg *s, uint32_t off, uint64_t size, int check,
 		if (len < 0 || (check && spool_crc32(0, rec + 8, 8 + (size_t)len) != get32(rec + 4)))
 			break;
 		if (fn)
-			fn(ctx, (int64_t)((uint64_t)get32(rec + 8) | (uint64_t)get32(rec + 12) << 32),
-				rec + SPOOL_HDR, (size_t)len);
+			fn(ctx, rec_wall(rec), rec + SPOOL_HDR, (size_t)len);
 		off += SPOOL_HDR + (uint32_t)len;
 		(*n)++;
 	}
@@ -238,6 +243,13 @@ static int open_dir(const char *dir, uint64_t max_bytes, uint32_t nsinks,
 	return 0;
 }
 
+/* Where the next record appended will be read from: the batch goes to the medium first. */
+static struct spool_pos log_end(void)
+{
+	spool_flush();
+	return (struct spool_pos){P.segs[P.nsegs - 1].seq, P.segs[P.nsegs - 1].size, 0};
+}
+
 static void remove_spool_file(void *ctx, const char *name, int is_dir)
 {
 	char path[320], tail[8];
@@ -311,9 +323,7 @@ static int move_to_spare(void)
 			while (h >= 0 && off < segs[i].size) {
 				for (uint32_t k = 0; k < nsinks; k++) {
 					if (!mapped[k] && cur[k].seg == segs[i].seq && cur[k].off <= off) {
-						spool_flush();
-						to[k] = (struct spool_pos){P.segs[P.nsegs - 1].seq,
-							P.segs[P.nsegs - 1].size, 0};
+						to[k] = log_end();
 						mapped[k] = 1;
 					}
 				}
@@ -322,8 +332,7 @@ static int move_to_spare(void)
 				if (len < 0 || plat_fread_at(h, off + SPOOL_HDR, rec + SPOOL_HDR,
 					(size_t)len) != len)
 					break;
-				spool_append((int64_t)((uint64_t)get32(rec + 8) |
-					(uint64_t)get32(rec + 12) << 32), rec + SPOOL_HDR, (size_t)len);
+				spool_append(rec_wall(rec), rec + SPOOL_HDR, (size_t)len);
 				off += SPOOL_HDR + (uint32_t)len;
 				n++;
 			}
@@ -332,15 +341,12 @@ static int move_to_spare(void)
 			lost += segs[i].records > sent + n ? segs[i].records - sent - n : 0;
 		}
 		/* cursors at the end, or in what could not be read: before the batch */
-		spool_flush();
 		for (uint32_t k = 0; k < nsinks; k++)
 			if (!mapped[k])
-				to[k] = (struct spool_pos){P.segs[P.nsegs - 1].seq,
-					P.segs[P.nsegs - 1].size, 0};
+				to[k] = log_end();
 		for (size_t at = 0; at + SPOOL_HDR <= batch_len;) {
 			uint32_t len = get32(batch + at);
-			spool_append((int64_t)((uint64_t)get32(batch + at + 8) |
-				(uint64_t)get32(batch + at + 12) << 32), batch + at + SPOOL_HDR, len);
+			spool_append(rec_wall(batch + at), batch + at + SPOOL_HDR, len);
 			at += SPOOL_HDR + len;
 		}
 		spool_flush();
@@ -595,7 +601,7 @@ int spool_read(uint32_t sink, uint8_t *buf, size_t cap, uint32_t max, struct spo
 			break;
 		b->at[b->n] = (uint32_t)used;
 		b->len[b->n] = (uint32_t)len;
-		b->wall_us[b->n] = (int64_t)((uint64_t)get32(h + 8) | (uint64_t)get32(h + 12) << 32);
+		b->wall_us[b->n] = rec_wall(h);
 		b->n++;
 		used += (size_t)len;
 		pos.off += SPOOL_HDR + (uint32_t)len;
