@@ -107,6 +107,7 @@ def test_a_dns_module_asks_each_target_server():
     s, body = app.get(f"/probe?module=dns_svc&target=127.0.0.1:{dport}&debug=true")
     eq(s, 200, body)
     assert "result: success" in body and "detail: 10.1.2.3" in body, body
+    assert "\nprobe_ip_protocol 4\n" in body, body  # the server's address, as blackbox's
     s, body = app.get("/probe?module=dns_svc&target=svc.test")
     eq(s, 400, body)
     assert "the target (with query_name, the server) \"svc.test\" must be an IP address" in body, \
