@@ -661,8 +661,9 @@ int export_init(const struct cfg *cfg, struct probe **sinks)
 	/* the memory log is also where a spool.dir whose medium fails goes on (smaller) */
 	int rc = spool_open(dir, max, cfg->nsinks, names, ram, OP_MIN(max, ram_max));
 	if (rc)
-		fprintf(stderr, "outpost: spool %s: %s; results are not exported\n", dir,
-			op_strerror(rc));
+		fprintf(stderr, "outpost: spool %s: %s; results are not exported%s\n", dir,
+			op_strerror(rc), rc == OP_EBUSY ? " (each outpost on a host needs its own "
+			"appliance.name, or spool.dir)" : "");
 	X.last_flush_us = op_loop.now_us;
 	if (rc == 0) {
 		X.flush.cb = flush_tick;

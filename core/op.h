@@ -29,7 +29,8 @@
 	X(EMFILE, "out of file descriptors (ulimit -n)")        \
 	X(ENODEV, "no such network interface")                  \
 	X(ENOZONE, "a link-local address needs its interface, as fe80::1%eth0") \
-	X(EIO, "i/o error")
+	X(EIO, "i/o error")                                     \
+	X(EBUSY, "in use by another outpost process")
 
 /* OP_X_<name> numbers the codes 1..N; OP_<name> is the negative code callers see. */
 enum op_errno {

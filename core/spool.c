@@ -18,6 +18,7 @@ struct seg {
 static struct {
 	int on;
 	int active; /* write handle of the last segment, -1 when none (set by spool_open) */
+	int lock;   /* the directory's lock file, held while open: one process a spool */
 	int failing; /* the last flush could not write (said once on stderr, and its end) */
 	char dir[256];
 	char spare[256]; /* where the log moves when dir's medium fails ("": nowhere) */
@@ -204,7 +205,7 @@ static int open_dir(const char *dir, uint64_t max_bytes, uint32_t nsinks,
 	const char *const *names)
 {
 	if (!P.on)
-		P.active = -1;
+		P.active = P.lock = -1;
 	spool_close();
 	memset(&P.st, 0, sizeof P.st);
 	P.nsegs = 0;
@@ -218,14 +219,24 @@ static int open_dir(const char *dir, uint64_t max_bytes, uint32_t nsinks,
 	snprintf(path, sizeof path, "%s/format", dir);
 	if (plat_file_write_atomic(path, "outpost-spool 1\n", 16) != 0)
 		return OP_EIO; /* this also makes the directory */
+	snprintf(path, sizeof path, "%s/lock", dir);
+	P.lock = plat_file_lock(path); /* a second outpost here would cut the first's records */
+	if (P.lock < 0) {
+		int rc = P.lock;
+		P.lock = -1;
+		return rc;
+	}
 	plat_dir_scan(dir, scan_seg, NULL);
 	qsort(P.segs, P.nsegs, sizeof P.segs[0], by_seq);
 	for (uint32_t i = 0; i < P.nsegs; i++)
 		repair(&P.segs[i]);
 	if (!P.nsegs)
 		P.segs[P.nsegs++] = (struct seg){.seq = 1};
-	if (open_active() != 0)
+	if (open_active() != 0) {
+		plat_fclose(P.lock);
+		P.lock = -1;
 		return OP_EIO;
+	}
 	for (uint32_t i = 0; i < P.nsinks; i++) {
 		char text[48];
 		op_strlcpy(P.names[i], names[i], sizeof P.names[i]);
@@ -293,7 +304,8 @@ static int move_to_spare(void)
 	memcpy(batch, P.batch, batch_len);
 	struct spool_stats st = P.st;
 	plat_fclose(P.active);
-	P.active = -1;
+	plat_fclose(P.lock);
+	P.active = P.lock = -1;
 	P.on = 0;
 	P.batch_len = 0;
 	plat_dir_scan(P.spare, remove_spool_file, P.spare); /* a log of an earlier process */
@@ -384,10 +396,11 @@ int spool_open(const char *dir, uint64_t max_bytes, uint32_t nsinks, const char 
 	 * is (a process before this one may have left its log there) */
 	char bad[256];
 	op_strlcpy(bad, dir, sizeof bad);
+	const char *why = rc == OP_EBUSY ? op_strerror(rc) : "cannot be written";
 	rc = open_dir(P.spare, P.spare_max, nsinks, names);
-	fprintf(stderr, "outpost: spool: %s cannot be written: the spool is in memory at %s "
-		"(up to %llu KiB)%s\n", bad, P.spare, (unsigned long long)(P.spare_max >> 10),
-		rc ? ", which cannot be written either: results are not exported" : "");
+	fprintf(stderr, "outpost: spool: %s: %s: the spool is in memory at %s (up to %llu KiB)%s\n",
+		bad, why, P.spare, (unsigned long long)(P.spare_max >> 10),
+		rc ? ", which cannot be had either: results are not exported" : "");
 	P.spare[0] = 0;
 	P.st.moved = 1;
 	return rc;
@@ -402,7 +415,8 @@ void spool_close(void)
 		fprintf(stderr, "outpost: spool: the disk has not finished syncing %s after 10 s\n",
 			P.dir);
 	plat_fclose(P.active);
-	P.active = -1;
+	plat_fclose(P.lock);
+	P.active = P.lock = -1;
 	P.on = 0;
 	P.nsinks = 0; /* the figures list no sinks until the next open */
 	plat_lock();

@@ -14,6 +14,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -333,6 +334,19 @@ int plat_fopen(const char *path, int write)
 	int fd = write ? open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644) :
 		open(path, O_RDONLY | O_CLOEXEC);
 	return fd >= 0 ? fd : errno == ENOENT ? OP_ENOENT : OP_EIO;
+}
+
+int plat_file_lock(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return OP_EIO;
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		int busy = errno == EWOULDBLOCK;
+		close(fd);
+		return busy ? OP_EBUSY : OP_EIO;
+	}
+	return fd;
 }
 
 int plat_fread_at(int h, uint64_t off, void *buf, size_t n)

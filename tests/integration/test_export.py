@@ -5,6 +5,7 @@ flight at a kill, and repairs torn segment tails on start-up."""
 import json
 import os
 import random
+import shutil
 import signal
 import tempfile
 import threading
@@ -302,10 +303,38 @@ def test_a_card_that_fails_moves_the_spool_to_memory():
         wait_for(lambda: len(col2.keys()) > 20, 10, "deliveries after a start on the card")
         eq(metric(app.metrics(), "outpost_spool_medium_failed"), 1, "said on /metrics")
         rc, err = app.stop()
-        assert f"spool: {card}/spool cannot be written: the spool is in memory at" in err, err
+        assert f"spool: {card}/spool: cannot be written: the spool is in memory at" in err, err
     finally:
         sh(f"umount -l {card}; losetup -d {loop}; umount -l {back}; "
            f"rm -rf /dev/shm/outpost-spool-{name}")
+
+
+def test_two_outposts_of_one_name_do_not_share_a_spool():
+    """A second outpost on the host with the same appliance.name and no spool.dir would write
+    the first's memory spool (and cut its records as torn at its start): it is refused, said,
+    and the first delivers on, each result once. (Before, the second took the log over: the
+    first's deliveries stopped.)"""
+    col, col2 = Collector(), Collector()
+    name = f"twin-{os.getpid()}"
+    cfg, cfg2 = config(col.port, None), config(col2.port, None)
+    for c in cfg, cfg2:
+        del c["spool"]["dir"]
+        c["appliance"] = {"name": name}
+    try:
+        a = Appliance(cfg)
+        wait_for(lambda: len(col.keys()) > 10, 10, "the first's deliveries")
+        b = Appliance(cfg2)
+        n = len(col.keys())
+        wait_for(lambda: len(col.keys()) > n + 30, 10, "the first's deliveries beside the second")
+        _, err = b.stop()
+        assert f"outpost-spool-{name}: in use by another outpost process; results are not " \
+               "exported (each outpost on a host needs its own appliance.name" in err, err
+        eq(col2.keys(), [], "the second delivered nothing")
+        a.stop()
+        keys = col.keys()
+        eq(len(keys), len(set(keys)), "nothing twice")
+    finally:
+        shutil.rmtree(f"/dev/shm/outpost-spool-{name}", ignore_errors=True)
 
 
 def test_without_a_directory_the_spool_is_in_memory():

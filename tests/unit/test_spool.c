@@ -298,6 +298,23 @@ static void test_a_failed_medium_moves_the_log_to_the_spare(void)
 	ASSERT_EQ(system(cmd), 0);
 }
 
+/* One process a spool: while it is open its directory's lock is held. */
+static void test_an_open_spool_is_locked(void)
+{
+	char path[128];
+	fresh();
+	snprintf(path, sizeof path, "%s/lock", dir);
+	ASSERT_EQ(spool_open(dir, 1 << 20, 1, names, NULL, 0), 0);
+	ASSERT_EQ(plat_file_lock(path), OP_EBUSY);
+	spool_close();
+	int h = plat_file_lock(path);
+	ASSERT(h >= 0);
+	ASSERT_EQ(spool_open(dir, 1 << 20, 1, names, NULL, 0), OP_EBUSY);
+	plat_fclose(h);
+	ASSERT_EQ(spool_open(dir, 1 << 20, 1, names, NULL, 0), 0);
+	spool_close();
+}
+
 int main(void)
 {
 	RUN(test_cursors_survive_a_reopen);
@@ -306,6 +323,7 @@ int main(void)
 	RUN(test_oldest_segments_go_and_are_counted);
 	RUN(test_an_ack_into_a_dropped_segment);
 	RUN(test_a_failed_medium_moves_the_log_to_the_spare);
+	RUN(test_an_open_spool_is_locked);
 	cleanup();
 	return T_DONE();
 }
