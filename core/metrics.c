@@ -673,8 +673,8 @@ void metrics_render(const struct snap *s, uint64_t now_us, metrics_out_fn *out, 
 				"Torn or corrupt segment tails cut at start-up.");
 			put(w, "outpost_spool_corrupt_total{%s} %llu\n", app, (unsigned long long)sp.corrupt);
 			head(w, "outpost_spool_medium_failed", "gauge",
-				"1 when spool.dir could not be written (a card gone read-only): the spool "
-				"goes on in memory until the next start.");
+				"1 when spool.dir could not be used (a card gone read-only, or another "
+				"outpost holding it): the spool goes on in memory until the next start.");
 			put(w, "outpost_spool_medium_failed{%s} %u\n", app, (unsigned)sp.moved);
 			/* one series a sink for each of these */
 			struct {

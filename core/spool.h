@@ -41,7 +41,7 @@ struct spool_stats {
 	uint64_t refused[SPOOL_SINKS_MAX];
 	struct delivery_state delivery[SPOOL_SINKS_MAX];
 	uint32_t nsinks;
-	uint8_t moved; /* the medium failed: the spool is in the spare (memory) */
+	uint8_t moved; /* dir could not be used (its medium failed): the spool is in the spare */
 	char names[SPOOL_SINKS_MAX][64];
 };
 
