@@ -125,8 +125,9 @@ int plat_dir_scan(const char *dir, plat_dir_fn *fn, void *ctx);
  * blocks briefly (local files). */
 int plat_fopen(const char *path, int write);
 /* path (created if missing) as this process's alone while the handle is open, closed with
- * plat_fclose: an advisory lock, so that two processes never write one spool. A handle >= 0,
- * OP_EBUSY when another process holds it, or OP_EIO. */
+ * plat_fclose: an advisory lock, so that two processes never write one spool (where the file
+ * system has no locks, the handle alone). A handle >= 0, OP_EBUSY when another process holds
+ * it, or OP_EIO. */
 int plat_file_lock(const char *path);
 int plat_fread_at(int h, uint64_t off, void *buf, size_t n);
 int plat_fwrite_at(int h, uint64_t off, const void *buf, size_t n);

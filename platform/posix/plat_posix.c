@@ -341,10 +341,11 @@ int plat_file_lock(const char *path)
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return OP_EIO;
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		int busy = errno == EWOULDBLOCK;
+	/* a file system without locks (some network and FUSE ones) keeps the spool unlocked:
+	 * that is no reason to lose it */
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
 		close(fd);
-		return busy ? OP_EBUSY : OP_EIO;
+		return OP_EBUSY;
 	}
 	return fd;
 }
