@@ -347,6 +347,9 @@ def test_without_a_directory_the_spool_is_in_memory():
     del cfg["spool"]["dir"]
     cfg["appliance"] = {"name": "edge-ram"}
     cfg["exports"]["hub"]["url"] = f"http://12345:glc_t%2Bk@127.0.0.1:{col.port}/ingest"
+    ram = ["/dev/shm/outpost-spool-edge-ram", "/tmp/outpost-spool-edge-ram"]
+    for d in ram:  # an earlier run's, which would read back into the history
+        shutil.rmtree(d, ignore_errors=True)
     app = Appliance(cfg)
     wait_for(lambda: len(col.keys()) >= 20, 10, "results delivered")
     assert os.path.isdir("/dev/shm/outpost-spool-edge-ram") or \
@@ -378,6 +381,8 @@ def test_without_a_directory_the_spool_is_in_memory():
     assert len(before) >= 10, before
     eq([t for t in before if t not in after], [], "p0's history after a restart")
     app.stop()
+    for d in ram:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def history(app, name):
