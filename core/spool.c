@@ -70,9 +70,9 @@ static int64_t rec_wall(const uint8_t *h)
 	return (int64_t)((uint64_t)get32(h + 8) | (uint64_t)get32(h + 12) << 32);
 }
 
-static void seg_path(uint32_t seq, char *out, size_t cap)
+static void seg_path(const char *dir, uint32_t seq, char *out, size_t cap)
 {
-	snprintf(out, cap, "%s/%08u.seg", P.dir, seq);
+	snprintf(out, cap, "%s/%08u.seg", dir, seq);
 }
 
 /* Check a record header read at off of a segment of size: its payload length, or -1. */
@@ -89,14 +89,15 @@ static int rec_len(const uint8_t *h, uint32_t off, uint32_t size)
  * to fn, when given, and counted in *n; the walk ends at the first bad one. Returns the
  * offset past the last good record, or -1 when the segment cannot be opened. The file is
  * read a block at a time: a start-up reads every segment through, and one read per record
- * would be two system calls for each of 180 bytes. */
-static int64_t walk(const struct seg *s, uint32_t off, uint64_t size, int check, uint32_t *n,
-	spool_rec_fn *fn, void *ctx)
+ * would be two system calls for each of 180 bytes. Not reentrant (one buffer): fn must not
+ * walk, and nothing a flush does walks (the spool's move appends from fn). */
+static int64_t walk(const char *dir, const struct seg *s, uint32_t off, uint64_t size, int check,
+	uint32_t *n, spool_rec_fn *fn, void *ctx)
 {
 	static uint8_t buf[16384]; /* > SPOOL_HDR + REC_MAX: a fresh read holds a whole record */
 	uint32_t at = 0, have = 0;  /* buf holds the segment's bytes [at, at + have) */
 	char path[320];
-	seg_path(s->seq, path, sizeof path);
+	seg_path(dir, s->seq, path, sizeof path);
 	int h = plat_fopen(path, 0);
 	if (h < 0)
 		return -1;
@@ -130,10 +131,10 @@ static int64_t walk(const struct seg *s, uint32_t off, uint64_t size, int check,
 static void repair(struct seg *s)
 {
 	char path[320];
-	seg_path(s->seq, path, sizeof path);
+	seg_path(P.dir, s->seq, path, sizeof path);
 	int64_t size = plat_file_size(path);
 	s->records = 0;
-	int64_t off = size > 0 ? walk(s, 0, (uint64_t)size, 1, &s->records, NULL, NULL) : 0;
+	int64_t off = size > 0 ? walk(P.dir, s, 0, (uint64_t)size, 1, &s->records, NULL, NULL) : 0;
 	if (off < 0) { /* a segment this process may not read: as if empty, left as it is */
 		off = 0;
 	} else if (off < size) {
@@ -196,7 +197,7 @@ static int open_active(void)
 {
 	char path[320];
 	plat_fclose(P.active);
-	seg_path(P.segs[P.nsegs - 1].seq, path, sizeof path);
+	seg_path(P.dir, P.segs[P.nsegs - 1].seq, path, sizeof path);
 	P.active = plat_fopen(path, 1);
 	return P.active < 0 ? OP_EIO : 0;
 }
@@ -271,6 +272,27 @@ static void remove_spool_file(void *ctx, const char *name, int is_dir)
 	plat_file_remove(path);
 }
 
+/* What the move carries along: the old segment being walked and where in it the record is,
+ * the sinks' old cursors, and their new places once reached. */
+struct carry {
+	uint32_t seq, off, nsinks, mapped; /* mapped: a bit a sink */
+	const struct spool_pos *cur;
+	struct spool_pos *to;
+};
+
+static void carry_rec(void *ctx, int64_t wall_us, const uint8_t *rec, size_t len)
+{
+	struct carry *c = ctx;
+	for (uint32_t k = 0; k < c->nsinks; k++) {
+		if (!(c->mapped >> k & 1) && c->cur[k].seg == c->seq && c->cur[k].off <= c->off) {
+			c->to[k] = log_end();
+			c->mapped |= 1u << k;
+		}
+	}
+	spool_append(wall_us, rec, len);
+	c->off += SPOOL_HDR + (uint32_t)len;
+}
+
 /* dir's medium failed (a card gone read-only, a disk that answers with I/O errors, or one
  * filled by other files): the log goes on in the spare (memory), so the exports go on. What
  * the sinks have not been sent and can still be read comes along, each cursor landing where
@@ -281,7 +303,6 @@ static int move_to_spare(void)
 	char old[256], names[SPOOL_SINKS_MAX][64];
 	const char *np[SPOOL_SINKS_MAX];
 	struct spool_pos cur[SPOOL_SINKS_MAX], to[SPOOL_SINKS_MAX];
-	uint8_t mapped[SPOOL_SINKS_MAX] = {0};
 	uint32_t nsinks = P.nsinks, from = P.segs[P.nsegs - 1].seq + 1, lost = 0, moved = 0;
 	op_strlcpy(old, P.dir, sizeof old);
 	for (uint32_t k = 0; k < nsinks; k++) {
@@ -315,13 +336,10 @@ static int move_to_spare(void)
 		P.st.dropped = st.dropped;
 		P.st.corrupt = st.corrupt;
 		P.st.appended = st.appended;
-		/* each old record, read straight from its segment; a cursor maps to the new place
-		 * of the record it points at */
-		static uint8_t rec[SPOOL_HDR + REC_MAX];
+		/* each old record, walked in its segment, appended here; a cursor maps to the new
+		 * place of the record it points at */
+		struct carry c = {.nsinks = nsinks, .cur = cur, .to = to};
 		for (uint32_t i = 0; i < nold; i++) {
-			char path[320];
-			snprintf(path, sizeof path, "%s/%08u.seg", old, segs[i].seq);
-			int h = plat_fopen(path, 0);
 			/* the first segment from the oldest cursor in it: what is before was sent */
 			uint32_t off = UINT32_MAX, n = 0, sent = 0;
 			for (uint32_t k = 0; k < nsinks; k++) {
@@ -332,29 +350,15 @@ static int move_to_spare(void)
 			}
 			if (off == UINT32_MAX)
 				off = 0;
-			while (h >= 0 && off < segs[i].size) {
-				for (uint32_t k = 0; k < nsinks; k++) {
-					if (!mapped[k] && cur[k].seg == segs[i].seq && cur[k].off <= off) {
-						to[k] = log_end();
-						mapped[k] = 1;
-					}
-				}
-				int len = plat_fread_at(h, off, rec, SPOOL_HDR) == SPOOL_HDR ?
-					rec_len(rec, off, segs[i].size) : -1;
-				if (len < 0 || plat_fread_at(h, off + SPOOL_HDR, rec + SPOOL_HDR,
-					(size_t)len) != len)
-					break;
-				spool_append(rec_wall(rec), rec + SPOOL_HDR, (size_t)len);
-				off += SPOOL_HDR + (uint32_t)len;
-				n++;
-			}
-			plat_fclose(h);
+			c.seq = segs[i].seq;
+			c.off = off;
+			walk(old, &segs[i], off, segs[i].size, 0, &n, carry_rec, &c);
 			moved += n;
 			lost += segs[i].records > sent + n ? segs[i].records - sent - n : 0;
 		}
 		/* cursors at the end, or in what could not be read: before the batch */
 		for (uint32_t k = 0; k < nsinks; k++)
-			if (!mapped[k])
+			if (!(c.mapped >> k & 1))
 				to[k] = log_end();
 		for (size_t at = 0; at + SPOOL_HDR <= batch_len;) {
 			uint32_t len = get32(batch + at);
@@ -458,7 +462,7 @@ int spool_append(int64_t wall_us, const void *rec, size_t len)
 static uint32_t records_from(const struct seg *s, uint32_t off)
 {
 	uint32_t n = 0;
-	walk(s, off, s->size, 0, &n, NULL, NULL);
+	walk(P.dir, s, off, s->size, 0, &n, NULL, NULL);
 	return n;
 }
 
@@ -466,21 +470,22 @@ void spool_each(spool_rec_fn *fn, void *ctx)
 {
 	for (uint32_t i = 0; P.on && i < P.nsegs; i++) {
 		uint32_t n = 0;
-		walk(&P.segs[i], 0, P.segs[i].size, 0, &n, fn, ctx);
+		walk(P.dir, &P.segs[i], 0, P.segs[i].size, 0, &n, fn, ctx);
 	}
 }
 
-/* The oldest segment goes, and what sinks had not read of it is counted as dropped. */
+/* The oldest segment goes, and what sinks had not read of it is counted as dropped (from the
+ * cursors' record counts, as the figures count what is pending: no reading it through). */
 static void drop_oldest(void)
 {
 	struct seg old = P.segs[0];
 	uint32_t lost = 0;
 	for (uint32_t k = 0; k < P.nsinks; k++)
 		if (P.cur[k].seg <= old.seq)
-			lost = OP_MAX(lost, records_from(&old, P.cur[k].seg == old.seq ?
-				P.cur[k].off : 0));
+			lost = OP_MAX(lost, old.records - (P.cur[k].seg == old.seq ?
+				OP_MIN(P.cur[k].idx, old.records) : 0));
 	char path[320];
-	seg_path(old.seq, path, sizeof path);
+	seg_path(P.dir, old.seq, path, sizeof path);
 	plat_file_remove(path);
 	memmove(P.segs, P.segs + 1, sizeof P.segs[0] * --P.nsegs);
 	P.st.dropped += lost;
@@ -552,7 +557,7 @@ int spool_flush(void)
 	int rc = full && roll() != 0 ? OP_EIO : write_batch();
 	char path[320];
 	last = &P.segs[P.nsegs - 1];
-	seg_path(last->seq, path, sizeof path);
+	seg_path(P.dir, last->seq, path, sizeof path);
 	if (rc == 0)
 		rc = plat_disk_sync(path);
 	if (rc != 0 && P.spare[0])
@@ -600,7 +605,7 @@ int spool_read(uint32_t sink, uint8_t *buf, size_t cap, uint32_t max, struct spo
 		if (f < 0 || fseq != s->seq) {
 			char path[320];
 			plat_fclose(f);
-			seg_path(s->seq, path, sizeof path);
+			seg_path(P.dir, s->seq, path, sizeof path);
 			f = plat_fopen(path, 0);
 			fseq = s->seq;
 			if (f < 0)
