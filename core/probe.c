@@ -43,13 +43,18 @@ uint64_t probe_run_elapsed(const struct probe_run *r)
 	return d > r->off_us ? d - r->off_us : 0;
 }
 
+void probe_run_note_addr(struct probe_run *r, const struct plat_addr *a)
+{
+	r->facts.ip_protocol = a->family == PLAT_AF_INET6 ? 6 : 4;
+	/* FNV-1a over the address's 4 or 16 bytes, as blackbox_exporter hashes it, so an alert on
+	 * its changes (a DNS answer that moved) reads the same */
+	r->facts.ip_hash = op_fnv1a(OP_FNV_START, a->ip, r->facts.ip_protocol == 6 ? 16 : 4);
+}
+
 static void run_resolved(struct probe_run *r)
 {
 	r->addr.port = r->port;
-	r->facts.ip_protocol = r->addr.family == PLAT_AF_INET6 ? 6 : 4;
-	/* FNV-1a over the address's 4 or 16 bytes, as blackbox_exporter hashes it, so an alert on
-	 * its changes (a DNS answer that moved) reads the same */
-	r->facts.ip_hash = op_fnv1a(OP_FNV_START, r->addr.ip, r->facts.ip_protocol == 6 ? 16 : 4);
+	probe_run_note_addr(r, &r->addr);
 	probe_run_phase(r, -1);
 	r->ops->on_event(r, PROBE_EV_RESOLVED, 0);
 }

@@ -181,6 +181,9 @@ uint8_t probe_family(const struct cfg_probe *p);
  * PROBE_EV_CONNECTED, then PROBE_EV_IO for the readiness asked with net_want; or ends the run
  * with REASON_CONNECT / REASON_REFUSED. */
 void probe_run_connect(struct probe_run *r);
+/* The address this run talks to, as probe_ip_protocol and probe_ip_addr_hash report it (done
+ * by the resolve; a kind that asks a given address says it itself). */
+void probe_run_note_addr(struct probe_run *r, const struct plat_addr *a);
 
 /* The "tls" object of every kind that may speak TLS (probe_tls_keys). */
 struct probe_tls {

@@ -127,11 +127,8 @@ static int dns_start(struct probe_run *r)
 	const struct dns_conf *k = probe_conf(r);
 	const char *name = k->query_name ? k->query_name : r->p->cfg->target;
 	probe_run_phase(r, PHASE_RESOLVE);
-	if (k->has_server) { /* the address asked, as blackbox_exporter reports it */
-		int v6 = k->server_addr.family == PLAT_AF_INET6;
-		r->facts.ip_protocol = v6 ? 6 : 4;
-		r->facts.ip_hash = op_fnv1a(OP_FNV_START, k->server_addr.ip, v6 ? 16 : 4);
-	}
+	if (k->has_server) /* the address asked, as blackbox_exporter reports it */
+		probe_run_note_addr(r, &k->server_addr);
 	/* Without a server the probe asks what an application would get: /etc/hosts first. */
 	struct plat_addr a;
 	if (!k->has_server && (k->qtype == DNS_A || k->qtype == DNS_AAAA) &&
