@@ -410,6 +410,7 @@ int probe_run_done(struct probe_run *r, int ok, int reason, const char *fmt, ...
 	res.duration_us = (uint32_t)probe_run_elapsed(r);
 	if (r->ops->cancel)
 		r->ops->cancel(r);
+	probe_cmd_forget(r);
 	if (r->dq)
 		dns_query_cancel(r->dq);
 	net_close(&r->conn);
@@ -1004,8 +1005,10 @@ static void on_signal(struct ev_io *io, unsigned events)
 		adhoc_start();
 		alarm_take_requests();
 	}
-	if (sig & PLAT_SIG_CHILD)
+	if (sig & PLAT_SIG_CHILD) {
 		plat_proc_tick();
+		probe_cmd_children();
+	}
 	if (sig & PLAT_SIG_STOP)
 		drain();
 	else if (sig & PLAT_SIG_RELOAD)

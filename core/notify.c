@@ -37,8 +37,8 @@ struct notify_conf {
 struct notify_run {
 	struct httpc h;
 	struct httpc_req req;
-	uint8_t ended, eof;
-	int pid, status;
+	uint8_t ended;
+	struct probe_cmd cmd; /* the exec channel's command (its output is not kept) */
 	uint64_t pause_us; /* the receiver's Retry-After with a failure (httpc_pause_us) */
 	char headers[1536];
 	char body[BODY_MAX];
@@ -211,16 +211,16 @@ static int exec_start(struct probe_run *r, struct notify_run *s, const struct no
 	for (char **e = k->env; e && *e && n + 1 < OP_ARRAY_LEN(s->envp); e++)
 		s->envp[n++] = *e;
 	s->envp[n] = NULL;
-	s->pid = probe_run_spawn(r, k->argv, s->envp, NULL);
-	return s->pid < 0 ? -1 : 0;
+	s->cmd = (struct probe_cmd){0};
+	return probe_cmd_start(r, &s->cmd, k->argv, s->envp, NULL) < 0 ? -1 : 0;
 }
 
 static int notify_start(struct probe_run *r)
 {
 	struct notify_run *s = (struct notify_run *)r->state;
 	const struct notify_conf *k = probe_conf(r);
-	s->ended = s->eof = 0;
-	s->pid = 0;
+	s->ended = 0;
+	s->cmd = (struct probe_cmd){0};
 	const struct notify_msg *m = alarm_channel_head(r->p->id);
 	if (!m) {
 		s->ended = 1;
@@ -251,27 +251,11 @@ static int notify_start(struct probe_run *r)
 
 static void exec_event(struct probe_run *r, struct notify_run *s, int ev)
 {
-	if (ev == PROBE_EV_IO && !s->eof) {
-		/* the output is not kept; drained in bounded rounds, so a command that floods it
-		 * cannot hold the loop (the pipe stays readable for the next pass) */
-		int n = 1;
-		for (int round = 0; round < 16 && n > 0; round++) {
-			char buf[4096];
-			n = net_recv(&r->conn, buf, sizeof buf);
-		}
-		if (n > 0 || n == OP_EAGAIN)
-			return;
-		s->eof = 1;
-		net_close(&r->conn);
-	}
-	int rc = probe_run_reap(s->pid, &s->status);
-	if (rc == 0) {
-		probe_run_timer(r, 2000); /* output closed, the process not yet reaped */
+	int rc = probe_cmd_event(r, &s->cmd, ev);
+	if (rc == 0)
 		return;
-	}
-	s->pid = 0;
-	if (rc < 0 || s->status != 0) {
-		probe_run_done(r, 0, REASON_EXEC, "the command exited with %d", s->status);
+	if (rc < 0 || s->cmd.status != 0) {
+		probe_run_done(r, 0, REASON_EXEC, "the command exited with %d", s->cmd.status);
 		return;
 	}
 	s->ended = 1;
@@ -293,9 +277,7 @@ static void notify_cancel(struct probe_run *r)
 {
 	struct notify_run *s = (struct notify_run *)r->state;
 	httpc_cancel(&s->h);
-	if (s->pid > 0)
-		probe_run_stop(s->pid);
-	s->pid = 0;
+	probe_cmd_stop(r, &s->cmd);
 	if (!s->ended) {
 		alarm_channel_done(r->p->id, 0);
 		/* a pause asked for (Slack's 429 says how long): at least that */

@@ -187,33 +187,114 @@ void probe_run_timer(struct probe_run *r, uint64_t us)
 	ev_timer_at(&op_loop, &r->aux, op_loop.now_us + us);
 }
 
-int probe_run_spawn(struct probe_run *r, char *const argv[], char *const env[], const char *cwd)
+/* Runs whose command is running, told of each SIGCHLD: few (exec runs and notifications in
+ * flight), so a list walked in full is enough. */
+static struct probe_run *cmd_runs;
+
+void probe_cmd_forget(struct probe_run *r)
+{
+	for (struct probe_run **pp = &cmd_runs; *pp; pp = &(*pp)->cmd_next)
+		if (*pp == r) {
+			*pp = r->cmd_next;
+			return;
+		}
+}
+
+void probe_cmd_children(void)
+{
+	for (struct probe_run *r = cmd_runs, *next; r; r = next) {
+		next = r->cmd_next; /* the event may end r, never another run */
+		r->ops->on_event(r, PROBE_EV_CHILD, 0);
+	}
+}
+
+int probe_cmd_start(struct probe_run *r, struct probe_cmd *c, char *const argv[],
+	char *const env[], const char *cwd)
 {
 	int fd;
+	c->pid = 0;
+	c->status = 0;
+	c->ended = 0;
+	c->len = 0;
+	c->total = 0;
 	probe_run_phase(r, PHASE_PROCESSING);
 	int pid = plat_proc_spawn(argv, env, cwd, &fd);
-	if (pid < 0) {
-		probe_run_done(r, 0, reason_for(pid, REASON_EXEC), pid == OP_ENOENT ?
-			"%s: no such program" : "%s: cannot start (%s)", argv[0], op_strerror(pid));
-		return pid;
-	}
+	if (pid < 0)
+		return probe_run_done(r, 0, reason_for(pid, REASON_EXEC), pid == OP_ENOENT ?
+			"%s: no such program" : "%s: cannot start (%s)", argv[0], op_strerror(pid)),
+			pid;
+	c->pid = pid;
+	r->cmd_next = cmd_runs;
+	cmd_runs = r;
 	r->conn.io = (struct ev_io){.fd = fd, .cb = run_io};
-	if (net_want(&r->conn, PLAT_READ) != 0) {
-		probe_run_stop(pid);
-		probe_run_done(r, 0, REASON_EXEC, "cannot watch the output of %s", argv[0]);
-		return OP_EIO;
+	if (net_want(&r->conn, PLAT_READ) != 0)
+		return probe_run_done(r, 0, REASON_EXEC, "cannot watch the output of %s", argv[0]),
+			OP_EIO;
+	return 0;
+}
+
+/* Read the output, keeping its tail, for at most rounds reads. 1 at its end (the pipe closed,
+ * and with it r->conn), 0 when there is no more for now. */
+static int cmd_read(struct probe_run *r, struct probe_cmd *c, int rounds)
+{
+	while (rounds-- > 0) {
+		char buf[4096];
+		int n = net_recv(&r->conn, buf, sizeof buf);
+		if (n == OP_EAGAIN)
+			return 0;
+		if (n <= 0) {
+			net_close(&r->conn);
+			return 1;
+		}
+		c->total += (uint64_t)n;
+		if (!c->cap)
+			continue;
+		size_t take = OP_MIN((size_t)n, c->cap), drop = c->len + take > c->cap ?
+			c->len + take - c->cap : 0;
+		memmove(c->out, c->out + drop, c->len - drop);
+		memcpy(c->out + c->len - drop, buf + n - take, take);
+		c->len += take - drop;
 	}
-	return pid;
+	return 0;
 }
 
-int probe_run_reap(int pid, int *status)
+int probe_cmd_event(struct probe_run *r, struct probe_cmd *c, int ev)
 {
-	return plat_proc_reap(pid, status);
+	if (c->ended || c->pid <= 0)
+		return c->ended;
+	if (ev == PROBE_EV_IO && r->conn.io.fd >= 0) {
+		/* a bounded number of reads per wake-up: a command that floods its output cannot
+		 * hold the loop (the pipe stays readable for the next pass) */
+		cmd_read(r, c, 16);
+		if (r->conn.io.fd >= 0)
+			return 0;
+		/* the output closed: the command has most likely exited (else SIGCHLD tells) */
+	} else if (ev != PROBE_EV_CHILD && ev != PROBE_EV_IO) {
+		return 0;
+	}
+	int rc = plat_proc_reap(c->pid, &c->status);
+	if (rc == 0)
+		return 0;
+	c->pid = 0;
+	probe_cmd_forget(r);
+	if (rc < 0)
+		return OP_EIO;
+	/* What it wrote is in the pipe now: its group is gone (plat_proc_reap), but a process
+	 * that left the group may still hold the pipe, so read what is there, not to its end.
+	 * The pipe holds at most 1 MiB (F_SETPIPE_SZ's usual limit): 256 reads of 4 KiB. */
+	if (r->conn.io.fd >= 0)
+		cmd_read(r, c, 256);
+	net_close(&r->conn);
+	c->ended = 1;
+	return 1;
 }
 
-void probe_run_stop(int pid)
+void probe_cmd_stop(struct probe_run *r, struct probe_cmd *c)
 {
-	plat_proc_stop(pid, 2000000);
+	if (c->pid > 0)
+		plat_proc_stop(c->pid, 2000000);
+	c->pid = 0;
+	probe_cmd_forget(r);
 }
 
 size_t probe_run_size(void)

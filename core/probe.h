@@ -21,6 +21,7 @@ enum probe_ev {
 	PROBE_EV_CONNECTED, /* r->conn is connected */
 	PROBE_EV_IO,        /* r->conn readiness; the PLAT_* bits are in events */
 	PROBE_EV_TIMER,     /* r->aux fired (armed with probe_run_timer) */
+	PROBE_EV_CHILD,     /* a command may have ended (SIGCHLD): for probe_cmd_event */
 };
 
 struct probe_ops {
@@ -136,6 +137,7 @@ struct probe_run {
 	char host[DNS_NAME_MAX];
 	struct proxy_tunnel via; /* through a proxy (probe_run_resolve's px), made in buf */
 	size_t buf_len;
+	struct probe_run *cmd_next; /* runs with a command running (probe_cmd_start) */
 	uint8_t buf[OP_RUN_BUF];
 	_Alignas(max_align_t) uint8_t state[]; /* ops->state_size */
 };
@@ -215,14 +217,38 @@ int probe_cert_short(const struct probe_run *r, uint32_t min_days, char *why, si
 /* Deliver PROBE_EV_TIMER after us microseconds. */
 void probe_run_timer(struct probe_run *r, uint64_t us);
 
-/* Start a command for this run (argv[0] searched in PATH; env "K=V" additions; cwd or NULL):
- * its stdout and stderr arrive as PROBE_EV_IO on r->conn (read them with net_recv). Returns the
- * pid (> 0), or ends the run with a reason and returns a negative code. */
-int probe_run_spawn(struct probe_run *r, char *const argv[], char *const env[], const char *cwd);
-/* Has the command exited? 1 with *status (exit code, or 128 + signal), 0 while it runs. */
-int probe_run_reap(int pid, int *status);
-/* Stop a command that is still running (its whole group; SIGKILL after a grace time). */
-void probe_run_stop(int pid);
+/* A command run for a run: its output read into out (the last cap bytes kept; cap 0: read and
+ * dropped), its exit status once it ended. The caller owns it (in the run's state).
+ *
+ *   start -> output read -> the command exits (SIGCHLD) -> what it left in its group killed,
+ *   the output it wrote read to the end -> ended
+ *
+ * The run ends when the command does, even if something it started still holds its output. */
+struct probe_cmd {
+	int pid;        /* > 0 while it runs */
+	int status;     /* once ended: the exit code, or 128 + the signal */
+	uint8_t ended;
+	size_t len;     /* bytes kept in out (the tail) */
+	size_t cap;     /* out's size */
+	uint64_t total; /* bytes the command wrote */
+	char *out;
+};
+
+/* Start argv (argv[0] searched in PATH; env "K=V" additions; cwd or NULL) for r; its output
+ * arrives on r->conn. 0, or a negative code after ending the run with a reason. */
+int probe_cmd_start(struct probe_run *r, struct probe_cmd *c, char *const argv[],
+	char *const env[], const char *cwd);
+/* Hand the run's PROBE_EV_IO and PROBE_EV_CHILD to the command. 1 once it ended (c->status,
+ * c->out complete), 0 while it runs (or for an event not its own), OP_EIO when its process
+ * was lost. */
+int probe_cmd_event(struct probe_run *r, struct probe_cmd *c, int ev);
+/* Stop a command still running (its whole group: SIGTERM, SIGKILL 2 s later, reaped in the
+ * background). Idempotent; for the kind's cancel. */
+void probe_cmd_stop(struct probe_run *r, struct probe_cmd *c);
+/* The engine's SIGCHLD: each run with a command running gets PROBE_EV_CHILD. */
+void probe_cmd_children(void);
+/* The engine, as a run ends: it gets no more of them. */
+void probe_cmd_forget(struct probe_run *r);
 
 /* End the run: records the result, releases the connection, the DNS query and the slot.
  * ok: success; reason: enum reason; detail: printf-style, may be NULL. Returns 0. Must be

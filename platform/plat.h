@@ -89,7 +89,9 @@ void plat_signal_raise(unsigned bits);
  * one non-blocking pipe; *out_fd is its read end. Returns the pid (> 0), OP_ENOENT when the
  * program is not found, or another negative code. Never blocks (no allocation either). */
 int plat_proc_spawn(char *const argv[], char *const env[], const char *cwd, int *out_fd);
-/* Has pid exited? 1 with *status (the exit code, or 128 + the signal), 0 while it runs. */
+/* Has pid exited? 1 with *status (the exit code, or 128 + the signal), once reaped, with what
+ * it left running in its process group killed (SIGKILL); 0 while it runs; OP_EIO when pid is
+ * not a child. */
 int plat_proc_reap(int pid, int *status);
 /* Stop pid's whole process group: SIGTERM now, SIGKILL after grace_us if it is still there,
  * and reap it — in the background, from plat_proc_tick. */

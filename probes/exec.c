@@ -1,11 +1,12 @@
 /* exec.c: the exec probe: run a command, succeed when it exits with an expected code (and its
  * output matches) — an SLA runner for existing scripts.
  *
- *   spawn -> read output (keep the last max_output bytes) -> EOF -> reap -> check
+ *   spawn -> read output (keep the last max_output bytes) -> exit -> check
  *
  * The command runs in its own process group with stdout and stderr on one pipe read in the
- * loop; on timeout or any early end the group gets SIGTERM, then SIGKILL after 2 s, and is
- * reaped in the background: nothing blocks, nothing is left behind. */
+ * loop (probe_cmd); when it exits, what it left in its group is killed; on timeout or any
+ * early end the group gets SIGTERM, then SIGKILL after 2 s, and is reaped in the background:
+ * nothing blocks, nothing is left behind. */
 #include <stdio.h>
 #include <string.h>
 #include "../core/engine.h"
@@ -32,11 +33,9 @@ struct exec_conf {
 };
 
 struct exec_state {
-	int pid, status;
-	uint8_t eof, reaped, ok;
-	size_t len;     /* bytes in out (the tail) */
-	uint64_t total; /* bytes the command wrote */
-	char out[OP_EXEC_OUTPUT_MAX];
+	struct probe_cmd cmd;
+	uint8_t ok;
+	char out[OP_EXEC_OUTPUT_MAX]; /* the output's tail */
 };
 
 /* ---- config ---- */
@@ -114,19 +113,18 @@ static int exec_start(struct probe_run *r)
 	struct exec_state *s = (struct exec_state *)r->state;
 	const struct exec_conf *k = probe_conf(r);
 	s->ok = 0;
-	s->len = 0;
-	s->total = 0;
-	s->eof = s->reaped = 0;
-	s->pid = probe_run_spawn(r, k->argv, k->env, k->cwd);
+	s->cmd.out = s->out;
+	s->cmd.cap = k->max_output;
+	probe_cmd_start(r, &s->cmd, k->argv, k->env, k->cwd);
 	return 0;
 }
 
 /* The last bytes of the output, printable, for the failure detail. */
-static void tail(const struct exec_state *s, char *out, size_t cap)
+static void tail(const struct probe_cmd *c, char *out, size_t cap)
 {
-	size_t n = OP_MIN(s->len, 40), w = 0;
-	for (size_t i = s->len - n; i < s->len && w + 1 < cap; i++) {
-		char ch = s->out[i];
+	size_t n = OP_MIN(c->len, 40), w = 0;
+	for (size_t i = c->len - n; i < c->len && w + 1 < cap; i++) {
+		char ch = c->out[i];
 		out[w++] = ch >= 32 && ch < 127 ? ch : ch == '\n' ? '|' : '.';
 	}
 	out[w] = 0;
@@ -134,100 +132,52 @@ static void tail(const struct exec_state *s, char *out, size_t cap)
 
 static void exec_finish(struct probe_run *r, struct exec_state *s, const struct exec_conf *k)
 {
+	const struct probe_cmd *c = &s->cmd;
 	char t[48];
-	tail(s, t, sizeof t);
+	tail(c, t, sizeof t);
 	int ok = 0;
 	for (int i = 0; i < k->ncodes; i++)
-		ok |= s->status == k->codes[i];
+		ok |= c->status == k->codes[i];
 	if (!ok) {
-		if (s->status > 128)
+		if (c->status > 128)
 			probe_run_done(r, 0, REASON_EXEC, "killed by signal %d; output ends \"%s\"",
-				s->status - 128, t);
+				c->status - 128, t);
 		else
-			probe_run_done(r, 0, REASON_EXEC, "exit %d; output ends \"%s\"", s->status, t);
+			probe_run_done(r, 0, REASON_EXEC, "exit %d; output ends \"%s\"", c->status, t);
 		return;
 	}
-	if (k->expect.contains && !op_memmem(s->out, s->len, k->expect.contains,
+	if (k->expect.contains && !op_memmem(c->out, c->len, k->expect.contains,
 		strlen(k->expect.contains))) {
 		probe_run_done(r, 0, REASON_EXPECT, "output lacks \"%.40s\"; it ends \"%s\"",
 			k->expect.contains, t);
 		return;
 	}
-	if (k->expect.re && !regex_search(k->expect.re, s->out, s->len)) {
+	if (k->expect.re && !regex_search(k->expect.re, c->out, c->len)) {
 		probe_run_done(r, 0, REASON_EXPECT, "output does not match /%.40s/", k->expect.regex);
 		return;
 	}
 	s->ok = 1;
-	probe_run_done(r, 1, REASON_NONE, "exit %d, %llu bytes of output", s->status,
-		(unsigned long long)s->total);
-}
-
-static void exec_read(struct probe_run *r, struct exec_state *s, const struct exec_conf *k)
-{
-	/* a bounded number of reads per wake-up: a command that floods its output cannot hold
-	 * the loop */
-	for (int round = 0; round < 16; round++) {
-		char buf[4096];
-		int n = net_recv(&r->conn, buf, sizeof buf);
-		if (n == OP_EAGAIN)
-			return;
-		if (n <= 0) {
-			/* the command closed its output (it exited, most likely): reap it */
-			s->eof = 1;
-			net_close(&r->conn);
-			probe_run_timer(r, 0);
-			return;
-		}
-		s->total += (uint64_t)n;
-		/* keep the last max_output bytes */
-		size_t cap = k->max_output;
-		if ((size_t)n >= cap) {
-			memcpy(s->out, buf + n - cap, cap);
-			s->len = cap;
-		} else {
-			if (s->len + (size_t)n > cap) {
-				size_t drop = s->len + (size_t)n - cap;
-				memmove(s->out, s->out + drop, s->len - drop);
-				s->len -= drop;
-			}
-			memcpy(s->out + s->len, buf, (size_t)n);
-			s->len += (size_t)n;
-		}
-	}
+	probe_run_done(r, 1, REASON_NONE, "exit %d, %llu bytes of output", c->status,
+		(unsigned long long)c->total);
 }
 
 static void exec_on_event(struct probe_run *r, int ev, unsigned events)
 {
 	struct exec_state *s = (struct exec_state *)r->state;
-	const struct exec_conf *k = probe_conf(r);
 	(void)events;
-	if (ev == PROBE_EV_IO) {
-		exec_read(r, s, k);
-		return;
-	}
-	if (ev == PROBE_EV_TIMER) {
-		int rc = probe_run_reap(s->pid, &s->status);
-		if (rc == 0) {
-			probe_run_timer(r, 2000); /* exited output but not yet the process: soon */
-			return;
-		}
-		s->reaped = 1;
-		if (rc < 0) {
-			probe_run_done(r, 0, REASON_EXEC, "lost track of the command");
-			return;
-		}
-		exec_finish(r, s, k);
-	}
+	int rc = probe_cmd_event(r, &s->cmd, ev);
+	if (rc < 0)
+		probe_run_done(r, 0, REASON_EXEC, "lost track of the command");
+	else if (rc > 0)
+		exec_finish(r, s, probe_conf(r));
 }
 
 static void exec_cancel(struct probe_run *r)
 {
 	struct exec_state *s = (struct exec_state *)r->state;
-	if (s->pid > 0 && !s->reaped)
-		probe_run_stop(s->pid);
-	s->pid = 0;
+	probe_cmd_stop(r, &s->cmd);
 	/* every run's output is kept as a log object, whatever ended it */
-	engine_output(r->p, r->wall_us, s->ok, s->out, s->len);
+	engine_output(r->p, r->wall_us, s->ok, s->out, s->cmd.len);
 }
 
 const struct probe_ops probe_exec = {

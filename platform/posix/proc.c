@@ -1,6 +1,6 @@
 /* proc.c: child processes for the exec probe: posix_spawn into a new process group with one
- * pipe for stdout and stderr, non-blocking reaping, and a fixed table of processes being
- * stopped (SIGTERM, then SIGKILL after a grace time, then reaped), so no zombie outlives a run. */
+ * pipe for stdout and stderr, non-blocking reaping (which takes what a command left in its
+ * group with it), and a fixed table of processes being stopped (SIGTERM, then SIGKILL after a grace time, then reaped), so no zombie outlives a run. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -77,13 +77,17 @@ int plat_proc_spawn(char *const argv[], char *const env[], const char *cwd, int 
 
 int plat_proc_reap(int pid, int *status)
 {
-	int st;
-	pid_t r = waitpid(pid, &st, WNOHANG);
-	if (r == 0)
-		return 0;
-	if (r < 0)
+	/* Look without reaping first: while pid is a zombie its group's id cannot be taken by
+	 * another group, so what the command left behind in it can be killed safely. */
+	siginfo_t si;
+	memset(&si, 0, sizeof si);
+	if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0)
 		return OP_EIO;
-	*status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	if (si.si_pid != pid)
+		return 0;
+	*status = si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
+	kill(-pid, SIGKILL);
+	waitpid(pid, NULL, 0); /* a zombie: returns at once */
 	return 1;
 }
 

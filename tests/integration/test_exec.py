@@ -88,6 +88,26 @@ def test_timeout_kills_the_group_even_if_it_ignores_sigterm():
     wait_for(lambda: not alive(marker), 5, "the command and its children gone")
 
 
+def test_a_run_ends_when_the_command_exits_and_takes_what_it_left_with_it():
+    # a child in the background that holds the output open: the run ends with the command
+    # (not at the timeout), with all it wrote, and the child does not outlive it
+    held, loose = ("outpost-test-" + uuid.uuid4().hex[:8] for _ in range(2))
+    t0 = time.monotonic()
+    rc, res = run_exec("--command", f'["sh", "-c", "echo one; sh -c \'sleep 30\' {held} & echo two"]',
+                       timeout="5s")
+    eq((rc, res["detail"]), (0, "exit 0, 8 bytes of output"), f"{res}")
+    assert res["duration_ms"] < 1000 and time.monotonic() - t0 < 4, res
+    wait_for(lambda: not alive(held), 3, "the child that held the output gone")
+    # one that let go of the output is not left running either
+    rc, res = run_exec("--command", f'["sh", "-c", "sh -c \'sleep 30\' {loose} >/dev/null 2>&1 & exit 2"]')
+    eq(res["detail"], 'exit 2; output ends ""', f"{res}")
+    wait_for(lambda: not alive(loose), 3, "the child that let go of the output gone")
+    # one that closes its output and runs on is waited for
+    rc, res = run_exec("--command", '["sh", "-c", "echo bye; exec >&- 2>&-; sleep 0.4"]')
+    eq((rc, res["detail"]), (0, "exit 0, 4 bytes of output"), f"{res}")
+    assert 400 <= res["duration_ms"] < 1500, res
+
+
 def test_flood_is_bounded_and_the_loop_stays_responsive():
     _, mport = start_tool("mockhttp")
     app = Appliance({"probes": [
