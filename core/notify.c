@@ -38,7 +38,8 @@ struct notify_run {
 	struct httpc h;
 	struct httpc_req req;
 	uint8_t ended;
-	struct probe_cmd cmd; /* the exec channel's command (its output is not kept) */
+	struct probe_cmd cmd; /* the exec channel's command */
+	char out[40];         /* its output's tail, for a failure's detail */
 	uint64_t pause_us; /* the receiver's Retry-After with a failure (httpc_pause_us) */
 	char headers[1536];
 	char body[BODY_MAX];
@@ -211,7 +212,7 @@ static int exec_start(struct probe_run *r, struct notify_run *s, const struct no
 	for (char **e = k->env; e && *e && n + 1 < OP_ARRAY_LEN(s->envp); e++)
 		s->envp[n++] = *e;
 	s->envp[n] = NULL;
-	s->cmd = (struct probe_cmd){0};
+	s->cmd = (struct probe_cmd){.out = s->out, .cap = sizeof s->out};
 	return probe_cmd_start(r, &s->cmd, k->argv, s->envp, NULL) < 0 ? -1 : 0;
 }
 
@@ -254,8 +255,15 @@ static void exec_event(struct probe_run *r, struct notify_run *s, int ev)
 	int rc = probe_cmd_event(r, &s->cmd, ev);
 	if (rc == 0)
 		return;
-	if (rc < 0 || s->cmd.status != 0) {
-		probe_run_done(r, 0, REASON_EXEC, "the command exited with %d", s->cmd.status);
+	if (rc < 0) {
+		probe_run_done(r, 0, REASON_EXEC, "lost track of the command");
+		return;
+	}
+	if (s->cmd.status != 0) {
+		char t[48], how[32];
+		probe_cmd_tail(&s->cmd, t, sizeof t);
+		probe_run_done(r, 0, REASON_EXEC, "%s; output ends \"%s\"",
+			probe_cmd_how(&s->cmd, how, sizeof how), t);
 		return;
 	}
 	s->ended = 1;

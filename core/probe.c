@@ -289,6 +289,26 @@ int probe_cmd_event(struct probe_run *r, struct probe_cmd *c, int ev)
 	return 1;
 }
 
+void probe_cmd_tail(const struct probe_cmd *c, char *out, size_t cap)
+{
+	size_t n = OP_MIN(c->len, 40), w = 0;
+	for (size_t i = c->len - n; i < c->len && w + 1 < cap; i++) {
+		char ch = c->out[i];
+		out[w++] = ch >= 32 && ch < 127 ? ch : ch == '\n' ? '|' : '.';
+	}
+	if (cap)
+		out[w] = 0;
+}
+
+const char *probe_cmd_how(const struct probe_cmd *c, char *out, size_t cap)
+{
+	if (c->status > 128)
+		snprintf(out, cap, "killed by signal %d", c->status - 128);
+	else
+		snprintf(out, cap, "exit %d", c->status);
+	return out;
+}
+
 void probe_cmd_stop(struct probe_run *r, struct probe_cmd *c)
 {
 	if (c->pid > 0)

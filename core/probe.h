@@ -245,6 +245,11 @@ int probe_cmd_event(struct probe_run *r, struct probe_cmd *c, int ev);
 /* Stop a command still running (its whole group: SIGTERM, SIGKILL 2 s later, reaped in the
  * background). Idempotent; for the kind's cancel. */
 void probe_cmd_stop(struct probe_run *r, struct probe_cmd *c);
+/* The last 40 bytes of the kept output, printable (a line break as '|'), for a failure's
+ * detail; out has cap bytes (48 holds all). */
+void probe_cmd_tail(const struct probe_cmd *c, char *out, size_t cap);
+/* How an ended command failed, for a detail: "exit 3" or "killed by signal 9". */
+const char *probe_cmd_how(const struct probe_cmd *c, char *out, size_t cap);
 /* The engine's SIGCHLD: each run with a command running gets PROBE_EV_CHILD. */
 void probe_cmd_children(void);
 /* The engine, as a run ends: it gets no more of them. */

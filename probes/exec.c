@@ -119,31 +119,17 @@ static int exec_start(struct probe_run *r)
 	return 0;
 }
 
-/* The last bytes of the output, printable, for the failure detail. */
-static void tail(const struct probe_cmd *c, char *out, size_t cap)
-{
-	size_t n = OP_MIN(c->len, 40), w = 0;
-	for (size_t i = c->len - n; i < c->len && w + 1 < cap; i++) {
-		char ch = c->out[i];
-		out[w++] = ch >= 32 && ch < 127 ? ch : ch == '\n' ? '|' : '.';
-	}
-	out[w] = 0;
-}
-
 static void exec_finish(struct probe_run *r, struct exec_state *s, const struct exec_conf *k)
 {
 	const struct probe_cmd *c = &s->cmd;
-	char t[48];
-	tail(c, t, sizeof t);
+	char t[48], how[32];
+	probe_cmd_tail(c, t, sizeof t);
 	int ok = 0;
 	for (int i = 0; i < k->ncodes; i++)
 		ok |= c->status == k->codes[i];
 	if (!ok) {
-		if (c->status > 128)
-			probe_run_done(r, 0, REASON_EXEC, "killed by signal %d; output ends \"%s\"",
-				c->status - 128, t);
-		else
-			probe_run_done(r, 0, REASON_EXEC, "exit %d; output ends \"%s\"", c->status, t);
+		probe_run_done(r, 0, REASON_EXEC, "%s; output ends \"%s\"",
+			probe_cmd_how(c, how, sizeof how), t);
 		return;
 	}
 	if (k->expect.contains && !op_memmem(c->out, c->len, k->expect.contains,

@@ -346,7 +346,10 @@ def test_silence_and_test_endpoint_and_exec_channel():
     cfg = config(target, rec.port, tempfile.mkdtemp())
     cfg["notifications"]["led"] = {"type": "exec", "command": [
         "sh", "-c", f'echo "$OUTPOST_STATE $OUTPOST_ALARM $OUTPOST_APPLIANCE" >> {out}']}
-    cfg["alarms"][0]["notify"] = ["hook", "chat", "led"]
+    # a channel whose command fails says how, and what it wrote last
+    cfg["notifications"]["modem"] = {"type": "exec", "command": [
+        "sh", "-c", "echo dialing; echo modem offline >&2; exit 3"]}
+    cfg["alarms"][0]["notify"] = ["hook", "chat", "led", "modem"]
     app = Appliance(cfg)
     status, res = post(app, "/api/v1/silences", {"alarm": "db-down", "for": "1h",
                                                 "comment": 'maint\u00e9nance "db"\nday 2'})
@@ -366,6 +369,10 @@ def test_silence_and_test_endpoint_and_exec_channel():
     eq(rec.on("/hook")[0]["state"], "test", "a test message")
     wait_for(lambda: os.path.exists(out) and "test test edge-7" in open(out).read(), 5,
              "the exec channel ran with the message in its environment")
+    modem = lambda: {c["name"]: c for c in json.loads(app.get("/api/v1/alarms")[1])["channels"]}[
+        "modem"]["last_failure"]
+    wait_for(modem, 5, "the failing exec channel's failure published")
+    eq(modem()["detail"], 'exit 3; output ends "dialing|modem offline|"', "its detail")
     # writes need the token
     req = urllib.request.Request(f"http://127.0.0.1:{app.port}/api/v1/notify/test", method="POST",
                                  data=b"")
