@@ -75,10 +75,10 @@ int plat_proc_spawn(char *const argv[], char *const env[], const char *cwd, int 
 	return pid;
 }
 
+/* What pid left in its process group is killed before pid is reaped: looked at without
+ * reaping, pid is a zombie, whose group id no other group can take meanwhile. */
 int plat_proc_reap(int pid, int *status)
 {
-	/* Look without reaping first: while pid is a zombie its group's id cannot be taken by
-	 * another group, so what the command left behind in it can be killed safely. */
 	siginfo_t si;
 	memset(&si, 0, sizeof si);
 	if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0)
@@ -116,8 +116,7 @@ int plat_proc_tick(void)
 		int pid = stopping[i].pid, st;
 		if (!pid)
 			continue;
-		if (waitpid(pid, &st, WNOHANG) == pid) {
-			kill(-pid, SIGKILL); /* what it left behind in its group */
+		if (plat_proc_reap(pid, &st) != 0) { /* gone (or not ours: nothing to wait for) */
 			stopping[i].pid = 0;
 			continue;
 		}
