@@ -346,11 +346,15 @@ def test_a_low_descriptor_limit_is_said_and_not_blamed_on_the_target():
 def test_the_systemd_unit_verifies():
     """board/linux-x86_64/outpost.service, as README's install steps place it, passes
     systemd-analyze verify with nothing said (an unknown key or a bad value is only a warning
-    there), and stops outpost with more time than its default shutdown grace."""
+    there), and stops outpost with more time than its default shutdown grace, signalling outpost
+    alone."""
     unit = open(os.path.join(ROOT, "board/linux-x86_64/outpost.service")).read()
     assert "ExecStart=/usr/local/bin/outpost run -c /etc/outpost/outpost.json\n" in unit, unit
     stop = int(re.search(r"^TimeoutStopSec=(\d+)$", unit, re.M).group(1))
     assert stop > 30, stop
+    # the stop's SIGTERM to outpost alone: with the default (control-group) systemd signals the
+    # exec commands in progress too, and they do not get to finish within the grace
+    assert re.search(r"^KillMode=mixed$", unit, re.M), unit
     d = tempfile.mkdtemp(prefix="outpost-unit-")
     cfg = write({"probes": []})
     with open(f"{d}/outpost.service", "w") as f:
