@@ -1,6 +1,7 @@
 /* proc.c: child processes for the exec probe: posix_spawn into a new process group with one
  * pipe for stdout and stderr, non-blocking reaping (which takes what a command left in its
- * group with it), and a fixed table of processes being stopped (SIGTERM, then SIGKILL after a grace time, then reaped), so no zombie outlives a run. */
+ * group with it), and a fixed table of processes being stopped (SIGTERM, then SIGKILL after a
+ * grace time, then reaped), so no zombie outlives a run. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
