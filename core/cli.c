@@ -195,6 +195,11 @@ static int cmd_run(int argc, char **argv, const struct cli_hooks *hooks)
 			engine_note_reload(0);
 			continue;
 		}
+		/* runs in progress finish under the config they started with */
+		if (engine_settle() == ENGINE_STOP) {
+			cfg_free(&next);
+			break;
+		}
 		engine_deinit();
 		/* the engine keeps a pointer to its config: it runs on cur, whichever that is */
 		struct cfg prev = cur;

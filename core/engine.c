@@ -44,6 +44,8 @@ static struct {
 	uint64_t runs_started, skipped;
 	struct ev_timer grace; /* a stop's deadline for the runs in progress */
 	int draining;          /* stopping: no new runs, waiting for those in progress */
+	int settling;          /* before a reload: the same, for a shorter time (engine_settle) */
+	int reload_again;      /* a reload was asked while settling */
 	uint32_t drained, interrupted; /* runs that ended in the grace period / were cut */
 	/* heap allocations while the loop ran: earlier runs' sum, and the count at this entry */
 	uint64_t allocs_before, allocs_at_entry;
@@ -259,6 +261,7 @@ static int snap_prepare(const struct cfg *cfg)
 				strcmp(old->target, sp->target))
 				continue;
 			sp->stats = old->stats;
+			sp->due_us = old->due_us; /* its schedule goes on (engine_init) */
 			/* the newest results, oldest first, into the new ring */
 			uint32_t keep = OP_MIN(old->hist_len, hcap);
 			const struct result *oh = ring(S.hist, S.hist_cap, j);
@@ -364,6 +367,15 @@ static void record(struct probe *p, const struct result *res)
 		adhoc_finish(p->now_slot - 1u, res, p);
 		p->now_slot = 0;
 	}
+	if (res->reason == REASON_INTERRUPTED) {
+		/* a stop or a reload cut it short: no verdict on the target, so not in its history,
+		 * objectives, alarms or exports; only counted */
+		uint64_t n = ++p->stats.by_reason[REASON_INTERRUPTED];
+		plat_lock();
+		S.probes[p->id].stats.by_reason[REASON_INTERRUPTED] = n;
+		plat_unlock();
+		return;
+	}
 	stats_add(&p->stats, res);
 	struct slo_view views[SLO_MAX_WINDOWS];
 	if (p->slo.nring) {
@@ -439,6 +451,8 @@ int probe_run_done(struct probe_run *r, int ok, int reason, const char *fmt, ...
 			E.drained++;
 		if (E.inflight == 0)
 			E.exit_code = ENGINE_STOP;
+	} else if (E.settling && E.inflight == 0) {
+		E.exit_code = ENGINE_RELOAD;
 	}
 	return 0;
 }
@@ -471,6 +485,12 @@ static void adhoc_no_slot(struct ev_timer *t)
 /* Start a run of p that was due at due_us; queue p when every run slot is busy. */
 static void run_start(struct probe *p, uint64_t due_us)
 {
+	if (E.settling) {
+		/* the next engine starts it, late rather than never */
+		if (!p->missed_us)
+			p->missed_us = due_us;
+		return;
+	}
 	/* a run slot is sized for the largest kind (40 KB): zero only this kind's part */
 	size_t zero = sizeof(struct probe_run) + p->cfg->ops->state_size;
 	struct probe_run *r = E.inflight < E.cfg->max_inflight ?
@@ -839,6 +859,8 @@ static void second_tick(struct ev_timer *t)
 /* Start the ad-hoc runs other threads queued. */
 static void adhoc_start(void)
 {
+	if (E.settling)
+		return; /* queued: the next engine starts them */
 	const struct cfg_probe *todo[OP_ADHOC_MAX] = {0};
 	char names[OP_ADHOC_MAX][OP_NAME_MAX];
 	plat_lock();
@@ -997,6 +1019,31 @@ static void drain(void)
 		E.cfg->shutdown_grace_us / 1e6, E.inflight);
 }
 
+static void settle_over(struct ev_timer *t)
+{
+	(void)t;
+	E.exit_code = ENGINE_RELOAD; /* engine_deinit interrupts what still runs */
+}
+
+int engine_settle(void)
+{
+	uint64_t wait = OP_MIN(E.cfg->shutdown_grace_us, OP_RELOAD_SETTLE_US);
+	if (!E.inflight || !wait)
+		return ENGINE_RELOAD;
+	E.settling = 1;
+	E.reload_again = 0;
+	E.grace.cb = settle_over;
+	ev_timer_at(&op_loop, &E.grace, op_loop.now_us + wait);
+	E.exit_code = -1;
+	while (E.exit_code < 0)
+		ev_run_once(&op_loop, 1000000);
+	ev_timer_cancel(&op_loop, &E.grace);
+	E.settling = 0;
+	if (E.reload_again)
+		plat_signal_raise(PLAT_SIG_RELOAD); /* the file may have changed again: read it */
+	return E.exit_code == ENGINE_STOP ? ENGINE_STOP : ENGINE_RELOAD;
+}
+
 static void on_signal(struct ev_io *io, unsigned events)
 {
 	(void)io, (void)events;
@@ -1009,10 +1056,16 @@ static void on_signal(struct ev_io *io, unsigned events)
 		plat_proc_tick();
 		probe_cmd_children();
 	}
-	if (sig & PLAT_SIG_STOP)
+	if (sig & PLAT_SIG_STOP) {
+		if (E.settling)
+			E.settling = 0; /* a stop now: its own grace for what still runs */
 		drain();
-	else if (sig & PLAT_SIG_RELOAD)
-		E.exit_code = ENGINE_RELOAD;
+	} else if (sig & PLAT_SIG_RELOAD) {
+		if (E.settling)
+			E.reload_again = 1;
+		else
+			E.exit_code = ENGINE_RELOAD;
+	}
 }
 
 void engine_output(struct probe *p, int64_t wall_us, int ok, const char *data, size_t len)
@@ -1240,6 +1293,12 @@ int engine_init(const struct cfg *cfg, const struct engine_opts *opts, char *err
 			}
 		}
 		p->due_us = now + (E.opts.once ? 0 : sched_first_offset(cp->interval_us, index, n));
+		/* an unchanged probe (name, kind, target) keeps its schedule across a reload: an
+		 * hourly job is not run again by every config edit; a shorter interval than before
+		 * counts from now */
+		if (S.probes[i].due_us && !E.opts.once)
+			p->due_us = OP_MIN(S.probes[i].due_us,
+				now + (cp->delay_us ? cp->delay_us : cp->interval_us));
 		if (!cp->disabled)
 			ev_timer_at(&op_loop, &p->tick, p->due_us);
 		E.probes[i] = p;
@@ -1318,6 +1377,14 @@ void engine_deinit(void)
 	if (E.draining)
 		fprintf(stderr, "outpost: %u runs finished in the grace period, %u interrupted\n",
 			E.drained, E.interrupted);
+	/* each probe's next due time, for the next engine after a reload (snap_prepare) */
+	plat_lock();
+	for (uint32_t i = 0; i < E.nprobes; i++) {
+		const struct probe *p = E.probes[i];
+		S.probes[i].due_us = p->missed_us ? p->missed_us : p->waiting ? p->due_us :
+			ev_timer_armed(&p->tick) ? p->tick.when_us : 0;
+	}
+	plat_unlock();
 	for (int i = 0; i < adhoc_hi; i++)
 		if (adhoc_probe[i].run)
 			probe_run_done(adhoc_probe[i].run, 0, REASON_CANCELED, "engine stopped");

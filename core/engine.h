@@ -29,6 +29,11 @@ int engine_init(const struct cfg *cfg, const struct engine_opts *opts, char *err
 /* Run until a stop or reload signal (or, in once mode, until every probe ran).
  * Returns enum engine_exit. */
 int engine_run(void);
+/* Before a reload, once the new config has loaded: let the runs in progress finish and be
+ * recorded, for up to OP_RELOAD_SETTLE_US (shutdown_grace when shorter), starting no new ones
+ * (runs due meanwhile start with the next engine; a reload asked meanwhile comes after it).
+ * Returns ENGINE_RELOAD, or ENGINE_STOP when a stop came meanwhile (it drains as at any stop). */
+int engine_settle(void);
 /* Cancel every run (recorded as canceled), release the arena. Keeps the published snapshot
  * readable (it is re-published by the next engine_init). */
 void engine_deinit(void);

@@ -11,6 +11,12 @@
 #ifndef OP_MAX_INFLIGHT
 #define OP_MAX_INFLIGHT 256
 #endif
+/* How long a reload waits for the runs in progress to finish (shutdown_grace when shorter):
+ * no run starts meanwhile, so it is a gap in every probe's schedule, kept short; a run longer
+ * than this (a long exec job) is interrupted, which counts neither for nor against it. */
+#ifndef OP_RELOAD_SETTLE_US
+#define OP_RELOAD_SETTLE_US 5000000
+#endif
 /* Most results kept per probe (limits.history). */
 #ifndef OP_MAX_HISTORY
 #define OP_MAX_HISTORY 1440

@@ -80,6 +80,7 @@ struct probe {
 	uint32_t id;
 	struct ev_timer tick;  /* next scheduled run */
 	uint64_t due_us;       /* when the next run is due */
+	uint64_t missed_us;    /* a run due while a reload settled (not started): the next is due then */
 	struct probe_run *run; /* non-NULL while running */
 	struct probe *wait_next; /* FIFO of probes due while every run slot is busy */
 	uint8_t waiting;

@@ -28,6 +28,7 @@ struct snap_probe {
 	char groups[256]; /* JSON array */
 	uint64_t interval_us, timeout_us;
 	struct probe_stats stats;
+	uint64_t due_us; /* the next run's due time (monotonic) at a reload, for the next engine */
 	uint32_t hist_head, hist_len; /* the probe's ring in the snapshot's history */
 	struct slo_target objective;  /* nwin 0: none */
 	struct slo_view slo[SLO_MAX_WINDOWS];

@@ -138,6 +138,48 @@ def test_reload_good_and_bad():
             "or DER certificate") in err, err
 
 
+def test_a_reload_lets_runs_in_progress_finish():
+    """Runs in progress at a reload finish under the config they started with and are recorded
+    as ever; one still running after the reload's wait (5 s) is interrupted, which counts
+    neither for nor against its probe (before, every run in progress failed as `interrupted`
+    at each reload, in the history, the objectives, the alarms and the exports). Each keeps its
+    schedule (before, every probe ran again at every reload, whatever its interval)."""
+    _, mport = start_tool("mockhttp")
+    cfg = {"probes": [
+        {"name": "job", "kind": "exec", "target": "job", "interval": "1h", "timeout": "9s",
+         "command": ["sh", "-c", "sleep 4; echo done"]},
+        {"name": "web", "kind": "http", "target": f"http://127.0.0.1:{mport}/delay/4000",
+         "interval": "1h", "timeout": "6s"},
+        {"name": "long", "kind": "exec", "target": "long", "interval": "1h", "timeout": "50s",
+         "command": ["sleep", "40"]}]}
+    app = Appliance(cfg)
+    # first runs start within 3 s (spread), each of these lasts 4 s or more
+    wait_for(lambda: metric(app.metrics(), "outpost_probes_inflight") == 3, 8, "three running")
+    t0 = time.monotonic()
+    app.reload(cfg)
+    wait_for(lambda: metric(app.metrics(), "outpost_config_reloads_total", result="success") == 1,
+             10, "the reload")
+    took = time.monotonic() - t0
+    assert 4.5 < took < 8, f"the reload waited {took:.1f} s for the long run, not 5"
+    m = app.metrics()
+    for name in ("job", "web"):
+        eq((metric(m, "outpost_probe_runs_total", probe=name, result="success"),
+            metric(m, "outpost_probe_runs_total", probe=name, result="interrupted")), (1, None),
+           f"{name}: finished, not interrupted")
+    eq(metric(m, "outpost_probe_runs_total", probe="long", result="interrupted"), 1,
+       "the long run interrupted, and counted so")
+    eq(metric(m, "probe_success", probe="long"), None, "no verdict on the long run's target")
+    s, body = app.get("/api/v1/probes/long/results")
+    eq(json.loads(body)["results"], [], "nothing in the long run's history")
+    # an unchanged probe keeps its schedule: these hourly ones do not run again for the reload
+    time.sleep(2)
+    m = app.metrics()
+    eq((metric(m, "outpost_probes_inflight"), metric(m, "outpost_runs_started_total")), (0, 3),
+       "no run started since the reload")
+    rc, err = app.stop()
+    eq(rc, 0, "exit")
+
+
 def test_reload_moves_the_web_server_or_keeps_it():
     """A reload with another listen address moves the dashboard there; one whose address is
     taken keeps it where it was (the API and /metrics stay up) and says so; the next reload
