@@ -30,7 +30,10 @@
 	X(ENODEV, "no such network interface")                  \
 	X(ENOZONE, "a link-local address needs its interface, as fe80::1%eth0") \
 	X(EIO, "i/o error")                                     \
-	X(EBUSY, "in use by another outpost process")
+	X(EBUSY, "in use by another outpost process")          \
+	X(EACCES, "permission denied")                          \
+	X(ENOEXEC, "not an executable")                         \
+	X(ENOTDIR, "no such directory")
 
 /* OP_X_<name> numbers the codes 1..N; OP_<name> is the negative code callers see. */
 enum op_errno {

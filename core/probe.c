@@ -219,10 +219,17 @@ int probe_cmd_start(struct probe_run *r, struct probe_cmd *c, char *const argv[]
 	c->total = 0;
 	probe_run_phase(r, PHASE_PROCESSING);
 	int pid = plat_proc_spawn(argv, env, cwd, &fd);
-	if (pid < 0)
-		return probe_run_done(r, 0, reason_for(pid, REASON_EXEC), pid == OP_ENOENT ?
-			"%s: no such program" : "%s: cannot start (%s)", argv[0], op_strerror(pid)),
-			pid;
+	if (pid < 0) {
+		const char *why = pid == OP_ENOENT ? "no such program" : pid == OP_EACCES ?
+			"permission denied (not executable?)" : pid == OP_ENOEXEC ?
+			"not an executable (a script needs a #! line)" : op_strerror(pid);
+		if (pid == OP_ENOTDIR)
+			probe_run_done(r, 0, REASON_EXEC, "cwd %s: no such directory", cwd);
+		else
+			probe_run_done(r, 0, reason_for(pid, REASON_EXEC), "%s: %s%s", argv[0],
+				pid == OP_EIO ? "cannot start: " : "", why);
+		return pid;
+	}
 	c->pid = pid;
 	r->cmd_next = cmd_runs;
 	cmd_runs = r;

@@ -87,7 +87,9 @@ void plat_signal_raise(unsigned bits);
 /* Start argv[0] (searched in PATH) with argv, in a new process group, with env ("K=V" strings,
  * NULL-terminated) added to the environment and cwd (NULL: ours). Its stdout and stderr go to
  * one non-blocking pipe; *out_fd is its read end. Returns the pid (> 0), OP_ENOENT when the
- * program is not found, or another negative code. Never blocks (no allocation either). */
+ * program is not found, OP_ENOTDIR when cwd is not a directory, OP_EACCES when the program may
+ * not be run, OP_ENOEXEC when it is no executable (a script without "#!"), or another negative
+ * code. Never blocks (no allocation either). */
 int plat_proc_spawn(char *const argv[], char *const env[], const char *cwd, int *out_fd);
 /* Has pid exited? 1 with *status (the exit code, or 128 + the signal), once reaped, with what
  * it left running in its process group killed (SIGKILL); 0 while it runs; OP_EIO when pid is

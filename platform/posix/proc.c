@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "../../core/op.h"
@@ -42,6 +43,11 @@ int plat_proc_spawn(char *const argv[], char *const env[], const char *cwd, int 
 		envp[n++] = *a;
 	envp[n] = NULL;
 
+	/* a working directory that is not there would read as a missing program (the child's
+	 * chdir fails with ENOENT too): say which it is */
+	struct stat st;
+	if (cwd && (stat(cwd, &st) != 0 || !S_ISDIR(st.st_mode)))
+		return OP_ENOTDIR;
 	int fds[2];
 	if (pipe2(fds, O_CLOEXEC) != 0)
 		return errno == EMFILE || errno == ENFILE ? OP_EMFILE : OP_ENOMEM;
@@ -69,7 +75,9 @@ int plat_proc_spawn(char *const argv[], char *const env[], const char *cwd, int 
 	close(fds[1]);
 	if (rc != 0) {
 		close(fds[0]);
-		return rc == ENOENT ? OP_ENOENT : rc == EACCES ? OP_EINVAL : OP_EIO;
+		return rc == ENOENT ? OP_ENOENT : rc == EACCES ? OP_EACCES : rc == ENOEXEC ?
+			OP_ENOEXEC : rc == ENOTDIR ? OP_ENOTDIR : rc == EMFILE || rc == ENFILE ?
+			OP_EMFILE : OP_EIO;
 	}
 	fcntl(fds[0], F_SETFL, O_NONBLOCK);
 	*out_fd = fds[0];

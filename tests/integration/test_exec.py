@@ -63,6 +63,16 @@ def test_dry_run_and_disabled():
 def test_missing_program():
     rc, res = run_exec("--command", '["no-such-program-outpost"]')
     eq(res["detail"], "no-such-program-outpost: no such program", "detail")
+    # each reason a command cannot start is told apart (a missing cwd read as a missing
+    # program, and a script without "#!" as an i/o error)
+    rc, res = run_exec("--command", '["true"]', "--cwd", "/no-such-dir-outpost")
+    eq(res["detail"], "cwd /no-such-dir-outpost: no such directory", "detail")
+    script = write("echo hi\n", ".sh")
+    for mode, why in ((0o755, "not an executable (a script needs a #! line)"),
+                      (0o644, "permission denied (not executable?)")):
+        os.chmod(script, mode)
+        rc, res = run_exec("--command", json.dumps([script]))
+        eq(res["detail"], f"{script}: {why}", "detail")
 
 
 def alive(marker):
