@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -23,6 +24,32 @@ static struct {
 	int pid;
 	uint64_t kill_at; /* 0 once SIGKILL was sent */
 } stopping[STOPPING_MAX];
+
+/* argv[0] as the command's own PATH finds it, when env sets one (posix_spawnp would search
+ * ours): the first executable file of that name in its directories, into buf; NULL when none
+ * is, or when env sets no PATH (then posix_spawnp searches ours, which is the command's). */
+static const char *find_in_path(const char *name, char *const env[], char *buf, size_t cap,
+	int *searched)
+{
+	const char *path = NULL;
+	for (char *const *a = env; a && *a; a++)
+		if (!strncmp(*a, "PATH=", 5))
+			path = *a + 5;
+	*searched = path && !strchr(name, '/');
+	if (!*searched)
+		return NULL;
+	for (const char *d = path;; d++) {
+		const char *end = strchr(d, ':');
+		size_t n = end ? (size_t)(end - d) : strlen(d);
+		/* an empty entry is the working directory, as for the shell */
+		int w = snprintf(buf, cap, "%.*s%s%s", (int)n, n ? d : ".", "/", name);
+		if (w > 0 && (size_t)w < cap && access(buf, X_OK) == 0)
+			return buf;
+		if (!end)
+			return NULL;
+		d = end;
+	}
+}
 
 int plat_proc_spawn(char *const argv[], char *const env[], const char *cwd, int *out_fd)
 {
@@ -69,7 +96,11 @@ int plat_proc_spawn(char *const argv[], char *const env[], const char *cwd, int 
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
 		POSIX_SPAWN_SETSIGDEF);
 	pid_t pid;
-	int rc = posix_spawnp(&pid, argv[0], &fa, &at, argv, envp);
+	char prog[1024];
+	int searched;
+	const char *found = find_in_path(argv[0], env, prog, sizeof prog, &searched);
+	int rc = !searched ? posix_spawnp(&pid, argv[0], &fa, &at, argv, envp) :
+		found ? posix_spawn(&pid, found, &fa, &at, argv, envp) : ENOENT;
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
 	close(fds[1]);

@@ -29,6 +29,14 @@ def test_success_failure_and_output():
     eq(rc, 0, f"{res}")
     rc, res = run_exec("--command", '["sh", "-c", "echo nope"]', "--expect", '{"regex": "^yes"}')
     eq(res["reason"], "expect", f"{res}")
+    # the program is looked for in the PATH the command gets, as env(1) would
+    bindir = tempfile.mkdtemp(prefix="outpost-bin-")
+    with open(f"{bindir}/outpost-only-here", "w") as f:
+        f.write("#!/bin/sh\necho found\n")
+    os.chmod(f"{bindir}/outpost-only-here", 0o755)
+    rc, res = run_exec("--command", '["outpost-only-here"]',
+                       "--env", json.dumps({"PATH": f"/usr/bin:{bindir}:/bin"}))
+    eq((rc, res["detail"]), (0, "exit 0, 6 bytes of output"), f"{res}")
 
 
 def test_cli_dash_dash_form():
