@@ -269,14 +269,13 @@ int probe_cmd_event(struct probe_run *r, struct probe_cmd *c, int ev)
 {
 	if (c->ended || c->pid <= 0)
 		return c->ended;
-	if (ev == PROBE_EV_IO && r->conn.io.fd >= 0) {
+	if (ev == PROBE_EV_IO) {
 		/* a bounded number of reads per wake-up: a command that floods its output cannot
 		 * hold the loop (the pipe stays readable for the next pass) */
-		cmd_read(r, c, 16);
-		if (r->conn.io.fd >= 0)
+		if (!cmd_read(r, c, 16))
 			return 0;
 		/* the output closed: the command has most likely exited (else SIGCHLD tells) */
-	} else if (ev != PROBE_EV_CHILD && ev != PROBE_EV_IO) {
+	} else if (ev != PROBE_EV_CHILD) {
 		return 0;
 	}
 	int rc = plat_proc_reap(c->pid, &c->status);
@@ -309,8 +308,8 @@ void probe_cmd_tail(const struct probe_cmd *c, char *out, size_t cap)
 
 const char *probe_cmd_how(const struct probe_cmd *c, char *out, size_t cap)
 {
-	if (c->status > 128)
-		snprintf(out, cap, "killed by signal %d", c->status - 128);
+	if (c->status < 0)
+		snprintf(out, cap, "killed by signal %d", -c->status);
 	else
 		snprintf(out, cap, "exit %d", c->status);
 	return out;

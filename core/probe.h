@@ -227,7 +227,7 @@ void probe_run_timer(struct probe_run *r, uint64_t us);
  * The run ends when the command does, even if something it started still holds its output. */
 struct probe_cmd {
 	int pid;        /* > 0 while it runs */
-	int status;     /* once ended: the exit code, or 128 + the signal */
+	int status;     /* once ended: the exit code, or minus the signal that killed it */
 	uint8_t ended;
 	size_t len;     /* bytes kept in out (the tail) */
 	size_t cap;     /* out's size */

@@ -91,7 +91,7 @@ void plat_signal_raise(unsigned bits);
  * not be run, OP_ENOEXEC when it is no executable (a script without "#!"), or another negative
  * code. Never blocks (no allocation either). */
 int plat_proc_spawn(char *const argv[], char *const env[], const char *cwd, int *out_fd);
-/* Has pid exited? 1 with *status (the exit code, or 128 + the signal), once reaped, with what
+/* Has pid exited? 1 with *status (the exit code, or minus the signal), once reaped, with what
  * it left running in its process group killed (SIGKILL); 0 while it runs; OP_EIO when pid is
  * not a child. */
 int plat_proc_reap(int pid, int *status);

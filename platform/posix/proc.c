@@ -125,7 +125,8 @@ int plat_proc_reap(int pid, int *status)
 		return OP_EIO;
 	if (si.si_pid != pid)
 		return 0;
-	*status = si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
+	/* a signal apart from an exit code: "exit 137" is not "killed by signal 9" */
+	*status = si.si_code == CLD_EXITED ? si.si_status : -si.si_status;
 	kill(-pid, SIGKILL);
 	waitpid(pid, NULL, 0); /* a zombie: returns at once */
 	return 1;

@@ -29,6 +29,13 @@ def test_success_failure_and_output():
     eq(rc, 0, f"{res}")
     rc, res = run_exec("--command", '["sh", "-c", "echo nope"]', "--expect", '{"regex": "^yes"}')
     eq(res["reason"], "expect", f"{res}")
+    # a signal is told apart from an exit code of 128 + that signal
+    selfkill = write("#!/bin/sh\nkill -KILL $$\n", ".sh")
+    os.chmod(selfkill, 0o755)
+    rc, res = run_exec("--command", json.dumps([selfkill]))
+    eq(res["detail"], 'killed by signal 9; output ends ""', f"{res}")
+    rc, res = run_exec("--command", '["sh", "-c", "exit 137"]')
+    eq(res["detail"], 'exit 137; output ends ""', f"{res}")
     # the program is looked for in the PATH the command gets, as env(1) would
     bindir = tempfile.mkdtemp(prefix="outpost-bin-")
     with open(f"{bindir}/outpost-only-here", "w") as f:
