@@ -28,6 +28,20 @@ static int line_end(const char *p, const char *end, const char **next)
 	return (int)(q - p);
 }
 
+void http_unfold(char *buf, size_t len)
+{
+	for (char *p = buf, *end = buf + len; (p = memchr(p, '\n', (size_t)(end - p))) != NULL &&
+		p + 1 < end; p++) {
+		if (p[1] == '\n' || (p[1] == '\r' && p + 2 < end && p[2] == '\n'))
+			return; /* the blank line: the body follows */
+		if (p[1] != ' ' && p[1] != '\t')
+			continue;
+		*p = ' ';
+		if (p > buf && p[-1] == '\r')
+			p[-1] = ' ';
+	}
+}
+
 int http_parse_response(const char *buf, size_t len, struct http_response *out)
 {
 	const char *p = buf, *end = buf + len, *next;

@@ -531,6 +531,7 @@ int proxy_tunnel_io(struct proxy_tunnel *t, struct net_conn *c, char *buf, size_
 		t->len += (size_t)n;
 		struct http_header h[32];
 		struct http_response resp = {.headers = h, .nheaders = OP_ARRAY_LEN(h)};
+		http_unfold(buf, t->len);
 		int hl = http_parse_response(buf, t->len, &resp);
 		if (hl == OP_EPARTIAL && t->len < cap)
 			continue;

@@ -99,6 +99,34 @@ static void test_table(void)
 	}
 }
 
+/* A folded field (obs-fold) is read as one line with spaces, as RFC 9112 5.2 asks of a user
+ * agent, whether the head arrives whole or a byte at a time; the body is left as it is. */
+static void test_unfold(void)
+{
+	static const char in[] = "HTTP/1.1 200 OK\r\nA: b\r\n folded\r\n\tmore\nC: d\r\n\r\n"
+		"body\r\n x";
+	char buf[sizeof in];
+	for (size_t len = 1; len < sizeof in; len++) {
+		/* as httpc does: the head grows, unfolded and parsed at each arrival */
+		memcpy(buf, in, sizeof in);
+		for (size_t k = 1; k <= len; k++)
+			http_unfold(buf, k);
+		struct http_header h[4];
+		struct http_response r = {.headers = h, .nheaders = 4};
+		int n = http_parse_response(buf, len, &r);
+		if (len < sizeof in - 1 - 8) {
+			if (n != OP_EPARTIAL)
+				T_FAIL_AT("prefix %zu: got %d, want need-more", len, n);
+			continue;
+		}
+		ASSERT_EQ(n, (int)(sizeof in - 1 - 8)); /* all but the 8 bytes of body */
+		const struct http_header *a = http_find_header(&r, "a");
+		ASSERT(a && a->value_len == 17 && !memcmp(a->value, "b   folded  \tmore", 17));
+		ASSERT(http_find_header(&r, "c") && http_find_header(&r, "c")->value[0] == 'd');
+		ASSERT(!memcmp(buf + n, "body\r\n x", 8));
+	}
+}
+
 static void test_too_many_headers(void)
 {
 	struct http_header h[2];
@@ -213,6 +241,7 @@ int main(void)
 	RUN(test_head_fields);
 	RUN(test_tokens);
 	RUN(test_table);
+	RUN(test_unfold);
 	RUN(test_too_many_headers);
 	RUN(test_prefixes_and_guard_page);
 	RUN(test_chunked_whole_and_bytewise);
