@@ -47,6 +47,7 @@ int http_parse_response(const char *buf, size_t len, struct http_response *out)
 	const char *p = buf, *end = buf + len, *next;
 	size_t cap = out->nheaders;
 	out->nheaders = 0;
+	out->bad = buf;
 	/* status line: HTTP/1.x SP 3DIGIT SP reason */
 	int n = line_end(p, end, &next);
 	if (n == OP_EPARTIAL) {
@@ -71,6 +72,7 @@ int http_parse_response(const char *buf, size_t len, struct http_response *out)
 	out->reason_len = n > 12 ? (size_t)n - 13 : 0;
 	p = next;
 	for (;;) {
+		out->bad = p;
 		n = line_end(p, end, &next);
 		if (n == OP_EPARTIAL)
 			return OP_EPARTIAL;

@@ -17,6 +17,7 @@ struct http_response {
 	size_t reason_len;
 	struct http_header *headers; /* caller's array */
 	size_t nheaders;             /* in: capacity; out: count */
+	const char *bad;             /* after OP_EPROTO: the start of the line at fault */
 };
 
 /* Parse a response head from buf[0..len). Returns the head's length (up to and including the

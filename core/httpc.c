@@ -275,9 +275,15 @@ static int head_done(struct probe_run *r, struct httpc *s, const struct httpc_re
 		return -1;
 	}
 	if (n < 0) {
+		/* name the line at fault: a status line that is not HTTP's, or one header line */
 		char ex[48];
-		op_excerpt(s->head, OP_MIN(s->head_len, 24), ex, sizeof ex);
-		probe_run_done(r, 0, REASON_PROTOCOL, "not an HTTP response: \"%s\"", ex);
+		size_t at = (size_t)(resp.bad - s->head), len = s->head_len - at;
+		const char *eol = memchr(resp.bad, '\n', len);
+		if (eol)
+			len = (size_t)(eol - resp.bad) - (eol > resp.bad && eol[-1] == '\r');
+		op_excerpt(resp.bad, OP_MIN(len, at ? 40 : 24), ex, sizeof ex);
+		probe_run_done(r, 0, REASON_PROTOCOL, at ? "malformed header line: \"%s\"" :
+			"not an HTTP response: \"%s\"", ex);
 		return -1;
 	}
 	if (resp.status < 200 && resp.status != 101) {

@@ -17,6 +17,7 @@
  *   /early           103 and 100 first, then 200   /badlength      Content-Length: 1x
  *   /reset           413 with part of a body to the close, then a reset (RST)
  *   /manyheaders     200 with 100 short headers (a 1 KB head: over the header count only)
+ *   /badheader       200 with a header line whose name ends in a space ("Content-Length : 2")
  *   anything else    404
  * Every request gets "Connection: close". The server exits after -l seconds (default 300). */
 #define _GNU_SOURCE
@@ -167,6 +168,8 @@ static void respond(struct conn *c)
 			"\"n\": 2, \"up\": true}";
 		out_printf(c, "%sContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s", ok,
 			strlen(j), j);
+	} else if (!strcmp(path, "/badheader")) {
+		out_printf(c, "%sContent-Length : 2\r\n\r\nok", ok);
 	} else if (!strcmp(path, "/garbage")) {
 		out_printf(c, "SSH-2.0-NotHTTP\r\n\x01\x02\x03 garbage garbage\r\n\r\n");
 	} else if (!strcmp(path, "/truncated")) {

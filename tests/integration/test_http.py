@@ -202,7 +202,9 @@ def test_a_configured_host_replaces_ours():
 def test_hostile_servers_fail_with_reasons():
     _, port = start_tool("mockhttp")
     cases = {
-        "/garbage": ("protocol", "not an HTTP response"),
+        "/garbage": ("protocol", 'not an HTTP response: "SSH-2.0-NotHTTP"'),
+        # the line at fault is named, not the head's first bytes
+        "/badheader": ("protocol", 'malformed header line: "Content-Length : 2"'),
         "/truncated": ("closed", "Content-Length not reached"),
         "/badchunk": ("protocol", "bad chunked encoding"),
         "/twolengths": ("protocol", "conflicting Content-Length headers (5 and 7)"),

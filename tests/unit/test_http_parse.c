@@ -127,6 +127,20 @@ static void test_unfold(void)
 	}
 }
 
+/* A malformed head says which line is at fault. */
+static void test_bad_line(void)
+{
+	static const char *const in[] = {"HTTP/1.1 200 OK\r\nA: 1\r\nB : 2\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nA: 1\r\nC: \x01\r\n\r\n", "SSH-2.0\r\n\r\n"};
+	static const size_t at[] = {23, 23, 0}; /* the third line starts at 17 + 6 */
+	for (size_t i = 0; i < 3; i++) {
+		struct http_header h[4];
+		struct http_response r = {.headers = h, .nheaders = 4};
+		ASSERT_EQ(http_parse_response(in[i], strlen(in[i]), &r), OP_EPROTO);
+		ASSERT_EQ((size_t)(r.bad - in[i]), at[i]);
+	}
+}
+
 static void test_too_many_headers(void)
 {
 	struct http_header h[2];
@@ -242,6 +256,7 @@ int main(void)
 	RUN(test_tokens);
 	RUN(test_table);
 	RUN(test_unfold);
+	RUN(test_bad_line);
 	RUN(test_too_many_headers);
 	RUN(test_prefixes_and_guard_page);
 	RUN(test_chunked_whole_and_bytewise);
