@@ -1057,8 +1057,7 @@ static void on_signal(struct ev_io *io, unsigned events)
 		probe_cmd_children();
 	}
 	if (sig & PLAT_SIG_STOP) {
-		if (E.settling)
-			E.settling = 0; /* a stop now: its own grace for what still runs */
+		E.settling = 0; /* a stop during a reload's wait: its own grace for what still runs */
 		drain();
 	} else if (sig & PLAT_SIG_RELOAD) {
 		if (E.settling)

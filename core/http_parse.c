@@ -28,7 +28,7 @@ static int line_end(const char *p, const char *end, const char **next)
 	return (int)(q - p);
 }
 
-void http_unfold(char *buf, size_t len)
+static void unfold(char *buf, size_t len)
 {
 	for (char *p = buf, *end = buf + len; (p = memchr(p, '\n', (size_t)(end - p))) != NULL &&
 		p + 1 < end; p++) {
@@ -103,6 +103,12 @@ int http_parse_response(const char *buf, size_t len, struct http_response *out)
 		h->value_len = (size_t)(ve - v);
 		p = next;
 	}
+}
+
+int http_parse_received(char *buf, size_t len, struct http_response *out)
+{
+	unfold(buf, len);
+	return http_parse_response(buf, len, out);
 }
 
 int http_line_is(const char *line, const char *name)

@@ -25,11 +25,12 @@ struct http_response {
  * OP_ETOOBIG for more headers than out->nheaders. Reads nothing past buf + len. */
 int http_parse_response(const char *buf, size_t len, struct http_response *out);
 
-/* Replace each obsolete line folding (a line break followed by SP or HTAB) in the head at
- * buf[0..len) with spaces, in place, as RFC 9112 5.2 has a user agent do before it reads the
- * field values (http_parse_response refuses a folded line). Stops at the head's end; safe to
- * call again as the head grows (a break at the very end waits for the next byte). */
-void http_unfold(char *buf, size_t len);
+/* http_parse_response on a head as received, in a buffer of the caller's: each obsolete line
+ * folding (a line break followed by SP or HTAB) is first replaced with spaces in place, as RFC
+ * 9112 5.2 has a user agent do before it reads the field values (http_parse_response refuses a
+ * folded line). Stops at the head's end, so the body is untouched; call it again as the head
+ * grows (a break at the very end waits for the next byte). */
+int http_parse_received(char *buf, size_t len, struct http_response *out);
 
 /* Case-insensitive lookup of a header; NULL when absent. */
 const struct http_header *http_find_header(const struct http_response *r, const char *name);

@@ -260,8 +260,7 @@ static int head_done(struct probe_run *r, struct httpc *s, const struct httpc_re
 {
 	struct http_header h[OP_HTTP_MAX_HEADERS];
 	struct http_response resp = {.headers = h, .nheaders = OP_HTTP_MAX_HEADERS};
-	http_unfold(s->head, s->head_len);
-	int n = http_parse_response(s->head, s->head_len, &resp);
+	int n = http_parse_received(s->head, s->head_len, &resp);
 	if (n == OP_EPARTIAL) {
 		if (s->head_len == sizeof s->head) {
 			probe_run_done(r, 0, REASON_TOO_LARGE, "response head over %d bytes",

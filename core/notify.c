@@ -260,10 +260,7 @@ static void exec_event(struct probe_run *r, struct notify_run *s, int ev)
 		return;
 	}
 	if (s->cmd.status != 0) {
-		char t[48], how[32];
-		probe_cmd_tail(&s->cmd, t, sizeof t);
-		probe_run_done(r, 0, REASON_EXEC, "%s; output ends \"%s\"",
-			probe_cmd_how(&s->cmd, how, sizeof how), t);
+		probe_cmd_fail(r, &s->cmd);
 		return;
 	}
 	s->ended = 1;
@@ -285,7 +282,7 @@ static void notify_cancel(struct probe_run *r)
 {
 	struct notify_run *s = (struct notify_run *)r->state;
 	httpc_cancel(&s->h);
-	probe_cmd_stop(r, &s->cmd);
+	probe_cmd_stop(&s->cmd);
 	if (!s->ended) {
 		alarm_channel_done(r->p->id, 0);
 		/* a pause asked for (Slack's 429 says how long): at least that */

@@ -212,11 +212,7 @@ int probe_cmd_start(struct probe_run *r, struct probe_cmd *c, char *const argv[]
 	char *const env[], const char *cwd)
 {
 	int fd;
-	c->pid = 0;
-	c->status = 0;
-	c->ended = 0;
-	c->len = 0;
-	c->total = 0;
+	*c = (struct probe_cmd){.out = c->out, .cap = c->cap};
 	probe_run_phase(r, PHASE_PROCESSING);
 	int pid = plat_proc_spawn(argv, env, cwd, &fd);
 	if (pid < 0) {
@@ -282,7 +278,6 @@ int probe_cmd_event(struct probe_run *r, struct probe_cmd *c, int ev)
 	if (rc == 0)
 		return 0;
 	c->pid = 0;
-	probe_cmd_forget(r);
 	if (rc < 0)
 		return OP_EIO;
 	/* What it wrote is in the pipe now: its group is gone (plat_proc_reap), but a process
@@ -306,21 +301,21 @@ void probe_cmd_tail(const struct probe_cmd *c, char *out, size_t cap)
 		out[w] = 0;
 }
 
-const char *probe_cmd_how(const struct probe_cmd *c, char *out, size_t cap)
+int probe_cmd_fail(struct probe_run *r, const struct probe_cmd *c)
 {
+	char t[48];
+	probe_cmd_tail(c, t, sizeof t);
 	if (c->status < 0)
-		snprintf(out, cap, "killed by signal %d", -c->status);
-	else
-		snprintf(out, cap, "exit %d", c->status);
-	return out;
+		return probe_run_done(r, 0, REASON_EXEC, "killed by signal %d; output ends \"%s\"",
+			-c->status, t);
+	return probe_run_done(r, 0, REASON_EXEC, "exit %d; output ends \"%s\"", c->status, t);
 }
 
-void probe_cmd_stop(struct probe_run *r, struct probe_cmd *c)
+void probe_cmd_stop(struct probe_cmd *c)
 {
 	if (c->pid > 0)
 		plat_proc_stop(c->pid, 2000000);
 	c->pid = 0;
-	probe_cmd_forget(r);
 }
 
 size_t probe_run_size(void)
@@ -531,8 +526,7 @@ int proxy_tunnel_io(struct proxy_tunnel *t, struct net_conn *c, char *buf, size_
 		t->len += (size_t)n;
 		struct http_header h[32];
 		struct http_response resp = {.headers = h, .nheaders = OP_ARRAY_LEN(h)};
-		http_unfold(buf, t->len);
-		int hl = http_parse_response(buf, t->len, &resp);
+		int hl = http_parse_received(buf, t->len, &resp);
 		if (hl == OP_EPARTIAL && t->len < cap)
 			continue;
 		if (hl == OP_EPARTIAL)

@@ -245,15 +245,16 @@ int probe_cmd_start(struct probe_run *r, struct probe_cmd *c, char *const argv[]
 int probe_cmd_event(struct probe_run *r, struct probe_cmd *c, int ev);
 /* Stop a command still running (its whole group: SIGTERM, SIGKILL 2 s later, reaped in the
  * background). Idempotent; for the kind's cancel. */
-void probe_cmd_stop(struct probe_run *r, struct probe_cmd *c);
+void probe_cmd_stop(struct probe_cmd *c);
 /* The last 40 bytes of the kept output, printable (a line break as '|'), for a failure's
  * detail; out has cap bytes (48 holds all). */
 void probe_cmd_tail(const struct probe_cmd *c, char *out, size_t cap);
-/* How an ended command failed, for a detail: "exit 3" or "killed by signal 9". */
-const char *probe_cmd_how(const struct probe_cmd *c, char *out, size_t cap);
+/* End the run as a failed command: "exit 3; output ends "disk full|"", or "killed by signal
+ * 9; ...". Returns 0. */
+int probe_cmd_fail(struct probe_run *r, const struct probe_cmd *c);
 /* The engine's SIGCHLD: each run with a command running gets PROBE_EV_CHILD. */
 void probe_cmd_children(void);
-/* The engine, as a run ends: it gets no more of them. */
+/* The engine, as a run ends (the one place a run leaves the list): it gets no more of them. */
 void probe_cmd_forget(struct probe_run *r);
 
 /* End the run: records the result, releases the connection, the DNS query and the slot.

@@ -109,8 +109,7 @@ static int upgrade_done(struct wsc *w)
 {
 	struct http_header h[32];
 	struct http_response resp = {.headers = h, .nheaders = 32};
-	http_unfold(w->head, w->head_len);
-	int n = http_parse_response(w->head, w->head_len, &resp);
+	int n = http_parse_received(w->head, w->head_len, &resp);
 	if (n == OP_EPARTIAL) {
 		if (w->head_len < sizeof w->head)
 			return 0;

@@ -122,16 +122,15 @@ static int exec_start(struct probe_run *r)
 static void exec_finish(struct probe_run *r, struct exec_state *s, const struct exec_conf *k)
 {
 	const struct probe_cmd *c = &s->cmd;
-	char t[48], how[32];
-	probe_cmd_tail(c, t, sizeof t);
 	int ok = 0;
 	for (int i = 0; i < k->ncodes; i++)
 		ok |= c->status == k->codes[i];
 	if (!ok) {
-		probe_run_done(r, 0, REASON_EXEC, "%s; output ends \"%s\"",
-			probe_cmd_how(c, how, sizeof how), t);
+		probe_cmd_fail(r, c);
 		return;
 	}
+	char t[48];
+	probe_cmd_tail(c, t, sizeof t);
 	if (k->expect.contains && !op_memmem(c->out, c->len, k->expect.contains,
 		strlen(k->expect.contains))) {
 		probe_run_done(r, 0, REASON_EXPECT, "output lacks \"%.40s\"; it ends \"%s\"",
@@ -161,7 +160,7 @@ static void exec_on_event(struct probe_run *r, int ev, unsigned events)
 static void exec_cancel(struct probe_run *r)
 {
 	struct exec_state *s = (struct exec_state *)r->state;
-	probe_cmd_stop(r, &s->cmd);
+	probe_cmd_stop(&s->cmd);
 	/* every run's output is kept as a log object, whatever ended it */
 	engine_output(r->p, r->wall_us, s->ok, s->out, s->cmd.len);
 }
