@@ -86,7 +86,7 @@ def test_tcp_server_that_floods_cannot_hold_the_loop():
 # and an IPv4-only one, both also with an IPv4 address the namespace has no route to (as on an
 # IPv6-only network), a listener on both families that notes who connects, and the probes.
 IP_CASES = r"""
-import json, os, socket, subprocess, sys, tempfile, threading
+import json, os, socket, subprocess, sys, tempfile, threading, time
 tools, outpost = sys.argv[1], sys.argv[2]
 dns = subprocess.Popen([f"{tools}/mockdns", "-l", "60", "dual.test:A:127.0.0.1",
                         "dual.test:AAAA:::1", "v4.test:A:127.0.0.1", "far.test:A:192.0.2.10",
@@ -117,6 +117,10 @@ for host, ip in (("dual.test", None), ("dual.test", "ip4"), ("dual.test", "ip6")
                        (["--ip_protocol", ip] if ip else []), capture_output=True, text=True,
                        env=env, timeout=20)
     res = json.loads(r.stdout)
+    # the probe may end before this side's accept thread has run: give it up to 2 s
+    deadline = time.monotonic() + 2
+    while res["success"] and len(peers) <= n and time.monotonic() < deadline:
+        time.sleep(0.01)
     out.append([host, ip, res["success"], res["reason"], res["detail"],
                 peers[n] if len(peers) > n else None])
 print(json.dumps(out))
