@@ -111,6 +111,20 @@ int http_parse_received(char *buf, size_t len, struct http_response *out)
 	return http_parse_response(buf, len, out);
 }
 
+const char *http_fault(const char *buf, size_t len, const struct http_response *resp,
+	char *out, size_t cap)
+{
+	char ex[48];
+	size_t at = (size_t)(resp->bad - buf), n = len - at;
+	const char *eol = memchr(resp->bad, '\n', n);
+	if (eol)
+		n = (size_t)(eol - resp->bad) - (eol > resp->bad && eol[-1] == '\r');
+	/* a status line shows less: what is not HTTP says what it is in its first bytes */
+	op_excerpt(resp->bad, OP_MIN(n, at ? 40 : 24), ex, sizeof ex);
+	snprintf(out, cap, at ? "malformed header line: \"%s\"" : "not an HTTP response: \"%s\"", ex);
+	return out;
+}
+
 int http_line_is(const char *line, const char *name)
 {
 	size_t i = 0;

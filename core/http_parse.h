@@ -32,6 +32,12 @@ int http_parse_response(const char *buf, size_t len, struct http_response *out);
  * grows (a break at the very end waits for the next byte). */
 int http_parse_received(char *buf, size_t len, struct http_response *out);
 
+/* After OP_EPROTO from parsing buf[0..len) into resp: what a failure reason says, the line at
+ * fault quoted (`not an HTTP response: "SSH-2.0-..."` for a status line that is not HTTP's,
+ * `malformed header line: "..."` for a header line). Returns out. */
+const char *http_fault(const char *buf, size_t len, const struct http_response *resp,
+	char *out, size_t cap);
+
 /* Case-insensitive lookup of a header; NULL when absent. */
 const struct http_header *http_find_header(const struct http_response *r, const char *name);
 /* Is the header line at line ("Name: value\r\n") called name (any case)? */

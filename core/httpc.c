@@ -140,6 +140,16 @@ static void dial(struct probe_run *r, struct httpc *s, const struct httpc_req *k
  * is the common upgrade), scheme-relative ("//h/p"), an absolute path ("/p") or relative ("p",
  * "?q"). It comes from the server: bytes a URL cannot carry are percent-encoded, and the
  * fragment is not sent. */
+/* A new exchange, at the start or after a redirect: nothing of the last one's reply kept. */
+static void exchange_reset(struct httpc *s)
+{
+	s->stage = HTTPC_DIAL;
+	s->head_len = s->kept = 0;
+	s->got_first = 0;
+	s->interim = 0;
+	memset(&s->ch, 0, sizeof s->ch);
+}
+
 static int follow(struct probe_run *r, struct httpc *s, const struct httpc_req *k)
 {
 	struct http_header h[OP_HTTP_MAX_HEADERS];
@@ -188,10 +198,7 @@ static int follow(struct probe_run *r, struct httpc *s, const struct httpc_req *
 	tls_close(s->tls);
 	s->tls = NULL;
 	net_close(&r->conn);
-	s->stage = HTTPC_DIAL;
-	s->head_len = s->kept = 0;
-	s->got_first = 0;
-	memset(&s->ch, 0, sizeof s->ch);
+	exchange_reset(s);
 	r->facts.body_bytes = 0;
 	if (build_request(r, s, k) == 0)
 		dial(r, s, k);
@@ -274,19 +281,14 @@ static int head_done(struct probe_run *r, struct httpc *s, const struct httpc_re
 		return -1;
 	}
 	if (n < 0) {
-		/* name the line at fault: a status line that is not HTTP's, or one header line */
-		char ex[48];
-		size_t at = (size_t)(resp.bad - s->head), len = s->head_len - at;
-		const char *eol = memchr(resp.bad, '\n', len);
-		if (eol)
-			len = (size_t)(eol - resp.bad) - (eol > resp.bad && eol[-1] == '\r');
-		op_excerpt(resp.bad, OP_MIN(len, at ? 40 : 24), ex, sizeof ex);
-		probe_run_done(r, 0, REASON_PROTOCOL, at ? "malformed header line: \"%s\"" :
-			"not an HTTP response: \"%s\"", ex);
+		char why[80];
+		probe_run_done(r, 0, REASON_PROTOCOL, "%s",
+			http_fault(s->head, s->head_len, &resp, why, sizeof why));
 		return -1;
 	}
 	if (resp.status < 200 && resp.status != 101) {
 		/* 1xx interim response: drop it and read the real one */
+		s->interim = (uint16_t)resp.status;
 		memmove(s->head, s->head + n, s->head_len - (size_t)n);
 		s->head_len -= (size_t)n;
 		return head_done(r, s, k);
@@ -381,7 +383,10 @@ static void http_read(struct probe_run *r, struct httpc *s, const struct httpc_r
 				body_done(r, s, k);
 				return;
 			}
-			if (s->stage == HTTPC_HEAD)
+			if (s->stage == HTTPC_HEAD && !s->head_len && s->interim)
+				probe_run_done(r, 0, REASON_CLOSED, "connection closed after a %d interim "
+					"response, before the final one", s->interim);
+			else if (s->stage == HTTPC_HEAD)
 				probe_run_done(r, 0, REASON_CLOSED, s->head_len ?
 					"connection closed inside the response head" :
 					"connection closed before any response");
@@ -447,10 +452,7 @@ void httpc_start(struct probe_run *r, struct httpc *s, const struct httpc_req *k
 	s->q = k;
 	s->done = done;
 	s->tls = NULL;
-	s->stage = HTTPC_DIAL;
-	s->head_len = s->kept = 0;
-	s->got_first = 0;
-	memset(&s->ch, 0, sizeof s->ch);
+	exchange_reset(s);
 	op_strlcpy(s->host, k->host, sizeof s->host);
 	op_strlcpy(s->path, k->path, sizeof s->path);
 	s->port = k->port;

@@ -62,6 +62,7 @@ struct httpc {
 	httpc_done_fn *done;
 	struct tls_conn *tls;
 	uint8_t stage, framing, got_first, tls_on; /* tls_on: this hop's scheme is https */
+	uint16_t interim; /* the last 1xx read before the final response; 0: none */
 	size_t req_len, sent, head_len, kept;
 	size_t extra; /* body bytes sent from the caller's buffer after req */
 	uint64_t body_left;

@@ -532,9 +532,13 @@ int proxy_tunnel_io(struct proxy_tunnel *t, struct net_conn *c, char *buf, size_
 		if (hl == OP_EPARTIAL)
 			return tunnel_failed(reason, REASON_TOO_LARGE, why, wcap, "proxy: a CONNECT "
 				"reply head over %zu bytes", cap);
+		char fault[80];
+		if (hl == OP_ETOOBIG)
+			return tunnel_failed(reason, REASON_TOO_LARGE, why, wcap, "proxy: a CONNECT "
+				"reply of more than %zu headers", OP_ARRAY_LEN(h));
 		if (hl < 0)
-			return tunnel_failed(reason, REASON_PROTOCOL, why, wcap, "proxy: not an HTTP "
-				"reply to CONNECT");
+			return tunnel_failed(reason, REASON_PROTOCOL, why, wcap, "proxy: %s",
+				http_fault(buf, t->len, &resp, fault, sizeof fault));
 		if (resp.status / 100 != 2) {
 			tunnel_target(t, hp, sizeof hp);
 			return tunnel_failed(reason, REASON_CONNECT, why, wcap, "proxy refused CONNECT to "

@@ -110,14 +110,15 @@ static int upgrade_done(struct wsc *w)
 	struct http_header h[32];
 	struct http_response resp = {.headers = h, .nheaders = 32};
 	int n = http_parse_received(w->head, w->head_len, &resp);
-	if (n == OP_EPARTIAL) {
-		if (w->head_len < sizeof w->head)
-			return 0;
-		n = OP_ETOOBIG;
-	}
+	char why[80];
+	if (n == OP_EPARTIAL && w->head_len < sizeof w->head)
+		return 0;
+	if (n == OP_EPARTIAL || n == OP_ETOOBIG)
+		return finish(w, OP_EPROTO, 0, "upgrade response head too large (over %zu bytes or "
+			"%zu headers)", sizeof w->head, OP_ARRAY_LEN(h)), -1;
 	if (n < 0)
-		return finish(w, OP_EPROTO, 0, n == OP_ETOOBIG ? "upgrade response head too large" :
-			"upgrade response is not HTTP"), -1;
+		return finish(w, OP_EPROTO, 0, "upgrade: %s",
+			http_fault(w->head, w->head_len, &resp, why, sizeof why)), -1;
 	if (resp.status != 101)
 		return finish(w, OP_EPROTO, 0, "upgrade answered with status %d, not 101",
 			resp.status), -1;

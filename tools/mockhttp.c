@@ -18,6 +18,7 @@
  *   /reset           413 with part of a body to the close, then a reset (RST)
  *   /manyheaders     200 with 100 short headers (a 1 KB head: over the header count only)
  *   /badheader       200 with a header line whose name ends in a space ("Content-Length : 2")
+ *   /continue-close  100 Continue, then the close (no final response)
  *   anything else    404
  * Every request gets "Connection: close". The server exits after -l seconds (default 300). */
 #define _GNU_SOURCE
@@ -170,6 +171,8 @@ static void respond(struct conn *c)
 			strlen(j), j);
 	} else if (!strcmp(path, "/badheader")) {
 		out_printf(c, "%sContent-Length : 2\r\n\r\nok", ok);
+	} else if (!strcmp(path, "/continue-close")) {
+		out_printf(c, "HTTP/1.1 100 Continue\r\n\r\n");
 	} else if (!strcmp(path, "/garbage")) {
 		out_printf(c, "SSH-2.0-NotHTTP\r\n\x01\x02\x03 garbage garbage\r\n\r\n");
 	} else if (!strcmp(path, "/truncated")) {

@@ -206,6 +206,8 @@ def test_hostile_servers_fail_with_reasons():
         # the line at fault is named, not the head's first bytes
         "/badheader": ("protocol", 'malformed header line: "Content-Length : 2"'),
         "/truncated": ("closed", "Content-Length not reached"),
+        # an interim response is not the response the close came before
+        "/continue-close": ("closed", "closed after a 100 interim response, before the final one"),
         "/badchunk": ("protocol", "bad chunked encoding"),
         "/twolengths": ("protocol", "conflicting Content-Length headers (5 and 7)"),
         "/badlength": ("protocol", 'bad Content-Length "1x"'),

@@ -321,7 +321,10 @@ def test_through_an_http_proxy():
     eq(res["reason"], "refused", f"{res}")
     for mode, reason, said in (
             ("reply:", "closed", "proxy: connection closed before its CONNECT reply"),
-            ("reply:SSH-2.0-OpenSSH\r\n\r\n", "protocol", "proxy: not an HTTP reply to CONNECT"),
+            ("reply:SSH-2.0-OpenSSH\r\n\r\n", "protocol",
+             'proxy: not an HTTP response: "SSH-2.0-OpenSSH"'),
+            ("reply:HTTP/1.1 200 OK\r\nProxy Agent: x\r\n\r\n", "protocol",
+             'proxy: malformed header line: "Proxy Agent: x"'),
             ("reply:HTTP/1.1 200 OK\r\n\r\n\x16\x03", "protocol",
              "proxy: bytes after its CONNECT reply")):
         _, bad = start_tool("mocktcp", "-m", mode)

@@ -196,7 +196,11 @@ def test_broken_servers_fail_with_reasons():
          "protocol", "Sec-WebSocket-Accept does not match"),
         ("not 101", lambda k: b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
          "protocol", "status 200, not 101"),
-        ("garbage", lambda k: b"\x00\x01garbage\r\n\r\n", "protocol", "not HTTP"),
+        ("garbage", lambda k: b"\x00\x01garbage\r\n\r\n", "protocol",
+         'upgrade: not an HTTP response: "\\x00\\x01garbage"'),
+        # the line at fault is named
+        ("bad header", lambda k: upgrade(k)[:-2] + b"Sec WebSocket: x\r\n\r\n", "protocol",
+         'upgrade: malformed header line: "Sec WebSocket: x"'),
         ("101 without upgrade", lambda k: b"HTTP/1.1 101 Switching Protocols\r\n"
          b"Sec-WebSocket-Accept: " + accept_for(k) + b"\r\n\r\n", "protocol",
          "101 without Upgrade: websocket and Connection: upgrade"),
