@@ -16,16 +16,16 @@
 int httpc_configure(struct cfg_ctx *c, int tok, const struct cfg_probe *p, const char *field,
 	const char *url, const char *scheme, struct probe_tls *t, struct httpc_req *q)
 {
-	char host[DNS_NAME_MAX], plain[OP_TARGET_MAX];
+	char host[DNS_NAME_MAX], plain[OP_TARGET_MAX], path[OP_TARGET_MAX + 1];
 	int tls;
 	int rc = probe_url_credential(c, tok, p, url, "Authorization", plain, sizeof plain, &q->auth);
 	if (rc)
 		return rc;
-	if (net_split_url(plain, scheme, &tls, host, sizeof host, &q->port, &q->path) != 0)
+	if (net_split_url(plain, scheme, &tls, host, sizeof host, &q->port, path, sizeof path) != 0)
 		return cfg_error(c, tok, "%s \"%s\": %s \"%s\" must be a URL like "
 			"\"%s://[user:password@]host[:port]/path\" or \"%ss://...\"", cfg_noun(p), p->name,
 			field, plain, scheme, scheme);
-	q->path = cfg_store(c, q->path, strlen(q->path)); /* it pointed into plain */
+	q->path = cfg_store(c, path, strlen(path));
 	q->tls = (uint8_t)tls;
 	q->host = cfg_store(c, host, strlen(host));
 	if (!q->path || !q->host)
@@ -169,16 +169,15 @@ static int follow(struct probe_run *r, struct httpc *s, const struct httpc_req *
 	size_t scheme = strcspn(ref, ":/?");
 	int tls = s->tls_on;
 	if ((scheme > 0 && ref[scheme] == ':') || (ref[0] == '/' && ref[1] == '/')) {
-		const char *path;
 		snprintf(url, sizeof url, "%s%s", ref[0] == '/' ? (tls ? "https:" : "http:") : "",
 			ref);
-		if (net_split_url(url, "http", &tls, s->host, sizeof s->host, &s->port, &path) != 0)
+		if (net_split_url(url, "http", &tls, s->host, sizeof s->host, &s->port, s->path,
+			sizeof s->path) != 0)
 			return probe_run_done(r, 0, REASON_PROTOCOL, "redirect to unsupported "
 				"\"%.60s\"", url), 1;
 		if (tls && !k->tls_set)
 			return probe_run_done(r, 0, REASON_PROTOCOL, "redirect to %.60s: no trust "
 				"store for https", url), 1;
-		op_strlcpy(s->path, path, sizeof s->path);
 	} else if (ref[0] != '/') { /* relative: against the path's directory, or its query */
 		size_t keep = ref[0] == '?' ? strcspn(s->path, "?") : 0;
 		if (!keep)

@@ -115,21 +115,28 @@ const char *net_url_userinfo(const char *url, size_t *len)
 }
 
 int net_split_url(const char *url, const char *scheme, int *tls, char *host, size_t hcap,
-	uint16_t *port, const char **path)
+	uint16_t *port, char *target, size_t tcap)
 {
 	size_t sl = strlen(scheme);
-	if (strncmp(url, scheme, sl))
-		return OP_EINVAL;
+	for (size_t i = 0; i < sl; i++)
+		if ((url[i] | 32) != scheme[i])
+			return OP_EINVAL;
 	const char *rest = url + sl;
-	*tls = *rest == 's';
+	*tls = (*rest | 32) == 's';
 	rest += *tls;
 	if (strncmp(rest, "://", 3))
 		return OP_EINVAL;
 	rest += 3;
-	const char *slash = strchr(rest, '/');
-	*path = slash ? slash : "/";
+	/* the authority ends at the path, the query or the fragment (RFC 3986 3.2) */
+	size_t hl = strcspn(rest, "/?#");
+	const char *path = rest + hl;
+	size_t pl = strcspn(path, "#"), slash = *path != '/';
+	if (pl + slash >= tcap)
+		return OP_EINVAL;
+	target[0] = '/';
+	memcpy(target + slash, path, pl);
+	target[slash + pl] = 0;
 	char hp[DNS_NAME_MAX + 8];
-	size_t hl = slash ? (size_t)(slash - rest) : strlen(rest);
 	/* (a user:password@ is taken out at config load: probe_url_credential) */
 	if (hl == 0 || hl >= sizeof hp || memchr(rest, '@', hl))
 		return OP_EINVAL;

@@ -21,10 +21,13 @@ int net_split_hostport(const char *s, char *host, size_t cap, uint16_t default_p
 /* A URL's "user:password" (RFC 3986 userinfo, before '@' and the host): its start, with its
  * length in *len (the '@' not counted); NULL when the URL has none. */
 const char *net_url_userinfo(const char *url, size_t *len);
-/* Split "<scheme>[s]://host[:port][/path]" (scheme "http" or "ws"): *tls for the s form, the
- * port defaults to 80 or 443, *path points into url ("/" when absent). 0 or OP_EINVAL. */
+/* Split "<scheme>[s]://host[:port][/path][?query][#fragment]" (scheme "http" or "ws", in any
+ * case): *tls for the s form, the port defaults to 80 or 443, and the request target goes to
+ * target (tcap bytes): the path and query, "/" when the path is empty (RFC 9112 3.2.1), never
+ * the fragment, which is the client's own (RFC 9110 7.1). 0, or OP_EINVAL (also when the
+ * target does not fit). */
 int net_split_url(const char *url, const char *scheme, int *tls, char *host, size_t hcap,
-	uint16_t *port, const char **path);
+	uint16_t *port, char *target, size_t tcap);
 /* Copy n bytes of in to out (cap bytes, NUL-ended), percent-encoding those a URL cannot carry
  * as they are (space, control and non-ASCII bytes, "<>\^`{|}); the reserved ones (/?&=:#%)
  * stay, so a URL keeps its meaning. The length, or -1 when it does not fit. For URLs that come

@@ -391,15 +391,14 @@ int probe_proxy_configure(struct cfg_ctx *c, int tok, const struct cfg_probe *p,
 	if (!url)
 		return 0;
 	/* errors show the URL without its user:password */
-	char plain[OP_TARGET_MAX], host[DNS_NAME_MAX];
-	const char *path;
+	char plain[OP_TARGET_MAX], host[DNS_NAME_MAX], path[2];
 	int tls = 0;
 	int rc = probe_url_credential(c, tok, p, url, "Proxy-Authorization", plain, sizeof plain,
 		&px->auth);
 	if (rc)
 		return rc;
-	if (net_split_url(plain, "http", &tls, host, sizeof host, &px->port, &path) != 0 || tls ||
-		strcmp(path, "/"))
+	if (net_split_url(plain, "http", &tls, host, sizeof host, &px->port, path, sizeof path) != 0 ||
+		tls || strcmp(path, "/"))
 		return cfg_error(c, tok, "%s \"%s\": proxy \"%s\" must be an http proxy like "
 			"\"http://host:3128\" or \"http://user:password@host:3128\"", cfg_noun(p), p->name,
 			plain);

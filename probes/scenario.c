@@ -583,20 +583,19 @@ static void step_begin(struct probe_run *r, struct scen_run *s)
 		sizeof why) != 0)
 		return step_end(r, s, 0, REASON_EXPECT, "%s", why);
 	s->req = k->base;
-	if (path[0] == '/') {
-		snprintf(s->url, sizeof s->url, "%s", path);
+	if (path[0] == '/') { /* (a fragment is the client's own: not sent) */
+		snprintf(s->url, sizeof s->url, "%.*s", (int)strcspn(path, "#"), path);
 		s->req.path = s->url;
 	} else {
 		int tls;
-		const char *p;
-		if (net_split_url(path, "http", &tls, s->host, sizeof s->host, &s->req.port, &p) != 0)
+		if (net_split_url(path, "http", &tls, s->host, sizeof s->host, &s->req.port, s->url,
+			sizeof s->url) != 0)
 			return step_end(r, s, 0, REASON_EXPECT, "url \"%.60s\" is not an http(s) URL",
 				path);
 		if (tls && !k->base.tls_set) /* (a value's URL: no step asked for TLS at load) */
 			return step_end(r, s, 0, REASON_EXPECT, "https URL but the target is http: "
 				"put the scenario's target on https");
 		s->req.tls = (uint8_t)tls;
-		snprintf(s->url, sizeof s->url, "%s", p);
 		if (!dns_name_eq(s->host, k->base.host))
 			s->req.auth = NULL; /* the target's user:password is for the target's host */
 		s->req.host = s->host;

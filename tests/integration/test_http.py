@@ -180,6 +180,15 @@ def test_request_method_headers_body():
     assert "POST /x HTTP/1.1" in res["detail"], res
 
 
+def test_the_request_target_is_the_urls_path_and_query():
+    """The fragment stays with the client (RFC 9110 7.1): a server would read "#top" as part of
+    the path; the scheme is read in any case."""
+    _, port = start_tool("mockhttp")
+    rc, res = probe("http", f"HTTP://127.0.0.1:{port}/echo/a?b=1#top", "--expect",
+                    json.dumps({"body_contains": "GET /echo/a?b=1 HTTP/1.1\r\n"}))
+    eq((rc, res["reason"], res["detail"]), (0, "", "200"), f"{res}")
+
+
 def test_a_configured_host_replaces_ours():
     """A probe of one backend by its address, for its virtual host: the configured Host (and
     User-Agent) goes instead of outpost's own, once; two Host headers are a 400 to any
