@@ -46,6 +46,11 @@ const char *dns_rcode_name(int rcode);
  * name (empty label, label > 63, name > 253), or OP_ETOOBIG. */
 int dns_encode_query(uint8_t *buf, size_t cap, uint16_t id, const char *name, uint16_t qtype);
 
+/* What makes name one that cannot be asked (NULL when it can be), said to follow "it has":
+ * "an empty label (...)", "a label over 63 bytes", "more than 253 bytes" or "no label".
+ * dns_encode_query refuses the same names; config errors say why at load. */
+const char *dns_name_fault(const char *name);
+
 /* Decode a response. Answers of every type are rendered as text; A/AAAA also as addresses.
  * Returns 0, or OP_EPROTO for a malformed message (out of bounds, bad pointers, not a
  * response). Reads only msg[0..len). */

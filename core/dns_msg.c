@@ -88,12 +88,33 @@ static uint32_t get32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
+const char *dns_name_fault(const char *name)
+{
+	size_t n = strlen(name);
+	if (n && name[n - 1] == '.')
+		n--; /* the root: "example.com." */
+	if (n == 0)
+		return *name ? NULL : "no label"; /* "." alone: the root, whose NS one may ask */
+	if (n > 253)
+		return "more than 253 bytes";
+	for (const char *p = name, *end = name + n; p <= end;) {
+		const char *dot = memchr(p, '.', (size_t)(end - p));
+		size_t l = (size_t)((dot ? dot : end) - p);
+		if (l == 0)
+			return "an empty label (two dots in a row, or a dot first)";
+		if (l > 63)
+			return "a label over 63 bytes";
+		p += l + 1;
+	}
+	return NULL;
+}
+
 int dns_encode_query(uint8_t *buf, size_t cap, uint16_t id, const char *name, uint16_t qtype)
 {
+	OP_CHECK(!dns_name_fault(name), OP_EINVAL);
 	size_t nlen = strlen(name);
-	if (nlen && name[nlen - 1] == '.')
+	if (name[nlen - 1] == '.')
 		nlen--;
-	OP_CHECK(nlen > 0 && nlen <= 253, OP_EINVAL);
 	OP_CHECK(cap >= 12 + nlen + 2 + 4, OP_ETOOBIG);
 	memset(buf, 0, 12);
 	put16(buf, id);
@@ -104,7 +125,6 @@ int dns_encode_query(uint8_t *buf, size_t cap, uint16_t id, const char *name, ui
 	while (p < end) {
 		const char *dot = memchr(p, '.', (size_t)(end - p));
 		size_t l = dot ? (size_t)(dot - p) : (size_t)(end - p);
-		OP_CHECK(l > 0 && l <= 63, OP_EINVAL);
 		buf[o++] = (uint8_t)l;
 		memcpy(buf + o, p, l);
 		o += l;

@@ -25,6 +25,9 @@ int httpc_configure(struct cfg_ctx *c, int tok, const struct cfg_probe *p, const
 		return cfg_error(c, tok, "%s \"%s\": %s \"%s\" must be a URL like "
 			"\"%s://[user:password@]host[:port]/path\" or \"%ss://...\"", cfg_noun(p), p->name,
 			field, plain, scheme, scheme);
+	if (dns_name_fault(host))
+		return cfg_error(c, tok, "%s \"%s\": %s \"%s\": the host \"%s\" is not a DNS name: it "
+			"has %s", cfg_noun(p), p->name, field, plain, host, dns_name_fault(host));
 	q->path = cfg_store(c, path, strlen(path));
 	q->tls = (uint8_t)tls;
 	q->host = cfg_store(c, host, strlen(host));

@@ -86,10 +86,15 @@ static void resolve(struct probe_run *r)
 {
 	probe_run_phase(r, PHASE_RESOLVE);
 	int rc = dns_resolve_start(&r->rv);
+	/* (a host that is no DNS name gets here from a redirect or a scenario's value) */
+	const char *fault = rc == OP_EINVAL ? dns_name_fault(r->host) : NULL;
+	char why[96];
+	if (fault)
+		snprintf(why, sizeof why, "not a DNS name: it has %s", fault);
 	if (rc == 0)
 		run_resolved(r);
 	else if (rc != OP_EAGAIN)
-		resolve_cb(r, rc, op_strerror(rc));
+		resolve_cb(r, rc, fault ? why : op_strerror(rc));
 }
 
 uint8_t probe_family(const struct cfg_probe *p)

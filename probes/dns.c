@@ -58,8 +58,10 @@ static int dns_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 		return cfg_error(c, tok, "probe \"%s\": with \"query_name\" the target is the "
 			"server to ask; remove \"server\"", p->name);
 	const char *server = k->query_name ? p->target : k->server;
-	if (!k->query_name && strlen(p->target) >= DNS_NAME_MAX - 1)
-		return cfg_error(c, tok, "probe \"%s\": the name to query is too long", p->name);
+	const char *name = k->query_name ? k->query_name : p->target, *fault = dns_name_fault(name);
+	if (fault)
+		return cfg_error(c, tok, "probe \"%s\": the name to query, \"%s\", has %s", p->name,
+			name, fault);
 	if (server && *server) {
 		char host[64];
 		uint16_t port;

@@ -18,6 +18,22 @@ def test_unknown_key_names_place_and_fix():
        'did you mean "timeout"?', "message")
 
 
+def test_a_host_that_is_no_dns_name_is_refused_at_load():
+    """A typo in a host fails the config with why, not each run with "invalid argument"."""
+    long = "a" * 64
+    for probe, words in (
+            ({"kind": "http", "target": "http://api..example.org/health"},
+             'the host "api..example.org" is not a DNS name: it has an empty label'),
+            ({"kind": "tcp", "target": f"{long}.example.org:443"},
+             "is not a DNS name: it has a label over 63 bytes"),
+            ({"kind": "dns", "target": "example..org"},
+             'the name to query, "example..org", has an empty label')):
+        path = write('{"probes": [\n  ' + json.dumps({"name": "p", **probe}) + "\n]}")
+        r = outpost("check-config", path)
+        eq(r.returncode, 2, f"{probe}: exit")
+        assert r.stderr.startswith(f"{path}:2:") and words in r.stderr, r.stderr
+
+
 def test_run_refuses_bad_config():
     path = write('{"limits": {"max_probes": "lots"}}')
     r = outpost("run", "-c", path, timeout=10)

@@ -52,6 +52,41 @@ static void test_encode_query(void)
 	big[64] = 0;
 	ASSERT_EQ(dns_encode_query(b, sizeof b, 1, big, DNS_A), OP_EINVAL); /* label > 63 */
 	ASSERT_EQ(dns_encode_query(b, 20, 1, "example.org", DNS_A), OP_ETOOBIG);
+	/* the root alone, for its NS */
+	ASSERT_EQ(dns_encode_query(b, sizeof b, 1, ".", DNS_NS), 12 + 1 + 4);
+	ASSERT_EQ(b[12], 0);
+}
+
+/* What makes a name one that cannot be asked: said at config load, the same the encoder
+ * refuses. */
+static void test_name_fault(void)
+{
+	char l63[80], l64[80], n254[300];
+	memset(l63, 'a', 63);
+	strcpy(l63 + 63, ".org");
+	memset(l64, 'a', 64);
+	strcpy(l64 + 64, ".org");
+	for (int i = 0; i < 254; i++)
+		n254[i] = i % 51 == 50 ? '.' : 'a'; /* labels of 50 */
+	n254[254] = 0;
+	ASSERT(dns_name_fault("example.org") == NULL);
+	ASSERT(dns_name_fault("example.org.") == NULL);
+	ASSERT(dns_name_fault(".") == NULL);
+	ASSERT(dns_name_fault("_srv._tcp.example.org") == NULL);
+	ASSERT(dns_name_fault(l63) == NULL);
+	ASSERT(dns_name_fault(n254 + 1) == NULL); /* 253 bytes */
+	ASSERT_STR_EQ(dns_name_fault(l64), "a label over 63 bytes");
+	ASSERT_STR_EQ(dns_name_fault(n254), "more than 253 bytes");
+	ASSERT_STR_EQ(dns_name_fault(""), "no label");
+	const char *empty[] = {"a..b", ".a", "a.b..", ".."};
+	for (size_t i = 0; i < sizeof empty / sizeof empty[0]; i++) {
+		const char *f = dns_name_fault(empty[i]);
+		if (!f || strncmp(f, "an empty label", 14))
+			T_FAIL_AT("%s: %s", empty[i], f ? f : "(none)");
+	}
+	uint8_t b[512];
+	ASSERT_EQ(dns_encode_query(b, sizeof b, 1, l64, DNS_A), OP_EINVAL);
+	ASSERT(dns_encode_query(b, sizeof b, 1, l63, DNS_A) > 0);
 }
 
 static void test_decode_sample(void)
@@ -178,6 +213,7 @@ static void test_record_types(void)
 int main(void)
 {
 	RUN(test_encode_query);
+	RUN(test_name_fault);
 	RUN(test_decode_sample);
 	RUN(test_every_prefix);
 	RUN(test_guard_page);
