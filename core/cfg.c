@@ -1432,13 +1432,23 @@ static const struct cfg_key top_keys[] = {
 	{"exports", CFG_FN, 0, 0, 0, 0, read_exports},
 };
 
-static const char *jsmn_error(int rc)
+/* What jsmn's error means, with a hint from the byte where it stopped: the usual slips of a
+ * hand-written file (a comment, single quotes, a bare word). */
+static const char *jsmn_error(int rc, const char *text, size_t len, size_t at)
 {
+	char ch = at < len ? text[at] : 0;
 	switch (rc) {
 	case JSMN_ERROR_NOMEM: return "too many JSON values";
 	case JSMN_ERROR_PART: return "the JSON ends too early (a missing '}' or ']'?)";
-	default: return "invalid JSON";
 	}
+	if (ch == '/')
+		return "invalid JSON: a comment, which JSON has none of; remove it";
+	if (ch == '\'')
+		return "invalid JSON: a string takes double quotes (\"...\"), not single";
+	if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_')
+		return "invalid JSON: a bare word; a key or a string takes double quotes (\"...\"), "
+			"and true, false and null are lower case";
+	return "invalid JSON";
 }
 
 /* Where jsmn stopped: re-run it token by token to find the failing offset. */
@@ -1476,8 +1486,10 @@ int cfg_load_text(struct cfg *out, const char *file, const char *text, size_t le
 	jsmn_parser p;
 	jsmn_init(&p);
 	int n = jsmn_parse(&p, text, len, NULL, 0);
-	if (n < 0)
-		return cfg_error_off(&c, jsmn_error_offset(text, len), "%s", jsmn_error(n));
+	if (n < 0) {
+		size_t at = jsmn_error_offset(text, len);
+		return cfg_error_off(&c, at, "%s", jsmn_error(n, text, len, at));
+	}
 	if (n == 0)
 		return cfg_error(&c, -1, "the file is empty; it must hold one JSON object {...}");
 	if (n > OP_CFG_MAX_TOKENS)
@@ -1495,11 +1507,20 @@ int cfg_load_text(struct cfg *out, const char *file, const char *text, size_t le
 	c.ntok = jsmn_parse(&p, text, len, c.t, (unsigned)n);
 	if (c.ntok < 0) {
 		/* counting mode misses an unclosed object; the filling pass does not */
-		rc = cfg_error_off(&c, p.pos, "%s", jsmn_error(c.ntok));
+		rc = cfg_error_off(&c, p.pos, "%s", jsmn_error(c.ntok, text, len, p.pos));
 		goto fail;
 	}
-	int bad;
-	if (json_check(text, c.t, c.ntok, &bad) != 0) {
+	int bad, why = json_check(text, c.t, c.ntok, &bad);
+	if (why == -2) {
+		int end = bad;
+		while (end < (int)len && !strchr(",]} \t\r\n", text[end]))
+			end++;
+		rc = cfg_error_off(&c, (size_t)bad, "invalid JSON: %.*s is not a JSON value; a string "
+			"takes double quotes (\"%.*s\")", OP_MIN(end - bad, 40), text + bad,
+			OP_MIN(end - bad, 40), text + bad);
+		goto fail;
+	}
+	if (why != 0) {
 		rc = cfg_error_off(&c, (size_t)bad, "invalid JSON: a ',' or ':' is missing or extra "
 			"here");
 		goto fail;

@@ -128,6 +128,16 @@ static int build_request(struct probe_run *r, struct httpc *s, const struct http
 	return 0;
 }
 
+/* A new exchange, at the start or after a redirect: nothing of the last one's reply kept. */
+static void exchange_reset(struct httpc *s)
+{
+	s->stage = HTTPC_DIAL;
+	s->head_len = s->kept = 0;
+	s->got_first = 0;
+	s->interim = 0;
+	memset(&s->ch, 0, sizeof s->ch);
+}
+
 /* Look up where this hop connects: through the proxy when there is one (a plain request goes
  * to it in absolute form; an https hop tunnels through it), else to the host. */
 static void dial(struct probe_run *r, struct httpc *s, const struct httpc_req *k)
@@ -143,16 +153,6 @@ static void dial(struct probe_run *r, struct httpc *s, const struct httpc_req *k
  * is the common upgrade), scheme-relative ("//h/p"), an absolute path ("/p") or relative ("p",
  * "?q"). It comes from the server: bytes a URL cannot carry are percent-encoded, and the
  * fragment is not sent. */
-/* A new exchange, at the start or after a redirect: nothing of the last one's reply kept. */
-static void exchange_reset(struct httpc *s)
-{
-	s->stage = HTTPC_DIAL;
-	s->head_len = s->kept = 0;
-	s->got_first = 0;
-	s->interim = 0;
-	memset(&s->ch, 0, sizeof s->ch);
-}
-
 static int follow(struct probe_run *r, struct httpc *s, const struct httpc_req *k)
 {
 	struct http_header h[OP_HTTP_MAX_HEADERS];

@@ -91,9 +91,51 @@ static int tok_end(const jsmntok_t *t)
 	return t->type == JSMN_STRING ? t->end + 1 : t->end;
 }
 
+static int digits(const char *p, const char *end)
+{
+	const char *q = p;
+	while (q < end && *q >= '0' && *q <= '9')
+		q++;
+	return (int)(q - p);
+}
+
+/* Is text[from..to) true, false, null or a number (-?(0|[1-9]d*)(.d+)?([eE][+-]?d+)?)? */
+static int primitive_ok(const char *text, int from, int to)
+{
+	const char *p = text + from, *end = text + to;
+	size_t n = (size_t)(to - from);
+	if ((n == 4 && !memcmp(p, "true", 4)) || (n == 5 && !memcmp(p, "false", 5)) ||
+		(n == 4 && !memcmp(p, "null", 4)))
+		return 1;
+	p += p < end && *p == '-';
+	int d = digits(p, end);
+	if (d == 0 || (d > 1 && *p == '0'))
+		return 0;
+	p += d;
+	if (p < end && *p == '.') {
+		d = digits(++p, end);
+		if (d == 0)
+			return 0;
+		p += d;
+	}
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		p++;
+		p += p < end && (*p == '+' || *p == '-');
+		d = digits(p, end);
+		if (d == 0)
+			return 0;
+		p += d;
+	}
+	return p == end;
+}
+
 int json_check(const char *text, const jsmntok_t *t, int ntok, int *bad)
 {
 	for (int c = 0; c < ntok; c++) {
+		if (t[c].type == JSMN_PRIMITIVE && !primitive_ok(text, t[c].start, t[c].end)) {
+			*bad = t[c].start;
+			return -2;
+		}
 		if (t[c].type != JSMN_OBJECT && t[c].type != JSMN_ARRAY)
 			continue;
 		int pos = t[c].start + 1, child = c + 1;

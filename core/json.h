@@ -18,8 +18,10 @@ int json_eq(const char *text, const jsmntok_t *t, const char *s);
 
 /* Write s as a JSON string literal (with quotes) into out; returns the length, cut at cap. */
 size_t json_quote(char *out, size_t cap, const char *s);
-/* Check the separators jsmn does not: one ':' between key and value, one ',' between members,
- * none before '}' or ']'. Returns 0, or -1 with *bad the offending offset. */
+/* Check what jsmn does not: one ':' between key and value, one ',' between members, none
+ * before '}' or ']' (else -1), and that each bare value is true, false, null or a number as
+ * RFC 8259 6 writes it (jsmn takes 5s or 1.2.3; else -2). Returns 0, or -1 or -2 with *bad the
+ * offending offset. */
 int json_check(const char *text, const jsmntok_t *t, int ntok, int *bad);
 
 /* Find the value at path in parsed JSON: "$.a.b[0].c", "a.b[0]", "[2].x" ("$" alone is the

@@ -34,6 +34,22 @@ def test_a_host_that_is_no_dns_name_is_refused_at_load():
         assert r.stderr.startswith(f"{path}:2:") and words in r.stderr, r.stderr
 
 
+def test_the_usual_json_slips_are_named():
+    """What a hand-edited file gets wrong most: each named where it is, with the fix."""
+    for text, place, words in (
+            ('// edge box in Lima\n{"probes": []}', "1:1", "a comment, which JSON has none of"),
+            ("{'probes': []}", "1:2", "a string takes double quotes (\"...\"), not single"),
+            ('{\n  probes: []}', "2:3", "a bare word; a key or a string takes double quotes"),
+            ('{"probes": [{"name": "a", "kind": "tcp", "target": "h:1",\n  "interval": 5s}]}',
+             "2:15", 'invalid JSON: 5s is not a JSON value; a string takes double quotes ("5s")'),
+            ('{"probes": [{"name": "a", "kind": "tcp", "target": "h:1", "enabled": True}]}',
+             "1:70", "true, false and null are lower case")):
+        path = write(text)
+        r = outpost("check-config", path)
+        eq(r.returncode, 2, f"{text}: exit")
+        assert r.stderr.startswith(f"{path}:{place}: ") and words in r.stderr, (text, r.stderr)
+
+
 def test_run_refuses_bad_config():
     path = write('{"limits": {"max_probes": "lots"}}')
     r = outpost("run", "-c", path, timeout=10)

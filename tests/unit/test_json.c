@@ -165,11 +165,39 @@ static void test_expect_reasons(void)
 	ASSERT_CONTAINS(why, want);
 }
 
+/* jsmn takes any bare word that starts like a value; only RFC 8259's are JSON. */
+static void test_bare_values(void)
+{
+	static const char *ok[] = {"0", "-0", "12", "-3.25", "1e9", "2.5E-3", "1E+2", "true",
+		"false", "null"};
+	static const char *bad[] = {"5s", "01", "1.", ".5", "1e", "-", "1.2.3", "tru", "nulls",
+		"0x10", "+1", "1e+"};
+	char doc[64];
+	jsmntok_t t[4];
+	int at;
+	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		int n = snprintf(doc, sizeof doc, "[%s]", ok[i]);
+		if (json_parse(doc, (size_t)n, t, 4) != 2)
+			T_FAIL_AT("%s was refused", ok[i]);
+	}
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		int n = snprintf(doc, sizeof doc, "{\"a\": %s}", bad[i]);
+		jsmn_parser p;
+		jsmn_init(&p);
+		int nt = jsmn_parse(&p, doc, (size_t)n, t, 4);
+		if (nt < 0)
+			continue; /* jsmn refused it itself */
+		if (json_check(doc, t, nt, &at) != -2 || at != 6)
+			T_FAIL_AT("%s was taken", bad[i]);
+	}
+}
+
 int main(void)
 {
 	RUN(test_paths);
 	RUN(test_lookup_stays_inside_its_tokens);
 	RUN(test_unescape);
 	RUN(test_expect_reasons);
+	RUN(test_bare_values);
 	return T_DONE();
 }
