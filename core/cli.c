@@ -57,30 +57,31 @@ static int cmd_check(int argc, char **argv)
 }
 
 static int dry_failed;
-/* the log object the last run would have stored (dry-run prints it with the result) */
-static const struct probe *dry_probe;
-static char dry_object[LOG_NAME_MAX];
-static char dry_output[16384]; /* an exec probe keeps at most this much by default */
-static size_t dry_len;
+/* an exec run's log object (the one it would have stored) and output, printed with its result
+ * by run --dry-run and probe exec */
+static const struct probe *kept_probe;
+static char kept_object[LOG_NAME_MAX];
+static char kept_output[16384]; /* an exec probe keeps at most this much by default */
+static size_t kept_len;
 
 static void print_result(const struct cfg_probe *p, const struct result *r);
 
-static void dry_on_output(const struct probe *p, const char *name, const char *data, size_t len)
+static void keep_output(const struct probe *p, const char *name, const char *data, size_t len)
 {
-	dry_probe = p;
-	op_strlcpy(dry_object, name, sizeof dry_object);
-	dry_len = OP_MIN(len, sizeof dry_output - 1);
-	memcpy(dry_output, data, dry_len);
-	dry_output[dry_len] = 0;
+	kept_probe = p;
+	op_strlcpy(kept_object, name, sizeof kept_object);
+	kept_len = OP_MIN(len, sizeof kept_output - 1);
+	memcpy(kept_output, data, kept_len);
+	kept_output[kept_len] = 0;
 }
 
 static void dry_on_result(const struct probe *p, const struct result *r)
 {
-	if (dry_probe != p)
-		dry_object[0] = 0;
+	if (kept_probe != p)
+		kept_object[0] = 0;
 	print_result(p->cfg, r);
-	dry_probe = NULL;
-	dry_object[0] = 0;
+	kept_probe = NULL;
+	kept_object[0] = 0;
 	dry_failed |= !r->ok;
 }
 
@@ -93,7 +94,7 @@ static int dry_run(const char *path)
 		fprintf(stderr, "%s\n", err);
 		return 2;
 	}
-	struct engine_opts o = {.once = 1, .on_result = dry_on_result, .on_output = dry_on_output};
+	struct engine_opts o = {.once = 1, .on_result = dry_on_result, .on_output = keep_output};
 	int rc = engine_init(&c, &o, err, sizeof err);
 	if (rc == 0) {
 		engine_run();
@@ -275,11 +276,11 @@ static void print_result(const struct cfg_probe *p, const struct result *r)
 		char ev[600];
 		result_event(ev, sizeof ev, p->service, p->groups, r);
 		printf(",\"event\":%s", ev);
-		if (dry_object[0]) {
+		if (kept_object[0]) {
 			/* what would be stored: the log object's name and the captured output */
-			static char q[sizeof dry_output * 6 + 8];
-			json_quote(q, sizeof q, dry_output);
-			printf(",\"log_object\":\"%s\",\"output\":%s", dry_object, q);
+			static char q[sizeof kept_output * 6 + 8];
+			json_quote_n(q, sizeof q, kept_output, kept_len);
+			printf(",\"log_object\":\"%s\",\"output\":%s", kept_object, q);
 		}
 	}
 	printf(",\"reason\":\"%s\",\"detail\":%s}\n", r->ok ? "" : reason_label(r->reason), detail);
@@ -427,7 +428,7 @@ static int cmd_probe(int argc, char **argv)
 		fprintf(stderr, "outpost probe: %s\n", cfg_error_text(err));
 		return 2;
 	}
-	struct engine_opts o = {.once = 1, .on_result = probe_on_result};
+	struct engine_opts o = {.once = 1, .on_result = probe_on_result, .on_output = keep_output};
 	int rc = engine_init(&c, &o, err, sizeof err);
 	if (rc == 0) {
 		engine_run();

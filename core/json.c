@@ -25,15 +25,17 @@ int json_eq(const char *text, const jsmntok_t *t, const char *s)
 		!memcmp(text + t->start, s, n);
 }
 
-size_t json_quote(char *out, size_t cap, const char *s)
+size_t json_quote_n(char *out, size_t cap, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
+	const uint8_t *b = (const uint8_t *)s;
 	size_t w = 0;
 	if (cap < 3)
 		return 0;
 	out[w++] = '"';
-	for (; *s && w + 8 < cap; s++) {
-		unsigned char ch = (unsigned char)*s;
+	for (size_t i = 0, len; i < n && w + 8 < cap; i += len) {
+		unsigned char ch = b[i];
+		len = 1;
 		if (ch == '"' || ch == '\\') {
 			out[w++] = '\\';
 			out[w++] = (char)ch;
@@ -48,13 +50,24 @@ size_t json_quote(char *out, size_t cap, const char *s)
 			w += 4;
 			out[w++] = hex[ch >> 4];
 			out[w++] = hex[ch & 15];
+		} else if ((len = op_utf8_seq(b + i, n - i)) == 0) {
+			/* not UTF-8 (a command's raw bytes, a Latin-1 target): JSON must be */
+			memcpy(out + w, "\\ufffd", 6);
+			w += 6;
+			len = 1;
 		} else {
-			out[w++] = (char)ch;
+			memcpy(out + w, b + i, len);
+			w += len;
 		}
 	}
 	out[w++] = '"';
 	out[w] = 0;
 	return w;
+}
+
+size_t json_quote(char *out, size_t cap, const char *s)
+{
+	return json_quote_n(out, cap, s, strlen(s));
 }
 
 /* The text between two tokens must be white space around exactly one expected separator.

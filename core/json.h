@@ -16,7 +16,11 @@ int json_skip(const jsmntok_t *t, int ntok, int tok);
 /* Compare a string token with s. */
 int json_eq(const char *text, const jsmntok_t *t, const char *s);
 
-/* Write s as a JSON string literal (with quotes) into out; returns the length, cut at cap. */
+/* Write s[0..n) as a JSON string literal (with quotes) into out; returns the length, cut at
+ * cap. Control bytes (NUL too) are escaped, and a byte that is not part of well-formed UTF-8
+ * becomes U+FFFD, so the result is JSON whatever s holds. */
+size_t json_quote_n(char *out, size_t cap, const char *s, size_t n);
+/* json_quote_n of a NUL-ended s. */
 size_t json_quote(char *out, size_t cap, const char *s);
 /* Check what jsmn does not: one ':' between key and value, one ',' between members, none
  * before '}' or ']' (else -1), and that each bare value is true, false, null or a number as

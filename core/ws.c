@@ -56,34 +56,9 @@ int ws_frame_encode(uint8_t *out, size_t cap, int opcode, const void *payload, s
 
 int ws_utf8_valid(const uint8_t *s, size_t n)
 {
-	size_t i = 0;
-	while (i < n) {
-		uint8_t c = s[i];
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		int len;
-		uint32_t cp, min;
-		if ((c & 0xe0) == 0xc0)
-			len = 2, cp = c & 0x1f, min = 0x80;
-		else if ((c & 0xf0) == 0xe0)
-			len = 3, cp = c & 0x0f, min = 0x800;
-		else if ((c & 0xf8) == 0xf0)
-			len = 4, cp = c & 0x07, min = 0x10000;
-		else
+	for (size_t i = 0, len; i < n; i += len)
+		if ((len = op_utf8_seq(s + i, n - i)) == 0)
 			return 0;
-		if (n - i < (size_t)len)
-			return 0;
-		for (int k = 1; k < len; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += (size_t)len;
-	}
 	return 1;
 }
 

@@ -51,6 +51,11 @@ def test_cli_dash_dash_form():
     eq(r.returncode, 1, r.stderr)
     res = json.loads(r.stdout)
     eq((res["target"], res["detail"]), ("sh", 'exit 4; output ends "via-cli|"'), "result")
+    eq(res["output"], "via-cli\n", "the output, as run --dry-run shows it")
+    # whatever bytes a command writes, the result is JSON: a NUL, a stray byte, an escape
+    r = outpost("probe", "exec", "--", "printf", "a\\000b\\377c\\033[0m caf\u00e9\\n")
+    res = json.loads(r.stdout)
+    eq(res["output"], "a\x00b\ufffdc\x1b[0m caf\u00e9\n", "output")
 
 
 def test_dry_run_and_disabled():

@@ -192,6 +192,36 @@ static void test_bare_values(void)
 	}
 }
 
+/* Whatever bytes go in (a command's output), JSON comes out: control bytes escaped, bytes that
+ * are not UTF-8 replaced, UTF-8 kept. */
+static void test_quote_any_bytes(void)
+{
+	static const struct {
+		const char *in;
+		size_t n;
+		const char *out;
+	} cases[] = {
+		{"a\0b", 3, "\"a\\u0000b\""},
+		{"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14,
+			"\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\""},
+		{"\xff\xfe", 2, "\"\\ufffd\\ufffd\""},
+		{"\xc0\xaf", 2, "\"\\ufffd\\ufffd\""},         /* overlong '/' */
+		{"\xed\xa0\x80", 3, "\"\\ufffd\\ufffd\\ufffd\""}, /* a surrogate */
+		{"ok\xe2\x82", 4, "\"ok\\ufffd\\ufffd\""},      /* cut short at the end */
+		{"\x1b[31m\"\\", 7, "\"\\u001b[31m\\\"\\\\\""},
+	};
+	char out[128];
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		json_quote_n(out, sizeof out, cases[i].in, cases[i].n);
+		ASSERT_STR_EQ(out, cases[i].out);
+		jsmntok_t t[2];
+		ASSERT_EQ(json_parse(out, strlen(out), t, 2), 1);
+	}
+	/* a small buffer cuts between characters, never inside one, and still closes the string */
+	json_quote_n(out, 12, "\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac", 9);
+	ASSERT_STR_EQ(out, "\"\xe2\x82\xac\"");
+}
+
 int main(void)
 {
 	RUN(test_paths);
@@ -199,5 +229,6 @@ int main(void)
 	RUN(test_unescape);
 	RUN(test_expect_reasons);
 	RUN(test_bare_values);
+	RUN(test_quote_any_bytes);
 	return T_DONE();
 }
