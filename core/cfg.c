@@ -1464,6 +1464,8 @@ static size_t jsmn_error_offset(const char *text, size_t len)
 int cfg_load_text(struct cfg *out, const char *file, const char *text, size_t len, char *err,
 	size_t errcap)
 {
+	if (len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3))
+		text += 3, len -= 3; /* a byte order mark, as some editors write (RFC 8259 8.1) */
 	memset(out, 0, sizeof *out);
 	struct cfg_ctx c = {.file = file, .text = text, .len = len, .err = err, .errcap = errcap,
 		.cfg = out};
@@ -1483,6 +1485,11 @@ int cfg_load_text(struct cfg *out, const char *file, const char *text, size_t le
 	out->spool_flush_us = 5000000;
 	out->logs_max_objects = 1000;
 
+	/* JSON is UTF-8; what is not would go on as is into /metrics and the results */
+	size_t utf8 = op_utf8_prefix((const uint8_t *)text, len);
+	if (utf8 < len)
+		return cfg_error_off(&c, utf8, "byte 0x%02x here is not UTF-8 (was the file saved as "
+			"Latin-1 or another code page?); save it as UTF-8", (unsigned char)text[utf8]);
 	jsmn_parser p;
 	jsmn_init(&p);
 	int n = jsmn_parse(&p, text, len, NULL, 0);

@@ -142,6 +142,14 @@ size_t op_utf8_seq(const uint8_t *s, size_t n)
 	return cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ? 0 : len;
 }
 
+size_t op_utf8_prefix(const uint8_t *s, size_t n)
+{
+	size_t i = 0, len;
+	while (i < n && (len = op_utf8_seq(s + i, n - i)) != 0)
+		i += len;
+	return i;
+}
+
 const void *op_memmem(const void *hay, size_t hn, const void *needle, size_t nn)
 {
 	const uint8_t *h = hay, *n = needle;

@@ -100,6 +100,8 @@ size_t op_excerpt(const void *bytes, size_t n, char *out, size_t cap);
 /* The length (1-4) of the well-formed UTF-8 sequence at s[0..n), or 0 when there is none
  * there (a stray byte, an overlong form, a surrogate, past U+10FFFF, cut short). */
 size_t op_utf8_seq(const uint8_t *s, size_t n);
+/* How many bytes of s[0..n) are well-formed UTF-8 from the start: n when all are. */
+size_t op_utf8_prefix(const uint8_t *s, size_t n);
 /* n rounded up to a multiple of 8: a record's part padded, so the next stays aligned. */
 size_t op_pad8(size_t n);
 /* FNV-1a of n bytes, going on from h (start from OP_FNV_START). */

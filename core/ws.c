@@ -54,14 +54,6 @@ int ws_frame_encode(uint8_t *out, size_t cap, int opcode, const void *payload, s
 	return (int)(h + 4 + n);
 }
 
-int ws_utf8_valid(const uint8_t *s, size_t n)
-{
-	for (size_t i = 0, len; i < n; i += len)
-		if ((len = op_utf8_seq(s + i, n - i)) == 0)
-			return 0;
-	return 1;
-}
-
 void ws_rx_init(struct ws_rx *rx, uint8_t *msg, size_t msg_cap)
 {
 	memset(rx, 0, sizeof *rx);
@@ -151,7 +143,7 @@ static int frame_done(struct ws_rx *rx, ws_rx_fn *cb, void *udata)
 			code = rx->ctrl[0] << 8 | rx->ctrl[1];
 			if (!close_code_valid(code))
 				return fail(rx, WS_CLOSE_PROTOCOL, "invalid close code");
-			if (!ws_utf8_valid(rx->ctrl + 2, rx->ctrl_len - 2u))
+			if (op_utf8_prefix(rx->ctrl + 2, rx->ctrl_len - 2u) != rx->ctrl_len - 2u)
 				return fail(rx, WS_CLOSE_BAD_DATA, "close reason is not UTF-8");
 		}
 		rx->closed = 1;
@@ -162,7 +154,7 @@ static int frame_done(struct ws_rx *rx, ws_rx_fn *cb, void *udata)
 	default:
 		if (!rx->fin)
 			return 0;
-		if (rx->msg_opcode == WS_TEXT && !ws_utf8_valid(rx->msg, rx->msg_len))
+		if (rx->msg_opcode == WS_TEXT && op_utf8_prefix(rx->msg, rx->msg_len) != rx->msg_len)
 			return fail(rx, WS_CLOSE_BAD_DATA, "text message is not UTF-8");
 		int op = rx->msg_opcode;
 		rx->msg_opcode = 0;

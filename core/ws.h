@@ -34,9 +34,6 @@ void ws_accept_for(const char *key, char accept[29]);
 int ws_frame_encode(uint8_t *out, size_t cap, int opcode, const void *payload, size_t n,
 	const uint8_t mask[4]);
 
-/* Is s[0..n) valid UTF-8 (no overlongs, no surrogates, nothing past U+10FFFF)? */
-int ws_utf8_valid(const uint8_t *s, size_t n);
-
 /* What the decoder delivers. */
 enum ws_rx_event {
 	WS_RX_MESSAGE, /* a whole text or binary message: opcode, data, len */

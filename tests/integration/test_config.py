@@ -50,6 +50,20 @@ def test_the_usual_json_slips_are_named():
         assert r.stderr.startswith(f"{path}:{place}: ") and words in r.stderr, (text, r.stderr)
 
 
+def test_a_file_not_in_utf8_is_named_and_a_bom_is_taken():
+    latin1 = write("")
+    with open(latin1, "wb") as f:
+        f.write('{"appliance": {"name": "edge",\n  "region": "São Paulo"}}'.encode("latin-1"))
+    r = outpost("check-config", latin1)
+    eq(r.returncode, 2, "exit")
+    eq(r.stderr.strip(), f"{latin1}:2:15: byte 0xe3 here is not UTF-8 (was the file saved as "
+       "Latin-1 or another code page?); save it as UTF-8", "message")
+    with open(latin1, "wb") as f:
+        f.write('{"appliance": {"name": "edge",\n  "region": "São Paulo"}}'.encode("utf-8-sig"))
+    r = outpost("check-config", latin1)
+    eq(r.returncode, 0, r.stderr)
+
+
 def test_run_refuses_bad_config():
     path = write('{"limits": {"max_probes": "lots"}}')
     r = outpost("run", "-c", path, timeout=10)

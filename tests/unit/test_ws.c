@@ -86,13 +86,13 @@ static void test_encoder_masks_and_sizes(void)
 
 static void test_utf8(void)
 {
-	ASSERT(ws_utf8_valid((const uint8_t *)"plain", 5));
-	ASSERT(ws_utf8_valid((const uint8_t *)"\xce\xba\xe1\xbd\xb9\xf0\x9f\x98\x80", 9));
-	ASSERT(!ws_utf8_valid((const uint8_t *)"\xc0\xaf", 2));         /* overlong '/' */
-	ASSERT(!ws_utf8_valid((const uint8_t *)"\xed\xa0\x80", 3));     /* surrogate */
-	ASSERT(!ws_utf8_valid((const uint8_t *)"\xf4\x90\x80\x80", 4)); /* past U+10FFFF */
-	ASSERT(!ws_utf8_valid((const uint8_t *)"\xe1\xbd", 2));         /* cut short */
-	ASSERT(!ws_utf8_valid((const uint8_t *)"\xff", 1));
+	ASSERT_EQ(op_utf8_prefix((const uint8_t *)"plain", 5), 5);
+	ASSERT_EQ(op_utf8_prefix((const uint8_t *)"\xce\xba\xe1\xbd\xb9\xf0\x9f\x98\x80", 9), 9);
+	ASSERT(op_utf8_prefix((const uint8_t *)"\xc0\xaf", 2) != 2);         /* overlong '/' */
+	ASSERT(op_utf8_prefix((const uint8_t *)"\xed\xa0\x80", 3) != 3);     /* surrogate */
+	ASSERT(op_utf8_prefix((const uint8_t *)"\xf4\x90\x80\x80", 4) != 4); /* past U+10FFFF */
+	ASSERT(op_utf8_prefix((const uint8_t *)"\xe1\xbd", 2) != 2);         /* cut short */
+	ASSERT(op_utf8_prefix((const uint8_t *)"\xff", 1) != 1);
 }
 
 /* Fragmented text with a ping in the middle, a binary message with a 16-bit length, a close:
