@@ -314,8 +314,17 @@ static int cmd_probe(int argc, char **argv)
 	/* build a one-probe config and load it through the normal path, so every check and
 	 * message is the same as for a config file */
 	static char text[8192];
-	char q[1024];
+	static char q[sizeof text * 6 + 3]; /* any argument quoted whole: text is the bound */
 	const char *timeout = "5s";
+	for (int i = 0; i < argc; i++) {
+		size_t n = strlen(argv[i]);
+		if (op_utf8_prefix((const uint8_t *)argv[i], n) != n) {
+			/* (a config is UTF-8: bytes that are not would not reach the target as given) */
+			op_excerpt(argv[i], OP_MIN(n, 60), q, sizeof q);
+			fprintf(stderr, "outpost probe: argument \"%s\" is not UTF-8\n", q);
+			return 2;
+		}
+	}
 	size_t w = 0;
 	add(text, sizeof text, &w,
 		"{\"web\":{\"listen\":\"\"},\"limits\":{\"max_probes\":1,\"max_inflight\":1,"

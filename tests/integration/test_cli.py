@@ -386,6 +386,13 @@ def test_probe_option_errors():
     r = outpost("probe", "tcp", "127.0.0.1:1", "--sned", "x")
     eq(r.returncode, 2, "exit")
     assert 'did you mean "send"' in r.stderr, r.stderr
+    # past a key's bound, the bound is said; nothing is cut on the way
+    r = outpost("probe", "tcp", "127.0.0.1:1", "--send", "x" * 1100)
+    eq((r.returncode, r.stderr.strip()),
+       (2, 'outpost probe: "send" is longer than 1024 characters'), "a long send")
+    r = outpost("probe", "tcp", "127.0.0.1:1", "--send", "\udcff\udcfe")  # bytes ff fe
+    eq((r.returncode, r.stderr.strip()),
+       (2, 'outpost probe: argument "\\xff\\xfe" is not UTF-8'), "bytes not UTF-8")
 
 
 run(globals())

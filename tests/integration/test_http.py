@@ -1,5 +1,7 @@
 """The http probe against tools/mockhttp: phases, framing, redirects, assertions, and hostile
 servers that must fail only the probe, with a reason, within its timeout."""
+import socket
+import threading
 import time
 import base64
 import json
@@ -187,6 +189,39 @@ def test_the_request_target_is_the_urls_path_and_query():
     rc, res = probe("http", f"HTTP://127.0.0.1:{port}/echo/a?b=1#top", "--expect",
                     json.dumps({"body_contains": "GET /echo/a?b=1 HTTP/1.1\r\n"}))
     eq((rc, res["reason"], res["detail"]), (0, "", "200"), f"{res}")
+
+
+def test_a_long_request_body_arrives_whole():
+    """outpost probe --body: 1,500 bytes arrive as given (the command line's JSON once cut
+    each argument at about 1,000 bytes, silently)."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    srv.settimeout(10)
+    got = []
+
+    def serve():
+        c, _ = srv.accept()
+        c.settimeout(5)
+        data = b""
+        while b"\r\n\r\n" not in data and len(data) < 65536:
+            data += c.recv(65536)
+        head, body = data.split(b"\r\n\r\n", 1)
+        length = [int(l.split(b":")[1]) for l in head.split(b"\r\n")
+                  if l.lower().startswith(b"content-length:")][0]
+        while len(body) < length:
+            body += c.recv(65536)
+        got.append(body)
+        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        c.close()
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    body = "b" * 1492 + "END-MARK"
+    rc, res = probe("http", f"http://127.0.0.1:{srv.getsockname()[1]}/", "--method", "POST",
+                    "--body", body)
+    t.join(5)
+    srv.close()
+    eq((rc, got), (0, [body.encode()]), f"{res}")
 
 
 def test_a_configured_host_replaces_ours():
