@@ -258,7 +258,86 @@ static void jb_events(struct jbuf *b, const struct evt_stats *e)
 	jb(b, "}}");
 }
 
-static int get_probes(struct mg_connection *c, const char *q)
+/* One probe's object, as /probes lists it; h holds room for 240 results. */
+static void jb_probe(struct jbuf *b, const struct snap *s, const struct snap_probe *p,
+	struct result *h, unsigned nhist)
+{
+	const struct probe_stats *st = &p->stats;
+	jb(b, "{\"name\":");
+	jb_str(b, p->name);
+	jb(b, ",\"kind\":\"%s\",\"target\":", p->kind);
+	jb_str(b, p->target);
+	jb(b, ",\"interval_ms\":%llu,\"timeout_ms\":%llu,\"state\":\"%s\",\"runs\":{"
+		"\"success\":%llu,\"failure\":%llu,\"skipped\":%llu},\"last\":",
+		(unsigned long long)(p->interval_us / 1000), (unsigned long long)(p->timeout_us / 1000),
+		!st->has_last ? "unknown" : st->last.ok ? "up" : "down",
+		(unsigned long long)st->runs_ok, (unsigned long long)st->runs_fail,
+		(unsigned long long)st->skipped);
+	if (st->has_last)
+		jb_result(b, p, s->app.region, &st->last);
+	else
+		jb(b, "null");
+	jb(b, ",\"last_failure\":");
+	if (st->has_failure)
+		jb_result(b, p, s->app.region, &st->last_failure);
+	else
+		jb(b, "null");
+	/* success ratio over the stored history, and the newest runs for sparklines */
+	int k = snap_history(p->name, 0, h, 240);
+	int ok = 0;
+	for (int j = 0; j < k; j++)
+		ok += h[j].ok;
+	const struct slo_target *t = &p->objective;
+	if (t->nwin) {
+		jb(b, ",\"objective\":{\"availability\":%g,\"latency\":", t->availability);
+		if (t->latency_p)
+			jb(b, "{\"p\":%g,\"max_ms\":%.3f}", t->latency_p, t->latency_max_us / 1e3);
+		else
+			jb(b, "null");
+		jb(b, ",\"windows\":[");
+		for (int x = 0; x < t->nwin; x++) {
+			const struct slo_view *v = &p->slo[x];
+			char win[16];
+			slo_window_name(t->win_min[x], win, sizeof win);
+			jb(b, "%s{\"window\":\"%s\",\"runs\":%u,\"availability\":%.5f,"
+				"\"latency_ms\":%.3f,\"within_max\":%.5f,\"met\":%s,"
+				"\"budget_remaining\":%.4f}", x ? "," : "", win, v->total,
+				v->availability, v->latency_q_s * 1e3, v->fast_ratio,
+				v->met ? "true" : "false", v->budget_remaining);
+		}
+		jb(b, "]}");
+	}
+	if (!strcmp(p->kind, "pipeline"))
+		jb_events(b, &p->events);
+	if (!strcmp(p->kind, "scenario") && p->steps.n) {
+		static const char *const step_state[] = {"not_run", "passed", "failed"};
+		jb(b, ",\"steps\":[");
+		for (int x = 0; x < p->steps.n && x < SNAP_STEPS_MAX; x++) {
+			jb(b, "%s{\"name\":", x ? "," : "");
+			jb_str(b, p->steps.s[x].name);
+			jb(b, ",\"state\":\"%s\",\"duration_ms\":%.3f}", step_state[p->steps.s[x].state % 3],
+				p->steps.s[x].duration_us / 1e3);
+		}
+		jb(b, "]");
+	}
+	jb(b, ",\"history_size\":%d,\"success_ratio\":", k);
+	if (k)
+		jb(b, "%.4f", (double)ok / k);
+	else
+		jb(b, "null");
+	if (nhist) {
+		jb(b, ",\"history\":[");
+		int m = OP_MIN(k, (int)nhist);
+		for (int j = m - 1; j >= 0; j--)
+			jb(b, "[%lld,%.3f,%d]%s", (long long)(h[j].wall_us / 1000),
+				h[j].duration_us / 1e3, h[j].ok, j ? "," : "");
+		jb(b, "]");
+	}
+	jb(b, "}");
+}
+
+/* GET /api/v1/probes: every probe; GET /api/v1/probes/{name} (only): that one's object. */
+static int get_probes(struct mg_connection *c, const char *q, const char *only)
 {
 	unsigned nhist;
 	if (parse_uint(q, "history", 0, 240, &nhist))
@@ -269,87 +348,24 @@ static int get_probes(struct mg_connection *c, const char *q)
 		free(h);
 		return error(c, 503, "unavailable", "out of memory");
 	}
-	uint32_t n = s.app.nprobes;
 	struct jbuf b = {0};
-	jb(&b, "{\"probes\":[");
-	for (uint32_t i = 0; i < n; i++) {
-		const struct snap_probe *p = &s.probes[i];
-		const struct probe_stats *st = &p->stats;
-		jb(&b, "%s{\"name\":", i ? "," : "");
-		jb_str(&b, p->name);
-		jb(&b, ",\"kind\":\"%s\",\"target\":", p->kind);
-		jb_str(&b, p->target);
-		jb(&b, ",\"interval_ms\":%llu,\"timeout_ms\":%llu,\"state\":\"%s\",\"runs\":{"
-			"\"success\":%llu,\"failure\":%llu,\"skipped\":%llu},\"last\":",
-			(unsigned long long)(p->interval_us / 1000), (unsigned long long)(p->timeout_us / 1000),
-			!st->has_last ? "unknown" : st->last.ok ? "up" : "down",
-			(unsigned long long)st->runs_ok, (unsigned long long)st->runs_fail,
-			(unsigned long long)st->skipped);
-		if (st->has_last)
-			jb_result(&b, p, s.app.region, &st->last);
-		else
-			jb(&b, "null");
-		jb(&b, ",\"last_failure\":");
-		if (st->has_failure)
-			jb_result(&b, p, s.app.region, &st->last_failure);
-		else
-			jb(&b, "null");
-		/* success ratio over the stored history, and the newest runs for sparklines */
-		int k = snap_history(p->name, 0, h, 240);
-		int ok = 0;
-		for (int j = 0; j < k; j++)
-			ok += h[j].ok;
-		const struct slo_target *t = &p->objective;
-		if (t->nwin) {
-			jb(&b, ",\"objective\":{\"availability\":%g,\"latency\":", t->availability);
-			if (t->latency_p)
-				jb(&b, "{\"p\":%g,\"max_ms\":%.3f}", t->latency_p, t->latency_max_us / 1e3);
-			else
-				jb(&b, "null");
-			jb(&b, ",\"windows\":[");
-			for (int x = 0; x < t->nwin; x++) {
-				const struct slo_view *v = &p->slo[x];
-				char win[16];
-				slo_window_name(t->win_min[x], win, sizeof win);
-				jb(&b, "%s{\"window\":\"%s\",\"runs\":%u,\"availability\":%.5f,"
-					"\"latency_ms\":%.3f,\"within_max\":%.5f,\"met\":%s,"
-					"\"budget_remaining\":%.4f}", x ? "," : "", win, v->total,
-					v->availability, v->latency_q_s * 1e3, v->fast_ratio,
-					v->met ? "true" : "false", v->budget_remaining);
-			}
-			jb(&b, "]}");
-		}
-		if (!strcmp(p->kind, "pipeline"))
-			jb_events(&b, &p->events);
-		if (!strcmp(p->kind, "scenario") && p->steps.n) {
-			static const char *const step_state[] = {"not_run", "passed", "failed"};
-			jb(&b, ",\"steps\":[");
-			for (int x = 0; x < p->steps.n && x < SNAP_STEPS_MAX; x++) {
-				jb(&b, "%s{\"name\":", x ? "," : "");
-				jb_str(&b, p->steps.s[x].name);
-				jb(&b, ",\"state\":\"%s\",\"duration_ms\":%.3f}", step_state[p->steps.s[x].state % 3],
-					p->steps.s[x].duration_us / 1e3);
-			}
-			jb(&b, "]");
-		}
-		jb(&b, ",\"history_size\":%d,\"success_ratio\":", k);
-		if (k)
-			jb(&b, "%.4f", (double)ok / k);
-		else
-			jb(&b, "null");
-		if (nhist) {
-			jb(&b, ",\"history\":[");
-			int m = OP_MIN(k, (int)nhist);
-			for (int j = m - 1; j >= 0; j--)
-				jb(&b, "[%lld,%.3f,%d]%s", (long long)(h[j].wall_us / 1000),
-					h[j].duration_us / 1e3, h[j].ok, j ? "," : "");
-			jb(&b, "]");
-		}
-		jb(&b, "}");
+	int listed = 0;
+	if (!only)
+		jb(&b, "{\"probes\":[");
+	for (uint32_t i = 0; i < s.app.nprobes; i++) {
+		if (only && strcmp(s.probes[i].name, only))
+			continue;
+		if (listed++)
+			jb(&b, ",");
+		jb_probe(&b, &s, &s.probes[i], h, nhist);
 	}
-	jb(&b, "]}\n");
+	jb(&b, only ? "\n" : "]}\n");
 	free(s.probes);
 	free(h);
+	if (only && !listed) {
+		free(b.p);
+		return error(c, 404, "not_found", "no probe by that name");
+	}
 	return send_json(c, 200, &b);
 }
 
@@ -619,7 +635,7 @@ int api_handle(struct mg_connection *c, void *cbdata)
 	if (!strcmp(rest, "appliance"))
 		return get ? get_appliance(c) : wrong_method(c, "GET");
 	if (!strcmp(rest, "probes"))
-		return get ? get_probes(c, q) : wrong_method(c, "GET");
+		return get ? get_probes(c, q, NULL) : wrong_method(c, "GET");
 	if (!strcmp(rest, "openapi.json")) {
 		if (!get)
 			return wrong_method(c, "GET");
@@ -659,6 +675,8 @@ int api_handle(struct mg_connection *c, void *cbdata)
 	if (!strncmp(rest, "probes/", 7)) {
 		char name[OP_NAME_MAX];
 		const char *n = rest + 7, *slash = strchr(n, '/');
+		if (!slash && *n && strlen(n) < sizeof name)
+			return get ? get_probes(c, q, n) : wrong_method(c, "GET");
 		if (!slash || (size_t)(slash - n) >= sizeof name || slash == n)
 			return error(c, 404, "not_found", "no such endpoint");
 		memcpy(name, n, (size_t)(slash - n));

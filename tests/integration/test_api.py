@@ -49,6 +49,12 @@ def test_read_endpoints():
     eq(by["broken"]["state"], "down", "broken down")
     eq(by["broken"]["last_failure"]["detail"], "status 503, expected 2xx", "reason")
     assert 1 <= len(by["api"]["history"]) <= 5 and by["api"]["success_ratio"] == 1.0, by["api"]
+    # one probe alone: the same object the list holds
+    s, one = call(app, "GET", "/api/v1/probes/broken")
+    eq((s, one["name"], one["kind"], one["last_failure"]["detail"], "history" in one),
+       (200, "broken", by["broken"]["kind"], "status 503, expected 2xx", False), "one probe")
+    s, one = call(app, "GET", "/api/v1/probes/api?history=2")
+    assert s == 200 and 1 <= len(one["history"]) <= 2, one
     s, r = call(app, "GET", "/api/v1/probes/api/results?limit=1")
     eq(len(r["results"]), 1, "limit")
     row = r["results"][0]
@@ -61,6 +67,7 @@ def test_read_endpoints():
     s, r = call(app, "GET", "/api/v1/probes/api/results?since=2999-01-01T00:00:00Z")
     eq(r["results"], [], "nothing in the future")
     for path, code in (("/api/v1/probes/nope/results", 404), ("/api/v1/nope", 404),
+                       ("/api/v1/probes/nope", 404), ("/api/v1/probes/api?history=x", 400),
                        ("/api/v1/probes?history=x", 400),
                        ("/api/v1/probes/api/results?limit=-1", 400),
                        ("/api/v1/probes/api/results?since=yesterday", 400)):
@@ -229,7 +236,7 @@ def test_openapi_document_validates_and_matches():
                        env={**os.environ, "NODE_PATH": NODE_PATH})
     out = json.loads(r.stdout)
     eq(out["valid"], True, f"{out}")
-    eq(out["paths"], {"/appliance": ["get"], "/probes": ["get"],
+    eq(out["paths"], {"/appliance": ["get"], "/probes": ["get"], "/probes/{name}": ["get"],
                       "/probes/{name}/results": ["get"], "/probes/{name}/logs": ["get"],
                       "/probes/{name}/run": ["post"], "/alarms": ["get"], "/exports": ["get"],
                       "/silences": ["get", "post"], "/notify/test": ["post"],
