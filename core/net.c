@@ -130,12 +130,13 @@ int net_split_url(const char *url, const char *scheme, int *tls, char *host, siz
 	/* the authority ends at the path, the query or the fragment (RFC 3986 3.2) */
 	size_t hl = strcspn(rest, "/?#");
 	const char *path = rest + hl;
-	size_t pl = strcspn(path, "#"), slash = *path != '/';
-	if (pl + slash >= tcap)
-		return OP_EINVAL;
+	size_t slash = *path != '/';
+	/* what a request line cannot carry as it is (a space, "café") goes percent-encoded, as
+	 * a browser sends it */
 	target[0] = '/';
-	memcpy(target + slash, path, pl);
-	target[slash + pl] = 0;
+	if (tcap <= slash || net_url_clean(target + slash, tcap - slash, path,
+		strcspn(path, "#")) < 0)
+		return OP_EINVAL;
 	char hp[DNS_NAME_MAX + 8];
 	/* (a user:password@ is taken out at config load: probe_url_credential) */
 	if (hl == 0 || hl >= sizeof hp || memchr(rest, '@', hl))

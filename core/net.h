@@ -24,14 +24,13 @@ const char *net_url_userinfo(const char *url, size_t *len);
 /* Split "<scheme>[s]://host[:port][/path][?query][#fragment]" (scheme "http" or "ws", in any
  * case): *tls for the s form, the port defaults to 80 or 443, and the request target goes to
  * target (tcap bytes): the path and query, "/" when the path is empty (RFC 9112 3.2.1), never
- * the fragment, which is the client's own (RFC 9110 7.1). 0, or OP_EINVAL (also when the
- * target does not fit). */
+ * the fragment, which is the client's own (RFC 9110 7.1), with what a request line cannot
+ * carry percent-encoded (net_url_clean). 0, or OP_EINVAL (also when the target does not fit). */
 int net_split_url(const char *url, const char *scheme, int *tls, char *host, size_t hcap,
 	uint16_t *port, char *target, size_t tcap);
 /* Copy n bytes of in to out (cap bytes, NUL-ended), percent-encoding those a URL cannot carry
  * as they are (space, control and non-ASCII bytes, "<>\^`{|}); the reserved ones (/?&=:#%)
- * stay, so a URL keeps its meaning. The length, or -1 when it does not fit. For URLs that come
- * from a server (a redirect, a captured value). */
+ * stay, so a URL keeps its meaning. The length, or -1 when it does not fit. */
 int net_url_clean(char *out, size_t cap, const char *in, size_t n);
 /* The Host header value: "host", "[v6]", with ":port" unless port is the default. */
 void net_host_header(char *out, size_t cap, const char *host, uint16_t port, uint16_t dflt);

@@ -584,7 +584,8 @@ static void step_begin(struct probe_run *r, struct scen_run *s)
 		return step_end(r, s, 0, REASON_EXPECT, "%s", why);
 	s->req = k->base;
 	if (path[0] == '/') { /* (a fragment is the client's own: not sent) */
-		snprintf(s->url, sizeof s->url, "%.*s", (int)strcspn(path, "#"), path);
+		if (net_url_clean(s->url, sizeof s->url, path, strcspn(path, "#")) < 0)
+			return step_end(r, s, 0, REASON_EXPECT, "url over %zu bytes", sizeof s->url - 1);
 		s->req.path = s->url;
 	} else {
 		int tls;

@@ -184,10 +184,14 @@ def test_request_method_headers_body():
 
 def test_the_request_target_is_the_urls_path_and_query():
     """The fragment stays with the client (RFC 9110 7.1): a server would read "#top" as part of
-    the path; the scheme is read in any case."""
+    the path; the scheme is read in any case; a space or a UTF-8 letter is percent-encoded."""
     _, port = start_tool("mockhttp")
     rc, res = probe("http", f"HTTP://127.0.0.1:{port}/echo/a?b=1#top", "--expect",
                     json.dumps({"body_contains": "GET /echo/a?b=1 HTTP/1.1\r\n"}))
+    eq((rc, res["reason"], res["detail"]), (0, "", "200"), f"{res}")
+    # what a request line cannot carry goes percent-encoded, as a browser sends it
+    rc, res = probe("http", f"http://127.0.0.1:{port}/echo/a b/caf\u00e9", "--expect",
+                    json.dumps({"body_contains": "GET /echo/a%20b/caf%C3%A9 HTTP/1.1\r\n"}))
     eq((rc, res["reason"], res["detail"]), (0, "", "200"), f"{res}")
 
 

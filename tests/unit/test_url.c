@@ -37,6 +37,9 @@ static void test_request_target(void)
 		{"WSS://h/feed", "h", "/feed", 443, 1},
 		{"http://[::1]:81/x", "::1", "/x", 81, 0},
 		{"http://[fe80::1%25eth0]/", "fe80::1%eth0", "/", 80, 0},
+		/* what a request line cannot carry goes percent-encoded, as a browser sends it */
+		{"http://h/a b/caf\xc3\xa9?q=<1>", "h", "/a%20b/caf%C3%A9?q=%3C1%3E", 80, 0},
+		{"http://h/%41?x=%20", "h", "/%41?x=%20", 80, 0},
 	};
 	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
 		struct split s = split(ok[i].url, ok[i].url[0] == 'W' ? "ws" : "http");
