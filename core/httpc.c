@@ -268,33 +268,38 @@ static int body_feed(struct probe_run *r, struct httpc *s, const struct httpc_re
 static int head_done(struct probe_run *r, struct httpc *s, const struct httpc_req *k)
 {
 	struct http_header h[OP_HTTP_MAX_HEADERS];
-	struct http_response resp = {.headers = h, .nheaders = OP_HTTP_MAX_HEADERS};
-	int n = http_parse_received(s->head, s->head_len, &resp);
-	if (n == OP_EPARTIAL) {
-		if (s->head_len == sizeof s->head) {
-			probe_run_done(r, 0, REASON_TOO_LARGE, "response head over %d bytes",
-				OP_HTTP_HEAD_MAX);
+	struct http_response resp;
+	int n;
+	/* interim 1xx responses are dropped in a loop: a buffer of them must not cost a stack
+	 * frame each */
+	do {
+		resp = (struct http_response){.headers = h, .nheaders = OP_HTTP_MAX_HEADERS};
+		n = http_parse_received(s->head, s->head_len, &resp);
+		if (n == OP_EPARTIAL) {
+			if (s->head_len == sizeof s->head) {
+				probe_run_done(r, 0, REASON_TOO_LARGE, "response head over %d bytes",
+					OP_HTTP_HEAD_MAX);
+				return -1;
+			}
+			return 0;
+		}
+		if (n == OP_ETOOBIG) {
+			probe_run_done(r, 0, REASON_TOO_LARGE, "more than %d headers",
+				OP_HTTP_MAX_HEADERS);
 			return -1;
 		}
-		return 0;
-	}
-	if (n == OP_ETOOBIG) {
-		probe_run_done(r, 0, REASON_TOO_LARGE, "more than %d headers", OP_HTTP_MAX_HEADERS);
-		return -1;
-	}
-	if (n < 0) {
-		char why[80];
-		probe_run_done(r, 0, REASON_PROTOCOL, "%s",
-			http_fault(s->head, s->head_len, &resp, why, sizeof why));
-		return -1;
-	}
-	if (resp.status < 200 && resp.status != 101) {
-		/* 1xx interim response: drop it and read the real one */
-		s->interim = (uint16_t)resp.status;
-		memmove(s->head, s->head + n, s->head_len - (size_t)n);
-		s->head_len -= (size_t)n;
-		return head_done(r, s, k);
-	}
+		if (n < 0) {
+			char why[80];
+			probe_run_done(r, 0, REASON_PROTOCOL, "%s",
+				http_fault(s->head, s->head_len, &resp, why, sizeof why));
+			return -1;
+		}
+		if (resp.status < 200 && resp.status != 101) {
+			s->interim = (uint16_t)resp.status;
+			memmove(s->head, s->head + n, s->head_len - (size_t)n);
+			s->head_len -= (size_t)n;
+		}
+	} while (resp.status < 200 && resp.status != 101);
 	r->facts.http_status = (int16_t)resp.status;
 	r->facts.http_version = (uint8_t)(10 + resp.minor_version);
 	r->facts.content_length = -1;
