@@ -75,7 +75,7 @@ def test_the_longest_labels_keep_the_exposition_valid():
     """Eight appliance labels of the longest names and values the config takes, every
     character a quote (escaped: doubled), a target of 255 characters: no series line is cut."""
     labels = {f"k{i}_" + "x" * 59: '"' * 62 for i in range(8)}
-    target = "h" * 249 + ":65000"
+    target = ".".join(["h" * 61] * 3 + ["h" * 63]) + ":65000"  # labels a DNS name can have
     app = Appliance({"appliance": {"name": "a" * 63, "region": "r" * 63, "labels": labels},
                      "probes": [{"name": "p" * 63, "kind": "tcp", "target": target,
                                  "interval": "1s"}]})
