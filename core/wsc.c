@@ -113,9 +113,12 @@ static int upgrade_done(struct wsc *w)
 	char why[80];
 	if (n == OP_EPARTIAL && w->head_len < sizeof w->head)
 		return 0;
-	if (n == OP_EPARTIAL || n == OP_ETOOBIG)
-		return finish(w, OP_EPROTO, 0, "upgrade response head too large (over %zu bytes or "
-			"%zu headers)", sizeof w->head, OP_ARRAY_LEN(h)), -1;
+	if (n == OP_EPARTIAL)
+		return finish(w, OP_EPROTO, 0, "upgrade response head over %zu bytes", sizeof w->head),
+			-1;
+	if (n == OP_ETOOBIG)
+		return finish(w, OP_EPROTO, 0, "upgrade response of more than %zu headers",
+			OP_ARRAY_LEN(h)), -1;
 	if (n < 0)
 		return finish(w, OP_EPROTO, 0, "upgrade: %s",
 			http_fault(w->head, w->head_len, &resp, why, sizeof why)), -1;
