@@ -241,6 +241,8 @@ int cfg_parse_duration(const char *s, uint64_t *us)
 {
 	uint64_t total = 0;
 	OP_CHECK(*s, OP_EINVAL);
+	if (!strcmp(s, "0")) /* nothing needs a unit (as Go's durations, which operators know) */
+		return *us = 0, 0;
 	while (*s) {
 		double v = 0, scale = 1;
 		int digits = 0, dot = 0;
@@ -337,6 +339,9 @@ static int read_value(struct cfg_ctx *c, int tok, const struct cfg_key *k, void 
 		uint64_t us;
 		if ((rc = cfg_scalar(c, tok, &s, tmp, sizeof tmp)) != 0)
 			return rc;
+		if (cfg_parse_duration(s, &us) != 0 && *s && strspn(s, "0123456789") == strlen(s))
+			return cfg_error(c, tok, "\"%s\": %s has no unit; write \"%ss\" (or \"%sms\", "
+				"\"%sm\")", k->key, s, s, s, s);
 		if (cfg_parse_duration(s, &us) != 0)
 			return cfg_error(c, tok,
 				"\"%s\": \"%s\" is not a duration; write e.g. \"500ms\", \"30s\", "

@@ -86,6 +86,9 @@ static const struct {
 		"probe \"a\" is missing \"target\""},
 	{"{\"probes\": [{\"name\": \"a\", \"kind\": \"tcp\", \"target\": \"h:1\", \"interval\": \"5 s\"}]}",
 		"t.json:1:71: ", "is not a duration"},
+	/* a bare number: the unit it lacks is suggested */
+	{"{\"probes\": [{\"name\": \"a\", \"kind\": \"tcp\", \"target\": \"h:1\", \"interval\": 30}]}",
+		"t.json:1:71: ", "\"interval\": 30 has no unit; write \"30s\" (or \"30ms\", \"30m\")"},
 	{"{\"probes\": [{\"name\": \"a\", \"kind\": \"tcp\", \"target\": \"h:1\", \"interval\": \"1s\", "
 	 "\"timeout\": \"2s\"}]}", "t.json:1:13: ", "timeout 2s is longer than its interval 1s"},
 	{"{\"probes\": [{\"name\": \"a\", \"kind\": \"tcp\", \"target\": \"h\"}]}", "t.json:1:13: ",
@@ -153,6 +156,9 @@ static void test_durations(void)
 	ASSERT_EQ(cfg_parse_duration("1.5s", &us), 0);
 	ASSERT_EQ(us, 1500000);
 	ASSERT_EQ(cfg_parse_duration("10", &us), OP_EINVAL);
+	us = 7;
+	ASSERT_EQ(cfg_parse_duration("0", &us), 0);
+	ASSERT_EQ(us, 0);
 	ASSERT_EQ(cfg_parse_duration("s", &us), OP_EINVAL);
 	ASSERT_EQ(cfg_parse_duration("", &us), OP_EINVAL);
 	ASSERT_EQ(cfg_parse_duration("5d", &us), OP_EINVAL);
