@@ -50,8 +50,8 @@ static int cmd_check(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return 2;
 	}
-	printf("%s: ok (%u probes; limits: max_probes %u, max_inflight %u, history %u)\n", argv[0],
-		c.nprobes, c.max_probes, c.max_inflight, c.history);
+	printf("%s: ok (%u probe%s; limits: max_probes %u, max_inflight %u, history %u)\n", argv[0],
+		c.nprobes, c.nprobes == 1 ? "" : "s", c.max_probes, c.max_inflight, c.history);
 	cfg_free(&c);
 	return 0;
 }
@@ -183,7 +183,8 @@ static int cmd_run(int argc, char **argv, const struct cli_hooks *hooks)
 		fprintf(stderr, "outpost: %s\n", err);
 		goto out;
 	}
-	fprintf(stderr, "outpost %s: %u probes from %s\n", op_version, cur.nprobes, cur.file);
+	fprintf(stderr, "outpost %s: %u probe%s from %s\n", op_version, cur.nprobes,
+		cur.nprobes == 1 ? "" : "s", cur.file);
 	if (web_on)
 		fprintf(stderr, "outpost: dashboard at http://%s/ (metrics at /metrics)\n", cur.listen);
 	for (;;) {
@@ -226,7 +227,8 @@ static int cmd_run(int argc, char **argv, const struct cli_hooks *hooks)
 			web_on = web_move(hooks, web_on, &prev, &cur);
 		cfg_free(&prev);
 		engine_note_reload(1);
-		fprintf(stderr, "outpost: reloaded %s: %u probes\n", cur.file, cur.nprobes);
+		fprintf(stderr, "outpost: reloaded %s: %u probe%s\n", cur.file, cur.nprobes,
+			cur.nprobes == 1 ? "" : "s");
 	}
 	fprintf(stderr, "outpost: stopping\n");
 	engine_deinit();

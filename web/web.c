@@ -144,8 +144,9 @@ static int h_index(struct mg_connection *c, void *cb)
 			html_escape(s.app.name, name, sizeof name);
 			n = snprintf(buf, sizeof buf, "%s", name);
 		} else if (m == 1) {
-			n = snprintf(buf, sizeof buf, "outpost %s · up %.0fs · %u probes", s.app.version,
-				(plat_now_us() - s.app.start_us) / 1e6, s.app.nprobes);
+			n = snprintf(buf, sizeof buf, "outpost %s · up %.0fs · %u probe%s", s.app.version,
+				(plat_now_us() - s.app.start_us) / 1e6, s.app.nprobes,
+				s.app.nprobes == 1 ? "" : "s");
 		} else {
 			for (uint32_t i = 0; i < s.app.nprobes; i++) {
 				const struct snap_probe *p = &s.probes[i];

@@ -6,7 +6,7 @@ def test_check_config_ok():
     path = write({"probes": [{"name": "a", "kind": "tcp", "target": "127.0.0.1:1"}]})
     r = outpost("check-config", path)
     eq(r.returncode, 0, r.stderr)
-    assert "ok (1 probes" in r.stdout, r.stdout
+    assert "ok (1 probe;" in r.stdout, r.stdout
 
 
 def test_unknown_key_names_place_and_fix():

@@ -144,7 +144,7 @@
       $('app-name').textContent = a.name + (a.region ? ' · ' + a.region : '');
       var runs = a.pools.runs || {used: 0, max: 0};
       $('app-facts').textContent = 'outpost ' + a.version + ' · up ' + Math.round(a.uptime_s) + 's · ' +
-        a.probes + ' probes · runs ' + runs.used + '/' + runs.max + ' · ' + Math.round(a.memory.rss_bytes / 1024) + ' KiB RSS';
+        a.probes + (a.probes === 1 ? ' probe' : ' probes') + ' · runs ' + runs.used + '/' + runs.max + ' · ' + Math.round(a.memory.rss_bytes / 1024) + ' KiB RSS';
     }).catch(function () {});
     if (detailName) showDetail(detailName);
   }
