@@ -363,6 +363,8 @@ static int cmd_probe(int argc, char **argv)
 	/* --key value sets a key of the kind; --parent-key value a key inside one of its objects
 	 * (--expect-status 200, --tls-ca-file ca.pem): those are gathered per object */
 	const struct probe_ops *ops = probe_kind_find(argv[0]);
+	static char hdrs[4096]; /* --headers "Name: value", each time */
+	size_t hw = 0;
 	char nested[4][1024];
 	const char *parents[4];
 	int nparents = 0;
@@ -385,6 +387,22 @@ static int cmd_probe(int argc, char **argv)
 		for (char *p = k; *p; p++)
 			if (*p == '-')
 				*p = '_';
+		if (!strcmp(k, "headers") && val[0] != '{') {
+			/* curl's -H form, one header each time: gathered into one object */
+			const char *colon = strchr(val, ':'), *v = colon ? colon + 1 : NULL;
+			if (!colon || colon == val) {
+				fprintf(stderr, "outpost probe: --headers takes a JSON object or one "
+					"\"Name: value\" (as curl's -H), not \"%s\"\n", val);
+				return 2;
+			}
+			while (*v == ' ' || *v == '\t')
+				v++;
+			json_quote_n(q, sizeof q, val, (size_t)(colon - val));
+			add(hdrs, sizeof hdrs, &hw, "%s%s:", hw ? "," : "", q);
+			json_quote(q, sizeof q, v);
+			add(hdrs, sizeof hdrs, &hw, "%s", q);
+			continue;
+		}
 		const struct cfg_key *kk = ops ? cli_key(ops->keys, ops->nkeys, k) : NULL;
 		const struct cfg_key *parent = NULL;
 		for (size_t n = 0; !kk && ops && n < ops->nkeys; n++) {
@@ -426,6 +444,12 @@ static int cmd_probe(int argc, char **argv)
 	}
 	for (int n = 0; n < nparents; n++)
 		add(text, sizeof text, &w, ",\"%s\":{%s}", parents[n], nested[n]);
+	if (hw >= sizeof hdrs) {
+		fprintf(stderr, "outpost probe: arguments too long\n");
+		return 2;
+	}
+	if (hw)
+		add(text, sizeof text, &w, ",\"headers\":{%s}", hdrs);
 	json_quote(q, sizeof q, timeout);
 	add(text, sizeof text, &w, ",\"timeout\":%s,\"interval\":%s}]}", q, q);
 	if (w >= sizeof text) {

@@ -241,6 +241,11 @@ def test_a_configured_host_replaces_ours():
                         '{"Host": "api.example.net", "User-Agent": "edge-check/2"}',
                         "--expect", json.dumps(expect))
         eq((rc, res["reason"]), (0, ""), f"{expect}: {res}")
+    # on the command line also as curl's -H takes them, one header each time
+    rc, res = probe("http", f"http://127.0.0.1:{port}/echo/x", "--headers", "X-Probe: 1",
+                    "--headers", "Authorization:  Bearer t0k", "--expect", json.dumps(
+                        {"body_contains": "\r\nX-Probe: 1\r\nAuthorization: Bearer t0k\r\n"}))
+    eq((rc, res["reason"]), (0, ""), f"{res}")
     # without one, outpost's own, naming the target
     rc, res = probe("http", f"http://127.0.0.1:{port}/echo/x", "--expect",
                     json.dumps({"body_contains": f"Host: 127.0.0.1:{port}\r\nUser-Agent: outpost/"}))
