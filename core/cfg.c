@@ -339,10 +339,11 @@ static int read_value(struct cfg_ctx *c, int tok, const struct cfg_key *k, void 
 		uint64_t us;
 		if ((rc = cfg_scalar(c, tok, &s, tmp, sizeof tmp)) != 0)
 			return rc;
-		if (cfg_parse_duration(s, &us) != 0 && *s && strspn(s, "0123456789") == strlen(s))
+		int bad = cfg_parse_duration(s, &us) != 0;
+		if (bad && *s && strspn(s, "0123456789") == strlen(s))
 			return cfg_error(c, tok, "\"%s\": %s has no unit; write \"%ss\" (or \"%sms\", "
 				"\"%sm\")", k->key, s, s, s, s);
-		if (cfg_parse_duration(s, &us) != 0)
+		if (bad)
 			return cfg_error(c, tok,
 				"\"%s\": \"%s\" is not a duration; write e.g. \"500ms\", \"30s\", "
 				"\"5m\" or \"1h\"", k->key, s);

@@ -70,9 +70,8 @@ static void keep_output(const struct probe *p, const char *name, const char *dat
 {
 	kept_probe = p;
 	op_strlcpy(kept_object, name, sizeof kept_object);
-	kept_len = OP_MIN(len, sizeof kept_output - 1);
+	kept_len = OP_MIN(len, sizeof kept_output);
 	memcpy(kept_output, data, kept_len);
-	kept_output[kept_len] = 0;
 }
 
 static void dry_on_result(const struct probe *p, const struct result *r)

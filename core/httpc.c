@@ -25,9 +25,10 @@ int httpc_configure(struct cfg_ctx *c, int tok, const struct cfg_probe *p, const
 		return cfg_error(c, tok, "%s \"%s\": %s \"%s\" must be a URL like "
 			"\"%s://[user:password@]host[:port]/path\" or \"%ss://...\"", cfg_noun(p), p->name,
 			field, plain, scheme, scheme);
-	if (dns_name_fault(host))
+	const char *fault = dns_name_fault(host);
+	if (fault)
 		return cfg_error(c, tok, "%s \"%s\": %s \"%s\": the host \"%s\" is not a DNS name: it "
-			"has %s", cfg_noun(p), p->name, field, plain, host, dns_name_fault(host));
+			"has %s", cfg_noun(p), p->name, field, plain, host, fault);
 	q->path = cfg_store(c, path, strlen(path));
 	q->tls = (uint8_t)tls;
 	q->host = cfg_store(c, host, strlen(host));
@@ -272,7 +273,7 @@ static int head_done(struct probe_run *r, struct httpc *s, const struct httpc_re
 	int n;
 	/* interim 1xx responses are dropped in a loop: a buffer of them must not cost a stack
 	 * frame each */
-	do {
+	for (;;) {
 		resp = (struct http_response){.headers = h, .nheaders = OP_HTTP_MAX_HEADERS};
 		n = http_parse_received(s->head, s->head_len, &resp);
 		if (n == OP_EPARTIAL) {
@@ -294,12 +295,12 @@ static int head_done(struct probe_run *r, struct httpc *s, const struct httpc_re
 				http_fault(s->head, s->head_len, &resp, why, sizeof why));
 			return -1;
 		}
-		if (resp.status < 200 && resp.status != 101) {
-			s->interim = (uint16_t)resp.status;
-			memmove(s->head, s->head + n, s->head_len - (size_t)n);
-			s->head_len -= (size_t)n;
-		}
-	} while (resp.status < 200 && resp.status != 101);
+		if (resp.status >= 200 || resp.status == 101)
+			break;
+		s->interim = (uint16_t)resp.status;
+		memmove(s->head, s->head + n, s->head_len - (size_t)n);
+		s->head_len -= (size_t)n;
+	}
 	r->facts.http_status = (int16_t)resp.status;
 	r->facts.http_version = (uint8_t)(10 + resp.minor_version);
 	r->facts.content_length = -1;

@@ -61,9 +61,10 @@ static int tcp_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 	if (net_split_hostport(p->target, host, sizeof host, 0, &port) != 0)
 		return cfg_error(c, tok, "probe \"%s\": target \"%s\" must be \"host:port\"", p->name,
 			p->target);
-	if (dns_name_fault(host))
+	const char *fault = dns_name_fault(host);
+	if (fault)
 		return cfg_error(c, tok, "probe \"%s\": the host \"%s\" is not a DNS name: it has %s",
-			p->name, host, dns_name_fault(host));
+			p->name, host, fault);
 	if (k->starttls_name) {
 		k->starttls = starttls_find(k->starttls_name);
 		if (!k->starttls)
