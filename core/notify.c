@@ -93,8 +93,26 @@ static const char *state_name(int kind)
 	return kind == NOTIFY_FIRING ? "firing" : kind == NOTIFY_RESOLVED ? "resolved" : "test";
 }
 
-/* The message text from the template. */
-static void render(char *out, size_t cap, const char *tpl, const struct notify_msg *m)
+/* Copy src into out at w (bounded by cap), as Slack's mrkdwn shows it literally: &, < and >
+ * as entities. Without this a server's words in a reason, "<!channel>" or "<https://x|y>",
+ * would page everyone or make a link in the operator's chat. */
+static size_t put_text(char *out, size_t cap, size_t w, const char *src, int slack)
+{
+	for (; *src && w + 1 < cap; src++) {
+		const char *e = !slack ? NULL : *src == '&' ? "&amp;" : *src == '<' ? "&lt;" :
+			*src == '>' ? "&gt;" : NULL;
+		size_t n = e ? strlen(e) : 1;
+		if (w + n >= cap)
+			break;
+		memcpy(out + w, e ? e : src, n);
+		w += n;
+	}
+	return w;
+}
+
+/* The message text from the template: the operator's template as written, the values filled
+ * in made literal for Slack (slack = 1). */
+static void render(char *out, size_t cap, const char *tpl, const struct notify_msg *m, int slack)
 {
 	const struct cfg *cfg = engine_cfg();
 	char since[40], value[32];
@@ -115,7 +133,7 @@ static void render(char *out, size_t cap, const char *tpl, const struct notify_m
 			}
 		}
 		if (tpl[0] == '{' && i < OP_ARRAY_LEN(keys)) {
-			w += (size_t)snprintf(out + w, cap - w, "%s", vals[i]);
+			w = put_text(out, cap, w, vals[i], slack);
 			tpl += kl + 4;
 		} else {
 			out[w++] = *tpl++;
@@ -156,8 +174,12 @@ static size_t build_slack(char *out, size_t cap, const struct notify_msg *m, con
 	char t[TEXT_MAX * 2], ctx[256], c[600], since[40];
 	op_fmt_time(since, sizeof since, m->since_us);
 	json_quote(t, sizeof t, text);
-	snprintf(ctx, sizeof ctx, "%s since %.19s UTC · %s%s%s", state_name(m->kind), since,
-		cfg->name, cfg->region[0] ? " · " : "", cfg->region);
+	size_t w = (size_t)snprintf(ctx, sizeof ctx, "%s since %.19s UTC · ", state_name(m->kind),
+		since);
+	w = put_text(ctx, sizeof ctx, w, cfg->name, 1);
+	if (cfg->region[0])
+		w = put_text(ctx, sizeof ctx, put_text(ctx, sizeof ctx, w, " · ", 0), cfg->region, 1);
+	ctx[w] = 0;
 	json_quote(c, sizeof c, ctx);
 	int n = snprintf(out, cap, "{\"text\":%s,\"blocks\":[{\"type\":\"section\",\"text\":"
 		"{\"type\":\"mrkdwn\",\"text\":%s}},{\"type\":\"context\",\"elements\":[{\"type\":"
@@ -228,7 +250,7 @@ static int notify_start(struct probe_run *r)
 		return probe_run_done(r, 1, REASON_NONE, "nothing to send");
 	}
 	char text[TEXT_MAX];
-	render(text, sizeof text, k->template ? k->template : DEFAULT_TEXT, m);
+	render(text, sizeof text, k->template ? k->template : DEFAULT_TEXT, m, k->kind == NT_SLACK);
 	if (k->kind == NT_EXEC)
 		return exec_start(r, s, k, m, text), 0;
 	size_t n = k->kind == NT_SLACK ? build_slack(s->body, sizeof s->body, m, text) :

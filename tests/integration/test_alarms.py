@@ -2,7 +2,8 @@
 one webhook (signed) and one Slack-format message, then one resolve; a restart while firing
 sends nothing again; a receiver that is down gets retries, counted, while probes keep their
 pace; a silence set over the API holds messages back; the test endpoint reaches every channel,
-an exec channel included; an incident on a slow disk does not stall the probes."""
+an exec channel included; a server's words reach Slack as text; an incident on a slow disk does
+not stall the probes."""
 import hashlib
 import hmac
 import json
@@ -381,6 +382,44 @@ def test_silence_and_test_endpoint_and_exec_channel():
         raise AssertionError("no token, yet accepted")
     except urllib.error.HTTPError as e:
         eq(e.code, 401, "token required")
+
+
+def test_slack_shows_a_servers_words_as_written():
+    """What a server sent reaches Slack as text: its <, > and & as the entities Slack's mrkdwn
+    reads back literally, so "<!channel>" in a broken reply neither pages the whole channel nor
+    makes a link; the operator's own markup in the template still works, and the webhook gets
+    the words unchanged."""
+    hostile = socket.socket()
+    hostile.bind(("127.0.0.1", 0))
+    hostile.listen(16)
+
+    def serve():
+        while True:
+            try:
+                c, _ = hostile.accept()
+            except OSError:
+                return
+            c.sendall(b"<!channel> & <#C1|x>\r\n\r\n")
+            c.close()
+    threading.Thread(target=serve, daemon=True).start()
+    rec, target = Receiver(), Target()
+    cfg = config(target, rec.port, tempfile.mkdtemp(), probes=["web"], n=1, of=1)
+    cfg["appliance"]["region"] = "R&D <lab>"
+    cfg["probes"] = [{"name": "web", "kind": "http", "interval": "500ms", "timeout": "400ms",
+                      "target": f"http://127.0.0.1:{hostile.getsockname()[1]}/"}]
+    cfg["notifications"]["chat"]["template"] = "<!here> {{probe}} is {{state}}: {{reason}}"
+    app = Appliance(cfg)
+    wait_for(lambda: rec.on("/hook") and rec.on("/slack"), 5, "the firing messages")
+    words = '<!channel> & <#C1|x>'
+    hook, slack = rec.on("/hook")[0], rec.on("/slack")[0]
+    assert words in hook["reason"] and words in hook["text"], hook
+    lit = "&lt;!channel&gt; &amp; &lt;#C1|x&gt;"
+    eq(slack["text"], f'<!here> web is firing: protocol: not an HTTP response: "{lit}"', "slack text")
+    eq(slack["blocks"][0]["text"]["text"], slack["text"], "the section's text")
+    ctx = slack["blocks"][1]["elements"][0]["text"]
+    assert ctx.endswith(" · edge-7 · R&amp;D &lt;lab&gt;"), ctx
+    app.stop()
+    hostile.close()
 
 
 def test_channels_through_a_proxy_say_why_they_fail():
