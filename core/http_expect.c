@@ -142,6 +142,22 @@ int http_expect_check(const struct http_expect *e, struct probe_run *r, const st
 		return fail(why, cap, "ssl: the final request was %s, expected %s",
 			r->facts.ssl ? "over TLS" : "plain http", e->ssl == 2 ? "TLS" : "plain http");
 	r->facts.content_failed = 1; /* until the content assertions below pass */
+	struct http_header h[OP_HTTP_MAX_HEADERS];
+	struct http_response resp = {.headers = h, .nheaders = OP_HTTP_MAX_HEADERS};
+	const char *body_check = e->body_contains ? "body_contains" : e->body_not_contains ?
+		"body_not_contains" : e->body_regex.re ? "body_regex" : e->json.n ? "json" : NULL;
+	if (body_check || e->header_name)
+		http_parse_response(s->head, s->head_len, &resp);
+	/* Bodies are checked as sent. A coded one (a server may send gzip to a request without
+	 * Accept-Encoding, RFC 9110 12.5.3; stores of pre-compressed files do) would fail every
+	 * search, and pass every body_not_contains, whatever it says once decoded. */
+	const struct http_header *coding = body_check ? http_find_header(&resp,
+		"Content-Encoding") : NULL;
+	if (coding && coding->value_len && (!http_header_last_token(coding, "identity") ||
+		memchr(coding->value, ',', coding->value_len)))
+		return fail(why, cap, "%s: not checked: the body came %.*s-encoded (try "
+			"\"Accept-Encoding: identity\")", body_check, (int)OP_MIN(coding->value_len, 12),
+			coding->value);
 	if (e->body_contains && !op_memmem(s->body, s->kept, e->body_contains,
 		strlen(e->body_contains)))
 		return fail(why, cap,
@@ -158,9 +174,6 @@ int http_expect_check(const struct http_expect *e, struct probe_run *r, const st
 		return fail(why, cap, "%s%s", jw,
 			s->kept == sizeof s->body && strstr(jw, "not JSON") ? " (first 16 KiB)" : "");
 	if (e->header_name) {
-		struct http_header h[OP_HTTP_MAX_HEADERS];
-		struct http_response resp = {.headers = h, .nheaders = OP_HTTP_MAX_HEADERS};
-		http_parse_response(s->head, s->head_len, &resp);
 		const struct http_header *found = http_find_header(&resp, e->header_name);
 		if (!found)
 			return fail(why, cap, "header %s: absent",

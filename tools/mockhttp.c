@@ -72,6 +72,13 @@ static void out_printf(struct conn *c, const char *fmt, ...)
 	free(s);
 }
 
+static void out_bytes(struct conn *c, const void *b, size_t n)
+{
+	c->out = realloc(c->out, c->out_len + n);
+	memcpy(c->out + c->out_len, b, n);
+	c->out_len += n;
+}
+
 static void out_fill(struct conn *c, char ch, size_t n)
 {
 	c->out = realloc(c->out, c->out_len + n);
@@ -169,6 +176,15 @@ static void respond(struct conn *c)
 			"\"n\": 2, \"up\": true}";
 		out_printf(c, "%sContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s", ok,
 			strlen(j), j);
+	} else if (!strcmp(path, "/gzip")) {
+		/* "status: ready\n" gzipped, sent whatever the request accepts, as a store of
+		 * pre-compressed files does */
+		static const unsigned char z[] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 3, 0x2b, 0x2e, 0x49,
+			0x2c, 0x29, 0x2d, 0xb6, 0x52, 0x28, 0x4a, 0x4d, 0x4c, 0xa9, 0xe4, 2, 0, 0x74, 0xb3,
+			0x5e, 7, 0x0e, 0, 0, 0};
+		out_printf(c, "%sContent-Encoding: gzip\r\nContent-Length: %zu\r\n\r\n", ok,
+			sizeof z);
+		out_bytes(c, z, sizeof z);
 	} else if (!strcmp(path, "/badheader")) {
 		out_printf(c, "%sContent-Length : 2\r\n\r\nok", ok);
 	} else if (!strcmp(path, "/continue-close")) {

@@ -157,6 +157,25 @@ def test_body_and_header_assertions_name_the_failure():
     assert "max_latency: took" in res["detail"], res
 
 
+def test_a_coded_body_is_not_searched_as_if_plain():
+    """A server may gzip a body the request did not ask to be coded (RFC 9110 12.5.3; a store
+    of pre-compressed files does): its compressed bytes hold neither "ready" nor "error", so a
+    search in them would fail body_contains and pass body_not_contains whatever the body says.
+    Each body check says instead that it did not look; the status and header checks still
+    apply."""
+    _, port = start_tool("mockhttp")
+    for exp, name in (('{"body_contains": "ready"}', "body_contains"),
+                      ('{"body_not_contains": "error"}', "body_not_contains"),
+                      ('{"body_regex": "re+ady"}', "body_regex"),
+                      ('{"json": {"$.status": "ready"}}', "json")):
+        rc, res = http(port, "/gzip", "--expect", exp)
+        eq((rc, res["reason"], res["detail"]), (1, "expect", f"{name}: not checked: the body "
+           'came gzip-encoded (try "Accept-Encoding: identity")'), name)
+    rc, res = http(port, "/gzip", "--expect", '{"header": {"Content-Encoding": "^gzip$"}}')
+    eq(rc, 0, f"no body check: {res}")
+    eq(res["http"]["content_length"], 34, "the body counted as sent")
+
+
 def test_json_and_version_assertions():
     _, port = start_tool("mockhttp")
     rc, res = http(port, "/json", "--expect",
