@@ -121,7 +121,11 @@ static void dns_answer_cb(void *udata, int err, const struct dns_reply *reply)
 			k->expect.answer_contains, n ? list : "none");
 		return;
 	}
-	probe_run_done(r, 1, REASON_NONE, "%s", list);
+	if (!n) /* NODATA, or the NXDOMAIN asked for: said, not an empty detail */
+		probe_run_done(r, 1, REASON_NONE, "%s, no %s answer", dns_rcode_name(reply->rcode),
+			dns_type_name(k->qtype));
+	else
+		probe_run_done(r, 1, REASON_NONE, "%s", list);
 }
 
 static int dns_start(struct probe_run *r)

@@ -265,8 +265,13 @@ def test_dns_rcodes():
     rc, res = probe("dns", "gone.test", "--server", f"127.0.0.1:{port}",
                     "--expect", '{"rcode": "NXDOMAIN"}')
     eq(rc, 0, f"expected NXDOMAIN {res}")
+    eq(res["detail"], "NXDOMAIN, no A answer", "a success without answers says what came")
     rc, res = probe("dns", "bad.test", "--server", f"127.0.0.1:{port}")
     assert "SERVFAIL" in res["detail"], res
+    # NODATA: the name is there, without a record of that type
+    _, port = start_tool("mockdns", "v4only.test:A:10.1.2.3")
+    rc, res = probe("dns", "v4only.test", "--record", "AAAA", "--server", f"127.0.0.1:{port}")
+    eq((rc, res["detail"]), (0, "NOERROR, no AAAA answer"), "NODATA")
 
 
 def test_dns_truncated_retries_over_tcp():
