@@ -1717,6 +1717,9 @@ int cfg_json_checks(struct cfg_ctx *c, int tok, void *field)
 		int rc = cfg_string(c, i, &j->path[j->n]);
 		if (rc || (rc = cfg_scalar(c, i + 1, &v, tmp, sizeof tmp)) != 0)
 			return rc;
+		const char *fault = json_path_fault(j->path[j->n]);
+		if (fault)
+			return cfg_error(c, i, "json path \"%s\": %s", j->path[j->n], fault);
 		j->value[j->n++] = v == tmp ? cfg_store(c, tmp, strlen(tmp)) : v;
 	}
 	return 0;

@@ -108,11 +108,26 @@ static int parse_ranges(struct http_expect *k, const char *s)
 	return k->nranges ? 0 : OP_EINVAL;
 }
 
-int http_expect_configure(struct cfg_ctx *c, int tok, const char *what, struct http_expect *e)
+/* The first check that reads the body, by its key; NULL when none does. */
+static const char *body_check(const struct http_expect *e)
 {
+	return e->body_contains ? "body_contains" : e->body_not_contains ? "body_not_contains" :
+		e->body_regex.re ? "body_regex" : e->json.n ? "json" : NULL;
+}
+
+int http_expect_configure(struct cfg_ctx *c, int tok, const char *what, const char *method,
+	struct http_expect *e)
+{
+	char buf[80];
+	const char *fault = http_method_fault(method, buf, sizeof buf);
+	if (fault)
+		return cfg_error(c, tok, "%s: method \"%s\": %s", what, method, fault);
 	if (parse_ranges(e, e->status_text ? e->status_text : "2xx") != 0)
 		return cfg_error(c, tok, "%s: expect.status \"%s\": write codes (200), classes "
 			"(\"2xx\"), ranges (\"200-299\") or a list of them", what, e->status_text);
+	if (!strcmp(method, "HEAD") && body_check(e))
+		return cfg_error(c, tok, "%s: a response to HEAD has no body, so expect.%s cannot be "
+			"checked; use \"GET\", or check the headers", what, body_check(e));
 	return 0;
 }
 
@@ -144,19 +159,18 @@ int http_expect_check(const struct http_expect *e, struct probe_run *r, const st
 	r->facts.content_failed = 1; /* until the content assertions below pass */
 	struct http_header h[OP_HTTP_MAX_HEADERS];
 	struct http_response resp = {.headers = h, .nheaders = OP_HTTP_MAX_HEADERS};
-	const char *body_check = e->body_contains ? "body_contains" : e->body_not_contains ?
-		"body_not_contains" : e->body_regex.re ? "body_regex" : e->json.n ? "json" : NULL;
-	if (body_check || e->header_name)
+	const char *body = body_check(e);
+	if (body || e->header_name)
 		http_parse_response(s->head, s->head_len, &resp);
 	/* Bodies are checked as sent. A coded one (a server may send gzip to a request without
 	 * Accept-Encoding, RFC 9110 12.5.3; stores of pre-compressed files do) would fail every
 	 * search, and pass every body_not_contains, whatever it says once decoded. */
-	const struct http_header *coding = body_check ? http_find_header(&resp,
+	const struct http_header *coding = body ? http_find_header(&resp,
 		"Content-Encoding") : NULL;
 	if (coding && coding->value_len && (!http_header_last_token(coding, "identity") ||
 		memchr(coding->value, ',', coding->value_len)))
 		return fail(why, cap, "%s: not checked: the body came %.*s-encoded (try "
-			"\"Accept-Encoding: identity\")", body_check, (int)OP_MIN(coding->value_len, 12),
+			"\"Accept-Encoding: identity\")", body, (int)OP_MIN(coding->value_len, 12),
 			coding->value);
 	if (e->body_contains && !op_memmem(s->body, s->kept, e->body_contains,
 		strlen(e->body_contains)))
@@ -184,6 +198,9 @@ int http_expect_check(const struct http_expect *e, struct probe_run *r, const st
 				(int)OP_MIN(found->value_len, 40), found->value, e->header_pattern);
 	}
 	r->facts.content_failed = 0;
+	if (e->cert_min_days && !r->facts.ssl)
+		return fail(why, cap, "cert_min_days: no certificate: the final request was plain "
+			"http");
 	if (probe_cert_short(r, e->cert_min_days, why, cap))
 		return -1;
 	if (e->max_latency_us && took_us > e->max_latency_us)

@@ -30,9 +30,11 @@ struct http_expect {
 #define HTTP_EXPECT_NKEYS 10
 extern const struct cfg_key http_expect_keys[HTTP_EXPECT_NKEYS];
 
-/* After the keys are read: the status ranges (default "2xx"). what names the owner for the
- * error ("probe \"api\""). 0 or a negative code after cfg_error. */
-int http_expect_configure(struct cfg_ctx *c, int tok, const char *what, struct http_expect *e);
+/* After the keys are read, the expectations of a request with this method: the method is one
+ * a server knows, the status ranges (default "2xx"), no body checks on HEAD. what names the
+ * owner for the error ("probe \"api\""). 0 or a negative code after cfg_error. */
+int http_expect_configure(struct cfg_ctx *c, int tok, const char *what, const char *method,
+	struct http_expect *e);
 /* Check the response h holds (run r's facts), took_us after the start. 0 when every assertion
  * holds; -1 with why saying which failed and what was seen. Sets r->facts.content_failed. */
 int http_expect_check(const struct http_expect *e, struct probe_run *r, const struct httpc *h,

@@ -15,6 +15,27 @@ static int is_tchar(unsigned char c)
 		(c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
+const char *http_method_fault(const char *method, char *buf, size_t cap)
+{
+	static const char *const known[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS",
+		"PATCH", "TRACE"};
+	const char *m = method;
+	while (is_tchar((unsigned char)*m))
+		m++;
+	if (!*method || *m)
+		return "it is not a token (letters, digits and !#$%&'*+-.^_`|~), as a method must be";
+	for (size_t i = 0; i < sizeof known / sizeof *known; i++) {
+		size_t k = 0;
+		while (known[i][k] && lower((unsigned char)method[k]) == lower(known[i][k]))
+			k++;
+		if (!known[i][k] && !method[k] && strcmp(method, known[i])) {
+			snprintf(buf, cap, "methods are case-sensitive; write \"%s\"", known[i]);
+			return buf;
+		}
+	}
+	return NULL;
+}
+
 /* Find the end of the line starting at p: returns the length before CRLF (or bare LF) and sets
  * *next past it; OP_EPARTIAL if the line is not complete. */
 static int line_end(const char *p, const char *end, const char **next)

@@ -38,6 +38,10 @@ int http_parse_received(char *buf, size_t len, struct http_response *out);
 const char *http_fault(const char *buf, size_t len, const struct http_response *resp,
 	char *out, size_t cap);
 
+/* What keeps method from being sent as one (NULL when nothing): not a token, or a known
+ * method in the wrong case (methods are case-sensitive: RFC 9110 9.1). For a config error. */
+const char *http_method_fault(const char *method, char *buf, size_t cap);
+
 /* Case-insensitive lookup of a header; NULL when absent. */
 const struct http_header *http_find_header(const struct http_response *r, const char *name);
 /* Is the header line at line ("Name: value\r\n") called name (any case)? */

@@ -174,6 +174,33 @@ int json_check(const char *text, const jsmntok_t *t, int ntok, int *bad)
 	return 0;
 }
 
+#define PATH_HINT "; a path reads like $.items[0].id"
+
+const char *json_path_fault(const char *path)
+{
+	if (*path == '$')
+		path++;
+	while (*path) {
+		if (*path == '[') {
+			const char *d = path + 1;
+			while (*d >= '0' && *d <= '9')
+				d++;
+			if (d == path + 1 || *d != ']')
+				return "an index is a whole number in brackets" PATH_HINT;
+			path = d + 1;
+			continue;
+		}
+		if (*path == '.')
+			path++;
+		size_t n = strcspn(path, ".[]");
+		if (n == 0)
+			return path[0] == ']' ? "a ] without its [" PATH_HINT : "an empty name (two dots "
+				"in a row, or a dot at the end)" PATH_HINT;
+		path += n;
+	}
+	return NULL;
+}
+
 int json_path_find(const char *text, const jsmntok_t *t, int ntok, const char *path)
 {
 	int cur = 0;
@@ -323,6 +350,36 @@ const char *json_values_error(int rc)
 	return many;
 }
 
+/* 1 if s (n bytes) reads as a JSON number, 2 if one with a fraction or an exponent. */
+static int number_kind(const char *s, size_t n)
+{
+	if (!n || !(*s == '-' || (*s >= '0' && *s <= '9')))
+		return 0;
+	int kind = 1;
+	for (size_t k = 0; k < n; k++) {
+		if (s[k] == '.' || s[k] == 'e' || s[k] == 'E')
+			kind = 2;
+		else if (!(s[k] >= '0' && s[k] <= '9') && s[k] != '-' && s[k] != '+')
+			return 0;
+	}
+	return kind;
+}
+
+/* Do the body's number a (an bytes) and the expected b say the same value? A fraction or an
+ * exponent on either side has many spellings of one value (2.0 and 2, 1.5e3 and 1500): those
+ * compare by value. Integers alone compare as text, exact past a double's 53 bits (ids). */
+static int same_number(const char *a, size_t an, const char *b)
+{
+	char buf[64], *ea, *eb;
+	int ka = number_kind(a, an), kb = number_kind(b, strlen(b));
+	if (!ka || !kb || (ka == 1 && kb == 1) || an >= sizeof buf)
+		return 0;
+	memcpy(buf, a, an);
+	buf[an] = 0;
+	double x = strtod(buf, &ea), y = strtod(b, &eb);
+	return !*ea && !*eb && x == y;
+}
+
 int json_expect(const char *text, size_t len, const struct json_checks *c, char *why,
 	size_t cap)
 {
@@ -340,8 +397,10 @@ int json_expect(const char *text, size_t len, const struct json_checks *c, char 
 			return snprintf(why, cap, "json %s: absent", paths[i]), -1;
 		/* a string compares as what it says: "caf\u00e9" is café, as in the config */
 		static char str[256];
+		int num = !is_string(text, val[i]);
 		json_as_read(text, &val[i], &vlen[i], str, sizeof str);
-		if (vlen[i] != strlen(values[i]) || memcmp(val[i], values[i], vlen[i]))
+		if ((vlen[i] != strlen(values[i]) || memcmp(val[i], values[i], vlen[i])) &&
+			!(num && same_number(val[i], vlen[i], values[i])))
 			return snprintf(why, cap, "json %s: \"%.*s\", expected \"%s\"", paths[i],
 				(int)OP_MIN(vlen[i], 32), val[i], values[i]), -1;
 	}

@@ -31,6 +31,8 @@ int json_check(const char *text, const jsmntok_t *t, int ntok, int *bad);
 /* Find the value at path in parsed JSON: "$.a.b[0].c", "a.b[0]", "[2].x" ("$" alone is the
  * root). Returns the token index, or -1 when absent or the path is malformed. */
 int json_path_find(const char *text, const jsmntok_t *t, int ntok, const char *path);
+/* What makes path one json_path_find cannot follow (NULL when nothing): for a config error. */
+const char *json_path_fault(const char *path);
 
 /* Parse text[0..len) into toks (at most cap) and check its separators: the token count, or a
  * jsmn error (JSMN_ERROR_NOMEM: more than cap values; any other: not JSON). */

@@ -48,9 +48,12 @@ static int http_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 		k->req.method = "GET";
 	if (!k->req.max_body_kib)
 		k->req.max_body_kib = 10240;
+	if (k->expect.cert_min_days && !k->req.tls && !k->req.max_redirects)
+		return cfg_error(c, tok, "probe \"%s\": expect.cert_min_days checks a certificate, "
+			"and a plain http target without redirects has none; use https", p->name);
 	char what[OP_NAME_MAX + 10];
 	snprintf(what, sizeof what, "probe \"%s\"", p->name);
-	return http_expect_configure(c, tok, what, &k->expect);
+	return http_expect_configure(c, tok, what, k->req.method, &k->expect);
 }
 
 /* ---- the run ---- */

@@ -143,6 +143,11 @@ static int pipe_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 		k->id_path = "$.id";
 	if (!k->app_id_path)
 		k->app_id_path = "$.app_id";
+	const char *fault = json_path_fault(k->id_path), *which = "id_path", *path = k->id_path;
+	if (!fault)
+		fault = json_path_fault(path = k->app_id_path), which = "app_id_path";
+	if (fault)
+		return cfg_error(c, tok, "probe \"%s\": %s \"%s\": %s", p->name, which, path, fault);
 	if (!k->retries_p1)
 		k->retries_p1 = 4;
 	if (!k->max_message)

@@ -155,6 +155,10 @@ static int read_captures(struct cfg_ctx *c, int tok, void *field)
 		if (strncmp(cp->from, "header:", 7) && cp->from[0] != '$')
 			return cfg_error(c, i + 1, "capture \"%s\": \"%s\" is neither a JSON path "
 				"(\"$.id\") nor \"header:Name\"", cp->var, cp->from);
+		const char *fault = cp->from[0] == '$' ? json_path_fault(cp->from) : NULL;
+		if (fault)
+			return cfg_error(c, i + 1, "capture \"%s\": json path \"%s\": %s",
+				cp->var, cp->from, fault);
 	}
 	return 0;
 }
@@ -192,15 +196,18 @@ static int read_steps(struct cfg_ctx *c, int tok, void *field)
 			return rc;
 		char sw[64];
 		snprintf(sw, sizeof sw, "step \"%s\"", s->name);
-		if ((rc = http_expect_configure(c, i, sw, &s->expect)) != 0)
+		if (!s->req.method)
+			s->req.method = s->req.body ? "POST" : "GET";
+		const char *method = s->req.method;
+		if ((rc = http_expect_configure(c, i, sw, method, &s->expect)) != 0)
 			return rc;
 		s->has_poll = s->poll.within_us > 0;
 		if (s->has_poll) {
 			if (!s->poll.every_us)
 				s->poll.every_us = 1000000;
-			if ((rc = http_expect_configure(c, i, sw, &s->poll.until)) != 0 ||
-				(s->poll.has_fail_when &&
-					(rc = http_expect_configure(c, i, sw, &s->poll.fail_when)) != 0))
+			if ((rc = http_expect_configure(c, i, sw, method, &s->poll.until)) != 0 ||
+				(s->poll.has_fail_when && (rc = http_expect_configure(c, i, sw, method,
+					&s->poll.fail_when)) != 0))
 				return rc;
 		}
 		for (int x = 0; x < j; x++)
@@ -602,7 +609,7 @@ static void step_begin(struct probe_run *r, struct scen_run *s)
 		s->req.host = s->host;
 		s->req.path = s->url;
 	}
-	s->req.method = st->req.method ? st->req.method : st->req.body ? "POST" : "GET";
+	s->req.method = st->req.method;
 	s->req.headers = st->req.headers ? s->text : NULL;
 	s->req.body = st->req.body ? body : NULL;
 	s->req.max_body_kib = 1024;

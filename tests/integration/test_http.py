@@ -190,6 +190,41 @@ def test_json_and_version_assertions():
     eq(res["detail"], "json: the body is not JSON", "detail")
     rc, res = http(port, "/json", "--expect", '{"http_version": "1.0"}')
     eq(res["detail"], "http_version 1.1, expected 1.0", "detail")
+    # a fraction or an exponent on either side compares by value ("n": 2 in the body)
+    rc, res = http(port, "/json", "--expect", '{"json": {"$.n": 2.0, "items[0].id": 7e0}}')
+    eq(rc, 0, f"{res}")
+    rc, res = http(port, "/json", "--expect", '{"json": {"$.n": 2.5}}')
+    eq(res["detail"], 'json $.n: "2", expected "2.5"', "detail")
+
+
+def test_what_cannot_be_asked_is_a_config_error():
+    """A method a server would not know, a body check on HEAD (whose response has no body),
+    a JSON path the lookup cannot follow: each would fail or pass every run for a reason that
+    is the config's; each is refused at load with the fix."""
+    for args, want in (
+            (("--method", "get"), 'method "get": methods are case-sensitive; write "GET"'),
+            (("--method", "GET /x"), 'method "GET /x": it is not a token'),
+            (("--method", "HEAD", "--expect", '{"body_not_contains": "error"}'),
+             'a response to HEAD has no body, so expect.body_not_contains cannot be checked'),
+            (("--expect", '{"json": {"$.items[": 1}}'),
+             'json path "$.items[": an index is a whole number in brackets; a path reads like '
+             '$.items[0].id'),
+            (("--expect", '{"json": {"$..id": 1}}'), 'json path "$..id": an empty name'),
+            (("--expect", '{"cert_min_days": 14}'), 'expect.cert_min_days checks a '
+             'certificate, and a plain http target without redirects has none; use https')):
+        r = outpost("probe", "http", "http://127.0.0.1:9/", *args)
+        eq(r.returncode, 2, f"{args}: exit")
+        assert want in r.stderr, (args, r.stderr)
+    r = outpost("probe", "http", "http://127.0.0.1:9/", "--method", "HEAD", "--expect",
+                '{"header": {"ETag": "."}}', "--timeout", "1s")
+    assert "HEAD" not in r.stderr, r.stderr
+    # with redirects the final request may be https; when it is not, the run says so (it
+    # passed before, a certificate check that checked nothing)
+    _, port = start_tool("mockhttp")
+    rc, res = http(port, "/redirect/1", "--max_redirects", "2", "--expect",
+                   '{"cert_min_days": 14}')
+    eq((rc, res["detail"]), (1, "cert_min_days: no certificate: the final request was plain "
+                             "http"), "plain after the redirects")
 
 
 def test_request_method_headers_body():

@@ -165,6 +165,52 @@ static void test_expect_reasons(void)
 	ASSERT_CONTAINS(why, want);
 }
 
+/* Numbers with a fraction or an exponent compare by value (2.0 is 2, 1.5e3 is 1500);
+ * integers as text, so ids past a double's 53 bits stay exact; a string is never a number. */
+static void test_numbers_compare_by_value(void)
+{
+	static const struct {
+		const char *body, *want;
+		int ok;
+	} cases[] = {
+		{"{\"v\":2.0}", "2", 0},
+		{"{\"v\":2}", "2.0", 0},
+		{"{\"v\":1.5e3}", "1500", 0},
+		{"{\"v\":-0.5}", "-5E-1", 0},
+		{"{\"v\":1.5e3}", "1500.5", -1},
+		{"{\"v\":2.0}", "two", -1},
+		{"{\"v\":\"2.0\"}", "2", -1},                /* a string is its text */
+		{"{\"v\":9007199254740993}", "9007199254740992", -1}, /* one double apart */
+		{"{\"v\":0x10}", "16", -1},                    /* not JSON at all */
+	};
+	int wrong = 0;
+	char why[128];
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct json_checks c = {.n = 1, .path = {"$.v"}, .value = {cases[i].want}};
+		int rc = json_expect(cases[i].body, strlen(cases[i].body), &c, why, sizeof why);
+		if (rc != cases[i].ok)
+			wrong++, fprintf(stderr, "  %s against %s: %d, want %d\n", cases[i].body,
+				cases[i].want, rc, cases[i].ok);
+	}
+	ASSERT_EQ(wrong, 0);
+}
+
+/* A path the lookup cannot follow is a config error, not a check that is always "absent". */
+static void test_path_faults(void)
+{
+	static const char *const good[] = {"$", "$.a", "a", "$.a.b[0].c", "items[12].id", "[0][1]",
+		"$[1]", "$.a-b_c"};
+	for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+		ASSERT_EQ(json_path_fault(good[i]), NULL);
+	ASSERT_CONTAINS(json_path_fault("$.a["), "an index is a whole number in brackets");
+	ASSERT_CONTAINS(json_path_fault("$.a[x]"), "an index is a whole number");
+	ASSERT_CONTAINS(json_path_fault("$.a[-1]"), "an index is a whole number");
+	ASSERT_CONTAINS(json_path_fault("$..a"), "an empty name (two dots in a row");
+	ASSERT_CONTAINS(json_path_fault("$.a."), "an empty name");
+	ASSERT_CONTAINS(json_path_fault("$.a]"), "a ] without its [");
+	ASSERT_CONTAINS(json_path_fault("$.a]"), "; a path reads like $.items[0].id");
+}
+
 /* jsmn takes any bare word that starts like a value; only RFC 8259's are JSON. */
 static void test_bare_values(void)
 {
@@ -228,6 +274,8 @@ int main(void)
 	RUN(test_lookup_stays_inside_its_tokens);
 	RUN(test_unescape);
 	RUN(test_expect_reasons);
+	RUN(test_numbers_compare_by_value);
+	RUN(test_path_faults);
 	RUN(test_bare_values);
 	RUN(test_quote_any_bytes);
 	return T_DONE();
