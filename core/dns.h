@@ -51,6 +51,10 @@ int dns_encode_query(uint8_t *buf, size_t cap, uint16_t id, const char *name, ui
  * dns_encode_query refuses the same names; config errors say why at load. */
 const char *dns_name_fault(const char *name);
 
+/* The name a PTR query asks for address a, as dig -x writes it: "4.3.2.1.in-addr.arpa" for
+ * 1.2.3.4, 32 nibbles and "ip6.arpa" for IPv6. Returns out. */
+const char *dns_reverse_name(const struct plat_addr *a, char *out, size_t cap);
+
 /* Decode a response. Answers of every type are rendered as text; A/AAAA also as addresses.
  * Returns 0, or OP_EPROTO for a malformed message (out of bounds, bad pointers, not a
  * response). Reads only msg[0..len). */

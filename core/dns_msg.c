@@ -88,6 +88,20 @@ static uint32_t get32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
+const char *dns_reverse_name(const struct plat_addr *a, char *out, size_t cap)
+{
+	size_t w = 0;
+	out[0] = 0;
+	if (a->family == PLAT_AF_INET) {
+		snprintf(out, cap, "%u.%u.%u.%u.in-addr.arpa", a->ip[3], a->ip[2], a->ip[1], a->ip[0]);
+		return out;
+	}
+	for (int i = 15; i >= 0 && w + 4 < cap; i--) /* low nibble first */
+		w += (size_t)snprintf(out + w, cap - w, "%x.%x.", a->ip[i] & 15, a->ip[i] >> 4);
+	snprintf(out + w, cap - w, "ip6.arpa");
+	return out;
+}
+
 const char *dns_name_fault(const char *name)
 {
 	size_t n = strlen(name);

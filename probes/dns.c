@@ -16,6 +16,7 @@ struct dns_conf {
 	const char *record, *server, *query_name;
 	struct dns_expect expect;
 	/* derived by dns_configure */
+	const char *ask; /* the name asked: query_name or the target, an address's reverse name */
 	uint16_t qtype;
 	uint8_t rcode;
 	uint8_t has_server;
@@ -62,9 +63,21 @@ static int dns_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 	if (fault)
 		return cfg_error(c, tok, "probe \"%s\": the name to query, \"%s\", has %s", p->name,
 			name, fault);
+	struct plat_addr a;
+	char host[64], rev[80];
+	uint16_t port;
+	k->ask = name;
+	if (k->qtype == DNS_PTR && plat_addr_parse(name, &a) == 0) /* as dig -x asks */
+		k->ask = cfg_store(c, rev, strlen(dns_reverse_name(&a, rev, sizeof rev)));
+	else if (!k->query_name && strchr(name, ':') && net_split_hostport(name, host,
+		sizeof host, 53, &port) == 0 && plat_addr_parse(host, &a) == 0)
+		return cfg_error(c, tok, "probe \"%s\": the target \"%s\" is a server, not a name "
+			"to query: set \"query_name\" to the name to ask it (the target is then the "
+			"server), or give the name as the target and the server as \"server\"", p->name,
+			name);
+	if (!k->ask)
+		return cfg_error(c, tok, "configuration too large");
 	if (server && *server) {
-		char host[64];
-		uint16_t port;
 		if (net_split_hostport(server, host, sizeof host, 53, &port) != 0 ||
 			plat_addr_parse(host, &k->server_addr) != 0)
 			return cfg_error(c, tok, "probe \"%s\": %s \"%s\" must be an IP address "
@@ -131,7 +144,7 @@ static void dns_answer_cb(void *udata, int err, const struct dns_reply *reply)
 static int dns_start(struct probe_run *r)
 {
 	const struct dns_conf *k = probe_conf(r);
-	const char *name = k->query_name ? k->query_name : r->p->cfg->target;
+	const char *name = k->ask;
 	probe_run_phase(r, PHASE_RESOLVE);
 	if (k->has_server) /* the address asked, as blackbox_exporter reports it */
 		probe_run_note_addr(r, &k->server_addr);

@@ -3,7 +3,7 @@
  *
  *   mockdns [-p PORT] [-l SECONDS] RULE...      prints "port N" once listening
  *
- * RULE is NAME:TYPE:VALUE (A, AAAA, TXT, CNAME; several rules per name add answers) or
+ * RULE is NAME:TYPE:VALUE (A, AAAA, TXT, CNAME, PTR; several rules per name add answers) or
  * NAME:ACTION with ACTION one of NXDOMAIN, SERVFAIL, REFUSED, TC (truncated over UDP, full
  * answer over TCP), DROP (never answer), GARBAGE (random bytes), WRONGID (an answer with the
  * wrong id first, then the right one). The server exits after -l seconds (default 300). */
@@ -31,6 +31,7 @@ static int type_code(const char *t)
 {
 	if (!strcasecmp(t, "A")) return 1;
 	if (!strcasecmp(t, "CNAME")) return 5;
+	if (!strcasecmp(t, "PTR")) return 12;
 	if (!strcasecmp(t, "TXT")) return 16;
 	if (!strcasecmp(t, "AAAA")) return 28;
 	return -1;
@@ -122,7 +123,7 @@ static size_t answer(const uint8_t *q, size_t qlen, uint8_t *out, int over_tcp)
 			rd = inet_pton(AF_INET, r->value, out + len) == 1 ? 4 : 0;
 		else if (t == 28)
 			rd = inet_pton(AF_INET6, r->value, out + len) == 1 ? 16 : 0;
-		else if (t == 5)
+		else if (t == 5 || t == 12)
 			rd = put_name(out + len, r->value);
 		else if (t == 16) {
 			size_t l = strlen(r->value);

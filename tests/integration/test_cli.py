@@ -248,6 +248,24 @@ def test_dns_a_from_server():
     assert res["phases"]["resolve_ms"] > 0, res
 
 
+def test_dns_ptr_of_an_address_and_a_server_given_as_the_name():
+    """"record": "PTR" of an address asks its reverse name, as dig -x does (it asked for the
+    name "192.0.2.10" before, which no zone holds); a server's address given as the name to
+    query is a config error that says how to ask that server."""
+    six = "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa"
+    _, port = start_tool("mockdns", "10.2.0.192.in-addr.arpa:PTR:host.example.",
+                         f"{six}:PTR:six.example.")
+    rc, res = probe("dns", "192.0.2.10", "--record", "PTR", "--server", f"127.0.0.1:{port}")
+    eq((rc, res["target"], res["detail"]), (0, "192.0.2.10", "host.example"), "IPv4")
+    rc, res = probe("dns", "2001:db8::1", "--record", "PTR", "--server", f"127.0.0.1:{port}")
+    eq((rc, res["detail"]), (0, "six.example"), "IPv6")
+    for target in ("192.0.2.53:53", "[2001:db8::53]:53"):
+        r = outpost("probe", "dns", target)
+        eq(r.returncode, 2, f"{target}: exit")
+        assert f'the target "{target}" is a server, not a name to query: set "query_name"' in \
+            r.stderr, r.stderr
+
+
 def test_dns_answer_mismatch():
     _, port = start_tool("mockdns", "svc.test:A:10.1.2.3")
     rc, res = probe("dns", "svc.test", "--server", f"127.0.0.1:{port}",

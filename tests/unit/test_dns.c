@@ -59,6 +59,19 @@ static void test_encode_query(void)
 
 /* What makes a name one that cannot be asked: said at config load, the same the encoder
  * refuses. */
+/* A PTR query for an address asks its reverse name, as dig -x does. */
+static void test_reverse_name(void)
+{
+	struct plat_addr a;
+	char out[80];
+	ASSERT_EQ(plat_addr_parse("192.0.2.10", &a), 0);
+	ASSERT_STR_EQ(dns_reverse_name(&a, out, sizeof out), "10.2.0.192.in-addr.arpa");
+	ASSERT_EQ(plat_addr_parse("2001:db8::1", &a), 0);
+	ASSERT_STR_EQ(dns_reverse_name(&a, out, sizeof out),
+		"1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa");
+	ASSERT_EQ(dns_name_fault(out), NULL);
+}
+
 static void test_name_fault(void)
 {
 	char l63[80], l64[80], n254[300];
@@ -214,6 +227,7 @@ int main(void)
 {
 	RUN(test_encode_query);
 	RUN(test_name_fault);
+	RUN(test_reverse_name);
 	RUN(test_decode_sample);
 	RUN(test_every_prefix);
 	RUN(test_guard_page);
