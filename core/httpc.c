@@ -72,10 +72,12 @@ static int credential(const char *line)
 
 static int build_request(struct probe_run *r, struct httpc *s, const struct httpc_req *k)
 {
-	size_t blen = k->body_len ? k->body_len : k->body ? strlen(k->body) : 0, n = 0;
+	const char *method = s->as_get ? "GET" : k->method;
+	size_t blen = s->as_get ? 0 : k->body_len ? k->body_len : k->body ? strlen(k->body) : 0;
+	size_t n = 0;
 	char hosthdr[DNS_NAME_MAX + 10], line[DNS_NAME_MAX + 160];
 	net_host_header(hosthdr, sizeof hosthdr, s->host, s->port, s->tls_on ? 443 : 80);
-	put(s, &n, k->method, strlen(k->method));
+	put(s, &n, method, strlen(method));
 	put(s, &n, " ", 1);
 	int via_proxy = k->proxy && !s->tls_on; /* https goes through a tunnel, as if direct */
 	if (via_proxy) {
@@ -109,7 +111,7 @@ static int build_request(struct probe_run *r, struct httpc *s, const struct http
 	}
 	if (via_proxy && k->proxy->auth)
 		put(s, &n, k->proxy->auth, strlen(k->proxy->auth));
-	if (blen || !strcmp(k->method, "POST") || !strcmp(k->method, "PUT"))
+	if (blen || !strcmp(method, "POST") || !strcmp(method, "PUT"))
 		put(s, &n, line, (size_t)snprintf(line, sizeof line, "Content-Length: %zu\r\n", blen));
 	put(s, &n, "\r\n", 2);
 	if (n >= sizeof s->req)
@@ -195,6 +197,13 @@ static int follow(struct probe_run *r, struct httpc *s, const struct httpc_req *
 	} else {
 		op_strlcpy(s->path, ref, sizeof s->path);
 	}
+	/* RFC 9110 15.4: after a 303 the request is a GET; after a 301 or 302, user agents
+	 * change a POST to a GET as well (so do browsers, curl and Go's client, whose checks
+	 * blackbox users have): a form POSTed and redirected to its result is not POSTed again */
+	int status = r->facts.http_status;
+	if ((status == 301 || status == 302 || status == 303) && strcmp(k->method, "GET") &&
+		strcmp(k->method, "HEAD"))
+		s->as_get = 1;
 	r->facts.redirects++;
 	r->facts.ssl = (uint8_t)tls;
 	s->tls_on = (uint8_t)tls;
@@ -460,6 +469,7 @@ void httpc_start(struct probe_run *r, struct httpc *s, const struct httpc_req *k
 	s->q = k;
 	s->done = done;
 	s->tls = NULL;
+	s->as_get = 0;
 	exchange_reset(s);
 	op_strlcpy(s->host, k->host, sizeof s->host);
 	op_strlcpy(s->path, k->path, sizeof s->path);

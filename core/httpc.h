@@ -63,6 +63,8 @@ struct httpc {
 	struct tls_conn *tls;
 	uint8_t stage, framing, got_first, tls_on; /* tls_on: this hop's scheme is https */
 	uint16_t interim; /* the last 1xx read before the final response; 0: none */
+	uint8_t as_get; /* after a 301, 302 or 303 to a method other than GET or HEAD: a GET,
+			 * without the body, from there on (307 and 308 keep both) */
 	size_t req_len, sent, head_len, kept;
 	size_t extra; /* body bytes sent from the caller's buffer after req */
 	uint64_t body_left;

@@ -159,8 +159,10 @@ static void respond(struct conn *c)
 				loc[w++] = *p;
 		}
 		loc[w] = 0;
-		out_printf(c, "HTTP/1.1 302 Found\r\nConnection: close\r\nLocation: %s\r\n"
-			"Content-Length: 0\r\n\r\n", loc);
+		long code = 302; /* or /code/N?to=...: that status */
+		sscanf(path, "/code/%ld", &code);
+		out_printf(c, "HTTP/1.1 %ld Moved\r\nConnection: close\r\nLocation: %s\r\n"
+			"Content-Length: 0\r\n\r\n", code, loc);
 	} else if (!strncmp(path, "/echo/", 6)) {
 		out_printf(c, "%sContent-Length: %zu\r\n\r\n%s\n%s", ok, strlen(path) + 1 +
 			c->req_len, path, c->req);

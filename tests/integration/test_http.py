@@ -100,6 +100,16 @@ def test_redirects():
             eq(rc == 0, want, f"{text} after {path}: {res}")
     rc, res = http(port, "/r?to=ftp:%2F%2Fh%2Ff", "--max_redirects", "1")
     eq((res["reason"], res["detail"]), ("protocol", 'redirect to unsupported "ftp://h/f"'), "ftp")
+    # a POST redirected by 301, 302 or 303 (a form and its result page) is a GET from there on,
+    # without the body, as browsers, curl and Go's client have it; 307 and 308 keep both
+    for code, method, body in ((301, "GET", False), (302, "GET", False), (303, "GET", False),
+                               (307, "POST", True), (308, "POST", True)):
+        for text, want in ((f"\n{method} /echo/after HTTP/1.1", True),
+                           ("Content-Length: 5", body), ("\r\n\r\nx=1&y", body)):
+            rc, res = http(port, f"/code/{code}?to=%2Fecho%2Fafter", "--method", "POST",
+                           "--body", "x=1&y", "--max_redirects", "1",
+                           "--expect", json.dumps({"body_contains": text}))
+            eq(rc == 0, want, f"{code}: {text!r}: {res}")
 
 
 def test_a_user_and_password_in_the_url():
