@@ -1467,6 +1467,37 @@ static size_t jsmn_error_offset(const char *text, size_t len)
 	return p.pos;
 }
 
+const char *cfg_json_fault(const char *text, size_t len, size_t *at, char *buf, size_t cap)
+{
+	jsmn_parser p;
+	jsmn_init(&p);
+	int n = jsmn_parse(&p, text, len, NULL, 0);
+	if (n < 0) { /* (an end too early is at the end) */
+		*at = n == JSMN_ERROR_PART ? len : jsmn_error_offset(text, len);
+		return jsmn_error(n, text, len, *at);
+	}
+	jsmntok_t *t = malloc(sizeof *t * (size_t)(n ? n : 1));
+	if (!t)
+		return *at = 0, "out of memory";
+	jsmn_init(&p);
+	n = jsmn_parse(&p, text, len, t, (unsigned)n);
+	int bad = 0, why = n < 0 ? -1 : json_check(text, t, n, &bad);
+	free(t);
+	if (n < 0) /* counting mode misses an unclosed object; the filling pass does not */
+		return *at = n == JSMN_ERROR_PART ? len : p.pos, jsmn_error(n, text, len, *at);
+	*at = (size_t)bad;
+	if (why == -2) {
+		int end = bad;
+		while (end < (int)len && !strchr(",]} \t\r\n", text[end]))
+			end++;
+		snprintf(buf, cap, "invalid JSON: %.*s is not a JSON value; a string takes double "
+			"quotes (\"%.*s\")", OP_MIN(end - bad, 40), text + bad, OP_MIN(end - bad, 40),
+			text + bad);
+		return buf;
+	}
+	return why ? "invalid JSON: a ',' or ':' is missing or extra here" : NULL;
+}
+
 int cfg_load_text(struct cfg *out, const char *file, const char *text, size_t len, char *err,
 	size_t errcap)
 {
@@ -1496,13 +1527,14 @@ int cfg_load_text(struct cfg *out, const char *file, const char *text, size_t le
 	if (utf8 < len)
 		return cfg_error_off(&c, utf8, "byte 0x%02x here is not UTF-8 (was the file saved as "
 			"Latin-1 or another code page?); save it as UTF-8", (unsigned char)text[utf8]);
+	size_t at;
+	char why[160];
+	const char *fault = cfg_json_fault(text, len, &at, why, sizeof why);
+	if (fault)
+		return cfg_error_off(&c, at, "%s", fault);
 	jsmn_parser p;
 	jsmn_init(&p);
 	int n = jsmn_parse(&p, text, len, NULL, 0);
-	if (n < 0) {
-		size_t at = jsmn_error_offset(text, len);
-		return cfg_error_off(&c, at, "%s", jsmn_error(n, text, len, at));
-	}
 	if (n == 0)
 		return cfg_error(&c, -1, "the file is empty; it must hold one JSON object {...}");
 	if (n > OP_CFG_MAX_TOKENS)
@@ -1517,27 +1549,7 @@ int cfg_load_text(struct cfg *out, const char *file, const char *text, size_t le
 		goto fail;
 	}
 	jsmn_init(&p);
-	c.ntok = jsmn_parse(&p, text, len, c.t, (unsigned)n);
-	if (c.ntok < 0) {
-		/* counting mode misses an unclosed object; the filling pass does not */
-		rc = cfg_error_off(&c, p.pos, "%s", jsmn_error(c.ntok, text, len, p.pos));
-		goto fail;
-	}
-	int bad, why = json_check(text, c.t, c.ntok, &bad);
-	if (why == -2) {
-		int end = bad;
-		while (end < (int)len && !strchr(",]} \t\r\n", text[end]))
-			end++;
-		rc = cfg_error_off(&c, (size_t)bad, "invalid JSON: %.*s is not a JSON value; a string "
-			"takes double quotes (\"%.*s\")", OP_MIN(end - bad, 40), text + bad,
-			OP_MIN(end - bad, 40), text + bad);
-		goto fail;
-	}
-	if (why != 0) {
-		rc = cfg_error_off(&c, (size_t)bad, "invalid JSON: a ',' or ':' is missing or extra "
-			"here");
-		goto fail;
-	}
+	c.ntok = jsmn_parse(&p, text, len, c.t, (unsigned)n); /* (JSON: checked above) */
 	rc = cfg_object(&c, 0, "the top level", top_keys, OP_ARRAY_LEN(top_keys), out, NULL, 0,
 		NULL);
 	if (rc == 0 && json_skip(c.t, c.ntok, 0) != c.ntok)

@@ -116,6 +116,10 @@ struct cfg {
 	struct cfg_block *blocks; /* owned: compiled patterns and other aligned data */
 };
 
+/* What makes text (len bytes) not JSON, said with a hint from where it stopped (the usual
+ * slips by hand: a comment, single quotes, a bare word, 5s for "5s"), at byte *at; NULL when
+ * it is JSON. buf holds a message that quotes the text. Start-up only: it allocates. */
+const char *cfg_json_fault(const char *text, size_t len, size_t *at, char *buf, size_t cap);
 /* Load and validate. file names the source in messages. On error, err holds
  * "file:line:col: message" and the return is OP_EINVAL (OP_ENOENT / OP_ETOOBIG for the file).
  * Allocates (start-up and reload only); release with cfg_free. */

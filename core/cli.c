@@ -409,6 +409,27 @@ static int cmd_probe(int argc, char **argv)
 			if (ops->keys[n].type == CFG_OBJ && !strncmp(k, ops->keys[n].key, l) && k[l] == '_')
 				parent = &ops->keys[n], kk = cli_key(parent->sub, parent->nsub, k + l + 1);
 		}
+		/* JSON given in an argument is checked there, so its error can say which */
+		size_t pos;
+		char why[160];
+		const char *fault = (val[0] == '{' || val[0] == '[') && (!kk || kk->type != CFG_STR) ?
+			cfg_json_fault(val, strlen(val), &pos, why, sizeof why) : NULL;
+		if (fault) {
+			fprintf(stderr, "outpost probe: --%s: %s (at character %zu of %s)\n", key, fault,
+				pos + 1, val);
+			return 2;
+		}
+		/* an object given whole (--expect '{...}') joins what its keys were given one by one
+		 * (--expect-status 200): one object of the kind, as the config would have it */
+		const char *members = NULL;
+		size_t mlen = 0;
+		if (!parent && kk && kk->type == CFG_OBJ && val[0] == '{') {
+			const char *e = val + strlen(val);
+			while (e > val + 1 && (e[-1] == ' ' || e[-1] == '\n' || e[-1] == '\t'))
+				e--;
+			if (e[-1] == '}') /* (else not one object, for the config's error) */
+				parent = kk, members = val + 1, mlen = (size_t)(e - 1 - members);
+		}
 		char *dst = text;
 		size_t *dw = &w, pw = 0, cap = sizeof text;
 		if (parent) {
@@ -422,6 +443,13 @@ static int cmd_probe(int argc, char **argv)
 				nested[nparents++][0] = 0;
 			}
 			dst = nested[at], cap = sizeof nested[at], pw = strlen(dst), dw = &pw;
+			if (members) {
+				if (strspn(members, " \t\n") < mlen)
+					add(dst, cap, dw, "%s%.*s", *dw ? "," : "", (int)mlen, members);
+				if (*dw >= cap)
+					return fprintf(stderr, "outpost probe: arguments too long\n"), 2;
+				continue;
+			}
 			size_t skip = strlen(parent->key) + 1; /* "expect_status" -> "status" */
 			memmove(k, k + skip, strlen(k + skip) + 1);
 		}

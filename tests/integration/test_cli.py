@@ -416,6 +416,31 @@ def test_probe_option_errors():
     r = outpost("probe", "tcp", "127.0.0.1:1", "--send", "\udcff\udcfe")  # bytes ff fe
     eq((r.returncode, r.stderr.strip()),
        (2, 'outpost probe: argument "\\xff\\xfe" is not UTF-8'), "bytes not UTF-8")
+    # JSON in an argument is checked there, and its error names the argument (it said
+    # "invalid JSON", somewhere in the whole command line)
+    for val, want in (('{"status": 404', "--expect: the JSON ends too early (a missing '}' or "
+                       "']'?) (at character 15 of {\"status\": 404)"),
+                      ('{"max_latency": 5s}', '--expect: invalid JSON: 5s is not a JSON value; a '
+                       'string takes double quotes ("5s") (at character 17 of')):
+        r = outpost("probe", "http", "http://127.0.0.1:1/", "--expect", val)
+        eq(r.returncode, 2, f"{val}: exit")
+        assert r.stderr.startswith("outpost probe: " + want), r.stderr
+
+
+def test_an_object_and_its_keys_one_by_one_make_one_object():
+    """--expect '{...}' with --expect-status (or --tls '{}' with --tls-ca-file) is one object,
+    as it would be in a config file; before, the two were "expect" given twice."""
+    _, port = start_tool("mockhttp")
+    url = f"http://127.0.0.1:{port}/status/404"
+    rc, res = probe("http", url, "--expect-status", "404", "--expect",
+                    '{"body_contains": "status 404"}')
+    eq((rc, res["detail"]), (0, "404"), f"both hold: {res}")
+    rc, res = probe("http", url, "--expect", '{"body_contains": "nope"} ', "--expect-status",
+                    "404")
+    eq(res["detail"], 'body_contains: "nope" not in the first 11 bytes', "the object's check")
+    r = outpost("probe", "http", url, "--expect", '{"status": 200}', "--expect-status", "404")
+    eq((r.returncode, r.stderr.strip()),
+       (2, 'outpost probe: "status" is given twice in "expect"'), "the same key twice")
 
 
 run(globals())
