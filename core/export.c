@@ -261,6 +261,32 @@ static size_t render(char *out, size_t cap, const uint8_t *rec, size_t len)
 	return n;
 }
 
+/* A series' labels in l, sorted by name as remote-write asks: __name__ = name, the run's own,
+ * phase (when not NULL) and the appliance's labels, as every series on /metrics has them.
+ * Returns how many. */
+static int series_labels(struct pw_label *l, const struct cfg *cfg, const struct rec *o,
+	const char *name, const char *phase)
+{
+	int n = 0;
+	l[n++] = (struct pw_label){"__name__", name};
+	l[n++] = (struct pw_label){"appliance", cfg ? cfg->name : "outpost"};
+	l[n++] = (struct pw_label){"kind", o->kind};
+	l[n++] = (struct pw_label){"probe", o->name};
+	l[n++] = (struct pw_label){"target", o->target};
+	if (cfg && cfg->region[0])
+		l[n++] = (struct pw_label){"region", cfg->region};
+	if (phase)
+		l[n++] = (struct pw_label){"phase", phase};
+	for (uint32_t i = 0; cfg && i < cfg->nlabels; i++)
+		l[n++] = (struct pw_label){cfg->labels[i].key, cfg->labels[i].value};
+	for (int i = 1; i < n; i++) /* insertion sort: a dozen names */
+		for (int j = i; j > 0 && strcmp(l[j - 1].name, l[j].name) > 0; j--) {
+			struct pw_label t = l[j];
+			l[j] = l[j - 1], l[j - 1] = t;
+		}
+	return n;
+}
+
 /* One record's series into the WriteRequest at out[0..*len); 0, or -1 when it does not fit
  * (out unchanged) or is not ours (nothing added). */
 static int series(uint8_t *out, size_t cap, size_t *len, const uint8_t *rec, size_t rlen)
@@ -269,32 +295,17 @@ static int series(uint8_t *out, size_t cap, size_t *len, const uint8_t *rec, siz
 	if (decode(rec, rlen, &o) != 0)
 		return 0;
 	const struct cfg *cfg = engine_cfg();
-	const char *region = cfg && cfg->region[0] ? cfg->region : NULL;
 	int64_t ts = o.r.wall_us / 1000;
 	size_t at = *len;
-	/* labels sorted by name, as remote-write asks */
-	struct pw_label l[7] = {{"__name__", ""}, {"appliance", cfg ? cfg->name : "outpost"},
-		{"kind", o.kind}, {"phase", ""}, {"probe", o.name}, {"region", region ? region : ""},
-		{"target", o.target}};
-	struct pw_label base[6];
-	int nb = 0;
-	for (int i = 0; i < 7; i++)
-		if (i != 3 && (i != 5 || region))
-			base[nb++] = l[i];
-	base[0].value = "probe_success";
-	int rc = pw_series(out, cap, len, base, nb, o.r.ok, ts);
-	base[0].value = "probe_duration_seconds";
+	struct pw_label l[8 + OP_MAX_LABELS];
+	int n = series_labels(l, cfg, &o, "probe_success", NULL);
+	int rc = pw_series(out, cap, len, l, n, o.r.ok, ts);
+	n = series_labels(l, cfg, &o, "probe_duration_seconds", NULL);
 	if (!rc)
-		rc = pw_series(out, cap, len, base, nb, o.r.duration_us / 1e6, ts);
+		rc = pw_series(out, cap, len, l, n, o.r.duration_us / 1e6, ts);
 	for (int ph = 0; ph < PHASE_COUNT && !rc; ph++) {
-		struct pw_label withp[7];
-		int n = 0;
-		for (int i = 0; i < 7; i++)
-			if (i != 5 || region)
-				withp[n++] = l[i];
-		withp[0].value = "outpost_probe_phase_seconds";
-		withp[3].value = phase_name(ph);
-		rc = pw_series(out, cap, len, withp, n, o.r.phase_us[ph] / 1e6, ts);
+		n = series_labels(l, cfg, &o, "outpost_probe_phase_seconds", phase_name(ph));
+		rc = pw_series(out, cap, len, l, n, o.r.phase_us[ph] / 1e6, ts);
 	}
 	if (rc) {
 		*len = at;

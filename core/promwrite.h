@@ -12,7 +12,7 @@ struct pw_label {
 	const char *name, *value;
 };
 
-/* Append one TimeSeries (labels sorted by name, __name__ first) with one sample to the
+/* Append one TimeSeries (labels sorted by name, bytewise) with one sample to the
  * WriteRequest being built in out[0..*len). Returns 0, or OP_ETOOBIG (out unchanged). */
 int pw_series(uint8_t *out, size_t cap, size_t *len, const struct pw_label *labels, int n,
 	double value, int64_t ts_ms);

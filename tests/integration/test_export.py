@@ -601,7 +601,9 @@ def test_remote_write_backfills_an_outage_into_prometheus():
     pport = free_port()
     spool = tempfile.mkdtemp()
     cfg = config(1, spool, n=2, interval="200ms")
-    cfg["appliance"] = {"name": "edge-rw", "region": "lab"}
+    # the appliance's labels go with every series, as on /metrics, in name order ("Zone"
+    # sorts before "__name__")
+    cfg["appliance"] = {"name": "edge-rw", "region": "lab", "labels": {"site": "roof", "Zone": "b"}}
     cfg["exports"] = {"prom": {"type": "remote_write",
                                "url": f"http://127.0.0.1:{pport}/api/v1/write", "batch": 32}}
     app = Appliance(cfg)
@@ -637,7 +639,11 @@ def test_remote_write_backfills_an_outage_into_prometheus():
     res = query('probe_success{probe="p0"}[5m]')
     ts = [float(t) for t, v in res[0]["values"]]
     labels = res[0]["metric"]
-    eq((labels["appliance"], labels["region"], labels["kind"]), ("edge-rw", "lab", "tcp"), "labels")
+    eq((labels["appliance"], labels["region"], labels["kind"], labels.get("site"),
+        labels.get("Zone")), ("edge-rw", "lab", "tcp", "roof", "b"), "labels")
+    phase = query('outpost_probe_phase_seconds{probe="p0",phase="connect"}')
+    eq((phase[0]["metric"].get("site"), phase[0]["metric"].get("Zone")), ("roof", "b"),
+       "the phase series' labels")
     early = [t for t in ts if t < prom_start - 1]
     print(f"# export: remote_write: {len(ts)} samples of p0, {len(early)} from the "
           f"{prom_start - outage_start:.1f} s outage, first {ts[0] - outage_start:+.2f} s after "
