@@ -63,6 +63,22 @@ int cfg_error(struct cfg_ctx *c, int tok, const char *fmt, ...)
 	return rc;
 }
 
+size_t cfg_appliance_json(char *out, size_t cap, const struct cfg *cfg)
+{
+	char name[OP_NAME_MAX * 6], region[OP_NAME_MAX * 6], k[OP_NAME_MAX * 6], v[OP_NAME_MAX * 6];
+	json_quote(name, sizeof name, cfg->name);
+	json_quote(region, sizeof region, cfg->region);
+	int n = snprintf(out, cap, "{\"name\":%s,\"region\":%s,\"labels\":{", name, region);
+	for (uint32_t i = 0; i < cfg->nlabels && n > 0 && (size_t)n < cap; i++) {
+		json_quote(k, sizeof k, cfg->labels[i].key);
+		json_quote(v, sizeof v, cfg->labels[i].value);
+		n += snprintf(out + n, cap - (size_t)n, "%s%s:%s", i ? "," : "", k, v);
+	}
+	if (n > 0 && (size_t)n < cap)
+		n += snprintf(out + n, cap - (size_t)n, "}}");
+	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
 const char *cfg_error_text(const char *err)
 {
 	/* the file name may hold ':' itself: find ":<digits>:<digits>: " */

@@ -135,6 +135,9 @@ int cfg_module_load(struct cfg *out, const struct cfg_module *m, const char *tar
 
 /* The message of an error without its "file:line:col: " prefix. */
 const char *cfg_error_text(const char *err);
+/* This appliance as a JSON object: {"name":...,"region":...,"labels":{...}}, for what it
+ * sends (a webhook message, a batch of results). Returns the length, 0 when over cap. */
+size_t cfg_appliance_json(char *out, size_t cap, const struct cfg *cfg);
 
 /* For probe kinds' custom readers. */
 int cfg_error(struct cfg_ctx *c, int tok, const char *fmt, ...);

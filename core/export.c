@@ -255,8 +255,20 @@ static size_t render(char *out, size_t cap, const uint8_t *rec, size_t len)
 	const struct cfg *cfg = engine_cfg();
 	size_t n = result_json(out, cap, o.name, o.kind, o.target, cfg ? cfg->region : "",
 		o.service, o.groups, &o.r);
-	if (!n || n + 1 >= cap)
+	if (!n || !cfg)
 		return 0;
+	/* and which appliance measured it, as its webhook messages say: a hub hears many */
+	static const char key[] = ",\"appliance\":";
+	n--; /* over the result's closing brace */
+	if (n + sizeof key >= cap)
+		return 0;
+	memcpy(out + n, key, sizeof key - 1);
+	n += sizeof key - 1;
+	size_t a = cfg_appliance_json(out + n, cap - n, cfg);
+	if (!a || n + a + 2 >= cap)
+		return 0;
+	n += a;
+	out[n++] = '}';
 	out[n++] = '\n';
 	return n;
 }

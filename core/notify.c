@@ -144,27 +144,18 @@ static void render(char *out, size_t cap, const char *tpl, const struct notify_m
 
 static size_t build_webhook(char *out, size_t cap, const struct notify_msg *m, const char *text)
 {
-	const struct cfg *cfg = engine_cfg();
 	char a[OP_NAME_MAX * 2], p[OP_NAME_MAX * 2], reason[OP_DETAIL_MAX * 2], t[TEXT_MAX * 2];
-	char since[40], name[OP_NAME_MAX * 2], region[OP_NAME_MAX * 2];
+	char since[40], app[1024];
 	json_quote(a, sizeof a, m->alarm);
 	json_quote(p, sizeof p, m->probe);
 	json_quote(reason, sizeof reason, m->reason);
 	json_quote(t, sizeof t, text);
-	json_quote(name, sizeof name, cfg->name);
-	json_quote(region, sizeof region, cfg->region);
 	op_fmt_time(since, sizeof since, m->since_us);
+	if (!cfg_appliance_json(app, sizeof app, engine_cfg()))
+		return 0;
 	int n = snprintf(out, cap, "{\"alarm\":%s,\"probe\":%s,\"state\":\"%s\",\"since\":\"%s\","
-		"\"reason\":%s,\"value\":%.6g,\"text\":%s,\"appliance\":{\"name\":%s,\"region\":%s,"
-		"\"labels\":{", a, p, state_name(m->kind), since, reason, m->value, t, name, region);
-	for (uint32_t i = 0; i < cfg->nlabels && n > 0 && (size_t)n < cap; i++) {
-		char k[OP_NAME_MAX * 2], v[OP_NAME_MAX * 2];
-		json_quote(k, sizeof k, cfg->labels[i].key);
-		json_quote(v, sizeof v, cfg->labels[i].value);
-		n += snprintf(out + n, cap - (size_t)n, "%s%s:%s", i ? "," : "", k, v);
-	}
-	if (n > 0 && (size_t)n < cap)
-		n += snprintf(out + n, cap - (size_t)n, "}}}");
+		"\"reason\":%s,\"value\":%.6g,\"text\":%s,\"appliance\":%s}", a, p,
+		state_name(m->kind), since, reason, m->value, t, app);
 	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 

@@ -76,7 +76,9 @@ def config(port, spool, n=3, interval="100ms"):
 
 def test_collector_that_fails_first_gets_everything_once():
     col = Collector(fail=3)
-    app = Appliance(config(col.port, tempfile.mkdtemp()))
+    cfg = config(col.port, tempfile.mkdtemp())
+    cfg["appliance"] = {"name": "edge-hub", "region": "lab", "labels": {"site": "roof"}}
+    app = Appliance(cfg)
     time.sleep(4)
     wait_for(lambda: metric(app.metrics(), "outpost_spool_pending_bytes", sink="hub") == 0, 30,
              "the backlog delivered")
@@ -96,6 +98,9 @@ def test_collector_that_fails_first_gets_everything_once():
     assert len(got) >= 90, len(got)
     line = col.lines[0]
     assert {"timestamp", "probe", "kind", "target", "success", "duration_ms", "phases"} <= set(line)
+    # which appliance measured it: a hub hears many (as the webhook messages have it)
+    eq(line["appliance"], {"name": "edge-hub", "region": "lab", "labels": {"site": "roof"}},
+       "the appliance")
     promtool_check(app.get("/metrics")[1])
 
 
