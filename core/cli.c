@@ -193,7 +193,7 @@ static int cmd_run(int argc, char **argv, const struct cli_hooks *hooks)
 		struct cfg next;
 		if (load(&next, path, err, sizeof err) != 0) {
 			fprintf(stderr, "outpost: reload refused, keeping the running config: %s\n", err);
-			engine_note_reload(0);
+			engine_note_reload(err);
 			continue;
 		}
 		/* runs in progress finish under the config they started with */
@@ -210,6 +210,8 @@ static int cmd_run(int argc, char **argv, const struct cli_hooks *hooks)
 			/* files the new config names (a CA, a client key) did not load: go on with
 			 * the running config, as for a config that does not parse */
 			fprintf(stderr, "outpost: reload refused, keeping the running config: %s\n", err);
+			char refused[sizeof err];
+			op_strlcpy(refused, err, sizeof refused);
 			cfg_free(&cur);
 			cur = prev;
 			rc = engine_init(&cur, NULL, err, sizeof err);
@@ -218,14 +220,16 @@ static int cmd_run(int argc, char **argv, const struct cli_hooks *hooks)
 					err);
 				goto out;
 			}
-			engine_note_reload(0);
+			engine_note_reload(refused);
 			continue;
 		}
+		/* said before the web server moves: a POST /api/v1/reload waits on it in one of the
+		 * threads a move stops */
+		engine_note_reload(NULL);
 		if (hooks && hooks->web_start && (strcmp(cur.listen, prev.listen) ||
 			cur.web_threads != prev.web_threads))
 			web_on = web_move(hooks, web_on, &prev, &cur);
 		cfg_free(&prev);
-		engine_note_reload(1);
 		fprintf(stderr, "outpost: reloaded %s: %u probe%s\n", cur.file, cur.nprobes,
 			cur.nprobes == 1 ? "" : "s");
 	}

@@ -76,6 +76,9 @@ static struct {
 	struct result *hist; /* cap rings of hist_cap results; survives reloads */
 	uint32_t cap, hist_cap;
 	uint64_t reloads, reload_failures;
+	uint64_t reloads_begun; /* reloads the engine started on (a reload signal taken) */
+	int64_t reload_wall_us;
+	char reload_error[256];
 	struct cfg_module modules[OP_MAX_MODULES]; /* strings in module_text */
 	char *module_text;
 	uint32_t nmodules;
@@ -137,6 +140,15 @@ static int snap_modules(const struct cfg *cfg)
 	return 0;
 }
 
+/* The last reload's outcome into a. Under plat_lock. */
+static void reload_outcome(struct snap_app *a)
+{
+	a->reloads = S.reloads;
+	a->reload_failures = S.reload_failures;
+	a->reload_wall_us = S.reload_wall_us;
+	op_strlcpy(a->reload_error, S.reload_error, sizeof a->reload_error);
+}
+
 /* ---- snapshot ---- */
 
 uint32_t snap_read(struct snap *dst, uint32_t cap)
@@ -176,22 +188,23 @@ static void publish_app(void)
 	tls_arena_stats(&a.tls_arena_bytes, &a.tls_arena_peak);
 	a.rss_bytes = plat_rss_bytes();
 	a.disk_max_us = plat_disk_stats(&a.disk_pending);
-	a.reloads = S.reloads;
-	a.reload_failures = S.reload_failures;
 	plat_lock();
+	reload_outcome(&a);
 	S.app = a;
 	plat_unlock();
 }
 
-void engine_note_reload(int ok)
+void engine_note_reload(const char *err)
 {
 	plat_lock();
-	if (ok)
-		S.reloads++;
-	else
+	if (err)
 		S.reload_failures++;
-	S.app.reloads = S.reloads;
-	S.app.reload_failures = S.reload_failures;
+	else
+		S.reloads++;
+	S.reload_wall_us = plat_wall_us();
+	op_strlcpy(S.reload_error, err ? err : "", sizeof S.reload_error);
+	reload_outcome(&S.app);
+	plat_cond_broadcast(); /* engine_reload_wait */
 	plat_unlock();
 }
 
@@ -308,8 +321,7 @@ static int snap_prepare(const struct cfg *cfg)
 		snprintf(up, sizeof up, "%s:%s", cfg->page_user, cfg->page_password);
 		op_base64(a->basic, sizeof a->basic, up, strlen(up));
 	}
-	a->reloads = S.reloads;
-	a->reload_failures = S.reload_failures;
+	reload_outcome(a);
 	plat_unlock();
 	plat_free(old_probes);
 	plat_free(old_hist);
@@ -943,6 +955,26 @@ void engine_request_reload(void)
 	plat_signal_raise(PLAT_SIG_RELOAD);
 }
 
+int engine_reload_wait(uint64_t timeout_us, char *err, size_t cap)
+{
+	uint64_t end = plat_now_us() + timeout_us;
+	plat_lock();
+	/* Reloads end in the order they begin. One begun already may have read the file before
+	 * the caller changed it: the outcome wanted is that of the next one to begin, which this
+	 * request starts (or, during one under way, follows: engine_settle). */
+	uint64_t want = S.reloads_begun + 1;
+	plat_unlock();
+	engine_request_reload();
+	plat_lock();
+	uint64_t now;
+	while (S.reloads + S.reload_failures < want && (now = plat_now_us()) < end)
+		plat_cond_wait(end - now);
+	int rc = S.reloads + S.reload_failures < want ? -1 : !S.reload_error[0];
+	op_strlcpy(err, S.reload_error, cap);
+	plat_unlock();
+	return rc;
+}
+
 static int adhoc_request(const struct cfg_probe *cp, const char *name, uint64_t timeout_us,
 	struct probe_stats *st)
 {
@@ -1060,10 +1092,14 @@ static void on_signal(struct ev_io *io, unsigned events)
 		E.settling = 0; /* a stop during a reload's wait: its own grace for what still runs */
 		drain();
 	} else if (sig & PLAT_SIG_RELOAD) {
-		if (E.settling)
+		if (E.settling) {
 			E.reload_again = 1;
-		else
+		} else {
 			E.exit_code = ENGINE_RELOAD;
+			plat_lock();
+			S.reloads_begun++;
+			plat_unlock();
+		}
 	}
 }
 

@@ -37,8 +37,9 @@ int engine_settle(void);
 /* Cancel every run (recorded as canceled), release the arena. Keeps the published snapshot
  * readable (it is re-published by the next engine_init). */
 void engine_deinit(void);
-/* Count a reload outcome (shown on /metrics). */
-void engine_note_reload(int ok);
+/* A reload ended: count it (shown on /metrics) and keep its outcome, err the reason it was
+ * refused (NULL when it took), for the API and the dashboard. */
+void engine_note_reload(const char *err);
 /* Ask engine_run to return (from a signal handler's loop or the web thread: use plat_wake). */
 void engine_request_stop(void);
 
@@ -73,6 +74,10 @@ void engine_run_internal(struct probe *p);
 
 /* Ask the engine to reload its config, as SIGHUP does (from another thread). */
 void engine_request_reload(void);
+/* The same, and wait up to timeout_us for the outcome of a reload that reads the file after
+ * this call (from another thread): 1 it took, 0 it was refused (why in err), -1 still under
+ * way at the timeout. */
+int engine_reload_wait(uint64_t timeout_us, char *err, size_t cap);
 
 /* Scheduling helpers, exposed for tests. Offset of the first run of the index-th of n probes
  * sharing one interval: evenly spaced slots of min(interval / n, 1 s), a random point inside

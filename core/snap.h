@@ -61,6 +61,8 @@ struct snap_app {
 	char token[129]; /* web.token */
 	char basic[200];  /* web.user:web.password, base64, or "" */
 	uint64_t reloads, reload_failures;
+	int64_t reload_wall_us; /* when the last reload ended (0: none yet) */
+	char reload_error[256]; /* why it was refused; "" when it took */
 	const char *poller;
 };
 

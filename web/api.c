@@ -52,6 +52,10 @@ static void jb_str(struct jbuf *b, const char *s)
 }
 
 /* headers: extra lines beyond Cache-Control, "" or lines ending in CRLF */
+/* How long POST /api/v1/reload waits for the outcome: a reload lets runs in progress finish
+ * for up to 5 s (OP_RELOAD_SETTLE_US), then loads the file and starts the new engine. */
+#define RELOAD_WAIT_US (OP_RELOAD_SETTLE_US + 5000000)
+
 static int send_json_with(struct mg_connection *c, int status, struct jbuf *b,
 	const char *headers)
 {
@@ -206,10 +210,19 @@ static int get_appliance(struct mg_connection *c)
 			a->pools[i].max_used, a->pools[i].fails);
 	jb(&b, "},\"memory\":{\"rss_bytes\":%llu,\"arena_bytes\":%llu,\"history_bytes\":%llu,"
 		"\"tls_arena_bytes\":%llu,\"engine_allocs\":%llu},\"sched_lag_ms\":{\"p50\":%.3f,"
-		"\"p99\":%.3f}}\n", (unsigned long long)a->rss_bytes,
+		"\"p99\":%.3f},\"last_reload\":", (unsigned long long)a->rss_bytes,
 		(unsigned long long)a->arena_bytes, (unsigned long long)a->history_bytes,
 		(unsigned long long)a->tls_arena_bytes, (unsigned long long)a->engine_allocs,
 		a->lag_p50_us / 1e3, a->lag_p99_us / 1e3);
+	if (a->reload_wall_us) {
+		jb(&b, "{\"at\":");
+		jb_time(&b, a->reload_wall_us);
+		jb(&b, ",\"ok\":%s,\"error\":", a->reload_error[0] ? "false" : "true");
+		jb_str(&b, a->reload_error);
+		jb(&b, "}}\n");
+	} else {
+		jb(&b, "null}\n");
+	}
 	return send_json(c, 200, &b);
 }
 
@@ -647,10 +660,21 @@ int api_handle(struct mg_connection *c, void *cbdata)
 		int refused = write_refused(c, post, "POST");
 		if (refused)
 			return refused;
-		engine_request_reload();
+		/* the caller learns the outcome: a script that wrote the file wants the error */
+		char err[256];
+		int rc = engine_reload_wait(RELOAD_WAIT_US, err, sizeof err);
 		struct jbuf b = {0};
-		jb(&b, "{\"status\":\"reloading\",\"detail\":\"watch outpost_config_reloads_total\"}\n");
-		return send_json(c, 202, &b);
+		if (rc < 0) {
+			jb(&b, "{\"status\":\"reloading\",\"detail\":\"still under way after %d s: "
+				"see last_reload in /api/v1/appliance\"}\n", (int)(RELOAD_WAIT_US / 1000000));
+			return send_json(c, 202, &b);
+		}
+		if (rc == 0)
+			return error(c, 422, "reload refused, keeping the running config", err);
+		struct snap s = {0};
+		snap_read(&s, 0);
+		jb(&b, "{\"status\":\"reloaded\",\"probes\":%u}\n", s.app.nprobes);
+		return send_json(c, 200, &b);
 	}
 	if (!strcmp(rest, "exports"))
 		return get ? get_exports(c) : wrong_method(c, "GET");

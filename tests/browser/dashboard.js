@@ -46,6 +46,8 @@ const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '
     await page.waitForFunction(() => document.querySelectorAll('#delivery-list li').length >= 2,
       null, { timeout: 10000 }).catch(() => {});
     out.deliveries = await page.$$eval('#delivery-list li', ls => ls.map(l => l.textContent));
+    await page.waitForSelector('#config-list li', { timeout: 10000 }).catch(() => {});
+    out.config = await page.$$eval('#config-list li', ls => ls.map(l => l.textContent));
     await page.evaluate(t => localStorage.setItem('outpost.token', t), token);
     const btn = await page.$('button.run[data-probe="api"]');
     await btn.click();

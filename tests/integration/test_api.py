@@ -129,10 +129,38 @@ def test_writes_need_the_token():
     # the run went into the probe's history
     s, r2 = call(app, "GET", "/api/v1/probes/api/results?limit=5")
     assert any(x["timestamp"] == r["timestamp"] for x in r2["results"]), r2
+    eq(call(app, "GET", "/api/v1/appliance")[1]["last_reload"], None, "no reload yet")
     s, r = call(app, "POST", "/api/v1/reload", "t0ken")
-    eq(s, 202, "reload")
-    wait_for(lambda: metric(app.metrics(), "outpost_config_reloads_total", result="success") == 1,
-             10, "reload done")
+    eq((s, r), (200, {"status": "reloaded", "probes": 2}), "the reload's outcome")
+    eq(metric(app.metrics(), "outpost_config_reloads_total", result="success"), 1, "counted")
+    app.stop()
+
+
+def test_a_reload_says_why_it_was_refused():
+    """A script that writes the config and asks for a reload learns the outcome: the error
+    with file:line:col when the file is broken (the running config goes on), and
+    /api/v1/appliance keeps the last outcome for whoever looks later (it answered 202, and
+    the error was on stderr only)."""
+    _, mport = start_tool("mockhttp")
+    app = appliance(mport)
+    good = open(app.path).read()
+    with open(app.path, "w") as f:
+        f.write(good.replace('"interval": "1s"', '"interval": "1 s"', 1))
+    s, r = call(app, "POST", "/api/v1/reload", "t0ken")
+    eq((s, r["error"]), (422, "reload refused, keeping the running config"), f"{r}")
+    assert r["detail"].startswith(app.path + ":18:19: ") and '"1 s"' in r["detail"], r
+    last = call(app, "GET", "/api/v1/appliance")[1]["last_reload"]
+    eq((last["ok"], last["error"]), (False, r["detail"]), "kept for later")
+    eq(call(app, "GET", "/api/v1/probes")[1]["probes"][0]["name"], "api", "still running")
+    with open(app.path, "w") as f:
+        f.write(good)
+    s, r = call(app, "POST", "/api/v1/reload", "t0ken")
+    eq(s, 200, f"{r}")
+    last = call(app, "GET", "/api/v1/appliance")[1]["last_reload"]
+    eq((last["ok"], last["error"]), (True, ""), "the next one took")
+    m = app.metrics()
+    eq((metric(m, "outpost_config_reloads_total", result="failure"),
+        metric(m, "outpost_config_reloads_total", result="success")), (1, 1), "counted")
     app.stop()
 
 

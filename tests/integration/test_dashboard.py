@@ -1,9 +1,10 @@
 """The dashboard in Debian's headless chromium (playwright-core): every probe row shows its
 state, latency and sparkline, a failing probe shows its reason, a TLS probe the days its
-certificate has left, "run now" works with the token, the page reads without JavaScript, and a
-screenshot is saved under build/."""
+certificate has left, a refused reload its error, "run now" works with the token, the page
+reads without JavaScript, and a screenshot is saved under build/."""
 import json
 import os
+import signal
 import socket
 import subprocess
 import tempfile
@@ -56,6 +57,13 @@ def test_dashboard_in_chromium():
             total[lab["probe"]] = total.get(lab["probe"], 0) + v
         return len(total) == 8 and min(total.values()) >= 2
     wait_for(two_runs_each, 10, "two runs of every probe")
+    # a config edit that does not load: the page says so, and why; the running config goes on
+    good = open(app.path).read()
+    with open(app.path, "w") as f:
+        f.write(good.replace('"interval": "1s"', '"interval": "1 s"', 1))
+    app.signal(signal.SIGHUP)
+    wait_for(lambda: metric(app.metrics(), "outpost_config_reloads_total", result="failure") == 1,
+             10, "the reload refused")
     shot = os.path.join(ROOT, "build/dashboard.png")
     r = subprocess.run(["node", os.path.join(ROOT, "tests/browser/dashboard.js"),
                         f"http://127.0.0.1:{app.port}/", "t0ken", shot], capture_output=True,
@@ -88,6 +96,9 @@ def test_dashboard_in_chromium():
         "refused" in dl[0], dl
     assert dl[1].startswith("hub · export · ") and " results pending · failing" in dl[1] and \
         "refused" in dl[1], dl
+    eq(len(out["config"]), 1, "the refused reload on the page")
+    assert out["config"][0].startswith("reload refused · the running config goes on") and \
+        f'{app.path}:' in out["config"][0] and '"1 s" is not a duration' in out["config"][0], out
     assert out["run"].startswith("ok "), out
     assert out["detail_rows"] >= 2, out
     eq(out["phone_overflow"], False, "fits a phone screen")

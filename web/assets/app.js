@@ -145,6 +145,11 @@
       var runs = a.pools.runs || {used: 0, max: 0};
       $('app-facts').textContent = 'outpost ' + a.version + ' · up ' + Math.round(a.uptime_s) + 's · ' +
         a.probes + (a.probes === 1 ? ' probe' : ' probes') + ' · runs ' + runs.used + '/' + runs.max + ' · ' + Math.round(a.memory.rss_bytes / 1024) + ' KiB RSS';
+      /* a refused reload: the file on disk is not what runs, and why */
+      var r = a.last_reload;
+      $('config').hidden = !(r && !r.ok);
+      $('config-list').innerHTML = r && !r.ok ? '<li class="alarm"><b>reload refused</b> · the running config goes on' +
+        ' <span class="age">' + age(r.at) + '</span> <span class="reason">' + esc(r.error) + '</span></li>' : '';
     }).catch(function () {});
     if (detailName) showDetail(detailName);
   }
