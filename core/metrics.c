@@ -779,5 +779,9 @@ void metrics_render(const struct snap *s, uint64_t now_us, metrics_out_fn *out, 
 		(unsigned long long)a->reloads);
 	put(w, "outpost_config_reloads_total{result=\"failure\",%s} %llu\n", app,
 		(unsigned long long)a->reload_failures);
+	/* as Prometheus's own: an alert on == 0 holds until a reload takes */
+	head(w, "outpost_config_last_reload_successful", "gauge", "Whether the last reload took (1 "
+		"also before any); 0: the file on disk is not what runs.");
+	put(w, "outpost_config_last_reload_successful{%s} %d\n", app, !a->reload_error[0]);
 	flush(w);
 }

@@ -151,6 +151,7 @@ def test_a_reload_says_why_it_was_refused():
     assert r["detail"].startswith(app.path + ":18:19: ") and '"1 s"' in r["detail"], r
     last = call(app, "GET", "/api/v1/appliance")[1]["last_reload"]
     eq((last["ok"], last["error"]), (False, r["detail"]), "kept for later")
+    eq(metric(app.metrics(), "outpost_config_last_reload_successful"), 0, "a gauge to alert on")
     eq(call(app, "GET", "/api/v1/probes")[1]["probes"][0]["name"], "api", "still running")
     with open(app.path, "w") as f:
         f.write(good)
@@ -159,6 +160,7 @@ def test_a_reload_says_why_it_was_refused():
     last = call(app, "GET", "/api/v1/appliance")[1]["last_reload"]
     eq((last["ok"], last["error"]), (True, ""), "the next one took")
     m = app.metrics()
+    eq(metric(m, "outpost_config_last_reload_successful"), 1, "and the gauge says so")
     eq((metric(m, "outpost_config_reloads_total", result="failure"),
         metric(m, "outpost_config_reloads_total", result="success")), (1, 1), "counted")
     app.stop()
