@@ -51,7 +51,7 @@ static int cmd_check(int argc, char **argv)
 		return 2;
 	}
 	printf("%s: ok (%u probe%s; limits: max_probes %u, max_inflight %u, history %u)\n", argv[0],
-		c.nprobes, c.nprobes == 1 ? "" : "s", c.max_probes, c.max_inflight, c.history);
+		c.nprobes, OP_S(c.nprobes), c.max_probes, c.max_inflight, c.history);
 	cfg_free(&c);
 	return 0;
 }
@@ -183,7 +183,7 @@ static int cmd_run(int argc, char **argv, const struct cli_hooks *hooks)
 		goto out;
 	}
 	fprintf(stderr, "outpost %s: %u probe%s from %s\n", op_version, cur.nprobes,
-		cur.nprobes == 1 ? "" : "s", cur.file);
+		OP_S(cur.nprobes), cur.file);
 	if (web_on)
 		fprintf(stderr, "outpost: dashboard at http://%s/ (metrics at /metrics)\n", cur.listen);
 	for (;;) {
@@ -231,7 +231,7 @@ static int cmd_run(int argc, char **argv, const struct cli_hooks *hooks)
 			web_on = web_move(hooks, web_on, &prev, &cur);
 		cfg_free(&prev);
 		fprintf(stderr, "outpost: reloaded %s: %u probe%s\n", cur.file, cur.nprobes,
-			cur.nprobes == 1 ? "" : "s");
+			OP_S(cur.nprobes));
 	}
 	fprintf(stderr, "outpost: stopping\n");
 	engine_deinit();

@@ -489,8 +489,8 @@ static void adhoc_no_slot(struct ev_timer *t)
 	p->waiting = 0;
 	struct result r = {.wall_us = plat_wall_us(), .reason = REASON_NO_SLOT,
 		.duration_us = (uint32_t)p->cfg->timeout_us};
-	snprintf(r.detail, sizeof r.detail, "no run slot came free within the timeout (%u runs "
-		"in progress: limits.max_inflight)", E.inflight);
+	snprintf(r.detail, sizeof r.detail, "no run slot came free within the timeout (%u run%s "
+		"in progress: limits.max_inflight)", E.inflight, OP_S(E.inflight));
 	adhoc_finish(p->id, &r, p);
 }
 
@@ -826,9 +826,9 @@ static void history_refill(void)
 	slo_publish((uint32_t)(plat_wall_us() / 60000000));
 	plat_free(x.slot);
 	if (x.read)
-		fprintf(stderr, "outpost: %llu results from before the start read back from the "
+		fprintf(stderr, "outpost: %llu result%s from before the start read back from the "
 			"spool into the history (%llu of them into the windows)\n",
-			(unsigned long long)x.read, (unsigned long long)x.windows);
+			(unsigned long long)x.read, OP_S(x.read), (unsigned long long)x.windows);
 }
 
 /* What kinds keep between runs, into the snapshot. */
@@ -967,7 +967,8 @@ int engine_reload_wait(uint64_t timeout_us, char *err, size_t cap)
 	engine_request_reload();
 	plat_lock();
 	uint64_t now;
-	while (S.reloads + S.reload_failures < want && (now = plat_now_us()) < end)
+	/* (no ad-hoc slots: the web server is stopping, and waits for this thread) */
+	while (S.reloads + S.reload_failures < want && adhoc_slots && (now = plat_now_us()) < end)
 		plat_cond_wait(end - now);
 	int rc = S.reloads + S.reload_failures < want ? -1 : !S.reload_error[0];
 	op_strlcpy(err, S.reload_error, cap);
@@ -1047,8 +1048,8 @@ static void drain(void)
 	E.waiting = 0;
 	E.grace.cb = grace_over;
 	ev_timer_at(&op_loop, &E.grace, op_loop.now_us + E.cfg->shutdown_grace_us);
-	fprintf(stderr, "outpost: stopping: waiting up to %.1fs for %u runs in progress\n",
-		E.cfg->shutdown_grace_us / 1e6, E.inflight);
+	fprintf(stderr, "outpost: stopping: waiting up to %.1fs for %u run%s in progress\n",
+		E.cfg->shutdown_grace_us / 1e6, E.inflight, OP_S(E.inflight));
 }
 
 static void settle_over(struct ev_timer *t)
@@ -1410,8 +1411,8 @@ void engine_deinit(void)
 			probe_run_done(E.probes[i]->run, 0, REASON_INTERRUPTED,
 				"stopped before it finished");
 	if (E.draining)
-		fprintf(stderr, "outpost: %u runs finished in the grace period, %u interrupted\n",
-			E.drained, E.interrupted);
+		fprintf(stderr, "outpost: %u run%s finished in the grace period, %u interrupted\n",
+			E.drained, OP_S(E.drained), E.interrupted);
 	/* each probe's next due time, for the next engine after a reload (snap_prepare) */
 	plat_lock();
 	for (uint32_t i = 0; i < E.nprobes; i++) {

@@ -76,7 +76,7 @@ void engine_run_internal(struct probe *p);
 void engine_request_reload(void);
 /* The same, and wait up to timeout_us for the outcome of a reload that reads the file after
  * this call (from another thread): 1 it took, 0 it was refused (why in err), -1 still under
- * way at the timeout. */
+ * way at the timeout or when the web server stops (engine_adhoc_slots(0)). */
 int engine_reload_wait(uint64_t timeout_us, char *err, size_t cap);
 
 /* Scheduling helpers, exposed for tests. Offset of the first run of the index-th of n probes

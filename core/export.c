@@ -503,18 +503,19 @@ static void sent(struct probe_run *r, struct httpc *h)
 	s->ended = 1;
 	if (refused) {
 		X.refused[i] += s->b.n;
-		probe_run_done(r, 0, REASON_EXPECT, "%u results dropped: the collector refused them "
-			"with %d%s", s->b.n, status, says);
+		probe_run_done(r, 0, REASON_EXPECT, "%u result%s dropped: the collector refused "
+			"them with %d%s", s->b.n, OP_S(s->b.n), status, says);
 	} else {
 		X.sent[i] += s->b.n;
 		const struct export_conf *k = probe_conf(r);
 		char part[160] = "";
 		uint64_t rejected = k->kind == EX_OTLP ? otlp_partial(h, part, sizeof part) : 0;
 		if (rejected)
-			probe_run_done(r, 0, REASON_EXPECT, "%u results delivered, but the collector "
-				"rejected %llu of their spans%s", s->b.n, (unsigned long long)rejected, part);
+			probe_run_done(r, 0, REASON_EXPECT, "%u result%s delivered, but the collector "
+				"rejected %llu of their spans%s", s->b.n, OP_S(s->b.n),
+				(unsigned long long)rejected, part);
 		else
-			probe_run_done(r, 1, REASON_NONE, "%u results", s->b.n);
+			probe_run_done(r, 1, REASON_NONE, "%u result%s", s->b.n, OP_S(s->b.n));
 	}
 	if (more)
 		engine_run_internal(p);

@@ -62,6 +62,8 @@ void op_panic(const char *file, int line, const char *what);
 	} while (0)
 
 #define OP_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+/* The plural ending for n of a thing: "%u run%s", n, OP_S(n) */
+#define OP_S(n) ((n) == 1 ? "" : "s")
 #define OP_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define OP_MAX(a, b) ((a) > (b) ? (a) : (b))
 #define OP_CONTAINER_OF(ptr, type, member) \

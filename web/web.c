@@ -146,7 +146,7 @@ static int h_index(struct mg_connection *c, void *cb)
 		} else if (m == 1) {
 			n = snprintf(buf, sizeof buf, "outpost %s · up %.0fs · %u probe%s", s.app.version,
 				(plat_now_us() - s.app.start_us) / 1e6, s.app.nprobes,
-				s.app.nprobes == 1 ? "" : "s");
+				OP_S(s.app.nprobes));
 		} else {
 			for (uint32_t i = 0; i < s.app.nprobes; i++) {
 				const struct snap_probe *p = &s.probes[i];

@@ -173,7 +173,8 @@ def test_graceful_stop_waits_for_running_commands():
         out, err = app.p.communicate(timeout=15)
         took = time.monotonic() - t0
         eq(app.p.returncode, 0, "exit")
-        assert f"{finished} runs finished in the grace period, {interrupted} interrupted" in err, err
+        runs = "1 run" if finished == 1 else f"{finished} runs"
+        assert f"{runs} finished in the grace period, {interrupted} interrupted" in err, err
         if finished:
             assert 0.3 < took < 5, took   # waited for the command
         else:

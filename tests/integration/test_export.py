@@ -130,7 +130,8 @@ def test_a_refused_batch_is_dropped_and_the_rest_goes_on():
     eq(x["last_failure"]["reason"], "expect", "reason")
     detail = x["last_failure"]["detail"]
     n = int(detail.split()[0])
-    eq(detail, f"{n} results dropped: the collector refused them with 400 (out of order sample)",
+    results = "1 result" if n == 1 else f"{n} results"
+    eq(detail, f"{results} dropped: the collector refused them with 400 (out of order sample)",
        "detail: the count and the collector's first line")
     eq(metric(app.metrics(), "outpost_export_refused_total", sink="hub"), n, "counted")
     # the export is not stuck behind the refused batch: what came after it arrives
