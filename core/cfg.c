@@ -1594,9 +1594,8 @@ int cfg_load_file(struct cfg *out, const char *path, char *err, size_t errcap)
 	}
 	int n = plat_file_read(path, text, OP_CFG_FILE_MAX);
 	if (n < 0) {
-		snprintf(err, errcap, "%s: %s", path, n == OP_ETOOBIG ?
-			"larger than the 1 MiB a config may be" : n == OP_ENOENT ?
-			"no such file" : "cannot read the file");
+		snprintf(err, errcap, "%s: %s%s", path, n == OP_ETOOBIG ? "" : "cannot read it: ",
+			n == OP_ETOOBIG ? "larger than the 1 MiB a config may be" : op_strerror(n));
 		free(text);
 		return n;
 	}

@@ -33,7 +33,8 @@
 	X(EBUSY, "in use by another outpost process")          \
 	X(EACCES, "permission denied")                          \
 	X(ENOEXEC, "not an executable")                         \
-	X(ENOTDIR, "no such directory")
+	X(ENOTDIR, "no such directory")                         \
+	X(EISDIR, "a directory, not a file")
 
 /* OP_X_<name> numbers the codes 1..N; OP_<name> is the negative code callers see. */
 enum op_errno {

@@ -471,11 +471,18 @@ static int write_file(const char *path, const void *buf, size_t len, int sync)
 	return 0;
 }
 
+/* Why a file could not be opened or read, as the operator can act on it. */
+static int file_error(int e)
+{
+	return e == ENOENT ? OP_ENOENT : e == EACCES || e == EPERM ? OP_EACCES :
+		e == EISDIR ? OP_EISDIR : e == ENOTDIR ? OP_ENOTDIR : OP_EIO;
+}
+
 int plat_file_read(const char *path, char *buf, size_t cap)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return errno == ENOENT ? OP_ENOENT : OP_EIO;
+		return file_error(errno);
 	size_t len = 0;
 	for (;;) {
 		if (len + 1 >= cap) {
@@ -488,8 +495,9 @@ int plat_file_read(const char *path, char *buf, size_t cap)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
+			int e = errno;
 			close(fd);
-			return OP_EIO;
+			return file_error(e);
 		}
 		if (n == 0)
 			break;

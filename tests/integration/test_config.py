@@ -74,7 +74,12 @@ def test_run_refuses_bad_config():
 def test_missing_file():
     r = outpost("check-config", "/nonexistent/outpost.json")
     eq(r.returncode, 2, "exit")
-    assert "no such file" in r.stderr, r.stderr
+    eq(r.stderr.strip(), "/nonexistent/outpost.json: cannot read it: no such file", "missing")
+    # what the operator can act on, not "cannot read the file"
+    d = tempfile.mkdtemp()
+    r = outpost("check-config", d)
+    eq((r.returncode, r.stderr.strip()), (2, f"{d}: cannot read it: a directory, not a file"),
+       "a directory")
 
 
 def test_env_expansion_and_unset_variable():
