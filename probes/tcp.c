@@ -100,8 +100,10 @@ static void tcp_ok(struct probe_run *r, const struct tcp_conf *k)
 		probe_run_done(r, 1, REASON_NONE, "TLS %d.%d; the chain expires in %.1f days",
 			r->facts.tls_version / 10, r->facts.tls_version % 10,
 			result_cert_days(&r->facts, plat_wall_us()));
+	else if (k->expect) /* what came, as a failure says what did not */
+		probe_run_done(r, 1, REASON_NONE, "\"%.60s\" arrived", k->expect);
 	else
-		probe_run_done(r, 1, REASON_NONE, NULL);
+		probe_run_done(r, 1, REASON_NONE, "connected");
 }
 
 static void tcp_read(struct probe_run *r, struct tcp_state *s, const struct tcp_conf *k)

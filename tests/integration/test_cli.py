@@ -27,6 +27,7 @@ def test_tcp_connect_ok():
     assert res["phases"]["connect_ms"] > 0, res
     assert res["duration_ms"] >= res["phases"]["connect_ms"], res
     assert res["timestamp"].endswith("Z"), res
+    eq(res["detail"], "connected", "a success says what held")
 
 
 def test_tcp_refused():
@@ -55,7 +56,7 @@ def test_tcp_expect_mismatch_names_what_came():
 def test_tcp_banner_expect():
     _, port = start_tool("mocktcp", "-m", "banner:SSH-2.0-mock\r\n")
     rc, res = probe("tcp", f"127.0.0.1:{port}", "--expect", "SSH-2.0")
-    eq(rc, 0, f"exit {res}")
+    eq((rc, res["detail"]), (0, '"SSH-2.0" arrived'), f"exit {res}")
 
 
 def test_tcp_silent_server_times_out():
