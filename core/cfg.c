@@ -120,8 +120,7 @@ static int edit_distance(const char *a, const char *b)
 	return d[lb];
 }
 
-/* The closest of names[] to s, or NULL when none is close. */
-static const char *nearest(const char *s, const char *const *names, size_t n)
+const char *cfg_nearest(const char *s, const char *const *names, size_t n)
 {
 	const char *best = NULL;
 	int bestd = 99;
@@ -134,6 +133,17 @@ static const char *nearest(const char *s, const char *const *names, size_t n)
 	}
 	int len = (int)strlen(s);
 	return bestd <= OP_MAX(2, len / 3) ? best : NULL;
+}
+
+int cfg_tpl_next(const char **p, char *name, size_t cap)
+{
+	const char *open = *p ? strstr(*p, "{{") : NULL, *close = open ? strstr(open + 2, "}}") :
+		NULL;
+	if (!close)
+		return 0;
+	snprintf(name, cap, "%.*s", (int)(close - open - 2), open + 2);
+	*p = close + 2;
+	return 1;
 }
 
 /* ---- strings ---- */
@@ -433,7 +443,7 @@ int cfg_object(struct cfg_ctx *c, int tok, const char *what, const struct cfg_ke
 			char key[64];
 			int kl = c->t[kt].end - c->t[kt].start;
 			snprintf(key, sizeof key, "%.*s", kl, c->text + c->t[kt].start);
-			const char *near = nearest(key, names, nn);
+			const char *near = cfg_nearest(key, names, nn);
 			if (near)
 				return cfg_error(c, kt, "unknown key \"%s\" in %s; did you mean \"%s\"?",
 					key, what, near);
@@ -698,7 +708,7 @@ static int read_objective(struct cfg_ctx *c, int tok, void *field)
 			snprintf(key, sizeof key, "%.*s", c->t[i].end - c->t[i].start,
 				c->text + c->t[i].start);
 			static const char *const names[] = {"availability", "latency", "windows"};
-			const char *near = nearest(key, names, 3);
+			const char *near = cfg_nearest(key, names, 3);
 			return cfg_error(c, i, "unknown key \"%s\" in \"objective\"%s%s%s", key,
 				near ? "; did you mean \"" : "", near ? near : "", near ? "\"?" : "");
 		}
@@ -826,7 +836,7 @@ static int read_probe(struct cfg_ctx *c, int tok, struct cfg_probe *p, int index
 			w += (size_t)snprintf(list + w, sizeof list - w, "%s\"%s\"", w ? ", " : "",
 				(*k)->kind);
 		}
-		const char *near = nearest(kind, names, nn);
+		const char *near = cfg_nearest(kind, names, nn);
 		if (near)
 			return cfg_error(c, kind_tok, "unknown probe kind \"%s\"; did you mean \"%s\"?",
 				kind, near);
@@ -1056,7 +1066,7 @@ static int read_when(struct cfg_ctx *c, int tok, void *field)
 			return 0;
 		}
 	}
-	const char *near = nearest(w, names, OP_ARRAY_LEN(names));
+	const char *near = cfg_nearest(w, names, OP_ARRAY_LEN(names));
 	return cfg_error(c, tok, "unknown \"when\" \"%s\"%s%s%s; one of \"failures\", "
 		"\"availability_below\", \"latency_above\", \"cert_expires_within\"", w,
 		near ? " (did you mean \"" : "", near ? near : "", near ? "\"?)" : "");

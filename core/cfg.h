@@ -135,6 +135,11 @@ int cfg_module_load(struct cfg *out, const struct cfg_module *m, const char *tar
 
 /* The message of an error without its "file:line:col: " prefix. */
 const char *cfg_error_text(const char *err);
+/* The closest of names[] to s (a slip of the keyboard), or NULL when none is close. */
+const char *cfg_nearest(const char *s, const char *const *names, size_t n);
+/* The next {{name}} of a template at *p: its name into name (cap bytes), *p past it; 0 when
+ * there is none. */
+int cfg_tpl_next(const char **p, char *name, size_t cap);
 /* This appliance as a JSON object: {"name":...,"region":...,"labels":{...}}, for what it
  * sends (a webhook message, a batch of results). Returns the length, 0 when over cap. */
 size_t cfg_appliance_json(char *out, size_t cap, const struct cfg *cfg);

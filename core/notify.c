@@ -60,9 +60,25 @@ static const struct cfg_key notify_keys[] = {
 	{"proxy", CFG_STR, 0, offsetof(struct notify_conf, proxy_url), 1, OP_TARGET_MAX - 1, NULL},
 };
 
+/* What a template may name, as {{alarm}}. */
+static const char *const tpl_keys[] = {"alarm", "probe", "state", "reason", "value", "since",
+	"appliance", "region"};
+
 static int notify_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 {
 	struct notify_conf *k = (struct notify_conf *)p->conf;
+	char name[64];
+	for (const char *t = k->template; cfg_tpl_next(&t, name, sizeof name);) {
+		size_t i = 0;
+		while (i < OP_ARRAY_LEN(tpl_keys) && strcmp(name, tpl_keys[i]))
+			i++;
+		const char *near = cfg_nearest(name, tpl_keys, OP_ARRAY_LEN(tpl_keys));
+		if (i == OP_ARRAY_LEN(tpl_keys)) /* (it would go out as written) */
+			return cfg_error(c, tok, "channel \"%s\": template: {{%s}} is not a value a "
+				"message has%s%s%s (alarm, probe, state, reason, value, since, appliance, "
+				"region)", p->name, name, near ? "; did you mean {{" : "", near ? near : "",
+				near ? "}}?" : "");
+	}
 	if (!strcmp(k->type, "exec")) {
 		k->kind = NT_EXEC;
 		if (!k->argv)
@@ -120,19 +136,17 @@ static void render(char *out, size_t cap, const char *tpl, const struct notify_m
 	snprintf(value, sizeof value, "%g", m->value);
 	size_t w = 0;
 	while (*tpl && w + 1 < cap) {
-		static const char *const keys[] = {"alarm", "probe", "state", "reason", "value",
-			"since", "appliance", "region"};
 		const char *vals[] = {m->alarm, m->probe, state_name(m->kind),
 			m->reason[0] ? m->reason : "-", value, since, cfg->name, cfg->region};
 		size_t i = 0, kl = 0;
 		if (tpl[0] == '{' && tpl[1] == '{') {
-			for (; i < OP_ARRAY_LEN(keys); i++) {
-				kl = strlen(keys[i]);
-				if (!strncmp(tpl + 2, keys[i], kl) && !strncmp(tpl + 2 + kl, "}}", 2))
+			for (; i < OP_ARRAY_LEN(tpl_keys); i++) {
+				kl = strlen(tpl_keys[i]);
+				if (!strncmp(tpl + 2, tpl_keys[i], kl) && !strncmp(tpl + 2 + kl, "}}", 2))
 					break;
 			}
 		}
-		if (tpl[0] == '{' && i < OP_ARRAY_LEN(keys)) {
+		if (tpl[0] == '{' && i < OP_ARRAY_LEN(tpl_keys)) {
 			w = put_text(out, cap, w, vals[i], slack);
 			tpl += kl + 4;
 		} else {

@@ -276,6 +276,34 @@ static int scen_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 			names[nnames++] = v;
 		}
 	}
+	/* every {{name}} a step's request uses is a var, or captured by a step before it (or by
+	 * itself, polled: the next round's request); else each run would fail there, "not set" */
+	for (int i = 0; i < k->nsteps; i++) {
+		const struct scen_step *st = &k->steps[i];
+		const char *tpl[] = {st->req.url, st->req.headers, st->req.body};
+		char name[64];
+		for (size_t f = 0; f < OP_ARRAY_LEN(tpl); f++) {
+			for (const char *t = tpl[f]; cfg_tpl_next(&t, name, sizeof name);) {
+				int x = 0, by = -1;
+				while (x < k->nvars && strcmp(name, k->var_name[x]))
+					x++;
+				for (int j = 0; x == k->nvars && j < k->nsteps && by < 0; j++)
+					for (int q = 0; q < k->steps[j].ncap; q++)
+						if (!strcmp(name, k->steps[j].cap[q].var))
+							by = j;
+				if (x < k->nvars || (by >= 0 && (by < i || (by == i && st->has_poll))))
+					continue;
+				if (by >= 0)
+					return cfg_error(c, tok, "probe \"%s\": step \"%s\": {{%s}} is "
+						"captured by step \"%s\", which runs after it", p->name,
+						st->name, name, k->steps[by].name);
+				const char *near = cfg_nearest(name, names, (size_t)nnames);
+				return cfg_error(c, tok, "probe \"%s\": step \"%s\": {{%s}} is neither "
+					"in \"vars\" nor captured by a step%s%s%s", p->name, st->name, name,
+					near ? "; did you mean {{" : "", near ? near : "", near ? "}}?" : "");
+			}
+		}
+	}
 	/* absolute step URLs: their TLS trust store is loaded now, and an https step of a
 	 * scenario whose target is http has it (every step starts as a copy of base) */
 	for (int i = 0; i < k->nsteps; i++) {

@@ -581,6 +581,14 @@ def test_alarm_config_errors():
         r = outpost("check-config", path)
         eq(r.returncode, 2, f"{alarm}")
         assert text in r.stderr, (alarm, r.stderr)
+    # a template value that no message has would go out as written, "{{alram}}"
+    path = write({"probes": [], "notifications": {"chat": {
+        "type": "slack", "url": "http://127.0.0.1:1/", "template": "{{alram}} is {{state}}"}}})
+    r = outpost("check-config", path)
+    eq(r.returncode, 2, "exit")
+    assert 'channel "chat": template: {{alram}} is not a value a message has; did you ' \
+        'mean {{alarm}}? (alarm, probe, state, reason, value, since, appliance, region)' in \
+        r.stderr, r.stderr
 
 
 run(globals())

@@ -294,6 +294,14 @@ def test_config_errors():
           "steps": [{"name": f"s{j}", "request": {"url": "/x"},
                      "capture": {f"c{j}_{i}": "$.a" for i in range(4)}} for j in range(3)]},
          'step "s2": capture "c2_0" would be variable 17; a scenario holds 16'),
+        # a value no run can hold: each run would fail there ("{{jobid}} is not set")
+        ({"steps": [{"name": "submit", "request": {"url": "/jobs"}, "capture": {"job_id": "$.id"}},
+                    {"name": "get", "request": {"url": "/jobs/{{jobid}}"}}]},
+         'step "get": {{jobid}} is neither in "vars" nor captured by a step; did you mean '
+         '{{job_id}}?'),
+        ({"steps": [{"name": "get", "request": {"url": "/x", "headers": {"If-Match": "{{etag}}"}}},
+                    {"name": "head", "request": {"url": "/x"}, "capture": {"etag": "header:ETag"}}]},
+         'step "get": {{etag}} is captured by step "head", which runs after it'),
     ]
     for extra, text in bad:
         p = {"name": "s", "kind": "scenario", "target": "http://127.0.0.1:1"}
