@@ -146,6 +146,26 @@ int cfg_tpl_next(const char **p, char *name, size_t cap)
 	return 1;
 }
 
+int cfg_tpl_names(struct cfg_ctx *c, int tok, const char *what, const char *tpl,
+	const char *const *names, size_t n)
+{
+	char name[64], list[256];
+	for (const char *t = tpl; cfg_tpl_next(&t, name, sizeof name);) {
+		size_t i = 0, w = 0;
+		while (i < n && strcmp(name, names[i]))
+			i++;
+		if (i < n)
+			continue;
+		for (i = 0; i < n && w < sizeof list; i++)
+			w += (size_t)snprintf(list + w, sizeof list - w, "%s{{%s}}", i ? ", " : "",
+				names[i]);
+		const char *near = cfg_nearest(name, names, n);
+		return cfg_error(c, tok, "%s: {{%s}} is not one of %s%s%s%s", what, name, list,
+			near ? "; did you mean {{" : "", near ? near : "", near ? "}}?" : "");
+	}
+	return 0;
+}
+
 /* ---- strings ---- */
 
 int cfg_string(struct cfg_ctx *c, int tok, const char **out)

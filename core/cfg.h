@@ -140,6 +140,10 @@ const char *cfg_nearest(const char *s, const char *const *names, size_t n);
 /* The next {{name}} of a template at *p: its name into name (cap bytes), *p past it; 0 when
  * there is none. */
 int cfg_tpl_next(const char **p, char *name, size_t cap);
+/* Every {{name}} of tpl is one of names[n]: 0, or a config error that says which is not, in
+ * what ("channel \"chat\": template"), with the nearest. */
+int cfg_tpl_names(struct cfg_ctx *c, int tok, const char *what, const char *tpl,
+	const char *const *names, size_t n);
 /* This appliance as a JSON object: {"name":...,"region":...,"labels":{...}}, for what it
  * sends (a webhook message, a batch of results). Returns the length, 0 when over cap. */
 size_t cfg_appliance_json(char *out, size_t cap, const struct cfg *cfg);

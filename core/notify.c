@@ -67,18 +67,11 @@ static const char *const tpl_keys[] = {"alarm", "probe", "state", "reason", "val
 static int notify_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 {
 	struct notify_conf *k = (struct notify_conf *)p->conf;
-	char name[64];
-	for (const char *t = k->template; cfg_tpl_next(&t, name, sizeof name);) {
-		size_t i = 0;
-		while (i < OP_ARRAY_LEN(tpl_keys) && strcmp(name, tpl_keys[i]))
-			i++;
-		const char *near = cfg_nearest(name, tpl_keys, OP_ARRAY_LEN(tpl_keys));
-		if (i == OP_ARRAY_LEN(tpl_keys)) /* (it would go out as written) */
-			return cfg_error(c, tok, "channel \"%s\": template: {{%s}} is not a value a "
-				"message has%s%s%s (alarm, probe, state, reason, value, since, appliance, "
-				"region)", p->name, name, near ? "; did you mean {{" : "", near ? near : "",
-				near ? "}}?" : "");
-	}
+	char what[OP_NAME_MAX + 24];
+	snprintf(what, sizeof what, "channel \"%s\": template", p->name);
+	int rc = cfg_tpl_names(c, tok, what, k->template, tpl_keys, OP_ARRAY_LEN(tpl_keys));
+	if (rc) /* (another name would go out as written) */
+		return rc;
 	if (!strcmp(k->type, "exec")) {
 		k->kind = NT_EXEC;
 		if (!k->argv)
@@ -94,7 +87,7 @@ static int notify_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 	p->target = k->type;
 	if (!k->url)
 		return cfg_error(c, tok, "channel \"%s\": a %s channel needs \"url\"", p->name, k->type);
-	int rc = httpc_configure(c, tok, p, "url", k->url, "http", &k->tls_opts, &k->req);
+	rc = httpc_configure(c, tok, p, "url", k->url, "http", &k->tls_opts, &k->req);
 	if (rc == 0)
 		rc = probe_proxy_configure(c, tok, p, k->proxy_url, &k->proxy, &k->req.proxy);
 	if (rc < 0)

@@ -136,6 +136,12 @@ static int pipe_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 	k->post.max_body_kib = 64;
 	if (!k->body)
 		k->body = DEFAULT_BODY;
+	static const char *const fills[] = {"id", "app_id", "sent_ms"};
+	char what[OP_NAME_MAX + 20];
+	snprintf(what, sizeof what, "probe \"%s\": \"body\"", p->name);
+	rc = cfg_tpl_names(c, tok, what, k->body, fills, OP_ARRAY_LEN(fills));
+	if (rc)
+		return rc;
 	if (!strstr(k->body, "{{id}}"))
 		return cfg_error(c, tok, "probe \"%s\": \"body\" must carry the event id: put "
 			"{{id}} in it", p->name);

@@ -586,9 +586,9 @@ def test_alarm_config_errors():
         "type": "slack", "url": "http://127.0.0.1:1/", "template": "{{alram}} is {{state}}"}}})
     r = outpost("check-config", path)
     eq(r.returncode, 2, "exit")
-    assert 'channel "chat": template: {{alram}} is not a value a message has; did you ' \
-        'mean {{alarm}}? (alarm, probe, state, reason, value, since, appliance, region)' in \
-        r.stderr, r.stderr
+    assert 'channel "chat": template: {{alram}} is not one of {{alarm}}, {{probe}}, {{state}}, ' \
+        '{{reason}}, {{value}}, {{since}}, {{appliance}}, {{region}}; did you mean {{alarm}}?' \
+        in r.stderr, r.stderr
 
 
 run(globals())

@@ -306,6 +306,21 @@ def test_posts_and_subscription_through_a_proxy():
     app.stop()
 
 
+def test_config_errors():
+    """What no run could do well is refused at load, with the fix."""
+    bad = [({"body": "{}"}, '"body" must carry the event id: put {{id}} in it'),
+           ({"body": '{"id": "{{id}}", "t": {{sent_at}}}'},
+            '"body": {{sent_at}} is not one of {{id}}, {{app_id}}, {{sent_ms}}; did you mean '
+            '{{sent_ms}}?'),
+           ({"id_path": "$.event..id"}, 'id_path "$.event..id": an empty name')]
+    for extra, text in bad:
+        p = {"name": "p", "kind": "pipeline", "target": "http://127.0.0.1:1/events",
+             "subscribe": "ws://127.0.0.1:1/subscribe", **extra}
+        r = outpost("check-config", write({"probes": [p]}))
+        eq(r.returncode, 2, f"{extra}")
+        assert text in r.stderr, (extra, r.stderr)
+
+
 def test_flapping_subscription_reconnects_without_leaks():
     port = wsserver()
     app = Appliance(via_wsserver(port, f"ws://127.0.0.1:{port}/events?drop=1000",
