@@ -276,8 +276,9 @@ static int scen_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 			names[nnames++] = v;
 		}
 	}
-	/* every {{name}} a step's request uses is a var, or captured by a step before it (or by
-	 * itself, polled: the next round's request); else each run would fail there, "not set" */
+	/* every {{name}} a step's request uses is a var, or captured by a step before it; else
+	 * each run would fail there, "not set" (a step that captures what its own request uses,
+	 * a polled cursor, takes its first value from vars) */
 	for (int i = 0; i < k->nsteps; i++) {
 		const struct scen_step *st = &k->steps[i];
 		const char *tpl[] = {st->req.url, st->req.headers, st->req.body};
@@ -291,9 +292,13 @@ static int scen_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 					for (int q = 0; q < k->steps[j].ncap; q++)
 						if (!strcmp(name, k->steps[j].cap[q].var))
 							by = j;
-				if (x < k->nvars || (by >= 0 && (by < i || (by == i && st->has_poll))))
+				if (x < k->nvars || (by >= 0 && by < i))
 					continue;
-				if (by >= 0)
+				if (by == i)
+					return cfg_error(c, tok, "probe \"%s\": step \"%s\": {{%s}} is "
+						"captured by this step, after its request: give it a first value "
+						"in \"vars\"", p->name, st->name, name);
+				if (by > i)
 					return cfg_error(c, tok, "probe \"%s\": step \"%s\": {{%s}} is "
 						"captured by step \"%s\", which runs after it", p->name,
 						st->name, name, k->steps[by].name);

@@ -302,6 +302,10 @@ def test_config_errors():
         ({"steps": [{"name": "get", "request": {"url": "/x", "headers": {"If-Match": "{{etag}}"}}},
                     {"name": "head", "request": {"url": "/x"}, "capture": {"etag": "header:ETag"}}]},
          'step "get": {{etag}} is captured by step "head", which runs after it'),
+        ({"steps": [{"name": "page", "request": {"url": "/items?after={{cursor}}"},
+                     "capture": {"cursor": "$.next"}}]},
+         'step "page": {{cursor}} is captured by this step, after its request: give it a first '
+         'value in "vars"'),
     ]
     for extra, text in bad:
         p = {"name": "s", "kind": "scenario", "target": "http://127.0.0.1:1"}
