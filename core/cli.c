@@ -368,7 +368,7 @@ static int cmd_probe(int argc, char **argv)
 	const struct probe_ops *ops = probe_kind_find(argv[0]);
 	static char hdrs[4096]; /* --headers "Name: value", each time */
 	size_t hw = 0;
-	char nested[4][1024];
+	static char nested[4][sizeof text]; /* (each ends up in text: that is the bound) */
 	const char *parents[4];
 	int nparents = 0;
 	for (int i = first; i < end; i++) {
