@@ -1433,12 +1433,52 @@ static uint32_t names_in(const char *array)
 	return n / 2;
 }
 
-/* After the whole file: alarm "notify" names to channel bits, silence alarm names checked. */
+/* Each name in an alarm's "probes" (groups 0) or "groups" (1), JSON arrays, names something: a
+ * probe of the config, or a group one of them is in; else the rule would watch nothing of it,
+ * silently (a typo). */
+static int alarm_targets(struct cfg_ctx *c, uint32_t k, int groups, const char *list)
+{
+	struct cfg *cfg = c->cfg;
+	char name[OP_NAME_MAX + 2], q[OP_NAME_MAX + 4];
+	for (const char *g = list; g && (g = strchr(g, '"'));) {
+		const char *end = strchr(g + 1, '"');
+		if (!end)
+			break;
+		snprintf(name, sizeof name, "%.*s", (int)(end - g - 1), g + 1);
+		snprintf(q, sizeof q, "\"%s\"", name);
+		g = end + 1;
+		int found = 0;
+		for (uint32_t p = 0; p < cfg->nprobes && !found; p++)
+			found = groups ? strstr(cfg->probes[p].groups, q) != NULL :
+				!strcmp(cfg->probes[p].name, name);
+		if (found)
+			continue;
+		if (groups)
+			return cfg_error(c, c->alarm_tok[k], "alarm \"%s\": no probe is in group \"%s\" "
+				"(a probe's \"groups\" puts it in one)", cfg->alarms[k].name, name);
+		const char **all = malloc(sizeof *all * (cfg->nprobes + 1)), *near = NULL;
+		for (uint32_t p = 0; all && p < cfg->nprobes; p++)
+			all[p] = cfg->probes[p].name;
+		near = all ? cfg_nearest(name, all, cfg->nprobes) : NULL;
+		int rc = cfg_error(c, c->alarm_tok[k], "alarm \"%s\": \"probes\" names \"%s\", "
+			"which is not a probe of this config%s%s%s", cfg->alarms[k].name, name,
+			near ? "; did you mean \"" : "", near ? near : "", near ? "\"?" : "");
+		free(all);
+		return rc;
+	}
+	return 0;
+}
+
+/* After the whole file: alarm "probes" and "groups" checked, "notify" names to channel bits,
+ * silence alarm names checked. */
 static int resolve_alarms(struct cfg_ctx *c)
 {
 	struct cfg *cfg = c->cfg;
 	for (uint32_t k = 0; k < cfg->nalarms; k++) {
 		struct cfg_alarm *a = &cfg->alarms[k];
+		int rc = alarm_targets(c, k, 0, a->probes);
+		if (rc || (rc = alarm_targets(c, k, 1, a->groups)) != 0)
+			return rc;
 		const char *names = c->alarm_notify[k];
 		if (!names) {
 			a->notify = (1u << cfg->nchannels) - 1; /* every channel */

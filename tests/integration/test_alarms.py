@@ -576,6 +576,16 @@ def test_alarm_config_errors():
         ({"name": "x", "when": "latency_above", "window": "5m"}, 'needs "p"'),
         ({"name": "x", "when": "failures", "notify": ["pager"]}, 'names a channel'),
     ]
+    # a rule that names what the config does not have would watch nothing of it, silently
+    db = [{"name": "db", "kind": "tcp", "target": "127.0.0.1:1", "groups": ["storage"]}]
+    for alarm, text in (({"name": "x", "probes": ["dbb"], "when": "failures"},
+                         'alarm "x": "probes" names "dbb", which is not a probe of this config; '
+                         'did you mean "db"?'),
+                        ({"name": "x", "groups": ["storgae"], "when": "failures"},
+                         'alarm "x": no probe is in group "storgae"')):
+        r = outpost("check-config", write({"probes": db, "alarms": [alarm]}))
+        eq(r.returncode, 2, f"{alarm}")
+        assert text in r.stderr, (alarm, r.stderr)
     for alarm, text in bad:
         path = write({"probes": [], "alarms": [alarm]})
         r = outpost("check-config", path)
