@@ -512,8 +512,8 @@ static void sent(struct probe_run *r, struct httpc *h)
 		uint64_t rejected = k->kind == EX_OTLP ? otlp_partial(h, part, sizeof part) : 0;
 		if (rejected)
 			probe_run_done(r, 0, REASON_EXPECT, "%u result%s delivered, but the collector "
-				"rejected %llu of their spans%s", s->b.n, OP_S(s->b.n),
-				(unsigned long long)rejected, part);
+				"rejected %llu of %s spans%s", s->b.n, OP_S(s->b.n),
+				(unsigned long long)rejected, s->b.n == 1 ? "its" : "their", part);
 		else
 			probe_run_done(r, 1, REASON_NONE, "%u result%s", s->b.n, OP_S(s->b.n));
 	}
