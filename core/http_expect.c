@@ -35,6 +35,23 @@ static int read_header_expect(struct cfg_ctx *c, int tok, void *field)
 	return rc ? rc : cfg_regex(c, tok + 2, e->header_pattern, &e->header_re);
 }
 
+/* "http_version": "1.0" or "1.1", also as blackbox_exporter writes them ("HTTP/1.1"): the
+ * versions a server can answer outpost's HTTP/1.1 request in. */
+static int read_version(struct cfg_ctx *c, int tok, void *field)
+{
+	const char *s;
+	char tmp[32];
+	int rc = cfg_scalar(c, tok, &s, tmp, sizeof tmp);
+	if (rc)
+		return rc;
+	const char *v = !strncmp(s, "HTTP/", 5) ? s + 5 : s;
+	if (strcmp(v, "1.0") && strcmp(v, "1.1"))
+		return cfg_error(c, tok, "\"http_version\" is \"1.0\" or \"1.1\", not \"%s\": outpost "
+			"asks in HTTP/1.1, so a server answers in one of those", s);
+	*(const char **)field = v[2] == '0' ? "1.0" : "1.1"; /* (s may be in tmp) */
+	return 0;
+}
+
 /* "status": 200, "2xx", "200-299", "200,301", or an array of those: kept as text here and
  * turned into ranges by http_configure. */
 static int read_status(struct cfg_ctx *c, int tok, void *field)
@@ -68,7 +85,7 @@ const struct cfg_key http_expect_keys[HTTP_EXPECT_NKEYS] = {
 	{"max_latency", CFG_DUR, 0, offsetof(struct http_expect, max_latency_us), 1000,
 		3600000000ll, NULL},
 	{"cert_min_days", CFG_UINT, 0, offsetof(struct http_expect, cert_min_days), 0, 3650, NULL},
-	{"http_version", CFG_STR, 0, offsetof(struct http_expect, http_version), 0, 3, NULL},
+	{"http_version", CFG_FN, 0, offsetof(struct http_expect, http_version), 0, 0, read_version},
 	{"json", CFG_FN, 0, offsetof(struct http_expect, json), 0, 0, cfg_json_checks},
 	{"ssl", CFG_FN, 0, offsetof(struct http_expect, ssl), 0, 0, read_ssl},
 };

@@ -200,6 +200,9 @@ def test_json_and_version_assertions():
     eq(res["detail"], "json: the body is not JSON", "detail")
     rc, res = http(port, "/json", "--expect", '{"http_version": "1.0"}')
     eq(res["detail"], "http_version 1.1, expected 1.0", "detail")
+    # as blackbox_exporter's valid_http_versions write it
+    rc, res = http(port, "/json", "--expect", '{"http_version": "HTTP/1.1"}')
+    eq(rc, 0, f"{res}")
     # a fraction or an exponent on either side compares by value ("n": 2 in the body)
     rc, res = http(port, "/json", "--expect", '{"json": {"$.n": 2.0, "items[0].id": 7e0}}')
     eq(rc, 0, f"{res}")
@@ -221,7 +224,9 @@ def test_what_cannot_be_asked_is_a_config_error():
              '$.items[0].id'),
             (("--expect", '{"json": {"$..id": 1}}'), 'json path "$..id": an empty name'),
             (("--expect", '{"cert_min_days": 14}'), 'expect.cert_min_days checks a '
-             'certificate, and a plain http target without redirects has none; use https')):
+             'certificate, and a plain http target without redirects has none; use https'),
+            (("--expect", '{"http_version": "2"}'), '"http_version" is "1.0" or "1.1", not "2": '
+             'outpost asks in HTTP/1.1, so a server answers in one of those')):
         r = outpost("probe", "http", "http://127.0.0.1:9/", *args)
         eq(r.returncode, 2, f"{args}: exit")
         assert want in r.stderr, (args, r.stderr)
