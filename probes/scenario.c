@@ -276,6 +276,14 @@ static int scen_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 			names[nnames++] = v;
 		}
 	}
+	/* a poll that the run's timeout cuts first would end every slow run as "timeout", not
+	 * with what the poll saw (the default timeout is 5 s) */
+	for (int i = 0; i < k->nsteps; i++)
+		if (k->steps[i].has_poll && k->steps[i].poll.within_us >= p->timeout_us)
+			return cfg_error(c, tok, "probe \"%s\": step \"%s\": poll \"within\" %.1f s is "
+				"not shorter than the scenario's timeout %.1f s, which ends the run first; "
+				"raise \"timeout\"", p->name, k->steps[i].name,
+				k->steps[i].poll.within_us / 1e6, p->timeout_us / 1e6);
 	/* every {{name}} a step's request uses is a var, or captured by a step before it; else
 	 * each run would fail there, "not set" (a step that captures what its own request uses,
 	 * a polled cursor, takes its first value from vars) */

@@ -306,6 +306,10 @@ def test_config_errors():
                      "capture": {"cursor": "$.next"}}]},
          'step "page": {{cursor}} is captured by this step, after its request: give it a first '
          'value in "vars"'),
+        ({"steps": [{"name": "wait", "request": {"url": "/x"},
+                     "poll": {"within": "20s", "until": {"status": 200}}}]},
+         'step "wait": poll "within" 20.0 s is not shorter than the scenario\'s timeout 5.0 s, '
+         'which ends the run first; raise "timeout"'),
     ]
     for extra, text in bad:
         p = {"name": "s", "kind": "scenario", "target": "http://127.0.0.1:1"}
