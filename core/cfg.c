@@ -1562,6 +1562,10 @@ const char *cfg_json_fault(const char *text, size_t len, size_t *at, char *buf, 
 		*at = n == JSMN_ERROR_PART ? len : jsmn_error_offset(text, len);
 		return jsmn_error(n, text, len, *at);
 	}
+	if (n > OP_CFG_MAX_TOKENS) { /* (before the tokens are allocated: a bound on them) */
+		snprintf(buf, cap, "%d JSON values, more than the %d allowed", n, OP_CFG_MAX_TOKENS);
+		return *at = 0, buf;
+	}
 	jsmntok_t *t = malloc(sizeof *t * (size_t)(n ? n : 1));
 	if (!t)
 		return *at = 0, "out of memory";
@@ -1623,9 +1627,6 @@ int cfg_load_text(struct cfg *out, const char *file, const char *text, size_t le
 	int n = jsmn_parse(&p, text, len, NULL, 0);
 	if (n == 0)
 		return cfg_error(&c, -1, "the file is empty; it must hold one JSON object {...}");
-	if (n > OP_CFG_MAX_TOKENS)
-		return cfg_error(&c, -1, "%d JSON values, more than the %d allowed", n,
-			OP_CFG_MAX_TOKENS);
 	c.t = malloc(sizeof *c.t * (size_t)n);
 	out->arena_cap = len * 2 + 65536;
 	out->arena = malloc(out->arena_cap);
