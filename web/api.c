@@ -51,11 +51,11 @@ static void jb_str(struct jbuf *b, const char *s)
 	jb_put(b, q, strlen(q));
 }
 
-/* headers: extra lines beyond Cache-Control, "" or lines ending in CRLF */
 /* How long POST /api/v1/reload waits for the outcome: a reload lets runs in progress finish
  * for up to 5 s (OP_RELOAD_SETTLE_US), then loads the file and starts the new engine. */
 #define RELOAD_WAIT_US (OP_RELOAD_SETTLE_US + 5000000)
 
+/* headers: extra lines beyond Cache-Control, "" or lines ending in CRLF */
 static int send_json_with(struct mg_connection *c, int status, struct jbuf *b,
 	const char *headers)
 {
