@@ -312,6 +312,15 @@ static void add(char *buf, size_t cap, size_t *w, const char *fmt, ...)
 
 static int cmd_probe(int argc, char **argv)
 {
+	if (argc == 1 && probe_kind_find(argv[0])) { /* the kind alone: say what comes next */
+		if (!strcmp(argv[0], "exec"))
+			fprintf(stderr, "outpost probe: exec needs a command: outpost probe exec [OPTS] "
+				"-- CMD [ARGS]\n");
+		else
+			fprintf(stderr, "outpost probe: %s needs a target: outpost probe %s TARGET "
+				"[OPTS]\n", argv[0], argv[0]);
+		return 2;
+	}
 	if (argc < 2) {
 		fputs(usage, stderr);
 		return 2;

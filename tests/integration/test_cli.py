@@ -407,6 +407,12 @@ def test_cname_chain_resolves():
 
 
 def test_probe_option_errors():
+    # the kind alone says what comes next (it printed the whole usage)
+    for kind, want in (("tcp", "outpost probe: tcp needs a target: outpost probe tcp TARGET "
+                        "[OPTS]"), ("exec", "outpost probe: exec needs a command: outpost probe "
+                                    "exec [OPTS] -- CMD [ARGS]")):
+        r = outpost("probe", kind)
+        eq((r.returncode, r.stderr.strip()), (2, want), kind)
     r = outpost("probe", "tcp", "127.0.0.1:1", "--sned", "x")
     eq(r.returncode, 2, "exit")
     assert 'did you mean "send"' in r.stderr, r.stderr
