@@ -538,6 +538,13 @@ int cli_main(int argc, char **argv, const struct cli_hooks *hooks)
 		return cmd_check(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "probe"))
 		return cmd_probe(argc - 2, argv + 2);
+	static const char *const commands[] = {"run", "check-config", "probe"};
+	const char *near = cfg_nearest(argv[1], commands, OP_ARRAY_LEN(commands));
+	if (near) {
+		fprintf(stderr, "outpost: unknown command \"%s\"; did you mean \"%s\"?\n", argv[1],
+			near);
+		return 2;
+	}
 	fprintf(stderr, "outpost: unknown command \"%s\"\n%s", argv[1], usage);
 	return 2;
 }

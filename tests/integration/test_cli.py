@@ -16,6 +16,9 @@ def test_version_and_help():
     eq(r.returncode, 0, "exit")
     assert "check-config" in r.stdout and "probe KIND TARGET" in r.stdout
     eq(outpost("frobnicate").returncode, 2, "unknown command")
+    r = outpost("chek-config", "x.json")
+    eq((r.returncode, r.stderr.strip()),
+       (2, 'outpost: unknown command "chek-config"; did you mean "check-config"?'), "a typo")
 
 
 def test_tcp_connect_ok():
