@@ -831,6 +831,33 @@ static void history_refill(void)
 			(unsigned long long)x.read, OP_S(x.read), (unsigned long long)x.windows);
 }
 
+/* At the start of the process, after history_refill: a probe whose last run (read back from
+ * the spool) was less than an interval ago runs an interval after it, as it would have had
+ * outpost not stopped, rather than at once: a restart (an upgrade, a power cut) does not run
+ * every probe again, nor a daily job twice. One whose last run is older, or a clock that is
+ * behind the last run's time (a board without a real-time clock, before NTP), starts as
+ * ever. */
+static void resume_schedules(uint64_t now)
+{
+	int64_t wall = plat_wall_us();
+	for (uint32_t i = 0; i < E.nprobes; i++) {
+		struct probe *p = E.probes[i];
+		const struct cfg_probe *cp = p->cfg;
+		const struct result *last = &p->stats.last;
+		if (cp->disabled || !p->stats.has_last || last->wall_us > wall)
+			continue;
+		int64_t next = cp->delay_us ? last->wall_us + last->duration_us +
+			(int64_t)cp->delay_us : last->wall_us + (int64_t)cp->interval_us;
+		if (next <= wall)
+			continue;
+		uint64_t due = now + OP_MIN((uint64_t)(next - wall), cp->interval_us);
+		if (due > p->due_us) {
+			p->due_us = due;
+			ev_timer_at(&op_loop, &p->tick, due);
+		}
+	}
+}
+
 /* What kinds keep between runs, into the snapshot. */
 static void publish_kinds(void)
 {
@@ -1365,8 +1392,10 @@ int engine_init(const struct cfg *cfg, const struct engine_opts *opts, char *err
 			cfg->logs_dir && cfg->logs_dir[0] ? cfg->logs_max_objects : 0);
 		keep_restore();
 		publish_kinds(); /* what they kept, at once: not zeros for a second */
-		if (!history_read)
+		if (!history_read) {
 			history_refill();
+			resume_schedules(now);
+		}
 		history_read = 1;
 	}
 	E.once_left = 0;

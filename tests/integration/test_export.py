@@ -448,6 +448,32 @@ def test_the_history_survives_a_restart_and_a_kill():
     app.stop()
 
 
+def test_a_restart_goes_on_from_each_probes_last_run():
+    """A probe at 30 s that ran just before a stop runs again 30 s after that run, not at the
+    restart (a daily job is not run twice by an upgrade); one at 200 ms goes on at once. Before,
+    every probe ran again at the start."""
+    spool = tempfile.mkdtemp()
+    _, tport = start_tool("mocktcp")
+    cfg = {"spool": {"dir": spool, "flush_every": "200ms"},
+           "probes": [{"name": "slow", "kind": "tcp", "target": f"127.0.0.1:{tport}",
+                       "interval": "30s", "timeout": "1s"},
+                      {"name": "fast", "kind": "tcp", "target": f"127.0.0.1:{tport}",
+                       "interval": "200ms", "timeout": "150ms"}]}
+    app = Appliance(cfg)
+    wait_for(lambda: len(history(app, "slow")) == 1, 10, "slow's first run")
+    ran = list(history(app, "slow"))[0]
+    rc, err = app.stop()
+    eq(rc, 0, f"stopped: {err}")
+    app = Appliance(cfg, port=app.port)
+    time.sleep(3)
+    m = app.metrics()
+    runs = lambda n: sum(v for lab, v in m["outpost_probe_runs_total"] if lab["probe"] == n)
+    eq(runs("slow"), 0, "slow waits for its interval from its last run")
+    assert runs("fast") >= 5, runs("fast")
+    eq(list(history(app, "slow")), [ran], "its last run, read back")
+    app.stop()
+
+
 def test_a_read_only_dev_shm_keeps_the_spool_in_memory_elsewhere():
     """A container whose /dev/shm cannot be written (in a mount namespace of the test's own):
     the spool in memory goes to /run (here a tmpfs of the namespace's) and results are

@@ -5,6 +5,7 @@ import os
 import signal
 import tempfile
 import time
+import urllib.request
 from lib import *
 
 
@@ -105,6 +106,7 @@ def test_windows_outlive_a_kill_through_the_spool():
 
     def cfg(interval):
         return {"state_dir": state, "spool": {"dir": spool, "flush_every": "200ms"},
+                "web": {"token": "t0k"},
                 "objective": {"availability": 0.9, "windows": ["5m"]},
                 "probes": [{"name": "down", "kind": "http",
                             "target": f"http://127.0.0.1:{mport}/status/500",
@@ -121,6 +123,14 @@ def test_windows_outlive_a_kill_through_the_spool():
 
     def ran(app):  # this process's first run
         return json.loads(app.get("/api/v1/probes")[1])["probes"][0]["runs"]["failure"] >= 1
+
+    def run_now(app):
+        # a restart goes on from the last run (an hour from it at 1h): one run, asked for
+        req = urllib.request.Request(f"http://127.0.0.1:{app.port}/api/v1/probes/down/run",
+                                     method="POST", data=b"",
+                                     headers={"Authorization": "Bearer t0k"})
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return r.status
     app = Appliance(cfg("200ms"))
     wait_for(lambda: runs(app) >= 20, 15, "twenty runs")
     before = runs(app)
@@ -130,6 +140,7 @@ def test_windows_outlive_a_kill_through_the_spool():
     # counted again from the spool can fire it on the next start's first run
     os.remove(os.path.join(state, "alarms.state"))
     app = Appliance(cfg("1h"))
+    eq(run_now(app), 200, "run now")
     wait_for(lambda: ran(app), 5, "the first run after the start")
     after = runs(app)
     # all but the unflushed batch (the 200 ms before the kill), and those after the reading
@@ -138,6 +149,7 @@ def test_windows_outlive_a_kill_through_the_spool():
     rc, err = app.stop()
     eq(rc, 0, f"exit {err}")
     app = Appliance(cfg("1h"))
+    eq(run_now(app), 200, "run now")
     wait_for(lambda: ran(app), 5, "the first run after the second start")
     eq(runs(app), after + 1, "nothing counted twice")
     app.stop()
