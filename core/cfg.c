@@ -135,6 +135,18 @@ const char *cfg_nearest(const char *s, const char *const *names, size_t n)
 	return bestd <= OP_MAX(2, len / 3) ? best : NULL;
 }
 
+const char *cfg_did_you_mean(char *buf, size_t cap, const char *s, const char *const *names,
+	size_t n, int braces)
+{
+	const char *near = cfg_nearest(s, names, n);
+	if (!near)
+		buf[0] = 0;
+	else
+		snprintf(buf, cap, "; did you mean %s%s%s?", braces ? "{{" : "\"", near,
+			braces ? "}}" : "\"");
+	return buf;
+}
+
 int cfg_tpl_next(const char **p, char *name, size_t cap)
 {
 	const char *open = *p ? strstr(*p, "{{") : NULL, *close = open ? strstr(open + 2, "}}") :
@@ -149,7 +161,7 @@ int cfg_tpl_next(const char **p, char *name, size_t cap)
 int cfg_tpl_names(struct cfg_ctx *c, int tok, const char *what, const char *tpl,
 	const char *const *names, size_t n)
 {
-	char name[64], list[256];
+	char name[64], list[256], hint[96];
 	for (const char *t = tpl; cfg_tpl_next(&t, name, sizeof name);) {
 		size_t i = 0, w = 0;
 		while (i < n && strcmp(name, names[i]))
@@ -159,9 +171,8 @@ int cfg_tpl_names(struct cfg_ctx *c, int tok, const char *what, const char *tpl,
 		for (i = 0; i < n && w < sizeof list; i++)
 			w += (size_t)snprintf(list + w, sizeof list - w, "%s{{%s}}", i ? ", " : "",
 				names[i]);
-		const char *near = cfg_nearest(name, names, n);
-		return cfg_error(c, tok, "%s: {{%s}} is not one of %s%s%s%s", what, name, list,
-			near ? "; did you mean {{" : "", near ? near : "", near ? "}}?" : "");
+		return cfg_error(c, tok, "%s: {{%s}} is not one of %s%s", what, name, list,
+			cfg_did_you_mean(hint, sizeof hint, name, names, n, 1));
 	}
 	return 0;
 }
@@ -728,9 +739,9 @@ static int read_objective(struct cfg_ctx *c, int tok, void *field)
 			snprintf(key, sizeof key, "%.*s", c->t[i].end - c->t[i].start,
 				c->text + c->t[i].start);
 			static const char *const names[] = {"availability", "latency", "windows"};
-			const char *near = cfg_nearest(key, names, 3);
-			return cfg_error(c, i, "unknown key \"%s\" in \"objective\"%s%s%s", key,
-				near ? "; did you mean \"" : "", near ? near : "", near ? "\"?" : "");
+			char hint[96];
+			return cfg_error(c, i, "unknown key \"%s\" in \"objective\"%s", key,
+				cfg_did_you_mean(hint, sizeof hint, key, names, 3, 0));
 		}
 		if (rc)
 			return rc;
@@ -1456,13 +1467,14 @@ static int alarm_targets(struct cfg_ctx *c, uint32_t k, int groups, const char *
 		if (groups)
 			return cfg_error(c, c->alarm_tok[k], "alarm \"%s\": no probe is in group \"%s\" "
 				"(a probe's \"groups\" puts it in one)", cfg->alarms[k].name, name);
-		const char **all = malloc(sizeof *all * (cfg->nprobes + 1)), *near = NULL;
+		const char **all = malloc(sizeof *all * (cfg->nprobes + 1));
+		char hint[96] = "";
 		for (uint32_t p = 0; all && p < cfg->nprobes; p++)
 			all[p] = cfg->probes[p].name;
-		near = all ? cfg_nearest(name, all, cfg->nprobes) : NULL;
+		if (all)
+			cfg_did_you_mean(hint, sizeof hint, name, all, cfg->nprobes, 0);
 		int rc = cfg_error(c, c->alarm_tok[k], "alarm \"%s\": \"probes\" names \"%s\", "
-			"which is not a probe of this config%s%s%s", cfg->alarms[k].name, name,
-			near ? "; did you mean \"" : "", near ? near : "", near ? "\"?" : "");
+			"which is not a probe of this config%s", cfg->alarms[k].name, name, hint);
 		free(all);
 		return rc;
 	}
@@ -1553,7 +1565,10 @@ static size_t jsmn_error_offset(const char *text, size_t len)
 	return p.pos;
 }
 
-const char *cfg_json_fault(const char *text, size_t len, size_t *at, char *buf, size_t cap)
+/* cfg_json_fault, handing the tokens to the caller (*toks, *ntok: the loader's) when they are
+ * JSON, so the text is tokenized once for both. */
+static const char *json_fault(const char *text, size_t len, size_t *at, char *buf, size_t cap,
+	jsmntok_t **toks, int *ntok)
 {
 	jsmn_parser p;
 	jsmn_init(&p);
@@ -1572,7 +1587,10 @@ const char *cfg_json_fault(const char *text, size_t len, size_t *at, char *buf, 
 	jsmn_init(&p);
 	n = jsmn_parse(&p, text, len, t, (unsigned)n);
 	int bad = 0, why = n < 0 ? -1 : json_check(text, t, n, &bad);
-	free(t);
+	if (n < 0 || why || !toks)
+		free(t);
+	else
+		*toks = t, *ntok = n;
 	if (n < 0) /* counting mode misses an unclosed object; the filling pass does not */
 		return *at = n == JSMN_ERROR_PART ? len : p.pos, jsmn_error(n, text, len, *at);
 	*at = (size_t)bad;
@@ -1586,6 +1604,11 @@ const char *cfg_json_fault(const char *text, size_t len, size_t *at, char *buf, 
 		return buf;
 	}
 	return why ? "invalid JSON: a ',' or ':' is missing or extra here" : NULL;
+}
+
+const char *cfg_json_fault(const char *text, size_t len, size_t *at, char *buf, size_t cap)
+{
+	return json_fault(text, len, at, buf, cap, NULL, NULL);
 }
 
 int cfg_load_text(struct cfg *out, const char *file, const char *text, size_t len, char *err,
@@ -1619,24 +1642,21 @@ int cfg_load_text(struct cfg *out, const char *file, const char *text, size_t le
 			"Latin-1 or another code page?); save it as UTF-8", (unsigned char)text[utf8]);
 	size_t at;
 	char why[160];
-	const char *fault = cfg_json_fault(text, len, &at, why, sizeof why);
+	const char *fault = json_fault(text, len, &at, why, sizeof why, &c.t, &c.ntok);
 	if (fault)
 		return cfg_error_off(&c, at, "%s", fault);
-	jsmn_parser p;
-	jsmn_init(&p);
-	int n = jsmn_parse(&p, text, len, NULL, 0);
-	if (n == 0)
-		return cfg_error(&c, -1, "the file is empty; it must hold one JSON object {...}");
-	c.t = malloc(sizeof *c.t * (size_t)n);
-	out->arena_cap = len * 2 + 65536;
-	out->arena = malloc(out->arena_cap);
-	int rc = OP_ENOMEM;
-	if (!c.t || !out->arena) {
-		snprintf(err, errcap, "%s: out of memory", file);
+	int rc = OP_EINVAL;
+	if (c.ntok == 0) {
+		rc = cfg_error(&c, -1, "the file is empty; it must hold one JSON object {...}");
 		goto fail;
 	}
-	jsmn_init(&p);
-	c.ntok = jsmn_parse(&p, text, len, c.t, (unsigned)n); /* (JSON: checked above) */
+	out->arena_cap = len * 2 + 65536;
+	out->arena = malloc(out->arena_cap);
+	if (!out->arena) {
+		snprintf(err, errcap, "%s: out of memory", file);
+		rc = OP_ENOMEM;
+		goto fail;
+	}
 	rc = cfg_object(&c, 0, "the top level", top_keys, OP_ARRAY_LEN(top_keys), out, NULL, 0,
 		NULL);
 	if (rc == 0 && json_skip(c.t, c.ntok, 0) != c.ntok)

@@ -137,6 +137,10 @@ int cfg_module_load(struct cfg *out, const struct cfg_module *m, const char *tar
 const char *cfg_error_text(const char *err);
 /* The closest of names[] to s (a slip of the keyboard), or NULL when none is close. */
 const char *cfg_nearest(const char *s, const char *const *names, size_t n);
+/* The same as a message's ending: "; did you mean \"x\"?" ("{{x}}" with braces) into buf, or ""
+ * when none is close. Returns buf. */
+const char *cfg_did_you_mean(char *buf, size_t cap, const char *s, const char *const *names,
+	size_t n, int braces);
 /* The next {{name}} of a template at *p: its name into name (cap bytes), *p past it; 0 when
  * there is none. */
 int cfg_tpl_next(const char **p, char *name, size_t cap);

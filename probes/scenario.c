@@ -310,10 +310,10 @@ static int scen_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 					return cfg_error(c, tok, "probe \"%s\": step \"%s\": {{%s}} is "
 						"captured by step \"%s\", which runs after it", p->name,
 						st->name, name, k->steps[by].name);
-				const char *near = cfg_nearest(name, names, (size_t)nnames);
+				char hint[96];
 				return cfg_error(c, tok, "probe \"%s\": step \"%s\": {{%s}} is neither "
-					"in \"vars\" nor captured by a step%s%s%s", p->name, st->name, name,
-					near ? "; did you mean {{" : "", near ? near : "", near ? "}}?" : "");
+					"in \"vars\" nor captured by a step%s", p->name, st->name, name,
+					cfg_did_you_mean(hint, sizeof hint, name, names, (size_t)nnames, 1));
 			}
 		}
 	}
