@@ -64,7 +64,7 @@ static char kept_object[LOG_NAME_MAX];
 static char kept_output[16384]; /* an exec probe keeps at most this much by default */
 static size_t kept_len;
 
-static void print_result(const struct cfg_probe *p, const struct result *r);
+static void print_result(const char *region, const struct cfg_probe *p, const struct result *r);
 
 static void keep_output(const struct probe *p, const char *name, const char *data, size_t len)
 {
@@ -78,7 +78,7 @@ static void dry_on_result(const struct probe *p, const struct result *r)
 {
 	if (kept_probe != p)
 		kept_object[0] = 0;
-	print_result(p->cfg, r);
+	print_result(engine_cfg()->region, p->cfg, r);
 	kept_probe = NULL;
 	kept_object[0] = 0;
 	dry_failed |= !r->ok;
@@ -252,43 +252,24 @@ static void probe_on_result(const struct probe *p, const struct result *r)
 	probe_got = 1;
 }
 
-/* Print a result as one JSON object. */
-static void print_result(const struct cfg_probe *p, const struct result *r)
+/* Print a result as one JSON line: the row the results API and the collectors get, and for an
+ * exec run what it would have stored. */
+static void print_result(const char *region, const struct cfg_probe *p, const struct result *r)
 {
-	char name[OP_NAME_MAX * 2], target[OP_TARGET_MAX * 2], detail[OP_DETAIL_MAX * 6];
-	char ts[40];
-	op_fmt_time(ts, sizeof ts, r->wall_us);
-	json_quote(name, sizeof name, p->name);
-	json_quote(target, sizeof target, p->target);
-	json_quote(detail, sizeof detail, r->detail);
-	printf("{\"timestamp\":\"%s\",\"probe\":%s,\"kind\":\"%s\",\"target\":%s,"
-		"\"success\":%s,\"duration_ms\":%.3f,\"phases\":{", ts, name, p->kind, target, r->ok ? "true" : "false", r->duration_us / 1e3);
-	for (int i = 0; i < PHASE_COUNT; i++)
-		printf("%s\"%s_ms\":%.3f", i ? "," : "", phase_name(i), r->phase_us[i] / 1e3);
-	printf("}");
-	if (!strcmp(p->kind, "http"))
-		printf(",\"http\":{\"status_code\":%d,\"version\":\"%.1f\",\"content_length\":%lld,"
-			"\"body_bytes\":%llu,\"redirects\":%u,\"ssl\":%s,\"last_modified\":%lld}",
-			r->http_status, r->http_version / 10.0, (long long)r->content_length,
-			(unsigned long long)r->body_bytes, r->redirects, r->ssl ? "true" : "false",
-			(long long)r->last_modified);
-	if (!strcmp(p->kind, "ws") && r->http_status == 101)
-		printf(",\"ws\":{\"message_bytes\":%llu}", (unsigned long long)r->body_bytes);
-	char tls[256];
-	result_tls_json(tls, sizeof tls, r);
-	printf("%s", tls);
-	if (!strcmp(p->kind, "exec")) {
-		char ev[600];
-		result_event(ev, sizeof ev, p->service, p->groups, r);
-		printf(",\"event\":%s", ev);
-		if (kept_object[0]) {
-			/* what would be stored: the log object's name and the captured output */
-			static char q[sizeof kept_output * 6 + 8];
-			json_quote_n(q, sizeof q, kept_output, kept_len);
-			printf(",\"log_object\":\"%s\",\"output\":%s", kept_object, q);
-		}
+	static char row[8192];
+	size_t n = result_json(row, sizeof row, p->name, p->kind, p->target, region, p->service,
+		p->groups, r);
+	if (!n) {
+		fprintf(stderr, "outpost: the result does not fit %zu bytes\n", sizeof row);
+		return;
 	}
-	printf(",\"reason\":\"%s\",\"detail\":%s}\n", r->ok ? "" : reason_label(r->reason), detail);
+	printf("%.*s", (int)n - 1, row); /* its closing brace comes last */
+	if (!strcmp(p->kind, "exec") && kept_object[0]) {
+		static char q[sizeof kept_output * 6 + 8];
+		json_quote_n(q, sizeof q, kept_output, kept_len);
+		printf(",\"log_object\":\"%s\",\"output\":%s", kept_object, q);
+	}
+	printf("}\n");
 }
 
 static const struct cfg_key *cli_key(const struct cfg_key *keys, size_t n, const char *name)
@@ -510,7 +491,7 @@ static int cmd_probe(int argc, char **argv)
 		engine_deinit();
 	}
 	if (probe_got)
-		print_result(&c.probes[0], &probe_result);
+		print_result(c.region, &c.probes[0], &probe_result);
 	else if (rc)
 		fprintf(stderr, "outpost probe: %s\n", err);
 	else

@@ -59,7 +59,11 @@ def test_read_endpoints():
     eq(len(r["results"]), 1, "limit")
     row = r["results"][0]
     eq(sorted(row), sorted(["timestamp", "probe", "kind", "target", "region", "success",
-                            "duration_ms", "phases", "reason", "detail", "http_status"]), "row")
+                            "duration_ms", "phases", "reason", "detail", "http_status", "http"]),
+       "row")
+    eq((row["http"]["version"], row["http"]["redirects"], row["http"]["ssl"]), ("1.1", 0, False),
+       "the response's facts")
+    assert row["http"]["body_bytes"] > 0 and row["http"]["content_length"] > 0, row
     eq((row["probe"], row["region"], row["success"]), ("api", "eu-1", True), "row values")
     newest = row["timestamp"]
     s, r = call(app, "GET", f"/api/v1/probes/api/results?since={newest}")
@@ -110,6 +114,34 @@ def test_head_gets_the_head_alone():
         eq((r.status, r.getheader("Allow")), (405, allow), f"{method} {path}")
         eq(json.loads(r.read())["error"], "method_not_allowed", f"{method} {path} body")
     conn.close()
+    app.stop()
+
+
+def shape(x):
+    """A JSON value's keys all the way down, without the values."""
+    if isinstance(x, dict):
+        return {k: shape(v) for k, v in x.items()}
+    return type(x).__name__
+
+
+def test_the_command_line_prints_the_apis_row():
+    """outpost probe is where an operator first sees a result, and where a script for the API or
+    a collector's results_webhook is written: its line is the row the API and the collectors
+    get, key for key (a success, a failure, a WebSocket run)."""
+    _, mport = start_tool("mockhttp")
+    _, wport = start_tool("outpost-mock")
+    extra = [{"name": "ws", "kind": "ws", "target": f"ws://127.0.0.1:{wport}/echo",
+              "interval": "1h", "send": "hi"}]
+    app = appliance(mport, extra=extra)
+    for name, args in (("api", ["http", f"http://127.0.0.1:{mport}/json"]),
+                       ("broken", ["http", f"http://127.0.0.1:{mport}/status/503"]),
+                       ("ws", ["ws", f"ws://127.0.0.1:{wport}/echo", "--send", "hi"])):
+        s, row = call(app, "POST", f"/api/v1/probes/{name}/run", "t0ken")
+        eq(s, 200, f"{name}: {row}")
+        _, line = probe(*args)
+        eq(shape(line), shape(row), f"outpost probe {args[0]} against the API's row of {name}")
+        eq((line["success"], line.get("http_status")), (row["success"], row.get("http_status")),
+           name)
     app.stop()
 
 

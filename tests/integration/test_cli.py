@@ -27,8 +27,8 @@ def test_tcp_connect_ok():
     eq(rc, 0, "exit")
     eq(res["success"], True, "success")
     eq(res["kind"], "tcp", "kind")
-    assert res["phases"]["connect_ms"] > 0, res
-    assert res["duration_ms"] >= res["phases"]["connect_ms"], res
+    assert res["phases"]["connect"] > 0, res
+    assert res["duration_ms"] >= res["phases"]["connect"], res
     assert res["timestamp"].endswith("Z"), res
     eq(res["detail"], "connected", "a success says what held")
 
@@ -45,7 +45,7 @@ def test_tcp_send_expect():
     _, port = start_tool("mocktcp", "-m", "reply:+OK ready\r\n")
     rc, res = probe("tcp", f"127.0.0.1:{port}", "--send", "PING\r\n", "--expect", "+OK")
     eq(rc, 0, f"exit {res}")
-    assert res["phases"]["processing_ms"] > 0, res
+    assert res["phases"]["processing"] > 0, res
 
 
 def test_tcp_expect_mismatch_names_what_came():
@@ -249,7 +249,7 @@ def test_dns_a_from_server():
                     "--expect", '{"answer_contains": "10.1.2.4", "min_answers": 2}')
     eq(rc, 0, f"exit {res}")
     assert "10.1.2.3" in res["detail"] and "10.1.2.4" in res["detail"], res
-    assert res["phases"]["resolve_ms"] > 0, res
+    assert res["phases"]["resolve"] > 0, res
 
 
 def test_dns_ptr_of_an_address_and_a_server_given_as_the_name():
@@ -325,7 +325,7 @@ def test_tcp_by_name_through_resolver():
     _, tport = start_tool("mocktcp")
     rc, res = probe("tcp", f"db.test:{tport}", env=outpost_env(dport))
     eq(rc, 0, f"exit {res}")
-    assert res["phases"]["resolve_ms"] > 0, res
+    assert res["phases"]["resolve"] > 0, res
     rc, res = probe("tcp", f"nope.test:{tport}", env=outpost_env(dport))
     eq(res["reason"], "resolve", f"{res}")
 
@@ -378,7 +378,7 @@ def test_a_resolver_that_fails_or_is_silent_gives_way_to_the_next():
             f"nameserver 127.0.0.1:{good}\n", ".conf")
         rc, res = probe("tcp", f"db.test:{tport}", "--timeout", "4s", env=env)
         eq((rc, res["reason"]), (0, ""), f"{res}")
-        assert least <= res["phases"]["resolve_ms"] < most, res
+        assert least <= res["phases"]["resolve"] < most, res
     # with only the failing one, SERVFAIL is the verdict, at once
     env["OUTPOST_RESOLV_CONF"] = write(f"nameserver 127.0.0.1:{bad}\n", ".conf")
     rc, res = probe("tcp", f"db.test:{tport}", env=env)

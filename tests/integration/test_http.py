@@ -17,10 +17,10 @@ def test_phases_and_facts():
     rc, res = http(port, "/bytes/1000")
     eq(rc, 0, f"{res}")
     ph = res["phases"]
-    assert ph["connect_ms"] > 0 and ph["processing_ms"] > 0, res
+    assert ph["connect"] > 0 and ph["processing"] > 0, res
     total = sum(ph.values())
     assert abs(total - res["duration_ms"]) < 0.5, res
-    eq(res["http"]["status_code"], 200, "status")
+    eq(res["http_status"], 200, "status")
     eq(res["http"]["content_length"], 1000, "content length")
     eq(res["http"]["body_bytes"], 1000, "body")
     eq(res["http"]["version"], "1.1", "version")
@@ -30,7 +30,7 @@ def test_injected_delay_is_measured():
     _, port = start_tool("mockhttp")
     rc, res = http(port, "/delay/150")
     eq(rc, 0, f"{res}")
-    assert 149 <= res["phases"]["processing_ms"] < 200, res
+    assert 149 <= res["phases"]["processing"] < 200, res
 
 
 def test_framings():
@@ -70,7 +70,7 @@ def test_redirects():
     _, port = start_tool("mockhttp")
     rc, res = http(port, "/redirect/3")
     eq(rc, 1, "3xx reported without max_redirects")
-    eq(res["http"]["status_code"], 302, "status")
+    eq(res["http_status"], 302, "status")
     rc, res = http(port, "/redirect/3", "--max_redirects", "3")
     eq(rc, 0, f"{res}")
     eq(res["http"]["redirects"], 3, "redirects")

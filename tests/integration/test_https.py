@@ -44,7 +44,7 @@ def test_good_certificate_and_phases():
     rc, res = https(port)
     eq(rc, 0, f"{res}")
     ph = res["phases"]
-    assert ph["tls_ms"] > 0 and ph["connect_ms"] > 0 and ph["processing_ms"] > 0, res
+    assert ph["tls"] > 0 and ph["connect"] > 0 and ph["processing"] > 0, res
     eq(res["tls"]["version"], "TLS 1.2", "version")
     assert res["tls"]["cipher"].startswith("TLS_ECDHE_ECDSA_WITH_"), res
     eq(res["tls"]["verified"], True, "verified")
@@ -139,7 +139,7 @@ def test_a_redirect_from_http_to_https_is_followed_and_verified():
     eq(rc, 0, f"{res}")
     eq((res["http"]["redirects"], res["http"]["ssl"], res["tls"]["verified"]), (1, True, True),
        f"{res}")
-    assert res["phases"]["tls_ms"] > 0, res
+    assert res["phases"]["tls"] > 0, res
     # the hop to https verifies like an https target: the system bundle does not trust our CA
     rc, res = probe("http", url, "--max_redirects", "1")
     eq(res["reason"], "cert_untrusted", f"{res}")
@@ -243,7 +243,7 @@ def test_client_certificate_for_mtls():
         return probe("http", f"https://localhost:{port}/", "--tls", json.dumps(
             {"ca_file": f"{D}/ca.pem", "cert_file": f"{D}/{cert}", "key_file": f"{D}/{key}"}))
     rc, res = mtls("client.pem", "client.key")
-    eq((rc, res["http"]["status_code"], res["tls"]["verified"]), (0, 200, True), f"{res}")
+    eq((rc, res["http_status"], res["tls"]["verified"]), (0, 200, True), f"{res}")
     rc, res = mtls("self.pem", "self.key")
     eq((rc, res["reason"]), (1, "tls"), f"{res}")
     assert res["detail"].startswith("alert "), res
@@ -279,8 +279,8 @@ def test_through_an_http_proxy():
                     f"http://127.0.0.1:{open_proxy}")
     eq(rc, 0, f"{res}")
     rc, res = https(sport, "--proxy", f"http://127.0.0.1:{open_proxy}")
-    eq((rc, res["http"]["status_code"], res["tls"]["verified"]), (0, 200, True), f"{res}")
-    assert res["phases"]["connect_ms"] > 0 and res["phases"]["tls_ms"] > 0, res
+    eq((rc, res["http_status"], res["tls"]["verified"]), (0, 200, True), f"{res}")
+    assert res["phases"]["connect"] > 0 and res["phases"]["tls"] > 0, res
     # a redirect from http to https goes through the proxy too: the second hop tunnels
     rc, res = probe("http", f"http://127.0.0.1:{mport}/r?to=https://localhost:{sport}/",
                     "--max_redirects", "1", "--tls", f'{{"ca_file": "{D}/ca.pem"}}', "--proxy",
@@ -372,13 +372,13 @@ def test_tcp_over_tls_checks_the_certificate_of_any_service():
     port = s_server("good", "-rev")
     rc, res = probe("tcp", f"localhost:{port}", *tls)
     eq(rc, 0, f"{res}")
-    assert res["phases"]["tls_ms"] > 0 and res["phases"]["connect_ms"] > 0, res
+    assert res["phases"]["tls"] > 0 and res["phases"]["connect"] > 0, res
     eq((res["tls"]["version"], res["tls"]["verified"]), ("TLS 1.2", True), f"{res}")
     assert res["detail"].startswith("TLS 1.2; the chain expires in 3"), res  # 30 days
     # the conversation goes through TLS too
     rc, res = probe("tcp", f"localhost:{port}", *tls, "--send", "olleh\n", "--expect", "hello")
     eq(rc, 0, f"{res}")
-    assert res["phases"]["processing_ms"] > 0, res
+    assert res["phases"]["processing"] > 0, res
     rc, res = probe("tcp", f"localhost:{port}", *tls, "--send", "olleh\n", "--expect", "bye",
                     "--timeout", "1s")
     eq(res["reason"], "timeout", f"{res}")
@@ -495,7 +495,7 @@ def test_starttls_upgrades_a_plain_dialogue_then_verifies():
         rc, res = probe("tcp", f"localhost:{srv.port}", "--starttls", proto, *tls)
         eq(rc, 0, f"{proto}: {res}")
         eq((res["tls"]["version"], res["tls"]["verified"]), ("TLS 1.2", True), f"{proto}: {res}")
-        assert res["phases"]["tls_ms"] > 0, res
+        assert res["phases"]["tls"] > 0, res
         eq(len(srv.seen), len([w for w, _ in StartTLS.DIALOGUE[proto] if w]), f"{proto} steps")
     # after the upgrade, send and expect go through TLS
     srv = StartTLS("smtp")

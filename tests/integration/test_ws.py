@@ -40,7 +40,7 @@ def test_echo_and_clean_close():
                     "--expect-contains", "outpost")
     eq(rc, 0, f"{res}")
     ph = res["phases"]
-    assert ph["connect_ms"] > 0 and ph["processing_ms"] > 0 and ph["transfer_ms"] > 0, res
+    assert ph["connect"] > 0 and ph["processing"] > 0 and ph["transfer"] > 0, res
     eq(res["ws"]["message_bytes"], 13, "reply size")
     # the server saw our close with 1000
     wait_for(lambda: stats(port)["closes"].get("1000") == 1, 5, "close 1000 at the server")
@@ -126,7 +126,7 @@ def test_wss_against_node():
     rc, res = probe("ws", f"wss://localhost:{port}/echo", "--send", "secure",
                     "--expect-contains", "secure", "--tls-ca-file", f"{d}/ca.pem")
     eq(rc, 0, f"{res}")
-    assert res["phases"]["tls_ms"] > 0, res
+    assert res["phases"]["tls"] > 0, res
     eq(res["tls"]["verified"], True, "verified")
     rc, res = probe("ws", f"wss://localhost:{port}/echo", "--send", "x")  # system CAs only
     eq((rc, res["reason"]), (1, "cert_untrusted"), f"{res}")
