@@ -432,6 +432,7 @@ int probe_run_done(struct probe_run *r, int ok, int reason, const char *fmt, ...
 	}
 	memcpy(res.phase_us, r->phase_us, sizeof res.phase_us);
 	res.duration_us = (uint32_t)probe_run_elapsed(r);
+	r->facts.reason = res.reason; /* how it ended, for cancel */
 	if (r->ops->cancel)
 		r->ops->cancel(r);
 	probe_cmd_forget(r);
@@ -1131,16 +1132,16 @@ static void on_signal(struct ev_io *io, unsigned events)
 	}
 }
 
-void engine_output(struct probe *p, int64_t wall_us, int ok, const char *data, size_t len)
+void engine_output(struct probe *p, int64_t wall_us, int outcome, const char *data, size_t len)
 {
 	char name[LOG_NAME_MAX];
 	if (p->adhoc || p->internal)
 		return;
-	logstore_name(name, sizeof name, p->cfg->service, wall_us, ok);
+	logstore_name(name, sizeof name, p->cfg->service, wall_us, outcome);
 	if (E.opts.on_output)
 		E.opts.on_output(p, name, data, len);
 	else
-		logstore_put(name, wall_us, ok, data, len);
+		logstore_put(name, wall_us, outcome, data, len);
 }
 
 const struct cfg *engine_cfg(void)

@@ -61,8 +61,9 @@ void engine_adhoc_slots(int n);
  * OP_EAGAIN (it is running right now), OP_ENOMEM (every ad-hoc slot busy) or OP_ECANCELED. */
 int engine_run_now(const char *name, struct result *out);
 
-/* A run of p that started at wall_us ended with this output: keep it as a log object. */
-void engine_output(struct probe *p, int64_t wall_us, int ok, const char *data, size_t len);
+/* A run of p that started at wall_us ended (enum log_outcome) with this output: keep it as a
+ * log object. */
+void engine_output(struct probe *p, int64_t wall_us, int outcome, const char *data, size_t len);
 
 /* The running appliance's name (config "name"). */
 const char *engine_name(void);

@@ -15,7 +15,9 @@ static struct {
 	int on, failing; /* failing: the last write did not reach the medium */
 } L; /* the index: changed by the engine under plat_lock, read by others under it */
 
-void logstore_name(char *out, size_t cap, const char *service, int64_t wall_us, int ok)
+static const char *const outcome_names[] = {"FAILURE", "SUCCESS", "INTERRUPTED"};
+
+void logstore_name(char *out, size_t cap, const char *service, int64_t wall_us, int outcome)
 {
 	char svc[OP_NAME_MAX];
 	size_t i = 0;
@@ -27,7 +29,7 @@ void logstore_name(char *out, size_t cap, const char *service, int64_t wall_us, 
 	}
 	svc[i] = 0;
 	snprintf(out, cap, "%s/%lld_%s", i ? svc : "_", (long long)(wall_us / 1000000),
-		ok ? "SUCCESS" : "FAILURE");
+		outcome_names[outcome >= 0 && outcome <= LOG_INTERRUPTED ? outcome : LOG_FAILURE]);
 }
 
 static struct log_entry *at(uint32_t i)
@@ -69,8 +71,12 @@ static void scan_file(void *ctx, const char *name, int is_dir)
 	struct scan *s = ctx;
 	long long ts;
 	char kind[16];
-	if (is_dir || sscanf(name, "%lld_%15[A-Z]", &ts, kind) != 2 ||
-		(strcmp(kind, "SUCCESS") && strcmp(kind, "FAILURE")))
+	int outcome = 0;
+	if (is_dir || sscanf(name, "%lld_%15[A-Z]", &ts, kind) != 2)
+		return;
+	while (outcome <= LOG_INTERRUPTED && strcmp(kind, outcome_names[outcome]))
+		outcome++;
+	if (outcome > LOG_INTERRUPTED)
 		return;
 	struct log_entry e;
 	snprintf(e.name, sizeof e.name, "%s/%s", s->service, name);
@@ -79,7 +85,7 @@ static void scan_file(void *ctx, const char *name, int is_dir)
 	int64_t size = plat_file_size(path);
 	e.size = size > 0 ? (uint32_t)size : 0;
 	e.wall_us = ts * 1000000;
-	e.ok = kind[0] == 'S';
+	e.outcome = (uint8_t)outcome;
 	if (s->n < s->cap) {
 		s->found[s->n++] = e;
 		return;
@@ -142,7 +148,7 @@ void logstore_deinit(void)
 	plat_unlock();
 }
 
-void logstore_put(const char *name, int64_t wall_us, int ok, const char *data, size_t len)
+void logstore_put(const char *name, int64_t wall_us, int outcome, const char *data, size_t len)
 {
 	if (!L.on)
 		return;
@@ -183,7 +189,7 @@ void logstore_put(const char *name, int64_t wall_us, int ok, const char *data, s
 	op_strlcpy(e->name, name, sizeof e->name);
 	e->size = (uint32_t)len;
 	e->wall_us = wall_us;
-	e->ok = (uint8_t)ok;
+	e->outcome = (uint8_t)outcome;
 	L.bytes += len;
 	while (L.len > 1 && L.bytes > L.max_bytes)
 		drop_oldest();
@@ -193,7 +199,7 @@ void logstore_put(const char *name, int64_t wall_us, int ok, const char *data, s
 int logstore_list(const char *service, struct log_entry *out, uint32_t cap)
 {
 	char prefix[OP_NAME_MAX + 2], tmp[LOG_NAME_MAX];
-	logstore_name(tmp, sizeof tmp, service, 0, 1);
+	logstore_name(tmp, sizeof tmp, service, 0, LOG_SUCCESS);
 	snprintf(prefix, sizeof prefix, "%.*s/", (int)(strchr(tmp, '/') - tmp), tmp);
 	size_t pl = strlen(prefix);
 	plat_lock();

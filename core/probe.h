@@ -40,7 +40,8 @@ struct probe_ops {
 	/* Resolution, connection and I/O events of the run. */
 	void (*on_event)(struct probe_run *r, int ev, unsigned events);
 	/* Release what the run holds beyond r->conn and r->dq (which the engine closes).
-	 * Called from probe_run_done, exactly once per run. May be NULL. */
+	 * Called from probe_run_done, exactly once per run; r->facts.reason says how the run
+	 * ended. May be NULL. */
 	void (*cancel)(struct probe_run *r);
 
 	/* A failed run is about to end with reason and detail: return 1 to keep it going (the

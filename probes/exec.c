@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "../core/engine.h"
+#include "../core/logstore.h"
 #include "../core/probe.h"
 #include "../core/regex.h"
 
@@ -161,8 +162,11 @@ static void exec_cancel(struct probe_run *r)
 {
 	struct exec_state *s = (struct exec_state *)r->state;
 	probe_cmd_stop(&s->cmd);
-	/* every run's output is kept as a log object, whatever ended it */
-	engine_output(r->p, r->wall_us, s->ok, s->out, s->cmd.len);
+	/* every run's output is kept as a log object, whatever ended it; a reload or a stop is
+	 * no verdict on the job */
+	int reason = r->facts.reason;
+	engine_output(r->p, r->wall_us, s->ok ? LOG_SUCCESS : reason == REASON_INTERRUPTED ||
+		reason == REASON_CANCELED ? LOG_INTERRUPTED : LOG_FAILURE, s->out, s->cmd.len);
 }
 
 const struct probe_ops probe_exec = {

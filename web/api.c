@@ -427,7 +427,8 @@ static int get_logs(struct mg_connection *c, const char *name, const char *q)
 		jb(&b, "%s{\"object\":", i ? "," : "");
 		jb_str(&b, e[i].name);
 		jb(&b, ",\"url\":\"/logs/%s\",\"timestamp\":\"%s\",\"succeeded\":%s,\"bytes\":%u}",
-			e[i].name, ts, e[i].ok ? "true" : "false", e[i].size);
+			e[i].name, ts, e[i].outcome == LOG_INTERRUPTED ? "null" : e[i].outcome ==
+			LOG_SUCCESS ? "true" : "false", e[i].size);
 	}
 	jb(&b, "]}\n");
 	free(e);

@@ -181,6 +181,32 @@ def test_graceful_stop_waits_for_running_commands():
             assert took < 1.5, took       # cut at the grace
 
 
+def test_an_interrupted_runs_output_is_kept_as_no_verdict():
+    """A stop (or a reload) that cuts a job keeps its output, under a name that says so: an
+    interrupted run is no verdict anywhere else, and whatever reads the names (an SLA runner's
+    collector counts _FAILURE) must not count the upgrade of the box as the job failing."""
+    import signal
+    logs = tempfile.mkdtemp(prefix="outpost-logs-")
+    cfg = {"shutdown_grace": "300ms", "logs": {"dir": logs}, "probes": [
+        {"name": "job", "kind": "exec", "target": "job", "interval": "1h", "timeout": "50s",
+         "command": ["sh", "-c", "echo started; sleep 30"]}]}
+    app = Appliance(cfg)
+    wait_for(lambda: metric(app.metrics(), "outpost_probes_inflight") == 1, 5, "running")
+    time.sleep(0.3)  # it has written its first line
+    app.signal(signal.SIGTERM)
+    _, err = app.p.communicate(timeout=15)
+    assert "0 runs finished in the grace period, 1 interrupted" in err, err
+    on_disk = os.listdir(os.path.join(logs, "job"))
+    assert len(on_disk) == 1 and re.fullmatch(r"\d{10}_INTERRUPTED", on_disk[0]), on_disk
+    with open(os.path.join(logs, "job", on_disk[0])) as f:
+        eq(f.read(), "started\n", "its output")
+    cfg["probes"][0]["disabled"] = True
+    app = Appliance(cfg)  # found again after the restart, and listed as no verdict
+    listed = json.loads(app.get("/api/v1/probes/job/logs")[1])["logs"]
+    eq([(o["object"], o["succeeded"]) for o in listed], [(f"job/{on_disk[0]}", None)], "listed")
+    app.stop()
+
+
 def test_a_full_disk_keeps_the_newest_log_objects():
     """The log store's medium fills before logs.max_bytes: the oldest objects go to make room,
     as at max_bytes, and each new run's output is still kept (before, none was, and every run
