@@ -374,7 +374,7 @@ static int head_done(struct probe_run *r, struct httpc *s, const struct httpc_re
 
 static void http_read(struct probe_run *r, struct httpc *s, const struct httpc_req *k)
 {
-	for (int round = 0; round < 64; round++) {
+	for (int round = 0; round < 64 || stream_pending(s->tls); round++) {
 		char scratch[4096];
 		char *dst = s->stage == HTTPC_HEAD ? s->head + s->head_len : scratch;
 		size_t cap = s->stage == HTTPC_HEAD ? sizeof s->head - s->head_len : sizeof scratch;
@@ -431,7 +431,8 @@ static void http_read(struct probe_run *r, struct httpc *s, const struct httpc_r
 				return;
 		}
 	}
-	/* a fast sender: yield to the loop, the socket stays readable */
+	/* a fast sender: yield to the loop, the socket stays readable (what TLS had read of it
+	 * is taken first) */
 }
 
 static void http_read(struct probe_run *r, struct httpc *s, const struct httpc_req *k);

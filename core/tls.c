@@ -361,6 +361,11 @@ int stream_recv(struct tls_conn *t, struct net_conn *c, void *buf, size_t cap)
 	return t ? tls_recv(t, buf, cap) : net_recv(c, buf, cap);
 }
 
+int stream_pending(const struct tls_conn *t)
+{
+	return t && mbedtls_ssl_check_pending(&t->ssl);
+}
+
 void stream_want(struct tls_conn *t, struct net_conn *c, unsigned plain)
 {
 	net_want(c, t ? tls_want(t) : plain);

@@ -38,6 +38,10 @@ int tls_recv(struct tls_conn *t, void *buf, size_t cap);
  * c. Like net_send/net_recv. */
 int stream_send(struct tls_conn *t, struct net_conn *c, const void *buf, size_t len);
 int stream_recv(struct tls_conn *t, struct net_conn *c, void *buf, size_t cap);
+/* Data the transport has already taken off the socket and not yet handed out (a TLS record read
+ * in part). A reader that stops for fairness must go on while there is some: the socket has
+ * nothing more to say, so no readiness would come back for it. */
+int stream_pending(const struct tls_conn *t);
 /* After OP_EAGAIN: wait on c for what the transport needs (TLS may have to write to read, or
  * read to write); plain: what a plain connection waits for (PLAT_READ or PLAT_WRITE). */
 void stream_want(struct tls_conn *t, struct net_conn *c, unsigned plain);

@@ -201,7 +201,7 @@ void wsc_io(struct wsc *w)
 		}
 		w->out_sent += (size_t)n;
 	}
-	for (int round = 0; round < 64; round++) {
+	for (int round = 0; round < 64 || stream_pending(w->tls); round++) {
 		uint8_t scratch[4096];
 		int up = w->state == WSC_UPGRADE;
 		uint8_t *dst = up ? (uint8_t *)w->head + w->head_len : scratch;

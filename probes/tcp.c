@@ -109,8 +109,8 @@ static void tcp_ok(struct probe_run *r, const struct tcp_conf *k)
 static void tcp_read(struct probe_run *r, struct tcp_state *s, const struct tcp_conf *k)
 {
 	/* bounded, so a server that sends without end cannot hold the loop: the socket stays
-	 * readable, and the run's deadline still fires */
-	for (int round = 0; round < 64; round++) {
+	 * readable, and the run's deadline still fires (what TLS read of it is taken first) */
+	for (int round = 0; round < 64 || stream_pending(s->tls); round++) {
 		if (r->buf_len == sizeof r->buf) {
 			/* keep the tail that could still begin a match */
 			size_t keep = s->expect_len - 1;

@@ -2,10 +2,12 @@
 time: phases, verification verdicts with distinct reasons, expiry reported even when
 verification fails, insecure_skip_verify, cert_min_days, the TLS series on /metrics, and
 STARTTLS against a server in the test and against OpenLDAP's slapd and MariaDB."""
+import base64
 import calendar
 import hashlib
 import json
 import os
+import re
 import shutil
 import socket
 import ssl
@@ -226,6 +228,103 @@ def test_tls_broken_after_the_handshake_is_named():
         rc, res = https(srv.getsockname()[1], "--timeout", "3s")
         srv.close()
         eq((rc, res["reason"], res["detail"]), (1, "recv", said), f"{res}")
+
+
+def record_server():
+    """A TLS server whose whole answer reaches the client in one write: n one-byte records,
+    then one record of 8000 bytes ending "READY". n comes as the path of an HTTP request (the
+    answer then has a head), of a WebSocket upgrade (the answer is the reply message to the
+    client's) or as a line of its own (tcp)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(f"{D}/good.pem", f"{D}/good.key")
+    srv = socket.create_server(("127.0.0.1", 0))
+
+    def serve(c):
+        c.settimeout(5)
+        inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        t = ctx.wrap_bio(inc, out, server_side=True)
+
+        def more():
+            c.sendall(out.read())
+            d = c.recv(65536)
+            if not d:
+                raise EOFError
+            inc.write(d)
+        try:
+            while True:
+                try:
+                    t.do_handshake()
+                    c.sendall(out.read())
+                    break
+                except ssl.SSLWantReadError:
+                    more()
+            got = b""
+            while not got.endswith(b"\n") or (got.startswith(b"GET") and b"\r\n\r\n" not in got):
+                try:
+                    got += t.read(4096)
+                except ssl.SSLWantReadError:
+                    more()
+            tail = b"y" * 7995 + b"READY"
+            if got.startswith(b"GET /ws/"):  # a WebSocket: a text message as the reply
+                n = int(got.split()[1][4:])
+                key = re.search(rb"Sec-WebSocket-Key: *(\S+)", got, re.I).group(1)
+                accept = base64.b64encode(hashlib.sha1(
+                    key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
+                t.write(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                        b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept + b"\r\n\r\n")
+                c.sendall(out.read())
+                while True:  # the client's message
+                    try:
+                        if t.read(4096):
+                            break
+                    except ssl.SSLWantReadError:
+                        more()
+                t.write(b"\x81\x7e" + struct.pack(">H", n + len(tail)))
+            elif got.startswith(b"GET"):
+                n = int(got.split()[1][1:])
+                t.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (n + len(tail)))
+            else:
+                n = int(got)
+            for _ in range(n):
+                t.write(b"x")
+            t.write(tail)
+            c.sendall(out.read())
+            c.recv(1)  # until the client goes
+        except (OSError, EOFError, ValueError):
+            pass
+        finally:
+            c.close()
+
+    def accept():
+        while True:
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(c,), daemon=True).start()
+    threading.Thread(target=accept, daemon=True).start()
+    return srv
+
+
+def test_a_record_read_in_part_is_read_to_its_end():
+    """The readers take at most so much a turn, so a fast sender cannot hold the loop; when the
+    turn ended inside a TLS record, the rest of it, already off the socket, waited for readiness
+    the socket would never give again: a response whose last record came that way stalled to
+    the timeout ("no result within 1000ms during transfer", 4159 of 8063 bytes). Whatever the
+    records' layout, each run ends when the last byte is there."""
+    srv = record_server()
+    port = srv.getsockname()[1]
+    for n in range(48, 72):
+        rc, res = probe("http", f"https://localhost:{port}/{n}", "--insecure", "--timeout", "1s",
+                        "--expect-body-contains", "READY")
+        eq((rc, res["detail"], res["http"]["body_bytes"]), (0, "200", n + 8000), f"http, {n}")
+        rc, res = probe("tcp", f"localhost:{port}", "--tls", '{"insecure_skip_verify": true}',
+                        "--send", f"{n}\n", "--expect", "READY", "--timeout", "1s")
+        eq((rc, res["reason"]), (0, ""), f"tcp, {n}: {res}")
+        rc, res = probe("ws", f"wss://localhost:{port}/ws/{n}", "--insecure", "--send", "hi",
+                        "--expect-contains", "READY", "--timeout", "1s")
+        eq((rc, res["reason"], res["ws"]["message_bytes"]), (0, "", n + 8000), f"ws, {n}: {res}")
+    srv.close()
 
 
 def test_client_certificate_for_mtls():
