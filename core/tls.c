@@ -571,6 +571,18 @@ void tls_error(const struct tls_conn *t, int rc, char *buf, size_t cap)
 		alert_text(t->ssl.in_msg[1], buf, cap);
 		return;
 	}
+	/* a handshake message larger than a record (a certificate chain over 16 KiB: many
+	 * names, many intermediates) comes in pieces, which mbedTLS 2.28 does not join */
+	if (rc == MBEDTLS_ERR_SSL_FEATURE_UNAVAILABLE && t && t->ssl.in_msg &&
+		t->ssl.in_msgtype == MBEDTLS_SSL_MSG_HANDSHAKE && t->ssl.in_hslen > t->ssl.in_msglen) {
+		int type = t->ssl.in_msg[0];
+		snprintf(buf, cap, "the server's %s (%zu bytes) spans records, which mbedTLS "
+			"cannot join", type == MBEDTLS_SSL_HS_CERTIFICATE ?
+			"certificate chain" : type == MBEDTLS_SSL_HS_SERVER_KEY_EXCHANGE ?
+			"key exchange" : type == MBEDTLS_SSL_HS_CERTIFICATE_REQUEST ?
+			"certificate request" : "handshake message", t->ssl.in_hslen - 4);
+		return;
+	}
 	switch (rc) {
 	case MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE: s = "the server sent a fatal alert"; break;
 	case MBEDTLS_ERR_SSL_NO_USABLE_CIPHERSUITE: s = "no cipher suite in common"; break;

@@ -200,6 +200,31 @@ def test_a_refused_handshake_names_the_alert():
         eq((rc, res["reason"], res["detail"]), (1, "tls", said), " ".join(opts))
 
 
+def test_a_chain_too_large_for_one_record_is_named():
+    """A certificate with 900 names (over 16 KiB, so the server sends it over several records):
+    the run fails saying so, not "mbedTLS error -0x7080"."""
+    d = tempfile.mkdtemp(prefix="outpost-bigcert-")
+    with open(f"{d}/san.cnf", "w") as f:
+        f.write("[req]\ndistinguished_name=dn\n[dn]\n[ext]\nsubjectAltName=DNS:localhost," +
+                ",".join(f"DNS:host{i:04d}.example.com" for i in range(900)) + "\n")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", f"{d}/big.key", "-out",
+                    f"{d}/big.pem", "-days", "2", "-subj", "/CN=localhost", "-config",
+                    f"{d}/san.cnf", "-extensions", "ext"], check=True, capture_output=True,
+                   timeout=60)
+    port = free_port()
+    p = subprocess.Popen(["openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-www",
+                          "-quiet", "-cert", f"{d}/big.pem", "-key", f"{d}/big.key"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    lib._procs.append(p)
+    wait_for(lambda: socket.socket().connect_ex(("127.0.0.1", port)) == 0, 10, "s_server")
+    rc, res = probe("http", f"https://localhost:{port}/", "--insecure")
+    eq((rc, res["reason"]), (1, "tls"), f"{res}")
+    assert re.fullmatch(r"the server's certificate chain \(\d{5} bytes\) spans records, which "
+                        r"mbedTLS cannot join", res["detail"]), res
+    shutil.rmtree(d)
+
+
 def test_tls_broken_after_the_handshake_is_named():
     """A server whose bytes go bad after the handshake (a record whose MAC does not verify, as a
     middlebox that alters data makes; bytes that are not a record at all): the probe fails at
