@@ -194,10 +194,14 @@ size_t result_json(char *out, size_t cap, const char *name, const char *kind, co
 	if (r->http_status && w > 0 && (size_t)w < cap)
 		w += snprintf(out + w, cap - (size_t)w, ",\"http_status\":%d", r->http_status);
 	/* what the response was, as curl -w tells it; a WebSocket's reply message */
+	char version[8] = "null"; /* no response */
+	if (r->http_version)
+		snprintf(version, sizeof version, "\"%d.%d\"", r->http_version / 10,
+			r->http_version % 10);
 	if (!strcmp(kind, "http") && w > 0 && (size_t)w < cap)
-		w += snprintf(out + w, cap - (size_t)w, ",\"http\":{\"version\":\"%.1f\","
+		w += snprintf(out + w, cap - (size_t)w, ",\"http\":{\"version\":%s,"
 			"\"content_length\":%lld,\"body_bytes\":%llu,\"redirects\":%u,\"ssl\":%s,"
-			"\"last_modified\":%lld}", r->http_version / 10.0, (long long)r->content_length,
+			"\"last_modified\":%lld}", version, (long long)r->content_length,
 			(unsigned long long)r->body_bytes, r->redirects, r->ssl ? "true" : "false",
 			(long long)r->last_modified);
 	if (!strcmp(kind, "ws") && r->http_status == 101 && w > 0 && (size_t)w < cap)
