@@ -587,6 +587,20 @@ void tls_error(const struct tls_conn *t, int rc, char *buf, size_t cap)
 	case MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE: s = "the server sent a fatal alert"; break;
 	case MBEDTLS_ERR_SSL_NO_USABLE_CIPHERSUITE: s = "no cipher suite in common"; break;
 	case MBEDTLS_ERR_SSL_BAD_HS_SERVER_HELLO: s = "bad ServerHello"; break;
+	/* what a broken or hostile server sends in place of the next handshake message */
+	case MBEDTLS_ERR_SSL_BAD_HS_CERTIFICATE: s = "bad or missing Certificate message"; break;
+	case MBEDTLS_ERR_SSL_BAD_HS_CERTIFICATE_REQUEST: s = "bad CertificateRequest"; break;
+	case MBEDTLS_ERR_SSL_BAD_HS_SERVER_KEY_EXCHANGE:
+		s = "bad ServerKeyExchange (its curve or signature)";
+		break;
+	case MBEDTLS_ERR_SSL_BAD_HS_SERVER_HELLO_DONE: s = "bad ServerHelloDone"; break;
+	case MBEDTLS_ERR_SSL_BAD_HS_CHANGE_CIPHER_SPEC: s = "bad ChangeCipherSpec"; break;
+	case MBEDTLS_ERR_SSL_BAD_HS_FINISHED:
+		s = "bad Finished (the handshake altered on the way?)";
+		break;
+	case MBEDTLS_ERR_SSL_BAD_HS_NEW_SESSION_TICKET: s = "bad NewSessionTicket"; break;
+	case MBEDTLS_ERR_SSL_UNEXPECTED_MESSAGE: s = "a message out of place in the handshake"; break;
+	case MBEDTLS_ERR_SSL_UNEXPECTED_RECORD: s = "a record out of place"; break;
 	case MBEDTLS_ERR_SSL_INVALID_RECORD:
 		s = t && t->ready ? "not a TLS record" : "not a TLS record (is the port TLS?)";
 		break;
@@ -603,6 +617,9 @@ void tls_error(const struct tls_conn *t, int rc, char *buf, size_t cap)
 	}
 	if (s)
 		snprintf(buf, cap, "%s", s);
+	else if (-rc >= 0x2000 && -rc <= 0x3000) /* an X.509 error (with its ASN.1 cause) */
+		snprintf(buf, cap, "the server's certificate cannot be read (X.509 error -0x%04x)",
+			(unsigned)-rc);
 	else
 		snprintf(buf, cap, "mbedTLS error -0x%04x", (unsigned)-rc);
 }

@@ -225,6 +225,46 @@ def test_a_chain_too_large_for_one_record_is_named():
     shutil.rmtree(d)
 
 
+def test_a_broken_handshake_is_named():
+    """A server that answers the ClientHello with a ServerHello and then what no server should:
+    a certificate that is not one, no Certificate message, a list whose length lies, data
+    before the handshake is done. Each failure says which (it said "mbedTLS error -0x7a00")."""
+    def hs(kind, body):
+        return bytes([kind]) + struct.pack(">I", len(body))[1:] + body
+
+    def record(body):
+        return b"\x16\x03\x03" + struct.pack(">H", len(body)) + body
+    hello = hs(2, b"\x03\x03" + os.urandom(32) + b"\x00\xc0\x2b\x00")  # ECDHE-ECDSA-AES128-GCM
+    cert = b"not a certificate " * 16
+    for sent, said in (
+            (record(hello + hs(11, struct.pack(">I", len(cert) + 3)[1:] +
+                                struct.pack(">I", len(cert))[1:] + cert)),
+             "the server's certificate cannot be read (X.509 error -0x2180)"),
+            (record(hello + hs(14, b"")), "bad or missing Certificate message"),
+            (record(hello + hs(11, b"\x00\x00\x10\x00\x00\x05abc")),
+             "bad or missing Certificate message"),
+            (record(hello) + b"\x17\x03\x03\x00\x05hello",
+             "a message out of place in the handshake")):
+        srv = socket.create_server(("127.0.0.1", 0))
+
+        def serve():
+            c, _ = srv.accept()
+            c.settimeout(5)
+            try:
+                c.recv(65536)  # the ClientHello
+                c.sendall(sent)
+                c.recv(100)
+            except OSError:
+                pass
+            finally:
+                c.close()
+        threading.Thread(target=serve, daemon=True).start()
+        rc, res = probe("http", f"https://localhost:{srv.getsockname()[1]}/", "--insecure",
+                        "--timeout", "3s")
+        srv.close()
+        eq((rc, res["reason"], res["detail"]), (1, "tls", said), f"{res}")
+
+
 def test_tls_broken_after_the_handshake_is_named():
     """A server whose bytes go bad after the handshake (a record whose MAC does not verify, as a
     middlebox that alters data makes; bytes that are not a record at all): the probe fails at
