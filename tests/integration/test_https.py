@@ -225,6 +225,25 @@ def test_a_chain_too_large_for_one_record_is_named():
     shutil.rmtree(d)
 
 
+def serve_once(talk):
+    """A server for one connection, on a port of its own (returned): talk(c) speaks on it, and
+    the connection is closed after."""
+    srv = socket.create_server(("127.0.0.1", 0))
+
+    def serve():
+        c, _ = srv.accept()
+        srv.close()
+        c.settimeout(5)
+        try:
+            talk(c)
+        except OSError:
+            pass
+        finally:
+            c.close()
+    threading.Thread(target=serve, daemon=True).start()
+    return srv.getsockname()[1]
+
+
 def test_a_broken_handshake_is_named():
     """A server that answers the ClientHello with a ServerHello and then what no server should:
     a certificate that is not one, no Certificate message, a list whose length lies, data
@@ -245,23 +264,12 @@ def test_a_broken_handshake_is_named():
              "bad or missing Certificate message"),
             (record(hello) + b"\x17\x03\x03\x00\x05hello",
              "a message out of place in the handshake")):
-        srv = socket.create_server(("127.0.0.1", 0))
-
-        def serve():
-            c, _ = srv.accept()
-            c.settimeout(5)
-            try:
-                c.recv(65536)  # the ClientHello
-                c.sendall(sent)
-                c.recv(100)
-            except OSError:
-                pass
-            finally:
-                c.close()
-        threading.Thread(target=serve, daemon=True).start()
-        rc, res = probe("http", f"https://localhost:{srv.getsockname()[1]}/", "--insecure",
+        def talk(c):
+            c.recv(65536)  # the ClientHello
+            c.sendall(sent)
+            c.recv(100)
+        rc, res = probe("http", f"https://localhost:{serve_once(talk)}/", "--insecure",
                         "--timeout", "3s")
-        srv.close()
         eq((rc, res["reason"], res["detail"]), (1, "tls", said), f"{res}")
 
 
@@ -275,23 +283,12 @@ def test_tls_broken_after_the_handshake_is_named():
     for bad, said in ((b"\x17\x03\x03\x00\x28" + os.urandom(40),
                        "a record failed its MAC (altered on the way?)"),
                       (b"HTTP/1.1 200 OK\r\n\r\n", "not a TLS record")):
-        srv = socket.create_server(("127.0.0.1", 0))
-
-        def serve():
-            c, _ = srv.accept()
-            c.settimeout(5)
-            try:
-                t = ctx.wrap_socket(c, server_side=True)
-                t.recv(4096)
-                os.write(t.fileno(), bad)  # under TLS, on the socket itself
-                time.sleep(1)
-            except OSError:
-                pass
-            finally:
-                c.close()
-        threading.Thread(target=serve, daemon=True).start()
-        rc, res = https(srv.getsockname()[1], "--timeout", "3s")
-        srv.close()
+        def talk(c):
+            t = ctx.wrap_socket(c, server_side=True)
+            t.recv(4096)
+            os.write(t.fileno(), bad)  # under TLS, on the socket itself
+            time.sleep(1)
+        rc, res = https(serve_once(talk), "--timeout", "3s")
         eq((rc, res["reason"], res["detail"]), (1, "recv", said), f"{res}")
 
 
