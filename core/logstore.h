@@ -1,7 +1,7 @@
 /* logstore.h: the exec probe's run outputs as log objects on disk, named
- * "<service>/<unix seconds>_SUCCESS|FAILURE|INTERRUPTED", bounded by bytes and count (oldest deleted
- * first). The index lives in the engine's arena; web threads read it under plat_lock and read
- * the files themselves. */
+ * "<service>/<unix seconds>_SUCCESS|FAILURE|INTERRUPTED", bounded by bytes and count
+ * (oldest deleted first). The index lives in the engine's arena; web threads read it under
+ * plat_lock and read the files themselves. */
 #ifndef LOGSTORE_H
 #define LOGSTORE_H
 

@@ -617,7 +617,8 @@ void tls_error(const struct tls_conn *t, int rc, char *buf, size_t cap)
 	}
 	if (s)
 		snprintf(buf, cap, "%s", s);
-	else if (-rc >= 0x2000 && -rc <= 0x3000) /* an X.509 error (with its ASN.1 cause) */
+	else if ((-rc & 0x7f80) >= -MBEDTLS_ERR_X509_FEATURE_UNAVAILABLE &&
+		(-rc & 0x7f80) <= -MBEDTLS_ERR_X509_FATAL_ERROR) /* X.509's, with an ASN.1 cause */
 		snprintf(buf, cap, "the server's certificate cannot be read (X.509 error -0x%04x)",
 			(unsigned)-rc);
 	else
