@@ -512,6 +512,20 @@ static void resolve_cb(void *udata, int err, const struct dns_reply *reply)
 		"no IPv6 address");
 }
 
+/* "localhost" or a name under it ("bafy....ipfs.localhost"), as written or whole. */
+static int is_localhost(const char *name)
+{
+	size_t n = strlen(name);
+	if (n && name[n - 1] == '.')
+		n--;
+	char tail[10];
+	if (n < 9 || (n > 9 && name[n - 10] != '.'))
+		return 0;
+	memcpy(tail, name + n - 9, 9);
+	tail[9] = 0;
+	return dns_name_eq(tail, "localhost");
+}
+
 int dns_resolve_start(struct dns_resolve *rv)
 {
 	uint16_t port = rv->addr->port;
@@ -529,6 +543,14 @@ int dns_resolve_start(struct dns_resolve *rv)
 		return literal;
 	if (dns_hosts_lookup(rv->host, first, rv->addr) == 0 ||
 		(!rv->family && dns_hosts_lookup(rv->host, PLAT_AF_INET6, rv->addr) == 0)) {
+		rv->addr->port = port;
+		return 0;
+	}
+	/* RFC 6761 6.3: localhost and every name under it are this host and are not asked of DNS
+	 * (which says NXDOMAIN), as curl, browsers and systemd-resolved have it: a local IPFS
+	 * gateway sends a path request to its subdomain form, http://CID.ipfs.localhost:8080/ */
+	if (is_localhost(rv->host)) {
+		plat_addr_parse(first == PLAT_AF_INET6 ? "::1" : "127.0.0.1", rv->addr);
 		rv->addr->port = port;
 		return 0;
 	}

@@ -108,7 +108,8 @@ struct dns_resolve {
 	uint8_t tried;           /* the resolver's own: names asked for so far */
 	uint8_t v4_unreachable;  /* dns_resolve_ipv6_instead took over */
 };
-/* An IP literal or /etc/hosts entry answers at once (returns 0, cb not called); otherwise DNS
+/* An IP literal, /etc/hosts entry or localhost name (RFC 6761: "localhost", "x.localhost",
+ * the loopback address) answers at once (returns 0, cb not called); otherwise DNS
  * A, then AAAA when there is no IPv4 address (with family 0): returns OP_EAGAIN and cb
  * follows. A name is tried with resolv.conf's search suffixes as the C library does ("ndots",
  * default 1): a name with no usable answer (an error rcode, or no address) gives way to the

@@ -402,6 +402,24 @@ def test_hosts_file_entries_it_cannot_keep_are_reported():
     eq(json.loads(r.stdout)["reason"], "resolve", r.stdout)
 
 
+def test_localhost_names_are_this_host():
+    """RFC 6761 6.3: "localhost" and every name under it are the loopback address, never asked of
+    DNS (which says NXDOMAIN), as curl and browsers have it: a local IPFS gateway answers a path
+    request with its subdomain form, http://CID.ipfs.localhost:8080/. An /etc/hosts without
+    localhost (a minimal image) changes nothing; the Host header names the name."""
+    _, mport = start_tool("mockhttp")
+    _, dport = start_tool("mockdns", "bafy.ipfs.localhost:NXDOMAIN", "localhost:NXDOMAIN",
+                          "notlocalhost:A:127.0.0.2")
+    env = outpost_env(dport)
+    env["OUTPOST_HOSTS"] = write("", ".hosts")
+    for host in ("bafy.ipfs.localhost", "LocalHost.", "localhost"):
+        rc, res = probe("http", f"http://{host}:{mport}/echo/x", "--expect-body-contains",
+                        f"Host: {host}:{mport}", "--timeout", "2s", env=env)
+        eq((rc, res["reason"]), (0, ""), f"{host}: {res}")
+    rc, res = probe("tcp", f"notlocalhost:{mport}", "--timeout", "1s", env=env)
+    assert rc == 1 and "127.0.0.2" in res["detail"], f"a name that only ends so is asked: {res}"
+
+
 def test_cname_chain_resolves():
     _, dport = start_tool("mockdns", "alias.test:CNAME:db.test", "alias.test:A:127.0.0.1")
     _, tport = start_tool("mocktcp")
