@@ -72,6 +72,144 @@ int dns_name_eq(const char *a, const char *b)
 	return 1;
 }
 
+/* ---- IDNA: a label beyond ASCII in its Punycode form (RFC 3492) ---- */
+
+enum { PC_BASE = 36, PC_TMIN = 1, PC_TMAX = 26, PC_SKEW = 38, PC_DAMP = 700, PC_BIAS = 72,
+	PC_N = 128, LABEL_MAX = 63 };
+
+static uint32_t pc_adapt(uint32_t delta, uint32_t points, int first)
+{
+	uint32_t k = 0;
+	delta = first ? delta / PC_DAMP : delta / 2;
+	delta += delta / points;
+	for (; delta > ((PC_BASE - PC_TMIN) * PC_TMAX) / 2; k += PC_BASE)
+		delta /= PC_BASE - PC_TMIN;
+	return k + (PC_BASE - PC_TMIN + 1) * delta / (delta + PC_SKEW);
+}
+
+static char pc_digit(uint32_t d)
+{
+	return (char)(d < 26 ? 'a' + d : '0' + d - 26);
+}
+
+/* The lowercase of a capital IDNA maps (the scripts whose case is a fixed offset). */
+static uint32_t idna_lower(uint32_t c)
+{
+	if ((c >= 'A' && c <= 'Z') || (c >= 0xc0 && c <= 0xde && c != 0xd7) ||
+		(c >= 0x391 && c <= 0x3ab && c != 0x3a2) || (c >= 0x410 && c <= 0x42f))
+		return c + 0x20;
+	if (c >= 0x400 && c <= 0x40f)
+		return c + 0x50;
+	if (c == 0x386) /* the Greek capitals with tonos */
+		return 0x3ac;
+	if (c >= 0x388 && c <= 0x38a)
+		return c + 0x25;
+	if (c == 0x38c)
+		return 0x3cc;
+	if (c == 0x38e || c == 0x38f)
+		return c + 0x3f;
+	return c;
+}
+
+/* "xn--" and the Punycode of cp[0..n) into out; the length, or -1 when over LABEL_MAX. */
+static int punycode_label(const uint32_t *cp, size_t n, char *out)
+{
+	char buf[LABEL_MAX + 1];
+	size_t w = 4, basic;
+	memcpy(buf, "xn--", 4);
+	for (size_t i = 0; i < n; i++)
+		if (cp[i] < PC_N) {
+			if (w >= LABEL_MAX)
+				return -1;
+			buf[w++] = (char)cp[i];
+		}
+	basic = w - 4;
+	if (basic && w >= LABEL_MAX)
+		return -1;
+	if (basic)
+		buf[w++] = '-';
+	uint32_t next = PC_N, delta = 0, bias = PC_BIAS;
+	for (size_t h = basic; h < n; delta++, next++) {
+		uint32_t m = UINT32_MAX;
+		for (size_t i = 0; i < n; i++)
+			if (cp[i] >= next && cp[i] < m)
+				m = cp[i];
+		delta += (m - next) * (uint32_t)(h + 1); /* no overflow: a label has < 64 points */
+		next = m;
+		for (size_t i = 0; i < n; i++) {
+			if (cp[i] < next)
+				delta++;
+			if (cp[i] != next)
+				continue;
+			uint32_t q = delta;
+			for (uint32_t k = PC_BASE;; k += PC_BASE) {
+				uint32_t t = k <= bias ? PC_TMIN : k >= bias + PC_TMAX ? PC_TMAX : k - bias;
+				if (q < t)
+					break;
+				if (w >= LABEL_MAX)
+					return -1;
+				buf[w++] = pc_digit(t + (q - t) % (PC_BASE - t));
+				q = (q - t) / (PC_BASE - t);
+			}
+			if (w >= LABEL_MAX)
+				return -1;
+			buf[w++] = pc_digit(q);
+			bias = pc_adapt(delta, (uint32_t)(h + 1), h == basic);
+			delta = 0;
+			h++;
+		}
+	}
+	memcpy(out, buf, w);
+	return (int)w;
+}
+
+int dns_name_ascii(const char *name, char *out, size_t cap)
+{
+	size_t w = 0;
+	const uint8_t *s = (const uint8_t *)name;
+	while (*s) {
+		size_t len = strcspn((const char *)s, "."), at = 0;
+		uint32_t cp[LABEL_MAX + 1];
+		size_t n = 0;
+		int ascii = 1;
+		while (at < len) {
+			size_t k = op_utf8_seq(s + at, len - at);
+			if (!k || n > LABEL_MAX)
+				return OP_EINVAL;
+			uint32_t c = k == 1 ? s[at] : s[at] & (0x7f >> k);
+			for (size_t j = 1; j < k; j++)
+				c = c << 6 | (s[at + j] & 0x3f);
+			ascii &= k == 1;
+			cp[n++] = c;
+			at += k;
+		}
+		char label[LABEL_MAX + 1];
+		int ll;
+		if (ascii) { /* as written: an ASCII label is the server's to compare */
+			if (len > LABEL_MAX)
+				return OP_EINVAL;
+			memcpy(label, s, len);
+			ll = (int)len;
+		} else {
+			for (size_t i = 0; i < n; i++)
+				cp[i] = idna_lower(cp[i]);
+			if ((ll = punycode_label(cp, n, label)) < 0)
+				return OP_EINVAL;
+		}
+		if (w + (size_t)ll + (s[len] == '.') >= cap) /* and the NUL */
+			return OP_EINVAL;
+		memcpy(out + w, label, (size_t)ll);
+		w += (size_t)ll;
+		s += len;
+		if (*s == '.')
+			out[w++] = *s++;
+	}
+	if (w >= cap)
+		return OP_EINVAL;
+	out[w] = 0;
+	return (int)w;
+}
+
 static void put16(uint8_t *p, uint16_t v)
 {
 	p[0] = (uint8_t)(v >> 8);

@@ -59,8 +59,20 @@ static int dns_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 		return cfg_error(c, tok, "probe \"%s\": with \"query_name\" the target is the "
 			"server to ask; remove \"server\"", p->name);
 	const char *server = k->query_name ? p->target : k->server;
-	const char *name = k->query_name ? k->query_name : p->target, *fault = dns_name_fault(name);
-	if (fault)
+	const char *name = k->query_name ? k->query_name : p->target, *fault;
+	char idna[DNS_NAME_MAX];
+	for (const char *b = name; *b; b++)
+		if ((unsigned char)*b >= 0x80) { /* asked in its xn-- form, as dig does */
+			int n = dns_name_ascii(name, idna, sizeof idna);
+			if (n < 0)
+				return cfg_error(c, tok, "probe \"%s\": the name to query, \"%s\", is "
+					"not UTF-8, or has a label over 63 bytes in its xn-- form", p->name,
+					name);
+			if (!(name = cfg_store(c, idna, (size_t)n)))
+				return cfg_error(c, tok, "configuration too large");
+			break;
+		}
+	if ((fault = dns_name_fault(name)))
 		return cfg_error(c, tok, "probe \"%s\": the name to query, \"%s\", has %s", p->name,
 			name, fault);
 	struct plat_addr a;

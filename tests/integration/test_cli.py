@@ -420,6 +420,27 @@ def test_localhost_names_are_this_host():
     assert rc == 1 and "127.0.0.2" in res["detail"], f"a name that only ends so is asked: {res}"
 
 
+def test_a_name_beyond_ascii_goes_in_its_idna_form():
+    """An operator in a region whose services have names beyond ASCII writes them as users
+    type them: DNS is asked, and the server named in Host, in the xn-- form (as a browser and
+    curl do; DNS knows no UTF-8 names, so it said NXDOMAIN), while the target shows as
+    written."""
+    _, mport = start_tool("mockhttp")
+    _, tport = start_tool("mocktcp")
+    _, dport = start_tool("mockdns", "xn--bcher-kva.test:A:127.0.0.1",
+                          "xn--e1afmkfd.xn--p1ai:A:127.0.0.1")
+    env = outpost_env(dport)
+    rc, res = probe("http", f"http://Bücher.test:{mport}/echo/x", "--expect-body-contains",
+                    f"Host: xn--bcher-kva.test:{mport}", "--timeout", "2s", env=env)
+    eq((rc, res["reason"], res["target"]), (0, "", f"http://Bücher.test:{mport}/echo/x"),
+       f"{res}")
+    rc, res = probe("tcp", f"ПРИМЕР.рф:{tport}", "--timeout", "2s", env=env)
+    eq((rc, res["reason"]), (0, ""), f"{res}")
+    # and a dns probe asks for it so, as dig does
+    rc, res = probe("dns", "Bücher.test", "--server", f"127.0.0.1:{dport}", env=env)
+    eq((rc, res["detail"]), (0, "127.0.0.1"), f"{res}")
+
+
 def test_cname_chain_resolves():
     _, dport = start_tool("mockdns", "alias.test:CNAME:db.test", "alias.test:A:127.0.0.1")
     _, tport = start_tool("mocktcp")

@@ -72,6 +72,50 @@ static void test_reverse_name(void)
 	ASSERT_EQ(dns_name_fault(out), NULL);
 }
 
+/* Names beyond ASCII in their IDNA form. The expected forms are the IANA test domains', the
+ * country codes', and Python's idna codec's (which agrees with IDNA2008 on these); "straße"
+ * keeps its ß (IDNA2008, as browsers and libidn2 have it; IDNA2003 made it "strasse"). */
+static void test_name_ascii(void)
+{
+	static const char *const ok[][2] = {
+		{"example.com", "example.com"},
+		{"b\xc3\xbc" "cher.example", "xn--bcher-kva.example"},
+		{"b\xc3\xbc" "cher.example.", "xn--bcher-kva.example."},
+		{"M\xc3\x9cNCHEN.DE", "xn--mnchen-3ya.DE"},
+		{"www.B\xc3\xbc" "cher.Example", "www.xn--bcher-kva.Example"},
+		{"\xd0\xbf\xd1\x80\xd0\xb8\xd0\xbc\xd0\xb5\xd1\x80.\xd0\xb8\xd1\x81\xd0\xbf\xd1\x8b"
+			"\xd1\x82\xd0\xb0\xd0\xbd\xd0\xb8\xd0\xb5", "xn--e1afmkfd.xn--80akhbyknj4f"},
+		{"\xd0\x9f\xd0\xa0\xd0\x98\xd0\x9c\xd0\x95\xd0\xa0.\xd1\x80\xd1\x84",
+			"xn--e1afmkfd.xn--p1ai"},
+		{"\xd0\x81\xd0\xb6\xd0\xb8\xd0\xba.\xd1\x80\xd1\x84", "xn--f1aeg3g.xn--p1ai"},
+		{"\xe4\xbe\x8b\xe3\x81\x88.\xe3\x83\x86\xe3\x82\xb9\xe3\x83\x88",
+			"xn--r8jz45g.xn--zckzah"},
+		{"\xe4\xb8\xad\xe5\x9b\xbd", "xn--fiqs8s"},
+		{"\xce\x95\xce\x9b\xce\x9b\xce\x97\xce\x9d\xce\x99\xce\x9a\xce\x86.gr",
+			"xn--hxargifdar.gr"},
+		{"ab-\xc3\xbc.de", "xn--ab--joa.de"},
+		{"stra\xc3\x9f" "e.de", "xn--strae-oqa.de"},
+	};
+	char out[300], in[300];
+	for (size_t i = 0; i < OP_ARRAY_LEN(ok); i++) {
+		int n = dns_name_ascii(ok[i][0], out, sizeof out);
+		ASSERT_STR_EQ(out, ok[i][1]);
+		ASSERT_EQ(n, (int)strlen(ok[i][1]));
+	}
+	/* 20 a-umlauts: a label of 4 + 22 bytes; 59 a and one: over 63 in that form */
+	for (int i = 0; i < 20; i++)
+		memcpy(in + 2 * i, "\xc3\xa4", 2);
+	strcpy(in + 40, ".x");
+	ASSERT_EQ(dns_name_ascii(in, out, sizeof out), 28);
+	ASSERT_STR_EQ(out, "xn--4caaaaaaaaaaaaaaaaaaaa.x");
+	memset(in, 'a', 59);
+	strcpy(in + 59, "\xc3\xbc.x");
+	ASSERT_EQ(dns_name_ascii(in, out, sizeof out), OP_EINVAL);
+	ASSERT_EQ(dns_name_ascii("\xff.example", out, sizeof out), OP_EINVAL); /* not UTF-8 */
+	ASSERT_EQ(dns_name_ascii("b\xc3\xbc", out, 9), OP_EINVAL); /* "xn--b-eha" and its NUL */
+	ASSERT_EQ(dns_name_ascii("b\xc3\xbc", out, 10), 9);
+}
+
 static void test_name_fault(void)
 {
 	char l63[80], l64[80], n254[300];
@@ -228,6 +272,7 @@ int main(void)
 	RUN(test_encode_query);
 	RUN(test_name_fault);
 	RUN(test_reverse_name);
+	RUN(test_name_ascii);
 	RUN(test_decode_sample);
 	RUN(test_every_prefix);
 	RUN(test_guard_page);
