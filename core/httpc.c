@@ -154,8 +154,8 @@ static void dial(struct probe_run *r, struct httpc *s, const struct httpc_req *k
 /* Follow a Location header; returns 1 when a new request is under way (or the run ended). The
  * reference is taken against the request's URL: absolute ("https://h/p": from http to https
  * is the common upgrade), scheme-relative ("//h/p"), an absolute path ("/p") or relative ("p",
- * "?q"). It comes from the server: bytes a URL cannot carry are percent-encoded, and the
- * fragment is not sent. */
+ * "?q", "../p", "#part": the same URL), its "." and ".." segments taken out. It comes from the
+ * server: bytes a URL cannot carry are percent-encoded, and the fragment is not sent. */
 static int follow(struct probe_run *r, struct httpc *s, const struct httpc_req *k)
 {
 	struct http_header h[OP_HTTP_MAX_HEADERS];
@@ -184,6 +184,7 @@ static int follow(struct probe_run *r, struct httpc *s, const struct httpc_req *
 		if (tls && !k->tls_set)
 			return probe_run_done(r, 0, REASON_PROTOCOL, "redirect to %.60s: no trust "
 				"store for https", url), 1;
+	} else if (!ref[0]) { /* "#part": this same URL again */
 	} else if (ref[0] != '/') { /* relative: against the path's directory, or its query */
 		size_t keep = ref[0] == '?' ? strcspn(s->path, "?") : 0;
 		if (!keep)
@@ -197,6 +198,7 @@ static int follow(struct probe_run *r, struct httpc *s, const struct httpc_req *
 	} else {
 		op_strlcpy(s->path, ref, sizeof s->path);
 	}
+	net_path_remove_dots(s->path); /* as a browser resolves it (RFC 3986 5.2.2) */
 	/* RFC 9110 15.4: after a 303 the request is a GET; after a 301 or 302, user agents
 	 * change a POST to a GET as well (so do browsers, curl and Go's client, whose checks
 	 * blackbox users have): a form POSTed and redirected to its result is not POSTed again */

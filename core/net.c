@@ -184,6 +184,32 @@ int net_url_clean(char *out, size_t cap, const char *in, size_t n)
 	return (int)w;
 }
 
+void net_path_remove_dots(char *p)
+{
+	size_t end = strcspn(p, "?"), i = 1, w = 0;
+	if (p[0] != '/')
+		return;
+	for (;;) { /* the segment p[i..j); the output p[0..w) never overtakes it */
+		size_t j = i + strcspn(p + i, "/?");
+		size_t n = j - i;
+		int dot = n == 1 && p[i] == '.', dots = n == 2 && p[i] == '.' && p[i + 1] == '.';
+		if (dots)
+			while (w > 0 && p[--w] != '/')
+				;
+		if (!dot && !dots) {
+			p[w++] = '/';
+			memmove(p + w, p + i, n);
+			w += n;
+		} else if (j == end) { /* "/a/b/.." is the directory "/a/" */
+			p[w++] = '/';
+		}
+		if (j == end)
+			break;
+		i = j + 1;
+	}
+	memmove(p + w, p + end, strlen(p + end) + 1);
+}
+
 void net_host_header(char *out, size_t cap, const char *host, uint16_t port, uint16_t dflt)
 {
 	int v6 = strchr(host, ':') != NULL;

@@ -32,6 +32,10 @@ int net_split_url(const char *url, const char *scheme, int *tls, char *host, siz
  * as they are (space, control and non-ASCII bytes, "<>\^`{|}); the reserved ones (/?&=:#%)
  * stay, so a URL keeps its meaning. The length, or -1 when it does not fit. */
 int net_url_clean(char *out, size_t cap, const char *in, size_t n);
+/* Take the "." and ".." segments out of a request target's path, in place, as a reference is
+ * resolved (RFC 3986 5.2.4): "/a/b/../c?q" becomes "/a/c?q"; ".." never climbs above "/". The
+ * query is left as it is. */
+void net_path_remove_dots(char *target);
 /* The Host header value: "host", "[v6]", with ":port" unless port is the default. */
 void net_host_header(char *out, size_t cap, const char *host, uint16_t port, uint16_t dflt);
 

@@ -83,7 +83,11 @@ def test_redirects():
              "/r?to=%2Fecho%2Fx%23frag": "/echo/x",                      # the fragment stays home
              "/echo/dir/page?to=y": "/echo/dir/y",                       # relative: its directory
              "/echo/dir/page?to=%3Fq%3D1": "/echo/dir/page?q=1",         # only a query
-             f"/r?to=%2F%2F127.0.0.1:{port}%2Fecho%2Fsr": "/echo/sr"}     # scheme-relative
+             f"/r?to=%2F%2F127.0.0.1:{port}%2Fecho%2Fsr": "/echo/sr",     # scheme-relative
+             # dot segments resolved as a browser does (RFC 3986 5.2.4), not sent as they came
+             "/echo/dir/sub/page?to=..%2Fup": "/echo/dir/up",
+             "/echo/dir/page?to=.%2Fx%2F..%2Fy": "/echo/dir/y",
+             "/r?to=%2Fecho%2Fa%2F.%2Fb%2F..%2Fc": "/echo/a/c"}
     for path, want in cases.items():
         rc, res = http(port, path, "--max_redirects", "1")
         eq((rc, res["http"]["redirects"]), (0, 1), f"{path}: {res}")

@@ -64,9 +64,28 @@ static void test_refused(void)
 			T_FAIL_AT("%s was taken", bad[i]);
 }
 
+/* A redirect's path without its dot segments (RFC 3986 5.2.4; the first is its example). */
+static void test_remove_dots(void)
+{
+	static const char *const cases[][2] = {
+		{"/a/b/c/./../../g", "/a/g"}, {"/a/b/../c?x=/../y", "/a/c?x=/../y"},
+		{"/../../up", "/up"}, {"/a/b/.", "/a/b/"}, {"/a/b/..", "/a/"}, {"/", "/"},
+		{"/a//b/../c", "/a//c"}, {"/a/./b/./", "/a/b/"}, {"/..", "/"}, {"/a/..", "/"},
+		{"/a/..b/.c/c.", "/a/..b/.c/c."}, {"/a/b?", "/a/b?"}, {"/a/../?q", "/?q"},
+		{"/%2e%2e/x", "/%2e%2e/x"},
+	};
+	for (size_t i = 0; i < OP_ARRAY_LEN(cases); i++) {
+		char p[64];
+		strcpy(p, cases[i][0]);
+		net_path_remove_dots(p);
+		ASSERT_STR_EQ(p, cases[i][1]);
+	}
+}
+
 int main(void)
 {
 	RUN(test_request_target);
 	RUN(test_refused);
+	RUN(test_remove_dots);
 	return T_DONE();
 }
