@@ -532,8 +532,9 @@ def test_an_incident_on_a_slow_disk_does_not_stall_the_probes():
     """Twenty probes fail at once: twenty alarms fire, each a save of the state file, on a disk
     that takes about a second a write. The probes keep their pace meanwhile, and the state that
     lands on the disk names all twenty."""
-    target = Target()
-    with SlowDisk("state-slowdisk-") as disk:
+    for attempt in range(3):
+        target = Target()
+        disk = SlowDisk("state-slowdisk-")
         cfg = {"state_dir": disk.path,
                "probes": [{"name": f"p{i:02d}", "kind": "tcp",
                            "target": f"127.0.0.1:{target.port}", "interval": "100ms",
@@ -543,9 +544,21 @@ def test_an_incident_on_a_slow_disk_does_not_stall_the_probes():
         disk.add(app.p)
         time.sleep(1)
         m0 = app.metrics()
+        os.sync()  # no writeback of others under way, to take the file's data with it
         target.stop()
         time.sleep(6)
         m = app.metrics()
+        # the throttle holds the writes this process issues; the file system's journal
+        # thread may write the small file's data first (when a commit of others' writes is
+        # under way), and then nothing was slow: the test would show nothing, so again
+        if metric(m, "outpost_disk_write_seconds_max") < 0.25 and attempt < 2:
+            print(f"# alarms: the disk was not slow on attempt {attempt + 1}; again")
+            disk.release()
+            app.stop()
+            disk.__exit__()
+            continue
+        break
+    with disk:
         alarms = json.loads(app.get("/api/v1/alarms")[1])["alarms"]
         firing = sum(a["state"] == "firing" for a in alarms)
         runs = sum(v for _, v in m["outpost_probe_runs_total"]) - \
