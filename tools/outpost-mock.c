@@ -9,7 +9,7 @@
  *   GET  /redirect/<n>      n redirects, then 200
  *   GET  /json              {"status":"ok",...}
  *   WS   /echo              echoes every message
- *   POST /events            the event collector: each event goes to every /subscribe client,
+ *   POST /events            the event collector (application/json; else 415): each event goes to every /subscribe client,
  *                           with the faults below
  *   WS   /subscribe         receives the collected events
  *   GET  /config?K=V&...    change the faults at run time; answers the settings as JSON:
@@ -38,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 #include "civetweb.h"
@@ -171,6 +172,12 @@ static int events_post(struct mg_connection *c, void *cb)
 {
 	(void)cb;
 	char body[EVENT_MAX];
+	/* a JSON API takes what is said to be JSON (Spring, ASP.NET and many more answer 415) */
+	const char *type = mg_get_header(c, "Content-Type");
+	if (!type || strncasecmp(type, "application/json", 16)) {
+		mg_send_http_error(c, 415, "send Content-Type: application/json");
+		return 415;
+	}
 	int n = mg_read(c, body, sizeof body - 1);
 	if (n <= 0) {
 		mg_send_http_error(c, 400, "empty event");

@@ -173,6 +173,21 @@ def test_retries_ride_out_rejections():
     eq(ev(app.metrics(), "probe_wrong_appid_total"), 0, "foreign")
 
 
+def test_events_go_as_json_unless_the_headers_say_otherwise():
+    """A JSON collector takes what is said to be JSON (outpost-mock answers 415 otherwise, as
+    Spring and ASP.NET do): the posts say application/json, with an Authorization beside it,
+    and a Content-Type in "headers" is the one sent, alone."""
+    _, mock = start_tool("outpost-mock")
+    for headers, detail in (({"Authorization": "Bearer x"}, "accepted (200)"),
+                            ({"Content-Type": "text/plain"}, "415")):
+        app = Appliance(pipeline(mock, interval="1h", timeout="2s", headers=headers))
+        wait_for(lambda: json.loads(app.get("/api/v1/probes/pipe/results")[1])["results"], 10,
+                 "the run")
+        r = json.loads(app.get("/api/v1/probes/pipe/results")[1])["results"][0]
+        assert detail in r["detail"], (headers, r)
+        app.stop()
+
+
 def test_an_app_id_survives_a_collector_that_re_encodes_the_event():
     """An app id with a quote and non-ASCII letters goes into the event as JSON, and comes back
     from a collector that re-encodes events (every non-ASCII letter as \\uXXXX) as ours: no
