@@ -438,6 +438,9 @@ static int jobs_api(struct mg_connection *c, const struct mg_request_info *ri)
 	const char *rest = ri->local_uri + 5; /* after "/jobs" */
 	if (!*rest && !strcmp(ri->request_method, "POST")) {
 		char body[512], spec[128] = "";
+		const char *type = mg_get_header(c, "Content-Type");
+		if (!type || strncasecmp(type, "application/json", 16))
+			return reply_json(c, 415, "{\"error\":\"send Content-Type: application/json\"}");
 		int n = mg_read(c, body, sizeof body - 1);
 		body[n > 0 ? n : 0] = 0;
 		const char *k = strstr(body, "\"spec\"");
