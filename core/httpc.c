@@ -53,6 +53,19 @@ const char *httpc_headers_with_auth(struct cfg_ctx *c, int tok, const struct htt
 	return s;
 }
 
+const char *httpc_headers_json(struct cfg_ctx *c, int tok, const char *headers)
+{
+	if (http_lines_have(headers, "Content-Type"))
+		return headers;
+	char buf[2048 + 40];
+	int n = snprintf(buf, sizeof buf, "Content-Type: application/json\r\n%s",
+		headers ? headers : "");
+	const char *s = cfg_store(c, buf, (size_t)n);
+	if (!s)
+		cfg_error(c, tok, "configuration too large");
+	return s;
+}
+
 /* Append to the request head; past its end, only count (the caller reports it too large). */
 static void put(struct httpc *s, size_t *n, const char *p, size_t len)
 {

@@ -47,6 +47,10 @@ int httpc_configure(struct cfg_ctx *c, int tok, const struct cfg_probe *p, const
  * takes its headers as one string (the WebSocket upgrade). NULL after cfg_error. */
 const char *httpc_headers_with_auth(struct cfg_ctx *c, int tok, const struct httpc_req *q,
 	const char *headers);
+/* headers with "Content-Type: application/json" in front, unless they give a Content-Type: for
+ * a body that is JSON, as curl --json sends it (a JSON API answers 415 to one not said to be
+ * JSON). NULL after cfg_error. */
+const char *httpc_headers_json(struct cfg_ctx *c, int tok, const char *headers);
 
 struct httpc;
 /* The response is complete: status and lengths are in r->facts, the head in h->head, the

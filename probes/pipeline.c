@@ -132,16 +132,9 @@ static int pipe_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 	if (!(k->ws_headers = httpc_headers_with_auth(c, tok, &k->sub, k->ws_headers)))
 		return OP_EINVAL;
 	k->post.method = "POST";
-	/* the events are JSON (their ids are found by a JSON path), and a JSON API takes only
-	 * what is said to be JSON (Spring and ASP.NET answer 415) */
-	k->post.headers = k->headers;
-	if (!http_lines_have(k->headers, "Content-Type")) {
-		char buf[2048 + 40];
-		int n = snprintf(buf, sizeof buf, "Content-Type: application/json\r\n%s",
-			k->headers ? k->headers : "");
-		if (!(k->post.headers = cfg_store(c, buf, (size_t)n)))
-			return cfg_error(c, tok, "configuration too large");
-	}
+	/* the events are JSON: their ids are found by a JSON path */
+	if (!(k->post.headers = httpc_headers_json(c, tok, k->headers)))
+		return OP_EINVAL;
 	k->post.max_body_kib = 64;
 	if (!k->body)
 		k->body = DEFAULT_BODY;

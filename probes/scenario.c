@@ -198,16 +198,10 @@ static int read_steps(struct cfg_ctx *c, int tok, void *field)
 		snprintf(sw, sizeof sw, "step \"%s\"", s->name);
 		if (!s->req.method)
 			s->req.method = s->req.body ? "POST" : "GET";
-		/* a JSON body is said to be JSON, as curl --json does: an API takes only that (Spring
-		 * and ASP.NET answer 415); a Content-Type in "headers" is the one sent */
 		const char *b = s->req.body ? s->req.body + strspn(s->req.body, " \t\r\n") : "";
-		if ((*b == '{' || *b == '[') && !http_lines_have(s->req.headers, "Content-Type")) {
-			char buf[2048 + 40];
-			int m = snprintf(buf, sizeof buf, "Content-Type: application/json\r\n%s",
-				s->req.headers ? s->req.headers : "");
-			if (!(s->req.headers = cfg_store(c, buf, (size_t)m)))
-				return cfg_error(c, i, "configuration too large");
-		}
+		if ((*b == '{' || *b == '[') &&
+			!(s->req.headers = httpc_headers_json(c, i, s->req.headers)))
+			return OP_EINVAL;
 		const char *method = s->req.method;
 		if ((rc = http_expect_configure(c, i, sw, method, &s->expect)) != 0)
 			return rc;
