@@ -326,6 +326,10 @@ int cfg_parse_duration(const char *s, uint64_t *us)
 			unit = 60e6, s++;
 		else if (*s == 'h')
 			unit = 3600e6, s++;
+		else if (*s == 'd') /* days and weeks of 24 h, as Prometheus's durations have them */
+			unit = 86400e6, s++;
+		else if (*s == 'w')
+			unit = 604800e6, s++;
 		else
 			return OP_EINVAL;
 		OP_CHECK(v * unit < 1e15, OP_EINVAL);

@@ -161,7 +161,11 @@ static void test_durations(void)
 	ASSERT_EQ(us, 0);
 	ASSERT_EQ(cfg_parse_duration("s", &us), OP_EINVAL);
 	ASSERT_EQ(cfg_parse_duration("", &us), OP_EINVAL);
-	ASSERT_EQ(cfg_parse_duration("5d", &us), OP_EINVAL);
+	ASSERT_EQ(cfg_parse_duration("2d12h", &us), 0); /* as Prometheus writes them */
+	ASSERT_EQ(us, 216000000000ull);
+	ASSERT_EQ(cfg_parse_duration("1w", &us), 0);
+	ASSERT_EQ(us, 604800000000ull);
+	ASSERT_EQ(cfg_parse_duration("5y", &us), OP_EINVAL);
 }
 
 static void test_expansion_escapes(void)
