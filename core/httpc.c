@@ -319,7 +319,15 @@ static int head_done(struct probe_run *r, struct httpc *s, const struct httpc_re
 				http_fault(s->head, s->head_len, &resp, why, sizeof why));
 			return -1;
 		}
-		if (resp.status >= 200 || resp.status == 101)
+		/* a switch of protocols nobody asked for (the request has no Upgrade: RFC 9110
+		 * 15.2.2): what follows is not HTTP, and waiting for its end would wait for the
+		 * timeout */
+		if (resp.status == 101) {
+			probe_run_done(r, 0, REASON_PROTOCOL, "101 Switching Protocols to a request that "
+				"asked for no upgrade");
+			return -1;
+		}
+		if (resp.status >= 200)
 			break;
 		s->interim = (uint16_t)resp.status;
 		memmove(s->head, s->head + n, s->head_len - (size_t)n);

@@ -19,6 +19,7 @@
  *   /manyheaders     200 with 100 short headers (a 1 KB head: over the header count only)
  *   /badheader       200 with a header line whose name ends in a space ("Content-Length : 2")
  *   /continue-close  100 Continue, then the close (no final response)
+ *   /switch          101 Switching Protocols that nobody asked for, then bytes that are not HTTP
  *   anything else    404
  * Every request gets "Connection: close". The server exits after -l seconds (default 300). */
 #define _GNU_SOURCE
@@ -207,6 +208,10 @@ static void respond(struct conn *c)
 	} else if (!strcmp(path, "/early")) {
 		out_printf(c, "HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n"
 			"HTTP/1.1 100 Continue\r\n\r\n%sContent-Length: 3\r\n\r\nok\n", ok);
+	} else if (!strcmp(path, "/switch")) { /* kept open: what follows has no end */
+		out_printf(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n"
+			"Connection: Upgrade\r\n\r\nPRI * HTTP/2.0");
+		c->silent = 1;
 	} else if (!strcmp(path, "/badlength")) {
 		out_printf(c, "%sContent-Length: 1x\r\n\r\nok\n", ok);
 	} else if (!strcmp(path, "/badchunk")) {

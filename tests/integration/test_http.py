@@ -334,6 +334,8 @@ def test_hostile_servers_fail_with_reasons():
         "/truncated": ("closed", "Content-Length not reached"),
         # an interim response is not the response the close came before
         "/continue-close": ("closed", "closed after a 100 interim response, before the final one"),
+        # a switch nobody asked for: said at once, not waited on to the timeout
+        "/switch": ("protocol", "101 Switching Protocols to a request that asked for no upgrade"),
         "/badchunk": ("protocol", "bad chunked encoding"),
         "/twolengths": ("protocol", "conflicting Content-Length headers (5 and 7)"),
         "/badlength": ("protocol", 'bad Content-Length "1x"'),
