@@ -209,10 +209,17 @@ int http_expect_check(const struct http_expect *e, struct probe_run *r, const st
 		if (!found)
 			return fail(why, cap, "header %s: absent",
 				e->header_name);
-		if (!regex_search(e->header_re, found->value, found->value_len))
+		/* a header sent more than once (Set-Cookie, Cache-Control, Link) passes when one of
+		 * them matches, as blackbox_exporter's fail_if_header_not_matches has it */
+		const struct http_header *m = found;
+		while (m && !regex_search(e->header_re, m->value, m->value_len))
+			m = http_next_header(&resp, e->header_name, m);
+		if (!m)
 			return fail(why, cap,
-				"header %s: \"%.*s\" does not match /%s/", e->header_name,
-				(int)OP_MIN(found->value_len, 40), found->value, e->header_pattern);
+				"header %s: \"%.*s\"%s does not match /%s/", e->header_name,
+				(int)OP_MIN(found->value_len, 40), found->value,
+				http_next_header(&resp, e->header_name, found) ? " (nor the others)" : "",
+				e->header_pattern);
 	}
 	r->facts.content_failed = 0;
 	if (e->cert_min_days && !r->facts.ssl)

@@ -5,7 +5,7 @@
  *   /status/CODE     that status, short body       /delay/MS       200 after MS milliseconds
  *   /bytes/N         N bytes with Content-Length   /chunked/N      N bytes, chunked
  *   /close/N         N bytes, ended by close       /redirect/N     302 chain of N hops to 200
- *   /absredirect     302 to an absolute URL        /headers        200 with X-Test: hello
+ *   /absredirect     302 to an absolute URL        /headers        200 with X-Test: hello (2 Set-Cookie)
  *                                                  (and a Last-Modified of 1994)
  *   ...?to=LOCATION  302 to LOCATION, %XX decoded  /echo/...       200, the path, the request
  *   /garbage         not HTTP at all               /truncated      Content-Length 100, 10 sent
@@ -172,6 +172,7 @@ static void respond(struct conn *c)
 			"http://127.0.0.1:%d/headers\r\nContent-Length: 0\r\n\r\n", port);
 	} else if (!strcmp(path, "/headers")) {
 		out_printf(c, "%sX-Test: hello world\r\nContent-Type: text/plain\r\n"
+			"Set-Cookie: a=1; Path=/\r\nSet-Cookie: s=2; Secure; HttpOnly\r\n"
 			"Last-Modified: Sun, 06 Nov 1994 08:49:37 GMT\r\nContent-Length: 3\r\n\r\nok\n",
 			ok);
 	} else if (!strcmp(path, "/json")) {

@@ -161,6 +161,12 @@ def test_body_and_header_assertions_name_the_failure():
     eq(res["detail"], 'header X-Test: "hello world" does not match /^bye/', "detail")
     rc, res = http(port, "/headers", "--expect", '{"header": {"x-test": "^hel+o w"}}')
     eq(rc, 0, f"{res}")
+    # a header that comes twice passes when one of them matches (blackbox_exporter's rule)
+    rc, res = http(port, "/headers", "--expect", '{"header": {"Set-Cookie": "Secure"}}')
+    eq((rc, res["detail"]), (0, "200"), f"{res}")
+    rc, res = http(port, "/headers", "--expect", '{"header": {"Set-Cookie": "SameSite"}}')
+    eq(res["detail"], 'header Set-Cookie: "a=1; Path=/" (nor the others) does not match '
+       '/SameSite/', "detail")
     rc, res = http(port, "/json", "--expect", '{"body_regex": "\\"id\\": *[0-9]+"}')
     eq(rc, 0, f"{res}")
     rc, res = http(port, "/json", "--expect", '{"body_regex": "\\"id\\": *[a-z]+"}')
