@@ -82,6 +82,8 @@ const struct cfg_key http_expect_keys[HTTP_EXPECT_NKEYS] = {
 		NULL},
 	{"header", CFG_FN, 0, offsetof(struct http_expect, header_name), 0, 0, read_header_expect},
 	{"body_regex", CFG_FN, 0, offsetof(struct http_expect, body_regex), 0, 0, cfg_regex_check},
+	{"body_not_regex", CFG_FN, 0, offsetof(struct http_expect, body_not_regex), 0, 0,
+		cfg_regex_check},
 	{"max_latency", CFG_DUR, 0, offsetof(struct http_expect, max_latency_us), 1000,
 		3600000000ll, NULL},
 	{"cert_min_days", CFG_UINT, 0, offsetof(struct http_expect, cert_min_days), 0, 3650, NULL},
@@ -129,7 +131,8 @@ static int parse_ranges(struct http_expect *k, const char *s)
 static const char *body_check(const struct http_expect *e)
 {
 	return e->body_contains ? "body_contains" : e->body_not_contains ? "body_not_contains" :
-		e->body_regex.re ? "body_regex" : e->json.n ? "json" : NULL;
+		e->body_regex.re ? "body_regex" : e->body_not_regex.re ? "body_not_regex" :
+		e->json.n ? "json" : NULL;
 }
 
 int http_expect_configure(struct cfg_ctx *c, int tok, const char *what, const char *method,
@@ -197,6 +200,10 @@ int http_expect_check(const struct http_expect *e, struct probe_run *r, const st
 		strlen(e->body_not_contains)))
 		return fail(why, cap, "body_not_contains: \"%.40s\" found",
 			e->body_not_contains);
+	/* blackbox_exporter's fail_if_body_matches_regexp: an error page served with 200 */
+	if (e->body_not_regex.re && regex_search(e->body_not_regex.re, s->body, s->kept))
+		return fail(why, cap, "body_not_regex: /%.40s/ matches in the first %zu bytes",
+			e->body_not_regex.pattern, s->kept);
 	if (e->body_regex.re && !regex_search(e->body_regex.re, s->body, s->kept))
 		return fail(why, cap,
 			"body_regex: /%.40s/ matches nothing in the first %zu bytes", e->body_regex.pattern, s->kept);

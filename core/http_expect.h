@@ -16,7 +16,7 @@ struct http_expect {
 	const char *body_contains, *body_not_contains;
 	const char *header_name, *header_pattern;
 	struct op_regex *header_re;
-	struct regex_check body_regex;
+	struct regex_check body_regex, body_not_regex;
 	uint64_t max_latency_us;
 	uint32_t cert_min_days;
 	const char *http_version;
@@ -27,7 +27,7 @@ struct http_expect {
 	uint16_t ranges[HTTP_EXPECT_RANGES][2];
 };
 
-#define HTTP_EXPECT_NKEYS 10
+#define HTTP_EXPECT_NKEYS 11
 extern const struct cfg_key http_expect_keys[HTTP_EXPECT_NKEYS];
 
 /* After the keys are read, the expectations of a request with this method: the method is one

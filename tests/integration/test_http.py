@@ -171,6 +171,12 @@ def test_body_and_header_assertions_name_the_failure():
     eq(rc, 0, f"{res}")
     rc, res = http(port, "/json", "--expect", '{"body_regex": "\\"id\\": *[a-z]+"}')
     assert res["detail"].startswith("body_regex: /"), res
+    # an error page served with 200: a pattern that must not match (fail_if_body_matches_regexp)
+    rc, res = http(port, "/json", "--expect", '{"body_not_regex": "\\"up\\": *true"}')
+    eq((rc, res["reason"], res["detail"]), (1, "expect", 'body_not_regex: /"up": *true/ '
+       'matches in the first 69 bytes'), f"{res}")
+    rc, res = http(port, "/json", "--expect-body-not-regex", "[Ee]rror|maintenance")
+    eq((rc, res["detail"]), (0, "200"), f"{res}")
     r = outpost("probe", "http", "http://x/", "--expect", '{"body_regex": "a{2}"}')
     assert "counted repeats" in r.stderr, r.stderr
     rc, res = http(port, "/delay/30", "--expect", '{"max_latency": "5ms"}')
