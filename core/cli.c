@@ -403,11 +403,15 @@ static int cmd_probe(int argc, char **argv)
 			if (ops->keys[n].type == CFG_OBJ && !strncmp(k, ops->keys[n].key, l) && k[l] == '_')
 				parent = &ops->keys[n], kk = cli_key(parent->sub, parent->nsub, k + l + 1);
 		}
-		/* JSON given in an argument is checked there, so its error can say which */
-		size_t pos;
+		/* JSON given in an argument is checked there, so its error can say which; text keys
+		 * and patterns ("[Ee]rror" is no JSON array) take it as it is */
+		size_t pos, kl = kk ? strlen(kk->key) : 0;
 		char why[160];
-		const char *fault = (val[0] == '{' || val[0] == '[') && (!kk || kk->type != CFG_STR) ?
-			cfg_json_fault(val, strlen(val), &pos, why, sizeof why) : NULL;
+		int plain = kk && (kk->type == CFG_STR || (kl >= 5 && !strcmp(kk->key + kl - 5,
+			"regex")));
+		int raw = (val[0] == '{' || val[0] == '[') && !plain;
+		const char *fault = raw ? cfg_json_fault(val, strlen(val), &pos, why, sizeof why) :
+			NULL;
 		if (fault) {
 			fprintf(stderr, "outpost probe: --%s: %s (at character %zu of %s)\n", key, fault,
 				pos + 1, val);
@@ -451,7 +455,6 @@ static int cmd_probe(int argc, char **argv)
 		add(dst, cap, dw, "%s%s:", parent && *dw == 0 ? "" : ",", q);
 		/* objects, arrays and numbers go in as JSON where the key takes them; text as a
 		 * string */
-		int raw = (val[0] == '{' || val[0] == '[') && (!kk || kk->type != CFG_STR);
 		if (raw)
 			add(dst, cap, dw, "%s", val);
 		else {

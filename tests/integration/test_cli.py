@@ -490,6 +490,12 @@ def test_an_object_and_its_keys_one_by_one_make_one_object():
     r = outpost("probe", "http", url, "--expect", '{"status": 200}', "--expect-status", "404")
     eq((r.returncode, r.stderr.strip()),
        (2, 'outpost probe: "status" is given twice in "expect"'), "the same key twice")
+    # a pattern is text, whatever its first character: "[0-9]+" is no JSON array (it was
+    # refused as invalid JSON)
+    rc, res = probe("http", url, "--expect-status", "404", "--expect-body-regex", "[0-9][0-9]+")
+    eq((rc, res["detail"]), (0, "404"), f"{res}")
+    rc, res = probe("http", url, "--expect-status", "404", "--expect-body-not-regex", "[0-9]+")
+    assert rc == 1 and res["detail"].startswith("body_not_regex: /[0-9]+/ matches"), res
 
 
 run(globals())
