@@ -1,6 +1,7 @@
 /* regex.c: Thompson construction by recursive descent, relative jumps so a block can be
  * shifted when a split is put in front of it, and a Pike VM over a sparse thread set. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "regex.h"
 
@@ -159,13 +160,68 @@ static int parse_atom(struct rc *c)
 			return fail(c, OP_EINVAL, "back-references and \\b are not supported");
 		return emit(c, R_CHAR, (uint8_t)escape_char(e), 0, 0);
 	}
-	case '{':
-		return fail(c, OP_EINVAL, "counted repeats {m,n} are not supported");
 	case '*': case '+': case '?':
 		return fail(c, OP_EINVAL, "a repeat with nothing before it");
 	default:
 		return emit(c, R_CHAR, (uint8_t)ch, 0, 0);
 	}
+}
+
+/* "{m}", "{m,}" or "{m,n}" at *pp: 1 with *lo and *hi (-1: no bound), *pp past it; 0 when
+ * it is none ("{", "{,2}", "{x}"), which makes the '{' a literal, as in Go's RE2. */
+static int counted(const char **pp, int *lo, int *hi)
+{
+	const char *p = *pp + 1;
+	char *end;
+	if (*p < '0' || *p > '9')
+		return 0;
+	long a = strtol(p, &end, 10), b = a;
+	if (*end == ',') {
+		b = -1;
+		if (end[1] >= '0' && end[1] <= '9')
+			b = strtol(end + 1, &end, 10);
+		else
+			end++;
+	}
+	if (*end != '}')
+		return 0;
+	*lo = (int)(a < 10000 ? a : 10000), *hi = (int)(b < 10000 ? b : 10000); /* too long */
+	*pp = end + 1;
+	return 1;
+}
+
+/* The block at start (an atom's code) repeated lo to hi times (hi -1: no bound): copies of
+ * it, the ones past lo each behind a split that may skip it. */
+static int repeat_block(struct rc *c, uint16_t start, int lo, int hi)
+{
+	struct op_regex *re = c->re;
+	struct regex_insn block[OP_REGEX_MAX_INSNS];
+	int16_t len = (int16_t)(re->n - start);
+	int rc = 0;
+	if (hi >= 0 && hi < lo)
+		return fail(c, OP_EINVAL, "a counted repeat {m,n} with n below m");
+	memcpy(block, &re->prog[start], sizeof block[0] * (size_t)len);
+	re->n = start;
+	for (int k = 0; k < lo; k++) {
+		if (re->n + len > OP_REGEX_MAX_INSNS)
+			return fail(c, OP_ETOOBIG, "pattern too long");
+		memcpy(&re->prog[re->n], block, sizeof block[0] * (size_t)len);
+		re->n = (uint16_t)(re->n + len);
+	}
+	if (hi < 0 && lo > 0) /* the last copy again and again: '+' */
+		return emit(c, R_SPLIT, 0, (int16_t)-len, 1);
+	for (int k = lo; !rc && (hi < 0 ? k < lo + 1 : k < hi); k++) {
+		/* one more, or not: '?' (with no bound, '*': the copy then jumps back) */
+		if ((rc = emit(c, R_SPLIT, 0, 1, (int16_t)(len + 1 + (hi < 0)))))
+			return rc;
+		if (re->n + len > OP_REGEX_MAX_INSNS)
+			return fail(c, OP_ETOOBIG, "pattern too long");
+		memcpy(&re->prog[re->n], block, sizeof block[0] * (size_t)len);
+		re->n = (uint16_t)(re->n + len);
+		if (hi < 0)
+			rc = emit(c, R_JMP, 0, (int16_t)-(len + 1), 0);
+	}
+	return rc;
 }
 
 static int parse_repeat(struct rc *c)
@@ -174,7 +230,15 @@ static int parse_repeat(struct rc *c)
 	int rc = parse_atom(c);
 	if (rc)
 		return rc;
-	while (*c->p == '*' || *c->p == '+' || *c->p == '?') {
+	for (;;) {
+		int lo = 0, hi = 0;
+		if (*c->p == '{' && counted(&c->p, &lo, &hi)) {
+			if ((rc = repeat_block(c, start, lo, hi)))
+				return rc;
+			continue;
+		}
+		if (*c->p != '*' && *c->p != '+' && *c->p != '?')
+			break;
 		char q = *c->p++;
 		int16_t len = (int16_t)(c->re->n - start);
 		if (q == '*') {

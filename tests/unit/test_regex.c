@@ -12,12 +12,21 @@ static const struct {
 	{"ab?c", "abc", 1}, {"ab?c", "abbc", 0}, {"(ab)+$", "ababab", 1}, {"^(ab)+$", "ababa", 0},
 	{"cat|dog", "hotdog", 1}, {"cat|dog", "bird", 0}, {"^(cat|dog)s?$", "dogs", 1},
 	{"[0-9]+ms", "took 123ms", 1}, {"[^a-z]", "abc", 0}, {"[^a-z]", "abC", 1},
-	{"\\d{", "1{", -1}, {"\\d\\d\\.\\d", "v12.5", 1}, {"\\w+@\\w+", "mail me@host", 1},
+	{"\\d{", "1{", 1}, {"\\d\\d\\.\\d", "v12.5", 1}, {"\\w+@\\w+", "mail me@host", 1},
 	{"\\s", "nospace", 0}, {"[a\\-z]", "-", 1}, {"[]x]", "]", 1}, {"x*", "", 1},
 	{"\"status\": *\"ok\"", "{\"status\":  \"ok\"}", 1}, {"(a|b)*c", "ababab", 0},
 	{"(a*)*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaac", 0},
 	{"^$", "", 1}, {"^line2", "line1\nline2", 1}, {"(", "", -1}, {"a)", "", -1},
 	{"*a", "", -1}, {"[a", "", -1}, {"\\1", "", -1},
+	/* counted repeats, as Go's RE2 (so blackbox_exporter's patterns) reads them */
+	{"\\d{3}", "ab123", 1}, {"^\\d{3}$", "12", 0}, {"^\\d{3}$", "1234", 0},
+	{"^\\d{3}$", "123", 1}, {"^a{2,}$", "a", 0}, {"^a{2,}$", "aaaa", 1}, {"^a{2,3}$", "aaaa", 0},
+	{"^a{2,3}$", "aaa", 1}, {"^a{2,3}$", "aa", 1}, {"^a{0,2}b", "b", 1}, {"^a{0,2}b$", "aaab", 0},
+	{"^(ab){2}$", "abab", 1}, {"^(ab){2}$", "ababab", 0}, {"^a{0}b$", "b", 1},
+	{"^a{0}b$", "ab", 0}, {"^a{0,}b$", "aaab", 1}, {"^(a|bc){1,2}$", "bca", 1},
+	{"max-age=\\d{4,}", "max-age=31536000", 1}, {"max-age=\\d{4,}", "max-age=300", 0},
+	{"a{", "a{", 1}, {"a{,2}", "a{,2}", 1}, {"a{x}", "a{x}", 1}, {"a{3,2}", "", -1},
+	{"a{5000}", "", -1},
 };
 
 static void test_table(void)
