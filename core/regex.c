@@ -74,6 +74,14 @@ static int escape_char(char e)
 	return e == 'n' ? '\n' : e == 't' ? '\t' : e == 'r' ? '\r' : e;
 }
 
+/* A literal character: lowercase under (?i), where the input is lowered as it is read. */
+static int emit_char(struct rc *c, int ch)
+{
+	if (c->re->icase && ch >= 'A' && ch <= 'Z')
+		ch += 32;
+	return emit(c, R_CHAR, (uint8_t)ch, 0, 0);
+}
+
 static int parse_alt(struct rc *c);
 
 static int parse_class(struct rc *c)
@@ -114,6 +122,11 @@ static int parse_class(struct rc *c)
 	if (*c->p != ']')
 		return fail(c, OP_EINVAL, "missing ']'");
 	c->p++;
+	for (int ch = 'a'; c->re->icase && ch <= 'z'; ch++) /* before the negation: [^a] is no A */
+		if ((m[ch / 8] >> (ch % 8) & 1) || (m[(ch - 32) / 8] >> ((ch - 32) % 8) & 1)) {
+			set_bit(m, ch);
+			set_bit(m, ch - 32);
+		}
 	if (neg)
 		for (int i = 0; i < 32; i++)
 			m[i] = (uint8_t)~m[i];
@@ -133,6 +146,8 @@ static int parse_atom(struct rc *c)
 	case '[':
 		return parse_class(c);
 	case '(': {
+		if (*c->p == '?')
+			return fail(c, OP_EINVAL, "flags other than a leading (?i) are not supported");
 		if (++c->depth > 16)
 			return fail(c, OP_ETOOBIG, "groups nested too deep");
 		int rc = parse_alt(c);
@@ -158,12 +173,12 @@ static int parse_atom(struct rc *c)
 		}
 		if ((e >= '1' && e <= '9') || e == 'b' || e == 'B')
 			return fail(c, OP_EINVAL, "back-references and \\b are not supported");
-		return emit(c, R_CHAR, (uint8_t)escape_char(e), 0, 0);
+		return emit_char(c, escape_char(e));
 	}
 	case '*': case '+': case '?':
 		return fail(c, OP_EINVAL, "a repeat with nothing before it");
 	default:
-		return emit(c, R_CHAR, (uint8_t)ch, 0, 0);
+		return emit_char(c, (unsigned char)ch);
 	}
 }
 
@@ -288,6 +303,10 @@ int regex_compile(struct op_regex *re, const char *pattern, char *err, size_t er
 {
 	memset(re, 0, sizeof *re);
 	struct rc c = {re, pattern, err, errcap, 0};
+	if (!strncmp(pattern, "(?i)", 4)) {
+		re->icase = 1;
+		c.p += 4;
+	}
 	int rc = parse_alt(&c);
 	if (!rc && *c.p == ')')
 		rc = fail(&c, OP_EINVAL, "unmatched ')'");
@@ -359,11 +378,12 @@ int regex_search(const struct op_regex *re, const char *s, size_t n)
 		return 1;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)s[i];
+		unsigned char lc = re->icase && ch >= 'A' && ch <= 'Z' ? (unsigned char)(ch + 32) : ch;
 		next->n = 0;
 		for (uint16_t k = 0; k < cur->n; k++) {
 			uint16_t pc = cur->pc[k];
 			const struct regex_insn *in = &re->prog[pc];
-			int ok = (in->op == R_CHAR && in->arg == ch) || (in->op == R_ANY && ch != '\n') ||
+			int ok = (in->op == R_CHAR && in->arg == lc) || (in->op == R_ANY && ch != '\n') ||
 				(in->op == R_CLASS && (re->cls[in->arg][ch / 8] >> (ch % 8) & 1));
 			if (ok && add(re, next, (uint16_t)(pc + 1), s, n, i + 1))
 				return 1;

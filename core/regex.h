@@ -2,9 +2,10 @@
  * load into a fixed program, matched by a Pike VM in linear time with no allocation.
  *
  * Syntax: literals, `.`, classes `[a-z_]` `[^0-9]`, escapes `\d \w \s \D \W \S \. \\ \n \t`,
- * anchors `^ $`, groups `( )`, alternation `|`, and the greedy `* + ?`. Search semantics: the
- * pattern may match anywhere unless anchored. Counted repeats `{m,n}` and back-references are
- * not supported (the compiler says so). */
+ * anchors `^ $`, groups `( )`, alternation `|`, the greedy `* + ?`, counted repeats `{m}` `{m,}`
+ * `{m,n}`, and a leading `(?i)` for ASCII letters in either case (as Go's RE2 writes it).
+ * Search semantics: the pattern may match anywhere unless anchored. Back-references, `\b` and
+ * other flags are not supported (the compiler says so). */
 #ifndef REGEX_H
 #define REGEX_H
 
@@ -27,6 +28,7 @@ struct regex_check {
 
 struct op_regex {
 	uint16_t n, nclass;
+	uint8_t icase; /* (?i): letters match in either case */
 	struct regex_insn prog[OP_REGEX_MAX_INSNS];
 	uint8_t cls[OP_REGEX_MAX_CLASSES][32];
 };

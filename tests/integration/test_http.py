@@ -179,6 +179,8 @@ def test_body_and_header_assertions_name_the_failure():
     eq((rc, res["detail"]), (0, "200"), f"{res}")
     rc, res = http(port, "/json", "--expect", '{"body_regex": "\\"id\\": *[0-9]{1,3}}"}')
     eq(rc, 0, f"a counted repeat: {res}")
+    rc, res = http(port, "/json", "--expect-body-regex", '(?i)"STATUS": *"OK"')
+    eq(rc, 0, f"(?i): {res}")
     r = outpost("probe", "http", "http://x/", "--expect", '{"body_regex": "a{3,2}"}')
     assert "with n below m" in r.stderr, r.stderr
     rc, res = http(port, "/delay/30", "--expect", '{"max_latency": "5ms"}')

@@ -27,6 +27,10 @@ static const struct {
 	{"max-age=\\d{4,}", "max-age=31536000", 1}, {"max-age=\\d{4,}", "max-age=300", 0},
 	{"a{", "a{", 1}, {"a{,2}", "a{,2}", 1}, {"a{x}", "a{x}", 1}, {"a{3,2}", "", -1},
 	{"a{5000}", "", -1},
+	/* a leading (?i): ASCII letters in either case, classes too ([^a] is no A either) */
+	{"(?i)error", "An ERROR page", 1}, {"(?i)^ok$", "OK", 1}, {"(?i)[a-c]x", "Bx", 1},
+	{"(?i)[^a]", "aA", 0}, {"(?i)\\d+ MS", "took 12 ms", 1}, {"error", "ERROR", 0},
+	{"a(?i)b", "", -1}, {"(?s).", "", -1},
 };
 
 static void test_table(void)
