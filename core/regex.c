@@ -5,7 +5,7 @@
 #include <string.h>
 #include "regex.h"
 
-enum { R_CHAR, R_ANY, R_CLASS, R_SPLIT, R_JMP, R_BOL, R_EOL, R_MATCH };
+enum { R_CHAR, R_ANY, R_CLASS, R_SPLIT, R_JMP, R_BOL, R_EOL, R_WORDB, R_NWORDB, R_MATCH };
 
 struct rc {
 	struct op_regex *re;
@@ -171,8 +171,10 @@ static int parse_atom(struct rc *c)
 			add_named(m, e);
 			return emit(c, R_CLASS, (uint8_t)idx, 0, 0);
 		}
-		if ((e >= '1' && e <= '9') || e == 'b' || e == 'B')
-			return fail(c, OP_EINVAL, "back-references and \\b are not supported");
+		if (e == 'b' || e == 'B') /* a word boundary, or none: \w on one side only */
+			return emit(c, e == 'b' ? R_WORDB : R_NWORDB, 0, 0, 0);
+		if (e >= '1' && e <= '9')
+			return fail(c, OP_EINVAL, "back-references are not supported");
 		return emit_char(c, escape_char(e));
 	}
 	case '*': case '+': case '?':
@@ -327,6 +329,12 @@ static int tset_has(const struct tset *t, uint16_t pc)
 	return t->at[pc] < t->n && t->pc[t->at[pc]] == pc;
 }
 
+static int is_word(int ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+		ch == '_';
+}
+
 /* Add pc and what it reaches without consuming input; returns 1 if MATCH is reached. */
 static int add(const struct op_regex *re, struct tset *t, uint16_t pc, const char *s, size_t n,
 	size_t i)
@@ -356,6 +364,12 @@ static int add(const struct op_regex *re, struct tset *t, uint16_t pc, const cha
 			break;
 		case R_EOL:
 			if (i == n || s[i] == '\n')
+				stack[sp++] = (uint16_t)(pc + 1);
+			break;
+		case R_WORDB:
+		case R_NWORDB:
+			if (((i > 0 && is_word(s[i - 1])) != (i < n && is_word(s[i]))) ==
+				(in->op == R_WORDB))
 				stack[sp++] = (uint16_t)(pc + 1);
 			break;
 		case R_MATCH:

@@ -3,9 +3,9 @@
  *
  * Syntax: literals, `.`, classes `[a-z_]` `[^0-9]`, escapes `\d \w \s \D \W \S \. \\ \n \t`,
  * anchors `^ $`, groups `( )`, alternation `|`, the greedy `* + ?`, counted repeats `{m}` `{m,}`
- * `{m,n}`, and a leading `(?i)` for ASCII letters in either case (as Go's RE2 writes it).
- * Search semantics: the pattern may match anywhere unless anchored. Back-references, `\b` and
- * other flags are not supported (the compiler says so). */
+ * `{m,n}`, word boundaries `\b \B`, and a leading `(?i)` for ASCII letters in either case (as
+ * Go's RE2 writes them). Search semantics: the pattern may match anywhere unless anchored.
+ * Back-references and other flags are not supported (the compiler says so). */
 #ifndef REGEX_H
 #define REGEX_H
 
