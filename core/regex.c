@@ -146,7 +146,9 @@ static int parse_atom(struct rc *c)
 	case '[':
 		return parse_class(c);
 	case '(': {
-		if (*c->p == '?')
+		if (c->p[0] == '?' && c->p[1] == ':') /* (?:...): every group here captures nothing */
+			c->p += 2;
+		else if (*c->p == '?')
 			return fail(c, OP_EINVAL, "flags other than a leading (?i) are not supported");
 		if (++c->depth > 16)
 			return fail(c, OP_ETOOBIG, "groups nested too deep");

@@ -30,7 +30,7 @@ static const struct {
 	/* a leading (?i): ASCII letters in either case, classes too ([^a] is no A either) */
 	{"(?i)error", "An ERROR page", 1}, {"(?i)^ok$", "OK", 1}, {"(?i)[a-c]x", "Bx", 1},
 	{"(?i)[^a]", "aA", 0}, {"(?i)\\d+ MS", "took 12 ms", 1}, {"error", "ERROR", 0},
-	{"a(?i)b", "", -1}, {"(?s).", "", -1},
+	{"a(?i)b", "", -1}, {"(?s).", "", -1}, {"^(?:ab)+$", "abab", 1}, {"(?:a|b)c", "bc", 1},
 	/* word boundaries */
 	{"\\bok\\b", "it is ok.", 1}, {"\\bok\\b", "broken", 0}, {"\\bok\\b", "ok", 1},
 	{"ok\\B", "okay", 1}, {"ok\\B", "ok!", 0}, {"\\b", "", 0}, {"^\\B$", "", 1},
