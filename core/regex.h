@@ -2,10 +2,11 @@
  * load into a fixed program, matched by a Pike VM in linear time with no allocation.
  *
  * Syntax: literals, `.`, classes `[a-z_]` `[^0-9]`, escapes `\d \w \s \D \W \S \. \\ \n \t`,
- * anchors `^ $`, groups `( )` (and `(?: )`, the same here), alternation `|`, the greedy `* + ?`, counted repeats `{m}` `{m,}`
- * `{m,n}`, word boundaries `\b \B`, and a leading `(?i)` for ASCII letters in either case (as
- * Go's RE2 writes them). Search semantics: the pattern may match anywhere unless anchored.
- * Back-references and other flags are not supported (the compiler says so). */
+ * anchors `^ $`, groups `( )` (and `(?: )`, the same here), alternation `|`, the greedy
+ * `* + ?`, counted repeats `{m}` `{m,}` `{m,n}`, word boundaries `\b \B`, and a leading `(?i)`
+ * for ASCII letters in either case (as Go's RE2 writes them). Search semantics: the pattern
+ * may match anywhere unless anchored. Back-references and other flags are not supported (the
+ * compiler says so). */
 #ifndef REGEX_H
 #define REGEX_H
 
