@@ -74,6 +74,7 @@ int wsc_begin(struct wsc *w, struct net_conn *conn, struct tls_conn *tls, const 
 		return OP_ETOOBIG;
 	w->conn = conn;
 	w->tls = tls;
+	w->headers = headers;
 	w->cb = cb;
 	w->udata = udata;
 	w->state = WSC_UPGRADE;
@@ -101,6 +102,25 @@ void wsc_close(struct wsc *w, int code)
 	queue_close(w, code);
 	w->state = WSC_CLOSING;
 	want(w);
+}
+
+/* Did the request's headers offer the subprotocol p[0..n) (a token of its
+ * Sec-WebSocket-Protocol list; they are compared as written, RFC 6455 4.1)? */
+static int offered(const char *headers, const char *p, size_t n)
+{
+	const char *end;
+	for (const char *l = headers; l && (end = strstr(l, "\r\n")) != NULL; l = end + 2) {
+		if (!http_line_is(l, "Sec-WebSocket-Protocol"))
+			continue;
+		for (const char *v = strchr(l, ':') + 1; v < end;) {
+			v += strspn(v, " \t,");
+			size_t t = strcspn(v, " \t,\r");
+			if (t == n && !memcmp(v, p, n))
+				return 1;
+			v += t;
+		}
+	}
+	return 0;
 }
 
 /* Check the upgrade response in w->head. Returns the head's length (the bytes after it are
@@ -137,6 +157,10 @@ static int upgrade_done(struct wsc *w)
 			"missing"), -1;
 	if (http_find_header(&resp, "Sec-WebSocket-Extensions"))
 		return finish(w, OP_EPROTO, 0, "server chose an extension none was offered"), -1;
+	const struct http_header *proto = http_find_header(&resp, "Sec-WebSocket-Protocol");
+	if (proto && !offered(w->headers, proto->value, proto->value_len))
+		return finish(w, OP_EPROTO, 0, "server chose subprotocol \"%.*s\", which was not "
+			"offered", (int)OP_MIN(proto->value_len, 32), proto->value), -1;
 	return n;
 }
 

@@ -38,6 +38,7 @@ struct wsc {
 	void *udata;
 	uint8_t state;
 	char accept[29]; /* the Sec-WebSocket-Accept the server must send */
+	const char *headers; /* the request's extra header lines (the config's), or NULL */
 	size_t out_len, out_sent, head_len;
 	uint64_t rx_us; /* when bytes last arrived (loop clock) */
 	struct ws_rx rx;

@@ -207,6 +207,10 @@ def test_broken_servers_fail_with_reasons():
         ("unasked extension", lambda k: upgrade(k)[:-2] +
          b"Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n", "protocol",
          "server chose an extension none was offered"),
+        # a subprotocol is the client's to offer (RFC 6455 4.1): none was
+        ("unasked subprotocol", lambda k: upgrade(k)[:-2] +
+         b"Sec-WebSocket-Protocol: mqtt\r\n\r\n", "protocol",
+         'server chose subprotocol "mqtt", which was not offered'),
         ("big ping", lambda k: upgrade(k) + b"\x89\x7e\x00\xc8" + b"p" * 200,
          "protocol", "control frame over 125 bytes"),
         ("masked", lambda k: upgrade(k) + b"\x81\x81abcd\x00", "protocol", "masked frame"),
@@ -219,6 +223,11 @@ def test_broken_servers_fail_with_reasons():
         rc, res = probe("ws", f"ws://127.0.0.1:{port}/", "--send", "x", "--timeout", "1s")
         eq((rc, res["reason"]), (1, reason), f"{name}: {res}")
         assert detail in res["detail"], (name, res)
+    # one that was offered goes through: the npm ws server picks the first it knows
+    port = ws_server()
+    rc, res = probe("ws", f"ws://127.0.0.1:{port}/echo", "--send", "x", "--headers",
+                    "Sec-WebSocket-Protocol: graphql-transport-ws, graphql-ws")
+    eq((rc, res["reason"]), (0, ""), f"{res}")
 
 
 run(globals())
