@@ -23,16 +23,16 @@ static int read_ssl(struct cfg_ctx *c, int tok, void *field)
 		"TLS, after any redirects) or false (it must not be)");
 }
 
-static int read_header_expect(struct cfg_ctx *c, int tok, void *field)
+static int read_header_check(struct cfg_ctx *c, int tok, void *field)
 {
-	struct http_expect *e = (struct http_expect *)((char *)field -
-		offsetof(struct http_expect, header_name));
+	struct header_check *h = field;
 	if (cfg_tok_type(c, tok) != 1 || cfg_tok_size(c, tok) != 1)
-		return cfg_error(c, tok, "\"header\" takes one {\"Name\": \"regex its value matches\"}");
-	int rc = cfg_string(c, tok + 1, &e->header_name);
+		return cfg_error(c, tok, "\"header\" and \"header_not\" take one {\"Name\": "
+			"\"regex its value matches\"}");
+	int rc = cfg_string(c, tok + 1, &h->name);
 	if (!rc)
-		rc = cfg_string(c, tok + 2, &e->header_pattern);
-	return rc ? rc : cfg_regex(c, tok + 2, e->header_pattern, &e->header_re);
+		rc = cfg_string(c, tok + 2, &h->pattern);
+	return rc ? rc : cfg_regex(c, tok + 2, h->pattern, &h->re);
 }
 
 /* "http_version": "1.0" or "1.1", also as blackbox_exporter writes them ("HTTP/1.1"): the
@@ -80,7 +80,9 @@ const struct cfg_key http_expect_keys[HTTP_EXPECT_NKEYS] = {
 	{"body_contains", CFG_STR, 0, offsetof(struct http_expect, body_contains), 0, 1024, NULL},
 	{"body_not_contains", CFG_STR, 0, offsetof(struct http_expect, body_not_contains), 0, 1024,
 		NULL},
-	{"header", CFG_FN, 0, offsetof(struct http_expect, header_name), 0, 0, read_header_expect},
+	{"header", CFG_FN, 0, offsetof(struct http_expect, header), 0, 0, read_header_check},
+	{"header_not", CFG_FN, 0, offsetof(struct http_expect, header_not), 0, 0,
+		read_header_check},
 	{"body_regex", CFG_FN, 0, offsetof(struct http_expect, body_regex), 0, 0, cfg_regex_check},
 	{"body_not_regex", CFG_FN, 0, offsetof(struct http_expect, body_not_regex), 0, 0,
 		cfg_regex_check},
@@ -180,7 +182,7 @@ int http_expect_check(const struct http_expect *e, struct probe_run *r, const st
 	struct http_header h[OP_HTTP_MAX_HEADERS];
 	struct http_response resp = {.headers = h, .nheaders = OP_HTTP_MAX_HEADERS};
 	const char *body = body_check(e);
-	if (body || e->header_name)
+	if (body || e->header.name || e->header_not.name)
 		http_parse_response(s->head, s->head_len, &resp);
 	/* Bodies are checked as sent. A coded one (a server may send gzip to a request without
 	 * Accept-Encoding, RFC 9110 12.5.3; stores of pre-compressed files do) would fail every
@@ -211,23 +213,29 @@ int http_expect_check(const struct http_expect *e, struct probe_run *r, const st
 	if (e->json.n && json_expect(s->body, s->kept, &e->json, jw, sizeof jw) != 0)
 		return fail(why, cap, "%s%s", jw,
 			s->kept == sizeof s->body && strstr(jw, "not JSON") ? " (first 16 KiB)" : "");
-	if (e->header_name) {
-		const struct http_header *found = http_find_header(&resp, e->header_name);
+	const struct header_check *hc = &e->header;
+	if (hc->name) {
+		const struct http_header *found = http_find_header(&resp, hc->name);
 		if (!found)
-			return fail(why, cap, "header %s: absent",
-				e->header_name);
+			return fail(why, cap, "header %s: absent", hc->name);
 		/* a header sent more than once (Set-Cookie, Cache-Control, Link) passes when one of
 		 * them matches, as blackbox_exporter's fail_if_header_not_matches has it */
 		const struct http_header *m = found;
-		while (m && !regex_search(e->header_re, m->value, m->value_len))
-			m = http_next_header(&resp, e->header_name, m);
+		while (m && !regex_search(hc->re, m->value, m->value_len))
+			m = http_next_header(&resp, hc->name, m);
 		if (!m)
-			return fail(why, cap,
-				"header %s: \"%.*s\"%s does not match /%s/", e->header_name,
+			return fail(why, cap, "header %s: \"%.*s\"%s does not match /%s/", hc->name,
 				(int)OP_MIN(found->value_len, 40), found->value,
-				http_next_header(&resp, e->header_name, found) ? " (nor the others)" : "",
-				e->header_pattern);
+				http_next_header(&resp, hc->name, found) ? " (nor the others)" : "",
+				hc->pattern);
 	}
+	/* blackbox_exporter's fail_if_header_matches: no value of it may match (none is fine) */
+	hc = &e->header_not;
+	for (const struct http_header *m = NULL; hc->name &&
+		(m = http_next_header(&resp, hc->name, m)) != NULL;)
+		if (regex_search(hc->re, m->value, m->value_len))
+			return fail(why, cap, "header_not %s: \"%.*s\" matches /%s/", hc->name,
+				(int)OP_MIN(m->value_len, 40), m->value, hc->pattern);
 	r->facts.content_failed = 0;
 	if (e->cert_min_days && !r->facts.ssl)
 		return fail(why, cap, "cert_min_days: no certificate: the final request was plain "

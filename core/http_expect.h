@@ -11,11 +11,16 @@
 
 #define HTTP_EXPECT_RANGES 8
 
+/* {"Name": "pattern"}: a header and what its value must (or must not) match */
+struct header_check {
+	const char *name, *pattern;
+	struct op_regex *re;
+};
+
 struct http_expect {
 	const char *status_text;
 	const char *body_contains, *body_not_contains;
-	const char *header_name, *header_pattern;
-	struct op_regex *header_re;
+	struct header_check header, header_not;
 	struct regex_check body_regex, body_not_regex;
 	uint64_t max_latency_us;
 	uint32_t cert_min_days;
@@ -27,7 +32,7 @@ struct http_expect {
 	uint16_t ranges[HTTP_EXPECT_RANGES][2];
 };
 
-#define HTTP_EXPECT_NKEYS 11
+#define HTTP_EXPECT_NKEYS 12
 extern const struct cfg_key http_expect_keys[HTTP_EXPECT_NKEYS];
 
 /* After the keys are read, the expectations of a request with this method: the method is one

@@ -167,6 +167,13 @@ def test_body_and_header_assertions_name_the_failure():
     rc, res = http(port, "/headers", "--expect", '{"header": {"Set-Cookie": "SameSite"}}')
     eq(res["detail"], 'header Set-Cookie: "a=1; Path=/" (nor the others) does not match '
        '/SameSite/', "detail")
+    # and one whose values must not match (fail_if_header_matches): a missing one is fine
+    rc, res = http(port, "/headers", "--expect", '{"header_not": {"Set-Cookie": "HttpOnly"}}')
+    eq((rc, res["detail"]), (1, 'header_not Set-Cookie: "s=2; Secure; HttpOnly" matches '
+       '/HttpOnly/'), f"{res}")
+    for check in ('{"X-Test": "^bye"}', '{"X-Missing": "x"}'):
+        rc, res = http(port, "/headers", "--expect", '{"header_not": %s}' % check)
+        eq((rc, res["detail"]), (0, "200"), f"{check}: {res}")
     rc, res = http(port, "/json", "--expect", '{"body_regex": "\\"id\\": *[0-9]+"}')
     eq(rc, 0, f"{res}")
     rc, res = http(port, "/json", "--expect", '{"body_regex": "\\"id\\": *[a-z]+"}')
