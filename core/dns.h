@@ -65,8 +65,9 @@ int dns_name_eq(const char *a, const char *b);
 
 /* A host name as DNS, TLS and HTTP carry it (IDNA, RFC 5891): each label with letters beyond
  * ASCII in its "xn--" form (Punycode, RFC 3492), lowercased first (ASCII, and the Latin-1,
- * Greek and Cyrillic capitals); an ASCII name as it is. Returns the length written to out, or
- * OP_EINVAL (not UTF-8, a label over 63 bytes in that form, or it does not fit cap). */
+ * Greek and Cyrillic capitals); an ASCII label as it is. Returns the length written to out, or
+ * OP_EINVAL (not UTF-8, a label beyond ASCII over 63 bytes in its xn-- form, or it does not
+ * fit cap). */
 int dns_name_ascii(const char *name, char *out, size_t cap);
 
 /* ---- resolver ---- */

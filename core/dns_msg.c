@@ -168,38 +168,36 @@ int dns_name_ascii(const char *name, char *out, size_t cap)
 	size_t w = 0;
 	const uint8_t *s = (const uint8_t *)name;
 	while (*s) {
-		size_t len = strcspn((const char *)s, "."), at = 0;
-		uint32_t cp[LABEL_MAX + 1];
-		size_t n = 0;
-		int ascii = 1;
-		while (at < len) {
-			size_t k = op_utf8_seq(s + at, len - at);
-			if (!k || n > LABEL_MAX)
-				return OP_EINVAL;
-			uint32_t c = k == 1 ? s[at] : s[at] & (0x7f >> k);
-			for (size_t j = 1; j < k; j++)
-				c = c << 6 | (s[at + j] & 0x3f);
-			ascii &= k == 1;
-			cp[n++] = c;
-			at += k;
-		}
+		size_t len = strcspn((const char *)s, "."), at = 0, ascii = 0;
+		while (ascii < len && s[ascii] < 0x80)
+			ascii++;
+		/* an ASCII label as written (the server's to compare; its length is
+		 * dns_name_fault's to judge), another in its xn-- form */
 		char label[LABEL_MAX + 1];
-		int ll;
-		if (ascii) { /* as written: an ASCII label is the server's to compare */
-			if (len > LABEL_MAX)
+		const char *from = (const char *)s;
+		size_t ll = len;
+		if (ascii < len) {
+			uint32_t cp[LABEL_MAX + 1];
+			size_t n = 0;
+			while (at < len) {
+				size_t k = op_utf8_seq(s + at, len - at);
+				if (!k || n > LABEL_MAX)
+					return OP_EINVAL;
+				uint32_t c = k == 1 ? s[at] : s[at] & (0x7f >> k);
+				for (size_t j = 1; j < k; j++)
+					c = c << 6 | (s[at + j] & 0x3f);
+				cp[n++] = idna_lower(c);
+				at += k;
+			}
+			int pl = punycode_label(cp, n, label);
+			if (pl < 0)
 				return OP_EINVAL;
-			memcpy(label, s, len);
-			ll = (int)len;
-		} else {
-			for (size_t i = 0; i < n; i++)
-				cp[i] = idna_lower(cp[i]);
-			if ((ll = punycode_label(cp, n, label)) < 0)
-				return OP_EINVAL;
+			from = label, ll = (size_t)pl;
 		}
-		if (w + (size_t)ll + (s[len] == '.') >= cap) /* and the NUL */
+		if (w + ll + (s[len] == '.') >= cap) /* and the NUL */
 			return OP_EINVAL;
-		memcpy(out + w, label, (size_t)ll);
-		w += (size_t)ll;
+		memcpy(out + w, from, ll);
+		w += ll;
 		s += len;
 		if (*s == '.')
 			out[w++] = *s++;

@@ -29,14 +29,10 @@ int net_split_hostport(const char *s, char *host, size_t cap, uint16_t default_p
 	host[hl] = 0;
 	/* "bücher.example": asked of DNS, named to TLS and in Host as xn--bcher-kva.example, as a
 	 * browser does (DNS itself would say NXDOMAIN to the UTF-8 bytes) */
-	for (size_t i = 0; i < hl; i++)
-		if ((uint8_t)host[i] >= 0x80) {
-			char a[DNS_NAME_MAX];
-			int n = dns_name_ascii(host, a, sizeof a);
-			OP_CHECK(n > 0 && (size_t)n < cap, OP_EINVAL);
-			memcpy(host, a, (size_t)n + 1);
-			break;
-		}
+	char a[DNS_NAME_MAX];
+	int n = dns_name_ascii(host, a, sizeof a);
+	OP_CHECK(n > 0 && (size_t)n < cap, OP_EINVAL);
+	memcpy(host, a, (size_t)n + 1);
 	if (!colon) {
 		OP_CHECK(default_port, OP_EINVAL);
 		*port = default_port;

@@ -61,20 +61,15 @@ static int dns_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 	const char *server = k->query_name ? p->target : k->server;
 	const char *name = k->query_name ? k->query_name : p->target, *fault;
 	char idna[DNS_NAME_MAX];
-	for (const char *b = name; *b; b++)
-		if ((unsigned char)*b >= 0x80) { /* asked in its xn-- form, as dig does */
-			int n = dns_name_ascii(name, idna, sizeof idna);
-			if (n < 0)
-				return cfg_error(c, tok, "probe \"%s\": the name to query, \"%s\", is "
-					"not UTF-8, or has a label over 63 bytes in its xn-- form", p->name,
-					name);
-			if (!(name = cfg_store(c, idna, (size_t)n)))
-				return cfg_error(c, tok, "configuration too large");
-			break;
-		}
+	int n = dns_name_ascii(name, idna, sizeof idna); /* asked in its xn-- form, as dig does */
+	if (n >= 0 && strcmp(idna, name) && !(name = cfg_store(c, idna, (size_t)n)))
+		return cfg_error(c, tok, "configuration too large");
 	if ((fault = dns_name_fault(name)))
 		return cfg_error(c, tok, "probe \"%s\": the name to query, \"%s\", has %s", p->name,
 			name, fault);
+	if (n < 0)
+		return cfg_error(c, tok, "probe \"%s\": the name to query, \"%s\", is not UTF-8, "
+			"or has a label over 63 bytes in its xn-- form", p->name, name);
 	struct plat_addr a;
 	char host[64], rev[80];
 	uint16_t port;
