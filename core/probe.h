@@ -129,7 +129,7 @@ struct probe_run {
 	struct dns_resolve rv;
 	uint64_t t0_us, mark_us;
 	uint64_t end_us;           /* probe_run_end_at, else 0: the duration ends when recorded */
-	uint64_t off_us;           /* left out of the duration: making sockets (probe_run_connect) */
+	uint64_t off_us;           /* left out of the duration: this host's work (probe_run_connect) */
 	int64_t wall_us;
 	int phase;                 /* the phase running since mark_us, or -1 */
 	uint32_t phase_us[PHASE_COUNT];

@@ -35,6 +35,10 @@ int plat_sock_open(int family, int type);
 int plat_sock_connect(int fd, const struct plat_addr *to);
 /* The pending error of a socket after a non-blocking connect: 0 or a negative code. */
 int plat_sock_error(int fd);
+/* A connected TCP socket's handshake as the kernel timed it: µs from its SYN leaving to the
+ * SYN-ACK's arrival, or 0 when the port cannot say (no such count, a SYN sent again, whose
+ * answer is not timed, or a kernel whose clock for it is coarse). */
+uint32_t plat_sock_handshake_us(int fd);
 /* Send/receive. Return bytes moved, 0 on orderly close (recv), OP_EAGAIN, or a negative code.
  * at_us (NULL for a pipe; a socket from plat_sock_open may ask): when the last byte read reached
  * this host, on the plat_now_us clock. A port with kernel receive timestamps reports those, so a

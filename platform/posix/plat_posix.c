@@ -19,6 +19,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 #include "../../core/op.h"
@@ -151,6 +152,30 @@ int plat_sock_error(int fd)
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
 		return map_errno(errno);
 	return err ? map_errno(err) : 0;
+}
+
+/* Linux times TCP round trips in µs from each segment's send stamp since 4.13; before, the
+ * clock could be a tick, too coarse to stand for a handshake on a near network. */
+static int rtt_in_us(void)
+{
+	static int known = -1;
+	struct utsname u;
+	int major = 0, minor = 0;
+	if (known < 0)
+		known = uname(&u) == 0 && sscanf(u.release, "%d.%d", &major, &minor) == 2 &&
+			(major > 4 || (major == 4 && minor >= 13));
+	return known;
+}
+
+uint32_t plat_sock_handshake_us(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof ti;
+	if (!rtt_in_us() || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
+		len < offsetof(struct tcp_info, tcpi_total_retrans) + sizeof ti.tcpi_total_retrans)
+		return 0;
+	/* a SYN sent again: its answer is not timed (Karn), or timed from the last copy */
+	return ti.tcpi_total_retrans ? 0 : ti.tcpi_rtt;
 }
 
 int plat_sock_send(int fd, const void *buf, size_t len)

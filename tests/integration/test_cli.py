@@ -75,6 +75,78 @@ def test_tcp_silent_server_times_out():
 
 
 
+# Run in a network namespace of its own: a path with a fixed delay each way (delayline.py)
+# to a server answering HTTP; each run's result row.
+DELAY_CASE = r"""
+import json, socket, subprocess, sys, threading
+sys.path.insert(0, sys.argv[1])
+import delayline
+line = delayline.DelayLine(float(sys.argv[3]))
+srv = socket.socket()
+srv.bind(("0.0.0.0", 0))
+srv.listen(8)
+def serve():
+    while True:
+        c, _ = srv.accept()
+        c.recv(4096)
+        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        c.close()
+threading.Thread(target=serve, daemon=True).start()
+for _ in range(3):
+    r = subprocess.run([sys.argv[2], "probe", "http",
+                        f"http://{delayline.PEER}:{srv.getsockname()[1]}/"],
+                       capture_output=True, text=True, timeout=20)
+    print(r.stdout.strip())
+line.close()
+"""
+
+
+def test_the_connect_phase_is_the_handshake_on_the_path():
+    """Over a path 25 ms each way (a namespace of the test's own): connect is the handshake's
+    round trip, as the kernel timed it (SYN out to SYN-ACK in, 50 ms and the relay's own
+    hold), and processing the request's."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        raise AssertionError("needs root and unshare(1) to make a network namespace")
+    r = subprocess.run(["unshare", "-n", sys.executable, "-c", DELAY_CASE,
+                        os.path.dirname(os.path.abspath(__file__)), OUTPOST, "0.025"],
+                       capture_output=True, text=True, timeout=120)
+    rows = [json.loads(x) for x in r.stdout.splitlines() if x.startswith("{")]
+    eq(len(rows), 3, f"runs ({r.stderr[-2000:]})")
+    for res in rows:
+        eq(res["success"], True, f"success: {res}")
+        ph = res["phases"]
+        assert 50 <= ph["connect"] < 55, res
+        assert 50 <= ph["processing"] < 60, res
+        assert abs(res["duration_ms"] - sum(ph.values())) < 1, res
+
+
+def test_a_syn_sent_again_counts_its_wait():
+    """A server whose queue is full drops the SYN; the kernel sends it again after 1 s. The
+    kernel's handshake time then starts from the second SYN (timestamps, or none), so the
+    connect phase must be the wall clock's: the second that passed, not 1 ms."""
+    import socket
+    import threading
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(0)
+    port = srv.getsockname()[1]
+    filler = socket.create_connection(("127.0.0.1", port))  # the queue is full with it
+
+    def make_room():
+        time.sleep(0.3)
+        for _ in range(2):
+            srv.accept()[0].close()
+    t = threading.Thread(target=make_room, daemon=True)
+    t.start()
+    rc, res = probe("tcp", f"127.0.0.1:{port}", "--timeout", "5s")
+    t.join(timeout=5)
+    filler.close()
+    srv.close()
+    eq(res["success"], True, f"success: {res}")
+    assert 900 <= res["phases"]["connect"] <= 4000, res
+    assert res["duration_ms"] >= res["phases"]["connect"], res
+
+
 def test_tcp_server_that_floods_cannot_hold_the_loop():
     """A server that sends without end and never the expected text: the run still ends at
     its deadline (reads are taken in bounded rounds, so the timer gets its turn)."""
