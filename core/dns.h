@@ -19,6 +19,7 @@ struct dns_answer {
 	uint16_t type;
 	uint32_t ttl;
 	uint8_t addr[16]; /* A: 4 bytes, AAAA: 16 */
+	uint32_t serial;  /* SOA: the zone's serial */
 	char text[DNS_TEXT_MAX];
 };
 
@@ -28,6 +29,7 @@ struct dns_reply {
 	uint8_t truncated;
 	uint16_t qtype;
 	uint16_t ancount; /* answers in the message */
+	uint16_t nscount, arcount; /* its authority and additional records */
 	uint16_t n;       /* answers decoded into an[] (at most OP_DNS_MAX_ANSWERS) */
 	char qname[DNS_NAME_MAX];
 	struct dns_answer an[OP_DNS_MAX_ANSWERS];

@@ -398,7 +398,8 @@ static int render_rdata(const uint8_t *msg, size_t len, size_t rd, uint16_t rdle
 		if (read_name(msg, len, &o, name, sizeof name) ||
 			read_name(msg, len, &o, rname, sizeof rname) || o + 20 != end)
 			return OP_EPROTO;
-		snprintf(a->text, sizeof a->text, "%s %s %u", name, rname, get32(msg + o));
+		a->serial = get32(msg + o);
+		snprintf(a->text, sizeof a->text, "%s %s %u", name, rname, a->serial);
 		return 0;
 	}
 	case DNS_TXT: {
@@ -442,6 +443,8 @@ int dns_decode_reply(const uint8_t *msg, size_t len, struct dns_reply *out)
 	out->rcode = msg[3] & 0x0F;
 	uint16_t qd = get16(msg + 4);
 	out->ancount = get16(msg + 6);
+	out->nscount = get16(msg + 8);
+	out->arcount = get16(msg + 10);
 	size_t o = 12;
 	if (qd > 1)
 		return OP_EPROTO;
@@ -467,6 +470,7 @@ int dns_decode_reply(const uint8_t *msg, size_t len, struct dns_reply *out)
 			struct dns_answer *a = &out->an[out->n];
 			a->type = type;
 			a->ttl = ttl;
+			a->serial = 0;
 			if (render_rdata(msg, len, o, rdlen, a))
 				return OP_EPROTO;
 			out->n++;

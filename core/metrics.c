@@ -192,6 +192,53 @@ static void e_clen(struct mw *w, const char *n, const char *l, const struct snap
 	linef(w, n, l, "", (double)LAST(p)->content_length);
 }
 
+static int has_dns(const struct snap_probe *p)
+{
+	return p->stats.has_last && !strcmp(p->kind, "dns");
+}
+
+static int has_dns_serial(const struct snap_probe *p)
+{
+	return has_dns(p) && p->stats.last.dns_serial >= 0;
+}
+
+static void e_dns_replied(struct mw *w, const char *n, const char *l, const struct snap_probe *p)
+{
+	linef(w, n, l, "", LAST(p)->dns_replied);
+}
+
+static void e_dns_answers(struct mw *w, const char *n, const char *l, const struct snap_probe *p)
+{
+	linef(w, n, l, "", LAST(p)->dns_answers);
+}
+
+static void e_dns_authority(struct mw *w, const char *n, const char *l,
+	const struct snap_probe *p)
+{
+	linef(w, n, l, "", LAST(p)->dns_authority);
+}
+
+static void e_dns_additional(struct mw *w, const char *n, const char *l,
+	const struct snap_probe *p)
+{
+	linef(w, n, l, "", LAST(p)->dns_additional);
+}
+
+static void e_dns_serial(struct mw *w, const char *n, const char *l, const struct snap_probe *p)
+{
+	linef(w, n, l, "", (double)LAST(p)->dns_serial);
+}
+
+/* blackbox_exporter's phases of a dns probe: resolving the server's name (an address here),
+ * connecting (nothing for UDP; a TCP retry is inside the exchange) and the exchange itself,
+ * which is this probe's resolve phase */
+static void e_dns_phases(struct mw *w, const char *n, const char *l, const struct snap_probe *p)
+{
+	linef(w, n, l, "phase=\"resolve\"", 0);
+	linef(w, n, l, "phase=\"connect\"", 0);
+	linef(w, n, l, "phase=\"request\"", LAST(p)->phase_us[PHASE_RESOLVE] / 1e6);
+}
+
 static int has_last_modified(const struct snap_probe *p)
 {
 	return p->stats.has_last && p->stats.last.last_modified;
@@ -415,6 +462,18 @@ static const struct family families[] = {
 	{"probe_http_last_modified_timestamp_seconds", "gauge",
 		"The Last-Modified of the response, Unix seconds (only when it sent one).",
 		has_last_modified, e_last_modified},
+	{"probe_dns_query_succeeded", "gauge", "Whether the dns query had a reply (any rcode).",
+		has_dns, e_dns_replied},
+	{"probe_dns_duration_seconds", "gauge", "Duration of each phase of the dns query "
+		"(request: the exchange).", has_dns, e_dns_phases},
+	{"probe_dns_answer_rrs", "gauge", "Records in the answer section of the reply.", has_dns,
+		e_dns_answers},
+	{"probe_dns_authority_rrs", "gauge", "Records in the authority section of the reply.",
+		has_dns, e_dns_authority},
+	{"probe_dns_additional_rrs", "gauge", "Records in the additional section of the reply.",
+		has_dns, e_dns_additional},
+	{"probe_dns_serial", "gauge", "The serial of the zone (an SOA answer).", has_dns_serial,
+		e_dns_serial},
 	{"probe_ssl_earliest_cert_expiry", "gauge",
 		"Earliest NotAfter of the presented chain, Unix seconds (also when verification "
 		"failed).", has_expiry, e_expiry},

@@ -67,6 +67,11 @@ struct result {
 	uint8_t ip_protocol;   /* 4 or 6: the address family connected to; 0 for none */
 	uint32_t ip_hash;      /* FNV-1a of that address's bytes (probe_ip_addr_hash) */
 	uint8_t tls_resumed;   /* the handshake resumed a session */
+	/* DNS facts (dns probes): the reply's rcode and section counts, when one came */
+	uint8_t dns_replied;
+	uint8_t dns_rcode;
+	uint16_t dns_answers, dns_authority, dns_additional;
+	int64_t dns_serial; /* the serial of an SOA answer; -1: none */
 	char detail[OP_DETAIL_MAX];
 };
 

@@ -5,10 +5,12 @@
 #include <stdio.h>
 #include <string.h>
 #include "../core/probe.h"
+#include "../core/regex.h"
 
 struct dns_expect {
 	const char *rcode;
 	const char *answer_contains;
+	struct regex_check answer_regex, answer_not_regex;
 	uint32_t min_answers;
 };
 
@@ -26,6 +28,10 @@ struct dns_conf {
 static const struct cfg_key expect_keys[] = {
 	{"rcode", CFG_STR, 0, offsetof(struct dns_expect, rcode), 0, 16, NULL},
 	{"answer_contains", CFG_STR, 0, offsetof(struct dns_expect, answer_contains), 0, 255, NULL},
+	{"answer_regex", CFG_FN, 0, offsetof(struct dns_expect, answer_regex), 0, 0,
+		cfg_regex_check},
+	{"answer_not_regex", CFG_FN, 0, offsetof(struct dns_expect, answer_not_regex), 0, 0,
+		cfg_regex_check},
 	{"min_answers", CFG_UINT, 0, offsetof(struct dns_expect, min_answers), 0,
 		OP_DNS_MAX_ANSWERS, NULL},
 };
@@ -97,6 +103,50 @@ static int dns_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 	return 0;
 }
 
+/* The verdict on a reply of rcode whose answers of the asked type are texts[0..n), from a
+ * server or from /etc/hosts (from: " (/etc/hosts)", or ""). Ends the run. */
+static int judge(struct probe_run *r, int rcode, const char *const *texts, uint32_t n,
+	const char *from)
+{
+	const struct dns_conf *k = probe_conf(r);
+	const struct dns_expect *e = &k->expect;
+	if (rcode != k->rcode)
+		return probe_run_done(r, 0, REASON_DNS_RCODE, "rcode %s%s, expected %s",
+			dns_rcode_name(rcode), from, dns_rcode_name(k->rcode));
+	char list[OP_DETAIL_MAX];
+	size_t w = 0;
+	int contains = !e->answer_contains, matches = !e->answer_regex.re;
+	const char *refused = NULL;
+	list[0] = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		size_t len = strlen(texts[i]);
+		contains |= e->answer_contains && strstr(texts[i], e->answer_contains);
+		matches |= e->answer_regex.re && regex_search(e->answer_regex.re, texts[i], len);
+		if (!refused && e->answer_not_regex.re &&
+			regex_search(e->answer_not_regex.re, texts[i], len))
+			refused = texts[i];
+		if (w + 4 < sizeof list)
+			w += (size_t)snprintf(list + w, sizeof list - w, "%s%s", w ? ", " : "", texts[i]);
+	}
+	const char *got = n ? list : "none";
+	if (n < e->min_answers)
+		return probe_run_done(r, 0, REASON_DNS_ANSWER, "%u %s answers, expected at least %u%s",
+			n, dns_type_name(k->qtype), e->min_answers, from);
+	if (!contains)
+		return probe_run_done(r, 0, REASON_DNS_ANSWER, "no answer contains \"%s\"; got %s%s",
+			e->answer_contains, got, from);
+	if (!matches)
+		return probe_run_done(r, 0, REASON_DNS_ANSWER, "answer_regex: /%.40s/ matches no "
+			"answer; got %s%s", e->answer_regex.pattern, got, from);
+	if (refused)
+		return probe_run_done(r, 0, REASON_DNS_ANSWER, "answer_not_regex: /%.40s/ matches "
+			"%s%s", e->answer_not_regex.pattern, refused, from);
+	if (!n) /* NODATA, or the NXDOMAIN asked for: said, not an empty detail */
+		return probe_run_done(r, 1, REASON_NONE, "%s, no %s answer", dns_rcode_name(rcode),
+			dns_type_name(k->qtype));
+	return probe_run_done(r, 1, REASON_NONE, "%s%s", list, from);
+}
+
 static void dns_answer_cb(void *udata, int err, const struct dns_reply *reply)
 {
 	struct probe_run *r = udata;
@@ -110,48 +160,29 @@ static void dns_answer_cb(void *udata, int err, const struct dns_reply *reply)
 		return;
 	}
 	probe_run_end_at(r, reply->at_us); /* the query time ends when the reply arrived */
-	if (reply->rcode != k->rcode) {
-		probe_run_done(r, 0, REASON_DNS_RCODE, "rcode %s, expected %s",
-			dns_rcode_name(reply->rcode), dns_rcode_name(k->rcode));
-		return;
-	}
+	struct result *f = &r->facts;
+	f->dns_replied = 1;
+	f->dns_rcode = reply->rcode;
+	f->dns_answers = reply->ancount;
+	f->dns_authority = reply->nscount;
+	f->dns_additional = reply->arcount;
+	for (int i = reply->n; i-- > 0;)
+		if (reply->an[i].type == DNS_SOA)
+			f->dns_serial = reply->an[i].serial;
 	/* answers of the asked type (a CNAME chain may come first) */
-	char list[OP_DETAIL_MAX];
-	size_t w = 0;
+	const char *texts[OP_DNS_MAX_ANSWERS];
 	uint32_t n = 0;
-	int found = !k->expect.answer_contains;
-	list[0] = 0;
-	for (int i = 0; i < reply->n; i++) {
-		const struct dns_answer *a = &reply->an[i];
-		if (a->type != k->qtype)
-			continue;
-		n++;
-		if (!found && strstr(a->text, k->expect.answer_contains))
-			found = 1;
-		if (w + 4 < sizeof list)
-			w += (size_t)snprintf(list + w, sizeof list - w, "%s%s", w ? ", " : "", a->text);
-	}
-	if (n < k->expect.min_answers) {
-		probe_run_done(r, 0, REASON_DNS_ANSWER, "%u %s answers, expected at least %u", n,
-			dns_type_name(k->qtype), k->expect.min_answers);
-		return;
-	}
-	if (!found) {
-		probe_run_done(r, 0, REASON_DNS_ANSWER, "no answer contains \"%s\"; got %s",
-			k->expect.answer_contains, n ? list : "none");
-		return;
-	}
-	if (!n) /* NODATA, or the NXDOMAIN asked for: said, not an empty detail */
-		probe_run_done(r, 1, REASON_NONE, "%s, no %s answer", dns_rcode_name(reply->rcode),
-			dns_type_name(k->qtype));
-	else
-		probe_run_done(r, 1, REASON_NONE, "%s", list);
+	for (int i = 0; i < reply->n; i++)
+		if (reply->an[i].type == k->qtype)
+			texts[n++] = reply->an[i].text;
+	judge(r, reply->rcode, texts, n, "");
 }
 
 static int dns_start(struct probe_run *r)
 {
 	const struct dns_conf *k = probe_conf(r);
 	const char *name = k->ask;
+	r->facts.dns_serial = -1;
 	probe_run_phase(r, PHASE_RESOLVE);
 	if (k->has_server) /* the address asked, as blackbox_exporter reports it */
 		probe_run_note_addr(r, &k->server_addr);
@@ -162,13 +193,10 @@ static int dns_start(struct probe_run *r)
 		char ip[64];
 		plat_addr_format(&a, ip, sizeof ip);
 		probe_run_phase(r, -1);
-		if (k->rcode != 0)
-			return probe_run_done(r, 0, REASON_DNS_RCODE, "rcode NOERROR (/etc/hosts), "
-				"expected %s", dns_rcode_name(k->rcode));
-		if (k->expect.answer_contains && !strstr(ip, k->expect.answer_contains))
-			return probe_run_done(r, 0, REASON_DNS_ANSWER,
-				"no answer contains \"%s\"; got %s", k->expect.answer_contains, ip);
-		return probe_run_done(r, 1, REASON_NONE, "%s (/etc/hosts)", ip);
+		r->facts.dns_replied = 1; /* as if a server had said it: NOERROR, one answer */
+		r->facts.dns_answers = 1;
+		const char *texts[1] = {ip};
+		return judge(r, 0, texts, 1, " (/etc/hosts)");
 	}
 	int rc = dns_query_start(name, k->qtype, k->has_server ? &k->server_addr : NULL,
 		r->p->cfg->timeout_us, dns_answer_cb, r, &r->dq);

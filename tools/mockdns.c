@@ -3,10 +3,14 @@
  *
  *   mockdns [-p PORT] [-l SECONDS] RULE...      prints "port N" once listening
  *
- * RULE is NAME:TYPE:VALUE (A, AAAA, TXT, CNAME, PTR; several rules per name add answers) or
+ * RULE is NAME:TYPE:VALUE (A, AAAA, TXT, CNAME, PTR, NS, and SOA as "MNAME RNAME SERIAL";
+ * several rules per name add answers) or
  * NAME:ACTION with ACTION one of NXDOMAIN, SERVFAIL, REFUSED, TC (truncated over UDP, full
  * answer over TCP), DROP (never answer), GARBAGE (random bytes), WRONGID (an answer with the
- * wrong id first, then the right one). The server exits after -l seconds (default 300). */
+ * wrong id first, then the right one). As authoritative servers do, a reply without answers
+ * (NXDOMAIN, or none of the type) carries the SOA of the closest zone above the name in its
+ * authority section (RFC 2308), and NS answers carry their servers' A records (glue) in the
+ * additional section. The server exits after -l seconds (default 300). */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <poll.h>
@@ -34,6 +38,8 @@ static int type_code(const char *t)
 	if (!strcasecmp(t, "PTR")) return 12;
 	if (!strcasecmp(t, "TXT")) return 16;
 	if (!strcasecmp(t, "AAAA")) return 28;
+	if (!strcasecmp(t, "NS")) return 2;
+	if (!strcasecmp(t, "SOA")) return 6;
 	return -1;
 }
 
@@ -59,6 +65,61 @@ static size_t put_name(uint8_t *o, const char *name)
 	}
 	o[w++] = 0;
 	return w;
+}
+
+/* One record of rule r at out (owner: a pointer to the question's name, or the name itself);
+ * returns its length. */
+static size_t put_rr(uint8_t *out, const struct rule *r, int t, const char *owner)
+{
+	size_t len = 0;
+	if (owner) {
+		len = put_name(out, owner);
+	} else {
+		out[len++] = 0xC0;
+		out[len++] = 12;
+	}
+	out[len++] = 0, out[len++] = (uint8_t)t, out[len++] = 0, out[len++] = 1;
+	out[len++] = 0, out[len++] = 0, out[len++] = 0, out[len++] = 30;
+	size_t rdlen_at = len;
+	len += 2;
+	size_t rd = 0;
+	if (t == 1)
+		rd = inet_pton(AF_INET, r->value, out + len) == 1 ? 4 : 0;
+	else if (t == 28)
+		rd = inet_pton(AF_INET6, r->value, out + len) == 1 ? 16 : 0;
+	else if (t == 2 || t == 5 || t == 12)
+		rd = put_name(out + len, r->value);
+	else if (t == 6) {
+		char mname[256], rname[256];
+		unsigned long serial = 0;
+		if (sscanf(r->value, "%255s %255s %lu", mname, rname, &serial) != 3)
+			return 0;
+		rd = put_name(out + len, mname);
+		rd += put_name(out + len + rd, rname);
+		uint32_t v[5] = {(uint32_t)serial, 3600, 600, 86400, 60};
+		for (int i = 0; i < 5; i++, rd += 4) {
+			uint32_t be = htonl(v[i]);
+			memcpy(out + len + rd, &be, 4);
+		}
+	} else if (t == 16) {
+		size_t l = strlen(r->value);
+		out[len] = (uint8_t)l;
+		memcpy(out + len + 1, r->value, l);
+		rd = l + 1;
+	}
+	out[rdlen_at] = (uint8_t)(rd >> 8);
+	out[rdlen_at + 1] = (uint8_t)rd;
+	return len + rd;
+}
+
+/* The SOA rule of the closest zone at or above name, or NULL. */
+static const struct rule *zone_of(const char *name)
+{
+	for (const char *z = name; z; z = strchr(z, '.') ? strchr(z, '.') + 1 : NULL)
+		for (int i = 0; i < nrules; i++)
+			if (type_code(rules[i].type) == 6 && !strcasecmp(rules[i].name, z))
+				return &rules[i];
+	return NULL;
 }
 
 /* Build the answer to query q (qlen bytes) into out; returns its length or 0 for no answer. */
@@ -99,44 +160,36 @@ static size_t answer(const uint8_t *q, size_t qlen, uint8_t *out, int over_tcp)
 	int rcode = has_action(name, "NXDOMAIN") ? 3 : has_action(name, "SERVFAIL") ? 2 :
 		has_action(name, "REFUSED") ? 5 : 0;
 	out[3] |= (uint8_t)rcode;
-	if (rcode)
+	if (rcode && rcode != 3)
 		return qend;
-	if (!over_tcp && has_action(name, "TC")) {
+	if (!rcode && !over_tcp && has_action(name, "TC")) {
 		out[2] |= 0x02;
 		return qend;
 	}
 	size_t len = qend;
-	int an = 0;
-	for (int i = 0; i < nrules; i++) {
+	int an = 0, ar = 0;
+	for (int i = 0; i < nrules && !rcode; i++) {
 		struct rule *r = &rules[i];
 		int t = type_code(r->type);
 		if (t < 0 || strcasecmp(r->name, name) || (t != qtype && t != 5))
 			continue;
-		out[len++] = 0xC0;
-		out[len++] = 12;
-		out[len++] = 0, out[len++] = (uint8_t)t, out[len++] = 0, out[len++] = 1;
-		out[len++] = 0, out[len++] = 0, out[len++] = 0, out[len++] = 30;
-		size_t rdlen_at = len;
-		len += 2;
-		size_t rd = 0;
-		if (t == 1)
-			rd = inet_pton(AF_INET, r->value, out + len) == 1 ? 4 : 0;
-		else if (t == 28)
-			rd = inet_pton(AF_INET6, r->value, out + len) == 1 ? 16 : 0;
-		else if (t == 5 || t == 12)
-			rd = put_name(out + len, r->value);
-		else if (t == 16) {
-			size_t l = strlen(r->value);
-			out[len] = (uint8_t)l;
-			memcpy(out + len + 1, r->value, l);
-			rd = l + 1;
-		}
-		out[rdlen_at] = (uint8_t)(rd >> 8);
-		out[rdlen_at + 1] = (uint8_t)rd;
-		len += rd;
+		len += put_rr(out + len, r, t, NULL);
 		an++;
 	}
+	const struct rule *soa = zone_of(name);
+	if (!an && soa) {
+		len += put_rr(out + len, soa, 6, soa->name);
+		out[9] = 1;
+	}
+	for (int i = 0; i < nrules && qtype == 2; i++) /* glue of the NS answers */
+		for (int j = 0; j < nrules; j++)
+			if (type_code(rules[i].type) == 2 && !strcasecmp(rules[i].name, name) &&
+				type_code(rules[j].type) == 1 && !strcasecmp(rules[j].name, rules[i].value)) {
+				len += put_rr(out + len, &rules[j], 1, rules[j].name);
+				ar++;
+			}
 	out[7] = (uint8_t)an;
+	out[11] = (uint8_t)ar;
 	return len;
 }
 

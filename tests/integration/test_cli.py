@@ -324,6 +324,34 @@ def test_dns_a_from_server():
     assert res["phases"]["resolve"] > 0, res
 
 
+ZONE = ("zone.test:SOA:ns1.zone.test hostmaster.zone.test 2026120107",
+        "zone.test:NS:ns1.zone.test", "zone.test:NS:ns2.zone.test",
+        "ns1.zone.test:A:10.0.0.53", "www.zone.test:A:10.0.0.80", "gone.zone.test:NXDOMAIN")
+
+
+def test_dns_reply_sections_and_serial():
+    """The row tells the reply as dig's header does: rcode and the count of each section (a
+    negative answer's SOA is in the authority section, NS glue in the additional one), and a
+    zone's serial from an SOA answer; rcode null when nothing came back."""
+    _, port = start_tool("mockdns", *ZONE, "quiet.test:DROP")
+    server = ["--server", f"127.0.0.1:{port}"]
+
+    def dns_of(*args):
+        rc, res = probe("dns", *args, *server, "--timeout", "1s")
+        return res["success"], res["dns"]
+    eq(dns_of("zone.test", "--record", "SOA"), (True, {"rcode": "NOERROR", "answers": 1,
+       "authority": 0, "additional": 0, "serial": 2026120107}), "SOA")
+    eq(dns_of("zone.test", "--record", "NS"), (True, {"rcode": "NOERROR", "answers": 2,
+       "authority": 0, "additional": 1, "serial": None}), "NS with glue for one")
+    eq(dns_of("www.zone.test", "--record", "AAAA"), (True, {"rcode": "NOERROR", "answers": 0,
+       "authority": 1, "additional": 0, "serial": None}), "NODATA")
+    eq(dns_of("gone.zone.test", "--expect", '{"rcode": "NXDOMAIN"}'), (True, {
+       "rcode": "NXDOMAIN", "answers": 0, "authority": 1, "additional": 0, "serial": None}),
+       "NXDOMAIN")
+    eq(dns_of("quiet.test"), (False, {"rcode": None, "answers": 0, "authority": 0,
+       "additional": 0, "serial": None}), "no reply")
+
+
 def test_dns_ptr_of_an_address_and_a_server_given_as_the_name():
     """"record": "PTR" of an address asks its reverse name, as dig -x does (it asked for the
     name "192.0.2.10" before, which no zone holds); a server's address given as the name to
@@ -349,6 +377,32 @@ def test_dns_answer_mismatch():
     eq(rc, 1, "exit")
     eq(res["reason"], "dns_answer", "reason")
     assert "10.1.2.3" in res["detail"], res
+
+
+def test_dns_answer_patterns():
+    """blackbox_exporter's answer checks: answer_regex, one answer of the asked type must match
+    (fail_if_none_matches_regexp); answer_not_regex, none may (fail_if_matches_regexp). Each
+    failure names the pattern and what came."""
+    _, port = start_tool("mockdns", "svc.test:A:10.1.2.3", "svc.test:A:192.0.2.7", *ZONE)
+    server = ["--server", f"127.0.0.1:{port}"]
+    for expect, ok, detail in (
+            ({"answer_regex": r"^10\.1\.2\.\d+$"}, True, "10.1.2.3, 192.0.2.7"),
+            ({"answer_regex": r"^10\.9\."}, False,
+             r"answer_regex: /^10\.9\./ matches no answer; got 10.1.2.3, 192.0.2.7"),
+            ({"answer_not_regex": r"^192\.0\.2\."}, False,
+             r"answer_not_regex: /^192\.0\.2\./ matches 192.0.2.7"),
+            ({"answer_not_regex": r"^127\."}, True, "10.1.2.3, 192.0.2.7")):
+        rc, res = probe("dns", "svc.test", *server, "--expect", json.dumps(expect))
+        eq((res["success"], res["reason"], res["detail"]),
+           (ok, "" if ok else "dns_answer", detail), expect)
+    # an SOA answer is its text: a serial can be held to a pattern
+    rc, res = probe("dns", "zone.test", "--record", "SOA", *server, "--expect",
+                    json.dumps({"answer_regex": r" 2026\d{6}$"}))
+    eq((res["success"], res["detail"]), (True, "ns1.zone.test hostmaster.zone.test 2026120107"),
+       "SOA")
+    r = outpost("probe", "dns", "svc.test", *server, "--expect", '{"answer_regex": "(a"}')
+    eq(r.returncode, 2, "a bad pattern is refused")
+    assert 'pattern "(a": missing \')\'' in r.stderr, r.stderr
 
 
 def test_dns_rcodes():

@@ -99,15 +99,41 @@ def test_probe_endpoint_answers():
 
 
 def test_a_dns_module_asks_each_target_server():
-    """blackbox_exporter's dns shape: the module names the query, each target is a server."""
-    _, dport = start_tool("mockdns", "svc.test:A:10.1.2.3")
+    """blackbox_exporter's dns shape: the module names the query, each target is a server;
+    and its dns series: whether a reply came, the count of each section, the phases, and a
+    zone's serial."""
+    _, dport = start_tool("mockdns", "svc.test:A:10.1.2.3",
+                          "svc.test:SOA:ns1.svc.test hostmaster.svc.test 2026120107",
+                          "gone.svc.test:NXDOMAIN")
     app = Appliance({"modules": {"dns_svc": {"kind": "dns", "query_name": "svc.test",
-                                             "expect": {"answer_contains": "10.1.2.3"}}},
+                                             "expect": {"answer_contains": "10.1.2.3"}},
+                                 "dns_soa": {"kind": "dns", "query_name": "svc.test",
+                                             "record": "SOA"},
+                                 "dns_gone": {"kind": "dns", "query_name": "gone.svc.test",
+                                              "expect": {"rcode": "NXDOMAIN"}}},
                      "probes": []})
     s, body = app.get(f"/probe?module=dns_svc&target=127.0.0.1:{dport}&debug=true")
     eq(s, 200, body)
     assert "result: success" in body and "detail: 10.1.2.3" in body, body
     assert "\nprobe_ip_protocol 4\n" in body, body  # the server's address, as blackbox's
+    s, body = app.get(f"/probe?module=dns_svc&target=127.0.0.1:{dport}")
+    m = parse_metrics(body)
+    # blackbox_exporter's dns series, which its users' dashboards and alerts read
+    for name, want in (("probe_dns_query_succeeded", 1), ("probe_dns_answer_rrs", 1),
+                       ("probe_dns_authority_rrs", 0), ("probe_dns_additional_rrs", 0)):
+        eq(m.get(name), [({}, want)], name)
+    phases = {lab["phase"]: v for lab, v in m["probe_dns_duration_seconds"]}
+    eq(sorted(phases), ["connect", "request", "resolve"], "phases")
+    assert 0 < phases["request"] <= m["probe_duration_seconds"][0][1], body
+    assert "probe_dns_serial" not in m, body  # no SOA asked
+    s, body = app.get("/probe?module=dns_soa&target=127.0.0.1:%d" % dport)
+    m = parse_metrics(body)
+    eq((m.get("probe_success"), m.get("probe_dns_serial")), ([({}, 1)], [({}, 2026120107)]),
+       body)
+    s, body = app.get("/probe?module=dns_gone&target=127.0.0.1:%d" % dport)
+    m = parse_metrics(body)
+    eq([m.get(n) for n in ("probe_success", "probe_dns_answer_rrs", "probe_dns_authority_rrs")],
+       [[({}, 1)], [({}, 0)], [({}, 1)]], body)
     s, body = app.get("/probe?module=dns_svc&target=svc.test")
     eq(s, 400, body)
     assert "the target (with query_name, the server) \"svc.test\" must be an IP address" in body, \

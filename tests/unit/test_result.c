@@ -59,7 +59,9 @@ static void test_result_encoding_outlives_the_build(void)
 		.reason = REASON_CERT_HOSTNAME, .http_version = 11, .redirects = 3, .ssl = 1,
 		.content_failed = 1, .http_status = -2, .content_length = -1, .body_bytes = 1ull << 40,
 		.cert_expiry = 1803556800, .tls_cipher = 0xc02b, .tls_version = 12,
-		.cert_verified = 0, .ip_protocol = 6, .tls_resumed = 1};
+		.cert_verified = 0, .ip_protocol = 6, .tls_resumed = 1, .dns_replied = 1,
+		.dns_rcode = 3, .dns_answers = 300, .dns_authority = 1, .dns_additional = 2,
+		.dns_serial = 4294967295LL};
 	for (int i = 0; i < PHASE_COUNT; i++)
 		r.phase_us[i] = 1000u * (uint32_t)i + 7;
 	snprintf(r.detail, sizeof r.detail, "x509: wrong host \"%s\"", "b.example");
@@ -78,6 +80,12 @@ static void test_result_encoding_outlives_the_build(void)
 	ASSERT_EQ(back.tls_cipher, 0xc02b);
 	ASSERT_EQ(back.ip_protocol, 6);
 	ASSERT_EQ(back.tls_resumed, 1);
+	ASSERT_EQ(back.dns_replied, 1);
+	ASSERT_EQ(back.dns_rcode, 3);
+	ASSERT_EQ(back.dns_answers, 300);
+	ASSERT_EQ(back.dns_authority, 1);
+	ASSERT_EQ(back.dns_additional, 2);
+	ASSERT_EQ(back.dns_serial, 4294967295LL);
 	ASSERT_EQ(back.phase_us[PHASE_TRANSFER], 4007);
 	ASSERT_STR_EQ(back.detail, r.detail);
 	/* a later build's record: an unknown field first, http_status (id 8) widened to 4 bytes
@@ -96,6 +104,7 @@ static void test_result_encoding_outlives_the_build(void)
 	ASSERT_EQ(back.http_status, -300);
 	ASSERT_EQ(back.reason, REASON_NONE);
 	ASSERT_EQ(back.content_length, -1); /* absent: "none" */
+	ASSERT_EQ(back.dns_serial, -1);
 	/* every cut short: refused, or read as the whole fields before the cut */
 	for (size_t k = 0; k < n; k++) {
 		int rc = result_decode(buf, k, &back);
