@@ -266,8 +266,9 @@ static int dq_start_tcp(struct dns_query *q)
 		return 0;
 	if (rc < 0)
 		return rc;
-	dq_io(&q->conn.io, PLAT_WRITE);
-	return 0;
+	/* connected at once: the loop goes on from writability, so no answer (nor failure) is
+	 * told to the caller from inside dns_query_start */
+	return net_want(&q->conn, PLAT_WRITE);
 }
 
 /* Decode and check a reply in buf; returns 1 when the query is finished. */
@@ -283,6 +284,7 @@ static int dq_reply(struct dns_query *q, const uint8_t *buf, size_t len)
 		return 0;
 	}
 	reply.at_us = q->conn.rx_us;
+	reply.over_tcp = q->state == DQ_TCP_WAIT;
 	if (reply.truncated && q->state == DQ_UDP_WAIT) {
 		int rc = dq_start_tcp(q);
 		if (rc < 0)
@@ -382,7 +384,7 @@ static void dq_timer(struct ev_timer *t)
 }
 
 int dns_query_start(const char *name, uint16_t qtype, const struct plat_addr *server,
-	uint64_t timeout_us, dns_cb *cb, void *udata, struct dns_query **out)
+	int over_tcp, uint64_t timeout_us, dns_cb *cb, void *udata, struct dns_query **out)
 {
 	OP_CHECK(name && cb && timeout_us > 0, OP_EINVAL);
 	OP_CHECK(strlen(name) < DNS_NAME_MAX, OP_EINVAL);
@@ -405,7 +407,9 @@ int dns_query_start(const char *name, uint16_t qtype, const struct plat_addr *se
 	int rc = dns_encode_query(q->q + 2, sizeof q->q - 2, q->id, name, qtype);
 	if (rc >= 0) {
 		q->qlen = (uint16_t)rc;
-		rc = dq_send_udp(q);
+		if (over_tcp && !server)
+			q->server = rs.servers[0];
+		rc = over_tcp ? dq_start_tcp(q) : dq_send_udp(q);
 	}
 	if (rc < 0) {
 		dns_query_cancel(q);
@@ -471,7 +475,7 @@ static int ask_next(struct dns_resolve *rv)
 	} while (!name[0]);
 	uint8_t first = rv->family ? rv->family : PLAT_AF_INET;
 	rv->addr->family = first;
-	int rc = dns_query_start(name, first == PLAT_AF_INET ? DNS_A : DNS_AAAA, NULL,
+	int rc = dns_query_start(name, first == PLAT_AF_INET ? DNS_A : DNS_AAAA, NULL, 0,
 		time_left(rv), resolve_cb, rv, rv->q);
 	return rc ? rc : OP_EAGAIN;
 }
@@ -502,7 +506,7 @@ static void resolve_cb(void *udata, int err, const struct dns_reply *reply)
 	if (asked == DNS_A && !rv->family) {
 		/* no IPv4 address: try IPv6 for the same name, within what is left of the time */
 		rv->addr->family = PLAT_AF_INET6;
-		int rc = dns_query_start(reply->qname, DNS_AAAA, NULL, time_left(rv), resolve_cb, rv,
+		int rc = dns_query_start(reply->qname, DNS_AAAA, NULL, 0, time_left(rv), resolve_cb, rv,
 			rv->q);
 		if (rc != 0)
 			rv->cb(rv->udata, rc, op_strerror(rc));

@@ -27,6 +27,7 @@ struct dns_reply {
 	uint16_t id;
 	uint8_t rcode;
 	uint8_t truncated;
+	uint8_t over_tcp; /* the reply came over TCP; set by the resolver */
 	uint16_t qtype;
 	uint16_t ancount; /* answers in the message */
 	uint16_t nscount, arcount; /* its authority and additional records */
@@ -91,10 +92,12 @@ void dns_watch(void);
 int dns_server_count(void);
 
 /* Start a query. server NULL: the resolv.conf servers in order, each tried with its retries.
- * The whole query ends by timeout_us. On success *out is the handle for dns_query_cancel.
+ * Over UDP, and again over TCP after a truncated reply; over_tcp: over TCP from the start
+ * (one connection, to server or the first nameserver). The whole query ends by timeout_us.
+ * On success *out is the handle for dns_query_cancel; cb never runs before this returns.
  * Returns 0, OP_ENOMEM (no query slot), OP_EINVAL, or OP_ENOENT (no nameserver). */
 int dns_query_start(const char *name, uint16_t qtype, const struct plat_addr *server,
-	uint64_t timeout_us, dns_cb *cb, void *udata, struct dns_query **out);
+	int over_tcp, uint64_t timeout_us, dns_cb *cb, void *udata, struct dns_query **out);
 /* Stop a query; its callback is not called. */
 void dns_query_cancel(struct dns_query *q);
 

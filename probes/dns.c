@@ -15,13 +15,14 @@ struct dns_expect {
 };
 
 struct dns_conf {
-	const char *record, *server, *query_name;
+	const char *record, *server, *query_name, *transport;
 	struct dns_expect expect;
 	/* derived by dns_configure */
 	const char *ask; /* the name asked: query_name or the target, an address's reverse name */
 	uint16_t qtype;
 	uint8_t rcode;
 	uint8_t has_server;
+	uint8_t over_tcp;
 	struct plat_addr server_addr;
 };
 
@@ -40,6 +41,7 @@ static const struct cfg_key dns_keys[] = {
 	{"record", CFG_STR, 0, offsetof(struct dns_conf, record), 0, 8, NULL},
 	{"server", CFG_STR, 0, offsetof(struct dns_conf, server), 0, 64, NULL},
 	{"query_name", CFG_STR, 0, offsetof(struct dns_conf, query_name), 1, DNS_NAME_MAX - 2, NULL},
+	{"transport", CFG_STR, 0, offsetof(struct dns_conf, transport), 0, 8, NULL},
 	{"expect", CFG_OBJ, 0, offsetof(struct dns_conf, expect), 0, 0, NULL, expect_keys,
 		OP_ARRAY_LEN(expect_keys)},
 };
@@ -61,6 +63,10 @@ static int dns_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 		return cfg_error(c, tok, "probe \"%s\": rcode \"%s\" is not one of NOERROR, FORMERR, "
 			"SERVFAIL, NXDOMAIN, NOTIMP, REFUSED", p->name, k->expect.rcode);
 	k->rcode = (uint8_t)rc;
+	if (k->transport && strcmp(k->transport, "udp") && strcmp(k->transport, "tcp"))
+		return cfg_error(c, tok, "probe \"%s\": transport \"%s\" is \"udp\" (then TCP after a "
+			"truncated reply) or \"tcp\"", p->name, k->transport);
+	k->over_tcp = k->transport && !strcmp(k->transport, "tcp");
 	if (k->query_name && k->server)
 		return cfg_error(c, tok, "probe \"%s\": with \"query_name\" the target is the "
 			"server to ask; remove \"server\"", p->name);
@@ -155,14 +161,15 @@ static void dns_answer_cb(void *udata, int err, const struct dns_reply *reply)
 	if (err) {
 		probe_run_phase(r, -1);
 		probe_run_done(r, 0, err == OP_ETIMEDOUT ? REASON_TIMEOUT : REASON_RESOLVE,
-			"query %s %s: %s", dns_type_name(k->qtype), k->query_name ? k->query_name :
-			r->p->cfg->target, op_strerror(err));
+			"query %s %s%s: %s", dns_type_name(k->qtype), k->query_name ? k->query_name :
+			r->p->cfg->target, k->over_tcp ? " over TCP" : "", op_strerror(err));
 		return;
 	}
 	probe_run_end_at(r, reply->at_us); /* the query time ends when the reply arrived */
 	struct result *f = &r->facts;
 	f->dns_replied = 1;
 	f->dns_rcode = reply->rcode;
+	f->dns_tcp = reply->over_tcp;
 	f->dns_answers = reply->ancount;
 	f->dns_authority = reply->nscount;
 	f->dns_additional = reply->arcount;
@@ -199,7 +206,7 @@ static int dns_start(struct probe_run *r)
 		return judge(r, 0, texts, 1, " (/etc/hosts)");
 	}
 	int rc = dns_query_start(name, k->qtype, k->has_server ? &k->server_addr : NULL,
-		r->p->cfg->timeout_us, dns_answer_cb, r, &r->dq);
+		k->over_tcp, r->p->cfg->timeout_us, dns_answer_cb, r, &r->dq);
 	if (rc)
 		return probe_run_done(r, 0, REASON_RESOLVE, "query %s: %s", name, op_strerror(rc));
 	return 0;

@@ -6,7 +6,7 @@
  * RULE is NAME:TYPE:VALUE (A, AAAA, TXT, CNAME, PTR, NS, and SOA as "MNAME RNAME SERIAL";
  * several rules per name add answers) or
  * NAME:ACTION with ACTION one of NXDOMAIN, SERVFAIL, REFUSED, TC (truncated over UDP, full
- * answer over TCP), DROP (never answer), GARBAGE (random bytes), WRONGID (an answer with the
+ * answer over TCP), NOTCP (over TCP, the connection closed unanswered), DROP (never answer), GARBAGE (random bytes), WRONGID (an answer with the
  * wrong id first, then the right one). As authoritative servers do, a reply without answers
  * (NXDOMAIN, or none of the type) carries the SOA of the closest zone above the name in its
  * authority section (RFC 2308), and NS answers carry their servers' A records (glue) in the
@@ -146,7 +146,7 @@ static size_t answer(const uint8_t *q, size_t qlen, uint8_t *out, int over_tcp)
 	int qtype = q[o] << 8 | q[o + 1];
 	size_t qend = o + 4;
 	queries++;
-	if (has_action(name, "DROP"))
+	if (has_action(name, "DROP") || (over_tcp && has_action(name, "NOTCP")))
 		return 0;
 	if (has_action(name, "GARBAGE")) {
 		for (int i = 0; i < 40; i++)

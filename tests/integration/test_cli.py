@@ -339,17 +339,44 @@ def test_dns_reply_sections_and_serial():
     def dns_of(*args):
         rc, res = probe("dns", *args, *server, "--timeout", "1s")
         return res["success"], res["dns"]
-    eq(dns_of("zone.test", "--record", "SOA"), (True, {"rcode": "NOERROR", "answers": 1,
-       "authority": 0, "additional": 0, "serial": 2026120107}), "SOA")
-    eq(dns_of("zone.test", "--record", "NS"), (True, {"rcode": "NOERROR", "answers": 2,
-       "authority": 0, "additional": 1, "serial": None}), "NS with glue for one")
-    eq(dns_of("www.zone.test", "--record", "AAAA"), (True, {"rcode": "NOERROR", "answers": 0,
-       "authority": 1, "additional": 0, "serial": None}), "NODATA")
-    eq(dns_of("gone.zone.test", "--expect", '{"rcode": "NXDOMAIN"}'), (True, {
-       "rcode": "NXDOMAIN", "answers": 0, "authority": 1, "additional": 0, "serial": None}),
-       "NXDOMAIN")
-    eq(dns_of("quiet.test"), (False, {"rcode": None, "answers": 0, "authority": 0,
-       "additional": 0, "serial": None}), "no reply")
+
+    def reply(rcode, answers, authority=0, additional=0, serial=None, transport="udp"):
+        return {"rcode": rcode, "transport": transport, "answers": answers,
+                "authority": authority, "additional": additional, "serial": serial}
+    eq(dns_of("zone.test", "--record", "SOA"),
+       (True, reply("NOERROR", 1, serial=2026120107)), "SOA")
+    eq(dns_of("zone.test", "--record", "NS"),
+       (True, reply("NOERROR", 2, additional=1)), "NS with glue for one")
+    eq(dns_of("www.zone.test", "--record", "AAAA"), (True, reply("NOERROR", 0, 1)), "NODATA")
+    eq(dns_of("gone.zone.test", "--expect", '{"rcode": "NXDOMAIN"}'),
+       (True, reply("NXDOMAIN", 0, 1)), "NXDOMAIN")
+    eq(dns_of("quiet.test"), (False, reply(None, 0, transport=None)), "no reply")
+
+
+def test_dns_over_tcp():
+    """"transport": "tcp" asks over TCP from the start (blackbox_exporter's transport_protocol),
+    so a server whose TCP side is broken or blocked fails the probe, where UDP alone would pass
+    it; the row says which way the reply came, TCP too after a truncated UDP reply."""
+    _, port = start_tool("mockdns", "svc.test:A:10.1.2.3", "udponly.test:A:10.1.2.4",
+                         "udponly.test:NOTCP", "big.test:A:10.1.2.5", "big.test:TC")
+    server = ["--server", f"127.0.0.1:{port}", "--timeout", "1s"]
+    rc, res = probe("dns", "svc.test", *server, "--transport", "tcp")
+    eq((res["success"], res["detail"], res["dns"]["transport"]), (True, "10.1.2.3", "tcp"), res)
+    rc, res = probe("dns", "udponly.test", *server)
+    eq((res["success"], res["dns"]["transport"]), (True, "udp"), res)
+    rc, res = probe("dns", "udponly.test", *server, "--transport", "tcp")
+    eq((res["success"], res["reason"], res["dns"]["rcode"]), (False, "resolve", None), res)
+    eq(res["detail"], "query A udponly.test over TCP: connection closed", res)
+    rc, res = probe("dns", "big.test", *server)
+    eq((res["success"], res["dns"]["transport"]), (True, "tcp"), "truncated, then TCP")
+    refused = free_port()
+    rc, res = probe("dns", "svc.test", "--server", f"127.0.0.1:{refused}", "--transport", "tcp")
+    eq((res["success"], res["detail"]), (False, "query A svc.test over TCP: connection refused"),
+       res)
+    r = outpost("probe", "dns", "svc.test", *server, "--transport", "quic")
+    eq(r.returncode, 2, "exit")
+    assert 'transport "quic" is "udp" (then TCP after a truncated reply) or "tcp"' in r.stderr, \
+        r.stderr
 
 
 def test_dns_ptr_of_an_address_and_a_server_given_as_the_name():

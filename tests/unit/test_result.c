@@ -61,7 +61,7 @@ static void test_result_encoding_outlives_the_build(void)
 		.cert_expiry = 1803556800, .tls_cipher = 0xc02b, .tls_version = 12,
 		.cert_verified = 0, .ip_protocol = 6, .tls_resumed = 1, .dns_replied = 1,
 		.dns_rcode = 3, .dns_answers = 300, .dns_authority = 1, .dns_additional = 2,
-		.dns_serial = 4294967295LL};
+		.dns_serial = 4294967295LL, .dns_tcp = 1};
 	for (int i = 0; i < PHASE_COUNT; i++)
 		r.phase_us[i] = 1000u * (uint32_t)i + 7;
 	snprintf(r.detail, sizeof r.detail, "x509: wrong host \"%s\"", "b.example");
@@ -86,6 +86,7 @@ static void test_result_encoding_outlives_the_build(void)
 	ASSERT_EQ(back.dns_authority, 1);
 	ASSERT_EQ(back.dns_additional, 2);
 	ASSERT_EQ(back.dns_serial, 4294967295LL);
+	ASSERT_EQ(back.dns_tcp, 1);
 	ASSERT_EQ(back.phase_us[PHASE_TRANSFER], 4007);
 	ASSERT_STR_EQ(back.detail, r.detail);
 	/* a later build's record: an unknown field first, http_status (id 8) widened to 4 bytes
