@@ -13,6 +13,7 @@ import socket
 import ssl
 import struct
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -39,6 +40,66 @@ def s_server(name, mode="-www", *opts):
 def https(port, *opts, host="localhost"):
     return probe("http", f"https://{host}:{port}/", "--tls", f'{{"ca_file": "{D}/ca.pem"}}',
                  *opts)
+
+
+# Run in a network namespace of its own: openssl s_server behind a path with a fixed delay each
+# way (delayline.py), probed by the appliance with tls.resume; prints its results.
+DELAYED_TLS = r"""
+import json, os, subprocess, sys, tempfile, time, urllib.request
+sys.path.insert(0, sys.argv[1])
+import delayline
+certs, outpost, delay = sys.argv[2], sys.argv[3], float(sys.argv[4])
+line = delayline.DelayLine(delay)
+server = subprocess.Popen(["openssl", "s_server", "-accept", "8443", "-www", "-quiet",
+                           "-cert", f"{certs}/good.pem", "-key", f"{certs}/good.key"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+cfg = {"web": {"listen": "127.0.0.1:8080"}, "probes": [
+    {"name": "p", "kind": "http", "target": f"https://{delayline.PEER}:8443/",
+     "tls": {"insecure_skip_verify": True, "resume": True}, "interval": "1s",
+     "timeout": "900ms"}]}
+fd, path = tempfile.mkstemp(suffix=".json")
+os.write(fd, json.dumps(cfg).encode())
+os.close(fd)
+time.sleep(0.5)  # s_server listening
+app = subprocess.Popen([outpost, "run", "-c", path], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+rows, deadline = [], time.monotonic() + 15
+while len(rows) < 4 and time.monotonic() < deadline:
+    time.sleep(0.5)
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:8080/api/v1/probes/p/results?limit=10",
+                                    timeout=2) as r:
+            rows = json.load(r)["results"]
+    except OSError:
+        pass
+app.terminate()
+server.terminate()
+app.wait(timeout=10)
+line.close()
+print(json.dumps(rows))
+"""
+
+
+def test_each_phase_over_a_delayed_path():
+    """Over a path 20 ms each way (a namespace of the test's own), each phase is its round
+    trips: connect one (the handshake), a full TLS 1.2 handshake two, a resumed one one (what
+    tls.resume saves), processing one (request out, answer in); the duration is their sum."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        raise AssertionError("needs root and unshare(1) to make a network namespace")
+    r = subprocess.run(["unshare", "-n", sys.executable, "-c", DELAYED_TLS,
+                        os.path.dirname(os.path.abspath(__file__)), D, OUTPOST, "0.020"],
+                       capture_output=True, text=True, timeout=120)
+    rows = json.loads(r.stdout or "[]")[::-1]  # oldest first
+    assert len(rows) >= 3, (r.stdout, r.stderr[-2000:])
+    for i, res in enumerate(rows):
+        eq(res["success"], True, f"run {i}: {res}")
+        ph, resumed = res["phases"], res["tls"]["resumed"]
+        eq(resumed, i > 0, f"run {i}: the first handshake is full, the others resume")
+        trips = 1 if resumed else 2
+        assert 40 <= ph["connect"] < 46, res
+        assert 40 * trips <= ph["tls"] < 40 * trips + 12, res
+        assert 40 <= ph["processing"] < 48, res
+        assert sum(ph.values()) <= res["duration_ms"] < sum(ph.values()) + 3, res
 
 
 def test_good_certificate_and_phases():
