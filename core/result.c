@@ -206,7 +206,7 @@ size_t result_json(char *out, size_t cap, const char *name, const char *kind, co
 			(unsigned long long)r->body_bytes, r->redirects, r->ssl ? "true" : "false",
 			(long long)r->last_modified);
 	if (!strcmp(kind, "dns") && w > 0 && (size_t)w < cap) {
-		/* the reply as dig's header tells it; rcode null when none came */
+		/* the reply as dig's header tells it; rcode and transport null when none came */
 		char rcode[24] = "null", serial[24] = "null";
 		const char *transport = "null";
 		if (r->dns_replied) {

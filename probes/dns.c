@@ -153,16 +153,23 @@ static int judge(struct probe_run *r, int rcode, const char *const *texts, uint3
 	return probe_run_done(r, 1, REASON_NONE, "%s%s", list, from);
 }
 
+/* No reply: the query could not start, or ended with err. Ends the run. */
+static int query_failed(struct probe_run *r, int err)
+{
+	const struct dns_conf *k = probe_conf(r);
+	probe_run_phase(r, -1);
+	return probe_run_done(r, 0, err == OP_ETIMEDOUT ? REASON_TIMEOUT : REASON_RESOLVE,
+		"query %s %s%s: %s", dns_type_name(k->qtype), k->query_name ? k->query_name :
+		r->p->cfg->target, k->over_tcp ? " over TCP" : "", op_strerror(err));
+}
+
 static void dns_answer_cb(void *udata, int err, const struct dns_reply *reply)
 {
 	struct probe_run *r = udata;
 	const struct dns_conf *k = probe_conf(r);
 	r->dq = NULL;
 	if (err) {
-		probe_run_phase(r, -1);
-		probe_run_done(r, 0, err == OP_ETIMEDOUT ? REASON_TIMEOUT : REASON_RESOLVE,
-			"query %s %s%s: %s", dns_type_name(k->qtype), k->query_name ? k->query_name :
-			r->p->cfg->target, k->over_tcp ? " over TCP" : "", op_strerror(err));
+		query_failed(r, err);
 		return;
 	}
 	probe_run_end_at(r, reply->at_us); /* the query time ends when the reply arrived */
@@ -207,9 +214,7 @@ static int dns_start(struct probe_run *r)
 	}
 	int rc = dns_query_start(name, k->qtype, k->has_server ? &k->server_addr : NULL,
 		k->over_tcp, r->p->cfg->timeout_us, dns_answer_cb, r, &r->dq);
-	if (rc)
-		return probe_run_done(r, 0, REASON_RESOLVE, "query %s: %s", name, op_strerror(rc));
-	return 0;
+	return rc ? query_failed(r, rc) : 0;
 }
 
 const struct probe_ops probe_dns = {
