@@ -8,7 +8,7 @@
 #include "../core/regex.h"
 
 struct dns_expect {
-	const char *rcode;
+	uint16_t rcodes; /* a bit per rcode that passes; 0: NOERROR alone */
 	const char *answer_contains;
 	struct regex_check answer_regex, answer_not_regex;
 	uint32_t min_answers;
@@ -20,14 +20,44 @@ struct dns_conf {
 	/* derived by dns_configure */
 	const char *ask; /* the name asked: query_name or the target, an address's reverse name */
 	uint16_t qtype;
-	uint8_t rcode;
 	uint8_t has_server;
 	uint8_t over_tcp;
 	struct plat_addr server_addr;
 };
 
+/* "rcode": "NXDOMAIN", or a list of them any of which passes (blackbox_exporter's
+ * valid_rcodes), into a bit per rcode. */
+static int read_rcodes(struct cfg_ctx *c, int tok, void *field)
+{
+	int array = cfg_tok_type(c, tok) == 2; /* JSMN_ARRAY */
+	int n = array ? cfg_tok_size(c, tok) : 1, i = array ? tok + 1 : tok;
+	uint16_t bits = 0;
+	if (!n)
+		return cfg_error(c, tok, "\"rcode\" is an empty list: name one at least, e.g. "
+			"\"NOERROR\"");
+	for (int k = 0; k < n; k++, i = cfg_tok_next(c, i)) {
+		const char *s;
+		char tmp[32];
+		int rc = cfg_scalar(c, i, &s, tmp, sizeof tmp);
+		if (rc)
+			return rc;
+		int v = dns_rcode_parse(s);
+		if (v < 0) {
+			static const char *const names[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
+				"NOTIMP", "REFUSED"};
+			char hint[64];
+			return cfg_error(c, i, "rcode \"%s\" is not one of NOERROR, FORMERR, SERVFAIL, "
+				"NXDOMAIN, NOTIMP, REFUSED%s", s, cfg_did_you_mean(hint, sizeof hint, s,
+				names, OP_ARRAY_LEN(names), 0));
+		}
+		bits |= (uint16_t)(1u << v);
+	}
+	*(uint16_t *)field = bits;
+	return 0;
+}
+
 static const struct cfg_key expect_keys[] = {
-	{"rcode", CFG_STR, 0, offsetof(struct dns_expect, rcode), 0, 16, NULL},
+	{"rcode", CFG_FN, 0, offsetof(struct dns_expect, rcodes), 0, 0, read_rcodes},
 	{"answer_contains", CFG_STR, 0, offsetof(struct dns_expect, answer_contains), 0, 255, NULL},
 	{"answer_regex", CFG_FN, 0, offsetof(struct dns_expect, answer_regex), 0, 0,
 		cfg_regex_check},
@@ -58,11 +88,8 @@ static int dns_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 		return cfg_error(c, tok, "probe \"%s\": record \"%s\" is not one of A, AAAA, CNAME, "
 			"MX, NS, PTR, SOA, SRV, TXT, CAA", p->name, k->record);
 	k->qtype = (uint16_t)t;
-	int rc = dns_rcode_parse(k->expect.rcode ? k->expect.rcode : "NOERROR");
-	if (rc < 0)
-		return cfg_error(c, tok, "probe \"%s\": rcode \"%s\" is not one of NOERROR, FORMERR, "
-			"SERVFAIL, NXDOMAIN, NOTIMP, REFUSED", p->name, k->expect.rcode);
-	k->rcode = (uint8_t)rc;
+	if (!k->expect.rcodes)
+		k->expect.rcodes = 1u << 0; /* NOERROR */
 	if (k->transport && strcmp(k->transport, "udp") && strcmp(k->transport, "tcp"))
 		return cfg_error(c, tok, "probe \"%s\": transport \"%s\" is \"udp\" (then TCP after a "
 			"truncated reply) or \"tcp\"", p->name, k->transport);
@@ -116,9 +143,17 @@ static int judge(struct probe_run *r, int rcode, const char *const *texts, uint3
 {
 	const struct dns_conf *k = probe_conf(r);
 	const struct dns_expect *e = &k->expect;
-	if (rcode != k->rcode)
+	if (!(e->rcodes >> rcode & 1)) {
+		char want[64];
+		size_t w = 0;
+		want[0] = 0;
+		for (int v = 0; v < 16 && w < sizeof want; v++)
+			if (e->rcodes >> v & 1)
+				w += (size_t)snprintf(want + w, sizeof want - w, "%s%s", w ? " or " : "",
+					dns_rcode_name(v));
 		return probe_run_done(r, 0, REASON_DNS_RCODE, "rcode %s%s, expected %s",
-			dns_rcode_name(rcode), from, dns_rcode_name(k->rcode));
+			dns_rcode_name(rcode), from, want);
+	}
 	char list[OP_DETAIL_MAX];
 	size_t w = 0;
 	int contains = !e->answer_contains, matches = !e->answer_regex.re;

@@ -443,6 +443,18 @@ def test_dns_rcodes():
     eq(res["detail"], "NXDOMAIN, no A answer", "a success without answers says what came")
     rc, res = probe("dns", "bad.test", "--server", f"127.0.0.1:{port}")
     assert "SERVFAIL" in res["detail"], res
+    # a list: any of them passes (blackbox_exporter's valid_rcodes)
+    either = ["--expect", '{"rcode": ["NOERROR", "NXDOMAIN"]}']
+    rc, res = probe("dns", "gone.test", "--server", f"127.0.0.1:{port}", *either)
+    eq((rc, res["detail"]), (0, "NXDOMAIN, no A answer"), "NXDOMAIN of either")
+    rc, res = probe("dns", "bad.test", "--server", f"127.0.0.1:{port}", *either)
+    eq((rc, res["detail"]), (1, "rcode SERVFAIL, expected NOERROR or NXDOMAIN"), "neither")
+    for bad, said in (('["NOERROR", "NXDOMIAN"]', 'rcode "NXDOMIAN" is not one of NOERROR, '
+                       'FORMERR, SERVFAIL, NXDOMAIN, NOTIMP, REFUSED; did you mean "NXDOMAIN"?'),
+                      ("[]", '"rcode" is an empty list')):
+        r = outpost("probe", "dns", "gone.test", "--expect", '{"rcode": %s}' % bad)
+        eq(r.returncode, 2, f"{bad}: exit")
+        assert said in r.stderr, r.stderr
     # NODATA: the name is there, without a record of that type
     _, port = start_tool("mockdns", "v4only.test:A:10.1.2.3")
     rc, res = probe("dns", "v4only.test", "--record", "AAAA", "--server", f"127.0.0.1:{port}")
