@@ -555,6 +555,13 @@ int cfg_tok_next(struct cfg_ctx *c, int tok)
 	return json_skip(c->t, c->ntok, tok);
 }
 
+int cfg_items(struct cfg_ctx *c, int tok, int *n)
+{
+	int array = c->t[tok].type == JSMN_ARRAY;
+	*n = array ? c->t[tok].size : 1;
+	return array ? tok + 1 : tok;
+}
+
 /* ---- the schema ---- */
 
 static int read_labels(struct cfg_ctx *c, int tok, void *field)

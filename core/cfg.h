@@ -181,6 +181,9 @@ int cfg_scalar(struct cfg_ctx *c, int tok, const char **out, char *tmp, size_t c
 int cfg_tok_type(struct cfg_ctx *c, int tok);
 int cfg_tok_size(struct cfg_ctx *c, int tok);
 int cfg_tok_next(struct cfg_ctx *c, int tok);
+/* A value that is one item or an array of them ("status": 200 or [200, 301]): the item count
+ * into *n, and the first item's token (the next by cfg_tok_next). */
+int cfg_items(struct cfg_ctx *c, int tok, int *n);
 /* CFG_FN reader: {"Name": "value", ...} into one const char * of "Name: value\r\n" lines. */
 int cfg_headers(struct cfg_ctx *c, int tok, void *field);
 /* CFG_FN readers: "command": ["prog", "arg"...] into a NULL-terminated char **, and "env":

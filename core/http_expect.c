@@ -58,8 +58,7 @@ static int read_status(struct cfg_ctx *c, int tok, void *field)
 {
 	char buf[256], tmp[32];
 	size_t w = 0;
-	int n = cfg_tok_type(c, tok) == 2 /* JSMN_ARRAY */ ? cfg_tok_size(c, tok) : 1;
-	int i = cfg_tok_type(c, tok) == 2 ? tok + 1 : tok;
+	int n, i = cfg_items(c, tok, &n);
 	for (int k = 0; k < n; k++) {
 		const char *s;
 		int rc = cfg_scalar(c, i, &s, tmp, sizeof tmp);

@@ -29,8 +29,7 @@ struct dns_conf {
  * valid_rcodes), into a bit per rcode. */
 static int read_rcodes(struct cfg_ctx *c, int tok, void *field)
 {
-	int array = cfg_tok_type(c, tok) == 2; /* JSMN_ARRAY */
-	int n = array ? cfg_tok_size(c, tok) : 1, i = array ? tok + 1 : tok;
+	int n, i = cfg_items(c, tok, &n);
 	uint16_t bits = 0;
 	if (!n)
 		return cfg_error(c, tok, "\"rcode\" is an empty list: name one at least, e.g. "
@@ -43,12 +42,13 @@ static int read_rcodes(struct cfg_ctx *c, int tok, void *field)
 			return rc;
 		int v = dns_rcode_parse(s);
 		if (v < 0) {
-			static const char *const names[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
-				"NOTIMP", "REFUSED"};
+			const char *names[6]; /* the common ones, NOERROR to REFUSED */
 			char hint[64];
+			for (int j = 0; j < 6; j++)
+				names[j] = dns_rcode_name(j);
 			return cfg_error(c, i, "rcode \"%s\" is not one of NOERROR, FORMERR, SERVFAIL, "
 				"NXDOMAIN, NOTIMP, REFUSED%s", s, cfg_did_you_mean(hint, sizeof hint, s,
-				names, OP_ARRAY_LEN(names), 0));
+				names, 6, 0));
 		}
 		bits |= (uint16_t)(1u << v);
 	}

@@ -181,13 +181,15 @@ static size_t answer(const uint8_t *q, size_t qlen, uint8_t *out, int over_tcp)
 		len += put_rr(out + len, soa, 6, soa->name);
 		out[9] = 1;
 	}
-	for (int i = 0; i < nrules && qtype == 2; i++) /* glue of the NS answers */
+	for (int i = 0; i < nrules && qtype == 2; i++) { /* glue of the NS answers */
+		if (type_code(rules[i].type) != 2 || strcasecmp(rules[i].name, name))
+			continue;
 		for (int j = 0; j < nrules; j++)
-			if (type_code(rules[i].type) == 2 && !strcasecmp(rules[i].name, name) &&
-				type_code(rules[j].type) == 1 && !strcasecmp(rules[j].name, rules[i].value)) {
+			if (type_code(rules[j].type) == 1 && !strcasecmp(rules[j].name, rules[i].value)) {
 				len += put_rr(out + len, &rules[j], 1, rules[j].name);
 				ar++;
 			}
+	}
 	out[7] = (uint8_t)an;
 	out[11] = (uint8_t)ar;
 	return len;

@@ -55,6 +55,11 @@ def test_status_expectations():
     eq(rc, 0, f"{res}")
     rc, res = http(port, "/status/302", "--expect-status", "300-399")
     eq(rc, 0, f"{res}")
+    # an array of them, numbers and ranges (as blackbox_exporter's valid_status_codes list)
+    for path, ok in (("/status/302", True), ("/status/200", True), ("/status/404", False)):
+        rc, res = http(port, path, "--expect", '{"status": [200, "3xx"]}')
+        eq(res["success"], ok, f"{path}: {res}")
+    eq(res["detail"], "status 404, expected 200,3xx", "detail")
 
 
 def test_head_reports_the_length_a_get_would_carry():
