@@ -540,6 +540,11 @@ void cfg_tls_resume(struct cfg_ctx *c)
 	c->cfg->tls_resume++;
 }
 
+void cfg_inflater(struct cfg_ctx *c)
+{
+	c->cfg->inflaters++;
+}
+
 int cfg_tok_type(struct cfg_ctx *c, int tok)
 {
 	return c->t[tok].type;
@@ -1040,6 +1045,8 @@ static int read_modules(struct cfg_ctx *c, int tok, void *f)
 		if (rc)
 			return cfg_error(c, obj, "module \"%s\": %s", m->name, cfg_error_text(err));
 		m->kind = probe.probes[0].ops->kind;
+		if (probe.inflaters) /* its runs, each of a target /probe names, may all decode */
+			cfg->inflaters += OP_MAX_INFLIGHT;
 		for (uint32_t s = 0; s < probe.ntls && rc >= 0; s++) {
 			const struct cfg_tls *t = &probe.tls[s];
 			struct cfg_tls kept = {cfg_store(c, t->ca, strlen(t->ca)),

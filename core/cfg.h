@@ -93,6 +93,9 @@ struct cfg {
 	struct cfg_tls tls[4];
 	uint32_t ntls;
 	uint32_t tls_resume; /* probes that resume TLS sessions */
+	uint32_t inflaters;  /* runs that may decode a compressed body at once (before the cap of
+			      * max_inflight): one per probe that asks, as many as can run for a
+			      * module */
 	/* alarms, the channels they notify (each a probe of the internal kind "notify"), and
 	 * maintenance windows */
 	struct cfg_alarm *alarms;
@@ -170,6 +173,8 @@ int cfg_tls_add(struct cfg_ctx *c, int tok, const struct cfg_tls *t);
 void *cfg_alloc(struct cfg_ctx *c, int tok, size_t size);
 /* Count a probe that resumes TLS sessions (the TLS arena keeps room for its session). */
 void cfg_tls_resume(struct cfg_ctx *c);
+/* Count a probe that decodes compressed bodies (the inflaters' pool has room for its run). */
+void cfg_inflater(struct cfg_ctx *c);
 /* Keep a copy of s[0..n) for the config's lifetime (NUL-terminated); NULL when full. */
 const char *cfg_store(struct cfg_ctx *c, const char *s, size_t n);
 /* A CFG_FN reader's true or false into the uint8_t at field as 1 + the value, so that 0 stays

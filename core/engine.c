@@ -11,6 +11,7 @@
 #include "engine.h"
 #include "alarm.h"
 #include "export.h"
+#include "inflate.h"
 #include "spool.h"
 #include "logstore.h"
 #include "rand.h"
@@ -1209,6 +1210,11 @@ static size_t layout(uint8_t *base, const struct cfg *cfg, uint32_t timers)
 	m = carve(base, &off, pool_bytes(dns_query_size(), nq));
 	if (base)
 		pool_init_id(POOL_DNSQ, m, dns_query_size(), nq);
+	/* 33 KB each, so only for the runs that may decode at once */
+	uint32_t nz = OP_MIN(cfg->inflaters, cfg->max_inflight);
+	m = carve(base, &off, pool_bytes(sizeof(struct inflate), nz));
+	if (base)
+		pool_init_id(POOL_INFLATE, m, sizeof(struct inflate), nz);
 	m = carve(base, &off, sizeof(struct ev_timer *) * (timers + 1));
 	if (base)
 		ev_init(&op_loop, m, timers);

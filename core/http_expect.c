@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "http_expect.h"
+#include "inflate.h"
 #include "json.h"
 #include "regex.h"
 
@@ -177,22 +178,34 @@ int http_expect_check(const struct http_expect *e, struct probe_run *r, const st
 	if (e->ssl && e->ssl != (r->facts.ssl ? 2 : 1))
 		return fail(why, cap, "ssl: the final request was %s, expected %s",
 			r->facts.ssl ? "over TLS" : "plain http", e->ssl == 2 ? "TLS" : "plain http");
-	r->facts.content_failed = 1; /* until the content assertions below pass */
 	struct http_header h[OP_HTTP_MAX_HEADERS];
 	struct http_response resp = {.headers = h, .nheaders = OP_HTTP_MAX_HEADERS};
+	/* blackbox_exporter's compression: the body must come in that coding */
+	if (s->q->compression && s->framing != HTTPC_FR_NONE && !s->z) {
+		const char *want = inflate_codings[s->q->compression];
+		http_parse_response(s->head, s->head_len, &resp);
+		const struct http_header *ce = http_find_header(&resp, "Content-Encoding");
+		if (!ce)
+			return fail(why, cap, "compression: the body came unencoded (no "
+				"Content-Encoding), not %s", want);
+		return fail(why, cap, "compression: the body came %.*s-encoded, not %s",
+			(int)OP_MIN(ce->value_len, 20), ce->value, want);
+	}
+	r->facts.content_failed = 1; /* until the content assertions below pass */
 	const char *body = body_check(e);
 	if (body || e->header.name || e->header_not.name)
 		http_parse_response(s->head, s->head_len, &resp);
-	/* Bodies are checked as sent. A coded one (a server may send gzip to a request without
+	/* Bodies are checked as sent unless the probe asked for a compression, and then as
+	 * decoded. A coded one not decoded (a server may send gzip to a request without
 	 * Accept-Encoding, RFC 9110 12.5.3; stores of pre-compressed files do) would fail every
 	 * search, and pass every body_not_contains, whatever it says once decoded. */
-	const struct http_header *coding = body ? http_find_header(&resp,
+	const struct http_header *coding = body && !s->z ? http_find_header(&resp,
 		"Content-Encoding") : NULL;
 	if (coding && coding->value_len && (!http_header_last_token(coding, "identity") ||
 		memchr(coding->value, ',', coding->value_len)))
 		return fail(why, cap, "%s: not checked: the body came %.*s-encoded (try "
-			"\"Accept-Encoding: identity\")", body, (int)OP_MIN(coding->value_len, 12),
-			coding->value);
+			"\"compression\": \"%s\")", body, (int)OP_MIN(coding->value_len, 12),
+			coding->value, http_header_last_token(coding, "deflate") ? "deflate" : "gzip");
 	if (e->body_contains && !op_memmem(s->body, s->kept, e->body_contains,
 		strlen(e->body_contains)))
 		return fail(why, cap,

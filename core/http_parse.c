@@ -188,8 +188,11 @@ const struct http_header *http_next_header(const struct http_response *r, const 
 	return NULL;
 }
 
-/* Where token is in h's comma-separated list: 0 absent, 1 present, 2 the last element. */
-static int token_place(const struct http_header *h, const char *token)
+/* Where token is in h's comma-separated list: 0 absent, 1 present, 2 the last element. With
+ * params, an element's parameters are not part of its token ("gzip;q=0.5" is gzip, as in
+ * Accept-Encoding); without, they are (a chunked with parameters is not chunked, which has
+ * none: RFC 9112 7.1). */
+static int token_place(const struct http_header *h, const char *token, int params)
 {
 	size_t tl = strlen(token);
 	const char *p = h->value, *end = h->value + h->value_len;
@@ -199,10 +202,13 @@ static int token_place(const struct http_header *h, const char *token)
 			p++;
 		if (p == end)
 			break;
-		const char *s = p;
-		while (p < end && *p != ',')
+		const char *s = p, *e = NULL;
+		while (p < end && *p != ',') {
+			if (*p == ';' && params && !e)
+				e = p;
 			p++;
-		const char *e = p;
+		}
+		e = e ? e : p;
 		while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
 			e--;
 		int match = (size_t)(e - s) == tl;
@@ -215,12 +221,28 @@ static int token_place(const struct http_header *h, const char *token)
 
 int http_header_has_token(const struct http_header *h, const char *token)
 {
-	return token_place(h, token) != 0;
+	return token_place(h, token, 0) != 0;
 }
 
 int http_header_last_token(const struct http_header *h, const char *token)
 {
-	return token_place(h, token) == 2;
+	return token_place(h, token, 0) == 2;
+}
+
+int http_lines_have_token(const char *lines, const char *name, const char *token)
+{
+	for (const char *l = lines; l && *l;) {
+		const char *e = strstr(l, "\r\n");
+		e = e ? e : l + strlen(l);
+		if (http_line_is(l, name)) {
+			const char *v = strchr(l, ':') + 1;
+			struct http_header h = {.value = v, .value_len = (size_t)(e - v)};
+			if (token_place(&h, token, 1))
+				return 1;
+		}
+		l = *e ? e + 2 : e;
+	}
+	return 0;
 }
 
 enum { CH_SIZE, CH_EXT, CH_SIZE_LF, CH_DATA, CH_DATA_CR, CH_DATA_LF, CH_TRAILER_START,

@@ -48,6 +48,8 @@ const struct http_header *http_find_header(const struct http_response *r, const 
 int http_line_is(const char *line, const char *name);
 /* In configured header lines (NULL: none), does one have this name? */
 int http_lines_have(const char *lines, const char *name);
+/* Does a header line of that name list token (case-insensitive, parameters aside)? */
+int http_lines_have_token(const char *lines, const char *name, const char *token);
 /* The next header called name after prev (one of r's; NULL: from the first); NULL when none. */
 const struct http_header *http_next_header(const struct http_response *r, const char *name,
 	const struct http_header *prev);

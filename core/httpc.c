@@ -6,11 +6,14 @@
  * Phases (blackbox_exporter's): resolve, connect, tls, processing (request sent to first byte),
  * transfer (first byte to end of body); redirects add to the same phases. Bodies are framed by
  * Content-Length, chunked encoding or the connection's close; the first OP_HTTP_KEEP bytes are
- * kept, the rest is counted up to max_body_kib. */
+ * kept, the rest is counted up to max_body_kib. A probe that asks for a compression has the
+ * body decoded as it comes (core/inflate), and keeps and counts what it decodes to. */
 #include <stdio.h>
 #include <string.h>
 #include "engine.h"
 #include "httpc.h"
+#include "inflate.h"
+#include "pool.h"
 #include "tls.h"
 
 int httpc_configure(struct cfg_ctx *c, int tok, const struct cfg_probe *p, const char *field,
@@ -111,6 +114,9 @@ static int build_request(struct probe_run *r, struct httpc *s, const struct http
 			op_version));
 	if (!http_lines_have(k->headers, "Accept"))
 		put(s, &n, "Accept: */*\r\n", 13);
+	if (k->compression && !http_lines_have(k->headers, "Accept-Encoding"))
+		put(s, &n, line, (size_t)snprintf(line, sizeof line, "Accept-Encoding: %s\r\n",
+			inflate_codings[k->compression]));
 	/* the URL's user:password: to its own host, as a configured Authorization would be */
 	if (k->auth && origin && !http_lines_have(k->headers, "Authorization"))
 		put(s, &n, k->auth, strlen(k->auth));
@@ -144,9 +150,17 @@ static int build_request(struct probe_run *r, struct httpc *s, const struct http
 	return 0;
 }
 
+static void decoder_put(struct httpc *s)
+{
+	if (s->z)
+		pool_put(&op_pools[POOL_INFLATE], s->z);
+	s->z = NULL;
+}
+
 /* A new exchange, at the start or after a redirect: nothing of the last one's reply kept. */
 static void exchange_reset(struct httpc *s)
 {
+	decoder_put(s);
 	s->stage = HTTPC_DIAL;
 	s->head_len = s->kept = 0;
 	s->got_first = 0;
@@ -235,6 +249,11 @@ static int follow(struct probe_run *r, struct httpc *s, const struct httpc_req *
 static void body_done(struct probe_run *r, struct httpc *s, const struct httpc_req *k)
 {
 	int status = r->facts.http_status;
+	if (s->z && !inflate_finished(s->z)) {
+		probe_run_done(r, 0, REASON_PROTOCOL, "%s body ends before its stream does, after "
+			"%llu bytes decoded", inflate_codings[k->compression], (unsigned long long)s->z->total);
+		return;
+	}
 	probe_run_phase_at(r, -1, r->conn.rx_us); /* when the last byte arrived */
 	if (status >= 300 && status < 400 && r->facts.redirects < k->max_redirects &&
 		follow(r, s, k))
@@ -242,20 +261,55 @@ static void body_done(struct probe_run *r, struct httpc *s, const struct httpc_r
 	s->done(r, s);
 }
 
-/* Take n body bytes at p (already de-chunked). Returns 0, or -1 after ending the run. */
-static int body_take(struct probe_run *r, struct httpc *s, const struct httpc_req *k,
-	const char *p, size_t n)
+/* Keep and count n bytes of the body as the checks see it. Returns 0, or -1 after ending the
+ * run. */
+static int body_keep(struct probe_run *r, struct httpc *s, const struct httpc_req *k,
+	const uint8_t *p, size_t n)
 {
 	size_t keep = OP_MIN(n, sizeof s->body - s->kept);
 	memcpy(s->body + s->kept, p, keep);
 	s->kept += keep;
 	r->facts.body_bytes += n;
 	if (r->facts.body_bytes > (uint64_t)k->max_body_kib * 1024) {
+		probe_run_done(r, 0, REASON_TOO_LARGE, "body larger than max_body_kib %u%s",
+			k->max_body_kib, s->z ? " once decoded" : "");
+		return -1;
+	}
+	return 0;
+}
+
+struct body_to {
+	struct probe_run *r;
+	struct httpc *s;
+	const struct httpc_req *k;
+};
+
+static int decoded(void *ctx, const uint8_t *p, size_t n)
+{
+	struct body_to *t = ctx;
+	return body_keep(t->r, t->s, t->k, p, n);
+}
+
+/* Take n body bytes at p (already de-chunked), through the decoder when there is one. Returns
+ * 0, or -1 after ending the run. */
+static int body_take(struct probe_run *r, struct httpc *s, const struct httpc_req *k,
+	const char *p, size_t n)
+{
+	if (!s->z)
+		return body_keep(r, s, k, (const uint8_t *)p, n);
+	s->coded_bytes += n;
+	if (s->coded_bytes > (uint64_t)k->max_body_kib * 1024) {
 		probe_run_done(r, 0, REASON_TOO_LARGE, "body larger than max_body_kib %u",
 			k->max_body_kib);
 		return -1;
 	}
-	return 0;
+	struct body_to t = {r, s, k};
+	/* (a stop from body_keep has ended the run, and s->z is back in its pool: not read) */
+	int rc = inflate_feed(s->z, (const uint8_t *)p, n, decoded, &t);
+	if (rc == OP_EPROTO)
+		probe_run_done(r, 0, REASON_PROTOCOL, "%s body: %s, after %llu bytes decoded",
+			inflate_codings[k->compression], s->z->err, (unsigned long long)s->z->total);
+	return rc ? -1 : 0;
 }
 
 /* Feed n received body bytes at p (in place). Returns 1 when the body is complete, 0 for
@@ -383,6 +437,22 @@ static int head_done(struct probe_run *r, struct httpc *s, const struct httpc_re
 		r->facts.content_length = (int64_t)v;
 	} else {
 		s->framing = HTTPC_FR_CLOSE;
+	}
+	/* a body in the coding asked for is decoded as it comes; one in another (or none) is
+	 * taken as sent, and the checks say so */
+	const struct http_header *ce = k->compression && s->framing != HTTPC_FR_NONE ?
+		http_find_header(&resp, "Content-Encoding") : NULL;
+	if (ce && !memchr(ce->value, ',', ce->value_len) && (http_header_last_token(ce,
+		inflate_codings[k->compression]) || (k->compression == INFLATE_GZIP &&
+		http_header_last_token(ce, "x-gzip")))) {
+		s->z = pool_take(&op_pools[POOL_INFLATE], 0);
+		if (!s->z) {
+			probe_run_done(r, 0, REASON_NO_SLOT, "no free decoder for a %s body",
+				inflate_codings[k->compression]);
+			return -1;
+		}
+		inflate_init(s->z, (enum inflate_coding)k->compression);
+		s->coded_bytes = 0;
 	}
 	s->stage = HTTPC_BODY;
 	/* the bytes after the head are body; keep the head in place for redirects and header
@@ -526,6 +596,7 @@ void httpc_cancel(struct httpc *s)
 {
 	tls_close(s->tls);
 	s->tls = NULL;
+	decoder_put(s);
 }
 
 uint64_t httpc_pause_us(const struct httpc *h)

@@ -8,6 +8,8 @@
 #include "http_parse.h"
 #include "probe.h"
 
+struct inflate;
+
 #ifndef OP_HTTP_HEAD_MAX
 #define OP_HTTP_HEAD_MAX 8192 /* response head bytes; more fails with "response too large" */
 #endif
@@ -34,6 +36,8 @@ struct httpc_req {
 	uint32_t max_redirects, max_body_kib;
 	uint16_t port;
 	uint8_t tls;                         /* the URL is https (wss) */
+	uint8_t compression;                 /* enum inflate_coding asked for and decoded (from
+	                                      * the inflaters' pool); 0: bodies as sent */
 };
 
 /* At config load: fill q's host, port, path, tls and auth from url (scheme "http" or "ws", each
@@ -72,6 +76,9 @@ struct httpc {
 	size_t req_len, sent, head_len, kept;
 	size_t extra; /* body bytes sent from the caller's buffer after req */
 	uint64_t body_left;
+	uint64_t coded_bytes; /* body bytes as sent, while a decoder takes them */
+	struct inflate *z;    /* this response's decoder (held to the end of the run): the body
+			       * came in the coding asked for, and kept and counted is the decoded */
 	struct http_chunked ch;
 	uint16_t port;
 	char host[DNS_NAME_MAX];

@@ -94,6 +94,24 @@ size_t op_pad8(size_t n)
 	return (n + 7) & ~(size_t)7;
 }
 
+uint32_t op_crc32(uint32_t crc, const void *p, size_t n)
+{
+	static uint32_t table[256];
+	if (!table[1]) {
+		for (uint32_t i = 0; i < 256; i++) {
+			uint32_t c = i;
+			for (int k = 0; k < 8; k++)
+				c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+			table[i] = c;
+		}
+	}
+	const uint8_t *b = p;
+	crc = ~crc;
+	for (size_t i = 0; i < n; i++)
+		crc = table[(crc ^ b[i]) & 0xff] ^ (crc >> 8);
+	return ~crc;
+}
+
 uint32_t op_fnv1a(uint32_t h, const void *p, size_t n)
 {
 	const uint8_t *b = p;

@@ -107,6 +107,9 @@ size_t op_utf8_seq(const uint8_t *s, size_t n);
 size_t op_utf8_prefix(const uint8_t *s, size_t n);
 /* n rounded up to a multiple of 8: a record's part padded, so the next stays aligned. */
 size_t op_pad8(size_t n);
+/* CRC-32 as zlib, gzip and PNG have it (reflected 0xEDB88320): crc 0 to begin, then the last
+ * value to go on. */
+uint32_t op_crc32(uint32_t crc, const void *p, size_t n);
 /* FNV-1a of n bytes, going on from h (start from OP_FNV_START). */
 #define OP_FNV_START 2166136261u
 uint32_t op_fnv1a(uint32_t h, const void *p, size_t n);

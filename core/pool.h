@@ -9,7 +9,8 @@
 #define OP_POOLS(X)                                               \
 	X(PROBE, "probes", "configured probe slots")              \
 	X(RUN, "runs", "probe runs in flight (one connection each)") \
-	X(DNSQ, "dns_queries", "DNS queries in flight")
+	X(DNSQ, "dns_queries", "DNS queries in flight")                \
+	X(INFLATE, "inflaters", "decoders of compressed response bodies in flight")
 
 enum pool_id {
 #define OP_X(id, name, help) POOL_##id,

@@ -35,24 +35,6 @@ static struct {
 	struct spool_stats st; /* published under plat_lock */
 } P; /* all zero: in .bss, not in the binary */
 
-uint32_t spool_crc32(uint32_t crc, const void *p, size_t n)
-{
-	static uint32_t table[256];
-	if (!table[1]) {
-		for (uint32_t i = 0; i < 256; i++) {
-			uint32_t c = i;
-			for (int k = 0; k < 8; k++)
-				c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-			table[i] = c;
-		}
-	}
-	const uint8_t *b = p;
-	crc = ~crc;
-	for (size_t i = 0; i < n; i++)
-		crc = table[(crc ^ b[i]) & 0xff] ^ (crc >> 8);
-	return ~crc;
-}
-
 static void put32(uint8_t *p, uint32_t v)
 {
 	for (int i = 0; i < 4; i++)
@@ -116,7 +98,7 @@ static int64_t walk(const char *dir, const struct seg *s, uint32_t off, uint64_t
 			continue;
 		}
 		const uint8_t *rec = buf + in;
-		if (len < 0 || (check && spool_crc32(0, rec + 8, 8 + (size_t)len) != get32(rec + 4)))
+		if (len < 0 || (check && op_crc32(0, rec + 8, 8 + (size_t)len) != get32(rec + 4)))
 			break;
 		if (fn)
 			fn(ctx, rec_wall(rec), rec + SPOOL_HDR, (size_t)len);
@@ -452,7 +434,7 @@ int spool_append(int64_t wall_us, const void *rec, size_t len)
 	put32(h + 8, (uint32_t)wall_us);
 	put32(h + 12, (uint32_t)((uint64_t)wall_us >> 32));
 	memcpy(h + SPOOL_HDR, rec, len);
-	put32(h + 4, spool_crc32(0, h + 8, 8 + len));
+	put32(h + 4, op_crc32(0, h + 8, 8 + len));
 	P.batch_len += SPOOL_HDR + len;
 	P.batch_records++;
 	return 0;

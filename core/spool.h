@@ -79,6 +79,4 @@ void spool_each(spool_rec_fn *fn, void *ctx);
 /* Whether a spool is open. */
 int spool_on(void);
 
-uint32_t spool_crc32(uint32_t crc, const void *p, size_t n);
-
 #endif

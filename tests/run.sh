@@ -49,6 +49,7 @@ done
 # each fuzz target over its corpus, then this many seeded mutations of it (`make fuzz` runs them
 # under libFuzzer's guidance instead)
 for t in dns:200000 cfg:20000 http:200000 regex:50000 ws:200000 json:1000000 starttls:500000 \
+	inflate:200000 \
 	result:1000000; do
 	name=${t%:*}
 	timeout 120 "build/host-asan/fuzz/$name" "$name" "${t#*:}" "tests/fuzz/corpus/$name" \

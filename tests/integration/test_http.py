@@ -5,6 +5,7 @@ import threading
 import time
 import base64
 import json
+import zlib
 from lib import *
 
 
@@ -212,10 +213,168 @@ def test_a_coded_body_is_not_searched_as_if_plain():
                       ('{"json": {"$.status": "ready"}}', "json")):
         rc, res = http(port, "/gzip", "--expect", exp)
         eq((rc, res["reason"], res["detail"]), (1, "expect", f"{name}: not checked: the body "
-           'came gzip-encoded (try "Accept-Encoding: identity")'), name)
+           'came gzip-encoded (try "compression": "gzip")'), name)
     rc, res = http(port, "/gzip", "--expect", '{"header": {"Content-Encoding": "^gzip$"}}')
     eq(rc, 0, f"no body check: {res}")
     eq(res["http"]["content_length"], 34, "the body counted as sent")
+
+
+class CodedServer:
+    """Bodies in the codings a probe may ask for, made by Python's zlib, each in one response
+    on its own connection: /gzip/N, /deflate/N (zlib), /rawdeflate/N, /members/N (two gzip
+    members), /chunked/N (gzip in 7-byte chunks), /plain/N, /br/N (a coding outpost does not
+    decode), /badcrc/N, /cut/N (the stream's last 20 bytes left out), /zeros/N (N zero bytes,
+    gzipped). The text starts with "BEGIN" and ends with "END"; the Accept-Encoding of every
+    request is kept."""
+
+    def __init__(self):
+        self.srv = socket.socket()
+        self.srv.bind(("127.0.0.1", 0))
+        self.srv.listen(16)
+        self.srv.settimeout(30)
+        self.port = self.srv.getsockname()[1]
+        self.accepts = []
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    @staticmethod
+    def text(n):
+        words = [b"probe ", b"latency ", b"outpost ", b"window ", b"deflate\n", b"%d "]
+        out, i = [b"BEGIN "], 0
+        while sum(map(len, out)) < n - 3:
+            w = words[(i * 7919) % len(words)]
+            out.append(w % i if b"%" in w else w)
+            i += 1
+        return b"".join(out)[:n - 3] + b"END"
+
+    @staticmethod
+    def gz(d):
+        c = zlib.compressobj(6, zlib.DEFLATED, 31)
+        return c.compress(d) + c.flush()
+
+    def body(self, kind, n):
+        d = b"\0" * n if kind == "zeros" else self.text(n)
+        raw = zlib.compressobj(6, zlib.DEFLATED, -15)
+        return {"gzip": lambda: ("gzip", self.gz(d)), "zeros": lambda: ("gzip", self.gz(d)),
+                "deflate": lambda: ("deflate", zlib.compress(d)),
+                "rawdeflate": lambda: ("deflate", raw.compress(d) + raw.flush()),
+                "members": lambda: ("gzip", self.gz(d[:n // 2]) + self.gz(d[n // 2:])),
+                "chunked": lambda: ("gzip", self.gz(d)), "plain": lambda: (None, d),
+                "br": lambda: ("br", self.gz(d)),
+                "badcrc": lambda: ("gzip", self.gz(d)[:-8] + b"\0\0\0\0" + self.gz(d)[-4:]),
+                "cut": lambda: ("gzip", self.gz(d)[:-20])}[kind]()
+
+    def serve(self):
+        for _ in range(64):
+            try:
+                c, _ = self.srv.accept()
+            except OSError:
+                return
+            c.settimeout(5)
+            data = b""
+            while b"\r\n\r\n" not in data and len(data) < 65536:
+                data += c.recv(65536)
+            head = data.split(b"\r\n\r\n")[0].decode()
+            self.accepts.append([l.split(":", 1)[1].strip() for l in head.split("\r\n")
+                                 if l.lower().startswith("accept-encoding:")])
+            _, kind, n = head.split(" ")[1].split("/")
+            coding, body = self.body(kind, int(n))
+            hdr = "HTTP/1.1 200 OK\r\nConnection: close\r\n"
+            hdr += f"Content-Encoding: {coding}\r\n" if coding else ""
+            if kind == "chunked":
+                c.sendall((hdr + "Transfer-Encoding: chunked\r\n\r\n").encode())
+                for i in range(0, len(body), 7):
+                    c.sendall(b"%x\r\n%s\r\n" % (len(body[i:i + 7]), body[i:i + 7]))
+                c.sendall(b"0\r\n\r\n")
+            else:
+                c.sendall((hdr + f"Content-Length: {len(body)}\r\n\r\n").encode() + body)
+            c.close()
+
+
+def test_compression_decodes_the_body():
+    """"compression" (blackbox_exporter's): the request asks for the coding, the body is
+    decoded as it comes, and the checks and the length are the decoded body's; the length as
+    sent stays content_length. gzip (one member or two, framed by length or chunks), zlib and
+    raw deflate, bodies past the decoder's 32 KiB window."""
+    s = CodedServer()
+    for path, coding in (("/gzip/100000", "gzip"), ("/members/5000", "gzip"),
+                         ("/chunked/40000", "gzip"), ("/deflate/70000", "deflate"),
+                         ("/rawdeflate/3000", "deflate"), ("/gzip/3", "gzip")):
+        n = int(path.split("/")[2])
+        rc, res = http(s.port, path, "--compression", coding, "--expect",
+                       '{"body_contains": "BEGIN", "body_regex": "^BEGIN (probe|latency) "}'
+                       if n > 16384 else '{"body_regex": "END$"}')
+        eq((rc, res["detail"]), (0, "200"), path)
+        eq(res["http"]["body_bytes"], n, f"{path}: the decoded length")
+        sent = len(s.body(path.split("/")[1], n)[1])
+        eq(res["http"]["content_length"], -1 if "chunked" in path else sent,
+           f"{path}: the length as sent")
+        eq(s.accepts[-1], [coding], f"{path}: Accept-Encoding")
+    # an Accept-Encoding of the probe's own is sent as it is, when it accepts the coding
+    rc, res = http(s.port, "/gzip/100", "--compression", "gzip", "--headers",
+                   "Accept-Encoding: br;q=1, gzip;q=0.5")
+    eq((rc, s.accepts[-1]), (0, ["br;q=1, gzip;q=0.5"]), f"{res}")
+    r = outpost("probe", "http", f"http://127.0.0.1:{s.port}/gzip/100", "--compression", "gzip",
+                "--headers", "Accept-Encoding: br")
+    assert r.returncode == 2 and "does not accept it" in r.stderr, r.stderr
+    r = outpost("probe", "http", f"http://127.0.0.1:{s.port}/gzip/100", "--compression", "br")
+    assert r.returncode == 2 and '"compression" is "gzip" or "deflate"' in r.stderr, r.stderr
+    s.srv.close()
+
+
+def test_compression_failures_say_what_came():
+    """A body not in the coding asked for, or one whose stream is broken, cut short or decodes
+    past max_body_kib, fails with what was wrong."""
+    s = CodedServer()
+    for path, opts, reason, detail in (
+            ("/plain/100", (), "expect",
+             "compression: the body came unencoded (no Content-Encoding), not gzip"),
+            ("/br/100", (), "expect", "compression: the body came br-encoded, not gzip"),
+            ("/deflate/100", (), "expect", "compression: the body came deflate-encoded, not gzip"),
+            ("/badcrc/50000", (), "protocol",
+             "gzip body: CRC-32 check failed, after 50000 bytes decoded"),
+            ("/cut/50000", (), "protocol", "gzip body ends before its stream does, after "),
+            ("/zeros/10000000", ("--max-body-kib", "64"), "too_large",
+             "body larger than max_body_kib 64 once decoded")):
+        rc, res = http(s.port, path, "--compression", "gzip", *opts)
+        eq((rc, res["reason"]), (1, reason), f"{path}: {res}")
+        assert res["detail"].startswith(detail), (path, res["detail"])
+    s.srv.close()
+
+
+def test_compression_through_the_appliance():
+    """A probe and a /probe module with compression: the series are blackbox_exporter's
+    (probe_http_content_length as sent, probe_http_uncompressed_body_length decoded), the
+    decoders come from a pool sized at start (one for the probe, max_inflight for the
+    module), and the engine allocates nothing for them."""
+    s = CodedServer()
+    base = f"http://127.0.0.1:{s.port}"
+    app = Appliance({"limits": {"max_probes": 4, "max_inflight": 3},
+                     "modules": {"gz": {"kind": "http", "compression": "gzip"}},
+                     "probes": [{"name": "gz", "kind": "http", "target": base + "/gzip/50000",
+                                 "compression": "gzip", "interval": "1s"},
+                                {"name": "plain", "kind": "http", "target": base + "/plain/10",
+                                 "interval": "1s"}]})
+    wait_for(lambda: metric(app.metrics(), "probe_success", probe="gz") is not None, 10,
+             "a run of gz")
+    m = app.metrics()
+    eq(metric(m, "probe_success", probe="gz"), 1, "gz")
+    eq(metric(m, "probe_http_uncompressed_body_length", probe="gz"), 50000, "decoded")
+    eq(metric(m, "probe_http_content_length", probe="gz"), len(s.body("gzip", 50000)[1]),
+       "as sent")
+    eq(metric(m, "outpost_pool_max", pool="inflaters"), 3, "inflaters: 1 + 3, at most 3")
+    wait_for(lambda: metric(app.metrics(), "outpost_pool_peak", pool="inflaters") == 1, 5,
+             "one decoder in use at the peak (the pool's series are published each second)")
+    st, body = app.get(f"/probe?module=gz&target={base}/deflate/100")
+    eq(st, 200, body)
+    pm = parse_metrics(body)
+    eq(metric(pm, "probe_success"), 0, "a deflate body to a gzip module")
+    st, body = app.get(f"/probe?module=gz&target={base}/members/20000")
+    eq(metric(parse_metrics(body), "probe_http_uncompressed_body_length"), 20000, body)
+    eq(metric(app.metrics(), "outpost_engine_allocs_total"), 0, "allocations")
+    eq(app.get("/healthz")[0], 200, "healthz")
+    rc, _ = app.stop()
+    eq(rc, 0, "exit")
+    s.srv.close()
 
 
 def test_json_and_version_assertions():

@@ -64,6 +64,14 @@ static void test_tokens(void)
 		ASSERT_EQ(http_header_has_token(&h, "chunked"), cases[i].has);
 		ASSERT_EQ(http_header_last_token(&h, "chunked"), cases[i].last);
 	}
+	/* a configured header's list: parameters aside, any line of that name */
+	static const char lines[] = "Accept: */*\r\nAccept-Encoding: br;q=1, GZIP ;q=0.5\r\n";
+	ASSERT(http_lines_have_token(lines, "Accept-Encoding", "gzip"));
+	ASSERT(http_lines_have_token(lines, "Accept-Encoding", "br"));
+	ASSERT(!http_lines_have_token(lines, "Accept-Encoding", "deflate"));
+	ASSERT(!http_lines_have_token(lines, "Accept", "gzip"));
+	ASSERT(!http_lines_have_token("Accept-Encoding: xgzip", "Accept-Encoding", "gzip"));
+	ASSERT(http_lines_have_token("X: 1\r\nAccept-Encoding: gzip", "Accept-Encoding", "gzip"));
 }
 
 static const struct {
