@@ -291,9 +291,9 @@ static void test_a_failed_medium_moves_the_log_to_the_spare(void)
 	ASSERT_EQ(drain(0, &last), 100);
 	ASSERT_EQ(last, 3199);
 	ASSERT_EQ(drain(1, &last), 100);
+	spool_close(); /* cursors are written by the disk thread: the close waits for it */
 	snprintf(cmd, sizeof cmd, "test -f %s/00000001.seg && test -f %s/a.cursor", spare, spare);
 	ASSERT_EQ(system(cmd), 0);
-	spool_close();
 	snprintf(cmd, sizeof cmd, "rm -rf %s", spare);
 	ASSERT_EQ(system(cmd), 0);
 }
