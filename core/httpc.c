@@ -344,6 +344,9 @@ static int body_feed(struct probe_run *r, struct httpc *s, const struct httpc_re
 	}
 }
 
+/* Parse the head received so far and feed what came after it to the body. Returns 0 for more
+ * of the head, 1 when the response is complete (done has run), 2 when the body is under way,
+ * -1 after ending the run. */
 static int head_done(struct probe_run *r, struct httpc *s, const struct httpc_req *k)
 {
 	struct http_header h[OP_HTTP_MAX_HEADERS];
@@ -462,7 +465,7 @@ static int head_done(struct probe_run *r, struct httpc *s, const struct httpc_re
 	int rc = body_feed(r, s, k, s->head + n, extra);
 	if (rc == 1)
 		body_done(r, s, k);
-	return rc < 0 ? -1 : 1;
+	return rc < 0 ? -1 : rc == 1 ? 1 : 2;
 }
 
 static void http_read(struct probe_run *r, struct httpc *s, const struct httpc_req *k)
@@ -513,9 +516,11 @@ static void http_read(struct probe_run *r, struct httpc *s, const struct httpc_r
 		int rc;
 		if (s->stage == HTTPC_HEAD) {
 			s->head_len += (size_t)n;
+			/* on with the body in this turn: over TLS the rest of the record that
+			 * filled the head may be read already, and the socket says nothing of it */
 			rc = head_done(r, s, k);
-			if (rc != 0)
-				return; /* ended, or the body is under way through head_done */
+			if (rc == 1 || rc < 0)
+				return; /* the response is complete, or the run ended */
 		} else {
 			rc = body_feed(r, s, k, scratch, (size_t)n);
 			if (rc == 1)

@@ -356,8 +356,9 @@ def test_tls_broken_after_the_handshake_is_named():
 def record_server():
     """A TLS server whose whole answer reaches the client in one write: n one-byte records,
     then one record of 8000 bytes ending "READY". n comes as the path of an HTTP request (the
-    answer then has a head), of a WebSocket upgrade (the answer is the reply message to the
-    client's) or as a line of its own (tcp)."""
+    answer then has a head; under /whole/ the head and the n+8000 bytes are one record), of a
+    WebSocket upgrade (the answer is the reply message to the client's) or as a line of its own
+    (tcp)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(f"{D}/good.pem", f"{D}/good.key")
     srv = socket.create_server(("127.0.0.1", 0))
@@ -403,6 +404,11 @@ def record_server():
                     except ssl.SSLWantReadError:
                         more()
                 t.write(b"\x81\x7e" + struct.pack(">H", n + len(tail)))
+            elif got.startswith(b"GET /whole/"):  # the head and the body in one record
+                n = int(got.split()[1][7:])
+                t.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (n + len(tail)) +
+                        b"x" * n + tail)
+                n, tail = 0, b""
             elif got.startswith(b"GET"):
                 n = int(got.split()[1][1:])
                 t.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (n + len(tail)))
@@ -447,6 +453,13 @@ def test_a_record_read_in_part_is_read_to_its_end():
         rc, res = probe("ws", f"wss://localhost:{port}/ws/{n}", "--insecure", "--send", "hi",
                         "--expect-contains", "READY", "--timeout", "1s")
         eq((rc, res["reason"], res["ws"]["message_bytes"]), (0, "", n + 8000), f"ws, {n}: {res}")
+    # a record with the head and more body than the head's buffer had room for: the rest of it
+    # waited in the TLS context while the reader waited for the socket (the timeout, "during
+    # transfer")
+    for n in (0, 200, 4000, 8000):
+        rc, res = probe("http", f"https://localhost:{port}/whole/{n}", "--insecure", "--timeout",
+                        "1s", "--expect-body-contains", "READY")
+        eq((rc, res["detail"], res["http"]["body_bytes"]), (0, "200", n + 8000), f"whole, {n}")
     srv.close()
 
 
