@@ -162,7 +162,7 @@ static void exchange_reset(struct httpc *s)
 {
 	decoder_put(s);
 	s->stage = HTTPC_DIAL;
-	s->head_len = s->kept = 0;
+	s->head_len = s->kept = s->held = 0;
 	s->got_first = 0;
 	s->interim = 0;
 	memset(&s->ch, 0, sizeof s->ch);
@@ -312,10 +312,14 @@ static int body_take(struct probe_run *r, struct httpc *s, const struct httpc_re
 	return rc ? -1 : 0;
 }
 
-/* Feed n received body bytes at p (in place). Returns 1 when the body is complete, 0 for
- * more, -1 after ending the run. */
-static int body_feed(struct probe_run *r, struct httpc *s, const struct httpc_req *k,
-	char *p, size_t n)
+/* Coded body bytes a read takes, so one feed of the decoder yields at most about a MiB
+ * (DEFLATE's best ratio is 1032:1). */
+#define DECODE_READ 1024
+
+/* Take the body out of its framing: n received bytes at p (in place). Returns 1 when the body
+ * is complete, 0 for more, -1 after ending the run. */
+static int unframe(struct probe_run *r, struct httpc *s, const struct httpc_req *k, char *p,
+	size_t n)
 {
 	switch (s->framing) {
 	case HTTPC_FR_NONE:
@@ -342,6 +346,17 @@ static int body_feed(struct probe_run *r, struct httpc *s, const struct httpc_re
 	default:
 		return body_take(r, s, k, p, n) < 0 ? -1 : 0;
 	}
+}
+
+/* Feed n received body bytes at p (in place). Returns 1 when the response is complete (and
+ * done, or the redirect, has run), 0 for more, -1 after ending the run. */
+static int body_feed(struct probe_run *r, struct httpc *s, const struct httpc_req *k,
+	char *p, size_t n)
+{
+	int rc = unframe(r, s, k, p, n);
+	if (rc == 1)
+		body_done(r, s, k);
+	return rc;
 }
 
 /* Parse the head received so far and feed what came after it to the body. Returns 0 for more
@@ -459,21 +474,38 @@ static int head_done(struct probe_run *r, struct httpc *s, const struct httpc_re
 	}
 	s->stage = HTTPC_BODY;
 	/* the bytes after the head are body; keep the head in place for redirects and header
-	 * checks */
-	size_t extra = s->head_len - (size_t)n;
+	 * checks. Coded, they are held there and fed a read's worth a time (http_read). */
+	size_t extra = s->head_len - (size_t)n, now = s->z ? OP_MIN(extra, DECODE_READ) : extra;
 	s->head_len = (size_t)n;
-	int rc = body_feed(r, s, k, s->head + n, extra);
-	if (rc == 1)
-		body_done(r, s, k);
+	s->held_at = (size_t)n + now;
+	s->held = extra - now;
+	int rc = body_feed(r, s, k, s->head + n, now);
 	return rc < 0 ? -1 : rc == 1 ? 1 : 2;
 }
 
 static void http_read(struct probe_run *r, struct httpc *s, const struct httpc_req *k)
 {
-	for (int round = 0; round < 64 || stream_pending(s->tls); round++) {
+	uint64_t from = r->facts.body_bytes;
+	for (int round = 0; round < 64 || stream_pending(s->tls) || s->held; round++) {
+		/* a coded body may decode to a thousand times its size: a turn decodes a slice and
+		 * yields. The loop comes back when the socket is writable, which a connected one is
+		 * at once: after one pass over the others, and whatever TLS holds already read */
+		if (s->z && r->facts.body_bytes - from >= OP_HTTP_DECODE_SLICE) {
+			net_want(&r->conn, PLAT_READ | PLAT_WRITE);
+			return;
+		}
+		if (s->held) {
+			size_t n = OP_MIN(s->held, DECODE_READ);
+			s->held_at += n;
+			s->held -= n;
+			if (body_feed(r, s, k, s->head + s->held_at - n, n) != 0)
+				return;
+			continue;
+		}
 		char scratch[4096];
 		char *dst = s->stage == HTTPC_HEAD ? s->head + s->head_len : scratch;
-		size_t cap = s->stage == HTTPC_HEAD ? sizeof s->head - s->head_len : sizeof scratch;
+		size_t cap = s->stage == HTTPC_HEAD ? sizeof s->head - s->head_len :
+			s->z ? DECODE_READ : sizeof scratch;
 		int n = stream_recv(s->tls, &r->conn, dst, cap);
 		if (n == OP_EAGAIN) {
 			stream_want(s->tls, &r->conn, PLAT_READ);
@@ -513,27 +545,20 @@ static void http_read(struct probe_run *r, struct httpc *s, const struct httpc_r
 			s->got_first = 1;
 			probe_run_phase_at(r, PHASE_TRANSFER, r->conn.rx_us);
 		}
-		int rc;
 		if (s->stage == HTTPC_HEAD) {
 			s->head_len += (size_t)n;
 			/* on with the body in this turn: over TLS the rest of the record that
 			 * filled the head may be read already, and the socket says nothing of it */
-			rc = head_done(r, s, k);
+			int rc = head_done(r, s, k);
 			if (rc == 1 || rc < 0)
 				return; /* the response is complete, or the run ended */
-		} else {
-			rc = body_feed(r, s, k, scratch, (size_t)n);
-			if (rc == 1)
-				body_done(r, s, k);
-			if (rc != 0)
-				return;
+		} else if (body_feed(r, s, k, scratch, (size_t)n) != 0) {
+			return;
 		}
 	}
 	/* a fast sender: yield to the loop, the socket stays readable (what TLS had read of it
 	 * is taken first) */
 }
-
-static void http_read(struct probe_run *r, struct httpc *s, const struct httpc_req *k);
 
 static void http_send(struct probe_run *r, struct httpc *s)
 {

@@ -22,6 +22,9 @@ struct inflate;
 #ifndef OP_HTTP_REQ_MAX
 #define OP_HTTP_REQ_MAX 4096
 #endif
+#ifndef OP_HTTP_DECODE_SLICE
+#define OP_HTTP_DECODE_SLICE (1u << 20) /* decoded body bytes a turn of the loop: a few ms */
+#endif
 
 /* What to send, and how. Must stay valid for the whole run. */
 struct httpc_req {
@@ -77,6 +80,7 @@ struct httpc {
 	size_t extra; /* body bytes sent from the caller's buffer after req */
 	uint64_t body_left;
 	uint64_t coded_bytes; /* body bytes as sent, while a decoder takes them */
+	size_t held_at, held; /* body bytes that came with the head, in head[], not yet decoded */
 	struct inflate *z;    /* this response's decoder (held to the end of the run): the body
 			       * came in the coding asked for, and kept and counted is the decoded */
 	struct http_chunked ch;
