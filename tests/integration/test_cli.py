@@ -104,7 +104,9 @@ line.close()
 def test_the_connect_phase_is_the_handshake_on_the_path():
     """Over a path 25 ms each way (a namespace of the test's own): connect is the handshake's
     round trip, as the kernel timed it (SYN out to SYN-ACK in, 50 ms and the relay's own
-    hold), and processing the request's."""
+    hold), and processing the request's. The relay is a Python thread: on a loaded host it
+    can hold a packet 20 ms more, so each run must show one round trip (not none, not two)
+    and the best of the three the path's own 50 ms."""
     if os.geteuid() != 0 or not shutil.which("unshare"):
         raise AssertionError("needs root and unshare(1) to make a network namespace")
     r = subprocess.run(["unshare", "-n", sys.executable, "-c", DELAY_CASE,
@@ -115,9 +117,11 @@ def test_the_connect_phase_is_the_handshake_on_the_path():
     for res in rows:
         eq(res["success"], True, f"success: {res}")
         ph = res["phases"]
-        assert 50 <= ph["connect"] < 55, res
-        assert 50 <= ph["processing"] < 60, res
+        assert 50 <= ph["connect"] < 100, res
+        assert 50 <= ph["processing"] < 100, res
         assert abs(res["duration_ms"] - sum(ph.values())) < 1, res
+    assert min(x["phases"]["connect"] for x in rows) < 55, rows
+    assert min(x["phases"]["processing"] for x in rows) < 60, rows
 
 
 def test_a_syn_sent_again_counts_its_wait():
