@@ -83,7 +83,9 @@ print(json.dumps(rows))
 def test_each_phase_over_a_delayed_path():
     """Over a path 20 ms each way (a namespace of the test's own), each phase is its round
     trips: connect one (the handshake), a full TLS 1.2 handshake two, a resumed one one (what
-    tls.resume saves), processing one (request out, answer in); the duration is their sum."""
+    tls.resume saves), processing one (request out, answer in); the duration is their sum.
+    The relay is a Python thread that a loaded host can hold back 20 ms more: each run must
+    count its round trips (fewer than one more), the best run the path's own time."""
     if os.geteuid() != 0 or not shutil.which("unshare"):
         raise AssertionError("needs root and unshare(1) to make a network namespace")
     r = subprocess.run(["unshare", "-n", sys.executable, "-c", DELAYED_TLS,
@@ -96,10 +98,14 @@ def test_each_phase_over_a_delayed_path():
         ph, resumed = res["phases"], res["tls"]["resumed"]
         eq(resumed, i > 0, f"run {i}: the first handshake is full, the others resume")
         trips = 1 if resumed else 2
-        assert 40 <= ph["connect"] < 46, res
-        assert 40 * trips <= ph["tls"] < 40 * trips + 12, res
-        assert 40 <= ph["processing"] < 48, res
+        assert 40 <= ph["connect"] < 80, res
+        assert 40 * trips <= ph["tls"] < 40 * trips + 40, res
+        assert 40 <= ph["processing"] < 80, res
         assert sum(ph.values()) <= res["duration_ms"] < sum(ph.values()) + 3, res
+    best = lambda phase, rs: min(x["phases"][phase] for x in rs)
+    assert best("connect", rows) < 46, rows
+    assert best("processing", rows) < 48, rows
+    assert best("tls", rows[1:]) < 52, rows
 
 
 def test_good_certificate_and_phases():
