@@ -161,6 +161,26 @@ static int status_ok(const struct http_expect *k, int status)
 	return 0;
 }
 
+/* Bodies are checked as sent unless the probe asked for a compression, and then as decoded. A
+ * coded one not decoded (a server may send gzip to a request without Accept-Encoding, RFC 9110
+ * 12.5.3; stores of pre-compressed files do) would fail every search, and pass every
+ * body_not_contains, whatever it says once decoded. */
+int http_body_coded(const struct httpc *s, char *why, size_t cap)
+{
+	struct http_header h[OP_HTTP_MAX_HEADERS];
+	struct http_response resp = {.headers = h, .nheaders = OP_HTTP_MAX_HEADERS};
+	if (s->decoded || http_parse_response(s->head, s->head_len, &resp) < 0)
+		return 0;
+	const struct http_header *c = http_find_header(&resp, "Content-Encoding");
+	if (!c || !c->value_len || (http_header_last_token(c, "identity") &&
+		!memchr(c->value, ',', c->value_len)))
+		return 0;
+	snprintf(why, cap, "the body came %.*s-encoded (try \"compression\": \"%s\")",
+		(int)OP_MIN(c->value_len, 12), c->value,
+		http_header_last_token(c, "deflate") ? "deflate" : "gzip");
+	return 1;
+}
+
 int http_expect_check(const struct http_expect *e, struct probe_run *r, const struct httpc *s,
 	uint64_t took_us, char *why, size_t cap)
 {
@@ -181,7 +201,7 @@ int http_expect_check(const struct http_expect *e, struct probe_run *r, const st
 	struct http_header h[OP_HTTP_MAX_HEADERS];
 	struct http_response resp = {.headers = h, .nheaders = OP_HTTP_MAX_HEADERS};
 	/* blackbox_exporter's compression: the body must come in that coding */
-	if (s->q->compression && s->framing != HTTPC_FR_NONE && !s->z) {
+	if (s->q->compression && s->framing != HTTPC_FR_NONE && !s->decoded) {
 		const char *want = inflate_codings[s->q->compression];
 		http_parse_response(s->head, s->head_len, &resp);
 		const struct http_header *ce = http_find_header(&resp, "Content-Encoding");
@@ -193,19 +213,11 @@ int http_expect_check(const struct http_expect *e, struct probe_run *r, const st
 	}
 	r->facts.content_failed = 1; /* until the content assertions below pass */
 	const char *body = body_check(e);
-	if (body || e->header.name || e->header_not.name)
+	char coded[96];
+	if (body && http_body_coded(s, coded, sizeof coded))
+		return fail(why, cap, "%s: not checked: %s", body, coded);
+	if (e->header.name || e->header_not.name)
 		http_parse_response(s->head, s->head_len, &resp);
-	/* Bodies are checked as sent unless the probe asked for a compression, and then as
-	 * decoded. A coded one not decoded (a server may send gzip to a request without
-	 * Accept-Encoding, RFC 9110 12.5.3; stores of pre-compressed files do) would fail every
-	 * search, and pass every body_not_contains, whatever it says once decoded. */
-	const struct http_header *coding = body && !s->z ? http_find_header(&resp,
-		"Content-Encoding") : NULL;
-	if (coding && coding->value_len && (!http_header_last_token(coding, "identity") ||
-		memchr(coding->value, ',', coding->value_len)))
-		return fail(why, cap, "%s: not checked: the body came %.*s-encoded (try "
-			"\"compression\": \"%s\")", body, (int)OP_MIN(coding->value_len, 12),
-			coding->value, http_header_last_token(coding, "deflate") ? "deflate" : "gzip");
 	if (e->body_contains && !op_memmem(s->body, s->kept, e->body_contains,
 		strlen(e->body_contains)))
 		return fail(why, cap,

@@ -40,6 +40,9 @@ extern const struct cfg_key http_expect_keys[HTTP_EXPECT_NKEYS];
  * owner for the error ("probe \"api\""). 0 or a negative code after cfg_error. */
 int http_expect_configure(struct cfg_ctx *c, int tok, const char *what, const char *method,
 	struct http_expect *e);
+/* h's body came coded (Content-Encoding) and was not decoded, so it cannot be read as text:
+ * 1, with why saying so and which compression to ask for; else 0. */
+int http_body_coded(const struct httpc *h, char *why, size_t cap);
 /* Check the response h holds (run r's facts), took_us after the start. 0 when every assertion
  * holds; -1 with why saying which failed and what was seen. Sets r->facts.content_failed. */
 int http_expect_check(const struct http_expect *e, struct probe_run *r, const struct httpc *h,

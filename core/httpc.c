@@ -43,6 +43,34 @@ int httpc_configure(struct cfg_ctx *c, int tok, const struct cfg_probe *p, const
 	return probe_tls_configure(c, tok, t);
 }
 
+int httpc_read_compression(struct cfg_ctx *c, int tok, void *field)
+{
+	const char *s;
+	char tmp[32];
+	int rc = cfg_scalar(c, tok, &s, tmp, sizeof tmp);
+	if (rc)
+		return rc;
+	for (uint8_t i = 1; i < OP_ARRAY_LEN(inflate_codings); i++)
+		if (!strcmp(s, inflate_codings[i]))
+			return *(uint8_t *)field = i, 0;
+	if (!strcmp(s, "identity"))
+		return 0;
+	return cfg_error(c, tok, "\"compression\" is \"gzip\" or \"deflate\" (or \"identity\", "
+		"none), not \"%s\"%s", s, !strcmp(s, "br") || !strcmp(s, "zstd") ? ": outpost "
+		"decodes only those" : "");
+}
+
+int httpc_compression_configure(struct cfg_ctx *c, int tok, const char *what, const char *headers,
+	uint8_t compression)
+{
+	const char *coding = inflate_codings[compression];
+	if (compression && http_lines_have(headers, "Accept-Encoding") &&
+		!http_lines_have_token(headers, "Accept-Encoding", coding))
+		return cfg_error(c, tok, "%s: compression \"%s\", but headers' Accept-Encoding does "
+			"not accept it: add it there, or leave Accept-Encoding to outpost", what, coding);
+	return 0;
+}
+
 const char *httpc_headers_with_auth(struct cfg_ctx *c, int tok, const struct httpc_req *q,
 	const char *headers)
 {
@@ -163,7 +191,7 @@ static void exchange_reset(struct httpc *s)
 	decoder_put(s);
 	s->stage = HTTPC_DIAL;
 	s->head_len = s->kept = s->held = 0;
-	s->got_first = 0;
+	s->got_first = s->decoded = 0;
 	s->interim = 0;
 	memset(&s->ch, 0, sizeof s->ch);
 }
@@ -470,6 +498,7 @@ static int head_done(struct probe_run *r, struct httpc *s, const struct httpc_re
 			return -1;
 		}
 		inflate_init(s->z, (enum inflate_coding)k->compression);
+		s->decoded = 1;
 		s->coded_bytes = 0;
 	}
 	s->stage = HTTPC_BODY;

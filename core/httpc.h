@@ -50,6 +50,14 @@ struct httpc_req {
  * after cfg_error. */
 int httpc_configure(struct cfg_ctx *c, int tok, const struct cfg_probe *p, const char *field,
 	const char *url, const char *scheme, struct probe_tls *t, struct httpc_req *q);
+/* CFG_FN reader: "compression" ("gzip", "deflate", or "identity", none; blackbox_exporter's)
+ * into the uint8_t enum inflate_coding at field. */
+int httpc_read_compression(struct cfg_ctx *c, int tok, void *field);
+/* A compression and the headers sent with it agree: Accept-Encoding, when headers give it,
+ * must accept that coding (what names the probe or step for the error). 0, or a negative code
+ * after cfg_error. The caller counts its decoders (cfg_inflater). */
+int httpc_compression_configure(struct cfg_ctx *c, int tok, const char *what, const char *headers,
+	uint8_t compression);
 /* headers with q->auth in front, unless they set Authorization themselves: for a client that
  * takes its headers as one string (the WebSocket upgrade). NULL after cfg_error. */
 const char *httpc_headers_with_auth(struct cfg_ctx *c, int tok, const struct httpc_req *q,
@@ -81,8 +89,10 @@ struct httpc {
 	uint64_t body_left;
 	uint64_t coded_bytes; /* body bytes as sent, while a decoder takes them */
 	size_t held_at, held; /* body bytes that came with the head, in head[], not yet decoded */
-	struct inflate *z;    /* this response's decoder (held to the end of the run): the body
-			       * came in the coding asked for, and kept and counted is the decoded */
+	struct inflate *z;    /* this response's decoder (held to the end of the run) */
+	uint8_t decoded;      /* the body came in the coding asked for, and kept and counted is
+			       * the decoded (still so when the decoder has gone back: the checks
+			       * may come after httpc_cancel) */
 	struct http_chunked ch;
 	uint16_t port;
 	char host[DNS_NAME_MAX];

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "../core/http_expect.h"
-#include "../core/inflate.h"
 #include "../core/json.h"
 #include "../core/probe.h"
 #include "../core/regex.h"
@@ -24,25 +23,6 @@ struct http_state {
 
 /* ---- config ---- */
 
-/* "compression": the coding the body must come in, asked for with Accept-Encoding and decoded
- * for the checks (blackbox_exporter's compression); "identity", as there, is none. */
-static int read_compression(struct cfg_ctx *c, int tok, void *field)
-{
-	const char *s;
-	char tmp[32];
-	int rc = cfg_scalar(c, tok, &s, tmp, sizeof tmp);
-	if (rc)
-		return rc;
-	for (uint8_t i = 1; i < OP_ARRAY_LEN(inflate_codings); i++)
-		if (!strcmp(s, inflate_codings[i]))
-			return *(uint8_t *)field = i, 0;
-	if (!strcmp(s, "identity"))
-		return 0;
-	return cfg_error(c, tok, "\"compression\" is \"gzip\" or \"deflate\" (or \"identity\", "
-		"none), not \"%s\"%s", s, !strcmp(s, "br") || !strcmp(s, "zstd") ? ": outpost "
-		"decodes only those" : "");
-}
-
 static const struct cfg_key http_keys[] = {
 	{"method", CFG_STR, 0, offsetof(struct http_conf, req.method), 0, 16, NULL},
 	{"headers", CFG_FN, 0, offsetof(struct http_conf, req.headers), 0, 0, cfg_headers},
@@ -50,7 +30,7 @@ static const struct cfg_key http_keys[] = {
 	{"max_redirects", CFG_UINT, 0, offsetof(struct http_conf, req.max_redirects), 0, 10, NULL},
 	{"max_body_kib", CFG_UINT, 0, offsetof(struct http_conf, req.max_body_kib), 1, 1048576, NULL},
 	{"compression", CFG_FN, 0, offsetof(struct http_conf, req.compression), 0, 0,
-		read_compression},
+		httpc_read_compression},
 	{"expect", CFG_OBJ, 0, offsetof(struct http_conf, expect), 0, 0, NULL, http_expect_keys,
 		HTTP_EXPECT_NKEYS},
 	{"tls", CFG_OBJ, 0, offsetof(struct http_conf, tls_opts), 0, 0, NULL, probe_tls_keys,
@@ -73,16 +53,13 @@ static int http_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 	if (k->expect.cert_min_days && !k->req.tls && !k->req.max_redirects)
 		return cfg_error(c, tok, "probe \"%s\": expect.cert_min_days checks a certificate, "
 			"and a plain http target without redirects has none; use https", p->name);
-	const char *coding = inflate_codings[k->req.compression];
-	if (k->req.compression && http_lines_have(k->req.headers, "Accept-Encoding") &&
-		!http_lines_have_token(k->req.headers, "Accept-Encoding", coding))
-		return cfg_error(c, tok, "probe \"%s\": compression \"%s\", but headers' "
-			"Accept-Encoding does not accept it: add it there, or leave Accept-Encoding to "
-			"outpost", p->name, coding);
-	if (k->req.compression)
-		cfg_inflater(c);
 	char what[OP_NAME_MAX + 10];
 	snprintf(what, sizeof what, "probe \"%s\"", p->name);
+	if ((rc = httpc_compression_configure(c, tok, what, k->req.headers,
+		k->req.compression)) != 0)
+		return rc;
+	if (k->req.compression)
+		cfg_inflater(c);
 	return http_expect_configure(c, tok, what, k->req.method, &k->expect);
 }
 

@@ -32,6 +32,7 @@ struct scen_capture {
 
 struct scen_request {
 	const char *method, *url, *headers, *body; /* templates */
+	uint8_t compression;                       /* as the http probe's */
 };
 
 struct scen_poll {
@@ -136,6 +137,8 @@ static const struct cfg_key request_keys[] = {
 	{"url", CFG_STR, 1, offsetof(struct scen_request, url), 0, 1000, NULL},
 	{"headers", CFG_FN, 0, offsetof(struct scen_request, headers), 0, 0, cfg_headers},
 	{"body", CFG_STR, 0, offsetof(struct scen_request, body), 0, 2000, NULL},
+	{"compression", CFG_FN, 0, offsetof(struct scen_request, compression), 0, 0,
+		httpc_read_compression},
 };
 
 /* "capture": {"job_id": "$.id", "etag": "header:ETag"} */
@@ -203,7 +206,9 @@ static int read_steps(struct cfg_ctx *c, int tok, void *field)
 			!(s->req.headers = httpc_headers_json(c, i, s->req.headers)))
 			return OP_EINVAL;
 		const char *method = s->req.method;
-		if ((rc = http_expect_configure(c, i, sw, method, &s->expect)) != 0)
+		if ((rc = httpc_compression_configure(c, i, sw, s->req.headers,
+			s->req.compression)) != 0 ||
+			(rc = http_expect_configure(c, i, sw, method, &s->expect)) != 0)
 			return rc;
 		s->has_poll = s->poll.within_us > 0;
 		if (s->has_poll) {
@@ -339,6 +344,12 @@ static int scen_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 				"holds one (\"{{location}}\")", p->name, k->steps[i].name, u);
 		}
 	}
+	/* a step at a time in each lane: a decoder each, when a step asks for a compression */
+	int coded = 0;
+	for (int i = 0; i < k->nsteps; i++)
+		coded |= k->steps[i].req.compression != 0;
+	for (uint32_t i = 0; coded && i < (k->concurrency ? k->concurrency : 1); i++)
+		cfg_inflater(c);
 	return 0;
 }
 
@@ -575,12 +586,19 @@ static void step_done(struct probe_run *r, struct httpc *h)
 			return step_end(r, s, 0, REASON_TOO_LARGE, "body over %d bytes: cannot verify",
 				OP_HTTP_KEEP);
 	}
+	const struct scen_verify *v = &st->verify;
+	int reads = v->equals || v->contains || v->sha256_hex;
+	if (reads && http_body_coded(h, why, sizeof why))
+		return step_end(r, s, 0, REASON_EXPECT, "verify: not read: %s", why);
 	if (verify(st, h, why, sizeof why) != 0)
 		return step_end(r, s, 0, REASON_EXPECT, "%s", why);
 	for (int i = 0; i < st->ncap; i++) {
 		const struct scen_capture *cp = &st->cap[i];
 		const char *val = NULL;
 		size_t vlen = 0;
+		if (cp->from[0] == '$' && http_body_coded(h, why, sizeof why))
+			return step_end(r, s, 0, REASON_EXPECT, "capture %s: not read: %s", cp->var,
+				why);
 		if (cp->from[0] == '$') {
 			int rc = json_values(h->body, h->kept, &cp->from, 1, &val, &vlen);
 			if (rc != 0)
@@ -658,6 +676,7 @@ static void step_begin(struct probe_run *r, struct scen_run *s)
 	s->req.headers = st->req.headers ? s->text : NULL;
 	s->req.body = st->req.body ? body : NULL;
 	s->req.max_body_kib = 1024;
+	s->req.compression = st->req.compression;
 	s->steps.s[s->step].state = 0;
 	httpc_cancel(&s->h);
 	net_close(&r->conn);

@@ -8,6 +8,7 @@ import json
 import threading
 import time
 import urllib.request
+import zlib
 from lib import *
 
 OUTPUT = "outpost-mock job output for spec=hello\n"
@@ -282,6 +283,71 @@ def test_concurrency_three_runs_at_once():
     eq(metric(app.metrics(), "outpost_pool_failures_total", pool="runs"), 0, "run slots")
 
 
+class Gzipped(http.server.BaseHTTPRequestHandler):
+    """A JSON API that codes its answers gzip when the request accepts it (and /coded/ ones
+    always), each sent in two parts 300 ms apart, so that runs at once decode at once. It
+    records each request's path and Accept-Encoding."""
+    protocol_version = "HTTP/1.1"
+    seen = []
+
+    def do_GET(self):
+        Gzipped.seen.append((self.path, self.headers.get("Accept-Encoding")))
+        name = self.path.rsplit("/", 1)[-1]
+        body = (OUTPUT if name.startswith("j") else json.dumps({"id": "j42"})).encode()
+        coded = "gzip" in (self.headers.get("Accept-Encoding") or "") or "/coded/" in self.path
+        if coded:
+            z = zlib.compressobj(6, zlib.DEFLATED, 31)
+            body = z.compress(body) + z.flush()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        if coded:
+            self.send_header("Content-Encoding", "gzip")
+        self.end_headers()
+        self.wfile.write(body[:len(body) // 2])
+        self.wfile.flush()
+        time.sleep(0.3)
+        self.wfile.write(body[len(body) // 2:])
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_step_decodes_the_compression_it_asks_for():
+    """A step with "compression": "gzip" asks for it and captures from, and verifies, the body
+    decoded; a step without it asks for none; one whose server codes anyway fails naming the
+    coding. Two runs at once decode at once (a decoder for each lane)."""
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Gzipped)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    steps = [{"name": "submit", "request": {"url": "/submit", "compression": "gzip"},
+              "capture": {"id": "$.id"}},
+             {"name": "output", "request": {"url": "/out/{{id}}", "compression": "gzip"},
+              "verify": {"sha256": hashlib.sha256(OUTPUT.encode()).hexdigest()}},
+             {"name": "plain", "request": {"url": "/out/j1"}, "verify": {"equals": OUTPUT}}]
+    p = {"name": "jobs", "kind": "scenario", "target": f"http://127.0.0.1:{srv.server_address[1]}",
+         "interval": "3s", "timeout": "2500ms", "concurrency": 2, "steps": steps}
+    app = Appliance({"probes": [p]})
+    r = last_run(app)
+    eq((r["success"], r["detail"]), (True, "3 steps passed in 2 concurrent runs"), f"{r}")
+    seen = sorted(set(Gzipped.seen))
+    eq(seen, [("/out/j1", None), ("/out/j42", "gzip"), ("/submit", "gzip")], "asked for")
+    m = app.metrics()
+    eq(metric(m, "outpost_pool_max", pool="inflaters"), 2, "decoders, one a lane")
+    eq(metric(m, "outpost_pool_peak", pool="inflaters"), 2, "decoders taken at once")
+    eq(metric(m, "outpost_pool_failures_total", pool="inflaters"), 0, "decoders")
+    app.stop()
+    # coded though not asked for: not read as if it were JSON, or text
+    p["concurrency"] = 1
+    hint = 'not read: the body came gzip-encoded (try "compression": "gzip")'
+    for step, detail in [({"capture": {"id": "$.id"}}, f'step "s": capture id: {hint}'),
+                         ({"verify": {"contains": "job"}}, f'step "s": verify: {hint}')]:
+        p["steps"] = [dict(name="s", request={"url": "/coded/j1"}, **step)]
+        app = Appliance({"probes": [p]})
+        r = last_run(app)
+        eq(r["detail"], detail, f"{r}")
+        app.stop()
+    srv.shutdown()
+
+
 def test_config_errors():
     bad = [
         ({"steps": []}, '"steps" is a list of 1 to 12 steps'),
@@ -310,6 +376,12 @@ def test_config_errors():
                      "poll": {"within": "20s", "until": {"status": 200}}}]},
          'step "wait": poll "within" 20.0 s is not shorter than the scenario\'s timeout 5.0 s, '
          'which ends the run first; raise "timeout"'),
+        ({"steps": [{"name": "get", "request": {"url": "/x", "compression": "br"}}]},
+         '"compression" is "gzip" or "deflate" (or "identity", none), not "br": outpost '
+         'decodes only those'),
+        ({"steps": [{"name": "get", "request": {"url": "/x", "compression": "gzip",
+                                                "headers": {"Accept-Encoding": "identity"}}}]},
+         'step "get": compression "gzip", but headers\' Accept-Encoding does not accept it'),
     ]
     for extra, text in bad:
         p = {"name": "s", "kind": "scenario", "target": "http://127.0.0.1:1"}
