@@ -542,6 +542,9 @@ static int verify(const struct scen_step *st, const struct httpc *h, char *why, 
 	const struct scen_verify *v = &st->verify;
 	if (!v->equals && !v->contains && !v->sha256_hex)
 		return 0;
+	char coded[96];
+	if (http_body_coded(h, coded, sizeof coded))
+		return snprintf(why, cap, "verify: not read: %s", coded), -1;
 	if (v->equals && (h->kept != strlen(v->equals) || memcmp(h->body, v->equals, h->kept)))
 		return snprintf(why, cap, "body is not the expected %zu bytes", strlen(v->equals)), -1;
 	if (v->contains && !op_memmem(h->body, h->kept, v->contains, strlen(v->contains)))
@@ -586,20 +589,16 @@ static void step_done(struct probe_run *r, struct httpc *h)
 			return step_end(r, s, 0, REASON_TOO_LARGE, "body over %d bytes: cannot verify",
 				OP_HTTP_KEEP);
 	}
-	const struct scen_verify *v = &st->verify;
-	int reads = v->equals || v->contains || v->sha256_hex;
-	if (reads && http_body_coded(h, why, sizeof why))
-		return step_end(r, s, 0, REASON_EXPECT, "verify: not read: %s", why);
 	if (verify(st, h, why, sizeof why) != 0)
 		return step_end(r, s, 0, REASON_EXPECT, "%s", why);
 	for (int i = 0; i < st->ncap; i++) {
 		const struct scen_capture *cp = &st->cap[i];
 		const char *val = NULL;
 		size_t vlen = 0;
-		if (cp->from[0] == '$' && http_body_coded(h, why, sizeof why))
-			return step_end(r, s, 0, REASON_EXPECT, "capture %s: not read: %s", cp->var,
-				why);
 		if (cp->from[0] == '$') {
+			if (http_body_coded(h, why, sizeof why))
+				return step_end(r, s, 0, REASON_EXPECT, "capture %s: not read: %s",
+					cp->var, why);
 			int rc = json_values(h->body, h->kept, &cp->from, 1, &val, &vlen);
 			if (rc != 0)
 				return step_end(r, s, 0, REASON_EXPECT, "capture %s: %s", cp->var,
