@@ -384,7 +384,7 @@ static void dq_timer(struct ev_timer *t)
 }
 
 int dns_query_start(const char *name, uint16_t qtype, const struct plat_addr *server,
-	int over_tcp, uint64_t timeout_us, dns_cb *cb, void *udata, struct dns_query **out)
+	unsigned how, uint64_t timeout_us, dns_cb *cb, void *udata, struct dns_query **out)
 {
 	OP_CHECK(name && cb && timeout_us > 0, OP_EINVAL);
 	OP_CHECK(strlen(name) < DNS_NAME_MAX, OP_EINVAL);
@@ -407,9 +407,11 @@ int dns_query_start(const char *name, uint16_t qtype, const struct plat_addr *se
 	int rc = dns_encode_query(q->q + 2, sizeof q->q - 2, q->id, name, qtype);
 	if (rc >= 0) {
 		q->qlen = (uint16_t)rc;
-		if (over_tcp && !server)
+		if (how & DNS_Q_NO_RECURSION)
+			q->q[2 + 2] &= (uint8_t)~(DNS_RD >> 8);
+		if ((how & DNS_Q_TCP) && !server)
 			q->server = rs.servers[0];
-		rc = over_tcp ? dq_start_tcp(q) : dq_send_udp(q);
+		rc = how & DNS_Q_TCP ? dq_start_tcp(q) : dq_send_udp(q);
 	}
 	if (rc < 0) {
 		dns_query_cancel(q);

@@ -23,8 +23,15 @@ struct dns_answer {
 	char text[DNS_TEXT_MAX];
 };
 
+/* The header's flag bits (RFC 1035 4.1.1, RFC 4035 3.2), as dig names them. */
+enum dns_flag {
+	DNS_QR = 0x8000, DNS_AA = 0x0400, DNS_TC = 0x0200, DNS_RD = 0x0100, DNS_RA = 0x0080,
+	DNS_AD = 0x0020, DNS_CD = 0x0010
+};
+
 struct dns_reply {
 	uint16_t id;
+	uint16_t flags;   /* its dns_flag bits (opcode and rcode masked off) */
 	uint8_t rcode;
 	uint8_t truncated;
 	uint8_t over_tcp; /* the reply came over TCP; set by the resolver */
@@ -44,6 +51,8 @@ int dns_type_parse(const char *s);
 const char *dns_type_name(int type);
 int dns_rcode_parse(const char *s);
 const char *dns_rcode_name(int rcode);
+/* flags (enum dns_flag) as dig's header says them, "qr aa rd" (cap 24 holds all); out. */
+const char *dns_flags_text(char *out, size_t cap, uint16_t flags);
 
 /* Encode a recursive query for name/qtype into buf. Returns its length, OP_EINVAL for a bad
  * name (empty label, label > 63, name > 253), or OP_ETOOBIG. */
@@ -92,12 +101,15 @@ void dns_watch(void);
 int dns_server_count(void);
 
 /* Start a query. server NULL: the resolv.conf servers in order, each tried with its retries.
- * Over UDP, and again over TCP after a truncated reply; over_tcp: over TCP from the start
- * (one connection, to server or the first nameserver). The whole query ends by timeout_us.
+ * Over UDP, and again over TCP after a truncated reply; how DNS_Q_TCP: over TCP from the start
+ * (one connection, to server or the first nameserver); DNS_Q_NO_RECURSION: RD clear (a
+ * resolver answers from its cache, an authoritative server from its zones, as dig
+ * +norecurse). The whole query ends by timeout_us.
  * On success *out is the handle for dns_query_cancel; cb never runs before this returns.
  * Returns 0, OP_ENOMEM (no query slot), OP_EINVAL, or OP_ENOENT (no nameserver). */
+enum { DNS_Q_TCP = 1, DNS_Q_NO_RECURSION = 2 };
 int dns_query_start(const char *name, uint16_t qtype, const struct plat_addr *server,
-	int over_tcp, uint64_t timeout_us, dns_cb *cb, void *udata, struct dns_query **out);
+	unsigned how, uint64_t timeout_us, dns_cb *cb, void *udata, struct dns_query **out);
 /* Stop a query; its callback is not called. */
 void dns_query_cancel(struct dns_query *q);
 

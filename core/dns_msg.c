@@ -41,6 +41,21 @@ const char *dns_type_name(int type)
 	return "?";
 }
 
+const char *dns_flags_text(char *out, size_t cap, uint16_t flags)
+{
+	static const struct { uint16_t bit; char name[3]; } f[] = {
+		{DNS_QR, "qr"}, {DNS_AA, "aa"}, {DNS_TC, "tc"}, {DNS_RD, "rd"}, {DNS_RA, "ra"},
+		{DNS_AD, "ad"}, {DNS_CD, "cd"},
+	};
+	size_t w = 0;
+	if (cap)
+		out[0] = 0;
+	for (size_t i = 0; i < OP_ARRAY_LEN(f); i++)
+		if ((flags & f[i].bit) && w + 4 <= cap)
+			w += (size_t)snprintf(out + w, cap - w, "%s%s", w ? " " : "", f[i].name);
+	return out;
+}
+
 int dns_rcode_parse(const char *s)
 {
 	for (size_t i = 0; i < OP_ARRAY_LEN(rcodes); i++)
@@ -439,6 +454,7 @@ int dns_decode_reply(const uint8_t *msg, size_t len, struct dns_reply *out)
 	out->id = get16(msg);
 	if (!(msg[2] & 0x80))
 		return OP_EPROTO; /* QR clear: a query, not a response */
+	out->flags = get16(msg + 2) & (DNS_QR | DNS_AA | DNS_TC | DNS_RD | DNS_RA | DNS_AD | DNS_CD);
 	out->truncated = (msg[2] & 0x02) != 0;
 	out->rcode = msg[3] & 0x0F;
 	uint16_t qd = get16(msg + 4);

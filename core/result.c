@@ -207,17 +207,21 @@ size_t result_json(char *out, size_t cap, const char *name, const char *kind, co
 			(long long)r->last_modified);
 	if (!strcmp(kind, "dns") && w > 0 && (size_t)w < cap) {
 		/* the reply as dig's header tells it; rcode and transport null when none came */
-		char rcode[24] = "null", serial[24] = "null";
+		char rcode[24] = "null", serial[24] = "null", flags[32] = "null";
 		const char *transport = "null";
 		if (r->dns_replied) {
 			snprintf(rcode, sizeof rcode, "\"%s\"", dns_rcode_name(r->dns_rcode));
 			transport = r->dns_tcp ? "\"tcp\"" : "\"udp\"";
+			char f[24];
+			snprintf(flags, sizeof flags, "\"%s\"", dns_flags_text(f, sizeof f,
+				r->dns_flags));
 		}
 		if (r->dns_serial >= 0)
 			snprintf(serial, sizeof serial, "%lld", (long long)r->dns_serial);
-		w += snprintf(out + w, cap - (size_t)w, ",\"dns\":{\"rcode\":%s,\"transport\":%s,"
-			"\"answers\":%u,\"authority\":%u,\"additional\":%u,\"serial\":%s}", rcode,
-			transport, r->dns_answers, r->dns_authority, r->dns_additional, serial);
+		w += snprintf(out + w, cap - (size_t)w, ",\"dns\":{\"rcode\":%s,\"flags\":%s,"
+			"\"transport\":%s,\"answers\":%u,\"authority\":%u,\"additional\":%u,"
+			"\"serial\":%s}", rcode, flags, transport, r->dns_answers, r->dns_authority,
+			r->dns_additional, serial);
 	}
 	if (!strcmp(kind, "ws") && r->http_status == 101 && w > 0 && (size_t)w < cap)
 		w += snprintf(out + w, cap - (size_t)w, ",\"ws\":{\"message_bytes\":%llu}",
@@ -249,7 +253,7 @@ static const struct {
 	F(12, tls_cipher, 0), F(13, tls_version, 0), F(14, cert_verified, 0),
 	F(15, ip_protocol, 0), F(16, tls_resumed, 0), F(17, last_modified, 1), F(18, ip_hash, 0),
 	F(19, dns_replied, 0), F(20, dns_rcode, 0), F(21, dns_answers, 0), F(22, dns_authority, 0),
-	F(23, dns_additional, 0), F(24, dns_serial, 1), F(25, dns_tcp, 0),
+	F(23, dns_additional, 0), F(24, dns_serial, 1), F(25, dns_tcp, 0), F(26, dns_flags, 0),
 #undef F
 };
 enum { ENC_PHASE0 = 32, ENC_REASON = 64, ENC_DETAIL = 65 }; /* phase i: ENC_PHASE0 + i */

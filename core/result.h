@@ -71,6 +71,7 @@ struct result {
 	uint8_t dns_replied;
 	uint8_t dns_rcode;
 	uint8_t dns_tcp; /* the reply came over TCP */
+	uint16_t dns_flags; /* its header's flags (enum dns_flag) */
 	uint16_t dns_answers, dns_authority, dns_additional;
 	int64_t dns_serial; /* the serial of an SOA answer; -1: none */
 	char detail[OP_DETAIL_MAX];

@@ -21,7 +21,8 @@ struct dns_conf {
 	const char *ask; /* the name asked: query_name or the target, an address's reverse name */
 	uint16_t qtype;
 	uint8_t has_server;
-	uint8_t over_tcp;
+	uint8_t recursion; /* 0: not given (yes), 1 no, 2 yes */
+	unsigned how;      /* DNS_Q_* */
 	struct plat_addr server_addr;
 };
 
@@ -67,11 +68,20 @@ static const struct cfg_key expect_keys[] = {
 		OP_DNS_MAX_ANSWERS, NULL},
 };
 
+/* "recursion_desired" (blackbox_exporter's; default true): false clears RD, to ask an
+ * authoritative server for what it holds itself, or a resolver for what it has cached. */
+static int read_recursion(struct cfg_ctx *c, int tok, void *field)
+{
+	return cfg_bool_given(c, tok, field, "\"recursion_desired\" is true or false");
+}
+
 static const struct cfg_key dns_keys[] = {
 	{"record", CFG_STR, 0, offsetof(struct dns_conf, record), 0, 8, NULL},
 	{"server", CFG_STR, 0, offsetof(struct dns_conf, server), 0, 64, NULL},
 	{"query_name", CFG_STR, 0, offsetof(struct dns_conf, query_name), 1, DNS_NAME_MAX - 2, NULL},
 	{"transport", CFG_STR, 0, offsetof(struct dns_conf, transport), 0, 8, NULL},
+	{"recursion_desired", CFG_FN, 0, offsetof(struct dns_conf, recursion), 0, 0,
+		read_recursion},
 	{"expect", CFG_OBJ, 0, offsetof(struct dns_conf, expect), 0, 0, NULL, expect_keys,
 		OP_ARRAY_LEN(expect_keys)},
 };
@@ -93,7 +103,8 @@ static int dns_configure(struct cfg_ctx *c, int tok, struct cfg_probe *p)
 	if (k->transport && strcmp(k->transport, "udp") && strcmp(k->transport, "tcp"))
 		return cfg_error(c, tok, "probe \"%s\": transport \"%s\" is \"udp\" (then TCP after a "
 			"truncated reply) or \"tcp\"", p->name, k->transport);
-	k->over_tcp = k->transport && !strcmp(k->transport, "tcp");
+	k->how = (k->transport && !strcmp(k->transport, "tcp") ? DNS_Q_TCP : 0) |
+		(k->recursion == 1 ? DNS_Q_NO_RECURSION : 0);
 	if (k->query_name && k->server)
 		return cfg_error(c, tok, "probe \"%s\": with \"query_name\" the target is the "
 			"server to ask; remove \"server\"", p->name);
@@ -195,7 +206,7 @@ static int query_failed(struct probe_run *r, int err)
 	probe_run_phase(r, -1);
 	return probe_run_done(r, 0, err == OP_ETIMEDOUT ? REASON_TIMEOUT : REASON_RESOLVE,
 		"query %s %s%s: %s", dns_type_name(k->qtype), k->query_name ? k->query_name :
-		r->p->cfg->target, k->over_tcp ? " over TCP" : "", op_strerror(err));
+		r->p->cfg->target, k->how & DNS_Q_TCP ? " over TCP" : "", op_strerror(err));
 }
 
 static void dns_answer_cb(void *udata, int err, const struct dns_reply *reply)
@@ -212,6 +223,7 @@ static void dns_answer_cb(void *udata, int err, const struct dns_reply *reply)
 	f->dns_replied = 1;
 	f->dns_rcode = reply->rcode;
 	f->dns_tcp = reply->over_tcp;
+	f->dns_flags = reply->flags;
 	f->dns_answers = reply->ancount;
 	f->dns_authority = reply->nscount;
 	f->dns_additional = reply->arcount;
@@ -248,7 +260,7 @@ static int dns_start(struct probe_run *r)
 		return judge(r, 0, texts, 1, " (/etc/hosts)");
 	}
 	int rc = dns_query_start(name, k->qtype, k->has_server ? &k->server_addr : NULL,
-		k->over_tcp, r->p->cfg->timeout_us, dns_answer_cb, r, &r->dq);
+		k->how, r->p->cfg->timeout_us, dns_answer_cb, r, &r->dq);
 	return rc ? query_failed(r, rc) : 0;
 }
 

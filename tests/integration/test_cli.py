@@ -334,9 +334,10 @@ ZONE = ("zone.test:SOA:ns1.zone.test hostmaster.zone.test 2026120107",
 
 
 def test_dns_reply_sections_and_serial():
-    """The row tells the reply as dig's header does: rcode and the count of each section (a
-    negative answer's SOA is in the authority section, NS glue in the additional one), and a
-    zone's serial from an SOA answer; rcode null when nothing came back."""
+    """The row tells the reply as dig's header does: rcode, flags and the count of each section
+    (a negative answer's SOA is in the authority section, NS glue in the additional one), and
+    a zone's serial from an SOA answer; rcode null when nothing came back. "recursion_desired":
+    false clears RD in the query (the server, as servers do, copies it into its reply)."""
     _, port = start_tool("mockdns", *ZONE, "quiet.test:DROP")
     server = ["--server", f"127.0.0.1:{port}"]
 
@@ -344,8 +345,9 @@ def test_dns_reply_sections_and_serial():
         rc, res = probe("dns", *args, *server, "--timeout", "1s")
         return res["success"], res["dns"]
 
-    def reply(rcode, answers, authority=0, additional=0, serial=None, transport="udp"):
-        return {"rcode": rcode, "transport": transport, "answers": answers,
+    def reply(rcode, answers, authority=0, additional=0, serial=None, transport="udp",
+              flags="qr aa rd ra"):
+        return {"rcode": rcode, "flags": flags, "transport": transport, "answers": answers,
                 "authority": authority, "additional": additional, "serial": serial}
     eq(dns_of("zone.test", "--record", "SOA"),
        (True, reply("NOERROR", 1, serial=2026120107)), "SOA")
@@ -354,7 +356,12 @@ def test_dns_reply_sections_and_serial():
     eq(dns_of("www.zone.test", "--record", "AAAA"), (True, reply("NOERROR", 0, 1)), "NODATA")
     eq(dns_of("gone.zone.test", "--expect", '{"rcode": "NXDOMAIN"}'),
        (True, reply("NXDOMAIN", 0, 1)), "NXDOMAIN")
-    eq(dns_of("quiet.test"), (False, reply(None, 0, transport=None)), "no reply")
+    eq(dns_of("quiet.test"), (False, reply(None, 0, transport=None, flags=None)), "no reply")
+    eq(dns_of("www.zone.test", "--recursion_desired", "false"),
+       (True, reply("NOERROR", 1, flags="qr aa ra")), "no recursion asked")
+    r = outpost("probe", "dns", "www.zone.test", *server, "--recursion_desired", "no")
+    eq(r.returncode, 2, "exit")
+    assert '"recursion_desired" is true or false' in r.stderr, r.stderr
 
 
 def test_dns_over_tcp():

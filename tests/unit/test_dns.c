@@ -232,6 +232,26 @@ static void test_truncated_flag_and_rcode(void)
 	ASSERT_EQ(r.n, 0); /* a truncated answer is not used */
 }
 
+/* The header's flags as dig says them, the opcode and rcode bits not among them. */
+static void test_flags(void)
+{
+	uint8_t m[512];
+	size_t n = sample_reply(m);
+	struct dns_reply r;
+	char t[24];
+	m[2] = 0x80 | 0x78 | 0x04 | 0x01; /* QR, opcode 15, AA, RD */
+	m[3] = 0x80 | 0x20 | 0x05;        /* RA, AD, rcode REFUSED */
+	ASSERT_EQ(dns_decode_reply(m, n, &r), 0);
+	ASSERT_EQ(r.flags, DNS_QR | DNS_AA | DNS_RD | DNS_RA | DNS_AD);
+	ASSERT_STR_EQ(dns_flags_text(t, sizeof t, r.flags), "qr aa rd ra ad");
+	ASSERT_STR_EQ(dns_flags_text(t, sizeof t, 0xFFFF), "qr aa tc rd ra ad cd");
+	ASSERT_STR_EQ(dns_flags_text(t, 8, 0xFFFF), "qr aa"); /* cut at a whole name */
+	ASSERT_STR_EQ(dns_flags_text(t, sizeof t, 0), "");
+	/* a query says RD unless told not to (dns_query_start clears it) */
+	ASSERT(dns_encode_query(m, sizeof m, 1, "a.test", DNS_A) > 0);
+	ASSERT_EQ(m[2], DNS_RD >> 8);
+}
+
 static void test_record_types(void)
 {
 	uint8_t m[512];
@@ -278,6 +298,7 @@ int main(void)
 	RUN(test_guard_page);
 	RUN(test_pointer_loop_and_forward);
 	RUN(test_truncated_flag_and_rcode);
+	RUN(test_flags);
 	RUN(test_record_types);
 	return T_DONE();
 }
