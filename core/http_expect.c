@@ -24,16 +24,23 @@ static int read_ssl(struct cfg_ctx *c, int tok, void *field)
 		"TLS, after any redirects) or false (it must not be)");
 }
 
-static int read_header_check(struct cfg_ctx *c, int tok, void *field)
+static int read_header_checks(struct cfg_ctx *c, int tok, void *field)
 {
-	struct header_check *h = field;
-	if (cfg_tok_type(c, tok) != 1 || cfg_tok_size(c, tok) != 1)
-		return cfg_error(c, tok, "\"header\" and \"header_not\" take one {\"Name\": "
-			"\"regex its value matches\"}");
-	int rc = cfg_string(c, tok + 1, &h->name);
-	if (!rc)
-		rc = cfg_string(c, tok + 2, &h->pattern);
-	return rc ? rc : cfg_regex(c, tok + 2, h->pattern, &h->re);
+	struct header_checks *h = field;
+	int n = cfg_tok_size(c, tok);
+	if (cfg_tok_type(c, tok) != 1 || n < 1 || n > HTTP_EXPECT_HEADERS)
+		return cfg_error(c, tok, "\"header\" and \"header_not\" take {\"Name\": \"regex its "
+			"value matches\", ...}, 1 to %d headers", HTTP_EXPECT_HEADERS);
+	if (!(h->c = cfg_alloc(c, tok, sizeof *h->c * (size_t)n)))
+		return OP_EINVAL;
+	for (int i = tok + 1; h->n < n; i = cfg_tok_next(c, i + 1)) {
+		struct header_check *k = &h->c[h->n++];
+		int rc = cfg_string(c, i, &k->name);
+		if (rc || (rc = cfg_string(c, i + 1, &k->pattern)) != 0 ||
+			(rc = cfg_regex(c, i + 1, k->pattern, &k->re)) != 0)
+			return rc;
+	}
+	return 0;
 }
 
 /* "http_version": "1.0" or "1.1", also as blackbox_exporter writes them ("HTTP/1.1"): the
@@ -80,9 +87,9 @@ const struct cfg_key http_expect_keys[HTTP_EXPECT_NKEYS] = {
 	{"body_contains", CFG_STR, 0, offsetof(struct http_expect, body_contains), 0, 1024, NULL},
 	{"body_not_contains", CFG_STR, 0, offsetof(struct http_expect, body_not_contains), 0, 1024,
 		NULL},
-	{"header", CFG_FN, 0, offsetof(struct http_expect, header), 0, 0, read_header_check},
+	{"header", CFG_FN, 0, offsetof(struct http_expect, header), 0, 0, read_header_checks},
 	{"header_not", CFG_FN, 0, offsetof(struct http_expect, header_not), 0, 0,
-		read_header_check},
+		read_header_checks},
 	{"body_regex", CFG_FN, 0, offsetof(struct http_expect, body_regex), 0, 0, cfg_regex_check},
 	{"body_not_regex", CFG_FN, 0, offsetof(struct http_expect, body_not_regex), 0, 0,
 		cfg_regex_check},
@@ -216,7 +223,7 @@ int http_expect_check(const struct http_expect *e, struct probe_run *r, const st
 	char coded[96];
 	if (body && http_body_coded(s, coded, sizeof coded))
 		return fail(why, cap, "%s: not checked: %s", body, coded);
-	if (e->header.name || e->header_not.name)
+	if (e->header.n || e->header_not.n)
 		http_parse_response(s->head, s->head_len, &resp);
 	if (e->body_contains && !op_memmem(s->body, s->kept, e->body_contains,
 		strlen(e->body_contains)))
@@ -237,8 +244,7 @@ int http_expect_check(const struct http_expect *e, struct probe_run *r, const st
 	if (e->json.n && json_expect(s->body, s->kept, &e->json, jw, sizeof jw) != 0)
 		return fail(why, cap, "%s%s", jw,
 			s->kept == sizeof s->body && strstr(jw, "not JSON") ? " (first 16 KiB)" : "");
-	const struct header_check *hc = &e->header;
-	if (hc->name) {
+	for (const struct header_check *hc = e->header.c; hc < e->header.c + e->header.n; hc++) {
 		const struct http_header *found = http_find_header(&resp, hc->name);
 		if (!found)
 			return fail(why, cap, "header %s: absent", hc->name);
@@ -254,12 +260,13 @@ int http_expect_check(const struct http_expect *e, struct probe_run *r, const st
 				hc->pattern);
 	}
 	/* blackbox_exporter's fail_if_header_matches: no value of it may match (none is fine) */
-	hc = &e->header_not;
-	for (const struct http_header *m = NULL; hc->name &&
-		(m = http_next_header(&resp, hc->name, m)) != NULL;)
-		if (regex_search(hc->re, m->value, m->value_len))
-			return fail(why, cap, "header_not %s: \"%.*s\" matches /%s/", hc->name,
-				(int)OP_MIN(m->value_len, 40), m->value, hc->pattern);
+	for (const struct header_check *hc = e->header_not.c;
+		hc < e->header_not.c + e->header_not.n; hc++)
+		for (const struct http_header *m = NULL;
+			(m = http_next_header(&resp, hc->name, m)) != NULL;)
+			if (regex_search(hc->re, m->value, m->value_len))
+				return fail(why, cap, "header_not %s: \"%.*s\" matches /%s/", hc->name,
+					(int)OP_MIN(m->value_len, 40), m->value, hc->pattern);
 	r->facts.content_failed = 0;
 	if (e->cert_min_days && !r->facts.ssl)
 		return fail(why, cap, "cert_min_days: no certificate: the final request was plain "

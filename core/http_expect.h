@@ -11,16 +11,22 @@
 
 #define HTTP_EXPECT_RANGES 8
 
-/* {"Name": "pattern"}: a header and what its value must (or must not) match */
+#define HTTP_EXPECT_HEADERS 16 /* headers one "header" or "header_not" object may name */
+
+/* {"Name": "pattern", ...}: headers and what each one's value must (or must not) match */
 struct header_check {
 	const char *name, *pattern;
 	struct op_regex *re;
+};
+struct header_checks {
+	struct header_check *c; /* n of them, in the config's arena */
+	uint8_t n;
 };
 
 struct http_expect {
 	const char *status_text;
 	const char *body_contains, *body_not_contains;
-	struct header_check header, header_not;
+	struct header_checks header, header_not;
 	struct regex_check body_regex, body_not_regex;
 	uint64_t max_latency_us;
 	uint32_t cert_min_days;

@@ -180,6 +180,24 @@ def test_body_and_header_assertions_name_the_failure():
     for check in ('{"X-Test": "^bye"}', '{"X-Missing": "x"}'):
         rc, res = http(port, "/headers", "--expect", '{"header_not": %s}' % check)
         eq((rc, res["detail"]), (0, "200"), f"{check}: {res}")
+    # several headers in one object: each must hold, the first that does not is named
+    rc, res = http(port, "/headers", "--expect", '{"header": {"X-Test": "hello", '
+                   '"Content-Type": "^text/plain$", "Set-Cookie": "Secure"}, '
+                   '"header_not": {"X-Test": "^bye", "Server": "."}}')
+    eq((rc, res["detail"]), (0, "200"), f"{res}")
+    rc, res = http(port, "/headers", "--expect",
+                   '{"header": {"X-Test": "hello", "Content-Type": "json"}}')
+    eq((rc, res["detail"]), (1, 'header Content-Type: "text/plain" does not match /json/'),
+       f"{res}")
+    rc, res = http(port, "/headers", "--expect",
+                   '{"header_not": {"X-Test": "^bye", "Set-Cookie": "HttpOnly"}}')
+    eq((rc, res["detail"]), (1, 'header_not Set-Cookie: "s=2; Secure; HttpOnly" matches '
+       '/HttpOnly/'), f"{res}")
+    many = json.dumps({"header": {f"X-H{i}": "." for i in range(17)}})
+    r = outpost("probe", "http", f"http://127.0.0.1:{port}/headers", "--expect", many)
+    eq(r.returncode, 2, "17 headers")
+    assert '"header" and "header_not" take {"Name": "regex its value matches", ...}, 1 to 16 ' \
+        'headers' in r.stderr, r.stderr
     rc, res = http(port, "/json", "--expect", '{"body_regex": "\\"id\\": *[0-9]+"}')
     eq(rc, 0, f"{res}")
     rc, res = http(port, "/json", "--expect", '{"body_regex": "\\"id\\": *[a-z]+"}')
