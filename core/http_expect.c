@@ -82,17 +82,49 @@ static int read_status(struct cfg_ctx *c, int tok, void *field)
 	return 0;
 }
 
+/* A body check's text or pattern, or a list of them (each must hold). */
+static int read_body_checks(struct cfg_ctx *c, int tok, void *field, int patterns)
+{
+	struct body_checks *b = field;
+	int n, i = cfg_items(c, tok, &n);
+	if (n < 1 || n > HTTP_EXPECT_TEXTS)
+		return cfg_error(c, tok, "a body check takes a %s or a list of 1 to %d",
+			patterns ? "pattern" : "text", HTTP_EXPECT_TEXTS);
+	if (!(b->c = cfg_alloc(c, tok, sizeof *b->c * (size_t)n)))
+		return OP_EINVAL;
+	for (; b->n < n; i = cfg_tok_next(c, i)) {
+		struct regex_check *k = &b->c[b->n++];
+		int rc = patterns ? cfg_regex_check(c, i, k) : cfg_string(c, i, &k->pattern);
+		if (rc)
+			return rc;
+		if (!*k->pattern || strlen(k->pattern) > 1024)
+			return cfg_error(c, i, "a body check's %s is 1 to 1024 bytes",
+				patterns ? "pattern" : "text");
+	}
+	return 0;
+}
+
+static int read_texts(struct cfg_ctx *c, int tok, void *field)
+{
+	return read_body_checks(c, tok, field, 0);
+}
+
+static int read_patterns(struct cfg_ctx *c, int tok, void *field)
+{
+	return read_body_checks(c, tok, field, 1);
+}
+
 const struct cfg_key http_expect_keys[HTTP_EXPECT_NKEYS] = {
 	{"status", CFG_FN, 0, offsetof(struct http_expect, status_text), 0, 0, read_status},
-	{"body_contains", CFG_STR, 0, offsetof(struct http_expect, body_contains), 0, 1024, NULL},
-	{"body_not_contains", CFG_STR, 0, offsetof(struct http_expect, body_not_contains), 0, 1024,
-		NULL},
+	{"body_contains", CFG_FN, 0, offsetof(struct http_expect, body_contains), 0, 0, read_texts},
+	{"body_not_contains", CFG_FN, 0, offsetof(struct http_expect, body_not_contains), 0, 0,
+		read_texts},
 	{"header", CFG_FN, 0, offsetof(struct http_expect, header), 0, 0, read_header_checks},
 	{"header_not", CFG_FN, 0, offsetof(struct http_expect, header_not), 0, 0,
 		read_header_checks},
-	{"body_regex", CFG_FN, 0, offsetof(struct http_expect, body_regex), 0, 0, cfg_regex_check},
+	{"body_regex", CFG_FN, 0, offsetof(struct http_expect, body_regex), 0, 0, read_patterns},
 	{"body_not_regex", CFG_FN, 0, offsetof(struct http_expect, body_not_regex), 0, 0,
-		cfg_regex_check},
+		read_patterns},
 	{"max_latency", CFG_DUR, 0, offsetof(struct http_expect, max_latency_us), 1000,
 		3600000000ll, NULL},
 	{"cert_min_days", CFG_UINT, 0, offsetof(struct http_expect, cert_min_days), 0, 3650, NULL},
@@ -139,8 +171,8 @@ static int parse_ranges(struct http_expect *k, const char *s)
 /* The first check that reads the body, by its key; NULL when none does. */
 static const char *body_check(const struct http_expect *e)
 {
-	return e->body_contains ? "body_contains" : e->body_not_contains ? "body_not_contains" :
-		e->body_regex.re ? "body_regex" : e->body_not_regex.re ? "body_not_regex" :
+	return e->body_contains.n ? "body_contains" : e->body_not_contains.n ? "body_not_contains" :
+		e->body_regex.n ? "body_regex" : e->body_not_regex.n ? "body_not_regex" :
 		e->json.n ? "json" : NULL;
 }
 
@@ -188,6 +220,20 @@ int http_body_coded(const struct httpc *s, char *why, size_t cap)
 	return 1;
 }
 
+/* The first of b's texts or patterns that is not (want 1) or is (want 0) in the kept body;
+ * NULL when all hold. */
+static const struct regex_check *body_fault(const struct body_checks *b, const struct httpc *s,
+	int want)
+{
+	for (const struct regex_check *k = b->c; k < b->c + b->n; k++) {
+		int found = k->re ? regex_search(k->re, s->body, s->kept) != 0 :
+			op_memmem(s->body, s->kept, k->pattern, strlen(k->pattern)) != NULL;
+		if (found != want)
+			return k;
+	}
+	return NULL;
+}
+
 int http_expect_check(const struct http_expect *e, struct probe_run *r, const struct httpc *s,
 	uint64_t took_us, char *why, size_t cap)
 {
@@ -225,21 +271,19 @@ int http_expect_check(const struct http_expect *e, struct probe_run *r, const st
 		return fail(why, cap, "%s: not checked: %s", body, coded);
 	if (e->header.n || e->header_not.n)
 		http_parse_response(s->head, s->head_len, &resp);
-	if (e->body_contains && !op_memmem(s->body, s->kept, e->body_contains,
-		strlen(e->body_contains)))
-		return fail(why, cap,
-			"body_contains: \"%.40s\" not in the first %zu bytes", e->body_contains, s->kept);
-	if (e->body_not_contains && op_memmem(s->body, s->kept, e->body_not_contains,
-		strlen(e->body_not_contains)))
-		return fail(why, cap, "body_not_contains: \"%.40s\" found",
-			e->body_not_contains);
+	const struct regex_check *k;
+	if ((k = body_fault(&e->body_contains, s, 1)) != NULL)
+		return fail(why, cap, "body_contains: \"%.40s\" not in the first %zu bytes",
+			k->pattern, s->kept);
+	if ((k = body_fault(&e->body_not_contains, s, 0)) != NULL)
+		return fail(why, cap, "body_not_contains: \"%.40s\" found", k->pattern);
 	/* blackbox_exporter's fail_if_body_matches_regexp: an error page served with 200 */
-	if (e->body_not_regex.re && regex_search(e->body_not_regex.re, s->body, s->kept))
+	if ((k = body_fault(&e->body_not_regex, s, 0)) != NULL)
 		return fail(why, cap, "body_not_regex: /%.40s/ matches in the first %zu bytes",
-			e->body_not_regex.pattern, s->kept);
-	if (e->body_regex.re && !regex_search(e->body_regex.re, s->body, s->kept))
-		return fail(why, cap,
-			"body_regex: /%.40s/ matches nothing in the first %zu bytes", e->body_regex.pattern, s->kept);
+			k->pattern, s->kept);
+	if ((k = body_fault(&e->body_regex, s, 1)) != NULL)
+		return fail(why, cap, "body_regex: /%.40s/ matches nothing in the first %zu bytes",
+			k->pattern, s->kept);
 	char jw[OP_DETAIL_MAX];
 	if (e->json.n && json_expect(s->body, s->kept, &e->json, jw, sizeof jw) != 0)
 		return fail(why, cap, "%s%s", jw,

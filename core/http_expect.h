@@ -12,6 +12,14 @@
 #define HTTP_EXPECT_RANGES 8
 
 #define HTTP_EXPECT_HEADERS 16 /* headers one "header" or "header_not" object may name */
+#define HTTP_EXPECT_TEXTS 16   /* texts or patterns one body check may list */
+
+/* "body_contains": "text" or ["text", ...] (and the other body checks): each text, or each
+ * pattern compiled (re), must hold */
+struct body_checks {
+	struct regex_check *c; /* n of them, in the config's arena; re NULL for a plain text */
+	uint8_t n;
+};
 
 /* {"Name": "pattern", ...}: headers and what each one's value must (or must not) match */
 struct header_check {
@@ -25,9 +33,8 @@ struct header_checks {
 
 struct http_expect {
 	const char *status_text;
-	const char *body_contains, *body_not_contains;
+	struct body_checks body_contains, body_not_contains, body_regex, body_not_regex;
 	struct header_checks header, header_not;
-	struct regex_check body_regex, body_not_regex;
 	uint64_t max_latency_us;
 	uint32_t cert_min_days;
 	const char *http_version;

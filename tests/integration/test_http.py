@@ -202,6 +202,28 @@ def test_body_and_header_assertions_name_the_failure():
     eq(rc, 0, f"{res}")
     rc, res = http(port, "/json", "--expect", '{"body_regex": "\\"id\\": *[a-z]+"}')
     assert res["detail"].startswith("body_regex: /"), res
+    # lists: every text and pattern must hold, the first that does not is named
+    rc, res = http(port, "/json", "--expect", json.dumps({
+        "body_contains": ["status", "items"], "body_not_contains": ["error", "down"],
+        "body_regex": ["\"n\": *2", "\"id\": *8"], "body_not_regex": ["false", "null"]}))
+    eq((rc, res["detail"]), (0, "200"), f"{res}")
+    for check, detail in [
+            ({"body_contains": ["status", "nope"]}, 'body_contains: "nope" not in the first 69 '
+             'bytes'),
+            ({"body_not_contains": ["error", "items"]}, 'body_not_contains: "items" found'),
+            ({"body_regex": ["status", "^x"]}, 'body_regex: /^x/ matches nothing in the first '
+             '69 bytes'),
+            ({"body_not_regex": ["false", "tru+e"]}, 'body_not_regex: /tru+e/ matches in the '
+             'first 69 bytes')]:
+        rc, res = http(port, "/json", "--expect", json.dumps(check))
+        eq((rc, res["detail"]), (1, detail), f"{check}: {res}")
+    for check, error in [({"body_contains": []}, "a body check takes a text or a list of 1 to 16"),
+                         ({"body_regex": ["ok", "("]}, 'pattern "(": missing'),
+                         ({"body_contains": ""}, "a body check's text is 1 to 1024 bytes")]:
+        r = outpost("probe", "http", f"http://127.0.0.1:{port}/json", "--expect",
+                    json.dumps(check))
+        eq(r.returncode, 2, f"{check}")
+        assert error in r.stderr, (check, r.stderr)
     # an error page served with 200: a pattern that must not match (fail_if_body_matches_regexp)
     rc, res = http(port, "/json", "--expect", '{"body_not_regex": "\\"up\\": *true"}')
     eq((rc, res["reason"], res["detail"]), (1, "expect", 'body_not_regex: /"up": *true/ '
